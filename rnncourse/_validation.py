@@ -1,0 +1,162 @@
+"""Input checks shared by every public function.
+
+Each helper raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a
+wrong shape or value, with a message that says what was expected, what was given
+and, where it helps, how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_tensor",
+    "check_array",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "shape_str",
+]
+
+
+def shape_str(shape: Sequence[int | str | None]) -> str:
+    """Format a shape such as ``(B, T, 3)``; ``None`` or a string stands for any size."""
+    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+
+
+def _check_shape(actual: tuple, name: str, shape, hint: str) -> None:
+    if shape is None:
+        return
+    expected = shape_str(shape)
+    if len(actual) != len(shape):
+        raise ValueError(
+            f"{name} must have {len(shape)} dimensions {expected}, got shape "
+            f"{tuple(actual)} ({len(actual)} dimensions).{' ' + hint if hint else ''}"
+        )
+    for i, (got, want) in enumerate(zip(actual, shape, strict=True)):
+        if isinstance(want, int) and got != want:
+            raise ValueError(
+                f"{name} must have shape {expected}, got {tuple(actual)}: "
+                f"dimension {i} is {got}, expected {want}.{' ' + hint if hint else ''}"
+            )
+
+
+def check_tensor(
+    x,
+    name: str,
+    shape: Sequence[int | str | None] | None = None,
+    *,
+    floating: bool = True,
+    dtype: torch.dtype | None = None,
+    allow_empty: bool = False,
+    hint: str = "",
+) -> torch.Tensor:
+    """Check that ``x`` is a torch tensor of the given shape and return it.
+
+    Args:
+        x: the value to check.
+        name: the argument's name, used in the message.
+        shape: expected shape; an int fixes a dimension, ``None`` or a string
+            (a symbolic name such as ``"B"``) accepts any size.
+        floating: require a floating-point dtype.
+        dtype: require exactly this dtype.
+        allow_empty: accept tensors with a zero-sized dimension.
+        hint: a sentence appended to the message, e.g. how to fix the input.
+    """
+    if isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got a numpy array of shape {x.shape}. "
+            f"Convert it with torch.as_tensor({name}, dtype=torch.float32)."
+        )
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype}, got {x.dtype}.")
+    if floating and not x.is_floating_point():
+        raise TypeError(
+            f"{name} must have a floating-point dtype (float32 or float64), got {x.dtype}. "
+            f"Use {name}.float()."
+        )
+    _check_shape(tuple(x.shape), name, shape, hint)
+    if not allow_empty and x.numel() == 0:
+        raise ValueError(
+            f"{name} is empty (shape {tuple(x.shape)}); it needs at least one batch "
+            f"element and one time step."
+        )
+    return x
+
+
+def check_array(
+    x,
+    name: str,
+    shape: Sequence[int | str | None] | None = None,
+    *,
+    allow_empty: bool = False,
+    hint: str = "",
+) -> np.ndarray:
+    """Check that ``x`` is a floating-point NumPy array of the given shape and return it."""
+    if isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a numpy array, got a torch.Tensor. Use {name}.detach().numpy()."
+        )
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}.")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(
+            f"{name} must have a floating-point dtype, got {x.dtype}. "
+            f"Use {name}.astype(np.float64)."
+        )
+    _check_shape(x.shape, name, shape, hint)
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}).")
+    return x
+
+
+def check_int(
+    value, name: str, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
+    """Check that ``value`` is an integer (not a bool) within bounds and return it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r}).")
+    value = int(value)
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name} must be <= {max_value}, got {value}.")
+    return value
+
+
+def check_float(
+    value,
+    name: str,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    strict_min: bool = False,
+) -> float:
+    """Check that ``value`` is a real number within bounds and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r}).")
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{name} must be a number, got NaN.")
+    if min_value is not None:
+        if strict_min and value <= min_value:
+            raise ValueError(f"{name} must be > {min_value}, got {value}.")
+        if not strict_min and value < min_value:
+            raise ValueError(f"{name} must be >= {min_value}, got {value}.")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name} must be <= {max_value}, got {value}.")
+    return value
+
+
+def check_choice(value, name: str, choices: Sequence) -> object:
+    """Check that ``value`` is one of ``choices`` and return it."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
+    return value
