@@ -1,0 +1,328 @@
+"""Linear recurrences computed in parallel: associative scans, minGRU and an LRU-style layer.
+
+A vanilla RNN needs T sequential steps because h_t = tanh(W h_{t-1} + U x_t) feeds the
+previous state through a nonlinearity. A *linear* recurrence with input-dependent
+coefficients,
+
+    h_t = a_t * h_{t-1} + b_t        (element-wise; a_t, b_t computed from x_t only),
+
+is different: composing two steps gives another step of the same form,
+
+    (a_1, b_1) then (a_2, b_2)  =  (a_2 * a_1,  a_2 * b_1 + b_2),
+
+and that composition is associative. So all prefixes h_1..h_T can be computed as a
+*scan* in O(log T) parallel depth instead of T sequential steps.
+
+This module gives the sequential reference (``linear_recurrence_loop``), the combine
+operator, three parallel forms (Hillis-Steele, Blelloch, and a log-space cumulative
+form), and two layers built on them: ``MinGRU`` (Feng et al. 2024, "Were RNNs all we
+needed?") and ``LRU`` (an LRU-style layer after Orvieto et al. 2023, "Resurrecting
+recurrent neural networks for long sequences").
+
+Shapes: ``a`` and ``b`` are ``(B, T, H)`` (batch-first, like the rest of the package);
+``h0`` is ``(B, H)``; every function returns the states ``h`` of shape ``(B, T, H)``.
+Complex tensors are accepted wherever the maths allows (the LRU uses them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+
+__all__ = [
+    "combine",
+    "linear_recurrence_loop",
+    "hillis_steele_scan",
+    "blelloch_scan",
+    "log_space_scan",
+    "parallel_scan",
+    "sequential_depth",
+    "MinGRU",
+    "LRU",
+]
+
+
+def _check_ab(a, b, h0):
+    check_tensor(a, "a", ("B", "T", "H"), floating=False)
+    check_tensor(b, "b", ("B", "T", "H"), floating=False)
+    for name, t in (("a", a), ("b", b)):
+        if not (t.is_floating_point() or t.is_complex()):
+            raise TypeError(f"{name} must be a float or complex tensor, got {t.dtype}.")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a and b must have the same shape (B, T, H); got a {tuple(a.shape)} and "
+            f"b {tuple(b.shape)}."
+        )
+    if h0 is not None:
+        check_tensor(h0, "h0", (a.shape[0], a.shape[2]), floating=False)
+
+
+def _fold_h0(a, b, h0):
+    """Absorb an initial state into the first step: b_1 <- a_1 h0 + b_1."""
+    if h0 is None:
+        return b
+    b = b.clone()
+    b[:, 0] = a[:, 0] * h0 + b[:, 0]
+    return b
+
+
+def combine(first, second):
+    """The associative operator of the linear recurrence h_t = a_t * h_{t-1} + b_t.
+
+    Args:
+        first: ``(a_1, b_1)``, the earlier step (or block of steps).
+        second: ``(a_2, b_2)``, the later one.
+
+    Returns:
+        ``(a_2 * a_1, a_2 * b_1 + b_2)``: applying ``first`` then ``second`` to a state h
+        gives a_2 (a_1 h + b_1) + b_2. Works on tensors of any (broadcastable) shape.
+        The order matters: ``combine(second, first)`` is a different map.
+    """
+    a1, b1 = first
+    a2, b2 = second
+    return a2 * a1, a2 * b1 + b2
+
+
+def linear_recurrence_loop(a, b, h0=None):
+    """Reference: run h_t = a_t * h_{t-1} + b_t step by step (T sequential steps).
+
+    Args:
+        a, b: ``(B, T, H)`` coefficients.
+        h0: optional ``(B, H)`` initial state (zero if omitted).
+
+    Returns:
+        h: ``(B, T, H)``.
+    """
+    _check_ab(a, b, h0)
+    h = torch.zeros_like(b[:, 0]) if h0 is None else h0
+    out = []
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1), strict=True):
+        h = a_t * h + b_t
+        out.append(h)
+    return torch.stack(out, dim=1)
+
+
+def hillis_steele_scan(a, b, h0=None):
+    """Inclusive scan by recursive doubling (Hillis & Steele 1986).
+
+    At level d = 1, 2, 4, ... every position t >= d combines with position t - d, so after
+    ceil(log2 T) levels each position holds the composition of all steps up to it. Depth
+    O(log T), work O(T log T).
+
+    Args and returns as ``linear_recurrence_loop``.
+    """
+    _check_ab(a, b, h0)
+    b = _fold_h0(a, b, h0)
+    T = a.shape[1]
+    d = 1
+    while d < T:
+        a_new, b_new = combine((a[:, :-d], b[:, :-d]), (a[:, d:], b[:, d:]))
+        a = torch.cat([a[:, :d], a_new], dim=1)
+        b = torch.cat([b[:, :d], b_new], dim=1)
+        d *= 2
+    return b
+
+
+def blelloch_scan(a, b, h0=None):
+    """Work-efficient scan (Blelloch 1990): an up-sweep then a down-sweep over a tree.
+
+    The sequence is padded to a power of two with identity steps (a = 1, b = 0).
+
+    * Up-sweep: level 0 holds the single steps; each level above combines neighbouring
+      pairs, so a node holds the composition of the steps in its block.
+    * Down-sweep: the root's prefix is the identity. Going down, a left child's prefix is
+      its parent's prefix, and a right child's prefix is the parent's prefix followed by
+      the left sibling's block. At the bottom this gives, for every t, the composition of
+      all steps *before* t (an exclusive scan); one more combine with step t gives h_t.
+
+    Depth O(log T), work O(T). Written without in-place writes, so autograd works.
+
+    Args and returns as ``linear_recurrence_loop``.
+    """
+    _check_ab(a, b, h0)
+    b = _fold_h0(a, b, h0)
+    B, T, H = a.shape
+    n = 1 << max(0, (T - 1).bit_length())
+    if n > T:  # pad with identity steps
+        a = torch.cat([a, a.new_ones(B, n - T, H)], dim=1)
+        b = torch.cat([b, b.new_zeros(B, n - T, H)], dim=1)
+    levels = [(a, b)]
+    while levels[-1][0].shape[1] > 1:  # up-sweep
+        la, lb = levels[-1]
+        levels.append(combine((la[:, 0::2], lb[:, 0::2]), (la[:, 1::2], lb[:, 1::2])))
+    pa, pb = a.new_ones(B, 1, H), b.new_zeros(B, 1, H)  # root prefix: the identity
+    for la, lb in reversed(levels[:-1]):  # down-sweep
+        ra, rb = combine((pa, pb), (la[:, 0::2], lb[:, 0::2]))
+        pa = torch.stack([pa, ra], dim=2).reshape(B, -1, H)  # interleave left, right
+        pb = torch.stack([pb, rb], dim=2).reshape(B, -1, H)
+    _, h = combine((pa, pb), (a, b))
+    return h[:, :T]
+
+
+def log_space_scan(a, b, h0=None):
+    """The closed form h_t = sum_{s<=t} (prod_{r=s+1..t} a_r) b_s, with cumulative ops.
+
+    With A_t = sum_{r<=t} log a_r, the state is h_t = exp(A_t) sum_{s<=t} exp(log b_s - A_s),
+    and the sum is a ``logcumsumexp``. This is the form minGRU uses. It needs a_t > 0
+    (gates in (0, 1)); b may have either sign, through the complex logarithm
+    (log(-x) = log x + i pi). Every operation is a cumulative sum, so the depth is that
+    of ``torch.cumsum``. Limits: A_t grows linearly with T, so float32 loses about
+    |A_t| * 1e-7 of relative precision (use float64, or a tree scan, for long
+    sequences), and an exact zero in b gives NaN gradients.
+
+    Args and returns as ``linear_recurrence_loop``, with real ``a > 0``.
+    """
+    _check_ab(a, b, h0)
+    if a.is_complex() or b.is_complex():
+        raise TypeError("log_space_scan needs real a and b; use hillis_steele_scan for complex.")
+    if bool((a <= 0).any()):
+        raise ValueError("log_space_scan needs every a_t > 0 (for example gates in (0, 1)).")
+    b = _fold_h0(a, b, h0)
+    complex_dtype = torch.complex128 if b.dtype == torch.float64 else torch.complex64
+    log_A = torch.cumsum(torch.log(a), dim=1)
+    log_b = torch.log(b.to(complex_dtype))
+    return torch.exp(log_A + torch.logcumsumexp(log_b - log_A, dim=1)).real
+
+
+_METHODS = {
+    "loop": linear_recurrence_loop,
+    "hillis_steele": hillis_steele_scan,
+    "blelloch": blelloch_scan,
+    "log": log_space_scan,
+}
+
+
+def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
+    """Compute h_t = a_t * h_{t-1} + b_t for all t with the chosen method.
+
+    Args:
+        a, b: ``(B, T, H)``; h0: optional ``(B, H)``.
+        method: ``"hillis_steele"`` (default), ``"blelloch"``, ``"log"`` or ``"loop"``.
+
+    Returns:
+        h: ``(B, T, H)``.
+    """
+    check_choice(method, "method", tuple(_METHODS))
+    return _METHODS[method](a, b, h0)
+
+
+def sequential_depth(T: int, method: str = "hillis_steele") -> int:
+    """Number of dependent steps each method needs for length T (T for the loop)."""
+    check_int(T, "T", min_value=1)
+    check_choice(method, "method", tuple(_METHODS))
+    levels = max(0, (T - 1).bit_length())
+    return {"loop": T, "hillis_steele": levels, "blelloch": 2 * levels, "log": levels}[method]
+
+
+class MinGRU(nn.Module):
+    """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans.
+
+    Equations, for input x_t of size I and state h_t of size H:
+
+        z_t = sigmoid(W_z x_t + b_z)            update gate, depends on x_t only
+        htilde_t = W_h x_t + b_h                 candidate, no tanh, no h_{t-1}
+        h_t = (1 - z_t) * h_{t-1} + z_t * htilde_t
+
+    which is h_t = a_t * h_{t-1} + b_t with a_t = 1 - z_t and b_t = z_t * htilde_t. Because
+    a_t and b_t do not depend on h_{t-1}, training runs as one parallel scan; generation
+    can still run one step at a time with ``step``.
+
+    Args:
+        input_size: I.  hidden_size: H.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size = check_int(input_size, "input_size", min_value=1)
+        self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
+        self.gate = nn.Linear(input_size, hidden_size)
+        self.candidate = nn.Linear(input_size, hidden_size)
+
+    def coefficients(self, x):
+        """x ``(B, T, I)`` -> (a, b), each ``(B, T, H)``."""
+        check_tensor(x, "x", ("B", "T", self.input_size))
+        z = torch.sigmoid(self.gate(x))
+        return 1 - z, z * self.candidate(x)
+
+    def forward(self, x, h0=None, method: str = "hillis_steele"):
+        """x ``(B, T, I)``, h0 ``(B, H)`` or None -> states ``(B, T, H)``."""
+        a, b = self.coefficients(x)
+        return parallel_scan(a, b, h0, method=method)
+
+    def step(self, x_t, h):
+        """One sequential step: x_t ``(B, I)``, h ``(B, H)`` -> h_t ``(B, H)``."""
+        check_tensor(x_t, "x_t", ("B", self.input_size))
+        z = torch.sigmoid(self.gate(x_t))
+        return (1 - z) * h + z * self.candidate(x_t)
+
+
+class LRU(nn.Module):
+    """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence.
+
+        h_t = lambda * h_{t-1} + gamma * (B x_t)        h_t complex, size N
+        y_t = Re(C h_t) + D * x_t                       y_t real, size I
+
+    with lambda = exp(-exp(nu) + i theta): the eigenvalues of the (diagonal) recurrent
+    matrix, kept inside the unit circle by construction since |lambda| = exp(-exp(nu)) < 1.
+    They are initialised uniformly on a ring r_min <= |lambda| <= r_max with phases in
+    [0, max_phase]. The input is normalised by gamma = sqrt(1 - |lambda|^2), so a unit
+    white-noise input gives a unit-variance state whatever |lambda| is. Close to the unit
+    circle (|lambda| near 1) the memory is long; this is notebook 05's eigenvalue picture,
+    made safe by parametrisation.
+
+    Args:
+        input_size: I (also the output size).  state_size: N.
+        r_min, r_max: ring of initial eigenvalue magnitudes, 0 <= r_min < r_max < 1.
+        max_phase: largest initial phase theta, in radians.
+        seed: int for a reproducible initialisation (the global RNG is untouched).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        state_size: int,
+        r_min: float = 0.4,
+        r_max: float = 0.99,
+        max_phase: float = 2 * math.pi,
+        seed: int | None = 0,
+    ):
+        super().__init__()
+        self.input_size = check_int(input_size, "input_size", min_value=1)
+        self.state_size = check_int(state_size, "state_size", min_value=1)
+        check_float(r_min, "r_min", min_value=0.0)
+        check_float(r_max, "r_max", max_value=1.0)
+        if not r_min < r_max < 1.0:
+            raise ValueError(f"need 0 <= r_min < r_max < 1, got r_min={r_min}, r_max={r_max}.")
+        gen = torch.Generator().manual_seed(0 if seed is None else seed)
+        N, I = state_size, input_size
+        # |lambda|^2 uniform between r_min^2 and r_max^2: uniform density on the ring.
+        u1, u2 = torch.rand(N, generator=gen), torch.rand(N, generator=gen)
+        mag = torch.sqrt(u1 * (r_max**2 - r_min**2) + r_min**2)
+        self.nu_log = nn.Parameter(torch.log(-torch.log(mag)))
+        self.theta_log = nn.Parameter(torch.log(max_phase * u2 + 1e-8))
+        self.B_re = nn.Parameter(torch.randn(N, I, generator=gen) / math.sqrt(2 * I))
+        self.B_im = nn.Parameter(torch.randn(N, I, generator=gen) / math.sqrt(2 * I))
+        self.C_re = nn.Parameter(torch.randn(I, N, generator=gen) / math.sqrt(N))
+        self.C_im = nn.Parameter(torch.randn(I, N, generator=gen) / math.sqrt(N))
+        self.D = nn.Parameter(torch.randn(I, generator=gen))
+
+    def eigenvalues(self):
+        """lambda, complex ``(N,)``: the diagonal of the recurrent matrix."""
+        return torch.exp(torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log)))
+
+    def forward(self, x, method: str = "hillis_steele"):
+        """x ``(B, T, I)`` real -> y ``(B, T, I)`` real. ``method="loop"`` runs step by step."""
+        check_tensor(x, "x", ("B", "T", self.input_size))
+        check_choice(method, "method", ("hillis_steele", "blelloch", "loop"))
+        lam = self.eigenvalues()
+        gamma = torch.sqrt(1 - lam.abs() ** 2)
+        Bc = torch.complex(self.B_re, self.B_im)
+        Cc = torch.complex(self.C_re, self.C_im)
+        bx = gamma * (x.to(Bc.dtype) @ Bc.T)  # (B, T, N)
+        a = lam.expand_as(bx)
+        h = parallel_scan(a, bx, method=method)
+        return (h @ Cc.T).real + self.D * x
