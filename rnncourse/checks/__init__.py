@@ -1,0 +1,127 @@
+"""Exercise checkers with specific feedback, and a record of progress.
+
+In a notebook, write the exercise's function, then call its checker with it::
+
+    from rnncourse import checks
+    checks.rnn_step(rnn_step)
+
+A checker runs your function on several seeded cases and compares each answer with a
+reference built on torch itself (``torch.nn`` modules, autograd) or on exact formulas.
+It prints one line when every case passes; on a wrong answer it raises
+``AssertionError`` naming the case, the expected and actual values and, when the answer
+matches a known wrong variant, the likely mistake. A function that still raises
+``NotImplementedError`` prints "not attempted yet" and nothing fails, so a fresh
+notebook runs top to bottom. Any other error your function raises is shown under the
+exercise's name as a :class:`StudentCodeError`.
+
+``checks.progress()`` prints which exercises have passed, per notebook.
+"""
+
+from __future__ import annotations
+
+from . import _progress
+from ._backprop import (
+    BUG_LABELS,
+    backward_A,
+    backward_B,
+    backward_C,
+    find_the_bug,
+    numerical_gradient,
+    rnn_backward,
+)
+from ._basics import (
+    bidirectional_concat,
+    encoder_decoder_forward,
+    many_to_one_head,
+    rnn_forward,
+    rnn_step,
+    running_sum_weights,
+)
+from ._framework import REGISTRY, Exercise, StudentCodeError
+from ._gating import cell_state_gradient, gated_leaky_step, lstm_step, time_constant
+from ._generation import (
+    coin_flip_inputs,
+    free_running,
+    next_token_targets,
+    sampling_loop,
+    sampling_schedule,
+    teacher_forced_inputs,
+)
+from ._scan import combine, scan_equals_loop
+from ._stability import clip_global_norm, jacobian_product_norm, predict_regime
+
+__all__ = [
+    "REGISTRY",
+    "Exercise",
+    "StudentCodeError",
+    "progress",
+    "BUG_LABELS",
+    "backward_A",
+    "backward_B",
+    "backward_C",
+    "bidirectional_concat",
+    "cell_state_gradient",
+    "clip_global_norm",
+    "coin_flip_inputs",
+    "combine",
+    "encoder_decoder_forward",
+    "find_the_bug",
+    "free_running",
+    "gated_leaky_step",
+    "jacobian_product_norm",
+    "lstm_step",
+    "many_to_one_head",
+    "next_token_targets",
+    "numerical_gradient",
+    "predict_regime",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step",
+    "running_sum_weights",
+    "sampling_loop",
+    "sampling_schedule",
+    "scan_equals_loop",
+    "teacher_forced_inputs",
+    "time_constant",
+]
+
+
+def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
+    """Summarise which exercises have passed, per notebook, and print a compact table.
+
+    Args:
+        notebook: show only this notebook (e.g. ``"03"``); ``None`` shows all.
+
+    Returns:
+        ``{notebook: {exercise: status}}`` with status ``"passed"`` (in this session),
+        ``"passed earlier"`` (in an earlier session, from the progress file) or
+        ``"not yet"``.
+    """
+    notebooks = sorted({ex.notebook for ex in REGISTRY.values()})
+    if notebook is not None:
+        if not isinstance(notebook, str):
+            raise TypeError(
+                f"notebook must be a string such as '03', got {type(notebook).__name__}."
+            )
+        if notebook not in notebooks:
+            raise ValueError(f"notebook must be one of {', '.join(notebooks)}; got {notebook!r}.")
+        notebooks = [notebook]
+    earlier = _progress.load()
+    summary: dict[str, dict[str, str]] = {}
+    for nb in notebooks:
+        summary[nb] = {}
+        for name, ex in REGISTRY.items():
+            if ex.notebook != nb:
+                continue
+            if name in _progress.SESSION_PASSED:
+                summary[nb][name] = "passed"
+            elif name in earlier:
+                summary[nb][name] = "passed earlier"
+            else:
+                summary[nb][name] = "not yet"
+    marks = {"passed": "✓", "passed earlier": "✓ (earlier)", "not yet": "·"}
+    for nb, exercises in summary.items():
+        done = sum(status != "not yet" for status in exercises.values())
+        cells = "  ".join(f"{name} {marks[status]}" for name, status in exercises.items())
+        print(f"{nb}  {done}/{len(exercises)}  {cells}")
+    return summary

@@ -1,0 +1,276 @@
+"""Checkers for notebook 03: backpropagation through time by hand, gradient checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._framework import call, compare, exercise, generator, randn
+
+OVERWRITE = (
+    "the gradient is overwritten instead of accumulated, so only one step counts. "
+    "W, U and b are shared by all steps: add each step's share with +=."
+)
+BRANCH = (
+    "deltas are not added at a branch. h_t feeds both the loss at step t and the next "
+    "step, so its delta is dhs[:, t] plus the delta coming back from step t + 1."
+)
+TRANSPOSE = (
+    "transposed weights in the backward pass: with a_t = h_{t-1} @ W.T + ..., the delta "
+    "for h_{t-1} is da @ W (not da @ W.T), and dW = da.T @ h_{t-1}."
+)
+TANH = "the tanh derivative (1 - h_t**2) is missing from the delta."
+
+
+def _backward(dhs, xs, hs, W, U, bug: str = ""):
+    """BPTT for h_t = tanh(W h_{t-1} + U x_t + b), with an optional known bug."""
+    B, T, H = hs.shape
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+    d_next = np.zeros((B, H))
+    order = range(T) if bug == "overwrite_forward" else reversed(range(T))
+    for t in order:
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        dh = dhs[:, t] + d_next
+        if bug == "branch":
+            dh = dhs[:, t]
+        elif bug == "branch_out" and t < T - 1:
+            dh = d_next
+        da = dh if bug == "tanh" else dh * (1 - hs[:, t] ** 2)
+        parts = (da.T @ h_prev, da.T @ xs[:, t], da.sum(0))
+        if bug.startswith("overwrite"):
+            dW, dU, db = parts
+        else:
+            dW, dU, db = dW + parts[0], dU + parts[1], db + parts[2]
+        d_next = da @ (W.T if bug == "transpose" else W)
+    if bug == "transpose_dW":
+        dW = dW.T
+    return dW, dU, db
+
+
+def _problem(seed: int, B: int, T: int, H: int, I: int):
+    """A random forward pass in torch; returns NumPy inputs and autograd's gradients."""
+    g = generator(seed)
+    xs, dhs = randn(g, B, T, I), randn(g, B, T, H)
+    W = randn(g, H, H, scale=0.7).requires_grad_()
+    U = randn(g, H, I, scale=0.7).requires_grad_()
+    b = randn(g, H, scale=0.3).requires_grad_()
+    h, hs = torch.zeros(B, H, dtype=torch.float64), []
+    for t in range(T):
+        h = torch.tanh(h @ W.T + xs[:, t] @ U.T + b)
+        hs.append(h)
+    hs = torch.stack(hs, 1)
+    grads = torch.autograd.grad((hs * dhs).sum(), (W, U, b))
+    arrays = [v.detach().numpy() for v in (dhs, xs, hs, W, U)]
+    return arrays, [gr.numpy() for gr in grads]
+
+
+@exercise("03")
+def rnn_backward(student_fn) -> int:
+    """Check ``rnn_backward(dhs, xs, hs, W, U) -> (dW, dU, db)`` (NumPy arrays).
+
+    Forward pass: h_t = tanh(W h_{t-1} + U x_t + b), h_0 = 0. Shapes: dhs (B, T, H), the
+    loss gradient with respect to each state from the outputs; xs (B, T, I); hs (B, T, H),
+    the states h_1 ... h_T; W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,),
+    compared with torch autograd.
+    """
+    cases = [(2, 3, 3, 2), (1, 4, 2, 3), (3, 5, 4, 2)]
+    for seed, (B, T, H, I) in enumerate(cases):
+        arrays, expected = _problem(60 + seed, B, T, H, I)
+        got = call("rnn_backward", student_fn, *(a.copy() for a in arrays))
+        if not (isinstance(got, tuple | list) and len(got) == 3):
+            raise AssertionError(
+                f"rnn_backward: expected a tuple (dW, dU, db), got {type(got).__name__}."
+            )
+        bugs = {
+            OVERWRITE: ("overwrite", "overwrite_forward"),
+            BRANCH: ("branch", "branch_out"),
+            TRANSPOSE: ("transpose", "transpose_dW"),
+            TANH: ("tanh",),
+        }
+        for k, what in enumerate(("dW", "dU", "db")):
+            mistakes = [
+                (message, _backward(*arrays, bug=bug)[k])
+                for message, names in bugs.items()
+                for bug in names
+            ]
+            compare(
+                "rnn_backward",
+                f"case {seed + 1} (B={B}, T={T}, H={H}, I={I})",
+                got[k],
+                expected[k],
+                mistakes=mistakes,
+                what=what,
+                atol=1e-8,
+            )
+    return len(cases)
+
+
+def _f_sin(x):
+    return float(np.sum(np.sin(x) * x**2))
+
+
+def _df_sin(x):
+    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+
+
+_A = np.array([[0.5, -1.0, 0.3], [0.2, 0.8, -0.6]])
+
+
+def _f_tanh(x):
+    return float(np.sum(np.tanh(x @ _A)))
+
+
+def _df_tanh(x):
+    return (1 - np.tanh(x @ _A) ** 2) @ _A.T
+
+
+def _wrong_gradient(f, x, eps, bug):
+    x = x.copy()
+    if bug == "all_at_once":
+        return np.full_like(x, (f(x + eps) - f(x - eps)) / (2 * eps))
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps if bug != "forward" else old
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (eps if bug == "forward" or bug == "one_eps" else 2 * eps)
+    return grad
+
+
+@exercise("03")
+def numerical_gradient(student_fn) -> int:
+    """Check ``numerical_gradient(f, x, eps) -> grad`` by central differences.
+
+    ``f`` maps a float64 NumPy array x (any shape) to a float; ``grad`` has x's shape and
+    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged.
+    Compared with the exact (analytical) gradient.
+    """
+    rng = np.random.default_rng(70)
+    cases = [
+        ("sum(sin(x) * x**2), x of shape (4,)", _f_sin, _df_sin, rng.normal(size=4)),
+        ("sum(sin(x) * x**2), x of shape (2, 3)", _f_sin, _df_sin, rng.normal(size=(2, 3))),
+        ("sum(tanh(x @ A)), x of shape (3, 2)", _f_tanh, _df_tanh, rng.normal(size=(3, 2))),
+    ]
+    eps = 1e-5
+    for k, (desc, f, df, x) in enumerate(cases):
+        before = x.copy()
+        got = call("numerical_gradient", student_fn, f, x, eps)
+        if not np.allclose(x, before, atol=1e-12, rtol=0):
+            raise AssertionError(
+                f"numerical_gradient, case {k + 1} ({desc}): x was changed in place. "
+                "Likely mistake: restore each entry after perturbing it (x[i] = old)."
+            )
+        compare(
+            "numerical_gradient",
+            f"case {k + 1} ({desc}, eps={eps})",
+            got,
+            df(before),
+            mistakes={
+                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is "
+                "about eps, the central difference's about eps**2.": _wrong_gradient(
+                    f, before, eps, "forward"
+                ),
+                "the central difference must be divided by 2 * eps, not eps.": (
+                    _wrong_gradient(f, before, eps, "one_eps")
+                ),
+                "all entries were perturbed at once; perturb one entry at a time.": (
+                    _wrong_gradient(f, before, eps, "all_at_once")
+                ),
+            },
+            atol=1e-7,
+            rtol=1e-6,
+        )
+    return len(cases)
+
+
+# --- find the bug: three backward passes, each with one mistake ----------------------
+
+
+def backward_A(dhs, xs, hs, W, U):
+    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
+    B, T, H = hs.shape
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+    d_next = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        da = (dhs[:, t] + d_next) * (1 - hs[:, t] ** 2)
+        dW += da.T @ h_prev
+        dU += da.T @ xs[:, t]
+        db += da.sum(0)
+        d_next = da @ W.T
+    return dW, dU, db
+
+
+def backward_B(dhs, xs, hs, W, U):
+    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
+    B, T, H = hs.shape
+    d_next = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        da = (dhs[:, t] + d_next) * (1 - hs[:, t] ** 2)
+        dW = da.T @ h_prev
+        dU = da.T @ xs[:, t]
+        db = da.sum(0)
+        d_next = da @ W
+    return dW, dU, db
+
+
+def backward_C(dhs, xs, hs, W, U):
+    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
+    B, T, H = hs.shape
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+    d_next = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        dh = d_next if t < T - 1 else dhs[:, t]
+        da = dh * (1 - hs[:, t] ** 2)
+        dW += da.T @ h_prev
+        dU += da.T @ xs[:, t]
+        db += da.sum(0)
+        d_next = da @ W
+    return dW, dU, db
+
+
+BUG_LABELS = ("overwrite", "branch", "transpose", "tanh_derivative")
+_BUGS = {"A": "transpose", "B": "overwrite", "C": "branch"}
+_BUG_HINTS = {
+    "transpose": "look at how the delta is passed back to h_{t-1}: which way round is W?",
+    "overwrite": "look at how dW, dU and db collect the contributions of the steps.",
+    "branch": "look at which deltas reach h_t: it feeds the loss AND the next step.",
+}
+
+
+@exercise("03")
+def find_the_bug(student_fn) -> int:
+    """Check ``find_the_bug() -> {"A": label, "B": label, "C": label}``.
+
+    ``backward_A``, ``backward_B`` and ``backward_C`` (in ``rnncourse.checks``) each
+    contain one bug. Label each with one of ``BUG_LABELS``: "overwrite" (gradient
+    overwritten, not accumulated), "branch" (deltas not added at a branch), "transpose"
+    (transposed weights), "tanh_derivative" (missing tanh derivative).
+    """
+    answer = call("find_the_bug", student_fn)
+    if not isinstance(answer, dict):
+        raise AssertionError(
+            "find_the_bug: expected a dict such as {'A': 'overwrite', 'B': ..., 'C': ...}, "
+            f"got {type(answer).__name__}."
+        )
+    for key, bug in _BUGS.items():
+        if key not in answer:
+            raise AssertionError(f"find_the_bug: no label for backward_{key}; add key {key!r}.")
+        label = answer[key]
+        if label not in BUG_LABELS:
+            raise AssertionError(
+                f"find_the_bug: {label!r} for backward_{key} is not a label; use one of "
+                + ", ".join(repr(b) for b in BUG_LABELS)
+                + "."
+            )
+        if label != bug:
+            raise AssertionError(
+                f"find_the_bug: backward_{key} does not have the {label!r} bug. Hint: "
+                f"{_BUG_HINTS[bug]} Compare its gradients with numerical_gradient."
+            )
+    return len(_BUGS)

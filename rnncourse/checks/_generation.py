@@ -1,0 +1,312 @@
+"""Checkers for notebooks 04 and 07: teacher forcing, free running, sampling."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._framework import call, compare, exercise, generator, randn, torch_module
+
+WRONG_WAY = (
+    "the targets are shifted the wrong way: the input at step t is the PREVIOUS target "
+    "(start token first), so the model never sees the token it must predict."
+)
+NO_SHIFT = "the targets were not shifted: the model would be fed the very token it predicts."
+
+
+@exercise("04")
+def teacher_forced_inputs(student_fn) -> int:
+    """Check ``teacher_forced_inputs(targets, start) -> inputs``.
+
+    targets (B, T) int64 token ids; start, an int token. Returns inputs (B, T) int64 with
+    inputs[:, 0] = start and inputs[:, t] = targets[:, t - 1] (targets shifted right).
+    """
+    cases = [(2, 5, 0), (3, 4, 7), (1, 6, 3)]
+    for seed, (B, T, start) in enumerate(cases):
+        targets = torch.randint(1, 10, (B, T), generator=generator(80 + seed))
+        col = torch.full((B, 1), start)
+        got = call("teacher_forced_inputs", student_fn, targets.clone(), start)
+        compare(
+            "teacher_forced_inputs",
+            f"case {seed + 1} (B={B}, T={T}, start={start})",
+            got,
+            torch.cat([col, targets[:, :-1]], 1),
+            mistakes={
+                WRONG_WAY: torch.cat([targets[:, 1:], col], 1),
+                NO_SHIFT: targets,
+                "torch.roll wraps the last target around to the front; put the start "
+                "token there instead.": targets.roll(1, dims=1),
+            },
+            shape_hints={
+                (B, T - 1): "the start token is missing: prepend it and drop the last target.",
+                (B, T + 1): "the last target was not dropped; inputs has T steps.",
+            },
+        )
+    return len(cases)
+
+
+def _step_fn(g: torch.Generator, D: int, H: int):
+    """A small deterministic model: (x (B, D), h (B, H) or None) -> (y (B, D), h)."""
+    cell = torch_module(g, torch.nn.RNNCell, D, H, scale=0.8)
+    out = torch_module(g, torch.nn.Linear, H, D, scale=0.8)
+
+    @torch.no_grad()
+    def step(x, h=None):
+        h = cell(x.double(), None if h is None else h.double())
+        return out(h), h
+
+    return step
+
+
+def _free_run(step, first, steps, bug=""):
+    x, h, ys = first, None, []
+    for _ in range(steps):
+        y, h_new = step(first if bug == "no_feedback" else x, None if bug == "reset" else h)
+        h = h_new
+        ys.append(y)
+        x = y
+    ys = torch.stack(ys, 1)
+    if bug == "with_first":
+        ys = torch.cat([first[:, None], ys[:, :-1]], 1)
+    return ys
+
+
+@exercise("04")
+def free_running(student_fn) -> int:
+    """Check ``free_running(step_fn, first, steps) -> ys``.
+
+    ``step_fn(x, h) -> (y, h)`` takes an input x (B, D) and a state h (``None`` at the
+    start) and returns an output y (B, D) and the new state. Starting from ``first``
+    (B, D), each output is fed back as the next input. Returns ys (B, steps, D).
+    """
+    cases = [(2, 3, 4, 5), (1, 2, 3, 4), (3, 4, 2, 6)]
+    for seed, (B, D, H, steps) in enumerate(cases):
+        g = generator(90 + seed)
+        step, first = _step_fn(g, D, H), randn(g, B, D)
+        got = call("free_running", student_fn, step, first.clone(), steps)
+        compare(
+            "free_running",
+            f"case {seed + 1} (B={B}, D={D}, steps={steps})",
+            got,
+            _free_run(step, first, steps),
+            mistakes={
+                "the outputs are not fed back: every step got `first` as its input.": (
+                    _free_run(step, first, steps, "no_feedback")
+                ),
+                "the state is not carried: pass the h returned by the last step.": (
+                    _free_run(step, first, steps, "reset")
+                ),
+                "`first` was returned as the first output; ys holds the model's "
+                "outputs only.": _free_run(step, first, steps, "with_first"),
+            },
+            shape_hints={
+                (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
+                (steps, B, D): "the result is time-first; stack along dim=1.",
+            },
+        )
+    return len(cases)
+
+
+def _token_model(g: torch.Generator, V: int):
+    """A peaked token model: (token (B,), h) -> (logits (B, V), h); sampling ~ argmax."""
+    emb = randn(g, V, 4)
+    W, U = randn(g, 4, 4, scale=0.6), randn(g, V, 4)
+
+    def step(token, h=None):
+        h = torch.tanh(emb[token] + (0 if h is None else h @ W.T))
+        logits = h @ U.T
+        peak = logits.argmax(-1)
+        return 60.0 * torch.nn.functional.one_hot(peak, V).double() - 30.0, h
+
+    return step
+
+
+def _sample(step, start, steps, bug=""):
+    token, h, out = start, None, []
+    for _ in range(steps):
+        logits, h_new = step(start if bug == "no_feedback" else token, h)
+        h = None if bug == "reset" else h_new
+        token = logits.argmax(-1)
+        out.append(token)
+    out = torch.stack(out, 1)
+    if bug == "with_start":
+        out = torch.cat([start[:, None], out[:, :-1]], 1)
+    return out
+
+
+@exercise("07")
+def sampling_loop(student_fn) -> int:
+    """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
+
+    ``step_fn(token, h) -> (logits, h)`` takes tokens (B,) int64 and a state (``None`` at
+    the start) and returns logits (B, V). Each step samples a token from the logits
+    (e.g. ``torch.distributions.Categorical(logits=logits).sample()``) and feeds it back.
+    start (B,) int64. Returns the sampled tokens (B, steps) int64, without ``start``.
+    The checker's model is so confident that sampling and argmax agree.
+    """
+    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5)]
+    for seed, (B, V, steps) in enumerate(cases):
+        g = generator(100 + seed)
+        step = _token_model(g, V)
+        start = torch.randint(0, V, (B,), generator=g)
+        got = call("sampling_loop", student_fn, step, start.clone(), steps)
+        compare(
+            "sampling_loop",
+            f"case {seed + 1} (B={B}, V={V}, steps={steps})",
+            got,
+            _sample(step, start, steps),
+            mistakes={
+                "the sampled token is not fed back: every step got `start`.": _sample(
+                    step, start, steps, "no_feedback"
+                ),
+                "the state is not carried: pass the h returned by the last step.": _sample(
+                    step, start, steps, "reset"
+                ),
+                "`start` was returned as the first token; return only sampled tokens.": (
+                    _sample(step, start, steps, "with_start")
+                ),
+            },
+            shape_hints={
+                (B, steps, V): "the logits were returned; sample a token from each.",
+                (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
+                (steps, B): "the result is time-first; stack along dim=1.",
+            },
+        )
+    return len(cases)
+
+
+@exercise("07")
+def next_token_targets(student_fn) -> int:
+    """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
+
+    tokens (B, T) int64. Returns inputs = tokens[:, :-1] and targets = tokens[:, 1:],
+    both (B, T - 1): at each step the model reads a token and predicts the next one.
+    """
+    for seed, (B, T) in enumerate([(2, 6), (3, 4), (1, 8)]):
+        tokens = torch.randint(0, 20, (B, T), generator=generator(110 + seed))
+        got = call("next_token_targets", student_fn, tokens.clone())
+        if not (isinstance(got, tuple | list) and len(got) == 2):
+            raise AssertionError(
+                f"next_token_targets: expected a pair (inputs, targets), got {type(got).__name__}."
+            )
+        inputs, targets = (torch.as_tensor(v) for v in got)
+        if inputs.shape != targets.shape:
+            raise AssertionError(
+                f"next_token_targets, case {seed + 1}: inputs {tuple(inputs.shape)} and "
+                f"targets {tuple(targets.shape)} must have the same shape (B, T - 1)."
+            )
+        pair = torch.stack([tokens[:, :-1], tokens[:, 1:]])
+        compare(
+            "next_token_targets",
+            f"case {seed + 1} (B={B}, T={T})",
+            torch.stack([inputs, targets]),
+            pair,
+            mistakes={
+                "the shift goes the wrong way: inputs are the earlier tokens "
+                "tokens[:, :-1], targets the later ones tokens[:, 1:].": pair.flip(0),
+                NO_SHIFT: torch.stack([tokens, tokens]),
+                "torch.roll wraps the first token around to the end; slice instead: "
+                "tokens[:, :-1] and tokens[:, 1:].": torch.stack([tokens, tokens.roll(-1, 1)]),
+            },
+            shape_hints={
+                (2, B, T): "inputs and targets have T - 1 steps: drop the last token from "
+                "inputs and the first from targets."
+            },
+        )
+    return 3
+
+
+def _schedule(kind: str, i: int, k: float, c: float, eps_min: float, bug: str = "") -> float:
+    if kind == "linear":
+        eps = k - c * i if bug == "no_floor" else max(eps_min, k - c * i)
+    elif kind == "exponential":
+        eps = math.exp(-k * i) if bug == "exp" else k**i
+    else:
+        eps = k / (k + math.exp((-i if bug == "sign" else i) / k))
+    return 1 - eps if bug == "model_prob" else eps
+
+
+@exercise("07")
+def sampling_schedule(student_fn) -> int:
+    """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
+
+    eps is the probability of feeding the TRUE previous token at training step i
+    (Bengio et al., 2015): "linear" eps = max(eps_min, k - c i); "exponential" eps = k**i
+    with k < 1; "inverse_sigmoid" eps = k / (k + exp(i / k)) with k >= 1.
+    """
+    cases = (
+        [("linear", i, 1.0, 0.01, 0.1) for i in (0, 30, 95, 200)]
+        + [("exponential", i, 0.97, 0.0, 0.0) for i in (0, 10, 50)]
+        + [("inverse_sigmoid", i, 20.0, 0.0, 0.0) for i in (0, 40, 100)]
+    )
+    for kind, i, k, c, eps_min in cases:
+        got = call("sampling_schedule", student_fn, kind, i, k, c=c, eps_min=eps_min)
+        mistakes = {
+            "this is the probability of using the MODEL's token; eps is the probability "
+            "of the TRUE token, starting near 1 and falling.": _schedule(
+                kind, i, k, c, eps_min, "model_prob"
+            ),
+            "the linear schedule needs its floor: max(eps_min, k - c * i).": _schedule(
+                kind, i, k, c, eps_min, "no_floor"
+            ),
+            "the exponential schedule is k**i (k < 1), not exp(-k i).": _schedule(
+                kind, i, k, c, eps_min, "exp"
+            ),
+            "the inverse sigmoid has exp(+i / k) in the denominator, so eps falls "
+            "with i.": _schedule(kind, i, k, c, eps_min, "sign"),
+        }
+        compare(
+            "sampling_schedule",
+            f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}",
+            float(got) if isinstance(got, int | float) else got,
+            _schedule(kind, i, k, c, eps_min),
+            mistakes=mistakes,
+        )
+    return len(cases)
+
+
+@exercise("07")
+def coin_flip_inputs(student_fn) -> int:
+    """Check ``coin_flip_inputs(true_inputs, model_outputs, eps, generator) -> inputs``.
+
+    true_inputs, model_outputs (B, T, D); eps, the probability of the TRUE input;
+    generator, a torch.Generator. Draw the coins as
+    ``torch.rand(B, T, generator=generator) < eps`` (True: use the true input) and return
+    the mix (B, T, D). The model's outputs must be detached: no gradient may flow back
+    through a fed-back sample.
+    """
+    cases = [(2, 4, 3, 0.5), (3, 5, 2, 0.8), (2, 6, 1, 0.3)]
+    for seed, (B, T, D, eps) in enumerate(cases):
+        g = generator(120 + seed)
+        true, model = randn(g, B, T, D), randn(g, B, T, D).requires_grad_()
+
+        def mix(coins, true=true, model=model):
+            return torch.where(coins[..., None], true, model.detach())
+
+        got = call("coin_flip_inputs", student_fn, true, model, eps, generator(7 + seed))
+        case = f"case {seed + 1} (B={B}, T={T}, eps={eps})"
+        compare(
+            "coin_flip_inputs",
+            case,
+            got,
+            mix(torch.rand(B, T, generator=generator(7 + seed)) < eps),
+            mistakes={
+                "the coins are reversed: eps is the probability of the TRUE input "
+                "(coin < eps means true).": mix(
+                    torch.rand(B, T, generator=generator(7 + seed)) >= eps
+                ),
+                "one coin per sequence was drawn; draw one per step, torch.rand(B, T).": mix(
+                    (torch.rand(B, 1, generator=generator(7 + seed)) < eps).expand(B, T)
+                ),
+            },
+        )
+        if isinstance(got, torch.Tensor) and got.requires_grad:
+            got.sum().backward()
+            if model.grad is not None and model.grad.abs().sum() > 0:
+                raise AssertionError(
+                    f"coin_flip_inputs, {case}: gradient flows into model_outputs. Likely "
+                    "mistake: the sampled outputs are fed back without detaching; use "
+                    "model_outputs.detach()."
+                )
+    return len(cases)

@@ -1,0 +1,195 @@
+"""Checkers for notebook 05: Jacobian products, gradient clipping, gain regimes."""
+
+from __future__ import annotations
+
+import torch
+
+from ._framework import call, compare, exercise, generator, randn
+
+_ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a, "sigmoid": torch.sigmoid}
+
+
+def _run(W, U, b, x, act):
+    h, hs = torch.zeros(W.shape[0], dtype=W.dtype), []
+    for t in range(x.shape[0]):
+        h = act(W @ h + U @ x[t] + b)
+        hs.append(h)
+    return torch.stack(hs)
+
+
+def _product(W, hs, nonlinearity, bug=""):
+    """Factors diag(g'(a_t)) W for t = 2..T (or 1..T), combined as ``bug`` says."""
+    if nonlinearity == "tanh":
+        d = 1 - torch.tanh(hs) ** 2 if bug == "tanh_again" else 1 - hs**2
+    else:
+        d = (hs > 0).double()
+    if bug == "no_derivative":
+        d = torch.ones_like(d)
+    first = 0 if bug == "extra_factor" else 1
+    factors = [d[t][:, None] * W for t in range(first, hs.shape[0])]
+    if bug == "product_of_norms":
+        return torch.stack([torch.linalg.matrix_norm(f, 2) for f in factors]).prod()
+    if bug == "wrong_order":
+        factors = factors[::-1]
+    J = torch.linalg.multi_dot(factors[::-1]) if len(factors) > 1 else factors[0]
+    return torch.linalg.matrix_norm(J, "fro" if bug == "frobenius" else 2)
+
+
+@exercise("05")
+def jacobian_product_norm(student_fn) -> int:
+    """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
+
+    For h_t = g(W h_{t-1} + U x_t + b): W (H, H); hs (T, H), the states h_1 ... h_T of
+    one sequence; nonlinearity "tanh" or "relu". Returns the spectral norm (ord=2) of
+    dh_T/dh_1 = diag(g'_T) W ... diag(g'_2) W, where g'_t is the slope at step t,
+    written with h_t (tanh: 1 - h_t**2; relu: 1 where h_t > 0). Compared with the
+    Jacobian that torch autograd computes.
+    """
+    cases = [(3, 4, "tanh", 1.0), (4, 6, "tanh", 1.6), (3, 5, "relu", 0.9), (2, 7, "relu", 1.2)]
+    for seed, (H, T, nl, scale) in enumerate(cases):
+        g = generator(130 + seed)
+        W, U, b = randn(g, H, H, scale=scale), randn(g, H, 2), randn(g, H, scale=0.3)
+        x = randn(g, T, 2)
+        act = _ACT[nl]
+        hs = _run(W, U, b, x, act)
+
+        def rest(h1, W=W, U=U, b=b, x=x, act=act):
+            for t in range(1, x.shape[0]):
+                h1 = act(W @ h1 + U @ x[t] + b)
+            return h1
+
+        J = torch.autograd.functional.jacobian(rest, hs[0])
+        got = call("jacobian_product_norm", student_fn, W.clone(), hs.clone(), nl)
+        compare(
+            "jacobian_product_norm",
+            f"case {seed + 1} (H={H}, T={T}, {nl})",
+            got,
+            torch.linalg.matrix_norm(J, 2),
+            mistakes={
+                "the slopes g' are missing: each factor is diag(g'(a_t)) W, not W.": (
+                    _product(W, hs, nl, "no_derivative")
+                ),
+                "one factor too many: dh_T/dh_1 has T - 1 factors, for steps 2..T.": (
+                    _product(W, hs, nl, "extra_factor")
+                ),
+                "the norms of the factors were multiplied; take the norm of the "
+                "product (it can be much smaller).": _product(W, hs, nl, "product_of_norms"),
+                "the Frobenius norm was used; use the spectral norm, "
+                "torch.linalg.matrix_norm(J, ord=2).": _product(W, hs, nl, "frobenius"),
+                "tanh was applied again: h_t already is tanh(a_t), so the slope is "
+                "1 - h_t**2.": _product(W, hs, nl, "tanh_again"),
+                "the factors are multiplied in the wrong order: the latest step goes "
+                "on the left, diag(g'_T) W ... diag(g'_2) W.": _product(W, hs, nl, "wrong_order"),
+            },
+        )
+    return len(cases)
+
+
+def _clip(grads, max_norm, bug=""):
+    norms = torch.stack([gr.norm() for gr in grads])
+    if bug == "per_tensor":
+        return [gr * min(1.0, max_norm / (n + 1e-6)) for gr, n in zip(grads, norms, strict=True)]
+    total = norms.sum() if bug == "sum_of_norms" else norms.norm()
+    coef = max_norm / (total + 1e-6)
+    coef = coef if bug == "always" else coef.clamp(max=1.0)
+    return [gr * coef for gr in grads]
+
+
+@exercise("05")
+def clip_global_norm(student_fn) -> int:
+    """Check ``clip_global_norm(grads, max_norm) -> clipped``.
+
+    grads: a list of tensors of any shapes; max_norm: a float. If the global norm
+    sqrt(sum of all squared entries) exceeds max_norm, every tensor is scaled by
+    max_norm / (norm + 1e-6); otherwise they are returned unchanged. Returns a list of
+    tensors with the same shapes, compared with ``torch.nn.utils.clip_grad_norm_``.
+    """
+    cases = [([(3, 4), (4,)], 1.0, 3.0), ([(2, 2), (5,), (2, 3)], 2.0, 1.0), ([(6,)], 5.0, 0.5)]
+    for seed, (shapes, max_norm, scale) in enumerate(cases):
+        g = generator(140 + seed)
+        grads = [randn(g, *s, scale=scale) for s in shapes]
+        grads[0][0] *= 4  # one tensor much larger than the others
+        params = [torch.nn.Parameter(torch.zeros_like(gr)) for gr in grads]
+        for p, gr in zip(params, grads, strict=True):
+            p.grad = gr.clone()
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        got = call("clip_global_norm", student_fn, [gr.clone() for gr in grads], max_norm)
+        case = f"case {seed + 1} (shapes {shapes}, max_norm={max_norm})"
+        if not isinstance(got, list | tuple) or len(got) != len(grads):
+            raise AssertionError(
+                f"clip_global_norm, {case}: expected a list of {len(grads)} tensors, got "
+                f"{type(got).__name__} {got!r:.60}."
+            )
+        for k, (gr_got, p) in enumerate(zip(got, params, strict=True)):
+            compare(
+                "clip_global_norm",
+                case,
+                gr_got,
+                p.grad,
+                what=f"tensor {k}",
+                mistakes={
+                    "each tensor was clipped on its own; clip by the GLOBAL norm of all "
+                    "tensors together, so their directions stay consistent.": _clip(
+                        grads, max_norm, "per_tensor"
+                    )[k],
+                    "small gradients were scaled up; only scale when the norm exceeds "
+                    "max_norm (a factor of at most 1).": _clip(grads, max_norm, "always")[k],
+                    "the norms of the tensors were added; the global norm is "
+                    "sqrt(sum of squared norms).": _clip(grads, max_norm, "sum_of_norms")[k],
+                },
+            )
+    return len(cases)
+
+
+def _regime(eigenvalues, nonlinearity, bug=""):
+    grid = torch.linspace(-6, 6, 2401, dtype=torch.float64, requires_grad=True)
+    (slope,) = torch.autograd.grad(_ACT[nonlinearity](grid).sum(), grid)
+    gain = 1.0 if bug == "ignore_nonlinearity" else slope.max()
+    mags = eigenvalues.real if bug == "real_part" else eigenvalues.abs()
+    rho = mags.mean() if bug == "mean" else mags.max()
+    explode = bool(gain * rho > 1)
+    if bug == "swapped":
+        explode = not explode
+    return "explode" if explode else "vanish"
+
+
+@exercise("05")
+def predict_regime(student_fn) -> int:
+    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode"``.
+
+    eigenvalues: a (H,) tensor (real or complex) of the recurrent weights W;
+    nonlinearity: "linear", "tanh" or "sigmoid". Near small states, the gradient over
+    many steps behaves like (s W)^n, where s is the nonlinearity's largest slope: it
+    explodes when s * max|eigenvalue| > 1 and vanishes when it is < 1.
+    """
+    cases = [
+        ([0.5, 0.9], "linear"),
+        ([1.2, 0.3], "linear"),
+        ([-1.5, 0.2], "tanh"),
+        ([2.0, 1.5], "sigmoid"),
+        ([6.0, 0.1], "sigmoid"),
+        ([complex(0.3, 1.1), complex(0.3, -1.1)], "tanh"),
+        ([0.95, -0.5], "tanh"),
+    ]
+    got, answers = [], {b: [] for b in ("", "ignore_nonlinearity", "real_part", "mean", "swapped")}
+    for eig, nl in cases:
+        lam = torch.tensor(eig)
+        got.append(call("predict_regime", student_fn, lam.clone(), nl))
+        for bug, out in answers.items():
+            out.append(_regime(lam, nl, bug))
+    messages = {
+        "ignore_nonlinearity": "the nonlinearity's slope was ignored: sigmoid's largest "
+        "slope is 1/4, so it shrinks the gain four times.",
+        "real_part": "the real part of the eigenvalues was used; what compounds is their "
+        "magnitude |eigenvalue| (a negative or complex one counts too).",
+        "mean": "the mean |eigenvalue| was used; the largest one dominates (s W)^n.",
+        "swapped": "the regimes are swapped: a gain above 1 explodes, below 1 vanishes.",
+    }
+    for k, ((eig, nl), g, want) in enumerate(zip(cases, got, answers[""], strict=True)):
+        if g != want:
+            likely = next((m for b, m in messages.items() if got == answers[b]), "")
+            raise AssertionError(
+                f"predict_regime, case {k + 1} (eigenvalues {eig}, {nl}): expected "
+                f"{want!r}, got {g!r}." + (f" Likely mistake: {likely}" if likely else "")
+            )
+    return len(cases)

@@ -1,0 +1,57 @@
+"""The ``rnncourse`` command.
+
+``rnncourse start [DIR] [--no-browser] [--copy-only]``
+    copy the course notebooks into DIR (default ``./rnncourse-workspace``) and open
+    JupyterLab there; a notebook you changed is never overwritten.
+``rnncourse release [--check] [--root DIR]``
+    build the student notebooks from ``notebooks/solutions/`` (for course authors);
+    ``--check`` writes nothing and exits with status 1 if anything is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import release as release_mod
+from . import workspace
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnncourse", description="The rnncourse course tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="copy the notebooks into a folder and open JupyterLab")
+    start.add_argument("dir", nargs="?", default=workspace.DEFAULT_DIR, help="workspace folder")
+    start.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    start.add_argument("--copy-only", action="store_true", help="copy, do not start JupyterLab")
+    rel = sub.add_parser("release", help="make student notebooks from the solutions")
+    rel.add_argument("--check", action="store_true", help="only report what is out of date")
+    rel.add_argument("--root", default=None, help="repository root (default: this one)")
+    return parser
+
+
+def _default_root() -> Path:
+    here = Path.cwd()
+    return here if (here / "notebooks" / "solutions").is_dir() else release_mod.REPO_ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "start":
+        return workspace.start(args.dir, browser=not args.no_browser, launch=not args.copy_only)
+    root = Path(args.root) if args.root else _default_root()
+    changed = release_mod.release(root, check=args.check)
+    names = [str(p.relative_to(root)) for p in changed]
+    if args.check:
+        if names:
+            print("Out of date (run `rnncourse release`):\n  " + "\n  ".join(names))
+            return 1
+        print("All notebooks are up to date.")
+        return 0
+    print("Wrote:\n  " + "\n  ".join(names) if names else "Nothing to do: all up to date.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

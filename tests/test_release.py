@@ -1,0 +1,250 @@
+"""Student notebooks are made from the solutions, and never contain solution text."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from rnncourse import cli, release
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+URL = "https://github.com/someone/course-fork"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A small repository: pyproject.toml and two solution notebooks."""
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\n\n[project.urls]\nRepository = "{URL}"\n'
+    )
+    solutions = tmp_path / "notebooks" / "solutions"
+    solutions.mkdir(parents=True)
+    for name in ("01_demo.ipynb", "02_plain.ipynb"):
+        shutil.copy2(FIXTURES / name, solutions / name)
+    return tmp_path
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+# --- the transformations -----------------------------------------------------------------
+
+
+def test_strip_solutions_keeps_indentation_and_everything_else():
+    src = (
+        "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    y = x + 1\n    if y:\n"
+        "        y *= 2\n    ### END SOLUTION\n    return y\n### BEGIN SOLUTION\nz = 3\n"
+        "### END SOLUTION"
+    )
+    assert release.strip_solutions(src) == (
+        "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+        "    return y\n# YOUR CODE HERE\nraise NotImplementedError()"
+    )
+
+
+def test_strip_solutions_markdown_and_hidden_tests():
+    md = "Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION\nNext."
+    assert release.strip_solutions(md, markdown=True) == "Why?\nYOUR ANSWER HERE\nNext."
+    code = "check()\n### BEGIN HIDDEN TESTS\nassert secret\n### END HIDDEN TESTS"
+    assert release.strip_solutions(code) == "check()"
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without a matching BEGIN"),
+    ],
+)
+def test_strip_solutions_rejects_broken_markers(source, words):
+    with pytest.raises(ValueError, match=words):
+        release.strip_solutions(source)
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match="source must be a cell's source string"):
+        release.strip_solutions(["x = 1"])
+    with pytest.raises(TypeError, match="nbformat.read"):
+        release.make_student({"cells": []}, URL, "notebooks/x.ipynb")
+
+
+def test_student_notebook_from_fixture():
+    solution = read(FIXTURES / "01_demo.ipynb")
+    before = copy.deepcopy(solution)
+    student = release.make_student(solution, URL, "notebooks/01_demo.ipynb")
+    assert solution == before  # the input is not modified
+    nbformat.validate(student)
+    cells = {c.id: c for c in student.cells}
+    assert cells["exercise"].source == (
+        'def rnn_step(h, x, W, U, b):\n    """One recurrent step."""\n'
+        "    # YOUR CODE HERE\n    raise NotImplementedError()"
+    )
+    assert cells["answer"].source == "YOUR ANSWER HERE"
+    assert cells["inline-answer"].source == "Why share weights?\n\nYOUR ANSWER HERE"
+    assert cells["question"].source == before.cells[6].source
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+        assert set(cell.metadata) <= {"tags", "nbgrader", "editable", "deletable"}
+    # tags and nbgrader metadata survive; widget state and personal metadata do not
+    assert cells["exercise"].metadata.tags == ["exercise"]
+    assert cells["exercise"].metadata.nbgrader.grade_id == "rnn_step"
+    assert cells["answer"].metadata.nbgrader.solution is True
+    assert "widgets" not in student.metadata and "colab" not in student.metadata
+    assert student.metadata.kernelspec.name == "python3"
+    assert release.solution_leaks(solution, student) == []
+
+
+def test_badges_and_setup_cell():
+    student = release.make_student(read(FIXTURES / "01_demo.ipynb"), URL, "notebooks/01_demo.ipynb")
+    badges = [c for c in student.cells if "badges" in c.metadata.get("tags", [])]
+    assert len(badges) == 1 and student.cells.index(badges[0]) == 1  # replaced, not added
+    assert (
+        "https://colab.research.google.com/github/someone/course-fork/blob/main/"
+        "notebooks/01_demo.ipynb" in badges[0].source
+    )
+    assert (
+        "https://mybinder.org/v2/gh/someone/course-fork/main?labpath=notebooks%2F01_demo.ipynb"
+        in badges[0].source
+    )
+    (setup,) = [c for c in student.cells if "colab-setup" in c.metadata.get("tags", [])]
+    assert f'"rnncourse @ git+{URL}"' in setup.source and "--no-deps" in setup.source
+    assert "old setup" not in setup.source
+
+
+def run_setup_cell(source, on_colab, monkeypatch):
+    """Run the setup cell as IPython would, recording the magics it calls."""
+    import sys
+
+    calls = []
+
+    class FakeShell:
+        def run_line_magic(self, name, line, *args):
+            calls.append((name, line))
+
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", object())
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    code = TransformerManager().transform_cell(source)
+    exec(code, {"get_ipython": lambda: FakeShell()})
+    return calls
+
+
+def test_setup_cell_installs_only_on_colab_and_never_upgrades_torch(monkeypatch):
+    import torch
+
+    student = release.make_student(read(FIXTURES / "02_plain.ipynb"), URL, "notebooks/x.ipynb")
+    (setup,) = [c for c in student.cells if "colab-setup" in c.metadata.get("tags", [])]
+    assert run_setup_cell(setup.source, False, monkeypatch) == []
+    first = torch.rand(1)
+    (call,) = run_setup_cell(setup.source, True, monkeypatch)
+    assert torch.equal(first, torch.rand(1))  # it seeds
+    assert call[0] == "pip" and "--no-deps" in call[1] and "--upgrade" not in call[1]
+    assert "torch" not in call[1] and "numpy" not in call[1]
+
+
+def test_header_cells_are_inserted_into_a_notebook_without_them():
+    student = release.make_student(read(FIXTURES / "02_plain.ipynb"), URL, "notebooks/02.ipynb")
+    assert student.cells[0].metadata.tags == ["badges"]
+    assert student.cells[1].source == "# 02 Plain"
+    assert student.cells[2].metadata.tags == ["colab-setup"]  # the first code cell
+    assert student.cells[3].source.endswith("raise NotImplementedError()\nx")
+    nbformat.validate(student)
+
+
+def test_refuses_to_write_a_student_notebook_with_a_marker():
+    nb = read(FIXTURES / "02_plain.ipynb")
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1  ### BEGIN SOLUTION"))
+    nb.cells[-1].pop("id")
+    with pytest.raises(ValueError, match="would still contain '### BEGIN SOLUTION'"):
+        release.make_student(nb, URL, "notebooks/02_plain.ipynb")
+
+
+def test_solution_leaks_finds_copied_solution_lines():
+    solution = read(FIXTURES / "01_demo.ipynb")
+    student = release.make_student(solution, URL, "notebooks/01_demo.ipynb")
+    student.cells[5].source += "\na = h @ W.T + x @ U.T + b"
+    assert release.solution_leaks(solution, student) == ["a = h @ W.T + x @ U.T + b"]
+
+
+def test_repository_url(tmp_path):
+    assert release.repository_url(REPO / "pyproject.toml").startswith("https://github.com/")
+    (tmp_path / "p.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(ValueError, match=r"no \[project.urls\] Repository"):
+        release.repository_url(tmp_path / "p.toml")
+    with pytest.raises(ValueError, match="must look like https://github.com/OWNER/REPO"):
+        release.badge_urls("https://gitlab.com/a/b", "notebooks/x.ipynb")
+
+
+# --- the release tool on a repository -----------------------------------------------------
+
+
+def test_release_writes_students_and_syncs_solution_headers(repo):
+    sol = repo / "notebooks" / "solutions" / "01_demo.ipynb"
+    before = read(sol)
+    changed = release.release(repo)
+    assert {p.name for p in changed} == {"01_demo.ipynb", "02_plain.ipynb"}
+    assert (repo / "notebooks" / "01_demo.ipynb").exists()
+    after = read(sol)
+    # only the badge and setup cells of the solution changed; outputs elsewhere kept
+    assert len(after.cells) == len(before.cells)
+    for old, new in zip(before.cells, after.cells, strict=True):
+        if old.id in ("badges", "colab-setup"):
+            assert old.source != new.source and old.metadata == new.metadata
+        else:
+            assert old == new
+    assert after.metadata == before.metadata
+    assert "notebooks/solutions/01_demo.ipynb" in after.cells[1].source
+    assert release.release(repo) == []  # idempotent
+    assert release.release(repo, check=True) == []
+
+
+def test_check_reports_edited_student_notebook_and_a_new_url(repo, capsys):
+    release.release(repo)
+    student = repo / "notebooks" / "01_demo.ipynb"
+    student.write_text(student.read_text().replace("YOUR ANSWER HERE", "edited"))
+    assert cli.main(["release", "--check", "--root", str(repo)]) == 1
+    assert "notebooks/01_demo.ipynb" in capsys.readouterr().out
+    assert "edited" in student.read_text()  # --check writes nothing
+    # a fork changes one line: every badge and setup cell follows
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("someone", "another"))
+    changed = {str(p.relative_to(repo)) for p in release.release(repo, check=True)}
+    assert changed == {
+        "notebooks/01_demo.ipynb",
+        "notebooks/02_plain.ipynb",
+        "notebooks/solutions/01_demo.ipynb",
+        "notebooks/solutions/02_plain.ipynb",
+    }
+    assert cli.main(["release", "--root", str(repo)]) == 0
+    assert cli.main(["release", "--check", "--root", str(repo)]) == 0
+    assert "github.com/another/course-fork" in student.read_text()
+
+
+def test_release_needs_a_repository(tmp_path):
+    with pytest.raises(ValueError, match="no notebooks/solutions folder"):
+        release.release(tmp_path)
+
+
+# --- the repository's real notebooks ------------------------------------------------------
+
+
+def test_committed_student_notebooks_are_what_the_tool_generates():
+    assert release.release(REPO, check=True) == []
+
+
+def test_student_notebooks_have_no_solution_text():
+    """Every student notebook lacks the markers and the exact lines of its solutions."""
+    for solution in sorted((REPO / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        student_path = REPO / "notebooks" / solution.name
+        assert student_path.exists(), f"run `rnncourse release` to create {student_path.name}"
+        leaks = release.solution_leaks(read(solution), read(student_path))
+        assert leaks == [], f"{student_path.name} contains solution text: {leaks}"

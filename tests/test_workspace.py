@@ -1,0 +1,148 @@
+"""The student workspace: copying notebooks without losing work, launching, packaging."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rnncourse import cli, workspace
+
+REPO = Path(__file__).resolve().parent.parent
+V1 = {"01_a.ipynb": b'{"v": 1}', "02_b.ipynb": b'{"v": 1, "b": true}'}
+
+
+def test_first_copy_writes_everything_and_a_manifest(tmp_path):
+    report = workspace.copy_notebooks(tmp_path / "ws", V1)
+    assert report.new == ["01_a.ipynb", "02_b.ipynb"]
+    for name, data in V1.items():
+        assert (tmp_path / "ws" / name).read_bytes() == data
+    manifest = json.loads((tmp_path / "ws" / workspace.MANIFEST).read_text())
+    assert set(manifest) == set(V1)
+
+
+def test_unchanged_copies_are_updated_in_place_silently(tmp_path, capsys):
+    workspace.copy_notebooks(tmp_path, V1)
+    capsys.readouterr()
+    v2 = dict(V1, **{"01_a.ipynb": b'{"v": 2}'})
+    report = workspace.copy_notebooks(tmp_path, v2)
+    assert report.updated == ["01_a.ipynb"] and report.unchanged == ["02_b.ipynb"]
+    assert (tmp_path / "01_a.ipynb").read_bytes() == b'{"v": 2}'
+    assert capsys.readouterr().out == ""
+    assert not list(tmp_path.glob("*.updated.ipynb"))
+
+
+def test_student_changes_are_never_overwritten(tmp_path, capsys):
+    workspace.copy_notebooks(tmp_path, V1)
+    (tmp_path / "01_a.ipynb").write_bytes(b'{"v": 1, "mine": "my work"}')
+    # nothing new shipped: nothing happens
+    report = workspace.copy_notebooks(tmp_path, V1)
+    assert report.kept == ["01_a.ipynb"] and not list(tmp_path.glob("*.updated.ipynb"))
+    # a newer version ships: it arrives beside the student's copy, with a message
+    v2 = dict(V1, **{"01_a.ipynb": b'{"v": 2}'})
+    capsys.readouterr()
+    report = workspace.copy_notebooks(tmp_path, v2)
+    assert (tmp_path / "01_a.ipynb").read_bytes() == b'{"v": 1, "mine": "my work"}'
+    assert (tmp_path / "01_a.updated.ipynb").read_bytes() == b'{"v": 2}'
+    out = capsys.readouterr().out
+    assert "01_a.ipynb" in out and "01_a.updated.ipynb" in out
+    # and again, still kept
+    workspace.copy_notebooks(tmp_path, v2)
+    assert (tmp_path / "01_a.ipynb").read_bytes() == b'{"v": 1, "mine": "my work"}'
+
+
+def test_a_file_never_copied_by_us_is_kept(tmp_path):
+    (tmp_path / "01_a.ipynb").write_bytes(b"student's own file")
+    report = workspace.copy_notebooks(tmp_path, V1)
+    assert report.kept == ["01_a.ipynb"]
+    assert (tmp_path / "01_a.ipynb").read_bytes() == b"student's own file"
+    assert (tmp_path / "01_a.updated.ipynb").read_bytes() == V1["01_a.ipynb"]
+
+
+def test_damaged_manifest_is_treated_as_empty(tmp_path):
+    workspace.copy_notebooks(tmp_path, V1)
+    (tmp_path / workspace.MANIFEST).write_text("[broken")
+    report = workspace.copy_notebooks(tmp_path, V1)
+    assert report.unchanged == ["01_a.ipynb", "02_b.ipynb"]
+
+
+def test_bad_destination(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is not a folder"):
+        workspace.copy_notebooks(tmp_path / "file", V1)
+    with pytest.raises(TypeError, match="dest must be a folder path"):
+        workspace.copy_notebooks(3, V1)
+
+
+def test_shipped_notebooks_fall_back_to_the_repository_in_a_dev_install():
+    shipped = workspace.shipped_notebooks()
+    expected = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    expected = [n for n in expected if not n.endswith(".updated.ipynb")]
+    assert sorted(shipped) == expected
+
+
+def test_start_launches_jupyterlab_in_the_workspace(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(workspace, "shipped_notebooks", lambda: V1)
+    monkeypatch.setattr(
+        workspace.subprocess, "call", lambda cmd, cwd: calls.append((cmd, cwd)) or 0
+    )
+    assert cli.main(["start", str(tmp_path / "ws"), "--no-browser"]) == 0
+    ((cmd, cwd),) = calls
+    assert cmd == [sys.executable, "-m", "jupyter", "lab", "--no-browser"]
+    assert Path(cwd) == tmp_path / "ws" and (tmp_path / "ws" / "01_a.ipynb").exists()
+    calls.clear()
+    assert cli.main(["start", str(tmp_path / "ws")]) == 0
+    assert calls[0][0] == [sys.executable, "-m", "jupyter", "lab"]
+
+
+def test_start_copy_only_does_not_launch(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(workspace, "shipped_notebooks", lambda: V1)
+    monkeypatch.setattr(workspace.subprocess, "call", pytest.fail)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["start", "--copy-only"]) == 0
+    assert (tmp_path / workspace.DEFAULT_DIR / "02_b.ipynb").exists()
+    assert "2 notebooks (2 new, 0 updated)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_student_notebooks(tmp_path):
+    """Build a wheel from a copy of the repository with a dummy notebook added."""
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "rnncourse", src / "rnncourse", ignore=skip)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    (src / "notebooks" / "solutions").mkdir(parents=True)
+    for nb in (REPO / "notebooks").glob("*.ipynb"):
+        shutil.copy2(nb, src / "notebooks" / nb.name)
+    (src / "notebooks" / "99_dummy.ipynb").write_text('{"cells": []}')
+    (src / "notebooks" / "solutions" / "99_dummy.ipynb").write_text('{"cells": ["secret"]}')
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--skip-dependency-check",
+            "--outdir",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(n for n in names if n.startswith("rnncourse/notebooks/"))
+    expected = sorted(f"rnncourse/notebooks/{p.name}" for p in (src / "notebooks").glob("*.ipynb"))
+    assert shipped == expected and "rnncourse/notebooks/99_dummy.ipynb" in shipped
+    assert not any("solutions" in n for n in names)
+    assert not list((REPO / "notebooks").glob("99_dummy*"))
