@@ -1,0 +1,513 @@
+"""Backpropagation through time by hand, in NumPy (float64).
+
+A recurrent network unrolled over T steps is a deep network whose layers share their
+weights. Backpropagation through it needs only two ideas beyond ordinary backprop:
+
+1. **Shared parameters accumulate.** U, W and b are used at every step, so their
+   gradient is the *sum* of the contributions from every step: ``dW += ...``, never
+   ``dW = ...`` (overwriting keeps only the last step visited).
+2. **Deltas add at a branch.** The state h_t feeds two places: this step's readout
+   o_t and the next step h_{t+1}. Going backwards, the delta from the readout and the
+   delta arriving from step t+1 are added, and the sum flows on into step t.
+
+The vanilla RNN here, for t = 1..T (batch-first, row vectors)::
+
+    h_t = tanh(U x_t + W h_{t-1} + b)     (or relu),   h_0 = 0 unless given
+    o_t = V h_t + c
+    L   = (1/B) sum_b sum_t loss(o_t, y_t)
+
+Parameters live in a dict with these shapes (I inputs, H hidden units, O outputs)::
+
+    U (H, I)   W (H, H)   b (H,)   V (O, H)   c (O,)
+
+Two per-step losses are provided: ``"softmax"`` (softmax cross-entropy with integer
+class targets) and ``"mse"`` (half the squared error, 0.5 * ||o_t - y_t||^2). With
+``outputs="last"`` only the last step has a loss (many-to-one).
+
+Forward and backward functions sit side by side, as in the step functions of
+CS231n's ``rnn_layers.py``; every cache is whatever the matching backward needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_array, check_choice, check_float, check_int
+
+__all__ = [
+    "init_params",
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+    "truncated_rnn_backward",
+    "numerical_gradient",
+    "relative_error",
+    "gradient_check",
+    "lstm_step_forward",
+    "lstm_step_backward",
+]
+
+RNN_PARAMS = ("U", "W", "b", "V", "c")
+LSTM_PARAMS = ("U", "W", "b")
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _get_params(params, keys, what: str) -> dict[str, np.ndarray]:
+    """Check that ``params`` holds float arrays under ``keys``; return them as float64."""
+    if not isinstance(params, dict):
+        raise TypeError(
+            f"params must be a dict with keys {', '.join(keys)} ({what}), "
+            f"got {type(params).__name__}."
+        )
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(
+            f"params is missing {', '.join(repr(k) for k in missing)}; a {what} needs "
+            f"{', '.join(repr(k) for k in keys)}. Build one with init_params(...)."
+        )
+    return {k: check_array(params[k], f"params[{k!r}]").astype(np.float64) for k in keys}
+
+
+def _check_rnn_params(params) -> dict[str, np.ndarray]:
+    p = _get_params(params, RNN_PARAMS, "vanilla RNN with readout")
+    H, I = check_array(p["U"], "params['U']", ("H", "I")).shape
+    check_array(p["W"], "params['W']", (H, H), hint="W is (H, H), H = params['U'].shape[0].")
+    check_array(p["b"], "params['b']", (H,))
+    O = check_array(p["V"], "params['V']", ("O", H), hint="V is (O, H).").shape[0]
+    check_array(p["c"], "params['c']", (O,))
+    return p
+
+
+def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: str):
+    if loss == "softmax":
+        shape = (batch, steps) if outputs == "every" else (batch,)
+        if isinstance(targets, np.ndarray) and np.issubdtype(targets.dtype, np.integer):
+            if targets.shape != shape:
+                raise ValueError(
+                    f"targets must have shape {shape} (class index per "
+                    f"{'step' if outputs == 'every' else 'sequence'}), got {targets.shape}."
+                )
+            if targets.min() < 0 or targets.max() >= O:
+                raise ValueError(
+                    f"targets must be class indices in [0, {O - 1}] (O = params['V'].shape[0]"
+                    f" = {O}), got values from {targets.min()} to {targets.max()}."
+                )
+            return targets
+        got = targets.dtype if isinstance(targets, np.ndarray) else type(targets).__name__
+        raise TypeError(
+            f"softmax targets must be an integer numpy array of class indices, got {got}. "
+            f"Use np.asarray(targets, dtype=np.int64)."
+        )
+    shape = (batch, steps, O) if outputs == "every" else (batch, O)
+    return check_array(targets, "targets", shape, hint="MSE targets have one row per output o_t.")
+
+
+def _check_cache(cache) -> dict:
+    if not isinstance(cache, dict) or "steps" not in cache or "loss_steps" not in cache:
+        raise TypeError(
+            f"cache must be the dict returned by rnn_forward(...), got {type(cache).__name__}. "
+            f"Call: loss, cache = rnn_forward(params, x, targets)."
+        )
+    return cache
+
+
+# ------------------------------------------------------------------------- one step
+
+
+def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
+    """One step h_t = act(U x_t + W h_{t-1} + b).
+
+    Args:
+        x_t: input at this step, shape (B, I).
+        h_prev: previous state h_{t-1}, shape (B, H).
+        params: dict with U (H, I), W (H, H), b (H,) (other keys are ignored).
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        h_t of shape (B, H) and a cache for :func:`rnn_step_backward`.
+    """
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    p = _get_params(params, ("U", "W", "b"), "RNN step")
+    U, W, b = p["U"], p["W"], p["b"]
+    H, I = check_array(U, "params['U']", ("H", "I")).shape
+    check_array(W, "params['W']", (H, H))
+    check_array(b, "params['b']", (H,))
+    x_t = check_array(x_t, "x_t", ("B", I), hint=f"x_t is (batch, {I}) for U of shape {(H, I)}.")
+    h_prev = check_array(h_prev, "h_prev", (x_t.shape[0], H))
+    a = x_t @ U.T + h_prev @ W.T + b  # pre-activation, (B, H)
+    h_t = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
+    cache = (x_t, h_prev, a, h_t, U, W, nonlinearity)
+    return h_t, cache
+
+
+def rnn_step_backward(dh_t, cache):
+    """Backward through one step of :func:`rnn_step_forward`.
+
+    Args:
+        dh_t: dL/dh_t, shape (B, H): the total delta arriving at this step's output.
+        cache: from :func:`rnn_step_forward`.
+
+    Returns:
+        ``(dx, dh_prev, dU, dW, db)`` with shapes (B, I), (B, H), (H, I), (H, H), (H,):
+        this step's contribution only (the caller sums them over steps).
+    """
+    x_t, h_prev, a, h_t, U, W, nonlinearity = cache
+    dh_t = check_array(dh_t, "dh_t", h_t.shape, hint="dh_t has the shape of h_t.")
+    if nonlinearity == "tanh":
+        da = dh_t * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
+    else:
+        da = dh_t * (a > 0)  # relu'(a) = 1 where a > 0
+    dx = da @ U
+    dh_prev = da @ W
+    dU = da.T @ x_t
+    dW = da.T @ h_prev
+    db = da.sum(axis=0)
+    return dx, dh_prev, dU, dW, db
+
+
+# ---------------------------------------------------------------------- readout loss
+
+
+def _loss_and_grad(o, targets, loss: str, batch: int):
+    """Summed per-step loss and dL/do for outputs o of shape (B, S, O)."""
+    if loss == "softmax":
+        z = o - o.max(axis=-1, keepdims=True)  # shift for numerical stability
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        y = targets.reshape(batch, -1)
+        picked = np.take_along_axis(logp, y[..., None], axis=-1)
+        total = -picked.sum() / batch
+        one_hot = y[..., None] == np.arange(o.shape[-1])
+        do = np.exp(logp) - one_hot  # dloss/do = softmax(o) - one_hot(y)
+        return total, do / batch
+    diff = o - targets.reshape(o.shape)
+    return 0.5 * (diff**2).sum() / batch, diff / batch
+
+
+# --------------------------------------------------------------------- whole sequence
+
+
+def rnn_forward(
+    params,
+    x,
+    targets,
+    h0=None,
+    *,
+    loss: str = "softmax",
+    outputs: str = "every",
+    nonlinearity: str = "tanh",
+):
+    """Run the RNN over a sequence and compute the total loss.
+
+    Args:
+        params: dict with U (H, I), W (H, H), b (H,), V (O, H), c (O,).
+        x: inputs, shape (B, T, I).
+        targets: for ``loss="softmax"`` integer class indices, shape (B, T), or (B,)
+            with ``outputs="last"``; for ``loss="mse"`` floats of shape (B, T, O), or
+            (B, O) with ``outputs="last"``.
+        h0: initial state (B, H); zeros when None.
+        loss: ``"softmax"`` (cross-entropy) or ``"mse"`` (0.5 * squared error).
+        outputs: ``"every"`` (a loss at every step, summed) or ``"last"`` (many-to-one).
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        ``(loss, cache)``: the scalar loss L = (1/B) sum over batch and loss steps, and a
+        cache for :func:`rnn_backward`. ``cache["h"]`` holds the states (B, T, H) and
+        ``cache["o"]`` the outputs (B, S, O) at the S steps with a loss.
+    """
+    check_choice(loss, "loss", ("softmax", "mse"))
+    check_choice(outputs, "outputs", ("every", "last"))
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    p = _check_rnn_params(params)
+    H, I = p["U"].shape
+    O = p["V"].shape[0]
+    x = check_array(x, "x", ("B", "T", I), hint=f"x is (batch, time, {I}) for U of shape {(H, I)}.")
+    x = x.astype(np.float64)
+    B, T, _ = x.shape
+    targets = _check_targets(targets, loss, B, T, O, outputs)
+    if h0 is None:
+        h0 = np.zeros((B, H))
+    h0 = check_array(h0, "h0", (B, H), hint="h0 is (batch, hidden) or None for zeros.")
+
+    hs = np.zeros((B, T, H))
+    step_caches = []
+    h = h0.astype(np.float64)
+    for t in range(T):
+        h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
+        hs[:, t] = h
+        step_caches.append(step_cache)
+
+    loss_steps = list(range(T)) if outputs == "every" else [T - 1]
+    o = hs[:, loss_steps] @ p["V"].T + p["c"]  # (B, S, O)
+    total, do = _loss_and_grad(o, targets, loss, B)
+    cache = {
+        "params": p,
+        "x": x,
+        "h0": h0,
+        "h": hs,
+        "o": o,
+        "do": do,
+        "loss_steps": loss_steps,
+        "steps": step_caches,
+    }
+    return float(total), cache
+
+
+def _readout_backward(cache, t, grads, dh_t):
+    """Add step t's readout delta V^T dL/do_t to dh_t, and its V, c gradients to grads."""
+    if t not in cache["loss_steps"]:
+        return dh_t
+    do_t = cache["do"][:, cache["loss_steps"].index(t)]  # (B, O)
+    grads["V"] += do_t.T @ cache["h"][:, t]  # the readout is shared too: +=
+    grads["c"] += do_t.sum(axis=0)
+    return dh_t + do_t @ cache["params"]["V"]
+
+
+def rnn_backward(cache):
+    """Full backpropagation through time.
+
+    Args:
+        cache: from :func:`rnn_forward`.
+
+    Returns:
+        ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "c" to dL/d(parameter)
+        (same shapes as the parameters); ``dh`` of shape (B, T, H) holds the total
+        derivative dL/dh_t at every step: this step's loss plus everything that flows
+        back from later steps.
+    """
+    p = _check_cache(cache)["params"]
+    B, T, H = cache["h"].shape
+    grads = {k: np.zeros_like(v) for k, v in p.items()}  # start every gradient at zero
+    dh = np.zeros((B, T, H))
+    dh_next = np.zeros((B, H))  # delta arriving from step t+1 (none after the last step)
+    for t in reversed(range(T)):
+        # Branch at h_t: it feeds the readout o_t and the next step h_{t+1}, so the two
+        # deltas are ADDED: dL/dh_t = V^T dL/do_t + (delta from step t+1).
+        dh_t = _readout_backward(cache, t, grads, dh_next)
+        dh[:, t] = dh_t
+        _, dh_next, dU, dW, db = rnn_step_backward(dh_t, cache["steps"][t])
+        # U, W, b are the same arrays at every step: ACCUMULATE with +=.
+        # Writing grads["W"] = dW here would keep only step 1's contribution.
+        grads["U"] += dU
+        grads["W"] += dW
+        grads["b"] += db
+    return grads, dh
+
+
+def truncated_rnn_backward(cache, k: int):
+    """Truncated backpropagation through time with window ``k``.
+
+    Definition: the loss at step t reaches the parameters through the step functions
+    of steps t, t-1, ..., t-k+1 only, i.e. as if h_{t-k} were a constant. In torch
+    terms, loss t is computed from ``h[t-k].detach()``. With k = 1 each loss sees only
+    its own step; with k >= T this is full BPTT. The readout V, c is not affected.
+
+    Each loss's delta is carried back explicitly, at most k steps, so the code follows
+    the definition directly (O(T k) steps of work, fine for teaching sizes).
+
+    Args:
+        cache: from :func:`rnn_forward`.
+        k: window length, k >= 1.
+
+    Returns:
+        ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` is the sum of the
+        truncated deltas that reach h_s (from the losses at steps s .. s+k-1).
+    """
+    k = check_int(k, "k", min_value=1)
+    p = _check_cache(cache)["params"]
+    B, T, H = cache["h"].shape
+    grads = {name: np.zeros_like(v) for name, v in p.items()}
+    dh = np.zeros((B, T, H))
+    for t in cache["loss_steps"]:
+        # The delta of loss t alone, entering at h_t through the readout.
+        delta = _readout_backward(cache, t, grads, np.zeros((B, H)))
+        for s in range(t, max(t - k, -1), -1):  # steps t, t-1, ..., t-k+1
+            dh[:, s] += delta
+            _, delta, dU, dW, db = rnn_step_backward(delta, cache["steps"][s])
+            grads["U"] += dU
+            grads["W"] += dW
+            grads["b"] += db
+        # Whatever delta is left here would reach h_{t-k}: truncation drops it.
+    return grads, dh
+
+
+# --------------------------------------------------------------- numerical gradients
+
+
+def numerical_gradient(f, x, eps: float = 1e-6):
+    """Central-difference gradient of a scalar function with respect to every entry of x.
+
+    For each entry, ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place, ``f(x)``
+    is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` through a
+    closure, e.g. ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
+
+    Args:
+        f: function of x returning a scalar.
+        x: float array of any shape, modified and restored in place.
+        eps: step size.
+
+    Returns:
+        array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
+    """
+    check_array(x, "x")
+    eps = check_float(eps, "eps", min_value=0.0, strict_min=True)
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        f_plus = float(f(x))
+        x[i] = old - eps
+        f_minus = float(f(x))
+        x[i] = old  # restore
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def relative_error(a, n) -> float:
+    """Largest entry-wise relative error ``|a - n| / max(1e-8, |a| + |n|)``.
+
+    The floor 1e-8 keeps entries where both gradients are (near) zero from dividing by
+    zero: there the error is measured absolutely, in units of 1e-8.
+    """
+    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"a and n must have the same shape, got {a.shape} and {n.shape}.")
+    return float(np.max(np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n)), initial=0.0))
+
+
+def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_kwargs):
+    """Compare :func:`rnn_backward` with central differences for every parameter.
+
+    Args:
+        params, x, targets, h0: as for :func:`rnn_forward` (not modified).
+        eps: finite-difference step.
+        **forward_kwargs: ``loss``, ``outputs``, ``nonlinearity`` for :func:`rnn_forward`.
+
+    Returns:
+        dict mapping "U", "W", "b", "V", "c" to the largest relative error
+        ``|a - n| / max(1e-8, |a| + |n|)`` over that parameter's entries (see
+        :func:`relative_error`). Below about 1e-7 in float64 means the two agree.
+        With ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a
+        large error that is a kink, not a bug.
+    """
+    p = {k: v.copy() for k, v in _check_rnn_params(params).items()}
+    _, cache = rnn_forward(p, x, targets, h0, **forward_kwargs)
+    grads, _ = rnn_backward(cache)
+    errors = {}
+    for name in RNN_PARAMS:
+        num = numerical_gradient(
+            lambda _: rnn_forward(p, x, targets, h0, **forward_kwargs)[0], p[name], eps
+        )
+        errors[name] = relative_error(grads[name], num)
+    return errors
+
+
+# ------------------------------------------------------------------------- parameters
+
+
+def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=None):
+    """Random float64 parameters for the vanilla RNN with readout.
+
+    Entries are normal with standard deviation 1/sqrt(fan_in) (fan_in = I for U,
+    H for W and V); biases are zero.
+
+    Args:
+        input_size, hidden_size, output_size: I, H, O.
+        seed: int, ``np.random.Generator`` or None.
+
+    Returns:
+        dict with U (H, I), W (H, H), b (H,), V (O, H), c (O,).
+    """
+    I = check_int(input_size, "input_size", min_value=1)
+    H = check_int(hidden_size, "hidden_size", min_value=1)
+    O = check_int(output_size, "output_size", min_value=1)
+    rng = np.random.default_rng(seed)
+    return {
+        "U": rng.normal(size=(H, I)) / np.sqrt(I),
+        "W": rng.normal(size=(H, H)) / np.sqrt(H),
+        "b": np.zeros(H),
+        "V": rng.normal(size=(O, H)) / np.sqrt(H),
+        "c": np.zeros(O),
+    }
+
+
+# ---------------------------------------------------------------------------- LSTM
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def lstm_step_forward(x_t, h_prev, c_prev, params):
+    """One LSTM step, gates in torch's order i, f, g, o.
+
+    ``a = U x_t + W h_{t-1} + b`` is split into four blocks of H::
+
+        i = sigmoid(a_i)   input gate        f = sigmoid(a_f)   forget gate
+        g = tanh(a_g)      candidate         o = sigmoid(a_o)   output gate
+        c_t = f * c_{t-1} + i * g            h_t = o * tanh(c_t)
+
+    Args:
+        x_t: input, shape (B, I).
+        h_prev, c_prev: previous state and cell state, shape (B, H) each.
+        params: dict with U (4H, I), W (4H, H), b (4H,). These equal torch's
+            ``weight_ih``, ``weight_hh`` and ``bias_ih + bias_hh``.
+
+    Returns:
+        ``(h_t, c_t, cache)`` with h_t and c_t of shape (B, H).
+    """
+    p = _get_params(params, LSTM_PARAMS, "LSTM step")
+    H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape
+    if H4 % 4:
+        raise ValueError(f"params['U'] must have 4H rows (gates i, f, g, o), got {H4}.")
+    H = H4 // 4
+    check_array(p["W"], "params['W']", (4 * H, H))
+    check_array(p["b"], "params['b']", (4 * H,))
+    x_t = check_array(x_t, "x_t", ("B", I))
+    B = x_t.shape[0]
+    h_prev = check_array(h_prev, "h_prev", (B, H))
+    c_prev = check_array(c_prev, "c_prev", (B, H))
+
+    a = x_t @ p["U"].T + h_prev @ p["W"].T + p["b"]  # (B, 4H)
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+    i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
+    c_t = f * c_prev + i * g
+    tanh_c = np.tanh(c_t)
+    h_t = o * tanh_c
+    cache = (x_t, h_prev, c_prev, i, f, g, o, tanh_c, p["U"], p["W"])
+    return h_t, c_t, cache
+
+
+def lstm_step_backward(dh_next, dc_next, cache):
+    """Backward through one step of :func:`lstm_step_forward`.
+
+    Args:
+        dh_next: dL/dh_t, shape (B, H) (readout delta plus delta from step t+1).
+        dc_next: dL/dc_t arriving from step t+1, shape (B, H).
+        cache: from :func:`lstm_step_forward`.
+
+    Returns:
+        ``(dx, dh_prev, dc_prev, dU, dW, db)`` with shapes (B, I), (B, H), (B, H),
+        (4H, I), (4H, H), (4H,).
+    """
+    x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
+    dh_next = check_array(dh_next, "dh_next", i.shape, hint="dh_next has the shape of h_t.")
+    dc_next = check_array(dc_next, "dc_next", i.shape, hint="dc_next has the shape of c_t.")
+    d_o = dh_next * tanh_c
+    # Branch at c_t: it feeds h_t (through tanh) and the next step, so the deltas add.
+    dc = dc_next + dh_next * o * (1.0 - tanh_c**2)
+    d_f = dc * c_prev
+    d_i = dc * g
+    d_g = dc * i
+    dc_prev = dc * f  # the cell-state path: multiplied by the forget gate only
+    da = np.concatenate(
+        [d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - g**2), d_o * o * (1 - o)], axis=1
+    )
+    dx = da @ U
+    dh_prev = da @ W
+    dU = da.T @ x_t
+    dW = da.T @ h_prev
+    db = da.sum(axis=0)
+    return dx, dh_prev, dc_prev, dU, dW, db
