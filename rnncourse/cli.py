@@ -3,9 +3,11 @@
 ``rnncourse start [DIR] [--no-browser] [--copy-only]``
     copy the course notebooks into DIR (default ``./rnncourse-workspace``) and open
     JupyterLab there; a notebook you changed is never overwritten.
-``rnncourse release [--check] [--root DIR]``
+``rnncourse release [--check] [--execute [NN ...]] [--root DIR]``
     build the student notebooks from ``notebooks/solutions/`` (for course authors);
-    ``--check`` writes nothing and exits with status 1 if anything is out of date.
+    ``--check`` writes nothing and exits with status 1 if anything is out of date;
+    ``--execute`` first re-runs the solution notebooks (all, or those numbered NN) so
+    their stored outputs are fresh.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     rel = sub.add_parser("release", help="make student notebooks from the solutions")
     rel.add_argument("--check", action="store_true", help="only report what is out of date")
     rel.add_argument("--root", default=None, help="repository root (default: this one)")
+    rel.add_argument(
+        "--execute",
+        nargs="*",
+        metavar="NN",
+        default=None,
+        help="re-run the solution notebooks (all, or those numbered NN) before releasing",
+    )
     return parser
 
 
@@ -41,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         return workspace.start(args.dir, browser=not args.no_browser, launch=not args.copy_only)
     root = Path(args.root) if args.root else _default_root()
+    if args.execute is not None and not args.check:
+        for name, seconds in release_mod.execute_solutions(root, args.execute or None).items():
+            print(f"executed {name} in {seconds:.1f} s")
     changed = release_mod.release(root, check=args.check)
     names = [str(p.relative_to(root)) for p in changed]
     if args.check:

@@ -269,7 +269,9 @@ def train(
     gradient norm (before clipping), clip if asked, and take an optimizer step.
 
     Args:
-        model: a module; ``model(inputs)`` returns the predictions.
+        model: a module; ``model(inputs)`` returns the predictions. When ``inputs`` is a
+            tuple, it is unpacked: ``model(*inputs)`` (e.g. ``(x, y_prev)`` for a
+            teacher-forced output-feedback model).
         batches: a callable ``step -> (inputs, targets)`` called with ``step = 0, 1, ...``
             (e.g. a fresh random batch each time), or an iterable of such pairs.
         loss_fn: ``loss_fn(predictions, targets)`` returns a scalar tensor.
@@ -331,7 +333,8 @@ def train(
             inputs, targets = get_pair(step)
             model.train()
             optimizer.zero_grad()
-            loss = loss_fn(model(inputs), targets)
+            predictions = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+            loss = loss_fn(predictions, targets)
             value = loss.item()
             if not math.isfinite(value):
                 raise NonFiniteLossError(

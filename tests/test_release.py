@@ -248,3 +248,23 @@ def test_student_notebooks_have_no_solution_text():
         assert student_path.exists(), f"run `rnncourse release` to create {student_path.name}"
         leaks = release.solution_leaks(read(solution), read(student_path))
         assert leaks == [], f"{student_path.name} contains solution text: {leaks}"
+
+
+@pytest.mark.slow
+def test_release_execute_refreshes_solution_outputs(repo, capsys):
+    from rnncourse import cli
+
+    sol = repo / "notebooks" / "solutions" / "02_plain.ipynb"
+    nb = read(sol)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, sol)
+    assert cli.main(["release", "--execute", "02", "--root", str(repo)]) == 0
+    assert "executed 02_plain.ipynb in" in capsys.readouterr().out
+    executed = read(sol)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert code[-1].outputs[0]["data"]["text/plain"] == "4"  # x = 1 + 0 + 1 + 2
+    assert "widgets" not in executed.metadata
+    assert all("execution" not in c.metadata for c in executed.cells)
+    student = read(repo / "notebooks" / "02_plain.ipynb")
+    assert all(not c.outputs for c in student.cells if c.cell_type == "code")
+    assert read(repo / "notebooks" / "solutions" / "01_demo.ipynb").cells[2].outputs  # untouched

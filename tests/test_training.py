@@ -536,3 +536,21 @@ def test_sampling_independently_produces_nonsense():
         training.sample_independently(probs * 2)
     with pytest.raises(ValueError, match=r"must have 2 dimensions"):
         training.sample_independently(probs[0])
+
+
+def test_train_unpacks_tuple_inputs():
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, z):
+            return self.w * x + z
+
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(64, 1, generator=g), torch.randn(64, 1, generator=g)
+    model = TwoInputs()
+    training.train(
+        model, lambda step: ((x, z), 3 * x + z), F.mse_loss, steps=200, lr=0.1, progress=False
+    )
+    assert abs(model.w.item() - 3) < 1e-2

@@ -44,14 +44,15 @@ def exercise(notebook: str) -> Callable:
 
     The decorated body takes the student's function and returns the number of cases it
     ran. The wrapper prints the pass line, records progress, and turns a stub that still
-    raises ``NotImplementedError`` into a "not attempted yet" line.
+    raises ``NotImplementedError`` into a "not attempted yet" line. It returns None, so a
+    check cell shows only that line (``checks.progress()`` tells what has passed).
     """
 
     def decorate(body: Callable) -> Callable:
         name = body.__name__
 
         @functools.wraps(body)
-        def checker(student_fn) -> bool:
+        def checker(student_fn) -> None:
             if not callable(student_fn):
                 raise TypeError(
                     f"checks.{name} expects your function itself, got "
@@ -62,10 +63,9 @@ def exercise(notebook: str) -> Callable:
                 n_cases = body(student_fn)
             except NotAttempted:
                 print(f"{name}: not attempted yet")
-                return False
+                return
             print(f"✓ {name}: all {n_cases} cases pass")
             _progress.record(name)
-            return True
 
         REGISTRY[name] = Exercise(name, notebook, checker)
         return checker
