@@ -1,0 +1,416 @@
+"""One recurrent step, written from scratch with plain torch tensor operations.
+
+A recurrent cell maps the input at one time step and the previous state to the next
+state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
+``rnncourse.sequences``; this module only defines the step.
+
+Every cell works on a batch: the input ``x`` has shape ``(B, input_size)`` and the state
+``h`` has shape ``(B, hidden_size)`` (for the LSTM the state is the pair ``(h, c)``).
+
+Names follow the lecture: ``U`` multiplies the input, ``W`` multiplies the previous
+state, and the biases are ``b_x`` (input side) and ``b_h`` (state side). The torch
+modules use two biases as well, so each cell maps exactly onto its torch counterpart:
+
+=============  ==========
+torch          rnncourse
+=============  ==========
+``weight_ih``  ``U``
+``weight_hh``  ``W``
+``bias_ih``    ``b_x``
+``bias_hh``    ``b_h``
+=============  ==========
+
+``RNNCell.from_torch``, ``LSTMCell.from_torch`` and ``GRUCell.from_torch`` copy the
+weights of a torch module, so the two can be compared step by step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnncourse._validation import check_choice, check_int, check_tensor
+
+__all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell"]
+
+
+class RecurrentCell(nn.Module):
+    """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
+
+    Attributes:
+        input_size: number of input features ``I``; ``x`` has shape ``(B, I)``.
+        hidden_size: number of state features ``H``; ``h`` has shape ``(B, H)``.
+
+    Subclasses implement ``forward(x, state=None) -> new_state``. ``state=None`` means
+    a zero state. ``output(state)`` returns the hidden vector ``h`` of shape ``(B, H)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size = check_int(input_size, "input_size", min_value=1)
+        self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
+
+    def _param_dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def _param_device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def zero_state(self, batch_size: int, *, dtype=None, device=None):
+        """An all-zero state for ``batch_size`` sequences: shape ``(B, H)``.
+
+        ``dtype`` and ``device`` default to those of the cell's parameters.
+        """
+        batch_size = check_int(batch_size, "batch_size", min_value=1)
+        dtype = self._param_dtype() if dtype is None else dtype
+        device = self._param_device() if device is None else device
+        return torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+
+    def output(self, state) -> torch.Tensor:
+        """The hidden vector ``h`` of shape ``(B, H)`` contained in ``state``."""
+        return state
+
+    def _check_x(self, x) -> torch.Tensor:
+        x = check_tensor(
+            x,
+            "x",
+            ("B", self.input_size),
+            hint=f"A cell takes one time step of shape (batch, {self.input_size}); "
+            "use rnncourse.sequences.run for a whole (batch, time, features) sequence.",
+        )
+        if x.dtype != self._param_dtype():
+            raise TypeError(
+                f"x has dtype {x.dtype} but the cell's parameters have dtype "
+                f"{self._param_dtype()}. Convert one of them, e.g. x.to({self._param_dtype()}) "
+                "or cell.to(x.dtype)."
+            )
+        return x
+
+    def _check_h(self, h, x: torch.Tensor, name: str = "state") -> torch.Tensor:
+        h = check_tensor(
+            h,
+            name,
+            (x.shape[0], self.hidden_size),
+            hint=f"It must be (batch, hidden_size) = ({x.shape[0]}, {self.hidden_size}) "
+            "to match x; pass None for a zero state.",
+        )
+        if h.dtype != x.dtype:
+            raise TypeError(
+                f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use {name}.to(x.dtype)."
+            )
+        return h
+
+    def _check_step(self, x, state):
+        """Validate one step's input and previous state; ``None`` becomes a zero state."""
+        x = self._check_x(x)
+        if state is None:
+            return x, self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
+        return x, self._check_h(state, x)
+
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+
+
+class _TorchLikeCell(RecurrentCell):
+    """Shared parts of the RNN, LSTM and GRU cells: ``n_gates`` stacked blocks of rows.
+
+    Parameters: ``U`` ``(n_gates*H, I)``, ``W`` ``(n_gates*H, H)``, ``b_x`` and ``b_h``
+    ``(n_gates*H,)`` (or ``None`` with ``bias=False``), all initialised like torch from
+    ``uniform(-1/sqrt(H), 1/sqrt(H))``.
+    """
+
+    n_gates = 1
+    _torch_types: tuple[type, ...] = ()
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__(input_size, hidden_size)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {type(bias).__name__}.")
+        rows = self.n_gates * self.hidden_size
+        self.U = nn.Parameter(torch.empty(rows, self.input_size))
+        self.W = nn.Parameter(torch.empty(rows, self.hidden_size))
+        if bias:
+            self.b_x = nn.Parameter(torch.empty(rows))
+            self.b_h = nn.Parameter(torch.empty(rows))
+        else:
+            self.register_parameter("b_x", None)
+            self.register_parameter("b_h", None)
+        self.reset_parameters()
+
+    @property
+    def bias(self) -> bool:
+        return self.b_x is not None
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter from ``uniform(-1/sqrt(H), 1/sqrt(H))``, as torch does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    @classmethod
+    def from_torch(cls, module: nn.Module, layer: int = 0, direction: int = 0):
+        """A cell holding a copy of the weights of a torch module.
+
+        Args:
+            module: the matching ``torch.nn`` cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``)
+                or the matching multi-layer module (e.g. ``nn.LSTM``).
+            layer: which layer of a multi-layer module, ``0 <= layer < num_layers``.
+            direction: ``0`` forward, ``1`` reverse (only for ``bidirectional=True``).
+
+        Returns:
+            A new cell whose ``U, W, b_x, b_h`` are detached clones of ``weight_ih``,
+            ``weight_hh``, ``bias_ih``, ``bias_hh`` (same dtype and device). For a layer
+            above the first, ``input_size`` is the size of the layer below's output.
+        """
+        cell_type, seq_type = cls._torch_types
+        if not isinstance(module, (cell_type, seq_type)):
+            raise TypeError(
+                f"{cls.__name__}.from_torch expects a torch.nn.{cell_type.__name__} or "
+                f"torch.nn.{seq_type.__name__}, got {type(module).__name__}."
+            )
+        layer = check_int(layer, "layer", min_value=0)
+        direction = check_int(direction, "direction", min_value=0)
+        if isinstance(module, cell_type):
+            layers, directions, suffix = 1, 1, ""
+        else:
+            if getattr(module, "proj_size", 0) > 0:
+                raise ValueError(
+                    f"LSTMs with projections (proj_size={module.proj_size}) have no "
+                    "rnncourse equivalent; use proj_size=0."
+                )
+            layers, directions = module.num_layers, 2 if module.bidirectional else 1
+            suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        if layer >= layers:
+            raise ValueError(
+                f"layer must be < {layers} (the module's number of layers), got {layer}."
+            )
+        if direction >= directions:
+            raise ValueError(
+                f"direction must be 0{' or 1' if directions == 2 else ''} for this module "
+                f"(bidirectional={directions == 2}), got {direction}."
+            )
+        weight_ih = getattr(module, "weight_ih" + suffix)
+        weight_hh = getattr(module, "weight_hh" + suffix)
+        bias = module.bias
+        cell = cls(weight_ih.shape[1], weight_hh.shape[1], bias=bias, **cls._kwargs_of(module))
+        names = {"U": "weight_ih", "W": "weight_hh"}
+        if bias:
+            names.update(b_x="bias_ih", b_h="bias_hh")
+        for ours, theirs in names.items():
+            source = getattr(module, theirs + suffix)
+            setattr(cell, ours, nn.Parameter(source.detach().clone()))
+        return cell
+
+    @classmethod
+    def _kwargs_of(cls, module) -> dict:
+        return {}
+
+    def _affine(self, x: torch.Tensor, h: torch.Tensor):
+        """``(U x + b_x, W h + b_h)``, each of shape ``(B, n_gates*H)``."""
+        return F.linear(x, self.U, self.b_x), F.linear(h, self.W, self.b_h)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", bias={self.bias}"
+
+
+class RNNCell(_TorchLikeCell):
+    """The plain (Elman) recurrent step.
+
+    ``h(t) = act(U x(t) + b_x + W h(t-1) + b_h)`` with ``act`` tanh or ReLU.
+
+    Args:
+        input_size: ``I``, features of ``x``.
+        hidden_size: ``H``, features of ``h``.
+        nonlinearity: ``"tanh"`` (default) or ``"relu"``.
+        bias: with ``False``, ``b_x`` and ``b_h`` are ``None``.
+
+    Parameters (torch name in brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)``
+    (weight_hh), ``b_x`` ``(H,)`` (bias_ih), ``b_h`` ``(H,)`` (bias_hh).
+
+    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` ``h`` ``(B, H)`` or ``None``
+    for zeros; returns the new ``h`` ``(B, H)``.
+    """
+
+    n_gates = 1
+    _torch_types = (nn.RNNCell, nn.RNN)
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True
+    ):
+        check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+        super().__init__(input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    @classmethod
+    def _kwargs_of(cls, module) -> dict:
+        return {"nonlinearity": module.nonlinearity}
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        x, h = self._check_step(x, state)
+        ux, wh = self._affine(x, h)
+        a = ux + wh
+        return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTMCell(_TorchLikeCell):
+    """The long short-term memory step; the state is the pair ``(h, c)``.
+
+    With ``a = U x(t) + b_x + W h(t-1) + b_h`` split into four blocks of ``H`` rows in
+    torch's order ``i, f, g, o``::
+
+        i = sigmoid(a_i)              input gate: how much of g enters the cell
+        f = sigmoid(a_f)              forget gate: how much of c(t-1) is kept
+        g = tanh(a_g)                 candidate change of the cell state
+        o = sigmoid(a_o)              output gate: how much of the cell is shown
+        c(t) = f * c(t-1) + i * g     cell state (the lecture's a(t)), updated additively
+        h(t) = o * tanh(c(t))
+
+    Parameters (torch name in brackets): ``U`` ``(4H, I)`` (weight_ih), ``W`` ``(4H, H)``
+    (weight_hh), ``b_x`` ``(4H,)`` (bias_ih), ``b_h`` ``(4H,)`` (bias_hh); rows
+    ``k*H:(k+1)*H`` belong to gate ``k`` of ``i, f, g, o``.
+
+    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` a pair ``(h, c)`` of
+    ``(B, H)`` tensors or ``None`` for zeros; returns the new ``(h, c)``.
+    ``output(state)`` is ``h``.
+    """
+
+    n_gates = 4
+    _torch_types = (nn.LSTMCell, nn.LSTM)
+
+    def zero_state(self, batch_size: int, *, dtype=None, device=None):
+        """A pair ``(h, c)`` of zero tensors of shape ``(B, H)``."""
+        h = super().zero_state(batch_size, dtype=dtype, device=device)
+        return h, h.clone()
+
+    def output(self, state) -> torch.Tensor:
+        return state[0]
+
+    def _check_step(self, x, state):
+        x = self._check_x(x)
+        if state is None:
+            return x, self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError(
+                "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
+                f"{type(state).__name__}. Pass None for a zero state."
+            )
+        return x, (self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c"))
+
+    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
+        x, (h, c) = self._check_step(x, state)
+        ux, wh = self._affine(x, h)
+        a_i, a_f, a_g, a_o = (ux + wh).chunk(4, dim=1)
+        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return h, c
+
+
+class GRUCell(_TorchLikeCell):
+    """The gated recurrent unit step.
+
+    With ``U x(t) + b_x`` and ``W h(t-1) + b_h`` each split into three blocks of ``H``
+    rows in torch's order ``r, z, n``::
+
+        r = sigmoid(U_r x + b_xr + W_r h + b_hr)          reset gate
+        z = sigmoid(U_z x + b_xz + W_z h + b_hz)          update gate
+        n = tanh(U_n x + b_xn + r * (W_n h + b_hn))       candidate state
+        h(t) = (1 - z) * n + z * h(t-1)
+
+    ``z`` plays the role of the gated leaky unit's ``sigmoid(c)``: near 1 the state is
+    kept, near 0 it is replaced by ``n``.
+
+    Parameters (torch name in brackets): ``U`` ``(3H, I)`` (weight_ih), ``W`` ``(3H, H)``
+    (weight_hh), ``b_x`` ``(3H,)`` (bias_ih), ``b_h`` ``(3H,)`` (bias_hh).
+
+    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` ``h`` ``(B, H)`` or ``None``
+    for zeros; returns the new ``h`` ``(B, H)``.
+    """
+
+    n_gates = 3
+    _torch_types = (nn.GRUCell, nn.GRU)
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        x, h = self._check_step(x, state)
+        ux, wh = self._affine(x, h)
+        ux_r, ux_z, ux_n = ux.chunk(3, dim=1)
+        wh_r, wh_z, wh_n = wh.chunk(3, dim=1)
+        r = torch.sigmoid(ux_r + wh_r)
+        z = torch.sigmoid(ux_z + wh_z)
+        n = torch.tanh(ux_n + r * wh_n)
+        return (1 - z) * n + z * h
+
+
+class GatedLeakyCell(RecurrentCell):
+    """The gated leaky unit of the lecture: ``s(t) = sigmoid(c) * s(t-1) + x(t)``.
+
+    Each of the ``H`` state units keeps a fraction ``sigmoid(c)`` in ``(0, 1)`` of its
+    previous value and adds its input. Near 1 the unit remembers for a long time
+    (time constant about ``1 / (1 - sigmoid(c))`` steps); near 0 it forgets at once.
+
+    The input at one step has ``H + C`` features: the first ``H`` are ``x(t)``, the
+    remaining ``C = context_size`` are the context ``z(t)`` that sets the gate.
+
+    - ``context_size == 0``: ``c`` is a learned parameter of shape ``(H,)``, so each unit
+      has a fixed, learned time constant.
+    - ``context_size > 0``: ``c = V z(t) + b_c`` with ``V`` ``(H, C)`` and ``b_c``
+      ``(H,)``, so the network can open and close the gate as the context changes.
+
+    Initialisation: the gate starts at retention values spread evenly from 0.5 to 0.95
+    over the units (``c`` or ``b_c`` = ``logit(linspace(0.5, 0.95, H))``), i.e. time
+    constants from 2 to 20 steps, the "wide range of time constants" of the lecture.
+    ``V`` is drawn from ``uniform(-1/sqrt(C), 1/sqrt(C))``.
+
+    ``forward(x, state=None)``: ``x`` ``(B, H + C)``, ``state`` ``s`` ``(B, H)`` or
+    ``None`` for zeros; returns the new ``s`` ``(B, H)``. ``gate(x)`` returns
+    ``sigmoid(c)`` of shape ``(B, H)``.
+    """
+
+    def __init__(self, hidden_size: int, context_size: int = 0):
+        hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
+        context_size = check_int(context_size, "context_size", min_value=0)
+        super().__init__(hidden_size + context_size, hidden_size)
+        self.context_size = context_size
+        if self.context_size == 0:
+            self.c = nn.Parameter(torch.empty(hidden_size))
+            self.register_parameter("V", None)
+            self.register_parameter("b_c", None)
+        else:
+            self.register_parameter("c", None)
+            self.V = nn.Parameter(torch.empty(hidden_size, self.context_size))
+            self.b_c = nn.Parameter(torch.empty(hidden_size))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Retention ``sigmoid(c)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""
+        retention = torch.linspace(0.5, 0.95, self.hidden_size)
+        with torch.no_grad():
+            if self.context_size == 0:
+                self.c.copy_(torch.logit(retention))
+            else:
+                self.b_c.copy_(torch.logit(retention))
+                bound = 1.0 / math.sqrt(self.context_size)
+                nn.init.uniform_(self.V, -bound, bound)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The retention ``sigmoid(c)`` for input ``x`` ``(B, H + C)``: shape ``(B, H)``."""
+        return self._gate(self._check_x(x))
+
+    def _gate(self, x: torch.Tensor) -> torch.Tensor:
+        if self.context_size == 0:
+            return torch.sigmoid(self.c).expand(x.shape[0], -1)
+        z = x[:, self.hidden_size :]  # the context z(t)
+        return torch.sigmoid(F.linear(z, self.V, self.b_c))
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        x, s = self._check_step(x, state)
+        return self._gate(x) * s + x[:, : self.hidden_size]
+
+    def extra_repr(self) -> str:
+        return f"hidden_size={self.hidden_size}, context_size={self.context_size}"
