@@ -1,0 +1,383 @@
+"""Recurrent gain: eigenvalues, Jacobian products, fixed points and time constants.
+
+A vanilla RNN without output is the map
+
+    h_t = g(a_t),    a_t = W h_{t-1} + U x_t + b,
+
+with an element-wise nonlinearity g. How far back a gradient can reach is set by the
+Jacobian of the final state with respect to an earlier one,
+
+    dh_T/dh_t = D_T W D_{T-1} W ... D_{t+1} W,    D_s = diag(g'(a_s)),
+
+a product of T - t matrices. When its norm shrinks by a constant factor per step the
+gradient vanishes; when it grows it explodes. This module computes those products
+exactly, fits their per-step log growth rate, finds fixed points of small networks,
+and turns the gate of a gated leaky unit into a time constant.
+
+Single sequences only: states are 1-D tensors ``(H,)`` and inputs ``(T, I)``.
+Everything works in float64 if you pass float64 tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+
+__all__ = [
+    "NONLINEARITIES",
+    "eigenvalues",
+    "spectral_radius",
+    "scale_to_spectral_radius",
+    "random_recurrent_matrix",
+    "jacobian_products",
+    "jacobian_norms",
+    "log_growth_rate",
+    "time_constant",
+    "half_life",
+    "FixedPoint",
+    "fixed_points",
+    "PascanuBound",
+    "pascanu_bound",
+]
+
+NONLINEARITIES = ("tanh", "relu", "linear", "sigmoid")
+# Largest slope of each nonlinearity: gamma in Pascanu et al. (2013).
+_GAMMA = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
+
+
+def _act(a: torch.Tensor, nonlinearity: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(g(a), g'(a))`` for the named nonlinearity."""
+    if nonlinearity == "tanh":
+        h = torch.tanh(a)
+        return h, 1 - h**2
+    if nonlinearity == "relu":
+        return torch.relu(a), (a > 0).to(a.dtype)
+    if nonlinearity == "sigmoid":
+        h = torch.sigmoid(a)
+        return h, h * (1 - h)
+    return a, torch.ones_like(a)
+
+
+def _check_square(W, name: str = "W") -> torch.Tensor:
+    W = check_tensor(W, name, ("H", "H"))
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(
+            f"{name} must be square (H, H), got shape {tuple(W.shape)}. A recurrent weight "
+            f"matrix maps the state to the state, so it has as many rows as columns."
+        )
+    return W
+
+
+def eigenvalues(W: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues of a square matrix ``W`` (H, H), as a complex tensor of shape (H,)."""
+    return torch.linalg.eigvals(_check_square(W))
+
+
+def spectral_radius(W: torch.Tensor) -> float:
+    """Largest absolute eigenvalue of ``W`` (H, H): the linear gain per step in the long run."""
+    return float(eigenvalues(W).abs().max())
+
+
+def scale_to_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
+    """Return ``W * radius / rho(W)``, a copy of ``W`` (H, H) with spectral radius ``radius``."""
+    radius = check_float(radius, "radius", min_value=0.0)
+    rho = spectral_radius(W)
+    if rho < 1e-12:
+        raise ValueError(
+            f"W has spectral radius {rho:.3g} (all eigenvalues are zero, e.g. a zero or "
+            f"nilpotent matrix), so it cannot be rescaled to radius {radius}. "
+            f"Start from a random matrix, e.g. random_recurrent_matrix(n, gain)."
+        )
+    return W * (radius / rho)
+
+
+def random_recurrent_matrix(
+    n: int, gain: float, *, seed: int | torch.Generator | None = None, dtype=torch.float64
+) -> torch.Tensor:
+    """Random recurrent weights (n, n): entries N(0, 1/n), rescaled to spectral radius ``gain``.
+
+    ``seed`` is an int or a ``torch.Generator``; the global RNG is never touched
+    (``None`` draws a fresh seed from the operating system).
+    """
+    n = check_int(n, "n", min_value=1)
+    gain = check_float(gain, "gain", min_value=0.0)
+    if isinstance(seed, torch.Generator):
+        gen = seed
+    else:
+        gen = torch.Generator()
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(check_int(seed, "seed", min_value=0))
+    W0 = torch.randn(n, n, generator=gen, dtype=dtype) / math.sqrt(n)
+    return scale_to_spectral_radius(W0, gain)
+
+
+def _drive(W, xs, U, b, steps) -> torch.Tensor:
+    """The input term ``U x_t + b`` for every step, shape (T, H)."""
+    H = W.shape[0]
+    if xs is None:
+        steps = check_int(steps, "steps", min_value=1) if steps is not None else None
+        if steps is None:
+            raise ValueError("Give either the inputs xs (T, I) or the number of steps.")
+        drive = torch.zeros(steps, H, dtype=W.dtype)
+    else:
+        xs = check_tensor(xs, "xs", ("T", "I"))
+        if U is None:
+            check_tensor(xs, "xs", ("T", H), hint="Without U the input is added to a_t directly.")
+            drive = xs.to(W.dtype)
+        else:
+            U = check_tensor(U, "U", (H, xs.shape[1]), hint="U maps x_t (I,) to the state (H,).")
+            drive = xs.to(W.dtype) @ U.to(W.dtype).T
+        if steps is not None and check_int(steps, "steps") != xs.shape[0]:
+            raise ValueError(f"steps={steps} but xs has {xs.shape[0]} steps; give one of them.")
+    if b is not None:
+        drive = drive + check_tensor(b, "b", (H,)).to(W.dtype)
+    return drive
+
+
+def jacobian_products(
+    W: torch.Tensor,
+    h0: torch.Tensor,
+    xs: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+    U: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    *,
+    steps: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``h_t = g(W h_{t-1} + U x_t + b)`` and return every exact Jacobian dh_T/dh_t.
+
+    Args:
+        W: recurrent weights (H, H).
+        h0: initial state (H,).
+        xs: inputs (T, I), or ``None`` for zero input (then give ``steps``).
+        nonlinearity: "tanh", "relu", "linear" or "sigmoid".
+        U: input weights (H, I); ``None`` adds ``x_t`` (T, H) directly.
+        b: bias (H,), or ``None``.
+        steps: number of steps T when ``xs`` is ``None``.
+
+    Returns:
+        ``(hs, jacs)``: the states ``hs`` (T + 1, H) with ``hs[0] = h0``, and
+        ``jacs`` (T + 1, H, H) with ``jacs[t] = dh_T/dh_t``; ``jacs[T]`` is the identity
+        and the lag of ``jacs[t]`` is ``T - t``.
+    """
+    W = _check_square(W)
+    H = W.shape[0]
+    h0 = check_tensor(h0, "h0", (H,), hint="h0 is one state vector of the H units.").to(W.dtype)
+    nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+    drive = _drive(W, xs, U, b, steps)
+    hs, slopes = [h0], []
+    for u in drive:
+        h, slope = _act(W @ hs[-1] + u, nonlinearity)
+        hs.append(h)
+        slopes.append(slope)
+    T = len(slopes)
+    jacs = torch.empty(T + 1, H, H, dtype=W.dtype)
+    J = torch.eye(H, dtype=W.dtype)
+    for t in range(T, 0, -1):
+        jacs[t] = J
+        J = (J * slopes[t - 1]) @ W  # dh_T/dh_{t-1} = dh_T/dh_t  diag(g'(a_t)) W
+    jacs[0] = J
+    return torch.stack(hs), jacs
+
+
+def jacobian_norms(
+    W: torch.Tensor,
+    h0: torch.Tensor,
+    xs: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+    U: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    *,
+    steps: int | None = None,
+    ord: str = "spectral",
+) -> torch.Tensor:
+    """Norm of dh_T/dh_{T-k} for every lag k = 0..T, shape (T + 1,).
+
+    Arguments as in :func:`jacobian_products`; ``ord`` is "spectral" (largest
+    singular value, the most a gradient can be stretched) or "fro" (Frobenius).
+    Entry 0 is the identity's norm (1, or sqrt(H) for "fro").
+    """
+    ord = check_choice(ord, "ord", ("spectral", "fro"))
+    _, jacs = jacobian_products(W, h0, xs, nonlinearity, U, b, steps=steps)
+    norms = torch.linalg.matrix_norm(jacs, ord=2 if ord == "spectral" else "fro")
+    return norms.flip(0)
+
+
+def log_growth_rate(norms: torch.Tensor, *, skip: int = 0) -> float:
+    """Per-step log growth rate of a norm-vs-lag curve: the least-squares slope of log norm.
+
+    ``norms`` (L,) are indexed by lag (as returned by :func:`jacobian_norms`); the first
+    ``skip`` lags are left out of the fit (a transient). A rate r means the norm is
+    multiplied by about e^r per step: r < 0 vanishes, r > 0 explodes, and for a linear
+    RNN r tends to ln(spectral radius). Zero norms (a gradient that vanished exactly)
+    give ``-inf``.
+    """
+    norms = check_tensor(norms, "norms", ("L",))
+    skip = check_int(skip, "skip", min_value=0, max_value=norms.shape[0] - 2)
+    y = norms[skip:].double()
+    if bool((y <= 0).any()):
+        return -math.inf
+    lag = torch.arange(skip, norms.shape[0], dtype=torch.float64)
+    lag, logy = lag - lag.mean(), y.log() - y.log().mean()
+    return float((lag * logy).sum() / (lag**2).sum())
+
+
+def _gate_to_log(gate, c) -> torch.Tensor:
+    """ln(gate) as a float64 tensor, from either the gate value or the pre-activation c."""
+    if (gate is None) == (c is None):
+        raise ValueError("Give exactly one of gate (the value sigmoid(c)) or c.")
+    if c is not None:
+        c = torch.as_tensor(c if not isinstance(c, (int, float)) else float(c), dtype=torch.float64)
+        if not torch.isfinite(c).all():
+            raise ValueError(f"c must be finite, got {c}.")
+        return torch.nn.functional.logsigmoid(c)
+    gate = torch.as_tensor(float(gate) if isinstance(gate, (int, float)) else gate)
+    gate = gate.to(torch.float64)
+    if not bool(((gate > 0) & (gate < 1)).all()):
+        raise ValueError(
+            f"gate values must lie strictly between 0 and 1, got {gate.tolist()}. "
+            f"At 1 the state is kept forever (infinite time constant); at 0 it is "
+            f"discarded at once (zero time constant); pass c to work with pre-activations."
+        )
+    return gate.log()
+
+
+def _as_input_type(value: torch.Tensor, like):
+    return float(value) if value.ndim == 0 and not isinstance(like, torch.Tensor) else value
+
+
+def time_constant(gate=None, *, c=None):
+    """Time constant tau = -1 / ln(gate) of the gated leaky unit s_t = gate * s_{t-1} + x_t.
+
+    After k steps an input's contribution is scaled by gate^k = exp(-k / tau).
+    Give the gate value ``gate`` = sigmoid(c) in (0, 1), or the pre-activation ``c``
+    (numerically safer close to 1). Floats give a float, tensors a float64 tensor.
+    """
+    return _as_input_type(-1.0 / _gate_to_log(gate, c), c if gate is None else gate)
+
+
+def half_life(gate=None, *, c=None):
+    """Steps until an input's contribution has halved: tau * ln 2. Arguments as time_constant."""
+    return _as_input_type(-math.log(2) / _gate_to_log(gate, c), c if gate is None else gate)
+
+
+class FixedPoint(NamedTuple):
+    """A fixed point ``h`` (H,) of the map, the eigenvalues (H,) of its Jacobian there,
+    and whether it is stable (all eigenvalues inside the unit circle)."""
+
+    h: torch.Tensor
+    eigenvalues: torch.Tensor
+    stable: bool
+
+
+def fixed_points(
+    W: torch.Tensor,
+    U: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    x: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+    *,
+    n_starts: int = 32,
+    seed: int = 0,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> list[FixedPoint]:
+    """Fixed points h* = g(W h* + U x + b) of a small RNN under constant input ``x``.
+
+    Newton's method on F(h) = g(W h + u) - h, with u = U x + b, from ``n_starts``
+    random starting states (uniform in [-1, 1]^H for tanh/sigmoid, N(0, 4) otherwise)
+    plus the zero state. Points closer than 1e-6 count as one.
+
+    Args:
+        W: recurrent weights (H, H). U: input weights (H, I). b: bias (H,).
+        x: constant input (I,) (needs U), or ``None`` for no input.
+
+    Returns:
+        The unique fixed points sorted by their first coordinate, each with the
+        eigenvalues of the Jacobian diag(g'(a)) W and a stability flag.
+    """
+    W = _check_square(W)
+    H = W.shape[0]
+    nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+    n_starts = check_int(n_starts, "n_starts", min_value=1)
+    if x is not None:
+        x = check_tensor(x, "x", ("I",))
+        if U is None:
+            raise ValueError("x was given without U; pass U (H, I) to map it into the state.")
+        u = _drive(W, x[None], U, b, None)[0]
+    else:
+        u = _drive(W, None, None, b, 1)[0]
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    if nonlinearity in ("tanh", "sigmoid"):
+        starts = torch.rand(n_starts, H, generator=gen, dtype=W.dtype) * 2 - 1
+    else:
+        starts = 2 * torch.randn(n_starts, H, generator=gen, dtype=W.dtype)
+    eye = torch.eye(H, dtype=W.dtype)
+    found: list[FixedPoint] = []
+    for h in torch.cat([torch.zeros(1, H, dtype=W.dtype), starts]):
+        for _ in range(max_iter):
+            g, slope = _act(W @ h + u, nonlinearity)
+            F = g - h
+            if float(F.norm()) < tol:
+                break
+            try:
+                h = h - torch.linalg.solve(slope[:, None] * W - eye, F)
+            except RuntimeError:  # singular Jacobian: give up on this start
+                break
+        g, slope = _act(W @ h + u, nonlinearity)
+        if not float((g - h).norm()) < max(tol, 1e-8) * 10:
+            continue
+        if any(float((p.h - h).norm()) < 1e-6 for p in found):
+            continue
+        eig = torch.linalg.eigvals(slope[:, None] * W)
+        found.append(FixedPoint(h, eig, bool(eig.abs().max() < 1)))
+    return sorted(found, key=lambda p: float(p.h[0]))
+
+
+class PascanuBound(NamedTuple):
+    """Result of :func:`pascanu_bound`.
+
+    sigma_max: largest singular value of W. gamma: largest slope of the nonlinearity.
+    bound: 1 / gamma. vanishing: ``sigma_max < bound``, which guarantees
+    ||dh_T/dh_t|| <= (gamma sigma_max)^(T - t) -> 0. max_ratio: the largest measured
+    ||dh_T/dh_t|| / (gamma sigma_max)^(T - t) over all lags of a random run (<= 1 confirms
+    the inequality numerically).
+    """
+
+    sigma_max: float
+    gamma: float
+    bound: float
+    vanishing: bool
+    max_ratio: float
+
+
+def pascanu_bound(
+    W: torch.Tensor, nonlinearity: str = "tanh", *, steps: int = 30, seed: int = 0
+) -> PascanuBound:
+    """Sufficient condition for vanishing gradients (Pascanu, Mikolov & Bengio, 2013).
+
+    Since ||dh_T/dh_t|| <= prod ||diag(g'(a_s))|| ||W|| <= (gamma sigma_max(W))^(T - t),
+    with gamma = 1 for tanh/relu and 1/4 for the logistic sigmoid, sigma_max(W) < 1/gamma
+    makes the gradient vanish. The inequality is checked on a run of ``steps`` steps
+    from a random state with random inputs (seeded), see :class:`PascanuBound`.
+    """
+    W = _check_square(W)
+    nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+    steps = check_int(steps, "steps", min_value=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    H = W.shape[0]
+    sigma = float(torch.linalg.matrix_norm(W, ord=2))
+    gamma = _GAMMA[nonlinearity]
+    h0 = torch.randn(H, generator=gen, dtype=W.dtype)
+    xs = torch.randn(steps, H, generator=gen, dtype=W.dtype)
+    norms = jacobian_norms(W, h0, xs, nonlinearity)
+    bounds = (gamma * sigma) ** torch.arange(steps + 1, dtype=torch.float64)
+    ok = bounds > 0
+    ratio = float((norms.double()[ok] / bounds[ok]).max()) if bool(ok.any()) else 0.0
+    return PascanuBound(sigma, gamma, 1.0 / gamma, sigma < 1.0 / gamma, ratio)

@@ -1,0 +1,346 @@
+"""Figures in one house style.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
+shown twice or left open: in a notebook the returned figure displays as the cell's
+value, and ``fig.savefig(path)`` writes it to a file. Functions that draw a single
+panel take ``ax=`` to draw into an existing Axes instead (the Axes' figure is returned).
+
+Colours come from the Okabe-Ito palette, which stays distinguishable with the common
+forms of colour blindness. Titles say what to look for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from rnncourse import dynamics
+from rnncourse._validation import check_choice, check_int
+
+__all__ = [
+    "PALETTE",
+    "RC",
+    "style",
+    "use_style",
+    "figure",
+    "plot_states",
+    "plot_gradient_norms",
+    "plot_eigenvalues",
+    "plot_gates",
+    "plot_history",
+    "plot_unrolled",
+]
+
+PALETTE = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+"""Okabe-Ito colours, in the order the house style cycles through them."""
+
+RC = {
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE.values())),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "lines.linewidth": 1.6,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+}
+"""The house style as matplotlib rcParams."""
+
+GATE_COLORS = {"i": PALETTE["blue"], "f": PALETTE["orange"], "g": PALETTE["green"]}
+GATE_COLORS["o"] = PALETTE["vermillion"]
+
+
+@contextlib.contextmanager
+def style():
+    """Context manager: figures made inside it use the house style."""
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def use_style() -> None:
+    """Apply the house style to every later figure of this session."""
+    matplotlib.rcParams.update(RC)
+
+
+def figure(
+    nrows: int = 1, ncols: int = 1, *, figsize=(6.0, 3.2), sharex=False, sharey=False, **subplot_kw
+):
+    """A new house-style Figure (not registered with pyplot) and its Axes array.
+
+    ``sharex``/``sharey`` are passed to ``Figure.subplots``; other keywords (e.g.
+    ``projection``) go to each subplot. Returns ``(fig, axes)`` with ``axes`` a NumPy
+    array of shape (nrows, ncols).
+    """
+    nrows = check_int(nrows, "nrows", min_value=1)
+    ncols = check_int(ncols, "ncols", min_value=1)
+    with style():
+        fig = Figure(figsize=figsize, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(
+            nrows,
+            ncols,
+            sharex=sharex,
+            sharey=sharey,
+            squeeze=False,
+            subplot_kw=subplot_kw or None,
+        )
+    return fig, axes
+
+
+def _array(x, name: str, ndims: Sequence[int], what: str) -> np.ndarray:
+    """``x`` (tensor, array or nested list) as a float NumPy array with one of ``ndims``."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        x = x.numpy() if not x.is_complex() else x.resolve_conj().numpy()
+    elif not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be a tensor, array or list of numbers; {err}") from None
+    if not (np.issubdtype(x.dtype, np.number) and not np.issubdtype(x.dtype, np.bool_)):
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}.")
+    if x.ndim not in ndims:
+        raise ValueError(f"{name} must be {what}, got shape {x.shape} ({x.ndim} dimensions).")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}).")
+    return x
+
+
+def _one_axes(ax, figsize):
+    if ax is None:
+        fig, axes = figure(figsize=figsize)
+        return fig, axes[0, 0]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}.")
+    return ax.figure, ax
+
+
+def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
+    """Plot state trajectories h_t over time, one line per unit.
+
+    Args:
+        hs: states (T, H) of one sequence, or (B, T, H): then one panel per sequence
+            (at most 4 panels).
+        units: plot at most this many units (the first ones).
+    """
+    hs = _array(hs, "hs", (2, 3), "states of shape (T, H) or (B, T, H)")
+    units = check_int(units, "units", min_value=1)
+    hs = hs[None] if hs.ndim == 2 else hs[:4]
+    fig, axes = figure(1, hs.shape[0], figsize=(min(3.2 * hs.shape[0], 12), 3.0), sharey=True)
+    with style():
+        for k, (ax, h) in enumerate(zip(axes[0], hs, strict=True)):
+            for j in range(min(units, h.shape[1])):
+                ax.plot(np.arange(1, h.shape[0] + 1), h[:, j], label=f"$h_{{{j + 1}}}$")
+            ax.set_xlabel("time step t")
+            if hs.shape[0] > 1:
+                ax.set_title(f"sequence {k + 1}")
+        axes[0, 0].set_ylabel("state $h_t$ (unitless)")
+        if h.shape[1] <= 8:
+            axes[0, -1].legend(loc="best", ncol=2)
+        fig.suptitle(title or "State trajectories: does the state settle, grow or oscillate?")
+    return fig
+
+
+def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
+    """Plot ||dh_T/dh_t|| against the lag T - t on a log axis, with the fitted growth rate.
+
+    Args:
+        norms: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
+            (K, L) or a dict {label: (L,)}.
+        labels: K curve labels (not with a dict).
+    """
+    if isinstance(norms, Mapping):
+        if labels is not None:
+            raise ValueError("labels must be None when norms is a dict (its keys are the labels).")
+        labels, curves = (
+            list(norms),
+            [_array(v, f"norms[{k!r}]", (1,), "(L,)") for k, v in norms.items()],
+        )
+    else:
+        arr = _array(norms, "norms", (1, 2), "norms per lag (L,) or several curves (K, L)")
+        curves = [arr] if arr.ndim == 1 else list(arr)
+        labels = list(labels) if labels is not None else [None] * len(curves)
+        if len(labels) != len(curves):
+            raise ValueError(f"got {len(labels)} labels for {len(curves)} curves.")
+    fig, ax = _one_axes(ax, (5.0, 3.2))
+    with style():
+        for label, y in zip(labels, curves, strict=True):
+            y = np.abs(y.astype(float))
+            rate = dynamics.log_growth_rate(torch.as_tensor(y)) if len(y) > 2 else float("nan")
+            text = f"rate {rate:+.2f}/step" if np.isfinite(rate) else "vanishes"
+            ax.plot(np.arange(len(y)), np.where(y > 0, y, np.nan), label=f"{label or ''} ({text})")
+        ax.set_yscale("log")
+        ax.set_xlabel("lag $T - t$ (steps)")
+        ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|$")
+        ax.legend(loc="best")
+        ax.set_title(title or "Gradient reach: a straight falling line means vanishing")
+    return fig
+
+
+def plot_eigenvalues(W, *, ax=None, title: str | None = None) -> Figure:
+    """Plot eigenvalues in the complex plane with the unit circle.
+
+    Args:
+        W: a square weight matrix (H, H), or its eigenvalues as a complex vector (H,).
+    """
+    if isinstance(W, torch.Tensor) and W.ndim == 2:
+        eig = dynamics.eigenvalues(W).numpy()
+    else:
+        eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
+        if eig.ndim == 2:
+            eig = dynamics.eigenvalues(torch.as_tensor(eig)).numpy()
+    fig, ax = _one_axes(ax, (3.6, 3.6))
+    rho = float(np.abs(eig).max())
+    with style():
+        theta = np.linspace(0, 2 * np.pi, 200)
+        ax.plot(np.cos(theta), np.sin(theta), "--", color="0.4", lw=1, label="unit circle")
+        ax.scatter(eig.real, eig.imag, s=12, color=PALETTE["blue"], label="eigenvalues of W")
+        lim = max(1.1, 1.1 * rho)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+        ax.set_xlabel(r"Re $\lambda$")
+        ax.set_ylabel(r"Im $\lambda$")
+        ax.legend(loc="upper right")
+        where = "inside" if rho < 1 else "outside"
+        ax.set_title(title or f"spectral radius {rho:.2f}: {where} the unit circle")
+    return fig
+
+
+def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Figure:
+    """Plot gate values over time.
+
+    Args:
+        gates: dict {name: values}, values (T,) or (T, H) (then each unit thin and the
+            mean over units thick). Names "i", "f", "g", "o" get fixed colours.
+        markers: time steps to mark with vertical lines (e.g. where an input matters).
+    """
+    if not isinstance(gates, Mapping) or not gates:
+        raise TypeError("gates must be a non-empty dict {name: values (T,) or (T, H)}.")
+    fig, ax = _one_axes(ax, (6.0, 3.0))
+    with style():
+        for k, (name, values) in enumerate(gates.items()):
+            v = _array(values, f"gates[{name!r}]", (1, 2), "(T,) or (T, H)")
+            color = GATE_COLORS.get(name, list(PALETTE.values())[k % len(PALETTE)])
+            t = np.arange(1, v.shape[0] + 1)
+            label = name
+            if v.ndim == 2:
+                ax.plot(t, v, color=color, lw=0.5, alpha=0.35)
+                v, label = v.mean(axis=1), f"{name} (mean)"
+            ax.plot(t, v, color=color, label=label)
+        for m in markers if markers is not None else []:
+            ax.axvline(float(m), color="0.2", ls=":", lw=1.2)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("time step t")
+        ax.set_ylabel("gate value (0 = closed, 1 = open)")
+        ax.legend(loc="best", ncol=len(gates))
+        ax.set_title(title or "Gate values over time: which gates move at the marked steps?")
+    return fig
+
+
+def _history(history) -> dict[str, np.ndarray]:
+    """Normalise a training history to {name: per-step values}."""
+    if isinstance(history, Mapping):
+        out = dict(history)
+    elif isinstance(history, Sequence) and history and isinstance(history[0], Mapping):
+        out = {k: [step.get(k, np.nan) for step in history] for k in history[0]}
+    else:
+        out = {"loss": history}
+    if "loss" not in out:
+        raise ValueError(
+            f"history must contain per-step 'loss' values, got keys {sorted(out)}. Pass a "
+            f"list of losses, a dict {{'loss': [...], 'grad_norm': [...]}} or a list of dicts."
+        )
+    return {
+        k: _array(v, f"history[{k!r}]", (1,), "a list of per-step numbers")
+        for k, v in out.items()
+        if k == "loss" or k == "grad_norm" or "loss" in k
+    }
+
+
+def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
+    """Plot training loss per step, and the gradient norm on a second (log) axis.
+
+    Args:
+        history: a list of losses, a dict ``{"loss": [...], "grad_norm": [...]}`` (other
+            keys containing "loss", e.g. "val_loss", are drawn too) or a list of per-step
+            dicts with those keys.
+        log_loss: log scale for the loss.
+    """
+    hist = _history(history)
+    fig, axes = figure(figsize=(6.0, 3.2))
+    ax = axes[0, 0]
+    with style():
+        for k, (name, values) in enumerate((k, v) for k, v in hist.items() if k != "grad_norm"):
+            ax.plot(
+                np.arange(1, len(values) + 1), values, color=list(PALETTE.values())[k], label=name
+            )
+        ax.set_xlabel("training step")
+        ax.set_ylabel("loss")
+        if log_loss:
+            ax.set_yscale("log")
+        handles = ax.get_legend_handles_labels()
+        if "grad_norm" in hist:
+            ax2 = ax.twinx()
+            g = hist["grad_norm"]
+            ax2.plot(
+                np.arange(1, len(g) + 1),
+                g,
+                color=PALETTE["vermillion"],
+                lw=0.8,
+                alpha=0.8,
+                label="gradient norm",
+            )
+            ax2.set_yscale("log")
+            ax2.set_ylabel("gradient norm (log)", color=PALETTE["vermillion"])
+            ax2.grid(False)
+            ax2.spines["right"].set_visible(True)
+            h2 = ax2.get_legend_handles_labels()
+            handles = (handles[0] + h2[0], handles[1] + h2[1])
+        ax.legend(*handles, loc="upper right")
+        ax.set_title(
+            title or "Training: the loss should fall; spikes in the gradient norm are cliffs"
+        )
+    return fig
+
+
+def plot_unrolled(
+    T: int = 4,
+    *,
+    outputs: str = "every",
+    encoder_decoder: bool = False,
+    show_loop: bool = True,
+    ax=None,
+) -> Figure:
+    """Draw a recurrent network folded and unrolled over ``T`` steps, in the house style.
+
+    A thin wrapper around ``rnncourse.graphs.draw_unrolled``; ``outputs`` is "every",
+    "last" or "none".
+    """
+    from rnncourse import graphs
+
+    check_choice(outputs, "outputs", ("every", "last", "none"))
+    with style():
+        return graphs.draw_unrolled(
+            T, ax=ax, outputs=outputs, encoder_decoder=encoder_decoder, show_loop=show_loop
+        )

@@ -1,0 +1,563 @@
+"""Interactive explorers: move a knob, watch gains, gates and nonlinearities compound.
+
+Each explorer is a function returning an :class:`Explorer`. Display it in a notebook to
+get sliders above a figure. The figure is built once; a change of a control recomputes
+the data, updates the lines in place and re-renders the figure to a PNG shown in a
+``widgets.Image``. Only core ipywidgets are used (versions 7.7 and 8 both work).
+
+Without a widget frontend (a static viewer, nbval, a converted notebook) the same
+object shows its current figure as a plain image. Tests and scripts drive it directly::
+
+    ex = gain_explorer()
+    ex.set(gain=1.2, nonlinearity="relu")
+    ex.data()["jac_norm"]        # what the figure shows
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import io
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+
+from rnncourse import dynamics, plots, tasks
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+
+__all__ = [
+    "Explorer",
+    "gain_explorer",
+    "leaky_unit_explorer",
+    "lstm_gate_explorer",
+    "lstm_gates",
+    "repeated_nonlinearity_explorer",
+]
+
+_C = plots.PALETTE
+_REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _C["vermillion"]}
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Small tensors: one thread avoids waiting on others (much faster on a busy CPU)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
+class Explorer:
+    """Controls, a figure drawn once, and a PNG view of it.
+
+    Attributes:
+        controls: dict {name: ipywidget}, the knobs.
+        fig: the matplotlib Figure (not registered with pyplot).
+        image: the ``widgets.Image`` showing the rendered figure.
+        widget: the whole view (controls above the image), a ``widgets.VBox``.
+    """
+
+    dpi = 72
+
+    def __init__(self, controls: dict, fig, draw):
+        self.controls, self.fig, self._draw = controls, fig, draw
+        self._data: dict = {}
+        self._png = b""
+        self._hold = False
+        self.image = widgets.Image(format="png")
+        self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.image])
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, change) -> None:
+        if not self._hold:
+            self.update()
+
+    def set(self, **values) -> Explorer:
+        """Set controls by name (e.g. ``ex.set(gain=1.2)``), then redraw once. Returns self."""
+        checked = {name: self._check(name, value) for name, value in values.items()}
+        self._hold = True
+        try:
+            for name, value in checked.items():
+                self.controls[name].value = value
+        finally:
+            self._hold = False
+        self.update()
+        return self
+
+    def _check(self, name, value):
+        if name not in self.controls:
+            raise TypeError(
+                f"unknown control {name!r}; this explorer has {', '.join(self.controls)}."
+            )
+        w = self.controls[name]
+        if isinstance(w, widgets.IntSlider):
+            return check_int(value, name, min_value=w.min, max_value=w.max)
+        if isinstance(w, widgets.FloatSlider):
+            return check_float(value, name, min_value=w.min, max_value=w.max)
+        if isinstance(w, widgets.Checkbox):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}.")
+            return value
+        return check_choice(value, name, tuple(w.options))
+
+    @property
+    def values(self) -> dict:
+        """The current value of every control."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def data(self) -> dict:
+        """The numbers the figure currently shows (NumPy arrays and floats)."""
+        return dict(self._data)
+
+    def png(self) -> bytes:
+        """The current figure as PNG bytes."""
+        return self._png
+
+    def update(self) -> None:
+        """Recompute from the controls, update the artists and re-render the PNG."""
+        with _one_thread():
+            self._data = self._draw(self.fig, **self.values)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        # lay out once, then keep the axes where they are (a draw function that changes
+        # labels sets the "constrained" engine again to ask for one more layout)
+        self.fig.set_layout_engine("none")
+        self._png = buf.getvalue()
+        self.image.value = self._png
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {
+            "text/plain": f"<{type(self).__name__} {self.values}>",
+            "image/png": base64.b64encode(self._png).decode("ascii"),
+        }
+        model_id = getattr(self.widget, "model_id", None)
+        if model_id:
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": model_id,
+            }
+        return bundle
+
+
+def _slider(cls, value, lo, hi, step, description, continuous=False):
+    # Redraw when the slider is released: an update (recompute + PNG) measured above the
+    # ~50 ms that smooth dragging needs on a busy 2-core CPU (benchmarks/bench_widgets.py).
+    return cls(
+        value=value,
+        min=lo,
+        max=hi,
+        step=step,
+        description=description,
+        continuous_update=continuous,
+        style={"description_width": "initial"},
+    )
+
+
+def _positive(y: np.ndarray) -> np.ndarray:
+    """Values to draw on a log axis: non-positive or tiny ones become gaps."""
+    return np.where(y > 1e-30, y, np.nan)
+
+
+def _log_limits(ax, *arrays, floor=1e-30) -> None:
+    y = np.concatenate([np.ravel(a) for a in arrays])
+    y = y[np.isfinite(y) & (y > floor)]
+    lo, hi = (y.min(), y.max()) if y.size else (0.1, 10.0)
+    ax.set_ylim(lo / 3, hi * 3)
+
+
+# --------------------------------------------------------------------------- gain
+
+
+def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
+    """Recurrent gain: how the spectral radius g of W decides whether gradients survive.
+
+    An RNN ``h_t = act(W h_{t-1} + x_t)`` with ``n`` units runs ``T`` steps from a random
+    state; W is a fixed random matrix rescaled to spectral radius g. Controls: ``gain``
+    in [0, 2], ``nonlinearity`` ("linear", "tanh", "relu"), ``input`` (True: x_t ~ N(0, 1),
+    False: x_t = 0). Panels: ||h_t|| over time, ||dh_T/dh_t|| against the lag (log
+    axis) and the eigenvalues of W with the unit circle. The title names the regime from
+    the fitted growth rate r per step: vanishing (r < -0.02), stable or exploding (r > 0.02).
+
+    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (T+1,), jac_norm (T+1,),
+    eigenvalues (n,) complex, rate, regime.
+    """
+    n = check_int(n, "n", min_value=2, max_value=512)
+    T = check_int(T, "T", min_value=2, max_value=500)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    W1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)
+    h0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
+    eig1 = dynamics.eigenvalues(W1).numpy()
+
+    fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
+    ax_h, ax_j, ax_e = axes[0]
+    (line_h,) = ax_h.plot([], [], color=_C["blue"])
+    ax_h.set(yscale="log", xlim=(0, T), xlabel="time step t", ylabel=r"$\|h_t\|$")
+    ax_h.set_title("state size over time")
+    (line_j,) = ax_j.plot([], [], color=_C["vermillion"])
+    ax_j.set(yscale="log", xlim=(0, T), xlabel="lag $T - t$ (steps)")
+    ax_j.set_ylabel(r"$\|\partial h_T/\partial h_t\|$")
+    ax_j.set_title("gradient reach")
+    plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W")
+    ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
+    ax_e.get_legend().remove()
+    dots = ax_e.collections[0]
+    title = fig.suptitle("")
+
+    def draw(fig, gain, nonlinearity, input):
+        xs = noise if input else None
+        hs, jacs = dynamics.jacobian_products(
+            gain * W1, h0, xs, nonlinearity, steps=None if input else T
+        )
+        h_norm = hs.norm(dim=1).numpy()
+        jac = torch.linalg.matrix_norm(jacs, ord=2).flip(0).numpy()
+        rate = dynamics.log_growth_rate(torch.from_numpy(jac))
+        regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
+        t = np.arange(T + 1)
+        line_h.set_data(t, _positive(h_norm))
+        line_j.set_data(t, _positive(jac))
+        _log_limits(ax_h, h_norm)
+        _log_limits(ax_j, jac)
+        eig = gain * eig1
+        dots.set_offsets(np.column_stack([eig.real, eig.imag]))
+        title.set_text(
+            f"g = {gain:.2f}, {nonlinearity}{' + input' if input else ''}: {regime} "
+            f"gradients (rate {rate:+.2f}/step)"
+        )
+        title.set_color(_REGIME_COLORS[regime])
+        return dict(t=t, h_norm=h_norm, lag=t, jac_norm=jac, eigenvalues=eig, rate=rate,
+                    regime=regime)  # fmt: skip
+
+    controls = {
+        "gain": _slider(widgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain g"),
+        "nonlinearity": widgets.Dropdown(
+            options=["linear", "tanh", "relu"], value="tanh", description="nonlinearity"
+        ),
+        "input": widgets.Checkbox(value=False, description="input x_t ~ N(0, 1)"),
+    }
+    return Explorer(controls, fig, draw)
+
+
+# --------------------------------------------------------------------------- leaky unit
+
+_PATTERNS = {"impulse": [5], "pulses": [5, 20, 35, 50]}
+_USES = [17, 32, 47]  # context mode: the stored value is used (then cleared) at these steps
+_FORGET_GATE = 0.05
+
+
+def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
+    """The gated leaky unit s_t = sigmoid(c) s_{t-1} + x_t and its time constant.
+
+    Controls: ``gate`` sigmoid(c) in [0.01, 0.99]; ``pattern`` of the input x
+    ("impulse" at t = 5, "pulses" every 15 steps, "noise"); ``mode``: "constant" keeps
+    the gate fixed, "context" drives it with a context signal z_t through
+    c_t = V z_t + b_c: z_t = 1 holds (gate = the slider value), z_t = 0 right after the
+    stored value has been used clears the unit (gate = 0.05), so the next input starts
+    from a clean state. Panels: x and s over time; the gate and the remaining influence
+    of the first input on s_t (the product of the gates since then), with its half-life.
+
+    ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, c.
+    """
+    T = check_int(T, "T", min_value=10, max_value=500)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    noise = (0.3 * torch.randn(T, generator=gen, dtype=torch.float64)).numpy()
+    t = np.arange(1, T + 1)
+
+    fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2), sharex=True)
+    ax_s, ax_g = axes[:, 0]
+    (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x_t$")
+    (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s_t$")
+    ax_s.set_ylabel("value (unitless)")
+    ax_s.legend(loc="upper right", ncol=2, framealpha=0.8, frameon=True)
+    (line_g,) = ax_g.step(
+        t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(c_t)$"
+    )
+    (line_i,) = ax_g.plot(t, np.zeros(T), color=_C["green"], label="influence of the first input")
+    half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
+    ax_g.axhline(0.5, color="0.6", lw=0.8)
+    ax_g.set(ylim=(-0.03, 1.03), xlim=(1, T), xlabel="time step t", ylabel="gate / influence")
+    ax_g.legend(loc="center right", framealpha=0.8, frameon=True)
+    title = fig.suptitle("")
+
+    def draw(fig, gate, pattern, mode):
+        x = np.zeros(T)
+        if pattern == "noise":
+            x = noise.copy()
+        else:
+            x[[p - 1 for p in _PATTERNS[pattern] if p <= T]] = 1.0
+        gates = np.full(T, gate)
+        if mode == "context":
+            z = np.ones(T)
+            z[[u for u in _USES if u < T]] = 0.0  # the step after a use clears the unit
+            logit = math.log(gate / (1 - gate))
+            b_c = math.log(_FORGET_GATE / (1 - _FORGET_GATE))
+            gates = 1 / (1 + np.exp(-((logit - b_c) * z + b_c)))
+        s = np.zeros(T)
+        prev = 0.0
+        for k in range(T):
+            prev = s[k] = gates[k] * prev + x[k]
+        first = _PATTERNS["impulse"][0] - 1
+        influence = np.zeros(T)
+        influence[first:] = np.cumprod(np.concatenate([[1.0], gates[first + 1 :]]))
+        tau, half_life = dynamics.time_constant(gate), dynamics.half_life(gate)
+        line_x.set_ydata(x)
+        line_s.set_ydata(s)
+        line_g.set_ydata(gates)
+        line_i.set_ydata(influence)
+        crossed = np.nonzero(influence[first:] < 0.5)[0]
+        half.set_xdata([first + 1 + (crossed[0] if crossed.size else T)] * 2)
+        lo, hi = min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0)
+        ax_s.set_ylim(lo - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))
+        c = math.log(gate / (1 - gate))
+        what = "\ncontext clears the unit after each use" if mode == "context" else ""
+        title.set_text(
+            f"gate {gate:.2f} (c = {c:+.2f}): time constant {tau:.1f} steps, "
+            f"half-life {half_life:.1f} steps{what}"
+        )
+        return dict(t=t, x=x, s=s, gate=gates, influence=influence, tau=tau,
+                    half_life=half_life, c=c)  # fmt: skip
+
+    controls = {
+        "gate": _slider(widgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(c)"),
+        "pattern": widgets.Dropdown(
+            options=["impulse", "pulses", "noise"], value="pulses", description="input"
+        ),
+        "mode": widgets.ToggleButtons(options=["constant", "context"], value="constant"),
+    }
+    return Explorer(controls, fig, draw)
+
+
+# --------------------------------------------------------------------------- LSTM gates
+
+_PULSES = (5, 15, 25)
+
+
+@functools.lru_cache(maxsize=4)
+def _trained_adding_lstm(hidden: int = 12, T: int = 10, steps: int = 300, seed: int = 0):
+    """Train a small LSTM on the adding problem (seeded, cached). Returns (lstm, head, mse)."""
+    with torch.random.fork_rng(devices=[]):  # initial weights are seeded; global RNG untouched
+        torch.manual_seed(seed)
+        lstm = torch.nn.LSTM(2, hidden, batch_first=True)
+        head = torch.nn.Linear(hidden, 1)
+    params = [*lstm.parameters(), *head.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-2)
+    gen = torch.Generator().manual_seed(seed + 1)
+    for _ in range(steps):
+        x, y = tasks.adding_problem(64, T, seed=gen)
+        loss = torch.nn.functional.mse_loss(head(lstm(x)[0][:, -1]), y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    x, y = tasks.adding_problem(1000, T, seed=seed + 2)
+    with torch.no_grad():
+        mse = float(torch.nn.functional.mse_loss(head(lstm(x)[0][:, -1]), y))
+    return lstm.eval(), head.eval(), mse
+
+
+def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
+    """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
+
+    Args:
+        x: input (T, I).
+
+    Returns:
+        dict with i, f, g, o and c, h, each (T, H), recomputed step by step from the
+        module's weights (torch's gate order i, f, g, o).
+    """
+    if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
+        raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
+    x = check_tensor(x, "x", ("T", lstm.input_size), hint="Pass one sequence, e.g. x[0].")
+    W_ih, W_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
+    b = lstm.bias_ih_l0 + lstm.bias_hh_l0
+    H = lstm.hidden_size
+    h, c = torch.zeros(H), torch.zeros(H)
+    out = {k: [] for k in "ifgoch"}
+    with torch.no_grad():
+        for x_t in x:
+            i, f, g, o = (W_ih @ x_t + W_hh @ h + b).split(H)
+            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+            for k, v in zip("ifgoch", (i, f, g, o, c, h), strict=True):
+                out[k].append(v)
+    return {k: torch.stack(v).numpy() for k, v in out.items()}
+
+
+def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
+    """LSTM gates: what the forget, input and output gates do to the cell state.
+
+    Mode "constant": fixed gates ``f``, ``i``, ``o`` in [0, 1] and candidate ``g`` in
+    [-1, 1]; input pulses x_t = 1 at t = 5, 15, 25 let the candidate in, so
+    c_t = f c_{t-1} + i g x_t and h_t = o tanh(c_t). Mode "trained": a ``torch.nn.LSTM``
+    with ``hidden`` units trained on the adding problem (T = 10, trained on first use,
+    then cached) reads test sequence number ``sequence``; the panels show its input with
+    the two marked steps, and its i, f, o gates over time (thin: units, thick: mean).
+
+    ``data()`` keys, constant mode: t, x, c, h. Trained mode: t, x (T, 2), markers,
+    i, f, o (T, hidden), prediction, target, mse.
+    """
+    T = check_int(T, "T", min_value=30, max_value=500)
+    hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
+    seed = check_int(seed, "seed", min_value=0)
+    T_add = 10
+    t = np.arange(1, T + 1)
+    x_pulse = np.zeros(T)
+    x_pulse[[p - 1 for p in _PULSES]] = 1.0
+    x_test, y_test = tasks.adding_problem(8, T_add, seed=seed + 1234)
+
+    fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2))
+    ax_x, ax_c = axes[:, 0]
+    const = [
+        *ax_x.step(t, x_pulse, where="mid", color="0.4", label="input pulse $x_t$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["blue"], label="cell state $c_t$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h_t$"),
+    ]
+    ta = np.arange(1, T_add + 1)
+    trained = [
+        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x_t$"),
+        *ax_c.plot(ta, np.zeros((T_add, hidden * 3)), lw=0.5, alpha=0.3),
+    ]
+    for k, gate in enumerate("ifo"):
+        for line in trained[1 + k * hidden : 1 + (k + 1) * hidden]:
+            line.set_color(plots.GATE_COLORS[gate])
+    means = [ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"]
+    marks = [ax.axvline(0, color="0.2", ls=":", lw=1.2) for ax in (ax_x, ax_x, ax_c, ax_c)]
+    trained += means + marks
+    title = fig.suptitle("")
+    state = {"mode": None}
+
+    def relabel(mode):
+        fig.set_layout_engine("constrained")
+        const_mode = mode == "constant"
+        for a in const:
+            a.set_visible(const_mode)
+        for a in trained:
+            a.set_visible(not const_mode)
+        for control in ("f", "i", "o", "g"):
+            controls[control].disabled = not const_mode
+        controls["sequence"].disabled = const_mode
+        span = T if const_mode else T_add
+        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1), ylabel="input")
+        ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
+        ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
+        ax_x.legend(handles=[const[0] if const_mode else trained[0]], loc="upper right")
+        ax_c.legend(handles=const[1:] if const_mode else means, loc="upper right", ncol=3)
+
+    def draw(fig, f, i, o, g, mode, sequence):
+        if mode != state["mode"]:
+            relabel(mode)
+            state["mode"] = mode
+        if mode == "constant":
+            c = np.zeros(T)
+            prev = 0.0
+            for k in range(T):
+                prev = c[k] = f * prev + i * g * x_pulse[k]
+            h = o * np.tanh(c)
+            const[1].set_ydata(c)
+            const[2].set_ydata(h)
+            top = max(1.0, np.abs(c).max())
+            ax_c.set_ylim(-1.1 * top, 1.1 * top)
+            tau = (
+                f"time constant {dynamics.time_constant(f):.1f} steps"
+                if 0 < f < 1
+                else ("never forgets" if f == 1 else "forgets at once")
+            )
+            title.set_text(f"f = {f:.2f}, i = {i:.2f}, o = {o:.2f}, g = {g:+.2f}: {tau}")
+            return dict(t=t, x=x_pulse.copy(), c=c, h=h)
+        lstm, head, mse = _trained_adding_lstm(hidden, T_add, 300, seed)
+        x = x_test[sequence]
+        gates = lstm_gates(lstm, x)
+        with torch.no_grad():
+            pred = float(head(lstm(x[None])[0][0, -1]))
+        markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
+        trained[0].set_ydata(x[:, 0].numpy())
+        for k, gate in enumerate("ifo"):
+            for j, line in enumerate(trained[1 + k * hidden : 1 + (k + 1) * hidden]):
+                line.set_ydata(gates[gate][:, j])
+            means[k].set_ydata(gates[gate].mean(axis=1))
+        for line, m in zip(marks, [*markers, *markers], strict=True):
+            line.set_xdata([m, m])
+        ax_c.set_ylim(-0.03, 1.03)
+        target = float(y_test[sequence])
+        title.set_text(
+            f"LSTM on the adding problem (test MSE {mse:.3f}, chance "
+            f"{tasks.ADDING_BASELINE_MSE:.3f})\npredicts {pred:.2f}, target {target:.2f}"
+        )
+        return dict(t=ta, x=x.numpy(), markers=markers, i=gates["i"], f=gates["f"],
+                    o=gates["o"], prediction=pred, target=target, mse=mse)  # fmt: skip
+
+    controls = {
+        "f": _slider(widgets.FloatSlider, 0.9, 0.0, 1.0, 0.01, "forget f"),
+        "i": _slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "input i"),
+        "o": _slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "output o"),
+        "g": _slider(widgets.FloatSlider, 0.5, -1.0, 1.0, 0.05, "candidate g"),
+        "mode": widgets.ToggleButtons(options=["constant", "trained"], value="constant"),
+        "sequence": _slider(widgets.IntSlider, 0, 0, 7, 1, "test sequence"),
+    }
+    return Explorer(controls, fig, draw)
+
+
+# --------------------------------------------------------------------------- repeated nonlinearity
+
+
+def repeated_nonlinearity_explorer(
+    b: float = 1.0, c: float = 0.0, *, x_range: float = 3.0, max_T: int = 30
+) -> Explorer:
+    """How a repeated nonlinearity bends a function: h_T(x) for a constant input x.
+
+    The scalar recurrence h_t = tanh(a h_{t-1} + b x + c), h_0 = 0, runs ``T`` steps for
+    every constant input x in [-x_range, x_range]. Controls: ``T`` in [1, max_T] and
+    ``gain`` a in [0, 3]. Panels: h_T(x) (earlier steps faint) and its slope dh_T/dx.
+    With a > 1 the curve sharpens into a step as T grows: a few steps of a smooth
+    nonlinearity make a very nonlinear function of the input.
+
+    ``data()`` keys: x (N,), h (N,) = h_T(x), slope (N,), steps (T, N) = h_1..h_T.
+    """
+    b, c = check_float(b, "b"), check_float(c, "c")
+    x_range = check_float(x_range, "x_range", min_value=0.0, strict_min=True)
+    max_T = check_int(max_T, "max_T", min_value=2, max_value=200)
+    x = np.linspace(-x_range, x_range, 401)
+    fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
+    ax_h, ax_d = axes[0]
+    faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
+    (line_h,) = ax_h.plot(x, np.zeros_like(x), color=_C["blue"], lw=2)
+    ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h_T(x)$")
+    ax_h.set_title("final state (faint: earlier steps)")
+    (line_d,) = ax_d.plot(x, np.zeros_like(x), color=_C["vermillion"])
+    ax_d.set(xlabel="constant input x", ylabel="slope $dh_T/dx$")
+    ax_d.set_title("sensitivity to the input")
+    title = fig.suptitle("")
+
+    def draw(fig, T, gain):
+        steps = np.empty((T, len(x)))
+        h = np.zeros_like(x)
+        for k in range(T):
+            h = steps[k] = np.tanh(gain * h + b * x + c)
+        slope = np.gradient(h, x)
+        for k, line in enumerate(faint):
+            line.set_visible(k < T - 1)
+            if k < T - 1:
+                line.set_ydata(steps[k])
+        line_h.set_ydata(h)
+        line_d.set_ydata(slope)
+        ax_d.set_ylim(min(0.0, slope.min()) - 0.05, 1.1 * slope.max() + 0.05)
+        title.set_text(
+            f"h_t = tanh({gain:.2f} h_(t-1) + {b:g} x + {c:g}), T = {T}: "
+            f"steepest slope {slope.max():.2f}"
+        )
+        return dict(x=x, h=h, slope=slope, steps=steps)
+
+    controls = {
+        "T": _slider(widgets.IntSlider, 1, 1, max_T, 1, "steps T"),
+        "gain": _slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain a"),
+    }
+    return Explorer(controls, fig, draw)

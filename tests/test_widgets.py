@@ -1,0 +1,128 @@
+import base64
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from rnncourse import tasks, widgets
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _static_png(ex):
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG") and png == ex.png()
+    return png
+
+
+def test_gain_explorer_regimes_and_gradient_reach():
+    ex = widgets.gain_explorer(n=32, T=40)
+    png0 = _static_png(ex)
+    ex.set(gain=0.5, nonlinearity="linear")
+    small = ex.data()
+    assert small["regime"] == "vanishing"
+    assert small["rate"] == pytest.approx(np.log(0.5), abs=0.05)  # linear: rate -> ln g
+    np.testing.assert_allclose(np.abs(small["eigenvalues"]).max(), 0.5)
+    ex.set(gain=1.5)
+    big = ex.data()
+    assert big["regime"] == "exploding" and big["jac_norm"][-1] > small["jac_norm"][-1]
+    assert ex.png() != png0
+    ex.set(gain=1.5, nonlinearity="tanh", input=True)  # a strong input tames g = 1.5
+    assert ex.data()["regime"] == "vanishing"
+    assert ex.fig._suptitle.get_text().startswith("g = 1.50, tanh + input: vanishing")
+    assert ex.controls["gain"].value == 1.5 and ex.image.value == ex.png()
+
+
+def test_leaky_unit_explorer_time_constant_and_context():
+    ex = widgets.leaky_unit_explorer()
+    png0 = _static_png(ex)
+    ex.set(gate=0.5, pattern="impulse")
+    d = ex.data()
+    assert d["tau"] == pytest.approx(-1 / np.log(0.5)) and d["half_life"] == pytest.approx(1.0)
+    np.testing.assert_allclose(d["s"][4:10], 0.5 ** np.arange(6))  # impulse at t = 5
+    ex.set(gate=0.95, pattern="pulses")
+    assert ex.data()["influence"][16] == pytest.approx(0.95**12)
+    ex.set(mode="context")
+    d = ex.data()
+    assert d["gate"][17] == pytest.approx(0.05) and d["gate"][16] == pytest.approx(0.95)
+    assert d["influence"][-1] < 1e-3 and d["s"][18] < 0.1  # used, then cleared
+    assert ex.png() != png0
+
+
+def test_lstm_gate_explorer_constant_mode_and_lazy_trained_mode():
+    ex = widgets.lstm_gate_explorer()
+    _static_png(ex)
+    ex.set(f=1.0, i=1.0, o=1.0, g=0.5)
+    d = ex.data()
+    assert d["c"][-1] == pytest.approx(1.5)  # three pulses, nothing forgotten
+    np.testing.assert_allclose(d["h"], np.tanh(d["c"]))
+    ex.set(f=0.0)
+    assert ex.data()["c"][5] == 0.0  # forgets at once
+    png_const = ex.png()
+    ex.set(mode="trained", sequence=2)
+    d = ex.data()
+    assert d["mse"] < 0.2 * tasks.ADDING_BASELINE_MSE
+    assert d["prediction"] == pytest.approx(d["target"], abs=0.3)
+    x, _ = tasks.adding_problem(8, 10, seed=1234)
+    np.testing.assert_array_equal(d["markers"], np.nonzero(x[2, :, 1].numpy())[0] + 1)
+    for k in "ifo":
+        assert d[k].shape == (10, 12) and ((d[k] > 0) & (d[k] < 1)).all()
+    assert ex.png() != png_const and ex.controls["f"].disabled
+    # gates recomputed by hand reproduce torch's own LSTM states
+    lstm = widgets._trained_adding_lstm(12, 10, 300, 0)[0]
+    gates = widgets.lstm_gates(lstm, x[2])
+    with torch.no_grad():
+        h_ref = lstm(x[2:3])[0][0].numpy()
+    np.testing.assert_allclose(gates["h"], h_ref, atol=1e-5)
+    with pytest.raises(ValueError, match="x must have shape"):
+        widgets.lstm_gates(lstm, torch.zeros(10, 3))
+
+
+def test_repeated_nonlinearity_sharpens_with_T():
+    ex = widgets.repeated_nonlinearity_explorer()
+    png0 = _static_png(ex)
+    ex.set(T=1, gain=2.0)
+    d1 = ex.data()
+    np.testing.assert_allclose(d1["h"], np.tanh(d1["x"]))
+    ex.set(T=20)
+    d20 = ex.data()
+    assert d20["steps"].shape == (20, len(d20["x"]))
+    assert d20["slope"].max() > 3 * d1["slope"].max()
+    assert ex.png() != png0
+
+
+def test_no_figures_leak_after_many_updates():
+    before = len(plt.get_fignums())
+    ex = widgets.repeated_nonlinearity_explorer()
+    ex.dpi = 20  # the same render path, smaller pixels: keeps 100 updates quick
+    for k in range(100):
+        ex.set(T=1 + k % 30)
+    assert len(plt.get_fignums()) == before
+
+
+def test_invalid_set_values_raise_clear_errors():
+    ex = widgets.gain_explorer(n=8, T=10)
+    with pytest.raises(ValueError, match="gain must be <= 2.0"):
+        ex.set(gain=3.0)
+    with pytest.raises(TypeError, match="gain must be a number"):
+        ex.set(gain="big")
+    with pytest.raises(ValueError, match="nonlinearity must be one of"):
+        ex.set(nonlinearity="sigmoid")
+    with pytest.raises(TypeError, match="True or False"):
+        ex.set(input=1)
+    with pytest.raises(TypeError, match="unknown control 'g'"):
+        ex.set(g=1.0)
+    assert ex.values["gain"] == 0.9  # nothing changed by a rejected call
+    with pytest.raises(TypeError, match="T must be an int"):
+        widgets.repeated_nonlinearity_explorer().set(T=2.5)
+    with pytest.raises(ValueError, match="n must be >= 2"):
+        widgets.gain_explorer(n=1)
