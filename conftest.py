@@ -7,7 +7,11 @@ file adds two things nbval lacks:
   recorded, printed as a table, written to ``test-artifacts/notebook_times.json``, and the
   notebook's last cell fails when the total exceeds ``NOTEBOOK_LIMIT_S``;
 * offline kernels: every kernel starts with an IPython start-up file that blocks
-  network connections to anything but loopback, so a cell that reaches the network fails.
+  network connections to anything but loopback, so a cell that reaches the network fails;
+* one math thread per kernel (``OMP_NUM_THREADS=1`` unless already set): the notebooks'
+  models are tiny, and on a 2-core machine a second OpenMP thread makes small matrix
+  products slower and, when anything else runs, 10-100 times slower. The notebooks
+  themselves leave the thread count alone, so students get their machine's default.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def _notebook_of(nodeid: str) -> str | None:
 
 
 def pytest_configure(config):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     startup = Path(tempfile.mkdtemp(prefix="rnncourse-ipython-")) / "profile_default" / "startup"
     startup.mkdir(parents=True)
     guard = (ROOT / "tests" / "offline.py").read_text()
