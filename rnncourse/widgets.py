@@ -539,10 +539,10 @@ def repeated_nonlinearity_explorer(
 
     def draw(fig, T, gain):
         steps = np.empty((T, len(x)))
-        h = np.zeros_like(x)
+        h, slope = np.zeros_like(x), np.zeros_like(x)
         for k in range(T):
             h = steps[k] = np.tanh(gain * h + b * x + c)
-        slope = np.gradient(h, x)
+            slope = (1 - h**2) * (gain * slope + b)  # exact dh_t/dx by the chain rule
         for k, line in enumerate(faint):
             line.set_visible(k < T - 1)
             if k < T - 1:

@@ -126,3 +126,18 @@ def test_invalid_set_values_raise_clear_errors():
         widgets.repeated_nonlinearity_explorer().set(T=2.5)
     with pytest.raises(ValueError, match="n must be >= 2"):
         widgets.gain_explorer(n=1)
+
+
+def test_repeated_nonlinearity_slope_is_exact():
+    ex = widgets.repeated_nonlinearity_explorer()
+    data = ex.set(T=10, gain=1.5).data()
+    # at x = 0 (with c = 0) every h_t is 0, so the slope is sum_k gain^k * b = (1.5^10 - 1) / 0.5
+    i = int(np.argmin(np.abs(data["x"])))
+    assert abs(data["x"][i]) < 1e-12
+    assert data["slope"][i] == pytest.approx((1.5**10 - 1) / 0.5, rel=1e-9)
+    x = torch.tensor(data["x"][::40], dtype=torch.float64, requires_grad=True)
+    h = torch.zeros_like(x)
+    for _ in range(10):
+        h = torch.tanh(1.5 * h + x)  # the explorer's defaults: b = 1, c = 0
+    (grad,) = torch.autograd.grad(h.sum(), x)
+    assert np.allclose(data["slope"][::40], grad.numpy(), rtol=1e-9, atol=1e-12)
