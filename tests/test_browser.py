@@ -1,0 +1,204 @@
+"""Browser tier: a real JupyterLab in headless Chromium runs an explorer notebook.
+
+The test starts JupyterLab on a free loopback port with no token, in a temporary root and
+temporary Jupyter config/data/runtime/settings folders (nothing global is read or written,
+nothing is fetched from the network), opens ``tests/browser/explorer.ipynb`` in Chromium
+from the system package (driven by Playwright with ``executable_path``; Playwright's own
+browser download is never used), runs all cells, checks that the slider and the plot
+render, presses ArrowRight on the slider handle and checks that the plot and the slider
+readout change. A screenshot is kept in ``test-artifacts/``.
+
+Run it with ``pytest -m browser tests/test_browser.py``. It is skipped only when Chromium
+or Playwright cannot be found; install them with ``bash .ci/setup_browser.sh``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = Path(__file__).parent / "browser" / "explorer.ipynb"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_S = 60  # JupyterLab up and answering /api/status
+RENDER_MS = 40_000  # all cells run and the widgets shown (kernel start included)
+CHANGE_MS = 20_000  # the plot redrawn after a key press
+
+# Settings written to the temporary user-settings folder: no news pop-up, no update check.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def lab_url(tmp_path):
+    """Start JupyterLab on a fresh port in a temporary root; yield its base URL."""
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    env = dict(os.environ)
+    for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"]:
+        env[name] = str(tmp_path / name.lower())
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
+    for file, values in LAB_SETTINGS.items():
+        path = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.token=", "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]  # fmt: skip
+    log = (tmp_path / "jupyterlab.log").open("w")
+    server = subprocess.Popen(
+        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with code {server.returncode}:\n{_tail(log)}")
+            try:
+                _get_json(f"{url}/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer in {SERVER_START_S} s:\n{_tail(log)}")
+                time.sleep(0.25)
+        yield url
+    finally:
+        _stop(server)
+        log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(tmp_path / "jupyterlab.log", ARTIFACTS / "browser_jupyterlab.log")
+
+
+def _tail(log, n: int = 3000) -> str:
+    log.flush()
+    return Path(log.name).read_text()[-n:]
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the server and its kernels (they share the server's process group)."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=15)
+
+
+@pytest.fixture
+def page():
+    """A page in headless Chromium from the system package."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium not found on PATH; install it with: bash .ci/setup_browser.sh")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Python Playwright not installed; install it with: pip install playwright")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(RENDER_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def _plot_state(page) -> tuple[str | None, str]:
+    """The explorer's image source and gain readout, as the browser shows them."""
+    view = page.locator(".jp-OutputArea-output .jupyter-widgets").first
+    src = view.locator("img").first.get_attribute("src")
+    return src, view.locator(".widget-slider .widget-readout").first.inner_text()
+
+
+def test_slider_redraws_plot_in_jupyterlab(page, lab_url):
+    try:
+        page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}")
+        # Wait for the kernel to be connected and idle (status bar), then focus the notebook.
+        page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for()
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        # Run > Run All Cells from the menu bar.
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+
+        # The last cell prints once everything above has run; then the widgets are shown.
+        page.locator(".jp-OutputArea-output", has_text="explorer redraws on change").wait_for()
+        slider = page.locator(".jupyter-widgets .widget-slider").first
+        slider.wait_for(state="visible")
+        page.locator(".jupyter-widgets img").first.wait_for(state="visible")
+        before = _plot_state(page)
+        assert before[0], "the explorer's <img> has no image data"
+        assert before[1].strip() == "0.90", f"readback before: {before[1]!r}"
+
+        # Keyboard on the handle moves the slider reliably (a mouse drag does not).
+        handle = slider.locator(".noUi-handle, .ui-slider-handle").first
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        deadline = time.monotonic() + CHANGE_MS / 1000
+        after = _plot_state(page)
+        while (after[0] == before[0] or after[1] == before[1]) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+            after = _plot_state(page)
+
+        assert after[0] != before[0], "the plot image did not change after pressing ArrowRight"
+        assert after[1].strip() == "0.95", f"readback after ArrowRight: {after[1]!r}"
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        explorer = page.locator(".jp-OutputArea-output .widget-vbox")
+        if explorer.count():
+            explorer.first.scroll_into_view_if_needed(timeout=5_000)
+        page.screenshot(path=str(ARTIFACTS / "browser_explorer.png"), full_page=True)
