@@ -23,6 +23,7 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
+import PIL.Image
 import torch
 
 from rnncourse import dynamics, plots, tasks
@@ -124,13 +125,29 @@ class Explorer:
         """Recompute from the controls, update the artists and re-render the PNG."""
         with _one_thread():
             self._data = self._draw(self.fig, **self.values)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        self._png = self._render()
         # lay out once, then keep the axes where they are (a draw function that changes
         # labels sets the "constrained" engine again to ask for one more layout)
         self.fig.set_layout_engine("none")
-        self._png = buf.getvalue()
         self.image.value = self._png
+
+    def _render(self) -> bytes:
+        """Draw the figure once with Agg and encode it as PNG with fast compression.
+
+        About twice as fast as ``savefig``: one draw, and zlib level 1 instead of 6 (the
+        PNG is barely larger for line plots).
+        """
+        if self.fig.dpi != self.dpi:
+            self.fig.set_dpi(self.dpi)
+        canvas = self.fig.canvas
+        canvas.draw()
+        width, height = canvas.get_width_height(physical=True)
+        rgba = PIL.Image.frombuffer(
+            "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        )
+        buf = io.BytesIO()
+        rgba.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = {
