@@ -25,6 +25,18 @@ def _no_figure_leaks():
     plt.close("all")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny-matrix tests: on a 2-core machine a second
+    thread only adds contention. Restores the previous setting afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def pytest_report_header(config):
     import torch
 
