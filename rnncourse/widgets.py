@@ -16,6 +16,7 @@ object shows its current figure as a plain image. Tests and scripts drive it dir
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import functools
 import io
@@ -56,6 +57,14 @@ def _one_thread():
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
+    ``draw(fig, **values)`` updates the artists for new control values and returns the
+    data shown. ``dynamic`` lists the artists it changes (lines, markers, the title):
+    only those, and the legends drawn over them, are redrawn on an update; the rest
+    (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
+    positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
+    labels is most of the cost of a full draw, so reusing them makes an update several
+    times faster.
+
     Attributes:
         controls: dict {name: ipywidget}, the knobs.
         fig: the matplotlib Figure (not registered with pyplot).
@@ -64,9 +73,14 @@ class Explorer:
     """
 
     dpi = 72
+    #: backgrounds kept (about 0.6 MB each), so moving a knob back and forth reuses them
+    max_backgrounds = 16
 
-    def __init__(self, controls: dict, fig, draw):
+    def __init__(self, controls: dict, fig, draw, dynamic=()):
         self.controls, self.fig, self._draw = controls, fig, draw
+        self._dynamic = list(dynamic)
+        # static key -> pixels of the figure without the overlay, most recent last
+        self._backgrounds: collections.OrderedDict = collections.OrderedDict()
         self._data: dict = {}
         self._png = b""
         self._hold = False
@@ -126,21 +140,64 @@ class Explorer:
         with _one_thread():
             self._data = self._draw(self.fig, **self.values)
         self._png = self._render()
-        # lay out once, then keep the axes where they are (a draw function that changes
-        # labels sets the "constrained" engine again to ask for one more layout)
-        self.fig.set_layout_engine("none")
         self.image.value = self._png
 
-    def _render(self) -> bytes:
-        """Draw the figure once with Agg and encode it as PNG with fast compression.
+    def _overlay(self) -> list:
+        """The artists redrawn on every update, in drawing order (legends on top)."""
+        dynamic = set(self._dynamic)
+        overlay = []
+        for ax in self.fig.axes:
+            mine = [a for a in ax.get_children() if a in dynamic]
+            if mine and ax.get_legend() is not None:
+                mine.append(ax.get_legend())
+            overlay += sorted(mine, key=lambda a: a.get_zorder())
+        return overlay + [a for a in self._dynamic if a.axes is None]
 
-        About twice as fast as ``savefig``: one draw, and zlib level 1 instead of 6 (the
-        PNG is barely larger for line plots).
+    def _static_key(self) -> tuple:
+        """What the reusable background depends on; a change forces a full draw."""
+        key = [type(self.fig.get_layout_engine()).__name__]
+        for ax in self.fig.axes:
+            key += [ax.get_visible(), tuple(ax.get_position().bounds), ax.get_xlim(),
+                    ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
+                    ax.get_ylabel(), ax.get_title(), ax.get_legend()]  # fmt: skip
+        return tuple(key)
+
+    def _render(self) -> bytes:
+        """Draw the figure with Agg and encode it as PNG with fast compression.
+
+        A full draw happens only when the background changed (see the class docstring);
+        otherwise the stored background is restored and only the overlay is drawn on it.
+        zlib level 1 instead of 6 makes the PNG barely larger for line plots.
         """
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
         canvas = self.fig.canvas
-        canvas.draw()
+        overlay = self._overlay()
+        background = self._backgrounds.get(self._static_key())
+        if background is None:
+            engine = self.fig.get_layout_engine()
+            if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
+                # lay out once with everything visible, then keep the axes where they are
+                # (a draw function that changes labels sets "constrained" again)
+                engine.execute(self.fig)
+                self.fig.set_layout_engine("none")
+            shown = [a.get_visible() for a in overlay]
+            for a in overlay:
+                a.set_visible(False)
+            try:
+                canvas.draw()
+            finally:
+                for a, visible in zip(overlay, shown, strict=True):
+                    a.set_visible(visible)
+            self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
+            while len(self._backgrounds) > self.max_backgrounds:
+                self._backgrounds.popitem(last=False)
+        else:
+            self._backgrounds.move_to_end(self._static_key())
+            canvas.restore_region(background)
+        renderer = canvas.get_renderer()
+        for a in overlay:
+            a.draw(renderer)
         width, height = canvas.get_width_height(physical=True)
         rgba = PIL.Image.frombuffer(
             "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
@@ -164,9 +221,10 @@ class Explorer:
         return bundle
 
 
-def _slider(cls, value, lo, hi, step, description, continuous=False):
-    # Redraw when the slider is released: an update (recompute + PNG) measured above the
-    # ~50 ms that smooth dragging needs on a busy 2-core CPU (benchmarks/bench_widgets.py).
+def _slider(cls, value, lo, hi, step, description, continuous=True):
+    # Redraw while the slider is dragged: an update (recompute, overlay on the kept
+    # background, PNG) takes 13-30 ms here, under the ~50 ms that smooth dragging needs
+    # (benchmarks/bench_widgets.py).
     return cls(
         value=value,
         min=lo,
@@ -183,11 +241,23 @@ def _positive(y: np.ndarray) -> np.ndarray:
     return np.where(y > 1e-30, y, np.nan)
 
 
-def _log_limits(ax, *arrays, floor=1e-30) -> None:
-    y = np.concatenate([np.ravel(a) for a in arrays])
-    y = y[np.isfinite(y) & (y > floor)]
-    lo, hi = (y.min(), y.max()) if y.size else (0.1, 10.0)
-    ax.set_ylim(lo / 3, hi * 3)
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value.
+
+    Axis limits rounded this way change only now and then while a slider is dragged, so
+    the figure's background (ticks and labels) can be reused between updates.
+    """
+    if not value > 0:
+        return 0.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * power >= value * (1 - 1e-12))
+
+
+def _nice_limits(lo: float, hi: float, pad_low: float = 0.05, pad_high: float = 0.05):
+    """Limits around [lo, hi] (lo <= 0 <= hi) rounded by ``_nice_ceiling``, with padding."""
+    lo, hi = -_nice_ceiling(-lo), _nice_ceiling(hi)
+    span = (hi - lo) or 1.0
+    return lo - pad_low * span, hi + pad_high * span
 
 
 # --------------------------------------------------------------------------- gain
@@ -213,14 +283,22 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     h0 = torch.randn(n, generator=gen, dtype=torch.float64)
     noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
     eig1 = dynamics.eigenvalues(W1).numpy()
+    # The log axes span 10^-k .. 10^k, k = 2, 4, 8, ...: the smallest window that holds
+    # the curve, at most as wide as the largest gain with a linear unit (the fastest
+    # growth) needs. Windows change in big steps, so dragging rarely redraws the axes.
+    top = max(
+        float(v.max()) for xs in (None, noise) for v in _gain_norms(2.0 * W1, h0, xs, "linear", T)
+    )
+    k_max = math.ceil(math.log10(top)) + 1
+    limits = (10.0**-k_max, 10.0**k_max)
 
     fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
     ax_h, ax_j, ax_e = axes[0]
     (line_h,) = ax_h.plot([], [], color=_C["blue"])
-    ax_h.set(yscale="log", xlim=(0, T), xlabel="time step t", ylabel=r"$\|h_t\|$")
+    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h_t\|$")
     ax_h.set_title("state size over time")
     (line_j,) = ax_j.plot([], [], color=_C["vermillion"])
-    ax_j.set(yscale="log", xlim=(0, T), xlabel="lag $T - t$ (steps)")
+    ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
     ax_j.set_ylabel(r"$\|\partial h_T/\partial h_t\|$")
     ax_j.set_title("gradient reach")
     plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W")
@@ -229,20 +307,19 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     dots = ax_e.collections[0]
     title = fig.suptitle("")
 
+    @functools.lru_cache(maxsize=512)  # a slider dragged back and forth: compute once
+    def norms(gain, nonlinearity, input):
+        return _gain_norms(gain * W1, h0, noise if input else None, nonlinearity, T)
+
     def draw(fig, gain, nonlinearity, input):
-        xs = noise if input else None
-        hs, jacs = dynamics.jacobian_products(
-            gain * W1, h0, xs, nonlinearity, steps=None if input else T
-        )
-        h_norm = hs.norm(dim=1).numpy()
-        jac = torch.linalg.matrix_norm(jacs, ord=2).flip(0).numpy()
+        h_norm, jac = (v.copy() for v in norms(gain, nonlinearity, input))
         rate = dynamics.log_growth_rate(torch.from_numpy(jac))
         regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
         t = np.arange(T + 1)
         line_h.set_data(t, _positive(h_norm))
         line_j.set_data(t, _positive(jac))
-        _log_limits(ax_h, h_norm)
-        _log_limits(ax_j, jac)
+        ax_h.set_ylim(_log_window(h_norm, k_max))
+        ax_j.set_ylim(_log_window(jac, k_max))
         eig = gain * eig1
         dots.set_offsets(np.column_stack([eig.real, eig.imag]))
         title.set_text(
@@ -260,7 +337,30 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
         ),
         "input": widgets.Checkbox(value=False, description="input x_t ~ N(0, 1)"),
     }
-    return Explorer(controls, fig, draw)
+    return Explorer(controls, fig, draw, dynamic=[line_h, line_j, dots, title])
+
+
+def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
+    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (capped at k_max)
+    that holds the positive values, with a little room."""
+    v = values[np.isfinite(values) & (values > 0)]
+    reach = float(np.abs(np.log10(v)).max()) + 0.3 if v.size else 0.0
+    k = 2
+    while k < min(reach, k_max):
+        k *= 2
+    k = min(k, k_max)
+    return 10.0**-k, 10.0**k
+
+
+def _gain_norms(W, h0, xs, nonlinearity, T):
+    """||h_t|| for t = 0..T and ||dh_T/dh_t|| against the lag T - t = 0..T (spectral)."""
+    hs, jacs = dynamics.jacobian_products(
+        W, h0, xs, nonlinearity, steps=None if xs is not None else T
+    )
+    # spectral norm = sqrt of the largest eigenvalue of J^T J: exact to rounding, and
+    # quicker than a batched SVD (about 30 against 44 ms for 51 matrices of 128 x 128)
+    spectral = torch.linalg.eigvalsh(jacs.mT @ jacs)[:, -1].clamp_min(0).sqrt()
+    return hs.norm(dim=1).numpy(), spectral.flip(0).numpy()
 
 
 # --------------------------------------------------------------------------- leaky unit
@@ -299,7 +399,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     )
     (line_i,) = ax_g.plot(t, np.zeros(T), color=_C["green"], label="influence of the first input")
     half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
-    ax_g.axhline(0.5, color="0.6", lw=0.8)
+    ax_g.axhline(0.5, color="0.6", lw=0.8, zorder=1.5)  # under the curves
     ax_g.set(ylim=(-0.03, 1.03), xlim=(1, T), xlabel="time step t", ylabel="gate / influence")
     ax_g.legend(loc="center right", framealpha=0.8, frameon=True)
     title = fig.suptitle("")
@@ -331,10 +431,13 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         line_i.set_ydata(influence)
         crossed = np.nonzero(influence[first:] < 0.5)[0]
         half.set_xdata([first + 1 + (crossed[0] if crossed.size else T)] * 2)
-        lo, hi = min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0)
-        ax_s.set_ylim(lo - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))
+        ax_s.set_ylim(
+            *_nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
+        )
         c = math.log(gate / (1 - gate))
         what = "\ncontext clears the unit after each use" if mode == "context" else ""
+        if title.get_text() and ("\n" in title.get_text()) != bool(what):
+            fig.set_layout_engine("constrained")  # the title changed its height: lay out again
         title.set_text(
             f"gate {gate:.2f} (c = {c:+.2f}): time constant {tau:.1f} steps, "
             f"half-life {half_life:.1f} steps{what}"
@@ -349,7 +452,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         ),
         "mode": widgets.ToggleButtons(options=["constant", "context"], value="constant"),
     }
-    return Explorer(controls, fig, draw)
+    return Explorer(controls, fig, draw, dynamic=[line_x, line_s, line_g, line_i, half, title])
 
 
 # --------------------------------------------------------------------------- LSTM gates
@@ -481,7 +584,7 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             h = o * np.tanh(c)
             const[1].set_ydata(c)
             const[2].set_ydata(h)
-            top = max(1.0, np.abs(c).max())
+            top = _nice_ceiling(max(1.0, np.abs(c).max()))
             ax_c.set_ylim(-1.1 * top, 1.1 * top)
             tau = (
                 f"time constant {dynamics.time_constant(f):.1f} steps"
@@ -520,7 +623,7 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         "mode": widgets.ToggleButtons(options=["constant", "trained"], value="constant"),
         "sequence": _slider(widgets.IntSlider, 0, 0, 7, 1, "test sequence"),
     }
-    return Explorer(controls, fig, draw)
+    return Explorer(controls, fig, draw, dynamic=[*const, *trained, title])
 
 
 # --------------------------------------------------------------------------- repeated nonlinearity
@@ -533,7 +636,8 @@ def repeated_nonlinearity_explorer(
 
     The scalar recurrence h_t = tanh(a h_{t-1} + b x + c), h_0 = 0, runs ``T`` steps for
     every constant input x in [-x_range, x_range]. Controls: ``T`` in [1, max_T] and
-    ``gain`` a in [0, 3]. Panels: h_T(x) (earlier steps faint) and its slope dh_T/dx.
+    ``gain`` a in [0, 3]. Panels: h_T(x) (earlier steps faint) and the size of its slope
+    |dh_T/dx| on a fixed log axis, on which exponential growth with T is a steady climb.
     With a > 1 the curve sharpens into a step as T grows: a few steps of a smooth
     nonlinearity make a very nonlinear function of the input.
 
@@ -543,33 +647,41 @@ def repeated_nonlinearity_explorer(
     x_range = check_float(x_range, "x_range", min_value=0.0, strict_min=True)
     max_T = check_int(max_T, "max_T", min_value=2, max_value=200)
     x = np.linspace(-x_range, x_range, 401)
+
+    def run(T, gain):
+        steps, slopes = np.empty((T, len(x))), np.empty((T, len(x)))
+        h, slope = np.zeros_like(x), np.zeros_like(x)
+        for k in range(T):
+            h = steps[k] = np.tanh(gain * h + b * x + c)
+            slope = slopes[k] = (1 - h**2) * (gain * slope + b)  # exact dh_t/dx, chain rule
+        return steps, slopes
+
+    # fixed limits: up to the steepest slope that the largest gain reaches in max_T steps
+    top = max(np.abs(run(max_T, 3.0)[1]).max(), abs(b), 1.0)
     fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
     ax_h, ax_d = axes[0]
     faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
     (line_h,) = ax_h.plot(x, np.zeros_like(x), color=_C["blue"], lw=2)
     ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h_T(x)$")
     ax_h.set_title("final state (faint: earlier steps)")
-    (line_d,) = ax_d.plot(x, np.zeros_like(x), color=_C["vermillion"])
-    ax_d.set(xlabel="constant input x", ylabel="slope $dh_T/dx$")
-    ax_d.set_title("sensitivity to the input")
+    (line_d,) = ax_d.plot(x, np.ones_like(x), color=_C["vermillion"])
+    ax_d.set(yscale="log", ylim=(1e-4, 10.0 ** math.ceil(math.log10(top) + 0.5)))
+    ax_d.set(xlabel="constant input x", ylabel="slope size $|dh_T/dx|$")
+    ax_d.set_title("sensitivity to the input (log scale)")
     title = fig.suptitle("")
 
     def draw(fig, T, gain):
-        steps = np.empty((T, len(x)))
-        h, slope = np.zeros_like(x), np.zeros_like(x)
-        for k in range(T):
-            h = steps[k] = np.tanh(gain * h + b * x + c)
-            slope = (1 - h**2) * (gain * slope + b)  # exact dh_t/dx by the chain rule
+        steps, slopes = run(T, gain)
+        h, slope = steps[-1], slopes[-1]
         for k, line in enumerate(faint):
             line.set_visible(k < T - 1)
             if k < T - 1:
                 line.set_ydata(steps[k])
         line_h.set_ydata(h)
-        line_d.set_ydata(slope)
-        ax_d.set_ylim(min(0.0, slope.min()) - 0.05, 1.1 * slope.max() + 0.05)
+        line_d.set_ydata(_positive(np.abs(slope)))
         title.set_text(
             f"h_t = tanh({gain:.2f} h_(t-1) + {b:g} x + {c:g}), T = {T}: "
-            f"steepest slope {slope.max():.2f}"
+            f"steepest slope {np.abs(slope).max():.4g}"
         )
         return dict(x=x, h=h, slope=slope, steps=steps)
 
@@ -577,4 +689,4 @@ def repeated_nonlinearity_explorer(
         "T": _slider(widgets.IntSlider, 1, 1, max_T, 1, "steps T"),
         "gain": _slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain a"),
     }
-    return Explorer(controls, fig, draw)
+    return Explorer(controls, fig, draw, dynamic=[*faint, line_h, line_d, title])

@@ -1,11 +1,13 @@
 import base64
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 import pytest
 import torch
 
-from rnncourse import tasks, widgets
+from rnncourse import dynamics, tasks, widgets
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -135,3 +137,68 @@ def test_repeated_nonlinearity_slope_is_exact():
         h = torch.tanh(1.5 * h + x)  # the explorer's defaults: b = 1, c = 0
     (grad,) = torch.autograd.grad(h.sum(), x)
     assert np.allclose(data["slope"][::40], grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _differs_from_plain_draw(ex) -> float:
+    """Fraction of pixels where the explorer's PNG differs clearly from a plain full draw."""
+    ex.fig.canvas.draw()  # everything, in matplotlib's own order
+    plain = np.asarray(ex.fig.canvas.buffer_rgba())[..., :3].astype(int)
+    return float((np.abs(_pixels(ex.png()) - plain).max(axis=2) > 64).mean())
+
+
+@pytest.mark.parametrize(
+    "make, first, second, new_limits",
+    [
+        (widgets.gain_explorer, dict(gain=0.9), dict(gain=0.3, nonlinearity="linear"), True),
+        (widgets.leaky_unit_explorer, dict(gate=0.5), dict(gate=0.98, pattern="noise"), True),
+        (widgets.lstm_gate_explorer, dict(f=0.5), dict(f=1.0, mode="trained", sequence=3), True),
+        (widgets.repeated_nonlinearity_explorer, dict(T=3), dict(T=25, gain=2.5), False),
+    ],
+)  # fmt: skip
+def test_reused_background_matches_a_full_draw(make, first, second, new_limits, monkeypatch):
+    monkeypatch.setattr(widgets, "_trained_adding_lstm", _quick_trained_lstm)
+    ex = make()
+    ex.set(**first)
+    ex.set(**first)  # the second render reuses the background
+    assert _differs_from_plain_draw(ex) < 1e-3
+    limits = [(ax.get_xlim(), ax.get_ylim()) for ax in ex.fig.axes]
+    ex.set(**second)  # new axis limits or a new mode: the background must follow
+    assert ([(ax.get_xlim(), ax.get_ylim()) for ax in ex.fig.axes] != limits) == new_limits
+    assert _differs_from_plain_draw(ex) < 1e-3
+    ex.set(**first)  # back again: a kept background, still right
+    assert _differs_from_plain_draw(ex) < 1e-3
+
+
+def test_backgrounds_are_reused_and_bounded():
+    ex = widgets.repeated_nonlinearity_explorer()
+    ex.set(T=5)
+    kept = dict(ex._backgrounds)
+    for T in range(1, 31):
+        ex.set(T=T)  # the axes never change: the first background serves every update
+    assert ex._backgrounds.keys() == kept.keys()
+    ex.max_backgrounds = 3
+    for k in range(8):
+        ex.fig.axes[0].set_xlim(-3 - k, 3 + k)  # a new background each time
+        ex.update()
+    assert len(ex._backgrounds) == 3
+
+
+_TRAIN_LSTM = widgets._trained_adding_lstm.__wrapped__
+
+
+def _quick_trained_lstm(hidden=12, T=10, steps=300, seed=0):
+    return _TRAIN_LSTM(hidden, T, 20, seed)  # 20 steps: only the drawing is tested here
+
+
+def test_gain_norms_are_spectral_norms():
+    gen = torch.Generator().manual_seed(3)
+    W = 1.3 * torch.randn(16, 16, generator=gen, dtype=torch.float64) / 4
+    h0 = torch.randn(16, generator=gen, dtype=torch.float64)
+    h_norm, jac = widgets._gain_norms(W, h0, None, "tanh", 30)
+    hs, jacs = dynamics.jacobian_products(W, h0, None, "tanh", steps=30)
+    np.testing.assert_allclose(jac, torch.linalg.matrix_norm(jacs, ord=2).flip(0), rtol=1e-10)
+    np.testing.assert_allclose(h_norm, hs.norm(dim=1), rtol=1e-12)
