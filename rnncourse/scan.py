@@ -14,10 +14,10 @@ and that composition is associative. So all prefixes h_1..h_T can be computed as
 *scan* in O(log T) parallel depth instead of T sequential steps.
 
 This module gives the sequential reference (``linear_recurrence_loop``), the combine
-operator, three parallel forms (Hillis-Steele, Blelloch, and a log-space cumulative
-form), and two layers built on them: ``MinGRU`` (Feng et al. 2024, "Were RNNs all we
-needed?") and ``LRU`` (an LRU-style layer after Orvieto et al. 2023, "Resurrecting
-recurrent neural networks for long sequences").
+operator, four parallel forms (Hillis-Steele, Blelloch, a blocked reduce-then-scan, and
+a log-space cumulative form), and two layers built on them: ``MinGRU`` (Feng et al.
+2024, "Were RNNs all we needed?") and ``LRU`` (an LRU-style layer after Orvieto et al.
+2023, "Resurrecting recurrent neural networks for long sequences").
 
 Shapes: ``a`` and ``b`` are ``(B, T, H)`` (batch-first, like the rest of the package);
 ``h0`` is ``(B, H)``; every function returns the states ``h`` of shape ``(B, T, H)``.
@@ -38,6 +38,7 @@ __all__ = [
     "linear_recurrence_loop",
     "hillis_steele_scan",
     "blelloch_scan",
+    "blocked_scan",
     "log_space_scan",
     "parallel_scan",
     "sequential_depth",
@@ -163,6 +164,50 @@ def blelloch_scan(a, b, h0=None):
     return h[:, :T]
 
 
+def blocked_scan(a, b, h0=None, block: int | None = None):
+    """Reduce, then scan: the blocked scan that multi-core CPUs and GPUs actually run.
+
+    The T steps are cut into C blocks of L steps (L = ceil(sqrt(T)) unless ``block`` is
+    given), and the blocks are worked on side by side, like one block per core:
+
+    1. *Reduce.* Run every block from a zero state, all blocks at once (L vector steps),
+       and multiply each block's a's: each block is now one combined step (A_k, end_k).
+    2. *Scan the blocks.* The state entering block k is carried through the C combined
+       steps (C short vector steps; with one block per core this is the only serial part).
+    3. *Rescan.* Run every block again, all at once, from its true entering state (L steps).
+
+    Depth L + C + L = O(sqrt T), work about twice the loop's, and every step touches a
+    whole slab of C blocks, so it makes few, large tensor operations and little memory
+    traffic: on a CPU it is the fastest form here for wide inputs (benchmarks/bench_scan.py).
+
+    Args and returns as ``linear_recurrence_loop``; ``block``: L, the steps per block.
+    """
+    _check_ab(a, b, h0)
+    B, T, H = a.shape
+    L = math.isqrt(T - 1) + 1 if block is None else check_int(block, "block", min_value=1)
+    C = -(-T // L)
+    if C * L > T:  # pad with identity steps
+        a = torch.cat([a, a.new_ones(B, C * L - T, H)], dim=1)
+        b = torch.cat([b, b.new_zeros(B, C * L - T, H)], dim=1)
+    a_blocks, b_blocks = a.reshape(B, C, L, H), b.reshape(B, C, L, H)
+    a_steps, b_steps = a_blocks.unbind(2), b_blocks.unbind(2)  # L slabs (B, C, H)
+    end = b_steps[0]  # 1. reduce: every block from a zero state
+    for a_l, b_l in zip(a_steps[1:], b_steps[1:], strict=True):
+        end = a_l * end + b_l
+    gain = a_blocks.prod(dim=2)  # (B, C, H): a block's combined a
+    h = torch.zeros_like(end[:, 0]) if h0 is None else h0.to(end.dtype)
+    entering = [h]  # 2. scan the blocks: the state entering each one
+    for g_k, end_k in zip(gain.unbind(1)[:-1], end.unbind(1)[:-1], strict=True):
+        h = g_k * h + end_k
+        entering.append(h)
+    h = torch.stack(entering, dim=1)  # (B, C, H)
+    out = []  # 3. rescan every block from its entering state
+    for a_l, b_l in zip(a_steps, b_steps, strict=True):
+        h = a_l * h + b_l
+        out.append(h)
+    return torch.stack(out, dim=2).reshape(B, C * L, H)[:, :T]
+
+
 def log_space_scan(a, b, h0=None):
     """The closed form h_t = sum_{s<=t} (prod_{r=s+1..t} a_r) b_s, with cumulative ops.
 
@@ -192,6 +237,7 @@ _METHODS = {
     "loop": linear_recurrence_loop,
     "hillis_steele": hillis_steele_scan,
     "blelloch": blelloch_scan,
+    "blocked": blocked_scan,
     "log": log_space_scan,
 }
 
@@ -201,7 +247,8 @@ def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
 
     Args:
         a, b: ``(B, T, H)``; h0: optional ``(B, H)``.
-        method: ``"hillis_steele"`` (default), ``"blelloch"``, ``"log"`` or ``"loop"``.
+        method: ``"hillis_steele"`` (default), ``"blelloch"``, ``"blocked"``, ``"log"`` or
+            ``"loop"``.
 
     Returns:
         h: ``(B, T, H)``.
@@ -215,6 +262,9 @@ def sequential_depth(T: int, method: str = "hillis_steele") -> int:
     check_int(T, "T", min_value=1)
     check_choice(method, "method", tuple(_METHODS))
     levels = max(0, (T - 1).bit_length())
+    if method == "blocked":
+        L = math.isqrt(T - 1) + 1
+        return 2 * L + -(-T // L) - 2  # reduce L - 1, scan the blocks C - 1, rescan L
     return {"loop": T, "hillis_steele": levels, "blelloch": 2 * levels, "log": levels}[method]
 
 
@@ -317,7 +367,7 @@ class LRU(nn.Module):
     def forward(self, x, method: str = "hillis_steele"):
         """x ``(B, T, I)`` real -> y ``(B, T, I)`` real. ``method="loop"`` runs step by step."""
         check_tensor(x, "x", ("B", "T", self.input_size))
-        check_choice(method, "method", ("hillis_steele", "blelloch", "loop"))
+        check_choice(method, "method", ("hillis_steele", "blelloch", "blocked", "loop"))
         lam = self.eigenvalues()
         gamma = torch.sqrt(1 - lam.abs() ** 2)
         Bc = torch.complex(self.B_re, self.B_im)

@@ -5,7 +5,7 @@ import torch
 
 from rnncourse import scan
 
-METHODS = ["hillis_steele", "blelloch", "log"]
+METHODS = ["hillis_steele", "blelloch", "blocked", "log"]
 
 
 def _coeffs(B=3, T=37, H=4, seed=0, dtype=torch.float64):
@@ -46,7 +46,7 @@ def test_scans_equal_loop(method, T):
         torch.testing.assert_close(got, ref, atol=1e-10, rtol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["hillis_steele", "blelloch"])
+@pytest.mark.parametrize("method", ["hillis_steele", "blelloch", "blocked"])
 def test_tree_scans_equal_loop_float32_1e5(method):
     a, b = _coeffs(B=2, T=2048, H=8, dtype=torch.float32)
     ref = scan.linear_recurrence_loop(a.double(), b.double())
@@ -63,7 +63,7 @@ def test_log_space_float32_loses_precision_with_length_as_documented():
     assert errors[1] > errors[0]
 
 
-@pytest.mark.parametrize("method", ["hillis_steele", "blelloch"])
+@pytest.mark.parametrize("method", ["hillis_steele", "blelloch", "blocked"])
 def test_complex_scan(method):
     g = torch.Generator().manual_seed(3)
     a = torch.polar(
@@ -96,6 +96,20 @@ def test_sequential_depth_is_logarithmic():
     assert scan.sequential_depth(4096, "hillis_steele") == 12
     assert scan.sequential_depth(4097, "hillis_steele") == 13
     assert scan.sequential_depth(1, "blelloch") == 0
+    # blocked: 64 blocks of 64 steps; reduce 63, scan the blocks 63, rescan 64
+    assert scan.sequential_depth(4096, "blocked") == 190
+    assert scan.sequential_depth(1, "blocked") == 1
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 37, 50])
+def test_blocked_scan_any_block_size(block):
+    a, b = _coeffs(T=37)
+    h0 = torch.randn(3, 4, dtype=torch.float64)
+    torch.testing.assert_close(
+        scan.blocked_scan(a, b, h0, block=block), scan.linear_recurrence_loop(a, b, h0)
+    )
+    with pytest.raises(ValueError, match="block must be >= 1"):
+        scan.blocked_scan(a, b, block=0)
 
 
 def test_mingru_scan_equals_step_loop():
@@ -136,7 +150,8 @@ def test_lru_scan_equals_loop_and_is_seeded():
     torch.testing.assert_close(
         a(x, method="hillis_steele"), a(x, method="loop"), atol=1e-5, rtol=1e-5
     )
-    torch.testing.assert_close(a(x, method="blelloch"), a(x, method="loop"), atol=1e-5, rtol=1e-5)
+    for method in ("blelloch", "blocked"):
+        torch.testing.assert_close(a(x, method=method), a(x, method="loop"), atol=1e-5, rtol=1e-5)
     assert a(x).dtype == torch.float32 and a(x).shape == x.shape
 
 
