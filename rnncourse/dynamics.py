@@ -345,9 +345,10 @@ class PascanuBound(NamedTuple):
 
     sigma_max: largest singular value of W. gamma: largest slope of the nonlinearity.
     bound: 1 / gamma. vanishing: ``sigma_max < bound``, which guarantees
-    ||dh_T/dh_t|| <= (gamma sigma_max)^(T - t) -> 0. max_ratio: the largest measured
-    ||dh_T/dh_t|| / (gamma sigma_max)^(T - t) over all lags of a random run (<= 1 confirms
-    the inequality numerically).
+    ||dh_T/dh_t|| <= (gamma sigma_max)^(T - t) -> 0. ratios ``(steps + 1,)``: the measured
+    ||dh_T/dh_t|| / (gamma sigma_max)^(T - t) of a random run at lags 0..steps (1 at lag 0,
+    where the Jacobian is the identity). max_ratio: the largest of them at lags >= 1
+    (<= 1 confirms the inequality numerically; 0 where the bound itself is 0).
     """
 
     sigma_max: float
@@ -355,6 +356,7 @@ class PascanuBound(NamedTuple):
     bound: float
     vanishing: bool
     max_ratio: float
+    ratios: torch.Tensor
 
 
 def pascanu_bound(
@@ -378,6 +380,7 @@ def pascanu_bound(
     xs = torch.randn(steps, H, generator=gen, dtype=W.dtype)
     norms = jacobian_norms(W, h0, xs, nonlinearity)
     bounds = (gamma * sigma) ** torch.arange(steps + 1, dtype=torch.float64)
-    ok = bounds > 0
-    ratio = float((norms.double()[ok] / bounds[ok]).max()) if bool(ok.any()) else 0.0
-    return PascanuBound(sigma, gamma, 1.0 / gamma, sigma < 1.0 / gamma, ratio)
+    ratios = torch.where(bounds > 0, norms.double() / bounds, torch.zeros_like(bounds))
+    return PascanuBound(
+        sigma, gamma, 1.0 / gamma, sigma < 1.0 / gamma, float(ratios[1:].max()), ratios
+    )

@@ -199,12 +199,18 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
     return fig
 
 
-def plot_eigenvalues(W, *, ax=None, title: str | None = None) -> Figure:
+def plot_eigenvalues(
+    W, *, ax=None, title: str | None = None, legend: str | None = "upper right"
+) -> Figure:
     """Plot eigenvalues in the complex plane with the unit circle.
 
     Args:
         W: a square weight matrix (H, H), or its eigenvalues as a complex vector (H,).
+        legend: a matplotlib legend location, "outside" (right of the plot, off the
+            points), or None for no legend.
     """
+    if legend is not None and not isinstance(legend, str):
+        raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
     if isinstance(W, torch.Tensor) and W.ndim == 2:
         eig = dynamics.eigenvalues(W).numpy()
     else:
@@ -221,7 +227,10 @@ def plot_eigenvalues(W, *, ax=None, title: str | None = None) -> Figure:
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
         ax.set_xlabel(r"Re $\lambda$")
         ax.set_ylabel(r"Im $\lambda$")
-        ax.legend(loc="upper right")
+        if legend == "outside":
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+        elif legend is not None:
+            ax.legend(loc=legend)
         where = "inside" if rho < 1 else "outside"
         ax.set_title(title or f"spectral radius {rho:.2f}: {where} the unit circle")
     return fig

@@ -301,9 +301,8 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
     ax_j.set_ylabel(r"$\|\partial h_T/\partial h_t\|$")
     ax_j.set_title("gradient reach")
-    plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W")
+    plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W", legend=None)
     ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
-    ax_e.get_legend().remove()
     dots = ax_e.collections[0]
     title = fig.suptitle("")
 

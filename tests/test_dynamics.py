@@ -274,6 +274,9 @@ def test_pascanu_bound():
     res = d.pascanu_bound(0.9 * W / sigma, "tanh")
     assert res.sigma_max == pytest.approx(0.9) and res.bound == 1.0 and res.vanishing
     assert res.max_ratio <= 1 + 1e-9
+    # lag 0 (the identity, ratio 1) is left out: tanh slopes below 1 keep every later ratio < 1
+    assert res.ratios.shape == (31,) and res.ratios[0] == pytest.approx(1.0)
+    assert res.max_ratio == pytest.approx(float(res.ratios[1:].max())) and res.max_ratio < 0.99
     res = d.pascanu_bound(3.9 * W / sigma, "sigmoid")
     assert res.gamma == 0.25 and res.bound == 4.0 and res.vanishing
     assert res.max_ratio <= 1 + 1e-9

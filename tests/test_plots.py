@@ -71,6 +71,19 @@ def test_plot_eigenvalues_has_unit_circle():
     assert "1.30" in ax.get_title() and "outside" in ax.get_title()
     fig = plots.plot_eigenvalues(torch.tensor([0.5 + 0.5j, 0.5 - 0.5j]))
     assert "inside" in fig.axes[0].get_title()
+    assert fig.axes[0].get_legend()._loc == 1  # "upper right" by default
+
+
+def test_plot_eigenvalues_legend_placement():
+    eig = torch.tensor([0.5 + 0.5j, 0.5 - 0.5j])
+    assert plots.plot_eigenvalues(eig, legend=None).axes[0].get_legend() is None
+    fig = _render(plots.plot_eigenvalues(eig, legend="outside"))
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 > ax.get_window_extent().x1  # right of the axes, off the points
+    assert plots.plot_eigenvalues(eig, legend="lower left").axes[0].get_legend()._loc == 3
+    with pytest.raises(TypeError, match="legend must be a location string"):
+        plots.plot_eigenvalues(eig, legend=True)
 
 
 def test_plot_gates_with_markers():
