@@ -26,6 +26,7 @@ import ipywidgets as widgets
 import numpy as np
 import PIL.Image
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from rnncourse import dynamics, plots, tasks
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
@@ -59,7 +60,8 @@ class Explorer:
 
     ``draw(fig, **values)`` updates the artists for new control values and returns the
     data shown. ``dynamic`` lists the artists it changes (lines, markers, the title):
-    only those, and the legends drawn over them, are redrawn on an update; the rest
+    only those, and the legends drawn over them, are redrawn on an update (without
+    ``dynamic``, every update draws the whole figure); the rest
     (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
     positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
     labels is most of the cost of a full draw, so reusing them makes an update several
@@ -78,6 +80,8 @@ class Explorer:
 
     def __init__(self, controls: dict, fig, draw, dynamic=()):
         self.controls, self.fig, self._draw = controls, fig, draw
+        if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. a bare matplotlib Figure()
+            FigureCanvasAgg(fig)
         self._dynamic = list(dynamic)
         # static key -> pixels of the figure without the overlay, most recent last
         self._backgrounds: collections.OrderedDict = collections.OrderedDict()
@@ -173,7 +177,8 @@ class Explorer:
             self.fig.set_dpi(self.dpi)
         canvas = self.fig.canvas
         overlay = self._overlay()
-        background = self._backgrounds.get(self._static_key())
+        # without a list of dynamic artists anything may have changed: draw everything
+        background = self._backgrounds.get(self._static_key()) if self._dynamic else None
         if background is None:
             engine = self.fig.get_layout_engine()
             if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
@@ -189,7 +194,8 @@ class Explorer:
             finally:
                 for a, visible in zip(overlay, shown, strict=True):
                     a.set_visible(visible)
-            self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
+            if self._dynamic:
+                self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
             while len(self._backgrounds) > self.max_backgrounds:
                 self._backgrounds.popitem(last=False)
         else:

@@ -1,6 +1,7 @@
 import base64
 import io
 
+import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
@@ -202,3 +203,21 @@ def test_gain_norms_are_spectral_norms():
     hs, jacs = dynamics.jacobian_products(W, h0, None, "tanh", steps=30)
     np.testing.assert_allclose(jac, torch.linalg.matrix_norm(jacs, ord=2).flip(0), rtol=1e-10)
     np.testing.assert_allclose(h_norm, hs.norm(dim=1), rtol=1e-12)
+
+
+def test_custom_explorer_without_dynamic_artists_redraws_everything():
+    fig = plt.Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1], [0, 0])
+    ax.set_ylim(-1, 1)
+
+    def draw(fig, level):
+        line.set_ydata([level, level])
+        return {"level": level}
+
+    slider = ipywidgets.FloatSlider(value=0.0, min=-1.0, max=1.0)
+    ex = widgets.Explorer({"level": slider}, fig, draw)
+    first = ex.png()
+    ex.set(level=0.8)  # same axes, no dynamic list: the line must still move
+    assert ex.png() != first and _differs_from_plain_draw(ex) < 1e-3
+    assert not ex._backgrounds
