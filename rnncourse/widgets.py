@@ -159,7 +159,8 @@ class Explorer:
 
     def _static_key(self) -> tuple:
         """What the reusable background depends on; a change forces a full draw."""
-        key = [type(self.fig.get_layout_engine()).__name__]
+        fig = self.fig
+        key = [type(fig.get_layout_engine()).__name__, fig.dpi, tuple(fig.get_size_inches())]
         for ax in self.fig.axes:
             key += [ax.get_visible(), tuple(ax.get_position().bounds), ax.get_xlim(),
                     ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),

@@ -181,6 +181,9 @@ def test_backgrounds_are_reused_and_bounded():
     for T in range(1, 31):
         ex.set(T=T)  # the axes never change: the first background serves every update
     assert ex._backgrounds.keys() == kept.keys()
+    ex.dpi = 36  # a new size: a new background, not the old pixels
+    ex.update()
+    assert _differs_from_plain_draw(ex) < 1e-3 and len(ex._backgrounds) == 2
     ex.max_backgrounds = 3
     for k in range(8):
         ex.fig.axes[0].set_xlim(-3 - k, 3 + k)  # a new background each time
