@@ -287,3 +287,16 @@ def test_pascanu_bound():
     assert d.pascanu_bound(0.7 * Q, "linear").max_ratio == pytest.approx(1.0)
     with pytest.raises(ValueError, match="square"):
         d.pascanu_bound(torch.ones(2, 3))
+
+
+def test_spectral_norms_equal_svd_at_any_scale():
+    J = torch.randn(5, 7, 7, generator=_gen(4), dtype=D64)
+    J[1] *= 1e-200  # J^T J would underflow without the rescaling
+    J[2] *= 1e150  # ... or overflow
+    J[3] = 0.0
+    ref = torch.linalg.matrix_norm(J, ord=2)
+    torch.testing.assert_close(d.spectral_norms(J), ref, rtol=1e-12, atol=0.0)
+    tiny = (J[:1] * 1e-25).float()  # float32: (1e-25)^2 is below the smallest float32
+    torch.testing.assert_close(d.spectral_norms(tiny), torch.linalg.matrix_norm(tiny, ord=2))
+    with pytest.raises(ValueError, match=r"square matrices \(\.\.\., H, H\)"):
+        d.spectral_norms(torch.ones(3, 2))
