@@ -58,6 +58,16 @@ def test_run_equals_torch_module_with_initial_state(kind):
         close(final, expected_final[0])
 
 
+def assert_each_sequence_as_if_alone(out, final, x, run):
+    """Padded results (out, final) for x with LENGTHS equal run() on each sequence alone,
+    trimmed to its length; outputs past a sequence's length are zero."""
+    for b, n in enumerate(LENGTHS.tolist()):
+        alone, alone_final = run(x[b : b + 1, :n])
+        close(out[b : b + 1, :n], alone)
+        assert torch.all(out[b, n:] == 0)
+        close(S._map(lambda s, b=b: s[b : b + 1], final), alone_final)
+
+
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "leaky"])
 def test_run_padding_never_changes_a_result(kind):
     cell = make_cell(kind, input_size=6 if kind == "leaky" else 3)
@@ -69,11 +79,7 @@ def test_run_padding_never_changes_a_result(kind):
     hs_mask, final_mask = S.run(cell, padded, mask=torch.arange(5) < LENGTHS[:, None])
     close(hs_mask, hs)
     close(final_mask, final)
-    for b, n in enumerate(LENGTHS.tolist()):
-        alone_hs, alone_final = S.run(cell, x[b : b + 1, :n])
-        close(hs[b : b + 1, :n], alone_hs)
-        assert torch.all(hs[b, n:] == 0)
-        close(S._map(lambda s, b=b: s[b : b + 1], final), alone_final)
+    assert_each_sequence_as_if_alone(hs, final, x, lambda x: S.run(cell, x))
 
 
 def test_run_with_lengths_equals_packed_torch_lstm():
@@ -183,11 +189,7 @@ def test_many_to_many_is_a_shared_readout_at_every_step():
     close(o, hs @ model.readout.weight.T + model.readout.bias)
     close(final, expected_final)
     o_padded, final_padded = model(x, lengths=LENGTHS)
-    for b, n in enumerate(LENGTHS.tolist()):
-        alone, alone_final = model(x[b : b + 1, :n])
-        close(o_padded[b : b + 1, :n], alone)
-        assert torch.all(o_padded[b, n:] == 0)
-        close(S._map(lambda s, b=b: s[b : b + 1], final_padded), alone_final)
+    assert_each_sequence_as_if_alone(o_padded, final_padded, x, model)
 
 
 def test_many_to_one_reads_the_last_valid_state():
