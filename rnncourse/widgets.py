@@ -179,7 +179,8 @@ class Explorer:
         canvas = self.fig.canvas
         overlay = self._overlay()
         # without a list of dynamic artists anything may have changed: draw everything
-        background = self._backgrounds.get(self._static_key()) if self._dynamic else None
+        key = self._static_key()
+        background = self._backgrounds.get(key) if self._dynamic else None
         if background is None:
             engine = self.fig.get_layout_engine()
             if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
@@ -195,12 +196,12 @@ class Explorer:
             finally:
                 for a, visible in zip(overlay, shown, strict=True):
                     a.set_visible(visible)
-            if self._dynamic:
+            if self._dynamic:  # keyed after the layout ran: positions and engine changed
                 self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
             while len(self._backgrounds) > self.max_backgrounds:
                 self._backgrounds.popitem(last=False)
         else:
-            self._backgrounds.move_to_end(self._static_key())
+            self._backgrounds.move_to_end(key)
             canvas.restore_region(background)
         renderer = canvas.get_renderer()
         for a in overlay:
