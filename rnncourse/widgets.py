@@ -231,7 +231,7 @@ class Explorer:
 
 def _slider(cls, value, lo, hi, step, description, continuous=True):
     # Redraw while the slider is dragged: an update (recompute, overlay on the kept
-    # background, PNG) takes 13-30 ms here, under the ~50 ms that smooth dragging needs
+    # background, PNG) takes 15-31 ms here, under the ~50 ms that smooth dragging needs
     # (benchmarks/bench_widgets.py).
     return cls(
         value=value,
