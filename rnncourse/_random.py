@@ -1,0 +1,39 @@
+"""One way to turn a ``seed`` argument into a random-number generator.
+
+Every function in the package that draws random numbers takes ``seed`` and passes it
+through :func:`generator`, so ``seed`` means the same thing everywhere:
+
+* an ``int`` (>= 0): a new private ``torch.Generator`` seeded with it, so the same seed
+  gives the same numbers, whatever else the program has drawn;
+* a ``torch.Generator``: used as it is (and advanced), for a stream of draws;
+* ``None``: a new private generator seeded with fresh entropy from the operating system,
+  as NumPy's ``default_rng(None)`` does: different numbers on every call.
+
+The global generator (``torch.manual_seed``) is never read or advanced.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+__all__ = ["generator"]
+
+
+def generator(seed: int | torch.Generator | None) -> torch.Generator:
+    """A private ``torch.Generator`` for ``seed`` (an int >= 0, a Generator, or None)."""
+    if isinstance(seed, torch.Generator):
+        return seed
+    g = torch.Generator()
+    if seed is None:
+        g.seed()
+        return g
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed must be an int >= 0, a torch.Generator or None, got {type(seed).__name__} "
+            f"({seed!r})."
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}.")
+    return g.manual_seed(int(seed))
