@@ -5,7 +5,8 @@ Modules, from the lowest layer up (lower layers never import higher ones):
 - ``cells``      one recurrent step (RNN, gated leaky unit, LSTM, GRU)
 - ``sequences``  running a cell over time (topologies, stacking, bidirectional)
 - ``bptt``       backpropagation through time by hand, in NumPy
-- ``graphs``     printing and drawing computation graphs
+- ``graphs``     printing the autograd graph
+- ``diagrams``   drawing a network folded and unrolled over time
 - ``dynamics``   recurrent gain, eigenvalues, Jacobian products, time constants
 - ``tasks``      seeded, in-memory data generators with baselines
 - ``training``   a small train loop, clipping, teacher forcing, sampling

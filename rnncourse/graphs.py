@@ -1,4 +1,4 @@
-"""Looking at computation graphs: print torch's autograd graph, draw an unrolled RNN.
+"""Looking at computation graphs: print the graph torch's autograd records.
 
 ``print_graph`` walks the graph that autograd records while a tensor is computed: each
 node is a backward function (``MvBackward0`` for a matrix-vector product,
@@ -6,9 +6,8 @@ node is a backward function (``MvBackward0`` for a matrix-vector product,
 inputs. For a recurrence the graph grows by a fixed set of nodes per time step, which
 is why its backward pass (backpropagation through time) costs time linear in T.
 
-``draw_unrolled`` draws, with matplotlib only, the folded recurrent network (a loop
-through a delay square) beside the same network unfolded over T steps, where the
-shared weights U, W, V appear on every step.
+Drawing the unrolled network is :func:`rnncourse.diagrams.draw_unrolled`; it is
+re-exported here as ``graphs.draw_unrolled`` because the notebooks call it by that name.
 """
 
 from __future__ import annotations
@@ -18,15 +17,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from ._validation import check_choice, check_int
+from ._validation import check_int
+
+# Re-exported, not a second implementation: the notebooks write graphs.draw_unrolled.
+from .diagrams import draw_unrolled
 
 __all__ = ["GraphSummary", "print_graph", "graph_summary", "draw_unrolled"]
-
-
-# ------------------------------------------------------------------ autograd graphs
 
 
 @dataclass
@@ -153,228 +150,3 @@ def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummar
     for cls, n in sorted(summary.counts.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {cls}: {n}", file=out)
     return summary
-
-
-# -------------------------------------------------------------- drawing the unrolled RNN
-
-_COLORS = {"x": "#cfe2f3", "h": "#fde3c8", "o": "#d9ead3", "C": "#ead1f5"}
-_R = 0.32  # node radius
-_DX = 1.5  # distance between time steps
-_Y = {"x": 0.0, "h": 1.5, "o": 3.0}  # rows: inputs, states, outputs
-_WEIGHT_STYLE = dict(
-    ha="center",
-    va="center",
-    fontsize=11,
-    color="#8b1e1e",
-    fontweight="bold",
-    zorder=3,
-    gid="weight",
-)
-_NOTE_STYLE = dict(ha="center", va="center", fontsize=10, color="0.3")
-
-
-def _node(ax, xy, label, kind, *, dashed=False):
-    """A circle with a label; returns the patch (arrows attach to its edge)."""
-    patch = Circle(
-        xy,
-        _R,
-        facecolor="white" if dashed else _COLORS[kind],
-        edgecolor="0.2",
-        linewidth=1.3,
-        linestyle="--" if dashed else "-",
-        zorder=2,
-    )
-    ax.add_patch(patch)
-    ax.text(*xy, label, ha="center", va="center", fontsize=12, zorder=3, gid="node")
-    return patch
-
-
-def _arrow(ax, start, end, label=None, *, rad=0.0, at=(0.5, 0.0), color="0.25"):
-    """An arrow between two (xy, patch) pairs, clipped to the patches' edges.
-
-    The label sits at fraction ``at[0]`` of the way from start to end, shifted
-    sideways by ``at[1]`` (positive: to the left of the direction of travel).
-    """
-    (xa, ya), patch_a = start
-    (xb, yb), patch_b = end
-    ax.add_patch(
-        FancyArrowPatch(
-            (xa, ya),
-            (xb, yb),
-            patchA=patch_a,
-            patchB=patch_b,
-            arrowstyle="-|>",
-            mutation_scale=14,
-            linewidth=1.3,
-            connectionstyle=f"arc3,rad={rad}",
-            color=color,
-            zorder=1,
-        )
-    )
-    if label:
-        frac, side = at
-        dx, dy = xb - xa, yb - ya
-        norm = max((dx**2 + dy**2) ** 0.5, 1e-9)
-        x = xa + frac * dx - side * dy / norm
-        y = ya + frac * dy + side * dx / norm
-        ax.text(x, y, label, **_WEIGHT_STYLE)
-
-
-def _sup(name: str, t) -> str:
-    return rf"$\mathbf{{{name}}}^{{({t})}}$"
-
-
-def _column(ax, x, t, outputs_here: bool, prev, state="h", weights=("U", "W", "V")):
-    """Draw x(t) -> h(t) (-> o(t)) at horizontal position x; prev is the previous h."""
-    U, W, V = weights
-    h = ((x, _Y["h"]), _node(ax, (x, _Y["h"]), _sup(state, t), "h"))
-    if U is not None:
-        xt = ((x, _Y["x"]), _node(ax, (x, _Y["x"]), _sup("x", t), "x"))
-        _arrow(ax, xt, h, U, at=(0.5, -0.2))
-    if prev is not None:
-        _arrow(ax, prev, h, W, at=(0.5, 0.2))
-    if outputs_here:
-        o = ((x, _Y["o"]), _node(ax, (x, _Y["o"]), _sup("o", t), "o"))
-        _arrow(ax, h, o, V, at=(0.5, -0.2))
-    return h
-
-
-def _folded(ax, x0, outputs: str):
-    """The folded network: x -> h -> o, and h back to itself through a delay square."""
-    h = ((x0, _Y["h"]), _node(ax, (x0, _Y["h"]), _sup("h", "t"), "h"))
-    xt = ((x0, _Y["x"]), _node(ax, (x0, _Y["x"]), _sup("x", "t"), "x"))
-    _arrow(ax, xt, h, "U", at=(0.5, -0.2))
-    if outputs != "none":
-        o = ((x0, _Y["o"]), _node(ax, (x0, _Y["o"]), _sup("o", "t"), "o"))
-        _arrow(ax, h, o, "V", at=(0.5, -0.2))
-    side = 0.22
-    sq_xy = (x0 + 1.05, _Y["h"])
-    square = Rectangle(
-        (sq_xy[0] - side / 2, sq_xy[1] - side / 2),
-        side,
-        side,
-        facecolor="0.15",
-        edgecolor="0.15",
-        zorder=2,
-    )
-    ax.add_patch(square)
-    _arrow(ax, h, (sq_xy, square), rad=-0.7)
-    _arrow(ax, (sq_xy, square), h, "W", rad=-0.7, at=(0.5, 0.55))
-    ax.text(sq_xy[0] + 0.05, sq_xy[1] - 0.75, "delay", **{**_NOTE_STYLE, "fontsize": 8})
-
-
-def draw_unrolled(
-    T: int = 4,
-    ax=None,
-    outputs: str = "every",
-    encoder_decoder: bool = False,
-    show_loop: bool = True,
-    T_out: int | None = None,
-    title: str | None = None,
-):
-    """Draw a recurrent network folded (a loop) and unfolded over T time steps.
-
-    The unfolded graph has input nodes x(t) (bottom), states h(t) (middle) and outputs
-    o(t) (top); every step reuses the same input weights U, recurrent weights W and
-    output weights V. The initial state h(0) = 0 is drawn dashed. On the left, the
-    folded graph shows the same network as one cell whose state returns to itself
-    through a delay (black square): the value comes back one step later.
-
-    Args:
-        T: number of steps to unfold (1 to 12); with ``encoder_decoder`` the number of
-            input steps.
-        ax: a matplotlib Axes to draw into; None makes a new figure sized to fit.
-        outputs: ``"every"`` (an output per step), ``"last"`` (many-to-one: only o(T))
-            or ``"none"``.
-        encoder_decoder: draw a sequence-to-sequence model instead: an encoder reads
-            x(1..T) into states h(t), its last state becomes the context C, and a
-            decoder with its own weights W', V runs T_out steps with states s(t), fed C at
-            every step. The folded loop is not drawn in this mode.
-        show_loop: draw the folded network beside the unfolded one.
-        T_out: decoder steps for ``encoder_decoder`` (default: T).
-        title: a title above the drawing.
-
-    Returns:
-        the matplotlib Figure. It is not shown and not registered with pyplot (so
-        nothing is left open): in a notebook it displays as the cell's value, and
-        ``fig.savefig(...)`` writes it to a file.
-    """
-    T = check_int(T, "T", min_value=1, max_value=12)
-    check_choice(outputs, "outputs", ("every", "last", "none"))
-    T_out = T if T_out is None else check_int(T_out, "T_out", min_value=1, max_value=12)
-    if not isinstance(encoder_decoder, bool) or not isinstance(show_loop, bool):
-        raise TypeError("encoder_decoder and show_loop must be True or False.")
-    loop = show_loop and not encoder_decoder
-    width = (T + T_out + 1 if encoder_decoder else T) * _DX + (3.7 if loop else 0) + 1.4
-    if ax is None:
-        height = 2.6 if outputs == "none" else 3.6
-        fig = Figure(figsize=(max(4.0, 0.95 * width), height), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
-
-    x = 0.0
-    if loop:
-        _folded(ax, x, outputs)
-        ax.text(x + 0.5, -0.85, "folded", gid="caption", **_NOTE_STYLE)
-        ax.add_patch(
-            FancyArrowPatch(
-                (x + 1.75, _Y["h"]),
-                (x + 2.75, _Y["h"]),
-                arrowstyle="simple",
-                mutation_scale=22,
-                color="0.75",
-                zorder=1,
-            )
-        )
-        ax.text(x + 2.25, _Y["h"] + 0.4, "unfold", **_NOTE_STYLE)
-        x += 3.7
-    start = x
-
-    h0 = ((x, _Y["h"]), _node(ax, (x, _Y["h"]), _sup("h", 0), "h", dashed=True))
-    prev = h0
-    for t in range(1, T + 1):
-        x += _DX
-        here = (outputs == "every" or (outputs == "last" and t == T)) and not encoder_decoder
-        prev = _column(ax, x, t, here, prev)
-    shared = "U, W" if outputs == "none" else "U, W, V"
-    caption = f"unfolded over T = {T} steps: {shared} shared"
-
-    if encoder_decoder:
-        # The context C: a bar under the decoder, fed by the encoder's last state and
-        # feeding every decoder step.
-        x_first, x_last = x + 2 * _DX, x + (T_out + 1) * _DX
-        bar_xy = ((x_first + x_last) / 2, _Y["x"])
-        bar = FancyBboxPatch(
-            (x_first - 0.45, _Y["x"] - 0.27),
-            x_last - x_first + 0.9,
-            0.54,
-            boxstyle="round,pad=0.03",
-            facecolor=_COLORS["C"],
-            edgecolor="0.2",
-            linewidth=1.3,
-            zorder=2,
-        )
-        ax.add_patch(bar)
-        ax.text(
-            *bar_xy, r"$\mathbf{C}$", ha="center", va="center", fontsize=12, zorder=3, gid="node"
-        )
-        _arrow(ax, prev, ((x_first - 0.3, _Y["x"]), bar))
-        prev = None
-        x += _DX
-        for t in range(1, T_out + 1):
-            x += _DX
-            here = outputs == "every" or (outputs == "last" and t == T_out)
-            s = _column(ax, x, t, here, prev, "s", (None, "W'", "V"))
-            _arrow(ax, ((x, _Y["x"]), bar), s)
-            prev = s
-        caption = f"encoder over T = {T} steps, context C, decoder over {T_out} steps"
-
-    ax.text((start + x) / 2, -0.85, caption, gid="caption", **_NOTE_STYLE)
-    if title:
-        ax.set_title(title)
-    ax.set_xlim((-0.7 if loop else start - 0.7), x + 0.7)
-    ax.set_ylim(-1.15, (_Y["h"] + 0.75) if outputs == "none" else (_Y["o"] + 0.55))
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return fig

@@ -21,8 +21,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnncourse import dynamics
-from rnncourse._validation import check_choice, check_int
+from rnncourse import diagrams, dynamics
+from rnncourse._validation import check_int
 
 __all__ = [
     "PALETTE",
@@ -343,13 +343,11 @@ def plot_unrolled(
 ) -> Figure:
     """Draw a recurrent network folded and unrolled over ``T`` steps, in the house style.
 
-    A thin wrapper around ``rnncourse.graphs.draw_unrolled``; ``outputs`` is "every",
-    "last" or "none".
+    ``outputs`` is "every", "last" or "none". The drawing (and the checks of every
+    argument) is :func:`rnncourse.diagrams.draw_unrolled`; this only applies the house style.
     """
-    from rnncourse import graphs
-
-    check_choice(outputs, "outputs", ("every", "last", "none"))
+    # A thin delegate, kept so that every figure of the course can come from plots.
     with style():
-        return graphs.draw_unrolled(
+        return diagrams.draw_unrolled(
             T, ax=ax, outputs=outputs, encoder_decoder=encoder_decoder, show_loop=show_loop
         )

@@ -1,15 +1,13 @@
-"""print_graph on the lecture's ReLU recurrence, and the unrolled-graph drawing."""
+"""print_graph and graph_summary on the lecture's ReLU recurrence."""
 
 import io
 import re
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 
-from rnncourse import graphs
+from rnncourse import diagrams, graphs
 
 
 def lecture_recurrence(T, seed=0):
@@ -137,58 +135,8 @@ def test_print_graph_bad_inputs():
         graphs.print_graph(h, max_depth=1.5)
 
 
-def node_labels(fig):
-    return [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "node"]
+def test_draw_unrolled_is_importable_from_graphs():
+    """The notebooks write graphs.draw_unrolled; it is the one drawing in diagrams."""
+    from rnncourse.graphs import draw_unrolled
 
-
-@pytest.mark.parametrize(
-    "kwargs, expected",
-    [
-        ({}, 3 + 1 + 3 * 4),  # folded x, h, o; h(0); x, h, o per step
-        ({"T": 3, "outputs": "last"}, 3 + 1 + 2 * 3 + 1),
-        ({"T": 5, "outputs": "none", "show_loop": False}, 1 + 2 * 5),
-        ({"T": 3, "encoder_decoder": True, "T_out": 2}, 1 + 2 * 3 + 1 + 2 * 2),
-    ],
-)
-def test_draw_unrolled_node_labels(kwargs, expected):
-    before = plt.get_fignums()
-    fig = graphs.draw_unrolled(**kwargs)
-    assert isinstance(fig, Figure)
-    labels = node_labels(fig)
-    assert len(labels) == expected
-    T = kwargs.get("T", 4)
-    assert rf"$\mathbf{{h}}^{{({T})}}$" in labels
-    weights = {t.get_text() for t in fig.axes[0].texts if t.get_gid() == "weight"}
-    assert {"U", "W"} <= weights
-    assert ("V" in weights) == (kwargs.get("outputs", "every") != "none")
-    assert plt.get_fignums() == before  # nothing left open in pyplot
-
-
-def test_draw_unrolled_saves_a_png(tmp_path):
-    fig = graphs.draw_unrolled(T=4)
-    path = tmp_path / "unrolled.png"
-    fig.savefig(path, dpi=60)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = plt.imread(path)
-    assert image.shape[1] > 2 * image.shape[0]  # wide: the folded graph beside T steps
-    assert image[..., :3].std() > 0.05  # something was drawn
-
-
-def test_draw_unrolled_into_given_axes():
-    fig, (ax1, ax2) = plt.subplots(2, 1)
-    assert graphs.draw_unrolled(T=2, ax=ax2, outputs="last") is fig
-    assert len(ax1.texts) == 0 and len(ax2.texts) > 0
-    plt.close(fig)
-
-
-def test_draw_unrolled_bad_inputs():
-    with pytest.raises(ValueError, match="T must be >= 1"):
-        graphs.draw_unrolled(T=0)
-    with pytest.raises(TypeError, match="T must be an int"):
-        graphs.draw_unrolled(T=2.5)
-    with pytest.raises(ValueError, match="outputs must be one of"):
-        graphs.draw_unrolled(outputs="all")
-    with pytest.raises(ValueError, match="T_out must be <= 12"):
-        graphs.draw_unrolled(encoder_decoder=True, T_out=50)
-    with pytest.raises(TypeError, match="True or False"):
-        graphs.draw_unrolled(show_loop="yes")
+    assert draw_unrolled is graphs.draw_unrolled is diagrams.draw_unrolled
