@@ -5,14 +5,17 @@
     JupyterLab there; a notebook you changed is never overwritten.
 ``rnncourse release [--check] [--execute [NN ...]] [--root DIR]``
     build the student notebooks from ``notebooks/solutions/`` (for course authors);
-    ``--check`` writes nothing and exits with status 1 if anything is out of date;
-    ``--execute`` first re-runs the solution notebooks (all, or those numbered NN) so
-    their stored outputs are fresh.
+    run it in a clone of the course repository, or name that clone with ``--root``
+    (default: the current folder); without ``notebooks/solutions/`` there it exits
+    with status 2 and says so. ``--check`` writes nothing and exits with status 1 if
+    anything is out of date; ``--execute`` first re-runs the solution notebooks (all,
+    or those numbered NN) so their stored outputs are fresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from . import release as release_mod
@@ -28,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--copy-only", action="store_true", help="copy, do not start JupyterLab")
     rel = sub.add_parser("release", help="make student notebooks from the solutions")
     rel.add_argument("--check", action="store_true", help="only report what is out of date")
-    rel.add_argument("--root", default=None, help="repository root (default: this one)")
+    rel.add_argument(
+        "--root",
+        default=".",
+        help="root of a clone of the course repository (default: the current folder)",
+    )
     rel.add_argument(
         "--execute",
         nargs="*",
@@ -39,17 +46,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_root() -> Path:
-    here = Path.cwd()
-    return here if (here / "notebooks" / "solutions").is_dir() else release_mod.REPO_ROOT
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "start":
         return workspace.start(args.dir, browser=not args.no_browser, launch=not args.copy_only)
-    root = Path(args.root) if args.root else _default_root()
+    root = Path(args.root)
+    try:
+        release_mod.solutions_folder(root)
+    except ValueError as err:
+        print(
+            f"rnncourse release: {err}\nRun it from a clone of the course repository, or pass "
+            f"the clone's folder with --root, e.g. rnncourse release --root path/to/rnncourse.",
+            file=sys.stderr,
+        )
+        return 2
     if args.execute is not None and not args.check:
         for name, seconds in release_mod.execute_solutions(root, args.execute or None).items():
             print(f"executed {name} in {seconds:.1f} s")

@@ -1,4 +1,9 @@
-"""Make the student notebooks from the solution notebooks.
+"""Make the student notebooks from the solution notebooks (a tool for course authors).
+
+Students never need this module: it works on a clone of the course repository, whose
+root (the folder holding ``pyproject.toml`` and ``notebooks/solutions/``) every
+function here takes as an argument; ``rnncourse release`` passes the current folder,
+or ``--root``.
 
 ``notebooks/solutions/NN_topic.ipynb`` is the source of truth. Its answers are marked
 the nbgrader way::
@@ -38,7 +43,6 @@ import nbformat
 
 from ._validation import check_choice
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MARKERS = (BEGIN, END, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -55,14 +59,15 @@ __all__ = [
     "sync_header",
     "make_student",
     "solution_leaks",
+    "solutions_folder",
     "release",
     "execute_solutions",
 ]
 
 
-def repository_url(pyproject: str | Path | None = None) -> str:
-    """Read ``[project.urls] Repository`` from ``pyproject.toml`` (the repository's)."""
-    path = Path(pyproject) if pyproject is not None else REPO_ROOT / "pyproject.toml"
+def repository_url(pyproject: str | Path) -> str:
+    """Read ``[project.urls] Repository`` from the repository's ``pyproject.toml`` file."""
+    path = _path(pyproject, "pyproject")
     text = path.read_text(encoding="utf-8")
     try:
         import tomllib
@@ -77,6 +82,12 @@ def repository_url(pyproject: str | Path | None = None) -> str:
             'Repository = "https://github.com/OWNER/REPO".'
         )
     return url
+
+
+def _path(value, name: str) -> Path:
+    if not isinstance(value, str | Path):
+        raise TypeError(f"{name} must be a path (str or Path), got {type(value).__name__}.")
+    return Path(value)
 
 
 def _owner_repo(repo_url: str) -> str:
@@ -260,12 +271,26 @@ def _new_cell(nb, kind: str, tag: str):
     return cell
 
 
-def release(root: str | Path | None = None, *, check: bool = False) -> list[Path]:
+def solutions_folder(root: str | Path) -> Path:
+    """Return ``root/notebooks/solutions``, checking that ``root`` is the course repository.
+
+    Raises ``ValueError`` naming what was expected when the folder does not exist.
+    """
+    folder = _path(root, "root") / "notebooks" / "solutions"
+    if not folder.is_dir():
+        raise ValueError(
+            f"no notebooks/solutions folder under {Path(root).resolve()}: expected the root "
+            f"of a clone of the course repository (the folder holding pyproject.toml and "
+            f"notebooks/solutions/NN_topic.ipynb)."
+        )
+    return folder
+
+
+def release(root: str | Path, *, check: bool = False) -> list[Path]:
     """Build every ``notebooks/NN_*.ipynb`` from ``notebooks/solutions/NN_*.ipynb``.
 
     Args:
-        root: the repository root (holds ``pyproject.toml`` and ``notebooks/``);
-            defaults to the repository this package was installed from.
+        root: the repository root (holds ``pyproject.toml`` and ``notebooks/``).
         check: write nothing; only report what differs.
 
     Returns:
@@ -273,11 +298,9 @@ def release(root: str | Path | None = None, *, check: bool = False) -> list[Path
         notebooks that differ from what would be generated, and solution notebooks whose
         badge or setup cell is out of sync.
     """
-    root = Path(root) if root is not None else REPO_ROOT
+    solutions_dir = solutions_folder(root)
+    root = Path(root)
     check_choice(check, "check", (True, False))
-    solutions_dir = root / "notebooks" / "solutions"
-    if not solutions_dir.is_dir():
-        raise ValueError(f"no notebooks/solutions folder under {root}; pass the repository root.")
     repo_url = repository_url(root / "pyproject.toml")
     changed = []
     for src in sorted(solutions_dir.glob("*.ipynb")):
@@ -305,7 +328,7 @@ def release(root: str | Path | None = None, *, check: bool = False) -> list[Path
 
 
 def execute_solutions(
-    root: str | Path | None = None, only: list[str] | None = None, *, timeout: int = 120
+    root: str | Path, only: list[str] | None = None, *, timeout: int = 120
 ) -> dict[str, float]:
     """Run solution notebooks top to bottom and store their outputs (for course authors).
 
@@ -314,7 +337,7 @@ def execute_solutions(
     and stable. Call :func:`release` afterwards to refresh the student copies.
 
     Args:
-        root: the repository root; defaults to the repository this package came from.
+        root: the repository root (holds ``pyproject.toml`` and ``notebooks/``).
         only: notebook number prefixes to run (e.g. ``["03", "07"]``); default all.
         timeout: seconds allowed per cell.
 
@@ -325,11 +348,8 @@ def execute_solutions(
         from nbclient import NotebookClient
     except ImportError as err:  # a test/authoring tool, not a dependency of the course
         raise ImportError("execute_solutions needs nbclient: pip install nbclient") from err
-    root = Path(root) if root is not None else REPO_ROOT
-    solutions_dir = root / "notebooks" / "solutions"
-    if not solutions_dir.is_dir():
-        raise ValueError(f"no notebooks/solutions folder under {root}; pass the repository root.")
-    repo_url = repository_url(root / "pyproject.toml")
+    solutions_dir = solutions_folder(root)
+    repo_url = repository_url(Path(root) / "pyproject.toml")
     times = {}
     for path in sorted(solutions_dir.glob("*.ipynb")):
         if not NOTEBOOK_NAME.match(path.name) or (only and path.name[:2] not in only):

@@ -232,13 +232,53 @@ def test_check_reports_edited_student_notebook_and_a_new_url(repo, capsys):
 def test_release_needs_a_repository(tmp_path):
     with pytest.raises(ValueError, match="no notebooks/solutions folder"):
         release.release(tmp_path)
+    with pytest.raises(ValueError, match="clone of the course repository"):
+        release.execute_solutions(tmp_path)
+    with pytest.raises(ValueError, match="no notebooks/solutions folder"):
+        release.solutions_folder(str(tmp_path))
+
+
+def test_the_repository_root_is_a_required_argument(repo):
+    with pytest.raises(TypeError):
+        release.release()
+    with pytest.raises(TypeError):
+        release.execute_solutions()
+    with pytest.raises(TypeError):
+        release.repository_url()
+    with pytest.raises(TypeError, match="root must be a path"):
+        release.release(3)
+    with pytest.raises(TypeError, match="pyproject must be a path"):
+        release.repository_url(None)
+    assert release.solutions_folder(repo) == repo / "notebooks" / "solutions"
+
+
+@pytest.mark.parametrize("where", ["cwd", "--root"])
+def test_cli_outside_a_clone_says_what_it_expected(tmp_path, monkeypatch, capsys, where):
+    monkeypatch.chdir(tmp_path)
+    argv = ["release", "--check"] + (["--root", str(tmp_path / "elsewhere")] * (where == "--root"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no notebooks/solutions folder under" in err
+    assert "Run it from a clone of the course repository, or pass" in err and "--root" in err
+    assert not list(tmp_path.rglob("*.ipynb"))  # nothing written
+
+
+def test_cli_uses_the_current_folder_by_default(repo, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    assert cli.main(["release", "--check"]) == 1  # the student copies do not exist yet
+    assert "notebooks/01_demo.ipynb" in capsys.readouterr().out
+    assert cli.main(["release"]) == 0
+    assert cli.main(["release", "--check"]) == 0
+    assert (repo / "notebooks" / "01_demo.ipynb").exists()
 
 
 # --- the repository's real notebooks ------------------------------------------------------
 
 
-def test_committed_student_notebooks_are_what_the_tool_generates():
+def test_committed_student_notebooks_are_what_the_tool_generates(monkeypatch):
     assert release.release(REPO, check=True) == []
+    monkeypatch.chdir(REPO)  # the README's command, run from the repository root
+    assert cli.main(["release", "--check"]) == 0
 
 
 def test_student_notebooks_have_no_solution_text():
