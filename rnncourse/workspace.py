@@ -24,7 +24,7 @@ MANIFEST = ".rnncourse-manifest.json"
 DEFAULT_DIR = "rnncourse-workspace"
 REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-__all__ = ["CopyReport", "shipped_notebooks", "copy_notebooks", "start"]
+__all__ = ["CopyReport", "shipped_notebooks", "copy_notebooks", "jupyter_command", "start"]
 
 
 @dataclass
@@ -118,11 +118,42 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
     return report
 
 
-def start(dest: str | Path = DEFAULT_DIR, *, browser: bool = True, launch: bool = True) -> int:
+def _running_as_root() -> bool:
+    return getattr(os, "geteuid", lambda: -1)() == 0  # no geteuid on Windows: never root
+
+
+def jupyter_command(jupyter_args=(), *, browser: bool = True) -> list[str]:
+    """The command line that starts JupyterLab: ``[python, -m, jupyter, lab, *args]``.
+
+    ``jupyter_args`` (a list of strings) are passed to ``jupyter lab`` as they are, after
+    ``--no-browser`` when ``browser`` is False. JupyterLab refuses to start as root unless
+    it is given ``--allow-root``; containers and cloud machines often run as root, so there
+    the flag is added, with a printed line saying so.
+    """
+    if isinstance(jupyter_args, str) or not all(isinstance(a, str) for a in jupyter_args):
+        raise TypeError(
+            "jupyter_args must be a list of strings, such as ['--port=8889'], "
+            f"got {jupyter_args!r}."
+        )
+    args = ([] if browser else ["--no-browser"]) + list(jupyter_args)
+    if _running_as_root() and "--allow-root" not in args:
+        print(
+            "You are running as root (usual in containers and on cloud machines), and "
+            "JupyterLab refuses to start as root without --allow-root: adding it."
+        )
+        args.append("--allow-root")
+    return [sys.executable, "-m", "jupyter", "lab", *args]
+
+
+def start(
+    dest: str | Path = DEFAULT_DIR, *, browser: bool = True, launch: bool = True, jupyter_args=()
+) -> int:
     """Copy the notebooks into ``dest`` and, unless ``launch`` is False, run JupyterLab there.
 
+    ``jupyter_args`` are extra arguments for ``jupyter lab`` (see :func:`jupyter_command`).
     Returns the exit code of JupyterLab (0 when only copying).
     """
+    command = jupyter_command(jupyter_args, browser=browser) if launch else None
     report = copy_notebooks(dest)
     total = sum(map(len, (report.new, report.updated, report.unchanged, report.kept)))
     print(
@@ -131,9 +162,8 @@ def start(dest: str | Path = DEFAULT_DIR, *, browser: bool = True, launch: bool 
     )
     if total == 0:
         print("No course notebooks were found in this installation.")
-    if not launch:
+    if command is None:
         return 0
-    command = [sys.executable, "-m", "jupyter", "lab"] + ([] if browser else ["--no-browser"])
     try:
         return subprocess.call(command, cwd=dest)
     except KeyboardInterrupt:

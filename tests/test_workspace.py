@@ -86,12 +86,18 @@ def test_shipped_notebooks_fall_back_to_the_repository_in_a_dev_install():
     assert sorted(shipped) == expected
 
 
-def test_start_launches_jupyterlab_in_the_workspace(tmp_path, monkeypatch):
+def _record_calls(monkeypatch, *, root: bool) -> list:
     calls = []
     monkeypatch.setattr(workspace, "shipped_notebooks", lambda: V1)
+    monkeypatch.setattr(workspace, "_running_as_root", lambda: root)
     monkeypatch.setattr(
         workspace.subprocess, "call", lambda cmd, cwd: calls.append((cmd, cwd)) or 0
     )
+    return calls
+
+
+def test_start_launches_jupyterlab_in_the_workspace(tmp_path, monkeypatch):
+    calls = _record_calls(monkeypatch, root=False)
     assert cli.main(["start", str(tmp_path / "ws"), "--no-browser"]) == 0
     ((cmd, cwd),) = calls
     assert cmd == [sys.executable, "-m", "jupyter", "lab", "--no-browser"]
@@ -99,6 +105,36 @@ def test_start_launches_jupyterlab_in_the_workspace(tmp_path, monkeypatch):
     calls.clear()
     assert cli.main(["start", str(tmp_path / "ws")]) == 0
     assert calls[0][0] == [sys.executable, "-m", "jupyter", "lab"]
+
+
+def test_start_passes_arguments_after_double_dash_to_jupyter(tmp_path, monkeypatch):
+    calls = _record_calls(monkeypatch, root=False)
+    argv = ["start", str(tmp_path / "ws"), "--", "--port=8889", "--ServerApp.token=abc"]
+    assert cli.main(argv) == 0
+    assert calls[0][0][3:] == ["lab", "--port=8889", "--ServerApp.token=abc"]
+    assert Path(calls[0][1]) == tmp_path / "ws"
+    calls.clear()
+    monkeypatch.chdir(tmp_path)  # no folder named: the default one, not "--port=1"
+    assert cli.main(["start", "--no-browser", "--", "--port=1"]) == 0
+    assert calls[0][0][3:] == ["lab", "--no-browser", "--port=1"]
+    assert Path(calls[0][1]) == Path(workspace.DEFAULT_DIR)
+    with pytest.raises(SystemExit):
+        cli.main(["release", "--check", "--", "--port=1"])
+
+
+def test_start_as_root_adds_allow_root_and_says_so(tmp_path, monkeypatch, capsys):
+    calls = _record_calls(monkeypatch, root=True)
+    assert cli.main(["start", str(tmp_path / "ws")]) == 0
+    assert calls[0][0][-1] == "--allow-root"
+    assert "--allow-root" in capsys.readouterr().out
+    calls.clear()
+    assert cli.main(["start", str(tmp_path / "ws"), "--", "--allow-root"]) == 0
+    assert calls[0][0].count("--allow-root") == 1
+
+
+def test_jupyter_command_rejects_a_string_of_arguments():
+    with pytest.raises(TypeError, match="list of strings"):
+        workspace.jupyter_command("--port=8889")
 
 
 def test_start_copy_only_does_not_launch(tmp_path, monkeypatch, capsys):
