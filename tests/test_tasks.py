@@ -83,6 +83,17 @@ def test_batch_size_checked(call):
         call(2.0)
 
 
+def test_package_exports_every_name_of_its_modules():
+    from rnncourse.tasks import encoding, grammars, memory, signals, text
+
+    modules = (memory, grammars, signals, text, encoding)
+    names = [name for module in modules for name in module.__all__]
+    assert sorted(tasks.__all__) == sorted(names)
+    for module in modules:
+        for name in module.__all__:
+            assert getattr(tasks, name) is getattr(module, name)
+
+
 # --------------------------------------------------------------------------- adding
 
 

@@ -1,0 +1,61 @@
+"""Argument checks, random ranges and length masks shared by the task generators."""
+
+from __future__ import annotations
+
+import torch
+
+from rnncourse._validation import check_float, check_int, check_tensor
+
+
+def batch_size_arg(batch_size) -> int:
+    """Check a generator's ``batch_size``: an int >= 1."""
+    batch_size = check_int(batch_size, "batch_size")
+    if batch_size < 1:
+        raise ValueError(
+            f"batch_size must be >= 1 (a batch needs at least one sequence), got {batch_size}."
+        )
+    return batch_size
+
+
+def steps_arg(T) -> int:
+    """Check a sequence length ``T``: an int >= 1."""
+    T = check_int(T, "T")
+    if T < 1:
+        raise ValueError(f"T must be >= 1 time step, got {T}.")
+    return T
+
+
+def range_arg(value, name: str, *, min_value: float, max_value: float | None = None):
+    """Read a number or a ``(low, high)`` pair; return ``(low, high)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}.")
+        low = check_float(value[0], f"{name}[0]", min_value=min_value, max_value=max_value)
+        high = check_float(value[1], f"{name}[1]", min_value=min_value, max_value=max_value)
+        if low > high:
+            raise ValueError(
+                f"{name} must be (low, high) with low <= high, got {value!r}; swap the two."
+            )
+        return low, high
+    value = check_float(value, name, min_value=min_value, max_value=max_value)
+    return value, value
+
+
+def uniform(low: float, high: float, size: tuple, g: torch.Generator) -> torch.Tensor:
+    """float32 draws, uniform on ``[low, high]``, of shape ``size``."""
+    return low + (high - low) * torch.rand(size, generator=g)
+
+
+# rnncourse.sequences turns lengths into a mask too, but asks for lengths >= 1 (a network
+# cannot run a sequence of no steps); data may hold an empty sequence, so here 0 is allowed.
+def length_mask(lengths, batch_size: int, T: int) -> torch.Tensor:
+    """``(B, T)`` bool mask, True at steps before each sequence's length.
+
+    ``lengths`` is an integer ``(B,)`` tensor with values in ``[0, T]``.
+    """
+    lengths = check_tensor(lengths, "lengths", (batch_size,), floating=False)
+    if lengths.is_floating_point():
+        raise TypeError(f"lengths must be an integer tensor, got {lengths.dtype}.")
+    if lengths.min() < 0 or lengths.max() > T:
+        raise ValueError(f"lengths must lie in [0, {T}], got {lengths.tolist()}.")
+    return torch.arange(T) < lengths[:, None]

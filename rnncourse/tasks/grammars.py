@@ -1,0 +1,197 @@
+"""The Reber grammar and the embedded Reber grammar, for next-symbol prediction.
+
+A Reber string runs from B to E through a small graph; an embedded string is
+``B c <Reber string> c E`` with ``c`` in {T, P}, so the next-to-last symbol can only be
+predicted by remembering the second one across the whole inner string.
+
+- ``reber_strings`` draws strings; ``is_grammatical`` and ``next_symbols`` read them.
+- ``reber_batch`` encodes strings (one-hot inputs, multi-hot legal next symbols).
+- ``reber_correct`` scores a network the usual way; ``REBER_BASELINE_SOLVED`` is the
+  score of a network that cannot carry the second symbol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+
+from rnncourse._random import generator
+from rnncourse._validation import check_int, check_tensor
+from rnncourse.tasks._common import length_mask
+
+__all__ = [
+    "REBER_ALPHABET",
+    "REBER_BASELINE_SOLVED",
+    "reber_strings",
+    "is_grammatical",
+    "next_symbols",
+    "ReberBatch",
+    "reber_batch",
+    "reber_correct",
+]
+
+
+REBER_ALPHABET = "BTSXPVE"
+"""The seven symbols of the Reber grammar, in the order of the one-hot features."""
+
+REBER_BASELINE_SOLVED = 0.5
+"""Fraction of embedded strings solved by a model that knows the inner grammar perfectly
+but cannot remember the second symbol: it must guess the next-to-last symbol (T or P)."""
+
+# The Reber graph: state -> {symbol: next state}; "start" is before B, "end" after E.
+_REBER = {
+    "start": {"B": 0},
+    0: {"T": 1, "P": 2},
+    1: {"S": 1, "X": 3},
+    2: {"T": 2, "V": 4},
+    3: {"X": 2, "S": 5},
+    4: {"P": 3, "V": 5},
+    5: {"E": "end"},
+    "end": {},
+}
+
+
+def _moves(state, embedded: bool) -> dict:
+    """Legal next symbols from ``state``, as ``{symbol: next state}``.
+
+    The embedded grammar's state is ``(outer, inner)``: ``outer`` is the symbol chosen at
+    step two (T or P), remembered while the inner Reber string runs.
+    """
+    if not embedded:
+        return _REBER[state]
+    outer, inner = state
+    if outer == "start":
+        return {"B": ("branch", None)}
+    if outer == "branch":
+        return {"T": ("T", "start"), "P": ("P", "start")}
+    if outer == "close":
+        return {"E": ("end", None)}
+    if outer == "end":
+        return {}
+    if inner == "end":  # the inner string is done: repeat the remembered symbol
+        return {outer: ("close", None)}
+    return {symbol: (outer, nxt) for symbol, nxt in _REBER[inner].items()}
+
+
+def _start(embedded: bool):
+    return ("start", None) if embedded else "start"
+
+
+def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
+    """Draw ``n`` strings from the (embedded) Reber grammar.
+
+    Each state picks one of its outgoing edges with equal probability. A Reber string runs
+    from B to E through the graph; an embedded string is ``B c <Reber string> c E`` with
+    ``c`` in {T, P}, so the next-to-last symbol can only be predicted by remembering the
+    second one across the whole inner string.
+    """
+    n = check_int(n, "n", min_value=1)
+    g = generator(seed)
+    strings = []
+    for _ in range(n):
+        state, symbols = _start(embedded), []
+        while moves := _moves(state, embedded):
+            options = list(moves)
+            symbol = options[int(torch.randint(len(options), (1,), generator=g))]
+            symbols.append(symbol)
+            state = moves[symbol]
+        strings.append("".join(symbols))
+    return strings
+
+
+def _walk(string: str, embedded: bool) -> list:
+    """States visited after each symbol of ``string``; ValueError at the first illegal one."""
+    if not isinstance(string, str):
+        raise TypeError(f"string must be a str such as 'BTBTXSETE', got {type(string).__name__}.")
+    state, states = _start(embedded), []
+    for t, symbol in enumerate(string):
+        moves = _moves(state, embedded)
+        if symbol not in moves:
+            allowed = "".join(sorted(moves)) or "nothing (the string is complete)"
+            raise ValueError(
+                f"{string!r} is not grammatical: symbol {symbol!r} at position {t}, "
+                f"where only {allowed} may follow."
+            )
+        state = moves[symbol]
+        states.append(state)
+    return states
+
+
+def is_grammatical(string: str, embedded: bool = True) -> bool:
+    """True if ``string`` is a complete string of the (embedded) Reber grammar."""
+    try:
+        states = _walk(string, embedded)
+    except ValueError:
+        return False
+    return bool(states) and not _moves(states[-1], embedded)
+
+
+def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
+    """For each position ``t``, the set of symbols the grammar allows at ``t + 1``.
+
+    ``string`` may be a complete string or a prefix of one; after the final E the set is
+    empty. Raises ValueError if ``string`` leaves the grammar.
+    """
+    return [set(_moves(state, embedded)) for state in _walk(string, embedded)]
+
+
+class ReberBatch(NamedTuple):
+    """Reber strings encoded for next-symbol prediction."""
+
+    x: torch.Tensor  #: float32 (B, T, 7) one-hot symbols, zero rows at padding
+    targets: torch.Tensor  #: float32 (B, T, 7) multi-hot legal next symbols
+    lengths: torch.Tensor  #: int64 (B,)
+
+
+def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
+    """Encode strings for next-symbol prediction, padded to the longest.
+
+    ``x`` is one-hot over ``REBER_ALPHABET`` (all-zero rows at padding); ``targets[b, t]``
+    is the multi-hot set of symbols the grammar allows after ``x[b, : t + 1]`` (all zero at
+    the final E, where nothing may follow, and at padding). A network "solves" a string
+    when its most active outputs are the legal next symbols at every step: see
+    ``reber_correct``.
+
+    Returns:
+        ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
+    """
+    if isinstance(strings, str) or not isinstance(strings, Sequence) or not strings:
+        raise TypeError("strings must be a non-empty list of str, e.g. reber_strings(8).")
+    T = max(len(s) for s in strings)
+    x = torch.zeros(len(strings), T, len(REBER_ALPHABET))
+    targets = torch.zeros_like(x)
+    for b, string in enumerate(strings):
+        legal_next = next_symbols(string, embedded)
+        for t, (symbol, legal) in enumerate(zip(string, legal_next, strict=True)):
+            x[b, t, REBER_ALPHABET.index(symbol)] = 1.0
+            for s in legal:
+                targets[b, t, REBER_ALPHABET.index(s)] = 1.0
+    lengths = torch.tensor([len(s) for s in strings])
+    return ReberBatch(x, targets, lengths)
+
+
+def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch.Tensor:
+    """Which strings a network has solved.
+
+    The usual criterion (Hochreiter & Schmidhuber 1997): at every step, if the grammar
+    allows ``n`` next symbols, the network's ``n`` most active outputs must be exactly those
+    symbols. A string is solved when this holds at every step before its length.
+
+    Args:
+        scores: float ``(B, T, 7)`` network outputs (logits or probabilities).
+        targets: float ``(B, T, 7)`` multi-hot legal next symbols from ``reber_batch``.
+        lengths: int ``(B,)``.
+
+    Returns:
+        bool ``(B,)``.
+    """
+    targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
+    B, T, _ = targets.shape
+    scores = check_tensor(scores, "scores", (B, T, len(REBER_ALPHABET)))
+    mask = length_mask(lengths, B, T)
+    n_legal = targets.sum(-1, keepdim=True)
+    rank = scores.argsort(-1, descending=True).argsort(-1)  # 0 for the most active output
+    step_ok = ((rank < n_legal) == targets.bool()).all(-1)
+    return (step_ok | ~mask).all(-1)

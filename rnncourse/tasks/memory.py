@@ -1,0 +1,139 @@
+"""Memory tasks: what a network must keep, and for how long.
+
+- ``adding_problem``: remember two marked values over ``T`` steps and add them.
+- ``copy_task``: recall ``k`` symbols after a delay of ``T`` steps.
+- ``parity``: keep one bit (the running XOR) exactly, forever.
+
+Each comes with the score of a network that learned nothing (``ADDING_BASELINE_MSE``,
+``copy_baseline``, ``PARITY_BASELINE_ACCURACY``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from rnncourse._random import generator
+from rnncourse._validation import check_int
+from rnncourse.tasks._common import batch_size_arg, steps_arg
+
+__all__ = [
+    "ADDING_BASELINE_MSE",
+    "adding_problem",
+    "copy_task",
+    "copy_baseline",
+    "PARITY_BASELINE_ACCURACY",
+    "parity",
+]
+
+
+# --------------------------------------------------------------------------- adding
+
+ADDING_BASELINE_MSE = 1.0 / 6.0
+"""MSE of always answering 1.0 (the mean target): the variance of a sum of two U(0, 1)."""
+
+
+def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The adding problem: add the two marked numbers of a long sequence.
+
+    Channel 0 holds numbers drawn uniformly from [0, 1]; channel 1 is a marker that is 1 at
+    exactly two steps, one in the first half ``[0, T // 2)`` and one in the second half
+    ``[T // 2, T)``, and 0 elsewhere. The target is the sum of the two marked numbers. A
+    network that ignores the input and answers 1.0 reaches ``ADDING_BASELINE_MSE = 1/6``.
+
+    Returns:
+        x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
+    """
+    batch_size = batch_size_arg(batch_size)
+    T = check_int(T, "T")
+    if T < 2:
+        raise ValueError(f"T must be >= 2 (one marker in each half of the sequence), got {T}.")
+    g = generator(seed)
+    values = torch.rand(batch_size, T, generator=g)
+    first = torch.randint(0, T // 2, (batch_size,), generator=g)
+    second = torch.randint(T // 2, T, (batch_size,), generator=g)
+    marker = torch.zeros(batch_size, T)
+    rows = torch.arange(batch_size)
+    marker[rows, first] = 1.0
+    marker[rows, second] = 1.0
+    x = torch.stack([values, marker], dim=-1)
+    y = (values * marker).sum(dim=1, keepdim=True)
+    return x, y
+
+
+# --------------------------------------------------------------------------- copy
+
+
+def _copy_args(T, k, alphabet) -> tuple[int, int, int]:
+    T = check_int(T, "T")
+    if T < 1:
+        raise ValueError(
+            f"T (the delay) must be >= 1: the delimiter comes T steps after the symbols, got {T}."
+        )
+    k = check_int(k, "k")
+    if k < 1:
+        raise ValueError(f"k (the number of symbols to copy) must be >= 1, got {k}.")
+    alphabet = check_int(alphabet, "alphabet")
+    if alphabet < 2:
+        raise ValueError(
+            f"alphabet must be >= 2 symbols (with one symbol there is nothing to remember), "
+            f"got {alphabet}."
+        )
+    return T, k, alphabet
+
+
+def copy_task(
+    batch_size: int, T: int = 100, *, k: int = 10, alphabet: int = 8, seed=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Copy (delayed recall): reproduce ``k`` symbols after a delay of ``T`` steps.
+
+    Tokens: 0 is blank, ``1..alphabet`` are the symbols, ``alphabet + 1`` is the delimiter
+    (so ``alphabet + 2`` classes; use ``one_hot(x, alphabet + 2)`` as network input).
+    The input is ``k`` random symbols, ``T - 1`` blanks, the delimiter, then ``k`` blanks;
+    the target is ``T + k`` blanks followed by the ``k`` symbols. Both have length
+    ``T + 2k``. See ``copy_baseline`` for the loss of a network without memory.
+
+    Returns:
+        x, y: int64 ``(B, T + 2k)``.
+    """
+    batch_size = batch_size_arg(batch_size)
+    T, k, alphabet = _copy_args(T, k, alphabet)
+    g = generator(seed)
+    symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=g)
+    x = torch.zeros(batch_size, T + 2 * k, dtype=torch.long)
+    y = torch.zeros_like(x)
+    x[:, :k] = symbols
+    x[:, T + k - 1] = alphabet + 1
+    y[:, T + k :] = symbols
+    return x, y
+
+
+def copy_baseline(T: int, k: int = 10, alphabet: int = 8) -> float:
+    """Cross-entropy (nats per step) of the best memoryless strategy for ``copy_task``.
+
+    Predict blank with certainty for the first ``T + k`` steps, then a uniform guess over the
+    alphabet for the last ``k``: ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``.
+    """
+    T, k, alphabet = _copy_args(T, k, alphabet)
+    return k * math.log(alphabet) / (T + 2 * k)
+
+
+# --------------------------------------------------------------------------- parity
+
+PARITY_BASELINE_ACCURACY = 0.5
+"""Accuracy of a constant guess: the running parity is 0 or 1 with equal probability."""
+
+
+def parity(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Running parity: ``y_t`` is the XOR of the bits ``x_1 .. x_t``.
+
+    Returns:
+        x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
+    """
+    batch_size = batch_size_arg(batch_size)
+    T = steps_arg(T)
+    g = generator(seed)
+    x = torch.randint(0, 2, (batch_size, T, 1), generator=g)
+    y = x.cumsum(dim=1) % 2
+    return x.float(), y.float()

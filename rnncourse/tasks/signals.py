@@ -1,0 +1,297 @@
+"""Signals for sequence regression: a synthetic ECG, linear state-space systems, sines.
+
+- ``ecg``: a synthetic electrocardiogram; short context finds a heartbeat, long context
+  gives the heart rate (``ecg_baseline_mse``, ``ECG_BASELINE_MSE``).
+- ``discretize`` and ``linear_state_space``: simulate ``x' = A x + B u``, ``y = C x + D u``
+  in discrete steps, the continuous-time cousin of a linear recurrent network.
+- ``sine_waves``: noisy sines for next-step prediction (``sine_baseline_mse``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from rnncourse._random import generator
+from rnncourse._validation import check_choice, check_float, check_tensor
+from rnncourse.tasks._common import batch_size_arg, range_arg, steps_arg, uniform
+
+__all__ = [
+    "ECG",
+    "ecg",
+    "ecg_baseline_mse",
+    "ECG_BASELINE_MSE",
+    "StateSpace",
+    "discretize",
+    "linear_state_space",
+    "SineWaves",
+    "sine_waves",
+    "sine_baseline_mse",
+]
+
+
+# --------------------------------------------------------------------------- ECG
+
+
+class ECG(NamedTuple):
+    """A batch of synthetic ECG records."""
+
+    x: torch.Tensor  #: voltage in mV, float32 (B, T, 1)
+    heart_rate: torch.Tensor  #: beats per minute, float32 (B, 1)
+    r_peaks: torch.Tensor  #: 1.0 at each R-peak sample, else 0, float32 (B, T, 1)
+
+
+# One heartbeat as a sum of Gaussians around the R peak: (offset s, width s, amplitude mV).
+# The P and T offsets are for 60 bpm and scale with sqrt(R-R interval),
+# roughly as in real hearts (Bazett's QT correction).
+_WAVES = {
+    "P": (-0.20, 0.025, 0.15),
+    "Q": (-0.025, 0.010, -0.10),
+    "R": (0.0, 0.010, 1.00),
+    "S": (0.025, 0.010, -0.25),
+    "T": (0.30, 0.050, 0.30),
+}
+
+
+def ecg_baseline_mse(heart_rate=(50.0, 120.0)) -> float:
+    """MSE (bpm^2) of always predicting the middle of the heart-rate range.
+
+    Rates are uniform on ``[low, high]``, so this is the variance ``(high - low)^2 / 12``.
+    """
+    low, high = range_arg(heart_rate, "heart_rate", min_value=1.0)
+    return (high - low) ** 2 / 12.0
+
+
+ECG_BASELINE_MSE = ecg_baseline_mse((50.0, 120.0))
+"""About 408 bpm^2 (20 bpm RMS) for the default range 50-120 bpm."""
+
+
+def ecg(
+    batch_size: int,
+    duration_s: float = 10.0,
+    *,
+    fs: float = 250.0,
+    heart_rate=(50.0, 120.0),
+    rr_jitter: float = 0.03,
+    wander: float = 0.1,
+    noise: float = 0.02,
+    seed=None,
+) -> ECG:
+    """Synthetic ECG records with their heart rate and R-peak labels.
+
+    Each record has its own heart rate, uniform in ``heart_rate`` (bpm). Beats are spaced
+    by the R-R interval ``60 / rate`` seconds, each interval jittered by a relative
+    standard deviation ``rr_jitter``. A beat is a sum of Gaussians for the P wave, the QRS
+    complex and the T wave (in the spirit of McSharry et al. 2003). A slow sinusoid of
+    amplitude ``wander`` mV (breathing, 0.15-0.4 Hz) and white noise of standard deviation
+    ``noise`` mV are added.
+
+    Why this needs long-term context: recognising a QRS complex takes about 50 ms of signal
+    (a dozen samples at 250 Hz), but the rate is the time *between* QRS complexes, so a
+    network must carry information for more than one R-R interval, over a second (300
+    samples at 50 bpm). Predicting the middle of the range scores ``ecg_baseline_mse``.
+
+    Args:
+        batch_size: number of records B.
+        duration_s: record length in seconds; ``T = round(duration_s * fs)``. Must hold
+            two R-R intervals at the slowest rate.
+        fs: sampling rate in Hz.
+        heart_rate: ``(low, high)`` range in bpm, or one number for a fixed rate.
+
+    Returns:
+        ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
+    """
+    batch_size = batch_size_arg(batch_size)
+    duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)
+    fs = check_float(fs, "fs", min_value=0.0, strict_min=True)
+    low, high = range_arg(heart_rate, "heart_rate", min_value=1.0, max_value=300.0)
+    if duration_s < 120.0 / low:
+        raise ValueError(
+            f"duration_s must hold two R-R intervals at the slowest rate ({120.0 / low:.2f} s "
+            f"for {low:g} bpm), got {duration_s}; lengthen the record or raise heart_rate."
+        )
+    rr_jitter = check_float(rr_jitter, "rr_jitter", min_value=0.0, max_value=0.2)
+    wander = check_float(wander, "wander", min_value=0.0)
+    noise = check_float(noise, "noise", min_value=0.0)
+    g = generator(seed)
+    T = round(duration_s * fs)
+    t = torch.arange(T, dtype=torch.float64) / fs
+
+    rate = uniform(low, high, (batch_size, 1), g).double()
+    rr = 60.0 / rate  # (B, 1) seconds
+    shortest = 60.0 / high * (1 - 3 * rr_jitter)
+    n_beats = math.ceil((duration_s + 60.0 / low) / shortest) + 2
+    jitter = torch.randn(batch_size, n_beats, generator=g, dtype=torch.float64).clamp(-3, 3)
+    intervals = rr * (1 + rr_jitter * jitter)
+    first = -torch.rand(batch_size, 1, generator=g, dtype=torch.float64) * rr  # in (-rr, 0]
+    beats = first + intervals.cumsum(1) - intervals[:, :1]  # (B, n_beats) seconds
+
+    # Draw each beat only in a window of samples around its R peak, where its waves are
+    # not negligible (5 widths beyond the P and T waves), then add the beats into x.
+    stretch = math.sqrt(60.0 / low)  # the largest sqrt(R-R interval)
+    before = 0.20 * stretch + 5 * 0.025
+    after = 0.30 * stretch + 5 * 0.050
+    window = torch.arange(-math.ceil(before * fs), math.ceil(after * fs) + 1)
+    index = torch.round(beats * fs).long()  # (B, n_beats) sample of each R peak
+    samples = index[..., None] + window  # (B, n_beats, W)
+    since = samples / fs - beats[..., None]  # seconds since the R peak
+    beat = torch.zeros_like(since)
+    for name, (offset, width, amplitude) in _WAVES.items():
+        if name in "PT":
+            offset = offset * rr[..., None].sqrt()
+        beat += amplitude * torch.exp(-0.5 * ((since - offset) / width) ** 2)
+    inside = (samples >= 0) & (samples < T)
+    x = torch.zeros(batch_size, T, dtype=torch.float64)
+    x.scatter_add_(1, samples.clamp(0, T - 1).flatten(1), (beat * inside).flatten(1))
+
+    breathing = uniform(0.15, 0.4, (batch_size, 1), g).double()
+    phase = uniform(0.0, 2 * math.pi, (batch_size, 1), g).double()
+    x += wander * torch.sin(2 * math.pi * breathing * t + phase)
+    x += noise * torch.randn(batch_size, T, generator=g, dtype=torch.float64)
+
+    inside = (index >= 0) & (index < T)
+    r_peaks = torch.zeros(batch_size, T)
+    rows = torch.arange(batch_size)[:, None].expand_as(index)
+    r_peaks[rows[inside], index[inside]] = 1.0
+    return ECG(x.float().unsqueeze(-1), rate.float(), r_peaks.unsqueeze(-1))
+
+
+# --------------------------------------------------------------------------- state space
+
+
+class StateSpace(NamedTuple):
+    """A simulated linear system."""
+
+    states: torch.Tensor  #: (B, T, n)
+    outputs: torch.Tensor  #: (B, T, p)
+
+
+def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh"):
+    """Discretize ``x' = A x + B u`` for a step ``dt``: ``x_{t+1} = A_d x_t + B_d u_t``.
+
+    ``"zoh"`` (zero-order hold) is exact when ``u`` is constant over each step: it reads
+    ``A_d`` and ``B_d`` off the matrix exponential of the augmented matrix
+    ``[[A, B], [0, 0]] dt``. ``"euler"`` is the first-order approximation
+    ``A_d = I + A dt``, ``B_d = B dt``, accurate only for small ``dt``.
+
+    Args:
+        A: float ``(n, n)``; B: float ``(n, m)``.
+
+    Returns:
+        ``(A_d (n, n), B_d (n, m))``.
+    """
+    A = check_tensor(A, "A", (None, None))
+    n = A.shape[0]
+    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
+    B = check_tensor(B, "B", (n, None), hint="B maps the input to the state: shape (n, m).")
+    dt = check_float(dt, "dt", min_value=0.0, strict_min=True)
+    check_choice(method, "method", ("zoh", "euler"))
+    B = B.to(A.dtype)
+    if method == "euler":
+        return torch.eye(n, dtype=A.dtype) + A * dt, B * dt
+    m = B.shape[1]
+    augmented = torch.zeros(n + m, n + m, dtype=A.dtype)
+    augmented[:n, :n] = A
+    augmented[:n, n:] = B
+    exp = torch.linalg.matrix_exp(augmented * dt)
+    return exp[:n, :n], exp[:n, n:]
+
+
+def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> StateSpace:
+    """Simulate the linear system ``x' = A x + B u``, ``y = C x + D u``.
+
+    The input is held constant over each step: ``u[:, t]`` drives the state from time
+    ``t dt`` to ``(t + 1) dt``. Like a recurrent network, ``states[:, t]`` is the state after
+    step ``t`` (that is ``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
+
+    Args:
+        A: ``(n, n)``, B: ``(n, m)``, C: ``(p, n)``, D: ``(p, m)`` float tensors; they are
+            cast to ``u``'s dtype.
+        u: float ``(batch, T, m)`` inputs.
+        dt: step in seconds.
+        method: ``"zoh"`` (exact for piecewise-constant input) or ``"euler"``.
+        x0: optional ``(batch, n)`` initial state; zeros if None.
+
+    Returns:
+        ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
+    """
+    u = check_tensor(u, "u", ("batch", "T", None))
+    batch, T, m = u.shape
+    A = check_tensor(A, "A", (None, None)).to(u.dtype)
+    n = A.shape[0]
+    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
+    B = check_tensor(B, "B", (n, m), hint="B maps the input (m features of u) to the state.")
+    C = check_tensor(C, "C", (None, n), hint="C maps the state (n) to the output: (p, n).")
+    p = C.shape[0]
+    D = check_tensor(D, "D", (p, m), hint="D maps the input to the output: (p, m).")
+    A_d, B_d = discretize(A, B.to(u.dtype), dt, method)
+    if x0 is None:
+        x = torch.zeros(batch, n, dtype=u.dtype)
+    else:
+        x = check_tensor(x0, "x0", (batch, n)).to(u.dtype)
+    states = []
+    for t in range(T):
+        x = x @ A_d.T + u[:, t] @ B_d.T
+        states.append(x)
+    states = torch.stack(states, dim=1)
+    outputs = states @ C.to(u.dtype).T + u @ D.to(u.dtype).T
+    return StateSpace(states, outputs)
+
+
+# --------------------------------------------------------------------------- sines
+
+
+class SineWaves(NamedTuple):
+    """A batch of noisy sines with next-step targets."""
+
+    x: torch.Tensor  #: (B, T, 1) the signal, with noise
+    target: torch.Tensor  #: (B, T, 1) the clean signal one step ahead
+    freq: torch.Tensor  #: (B, 1) cycles per step
+    amplitude: torch.Tensor  #: (B, 1)
+
+
+def sine_waves(
+    batch_size: int,
+    T: int,
+    *,
+    freq=(0.01, 0.1),
+    amplitude=(0.5, 1.5),
+    phase=(0.0, 2 * math.pi),
+    noise: float = 0.0,
+    seed=None,
+) -> SineWaves:
+    """Sines ``a sin(2 pi f t + phi)`` for next-step prediction.
+
+    ``freq`` (cycles per step, at most 0.5, the Nyquist limit), ``amplitude`` and ``phase``
+    are each a ``(low, high)`` range, drawn uniformly per sequence, or one fixed number.
+    ``target[:, t]`` is the clean signal at step ``t + 1``; with ``noise = 0``,
+    ``x[:, 1:] == target[:, :-1]``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
+
+    Returns:
+        ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
+    """
+    batch_size = batch_size_arg(batch_size)
+    T = steps_arg(T)
+    f_low, f_high = range_arg(freq, "freq", min_value=0.0, max_value=0.5)
+    a_low, a_high = range_arg(amplitude, "amplitude", min_value=0.0)
+    p_low, p_high = range_arg(phase, "phase", min_value=-math.inf)
+    noise = check_float(noise, "noise", min_value=0.0)
+    g = generator(seed)
+    f = uniform(f_low, f_high, (batch_size, 1), g)
+    a = uniform(a_low, a_high, (batch_size, 1), g)
+    phi = uniform(p_low, p_high, (batch_size, 1), g)
+    t = torch.arange(T + 1, dtype=torch.float32)
+    clean = a * torch.sin(2 * math.pi * f * t + phi)  # (B, T + 1)
+    x = clean[:, :T] + noise * torch.randn(batch_size, T, generator=g)
+    return SineWaves(x.unsqueeze(-1), clean[:, 1:].unsqueeze(-1), f, a)
+
+
+def sine_baseline_mse(amplitude=(0.5, 1.5)) -> float:
+    """MSE of always predicting 0 for ``sine_waves``: the mean of ``a^2 / 2``.
+
+    For ``a`` uniform on ``[low, high]``, ``E[a^2] = (low^2 + low high + high^2) / 3``.
+    """
+    low, high = range_arg(amplitude, "amplitude", min_value=0.0)
+    return (low**2 + low * high + high**2) / 6.0
