@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from rnncourse import diagrams, dynamics
 from rnncourse._validation import check_int
+from rnncourse.training import History
 
 __all__ = [
     "PALETTE",
@@ -267,9 +268,15 @@ def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Fig
     return fig
 
 
-def _history(history) -> dict[str, np.ndarray]:
-    """Normalise a training history to {name: per-step values}."""
-    if isinstance(history, Mapping):
+def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
+    """Normalise a training history to ``({name: per-step values}, {metric: (steps, values)})``."""
+    evals = {}
+    if isinstance(history, History):
+        if not history.steps:
+            raise ValueError("history has no recorded updates yet; train first.")
+        out = {"loss": history.loss, "grad_norm": history.grad_norm}
+        evals = {k: (history.eval_steps, v) for k, v in history.eval_metrics.items()}
+    elif isinstance(history, Mapping):
         out = dict(history)
     elif isinstance(history, Sequence) and history and isinstance(history[0], Mapping):
         out = {k: [step.get(k, np.nan) for step in history] for k in history[0]}
@@ -280,33 +287,42 @@ def _history(history) -> dict[str, np.ndarray]:
             f"history must contain per-step 'loss' values, got keys {sorted(out)}. Pass a "
             f"list of losses, a dict {{'loss': [...], 'grad_norm': [...]}} or a list of dicts."
         )
-    return {
+    series = {
         k: _array(v, f"history[{k!r}]", (1,), "a list of per-step numbers")
         for k, v in out.items()
         if k == "loss" or k == "grad_norm" or "loss" in k
     }
+    return series, evals
 
 
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
     """Plot training loss per step, and the gradient norm on a second (log) axis.
 
+    The one history figure of the package; ``History.plot()`` draws it too.
+
     Args:
-        history: a list of losses, a dict ``{"loss": [...], "grad_norm": [...]}`` (other
-            keys containing "loss", e.g. "val_loss", are drawn too) or a list of per-step
-            dicts with those keys.
-        log_loss: log scale for the loss.
+        history: a :class:`rnncourse.training.History` (its evaluation metrics are drawn
+            as markers at the updates where they ran; its gradient norms were measured
+            before clipping), a list of losses, a dict ``{"loss": [...], "grad_norm":
+            [...]}`` of per-step lists (other keys containing "loss", e.g. "val_loss",
+            are drawn too) or a list of per-step dicts with those keys.
+        log_loss: log scale for the loss axis (when all its values are positive).
     """
-    hist = _history(history)
+    hist, evals = _history(history)
     fig, axes = figure(figsize=(6.0, 3.2))
     ax = axes[0, 0]
+    # the loss axis cycles through the palette without the gradient norm's vermillion
+    colors = [c for name, c in PALETTE.items() if name != "vermillion"]
     with style():
-        for k, (name, values) in enumerate((k, v) for k, v in hist.items() if k != "grad_norm"):
-            ax.plot(
-                np.arange(1, len(values) + 1), values, color=list(PALETTE.values())[k], label=name
-            )
+        curves = [(k, v) for k, v in hist.items() if k != "grad_norm"]
+        for k, (name, values) in enumerate(curves):
+            ax.plot(np.arange(1, len(values) + 1), values, color=colors[k], label=name)
+        for k, (name, (steps, values)) in enumerate(evals.items(), start=len(curves)):
+            ax.plot(steps, values, "o-", ms=3, color=colors[k % len(colors)], label=name)
         ax.set_xlabel("training step")
         ax.set_ylabel("loss")
-        if log_loss:
+        shown = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
+        if log_loss and np.nanmin(shown) > 0:
             ax.set_yscale("log")
         handles = ax.get_legend_handles_labels()
         if "grad_norm" in hist:
@@ -320,8 +336,13 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
                 alpha=0.8,
                 label="gradient norm",
             )
-            ax2.set_yscale("log")
-            ax2.set_ylabel("gradient norm (log)", color=PALETTE["vermillion"])
+            log_norm = bool((g > 0).any())  # no log axis for all-zero norms (no gradients)
+            if log_norm:
+                ax2.set_yscale("log")
+            ax2.set_ylabel(
+                "gradient norm (log)" if log_norm else "gradient norm",
+                color=PALETTE["vermillion"],
+            )
             ax2.grid(False)
             ax2.spines["right"].set_visible(True)
             h2 = ax2.get_legend_handles_labels()

@@ -338,17 +338,36 @@ class OneToMany(nn.Module):
 def shift_right(y, y0=None):
     """Previous outputs for teacher forcing: ``y_prev[:, t] = y[:, t-1]``.
 
+    The one implementation of this shift in the package: it is a sequence operation of
+    the core layer (``OutputFeedback.teacher_forced`` takes its result), and the
+    training layer's ``generation.teacher_forced_inputs`` (token ids, a start value that
+    broadcasts) builds on it, since lower layers never import higher ones.
+
     Args:
-        y: targets, shape ``(B, T, O)``.
-        y0: what stands before the first target, shape ``(B, O)``; zeros if None.
+        y: targets, vectors ``(B, T, O)`` (floating point) or token ids ``(B, T)`` (an
+            integer dtype).
+        y0: what stands before the first target, one step: ``(B, O)`` for vectors,
+            ``(B,)`` for token ids; zeros if None.
 
     Returns:
-        ``y_prev`` of shape ``(B, T, O)``: ``y0`` then ``y[:, :-1]``.
+        ``y_prev`` of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
     """
-    y = check_tensor(y, "y", ("B", "T", "O"))
+    y = check_tensor(y, "y", floating=False)
+    if y.dim() not in (2, 3):
+        raise ValueError(
+            f"y must be vectors (B, T, O) or token ids (B, T), got shape {tuple(y.shape)}."
+        )
+    if y.dim() == 3 and not y.is_floating_point():
+        raise TypeError(f"vectors (B, T, O) must be floating point, got {y.dtype}.")
+    if y.dim() == 2 and y.is_floating_point():
+        raise TypeError(
+            f"token ids (B, T) must have an integer dtype, got {y.dtype}; for one number "
+            f"per step use shape (B, T, 1)."
+        )
+    step = (y.shape[0], *y.shape[2:])
     if y0 is None:
-        y0 = y.new_zeros(y.shape[0], y.shape[2])
-    y0 = check_tensor(y0, "y0", (y.shape[0], y.shape[2]), hint="One start vector per row.")
+        y0 = y.new_zeros(step)
+    y0 = check_tensor(y0, "y0", step, floating=False, hint="One start value per row.")
     return torch.cat([y0[:, None].to(y.dtype), y[:, :-1]], dim=1)
 
 

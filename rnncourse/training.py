@@ -1,13 +1,8 @@
-"""A small training toolkit: a train loop, gradient clipping, teacher forcing,
-scheduled sampling and autoregressive sampling.
+"""A small training toolkit: a train loop with a progress bar, gradient clipping, a
+gradient-norm log and a stop on a non-finite loss.
 
-Shapes are batch-first. ``B`` is the batch size, ``T`` the number of time steps, ``D``
-the size of an input or output vector and ``V`` the vocabulary size of a token model.
-
-Models that feed their own outputs back are written here as a *step function*
-``step_fn(input_t, state) -> (output_t, state)``: ``input_t`` is one time step,
-``(B,)`` token ids or ``(B, D)`` vectors, ``output_t`` is ``(B, V)`` logits or ``(B, D)``
-vectors, and ``state`` is whatever the model carries (``None`` on the first call).
+Teacher forcing, free running, scheduled sampling and autoregressive sampling live in
+:mod:`rnncourse.generation`; their names are importable from here too.
 """
 
 from __future__ import annotations
@@ -18,10 +13,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+from rnncourse._validation import check_choice, check_float, check_int
+
+# Re-exported so that ``training.sample_sequence`` etc. keep working; they live in generation.
+from rnncourse.generation import (  # noqa: F401
+    ExponentialSchedule,
+    InverseSigmoidSchedule,
+    LinearSchedule,
+    free_running,
+    sample_independently,
+    sample_sequence,
+    scheduled_sampling,
+    scheduled_sampling_step,
+    teacher_forced_inputs,
+)
 
 __all__ = [
     "NonFiniteLossError",
@@ -30,15 +37,6 @@ __all__ = [
     "global_grad_norm",
     "clip_grad_norm",
     "clip_grad_value",
-    "teacher_forced_inputs",
-    "free_running",
-    "LinearSchedule",
-    "ExponentialSchedule",
-    "InverseSigmoidSchedule",
-    "scheduled_sampling_step",
-    "scheduled_sampling",
-    "sample_sequence",
-    "sample_independently",
 ]
 
 
@@ -197,30 +195,17 @@ class History:
             "stopped_early": self.stopped_early,
         }
 
-    def plot(self, *, log_loss: bool = True) -> Figure:
-        """Loss per update (left axis) and gradient norm before clipping (right axis).
-
-        Evaluation metrics are drawn as markers on the loss axis.
+    def plot(self, *, log_loss: bool = True, title: str | None = None):
+        """Loss per update, evaluation metrics as markers, and the gradient norm before
+        clipping on a second axis: :func:`rnncourse.plots.plot_history` of this history.
 
         Returns:
             A matplotlib ``Figure``.
         """
-        fig = Figure(figsize=(7, 3.5), layout="constrained")
-        ax = fig.add_subplot()
-        steps = range(1, self.steps + 1)
-        ax.plot(steps, self.loss, color="C0", label="train loss")
-        for j, (name, values) in enumerate(self.eval_metrics.items()):
-            ax.plot(self.eval_steps, values, "o-", ms=3, color=f"C{j + 2}", label=name)
-        if log_loss and self.loss and min(self.loss) > 0:
-            ax.set_yscale("log")
-        ax.set_xlabel("update")
-        ax.set_ylabel("loss")
-        ax2 = ax.twinx()
-        ax2.plot(steps, self.grad_norm, color="C1", alpha=0.5, lw=0.8, label="grad norm")
-        ax2.set_ylabel("gradient norm (before clipping)", color="C1")
-        lines = ax.get_lines() + ax2.get_lines()
-        ax.legend(lines, [line.get_label() for line in lines], loc="upper right")
-        return fig
+        # the figure is drawn by the view layer, imported only when a plot is asked for
+        from rnncourse import plots
+
+        return plots.plot_history(self, log_loss=log_loss, title=title)
 
 
 def _pairs(batches) -> Callable[[int], tuple]:
@@ -373,371 +358,3 @@ def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> No
     history.eval_steps.append(len(history.loss))
     for name, value in result.items():
         history.eval_metrics.setdefault(name, []).append(float(value))
-
-
-# ------------------------------------------------------- teacher forcing and free running
-
-
-def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
-    """The inputs of teacher forcing: the targets shifted right by one step.
-
-    At step t the model gets the *true* output of step t - 1; at step 0 it gets
-    ``start`` (a start token or start vector). The last target is never an input.
-
-    Args:
-        targets: token ids ``(B, T)`` (an integer dtype) or vectors ``(B, T, D)``.
-        start: for tokens an int or ``(B,)`` ids; for vectors a number, a ``(D,)`` or a
-            ``(B, D)`` tensor.
-
-    Returns:
-        Inputs of the same shape and dtype as ``targets``: ``inputs[:, 0] = start`` and
-        ``inputs[:, t] = targets[:, t - 1]``.
-    """
-    check_tensor(targets, "targets", floating=False)
-    if targets.dim() not in (2, 3):
-        raise ValueError(
-            f"targets must be token ids (B, T) or vectors (B, T, D), got shape "
-            f"{tuple(targets.shape)}."
-        )
-    if targets.dim() == 3 and not targets.is_floating_point():
-        raise TypeError(f"vector targets (B, T, D) must be floating point, got {targets.dtype}.")
-    if targets.dim() == 2 and targets.is_floating_point():
-        raise TypeError(
-            f"token targets (B, T) must have an integer dtype, got {targets.dtype}; "
-            f"for one number per step use shape (B, T, 1)."
-        )
-    step_shape = (targets.shape[0], *targets.shape[2:])
-    first = torch.as_tensor(start, dtype=targets.dtype, device=targets.device)
-    try:
-        first = first.expand(step_shape)
-    except RuntimeError:
-        raise ValueError(
-            f"start must broadcast to one step of targets {tuple(step_shape)}, got shape "
-            f"{tuple(first.shape)}."
-        ) from None
-    return torch.cat([first.unsqueeze(1), targets[:, :-1]], dim=1)
-
-
-def free_running(
-    step_fn: Callable,
-    first_input: torch.Tensor,
-    steps: int,
-    *,
-    state=None,
-    to_input: Callable | None = None,
-) -> tuple[torch.Tensor, object]:
-    """Run an autoregressive model on its own outputs, as at test time.
-
-    ``output_t, state = step_fn(input_t, state)`` and then ``input_{t+1} =
-    to_input(output_t)``.
-
-    Args:
-        step_fn: ``(input_t, state) -> (output_t, state)``; see the module docstring.
-        first_input: the input of step 0, ``(B,)`` token ids or ``(B, D)`` vectors.
-        steps: number of steps, >= 1.
-        state: the initial state, ``None`` for the model's default.
-        to_input: turns an output into the next input, e.g.
-            ``lambda logits: logits.argmax(-1)`` for tokens; default: the output itself.
-
-    Returns:
-        ``(outputs, state)``: outputs stacked over time, ``(B, steps, ...)``, and the
-        final state.
-    """
-    check_tensor(first_input, "first_input", floating=False)
-    steps = check_int(steps, "steps", min_value=1)
-    inputs, outputs = first_input, []
-    for _ in range(steps):
-        output, state = step_fn(inputs, state)
-        outputs.append(output)
-        inputs = output if to_input is None else to_input(output)
-    return torch.stack(outputs, dim=1), state
-
-
-# ------------------------------------------------------------------ scheduled sampling
-#
-# Bengio et al. (2015), "Scheduled sampling for sequence prediction with recurrent neural
-# networks". At training update i, each input is the TRUE previous token with probability
-# eps_i and the model's own previous sample otherwise. eps_i starts near 1 (teacher
-# forcing) and decays, so the model gradually learns from its own mistakes.
-
-
-@dataclass(frozen=True)
-class LinearSchedule:
-    """``eps_i = max(eps_min, k - c * i)``, the probability of feeding the TRUE token.
-
-    Careful: several libraries define the scheduled-sampling probability the other way
-    round, as the chance of feeding the model's own token (``1 - eps``). Here ``eps``
-    follows Bengio et al. (2015): 1 means pure teacher forcing, 0 pure free running.
-
-    Args:
-        k: the starting probability, in [0, 1].
-        c: the decrease per update, >= 0.
-        eps_min: the floor, in [0, k].
-    """
-
-    k: float = 1.0
-    c: float = 1e-3
-    eps_min: float = 0.0
-
-    def __post_init__(self):
-        check_float(self.k, "k", min_value=0.0, max_value=1.0)
-        check_float(self.c, "c", min_value=0.0)
-        check_float(self.eps_min, "eps_min", min_value=0.0, max_value=self.k)
-
-    def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
-        return max(self.eps_min, self.k - self.c * check_int(i, "i", min_value=0))
-
-
-@dataclass(frozen=True)
-class ExponentialSchedule:
-    """``eps_i = k ** i``, the probability of feeding the TRUE token.
-
-    Careful: several libraries define the scheduled-sampling probability the other way
-    round, as the chance of feeding the model's own token (``1 - eps``). Here ``eps``
-    follows Bengio et al. (2015): 1 means pure teacher forcing, 0 pure free running.
-
-    Args:
-        k: the decay factor per update, 0 < k < 1 (e.g. 0.999).
-    """
-
-    k: float = 0.999
-
-    def __post_init__(self):
-        k = check_float(self.k, "k", min_value=0.0, strict_min=True)
-        if k >= 1:
-            raise ValueError(f"k must be < 1 so that eps decays, got {k}; try k=0.999.")
-
-    def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
-        return self.k ** check_int(i, "i", min_value=0)
-
-
-@dataclass(frozen=True)
-class InverseSigmoidSchedule:
-    """``eps_i = k / (k + exp(i / k))``, the probability of feeding the TRUE token.
-
-    Stays near 1 for roughly ``k * ln(k)`` updates and then falls off smoothly.
-
-    Careful: several libraries define the scheduled-sampling probability the other way
-    round, as the chance of feeding the model's own token (``1 - eps``). Here ``eps``
-    follows Bengio et al. (2015): 1 means pure teacher forcing, 0 pure free running.
-
-    Args:
-        k: the time scale, >= 1.
-    """
-
-    k: float = 100.0
-
-    def __post_init__(self):
-        check_float(self.k, "k", min_value=1.0)
-
-    def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
-        i = check_int(i, "i", min_value=0)
-        if i / self.k > 700:  # exp would overflow; eps is 0 to double precision anyway
-            return 0.0
-        return self.k / (self.k + math.exp(i / self.k))
-
-
-def _generator(seed) -> torch.Generator | None:
-    """A ``torch.Generator`` from an int seed; a generator is used as is; None -> None."""
-    if seed is None or isinstance(seed, torch.Generator):
-        return seed
-    return torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
-
-
-def scheduled_sampling_step(
-    true_input: torch.Tensor,
-    model_input: torch.Tensor,
-    eps: float,
-    *,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Choose, for every sequence separately, the true input or the model's own sample.
-
-    A coin is flipped for each of the ``B`` sequences: with probability ``eps`` the true
-    input is fed, otherwise the model's sample. The sample is DETACHED, so no gradient
-    flows back through it (the model does not learn through its own feedback).
-
-    Args:
-        true_input: ``(B,)`` token ids or ``(B, D)`` vectors.
-        model_input: the model's sample from the previous step, same shape and dtype.
-        eps: probability of the TRUE input, in [0, 1] (Bengio et al. 2015; some libraries
-            use the opposite convention).
-        generator: a ``torch.Generator`` for reproducible coins.
-
-    Returns:
-        ``(inputs, used_true)``: the chosen inputs, like ``true_input``, and the coins,
-        ``(B,)`` bool, True where the true input was fed.
-    """
-    check_tensor(true_input, "true_input", floating=False)
-    check_tensor(model_input, "model_input", tuple(true_input.shape), floating=False)
-    if model_input.dtype != true_input.dtype:
-        raise TypeError(
-            f"model_input must have the dtype of the true inputs ({true_input.dtype}), got "
-            f"{model_input.dtype}. For tokens, turn logits into ids, e.g. "
-            f"to_input=lambda logits: logits.argmax(-1)."
-        )
-    eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
-    batch = true_input.shape[0]
-    used_true = (torch.rand(batch, generator=generator) < eps).to(true_input.device)
-    mask = used_true.view(batch, *([1] * (true_input.dim() - 1)))
-    return torch.where(mask, true_input, model_input.detach()), used_true
-
-
-def scheduled_sampling(
-    step_fn: Callable,
-    targets: torch.Tensor,
-    start,
-    eps: float,
-    *,
-    to_input: Callable | None = None,
-    state=None,
-    seed: int | torch.Generator | None = None,
-) -> tuple[torch.Tensor, object, torch.Tensor]:
-    """Run a model over a training sequence with scheduled sampling.
-
-    Step 0 gets ``start``. At every later step t, each sequence independently gets the
-    true previous target ``targets[:, t - 1]`` with probability ``eps``, or else the
-    model's own sample ``to_input(output_{t-1})``, detached. ``eps = 1`` is teacher
-    forcing, ``eps = 0`` free running.
-
-    Args:
-        step_fn: ``(input_t, state) -> (output_t, state)``; see the module docstring.
-        targets: token ids ``(B, T)`` or vectors ``(B, T, D)``.
-        start: start token or vector, as in :func:`teacher_forced_inputs`.
-        eps: probability of feeding the TRUE token, in [0, 1], e.g. ``schedule(i)``.
-        to_input: turns an output into an input, e.g. ``lambda logits: logits.argmax(-1)``
-            or a sampler; default: the output itself.
-        state: the initial state, ``None`` for the model's default.
-        seed: an int or a ``torch.Generator`` for reproducible coins.
-
-    Returns:
-        ``(outputs, state, used_true)``: outputs ``(B, T, ...)`` for the loss against
-        ``targets``, the final state, and ``(B, T)`` bool, True where the true input was
-        fed (always True at step 0).
-    """
-    true_inputs = teacher_forced_inputs(targets, start)
-    eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
-    generator = _generator(seed)
-    inputs = true_inputs[:, 0]
-    used = [torch.ones(targets.shape[0], dtype=torch.bool, device=targets.device)]
-    outputs = []
-    for t in range(targets.shape[1]):
-        if t > 0:
-            sample = outputs[-1] if to_input is None else to_input(outputs[-1])
-            inputs, used_true = scheduled_sampling_step(
-                true_inputs[:, t], sample, eps, generator=generator
-            )
-            used.append(used_true)
-        output, state = step_fn(inputs, state)
-        outputs.append(output)
-    return torch.stack(outputs, dim=1), state, torch.stack(used, dim=1)
-
-
-# -------------------------------------------------------------- autoregressive sampling
-
-
-def sample_sequence(
-    step_fn: Callable,
-    start,
-    steps: int,
-    *,
-    strategy: str = "greedy",
-    temperature: float = 1.0,
-    k: int | None = None,
-    seed: int | torch.Generator | None = None,
-    stop_token: int | None = None,
-    state=None,
-) -> torch.Tensor:
-    """Generate tokens one at a time, feeding every sampled token back as the next input.
-
-    Because each token is fed back, later tokens depend on what was actually sampled
-    earlier (compare :func:`sample_independently`).
-
-    Args:
-        step_fn: ``(tokens (B,), state) -> (logits (B, V), state)``.
-        start: the first input, an int (one sequence) or ``(B,)`` token ids.
-        steps: the largest number of tokens to generate.
-        strategy: ``"greedy"`` (most likely token), ``"temperature"`` (sample from
-            ``softmax(logits / temperature)``) or ``"top_k"`` (the same, restricted to
-            the ``k`` most likely tokens).
-        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
-        k: for ``"top_k"``, 1 <= k <= V.
-        seed: an int or a ``torch.Generator``; ``None`` uses torch's global generator.
-        stop_token: once a sequence emits it, the rest of that sequence is filled with
-            it; generation ends early when every sequence has stopped.
-        state: the initial state, ``None`` for the model's default.
-
-    Returns:
-        The generated token ids ``(B, n)``, ``n <= steps``, without the start token.
-    """
-    check_choice(strategy, "strategy", ("greedy", "temperature", "top_k"))
-    steps = check_int(steps, "steps", min_value=1)
-    temperature = check_float(temperature, "temperature", min_value=0.0, strict_min=True)
-    if strategy == "top_k" and k is None:
-        raise ValueError('strategy="top_k" needs k, the number of tokens to keep, e.g. k=5.')
-    if k is not None:
-        k = check_int(k, "k", min_value=1)
-    if stop_token is not None:
-        stop_token = check_int(stop_token, "stop_token", min_value=0)
-    if isinstance(start, int) and not isinstance(start, bool):
-        start = torch.tensor([start])
-    tokens = check_tensor(start, "start", (None,), floating=False)
-    if tokens.is_floating_point():
-        raise TypeError(f"start must be token ids (an int or a long tensor), got {tokens.dtype}.")
-    generator = _generator(seed)
-    done = torch.zeros(tokens.shape[0], dtype=torch.bool)
-    out = []
-    with torch.no_grad():
-        for _ in range(steps):
-            logits, state = step_fn(tokens, state)
-            check_tensor(logits, "logits from step_fn", (tokens.shape[0], None))
-            if k is not None and k > logits.shape[1]:
-                raise ValueError(f"k must be <= the vocabulary size {logits.shape[1]}, got {k}.")
-            if strategy == "greedy":
-                tokens = logits.argmax(-1)
-            else:
-                scaled = logits / temperature
-                index = None
-                if strategy == "top_k":
-                    scaled, index = scaled.topk(k, dim=-1)
-                pick = torch.multinomial(scaled.softmax(-1), 1, generator=generator)
-                tokens = (pick if index is None else index.gather(-1, pick)).squeeze(-1)
-            if stop_token is not None:
-                tokens = torch.where(done, stop_token, tokens)
-                done |= tokens == stop_token
-            out.append(tokens)
-            if stop_token is not None and bool(done.all()):
-                break
-    return torch.stack(out, dim=1)
-
-
-def sample_independently(
-    probs: torch.Tensor, *, seed: int | torch.Generator | None = None
-) -> torch.Tensor:
-    """Sample each step from its own distribution, ignoring what was sampled before.
-
-    This is the wrong way to generate a sequence: even when every per-step distribution
-    is right, the draws do not agree with each other. With next-word probabilities
-    learned from "I think therefore I am", "I like machine learning" and "I am not just
-    a neural network", it can produce "I like just ...". :func:`sample_sequence` avoids
-    this by feeding each sample back.
-
-    Args:
-        probs: ``(T, V)`` probabilities, each row summing to 1.
-        seed: an int or a ``torch.Generator`` for reproducible draws.
-
-    Returns:
-        Token ids ``(T,)``.
-    """
-    check_tensor(probs, "probs", ("T", "V"))
-    if bool((probs < 0).any()) or not torch.allclose(
-        probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4
-    ):
-        raise ValueError(
-            "every row of probs must be non-negative and sum to 1; turn logits into "
-            "probabilities with logits.softmax(-1)."
-        )
-    return torch.multinomial(probs, 1, generator=_generator(seed)).squeeze(-1)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from rnncourse import dynamics, plots
+from rnncourse import dynamics, plots, training
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,15 @@ def _no_pyplot_figures():
 def _render(fig):
     fig.canvas.draw()  # layout and text must render without errors
     return fig
+
+
+def _legend_side(ax) -> tuple[str, str]:
+    """Where the drawn legend sits in its axes, e.g. ("upper", "right")."""
+    _render(ax.figure)
+    box, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    vertical = "upper" if (box.y0 + box.y1) / 2 > (frame.y0 + frame.y1) / 2 else "lower"
+    horizontal = "right" if (box.x0 + box.x1) / 2 > (frame.x0 + frame.x1) / 2 else "left"
+    return vertical, horizontal
 
 
 def test_style_context_and_palette():
@@ -38,7 +47,7 @@ def test_plot_states_2d_and_3d():
     assert len(ax.lines) == 3
     np.testing.assert_allclose(ax.lines[1].get_ydata(), hs[:, 1].numpy())
     assert ax.get_xlabel() == "time step t" and "state" in ax.get_ylabel()
-    assert fig.get_suptitle()
+    assert any(t.get_text() for t in fig.texts)  # the suptitle (a figure text on 3.7 too)
     fig = _render(plots.plot_states(np.zeros((6, 20, 12)), units=5))
     assert len(fig.axes) == 4 and all(len(a.lines) == 5 for a in fig.axes)
 
@@ -71,7 +80,7 @@ def test_plot_eigenvalues_has_unit_circle():
     assert "1.30" in ax.get_title() and "outside" in ax.get_title()
     fig = plots.plot_eigenvalues(torch.tensor([0.5 + 0.5j, 0.5 - 0.5j]))
     assert "inside" in fig.axes[0].get_title()
-    assert fig.axes[0].get_legend()._loc == 1  # "upper right" by default
+    assert _legend_side(fig.axes[0]) == ("upper", "right")  # the default
 
 
 def test_plot_eigenvalues_legend_placement():
@@ -81,7 +90,10 @@ def test_plot_eigenvalues_legend_placement():
     ax = fig.axes[0]
     box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert box.x0 > ax.get_window_extent().x1  # right of the axes, off the points
-    assert plots.plot_eigenvalues(eig, legend="lower left").axes[0].get_legend()._loc == 3
+    assert _legend_side(plots.plot_eigenvalues(eig, legend="lower left").axes[0]) == (
+        "lower",
+        "left",
+    )
     with pytest.raises(TypeError, match="legend must be a location string"):
         plots.plot_eigenvalues(eig, legend=True)
 
@@ -109,6 +121,20 @@ def test_plot_history_forms():
     steps = [{"loss": v, "grad_norm": 1.0} for v in loss]
     fig = plots.plot_history(steps)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), loss)
+
+
+def test_plot_history_of_a_training_history_marks_evaluations():
+    h = training.History(loss=[1.0, 0.5, 0.25, 0.2], grad_norm=[2.0, 1.0, 0.0, 0.5])
+    h.eval_steps, h.eval_metrics = [2, 4], {"mse": [0.6, 0.3]}
+    fig = _render(plots.plot_history(h))
+    ax, ax2 = fig.axes
+    assert ax.get_yscale() == "log" and ax2.get_yscale() == "log"
+    np.testing.assert_allclose(ax.lines[1].get_xydata(), [[2, 0.6], [4, 0.3]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["loss", "mse", "gradient norm"]
+    fig = plots.plot_history(training.History(loss=[0.0, -1.0], grad_norm=[0.0, 0.0]))
+    assert fig.axes[0].get_yscale() == "linear" and fig.axes[1].get_yscale() == "linear"
+    with pytest.raises(ValueError, match="train first"):
+        plots.plot_history(training.History())
 
 
 def test_plot_unrolled_wraps_graphs():
