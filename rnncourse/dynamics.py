@@ -20,11 +20,13 @@ Everything works in float64 if you pass float64 tensors.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import NamedTuple
 
 import torch
 
+from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
@@ -106,15 +108,7 @@ def random_recurrent_matrix(
     """
     n = check_int(n, "n", min_value=1)
     gain = check_float(gain, "gain", min_value=0.0)
-    if isinstance(seed, torch.Generator):
-        gen = seed
-    else:
-        gen = torch.Generator()
-        if seed is None:
-            gen.seed()
-        else:
-            gen.manual_seed(check_int(seed, "seed", min_value=0))
-    W0 = torch.randn(n, n, generator=gen, dtype=dtype) / math.sqrt(n)
+    W0 = torch.randn(n, n, generator=generator(seed), dtype=dtype) / math.sqrt(n)
     return scale_to_spectral_radius(W0, gain)
 
 
@@ -187,27 +181,52 @@ def jacobian_products(
     return torch.stack(hs), jacs
 
 
-def jacobian_norms(
-    W: torch.Tensor,
-    h0: torch.Tensor,
-    xs: torch.Tensor | None = None,
-    nonlinearity: str = "tanh",
-    U: torch.Tensor | None = None,
-    b: torch.Tensor | None = None,
-    *,
-    steps: int | None = None,
-    ord: str = "spectral",
-) -> torch.Tensor:
+_PRODUCTS_SIGNATURE = inspect.signature(jacobian_products)
+# The same parameters without annotations, for error messages.
+_PRODUCTS_ARGS = str(
+    _PRODUCTS_SIGNATURE.replace(
+        parameters=[
+            p.replace(annotation=inspect.Parameter.empty)
+            for p in _PRODUCTS_SIGNATURE.parameters.values()
+        ],
+        return_annotation=inspect.Signature.empty,
+    )
+)
+
+
+def jacobian_norms(*args, ord: str = "spectral", **kwargs) -> torch.Tensor:
     """Norm of dh_T/dh_{T-k} for every lag k = 0..T, shape (T + 1,).
 
-    Arguments as in :func:`jacobian_products`; ``ord`` is "spectral" (largest
-    singular value, the most a gradient can be stretched) or "fro" (Frobenius).
-    Entry 0 is the identity's norm (1, or sqrt(H) for "fro").
+    Takes the arguments of :func:`jacobian_products` (``W`` (H, H), ``h0`` (H,), then
+    ``xs``, ``nonlinearity``, ``U``, ``b`` and ``steps``, with the same defaults and
+    checks), plus ``ord``: "spectral" (largest singular value, the most a gradient can be
+    stretched) or "fro" (Frobenius). Entry 0 is the identity's norm (1, or sqrt(H) for
+    "fro"). Example: ``jacobian_norms(W, h0, xs, "tanh", U, b)`` or
+    ``jacobian_norms(W, h0, steps=50, ord="fro")``.
     """
     ord = check_choice(ord, "ord", ("spectral", "fro"))
-    _, jacs = jacobian_products(W, h0, xs, nonlinearity, U, b, steps=steps)
+    try:
+        _PRODUCTS_SIGNATURE.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"jacobian_norms: {err}. It takes the arguments of jacobian_products, "
+            f"{_PRODUCTS_ARGS}, and ord."
+        ) from None
+    _, jacs = jacobian_products(*args, **kwargs)
     norms = spectral_norms(jacs) if ord == "spectral" else torch.linalg.matrix_norm(jacs, "fro")
     return norms.flip(0)
+
+
+# help() and editors show jacobian_products' parameters, then ord.
+jacobian_norms.__signature__ = _PRODUCTS_SIGNATURE.replace(
+    parameters=[
+        *_PRODUCTS_SIGNATURE.parameters.values(),
+        inspect.Parameter(
+            "ord", inspect.Parameter.KEYWORD_ONLY, default="spectral", annotation="str"
+        ),
+    ],
+    return_annotation=inspect.signature(jacobian_norms).return_annotation,
+)
 
 
 def spectral_norms(J: torch.Tensor) -> torch.Tensor:
@@ -307,7 +326,7 @@ def fixed_points(
     nonlinearity: str = "tanh",
     *,
     n_starts: int = 32,
-    seed: int = 0,
+    seed: int | torch.Generator | None = 0,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> list[FixedPoint]:
@@ -320,6 +339,8 @@ def fixed_points(
     Args:
         W: recurrent weights (H, H). U: input weights (H, I). b: bias (H,).
         x: constant input (I,) (needs U), or ``None`` for no input.
+        seed: for the starting states: an int (0 by default, so a call gives the same
+            points every time), a ``torch.Generator``, or ``None`` for fresh OS entropy.
 
     Returns:
         The unique fixed points sorted by their first coordinate, each with the
@@ -336,7 +357,7 @@ def fixed_points(
         u = _drive(W, x[None], U, b, None)[0]
     else:
         u = _drive(W, None, None, b, 1)[0]
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    gen = generator(seed)
     if nonlinearity in ("tanh", "sigmoid"):
         starts = torch.rand(n_starts, H, generator=gen, dtype=W.dtype) * 2 - 1
     else:
@@ -383,19 +404,25 @@ class PascanuBound(NamedTuple):
 
 
 def pascanu_bound(
-    W: torch.Tensor, nonlinearity: str = "tanh", *, steps: int = 30, seed: int = 0
+    W: torch.Tensor,
+    nonlinearity: str = "tanh",
+    *,
+    steps: int = 30,
+    seed: int | torch.Generator | None = 0,
 ) -> PascanuBound:
     """Sufficient condition for vanishing gradients (Pascanu, Mikolov & Bengio, 2013).
 
     Since ||dh_T/dh_t|| <= prod ||diag(g'(a_s))|| ||W|| <= (gamma sigma_max(W))^(T - t),
     with gamma = 1 for tanh/relu and 1/4 for the logistic sigmoid, sigma_max(W) < 1/gamma
     makes the gradient vanish. The inequality is checked on a run of ``steps`` steps
-    from a random state with random inputs (seeded), see :class:`PascanuBound`.
+    from a random state with random inputs, see :class:`PascanuBound`. ``seed`` draws
+    them: an int (0 by default, so a call gives the same ratios every time), a
+    ``torch.Generator``, or ``None`` for fresh OS entropy.
     """
     W = _check_square(W)
     nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
     steps = check_int(steps, "steps", min_value=1)
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    gen = generator(seed)
     H = W.shape[0]
     sigma = float(torch.linalg.matrix_norm(W, ord=2))
     gamma = _GAMMA[nonlinearity]

@@ -1,3 +1,4 @@
+import inspect
 import math
 
 import numpy as np
@@ -51,6 +52,27 @@ def test_random_recurrent_matrix_is_seeded_and_leaves_global_rng_alone():
     # Before scaling the entries are N(0, 1/n), so rho(W0) is about 1 (circular law).
     W0 = d.random_recurrent_matrix(200, 1.0, seed=0) * 1.0
     assert W0.std() * math.sqrt(200) == pytest.approx(1.0, abs=0.1)
+
+
+def test_seed_means_the_same_in_every_function():
+    W = torch.diag(torch.tensor([2.0, 0.5], dtype=D64))
+    # an int and a Generator seeded with it give the same numbers; None gives fresh ones
+    A = d.random_recurrent_matrix(8, 0.9, seed=5)
+    assert torch.equal(d.random_recurrent_matrix(8, 0.9, seed=_gen(5)), A)
+    assert not torch.equal(d.random_recurrent_matrix(8, 0.9), d.random_recurrent_matrix(8, 0.9))
+    ratios = d.pascanu_bound(A, steps=5).ratios  # the default seed is 0: reproducible
+    torch.testing.assert_close(d.pascanu_bound(A, steps=5, seed=_gen(0)).ratios, ratios)
+    assert not torch.equal(d.pascanu_bound(A, steps=5, seed=None).ratios, ratios)
+    assert len(d.fixed_points(W, seed=None)) == len(d.fixed_points(W, seed=_gen(3))) == 3
+    for call in (
+        lambda seed: d.random_recurrent_matrix(4, 1.0, seed=seed),
+        lambda seed: d.fixed_points(W, seed=seed),
+        lambda seed: d.pascanu_bound(W, seed=seed),
+    ):
+        with pytest.raises(TypeError, match="seed must be an int"):
+            call(1.5)
+        with pytest.raises(ValueError, match="seed must be >= 0"):
+            call(-1)
 
 
 def test_scaling_errors():
@@ -123,6 +145,20 @@ def test_jacobian_norms_of_scaled_orthogonal_linear_rnn_are_powers():
     assert d.log_growth_rate(norms) == pytest.approx(math.log(a))
 
 
+def test_jacobian_norms_take_the_arguments_of_jacobian_products():
+    products = inspect.signature(d.jacobian_products).parameters
+    norms = inspect.signature(d.jacobian_norms).parameters
+    assert list(norms) == [*products, "ord"]
+    g = _gen(2)
+    W, U = (0.5 * torch.randn(4, n, generator=g, dtype=D64) for n in (4, 3))
+    h0, xs, b = (torch.randn(*s, generator=g, dtype=D64) for s in [(4,), (6, 3), (4,)])
+    _, jacs = d.jacobian_products(W, h0, xs, "relu", U, b)
+    expected = torch.linalg.matrix_norm(jacs, "fro").flip(0)
+    torch.testing.assert_close(d.jacobian_norms(W, h0, xs, "relu", U, b, ord="fro"), expected)
+    got = d.jacobian_norms(W=W, h0=h0, xs=xs, nonlinearity="relu", U=U, b=b, ord="fro")
+    torch.testing.assert_close(got, expected)
+
+
 def test_jacobian_input_errors():
     W, h0 = torch.eye(3, dtype=D64), torch.zeros(3, dtype=D64)
     with pytest.raises(ValueError, match="steps"):
@@ -137,6 +173,14 @@ def test_jacobian_input_errors():
         d.jacobian_products(W, h0, torch.zeros(5, 2, dtype=D64), U=torch.zeros(3, 3))
     with pytest.raises(ValueError, match="ord must be one of"):
         d.jacobian_norms(W, h0, steps=2, ord="nuc")
+    with pytest.raises(
+        TypeError, match="jacobian_norms: got an unexpected keyword argument 'stepz'"
+    ):
+        d.jacobian_norms(W, h0, stepz=2)
+    with pytest.raises(TypeError, match=r"missing a required argument: 'h0'.*nonlinearity='tanh'"):
+        d.jacobian_norms(W)
+    with pytest.raises(ValueError, match="steps"):
+        d.jacobian_norms(W, h0)
     with pytest.raises(ValueError, match="skip"):
         d.log_growth_rate(torch.ones(3), skip=5)
 
