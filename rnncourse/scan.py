@@ -31,6 +31,7 @@ import math
 import torch
 from torch import nn
 
+from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
@@ -328,7 +329,9 @@ class LRU(nn.Module):
         input_size: I (also the output size).  state_size: N.
         r_min, r_max: ring of initial eigenvalue magnitudes, 0 <= r_min < r_max < 1.
         max_phase: largest initial phase theta, in radians.
-        seed: int for a reproducible initialisation (the global RNG is untouched).
+        seed: draws the initial parameters: an int (0 by default, so two layers built
+            alike start alike), a ``torch.Generator``, or ``None`` for fresh OS entropy.
+            The global RNG is untouched.
     """
 
     def __init__(
@@ -338,7 +341,7 @@ class LRU(nn.Module):
         r_min: float = 0.4,
         r_max: float = 0.99,
         max_phase: float = 2 * math.pi,
-        seed: int | None = 0,
+        seed: int | torch.Generator | None = 0,
     ):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
@@ -347,7 +350,7 @@ class LRU(nn.Module):
         check_float(r_max, "r_max", max_value=1.0)
         if not r_min < r_max < 1.0:
             raise ValueError(f"need 0 <= r_min < r_max < 1, got r_min={r_min}, r_max={r_max}.")
-        gen = torch.Generator().manual_seed(0 if seed is None else seed)
+        gen = generator(seed)
         N, I = state_size, input_size
         # |lambda|^2 uniform between r_min^2 and r_max^2: uniform density on the ring.
         u1, u2 = torch.rand(N, generator=gen), torch.rand(N, generator=gen)

@@ -155,6 +155,20 @@ def test_lru_scan_equals_loop_and_is_seeded():
     assert a(x).dtype == torch.float32 and a(x).shape == x.shape
 
 
+def test_lru_seed():
+    def params(lru):
+        return torch.cat([p.detach().flatten() for p in lru.parameters()])
+
+    default = params(scan.LRU(2, 8))  # seed 0 by default: the same layer every time
+    torch.testing.assert_close(params(scan.LRU(2, 8, seed=0)), default)
+    torch.testing.assert_close(
+        params(scan.LRU(2, 8, seed=torch.Generator().manual_seed(0))), default
+    )
+    assert not torch.equal(params(scan.LRU(2, 8, seed=None)), params(scan.LRU(2, 8, seed=None)))
+    with pytest.raises(TypeError, match="seed must be an int"):
+        scan.LRU(2, 8, seed=0.5)
+
+
 def test_lru_stationary_variance_close_to_one():
     lru = scan.LRU(1, 64, r_min=0.9, r_max=0.99, seed=0)
     x = torch.randn(8, 2000, 1, generator=torch.Generator().manual_seed(0))
