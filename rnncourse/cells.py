@@ -4,24 +4,23 @@ A recurrent cell maps the input at one time step and the previous state to the n
 state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
 ``rnncourse.sequences``; this module only defines the step.
 
+Names follow the lecture: ``U`` multiplies the input, ``W`` the previous state, and the
+biases are ``b_x`` (input side) and ``b_h`` (state side), so ``b = b_x + b_h``:
+
+- plain RNN:   ``h(t) = tanh(W h(t-1) + U x(t) + b)``
+- gated leaky unit: ``s(t) = sigmoid(c) * s(t-1) + x(t)``
+- LSTM: gates ``i, f, o`` and candidate ``g``, cell state ``c(t) = f * c(t-1) + i * g``,
+  ``h(t) = o * tanh(c(t))``
+- GRU: gates ``r, z``, candidate ``n``, ``h(t) = (1 - z) * n + z * h(t-1)``
+
+The four step functions right below are that maths and nothing else. The classes after
+them hold the parameters, check the inputs and call the steps.
+
 Every cell works on a batch: the input ``x`` has shape ``(B, input_size)`` and the state
 ``h`` has shape ``(B, hidden_size)`` (for the LSTM the state is the pair ``(h, c)``).
-
-Names follow the lecture: ``U`` multiplies the input, ``W`` multiplies the previous
-state, and the biases are ``b_x`` (input side) and ``b_h`` (state side). The torch
-modules use two biases as well, so each cell maps exactly onto its torch counterpart:
-
-=============  ==========
-torch          rnncourse
-=============  ==========
-``weight_ih``  ``U``
-``weight_hh``  ``W``
-``bias_ih``    ``b_x``
-``bias_hh``    ``b_h``
-=============  ==========
-
-``RNNCell.from_torch``, ``LSTMCell.from_torch`` and ``GRUCell.from_torch`` copy the
-weights of a torch module, so the two can be compared step by step.
+``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal ``torch.nn.RNNCell``, ``LSTMCell`` and
+``GRUCell``; ``Cell.from_torch(module)`` copies a torch module's weights (the name and
+gate-order correspondence is in ``rnncourse.torch_interop``).
 """
 
 from __future__ import annotations
@@ -32,9 +31,51 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnncourse import torch_interop
 from rnncourse._validation import check_choice, check_int, check_tensor
 
 __all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell"]
+
+
+# --------------------------------------------------------------------------- the steps
+# x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None, with G
+# the number of gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
+
+
+def _rnn_step(x, h, U, W, b_x, b_h, nonlinearity: str = "tanh"):
+    """``h(t) = tanh(W h(t-1) + U x(t) + b)`` (or ReLU instead of tanh): ``(B, H)``."""
+    a = F.linear(x, U, b_x) + F.linear(h, W, b_h)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+
+
+def _gated_leaky_step(x, s, retention):
+    """``s(t) = sigmoid(c) * s(t-1) + x(t)``, with ``retention = sigmoid(c)``: ``(B, H)``."""
+    return retention * s + x
+
+
+def _lstm_step(x, h, c, U, W, b_x, b_h):
+    """One LSTM step; the four gate blocks in torch's order ``i, f, g, o``: ``(h, c)``."""
+    a_i, a_f, a_g, a_o = (F.linear(x, U, b_x) + F.linear(h, W, b_h)).chunk(4, dim=1)
+    i = torch.sigmoid(a_i)  # input gate: how much of g enters the cell
+    f = torch.sigmoid(a_f)  # forget gate: how much of c(t-1) is kept
+    g = torch.tanh(a_g)  # candidate change of the cell state
+    o = torch.sigmoid(a_o)  # output gate: how much of the cell is shown
+    c = f * c + i * g  # the cell state, updated additively
+    h = o * torch.tanh(c)
+    return h, c
+
+
+def _gru_step(x, h, U, W, b_x, b_h):
+    """One GRU step; the three gate blocks in torch's order ``r, z, n``: ``h(t)`` ``(B, H)``."""
+    ux_r, ux_z, ux_n = F.linear(x, U, b_x).chunk(3, dim=1)
+    wh_r, wh_z, wh_n = F.linear(h, W, b_h).chunk(3, dim=1)
+    r = torch.sigmoid(ux_r + wh_r)  # reset gate: how much of W_n h reaches n
+    z = torch.sigmoid(ux_z + wh_z)  # update gate: how much of h(t-1) is kept
+    n = torch.tanh(ux_n + r * wh_n)  # candidate state
+    return (1 - z) * n + z * h
+
+
+# --------------------------------------------------------------------------- the cells
 
 
 class RecurrentCell(nn.Module):
@@ -53,65 +94,57 @@ class RecurrentCell(nn.Module):
         self.input_size = check_int(input_size, "input_size", min_value=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
 
-    def _param_dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    def _param_device(self) -> torch.device:
-        return next(self.parameters()).device
-
     def zero_state(self, batch_size: int, *, dtype=None, device=None):
         """An all-zero state for ``batch_size`` sequences: shape ``(B, H)``.
 
         ``dtype`` and ``device`` default to those of the cell's parameters.
         """
         batch_size = check_int(batch_size, "batch_size", min_value=1)
-        dtype = self._param_dtype() if dtype is None else dtype
-        device = self._param_device() if device is None else device
+        param = next(self.parameters())
+        dtype = param.dtype if dtype is None else dtype
+        device = param.device if device is None else device
         return torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
 
     def output(self, state) -> torch.Tensor:
         """The hidden vector ``h`` of shape ``(B, H)`` contained in ``state``."""
         return state
 
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+
+    # Input checks: one step's x (B, I) and state (B, H), same dtype as the parameters.
+
     def _check_x(self, x) -> torch.Tensor:
-        x = check_tensor(
-            x,
-            "x",
-            ("B", self.input_size),
-            hint=f"A cell takes one time step of shape (batch, {self.input_size}); "
-            "use rnncourse.sequences.run for a whole (batch, time, features) sequence.",
+        hint = (
+            f"A cell takes one time step of shape (batch, {self.input_size}); "
+            "use rnncourse.sequences.run for a whole (batch, time, features) sequence."
         )
-        if x.dtype != self._param_dtype():
+        x = check_tensor(x, "x", ("B", self.input_size), hint=hint)
+        dtype = next(self.parameters()).dtype
+        if x.dtype != dtype:
             raise TypeError(
-                f"x has dtype {x.dtype} but the cell's parameters have dtype "
-                f"{self._param_dtype()}. Convert one of them, e.g. x.to({self._param_dtype()}) "
-                "or cell.to(x.dtype)."
+                f"x has dtype {x.dtype} but the cell's parameters have dtype {dtype}. "
+                f"Convert one of them, e.g. x.to({dtype}) or cell.to(x.dtype)."
             )
         return x
 
     def _check_h(self, h, x: torch.Tensor, name: str = "state") -> torch.Tensor:
-        h = check_tensor(
-            h,
-            name,
-            (x.shape[0], self.hidden_size),
-            hint=f"It must be (batch, hidden_size) = ({x.shape[0]}, {self.hidden_size}) "
-            "to match x; pass None for a zero state.",
-        )
+        shape = (x.shape[0], self.hidden_size)
+        hint = f"It must be (batch, hidden_size) = {shape} to match x; pass None for zeros."
+        h = check_tensor(h, name, shape, hint=hint)
         if h.dtype != x.dtype:
-            raise TypeError(
-                f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use {name}.to(x.dtype)."
-            )
+            raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
         return h
 
     def _check_step(self, x, state):
-        """Validate one step's input and previous state; ``None`` becomes a zero state."""
+        """Checked ``(x, state)`` of one step; ``state=None`` becomes a zero state."""
         x = self._check_x(x)
         if state is None:
             return x, self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
-        return x, self._check_h(state, x)
+        return x, self._check_state(state, x)
 
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+    def _check_state(self, state, x: torch.Tensor):
+        return self._check_h(state, x)
 
 
 class _TorchLikeCell(RecurrentCell):
@@ -123,7 +156,6 @@ class _TorchLikeCell(RecurrentCell):
     """
 
     n_gates = 1
-    _torch_types: tuple[type, ...] = ()
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__(input_size, hidden_size)
@@ -132,12 +164,9 @@ class _TorchLikeCell(RecurrentCell):
         rows = self.n_gates * self.hidden_size
         self.U = nn.Parameter(torch.empty(rows, self.input_size))
         self.W = nn.Parameter(torch.empty(rows, self.hidden_size))
-        if bias:
-            self.b_x = nn.Parameter(torch.empty(rows))
-            self.b_h = nn.Parameter(torch.empty(rows))
-        else:
-            self.register_parameter("b_x", None)
-            self.register_parameter("b_h", None)
+        # register_parameter, so that a missing bias is still a (None) parameter slot
+        self.register_parameter("b_x", nn.Parameter(torch.empty(rows)) if bias else None)
+        self.register_parameter("b_h", nn.Parameter(torch.empty(rows)) if bias else None)
         self.reset_parameters()
 
     @property
@@ -152,79 +181,25 @@ class _TorchLikeCell(RecurrentCell):
 
     @classmethod
     def from_torch(cls, module: nn.Module, layer: int = 0, direction: int = 0):
-        """A cell holding a copy of the weights of a torch module.
+        """A new cell holding a copy of the weights of the matching torch module.
 
-        Args:
-            module: the matching ``torch.nn`` cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``)
-                or the matching multi-layer module (e.g. ``nn.LSTM``).
-            layer: which layer of a multi-layer module, ``0 <= layer < num_layers``.
-            direction: ``0`` forward, ``1`` reverse (only for ``bidirectional=True``).
-
-        Returns:
-            A new cell whose ``U, W, b_x, b_h`` are detached clones of ``weight_ih``,
-            ``weight_hh``, ``bias_ih``, ``bias_hh`` (same dtype and device). For a layer
-            above the first, ``input_size`` is the size of the layer below's output.
+        ``module`` is the torch cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``) or the
+        multi-layer module (e.g. ``nn.LSTM``), of which ``layer`` and ``direction``
+        (``1`` for reverse) pick one cell. See ``rnncourse.torch_interop.cell_from_torch``.
         """
-        cell_type, seq_type = cls._torch_types
-        if not isinstance(module, (cell_type, seq_type)):
-            raise TypeError(
-                f"{cls.__name__}.from_torch expects a torch.nn.{cell_type.__name__} or "
-                f"torch.nn.{seq_type.__name__}, got {type(module).__name__}."
-            )
-        layer = check_int(layer, "layer", min_value=0)
-        direction = check_int(direction, "direction", min_value=0)
-        if isinstance(module, cell_type):
-            layers, directions, suffix = 1, 1, ""
-        else:
-            if getattr(module, "proj_size", 0) > 0:
-                raise ValueError(
-                    f"LSTMs with projections (proj_size={module.proj_size}) have no "
-                    "rnncourse equivalent; use proj_size=0."
-                )
-            layers, directions = module.num_layers, 2 if module.bidirectional else 1
-            suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        if layer >= layers:
-            raise ValueError(
-                f"layer must be < {layers} (the module's number of layers), got {layer}."
-            )
-        if direction >= directions:
-            raise ValueError(
-                f"direction must be 0{' or 1' if directions == 2 else ''} for this module "
-                f"(bidirectional={directions == 2}), got {direction}."
-            )
-        weight_ih = getattr(module, "weight_ih" + suffix)
-        weight_hh = getattr(module, "weight_hh" + suffix)
-        bias = module.bias
-        cell = cls(weight_ih.shape[1], weight_hh.shape[1], bias=bias, **cls._kwargs_of(module))
-        names = {"U": "weight_ih", "W": "weight_hh"}
-        if bias:
-            names.update(b_x="bias_ih", b_h="bias_hh")
-        for ours, theirs in names.items():
-            source = getattr(module, theirs + suffix)
-            setattr(cell, ours, nn.Parameter(source.detach().clone()))
-        return cell
-
-    @classmethod
-    def _kwargs_of(cls, module) -> dict:
-        return {}
-
-    def _affine(self, x: torch.Tensor, h: torch.Tensor):
-        """``(U x + b_x, W h + b_h)``, each of shape ``(B, n_gates*H)``."""
-        return F.linear(x, self.U, self.b_x), F.linear(h, self.W, self.b_h)
+        return torch_interop.cell_from_torch(cls, module, layer, direction)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", bias={self.bias}"
 
 
 class RNNCell(_TorchLikeCell):
-    """The plain (Elman) recurrent step.
-
-    ``h(t) = act(U x(t) + b_x + W h(t-1) + b_h)`` with ``act`` tanh or ReLU.
+    """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
 
     Args:
         input_size: ``I``, features of ``x``.
         hidden_size: ``H``, features of ``h``.
-        nonlinearity: ``"tanh"`` (default) or ``"relu"``.
+        nonlinearity: ``act``, ``"tanh"`` (default) or ``"relu"``.
         bias: with ``False``, ``b_x`` and ``b_h`` are ``None``.
 
     Parameters (torch name in brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)``
@@ -235,7 +210,6 @@ class RNNCell(_TorchLikeCell):
     """
 
     n_gates = 1
-    _torch_types = (nn.RNNCell, nn.RNN)
 
     def __init__(
         self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True
@@ -244,15 +218,9 @@ class RNNCell(_TorchLikeCell):
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
 
-    @classmethod
-    def _kwargs_of(cls, module) -> dict:
-        return {"nonlinearity": module.nonlinearity}
-
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         x, h = self._check_step(x, state)
-        ux, wh = self._affine(x, h)
-        a = ux + wh
-        return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+        return _rnn_step(x, h, self.U, self.W, self.b_x, self.b_h, self.nonlinearity)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
@@ -281,7 +249,10 @@ class LSTMCell(_TorchLikeCell):
     """
 
     n_gates = 4
-    _torch_types = (nn.LSTMCell, nn.LSTM)
+
+    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
+        x, (h, c) = self._check_step(x, state)
+        return _lstm_step(x, h, c, self.U, self.W, self.b_x, self.b_h)
 
     def zero_state(self, batch_size: int, *, dtype=None, device=None):
         """A pair ``(h, c)`` of zero tensors of shape ``(B, H)``."""
@@ -291,25 +262,13 @@ class LSTMCell(_TorchLikeCell):
     def output(self, state) -> torch.Tensor:
         return state[0]
 
-    def _check_step(self, x, state):
-        x = self._check_x(x)
-        if state is None:
-            return x, self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
+    def _check_state(self, state, x: torch.Tensor):
         if not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError(
                 "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
                 f"{type(state).__name__}. Pass None for a zero state."
             )
-        return x, (self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c"))
-
-    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
-        x, (h, c) = self._check_step(x, state)
-        ux, wh = self._affine(x, h)
-        a_i, a_f, a_g, a_o = (ux + wh).chunk(4, dim=1)
-        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-        c = f * c + i * g
-        h = o * torch.tanh(c)
-        return h, c
+        return self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c")
 
 
 class GRUCell(_TorchLikeCell):
@@ -334,17 +293,10 @@ class GRUCell(_TorchLikeCell):
     """
 
     n_gates = 3
-    _torch_types = (nn.GRUCell, nn.GRU)
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         x, h = self._check_step(x, state)
-        ux, wh = self._affine(x, h)
-        ux_r, ux_z, ux_n = ux.chunk(3, dim=1)
-        wh_r, wh_z, wh_n = wh.chunk(3, dim=1)
-        r = torch.sigmoid(ux_r + wh_r)
-        z = torch.sigmoid(ux_z + wh_z)
-        n = torch.tanh(ux_n + r * wh_n)
-        return (1 - z) * n + z * h
+        return _gru_step(x, h, self.U, self.W, self.b_x, self.b_h)
 
 
 class GatedLeakyCell(RecurrentCell):
@@ -377,26 +329,17 @@ class GatedLeakyCell(RecurrentCell):
         context_size = check_int(context_size, "context_size", min_value=0)
         super().__init__(hidden_size + context_size, hidden_size)
         self.context_size = context_size
-        if self.context_size == 0:
-            self.c = nn.Parameter(torch.empty(hidden_size))
-            self.register_parameter("V", None)
-            self.register_parameter("b_c", None)
-        else:
-            self.register_parameter("c", None)
-            self.V = nn.Parameter(torch.empty(hidden_size, self.context_size))
-            self.b_c = nn.Parameter(torch.empty(hidden_size))
+        # c is a parameter of its own without context, else c = V z(t) + b_c
+        own_c = context_size == 0
+        self.register_parameter("c", nn.Parameter(torch.empty(hidden_size)) if own_c else None)
+        V = None if own_c else nn.Parameter(torch.empty(hidden_size, context_size))
+        self.register_parameter("V", V)
+        self.register_parameter("b_c", None if own_c else nn.Parameter(torch.empty(hidden_size)))
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Retention ``sigmoid(c)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""
-        retention = torch.linspace(0.5, 0.95, self.hidden_size)
-        with torch.no_grad():
-            if self.context_size == 0:
-                self.c.copy_(torch.logit(retention))
-            else:
-                self.b_c.copy_(torch.logit(retention))
-                bound = 1.0 / math.sqrt(self.context_size)
-                nn.init.uniform_(self.V, -bound, bound)
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        x, s = self._check_step(x, state)
+        return _gated_leaky_step(x[:, : self.hidden_size], s, self._gate(x))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The retention ``sigmoid(c)`` for input ``x`` ``(B, H + C)``: shape ``(B, H)``."""
@@ -408,9 +351,16 @@ class GatedLeakyCell(RecurrentCell):
         z = x[:, self.hidden_size :]  # the context z(t)
         return torch.sigmoid(F.linear(z, self.V, self.b_c))
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
-        x, s = self._check_step(x, state)
-        return self._gate(x) * s + x[:, : self.hidden_size]
+    def reset_parameters(self) -> None:
+        """Retention ``sigmoid(c)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""
+        retention = torch.linspace(0.5, 0.95, self.hidden_size)
+        with torch.no_grad():
+            if self.context_size == 0:
+                self.c.copy_(torch.logit(retention))
+            else:
+                self.b_c.copy_(torch.logit(retention))
+                bound = 1.0 / math.sqrt(self.context_size)
+                nn.init.uniform_(self.V, -bound, bound)
 
     def extra_repr(self) -> str:
         return f"hidden_size={self.hidden_size}, context_size={self.context_size}"

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from rnncourse import torch_interop
 from rnncourse.cells import GatedLeakyCell, GRUCell, LSTMCell, RecurrentCell, RNNCell
 
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
@@ -178,6 +179,39 @@ def test_from_torch_copies_are_detached_clones():
         cell.U.add_(1.0)
     assert not torch.equal(cell.U, ref.weight_ih_l0)
     assert RNNCell.from_torch(nn.RNN(2, 3, nonlinearity="relu")).nonlinearity == "relu"
+
+
+def test_torch_correspondence_tables():
+    assert torch_interop.PARAMETER_NAMES == TORCH_NAMES
+    assert torch_interop.GATE_ORDER["LSTMCell"] == ("i", "f", "g", "o")
+    assert torch_interop.GATE_ORDER["GRUCell"] == ("r", "z", "n")
+    for kind, (ours_cls, torch_cell, torch_module, _) in KINDS.items():
+        assert torch_interop.torch_types(ours_cls) == (torch_cell, torch_module), kind
+    with pytest.raises(TypeError, match="no torch.nn counterpart"):
+        torch_interop.torch_types(GatedLeakyCell)
+
+
+def test_from_torch_builds_a_subclass():
+    class Peephole(LSTMCell):
+        pass
+
+    cell = Peephole.from_torch(nn.LSTMCell(2, 3))
+    assert type(cell) is Peephole and cell.hidden_size == 3
+
+
+def test_torch_state_layout_round_trip():
+    """split_torch_state and join_torch_state are inverses on torch's (L*D, B, H) layout."""
+    h0, c0 = torch.randn(4, 2, 3), torch.randn(4, 2, 3)
+    per_layer = torch_interop.split_torch_state((h0, c0), 2, 2, 2, 3, is_lstm=True)
+    assert len(per_layer) == 2 and torch.equal(per_layer[1][0][1], c0[2])  # layer 1, forward
+    h_n, c_n = torch_interop.join_torch_state(per_layer, 2)
+    assert torch.equal(h_n, h0) and torch.equal(c_n, c0)
+    single = torch_interop.split_torch_state(h0, 4, 1, 2, 3, is_lstm=False)
+    assert torch.equal(torch_interop.join_torch_state(single, 1), h0)
+    with pytest.raises(TypeError, match="pair"):
+        torch_interop.split_torch_state(h0, 2, 2, 2, 3, is_lstm=True)
+    with pytest.raises(ValueError, match="h_0"):
+        torch_interop.split_torch_state(h0, 2, 1, 2, 3, is_lstm=False)
 
 
 def test_default_init_is_uniform_in_torch_range():

@@ -1,0 +1,163 @@
+"""How the cells of ``rnncourse.cells`` correspond to ``torch.nn``'s recurrent modules.
+
+Each torch-like cell computes the same function as its ``torch.nn`` counterpart, with
+the lecture's names for the parameters:
+
+=============  ==========
+torch          rnncourse
+=============  ==========
+``weight_ih``  ``U``
+``weight_hh``  ``W``
+``bias_ih``    ``b_x``
+``bias_hh``    ``b_h``
+=============  ==========
+
+A gated cell stacks the rows of its gates in torch's order (``GATE_ORDER``): rows
+``k*H:(k+1)*H`` belong to gate ``k``; LSTM ``i, f, g, o``, GRU ``r, z, n``.
+
+A multi-layer module (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) holds one set of weights per
+layer ``l`` and direction ``d``, named with the suffix ``_l{l}`` (plus ``_reverse`` for
+``d = 1``). Its states ``h_0``, ``h_n`` (and ``c_0``, ``c_n``) have shape
+``(L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,
+direction ``d``.
+
+``RNNCell.from_torch``, ``LSTMCell.from_torch`` and ``GRUCell.from_torch`` call
+:func:`cell_from_torch`; ``rnncourse.sequences.from_torch`` rebuilds a whole module with
+:func:`split_torch_state` and :func:`join_torch_state`. This module imports no other part
+of rnncourse, so the cells can use it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnncourse._validation import check_int, check_tensor
+
+__all__ = [
+    "PARAMETER_NAMES",
+    "GATE_ORDER",
+    "TORCH_TYPES",
+    "torch_types",
+    "cell_from_torch",
+    "split_torch_state",
+    "join_torch_state",
+]
+
+PARAMETER_NAMES = {"U": "weight_ih", "W": "weight_hh", "b_x": "bias_ih", "b_h": "bias_hh"}
+"""rnncourse parameter name -> torch parameter name (without the ``_l0`` layer suffix)."""
+
+GATE_ORDER = {"RNNCell": (), "LSTMCell": ("i", "f", "g", "o"), "GRUCell": ("r", "z", "n")}
+"""rnncourse cell -> its gates, in the order of their row blocks in ``U``, ``W``, ``b``."""
+
+TORCH_TYPES = {
+    "RNNCell": (nn.RNNCell, nn.RNN),
+    "LSTMCell": (nn.LSTMCell, nn.LSTM),
+    "GRUCell": (nn.GRUCell, nn.GRU),
+}
+"""rnncourse cell -> (the torch cell, the torch multi-layer module) it stands for."""
+
+
+def torch_types(cell_class: type) -> tuple[type, type]:
+    """``(torch cell, torch multi-layer module)`` for ``cell_class`` or a subclass of one."""
+    for base in cell_class.__mro__:
+        if base.__name__ in TORCH_TYPES:
+            return TORCH_TYPES[base.__name__]
+    raise TypeError(
+        f"{cell_class.__name__} has no torch.nn counterpart; only {', '.join(TORCH_TYPES)} do."
+    )
+
+
+def _weight_suffix(module: nn.Module, cell_type: type, layer: int, direction: int) -> str:
+    """The suffix of one layer's and direction's parameter names, e.g. ``_l1_reverse``."""
+    layer = check_int(layer, "layer", min_value=0)
+    direction = check_int(direction, "direction", min_value=0)
+    if isinstance(module, cell_type):
+        layers, directions = 1, 1
+    else:
+        if getattr(module, "proj_size", 0) > 0:
+            raise ValueError(
+                f"LSTMs with projections (proj_size={module.proj_size}) have no "
+                "rnncourse equivalent; use proj_size=0."
+            )
+        layers, directions = module.num_layers, 2 if module.bidirectional else 1
+    if layer >= layers:
+        raise ValueError(f"layer must be < {layers} (the module's number of layers), got {layer}.")
+    if direction >= directions:
+        raise ValueError(
+            f"direction must be 0{' or 1' if directions == 2 else ''} for this module "
+            f"(bidirectional={directions == 2}), got {direction}."
+        )
+    if isinstance(module, cell_type):
+        return ""
+    return f"_l{layer}" + ("_reverse" if direction == 1 else "")
+
+
+def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, direction: int = 0):
+    """A new ``cell_class`` holding a copy of the weights of a torch module.
+
+    Args:
+        cell_class: ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (or a subclass of one).
+        module: the matching ``torch.nn`` cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``)
+            or the matching multi-layer module (e.g. ``nn.LSTM``).
+        layer: which layer of a multi-layer module, ``0 <= layer < num_layers``.
+        direction: ``0`` forward, ``1`` reverse (only for ``bidirectional=True``).
+
+    Returns:
+        A cell whose ``U, W, b_x, b_h`` are detached clones of ``weight_ih``,
+        ``weight_hh``, ``bias_ih``, ``bias_hh`` (same dtype and device). For a layer
+        above the first, ``input_size`` is the size of the layer below's output.
+    """
+    cell_type, seq_type = torch_types(cell_class)
+    if not isinstance(module, (cell_type, seq_type)):
+        raise TypeError(
+            f"{cell_class.__name__}.from_torch expects a torch.nn.{cell_type.__name__} or "
+            f"torch.nn.{seq_type.__name__}, got {type(module).__name__}."
+        )
+    suffix = _weight_suffix(module, cell_type, layer, direction)
+    options = {"nonlinearity": module.nonlinearity} if hasattr(module, "nonlinearity") else {}
+    U, W = getattr(module, "weight_ih" + suffix), getattr(module, "weight_hh" + suffix)
+    cell = cell_class(U.shape[1], W.shape[1], bias=module.bias, **options)
+    for ours, theirs in PARAMETER_NAMES.items():
+        if module.bias or ours in ("U", "W"):
+            source = getattr(module, theirs + suffix)
+            setattr(cell, ours, nn.Parameter(source.detach().clone()))
+    return cell
+
+
+def split_torch_state(
+    state, num_layers: int, num_directions: int, batch: int, hidden_size: int, is_lstm: bool
+) -> list:
+    """torch's initial state as one state per layer.
+
+    Args:
+        state: ``h_0`` of shape ``(L*D, B, H)``, or for an LSTM the pair ``(h_0, c_0)``.
+        num_layers, num_directions, batch, hidden_size: ``L``, ``D``, ``B``, ``H``.
+        is_lstm: whether the state is the LSTM's pair.
+
+    Returns:
+        A list of ``L`` states: ``h`` ``(B, H)`` (LSTM: ``(h, c)``), or with two
+        directions a pair ``(forward state, backward state)``.
+    """
+    if is_lstm and (not isinstance(state, (tuple, list)) or len(state) != 2):
+        raise TypeError("state for an LSTM must be a pair (h_0, c_0) or None.")
+    parts = tuple(state) if is_lstm else (state,)
+    rows = num_layers * num_directions
+    for name, part in zip(("h_0", "c_0"), parts, strict=False):
+        check_tensor(part, name, (rows, batch, hidden_size), hint="Use torch's layout.")
+    per_cell = [tuple(p[i] for p in parts) if is_lstm else state[i] for i in range(rows)]
+    if num_directions == 1:
+        return per_cell
+    return [tuple(per_cell[i : i + 2]) for i in range(0, rows, 2)]
+
+
+def join_torch_state(finals: list, num_directions: int):
+    """Per-layer final states, as :func:`split_torch_state` makes them, in torch's layout.
+
+    Returns ``h_n`` of shape ``(L*D, B, H)``, or ``(h_n, c_n)`` when the states are
+    ``(h, c)`` pairs.
+    """
+    per_cell = [s for f in finals for s in (f if num_directions == 2 else (f,))]
+    if isinstance(per_cell[0], tuple):
+        return tuple(torch.stack(part) for part in zip(*per_cell, strict=True))
+    return torch.stack(per_cell)
