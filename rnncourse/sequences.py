@@ -4,7 +4,7 @@ A cell (see :mod:`rnncourse.cells`) computes one step, ``h(t) = f(h(t-1), x(t))`
 This module unrolls it over a sequence and arranges inputs and outputs the ways the
 lecture draws them:
 
-- :func:`run`: the core loop, with variable-length batches (``lengths`` or ``mask``).
+- :func:`run`: the core loop, with variable-length batches (``lengths``).
 - :class:`ManyToMany`: an output at every step, ``o(t) = V h(t) + c``.
 - :class:`ManyToOne`: one summary output from the state at the last step.
 - :class:`EncoderDecoder`: a context ``C`` from one sequence drives another.
@@ -13,10 +13,11 @@ lecture draws them:
   forcing in one parallel pass.
 - :class:`Stacked` and :class:`Bidirectional`: deeper and two-way recurrences.
 - :func:`from_torch`: rebuild a ``torch.nn.RNN``/``LSTM``/``GRU`` from these parts.
+- :func:`length_mask`: which steps of a padded batch are real.
 
 Every tensor is batch-first, ``(B, T, features)``; the initial state is zero unless
 one is given. A state is a tensor ``h`` of shape ``(B, H)``, or for an LSTM the pair
-``(h, c)``.
+``(h, c)``. The input checks are at the end of the file.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ import math
 import torch
 from torch import nn
 
+from rnncourse import torch_interop
 from rnncourse._validation import check_choice, check_int, check_tensor
 from rnncourse.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 
+# Longer than the package's other modules on purpose: it is the lecture's whole set of
+# topologies around one loop, meant to be read in one sitting, top to bottom.
+
 __all__ = [
     "run",
+    "length_mask",
     "shift_right",
     "ManyToMany",
     "ManyToOne",
@@ -44,108 +50,10 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _map(fn, *states):
-    """Apply ``fn`` to a state, or to each part of an ``(h, c)`` state."""
-    if isinstance(states[0], tuple):
-        return tuple(fn(*parts) for parts in zip(*states, strict=True))
-    return fn(*states)
-
-
-def _check_cell(cell, name: str = "cell") -> RecurrentCell:
-    if not isinstance(cell, RecurrentCell):
-        raise TypeError(
-            f"{name} must be a recurrent cell from rnncourse.cells (e.g. RNNCell(3, 8)), "
-            f"got {type(cell).__name__}. To use a torch.nn.RNNCell, convert it with "
-            f"RNNCell.from_torch(module)."
-        )
-    return cell
-
-
-def _check_input(x, cell: RecurrentCell, name: str = "x") -> torch.Tensor:
-    return check_tensor(
-        x,
-        name,
-        ("B", "T", cell.input_size),
-        hint=f"Pass a batch-first tensor (batch, time, {cell.input_size}).",
-    )
-
-
-def _check_state(state, cell: RecurrentCell, like: torch.Tensor, name: str = "state"):
-    """Return ``state`` checked against the cell's zero state, or that zero state."""
-    batch = like.shape[0]
-    zero = cell.zero_state(batch, dtype=like.dtype, device=like.device)
-    if state is None:
-        return zero
-    if isinstance(zero, tuple):
-        if not isinstance(state, (tuple, list)) or len(state) != len(zero):
-            raise TypeError(
-                f"{name} must be a tuple of {len(zero)} tensors (h, c) for "
-                f"{type(cell).__name__}, got {type(state).__name__}."
-            )
-        parts = [(s, z, f"{name}[{i}]") for i, (s, z) in enumerate(zip(state, zero, strict=True))]
-    else:
-        parts = [(state, zero, name)]
-    for s, z, part_name in parts:
-        check_tensor(s, part_name, tuple(z.shape), hint="The state needs one row per sequence.")
-        if s.dtype != like.dtype:
-            raise TypeError(
-                f"{part_name} has dtype {s.dtype} but the input has dtype {like.dtype}; "
-                f"convert one of them with .to(dtype)."
-            )
-    return tuple(state) if isinstance(zero, tuple) else state
-
-
-def _valid_steps(batch: int, steps: int, lengths, mask, device) -> torch.Tensor | None:
-    """Turn ``lengths`` (B,) or a prefix ``mask`` (B, T) into a bool mask (B, T)."""
-    if lengths is not None and mask is not None:
-        raise ValueError("Give either lengths or mask, not both.")
-    time = torch.arange(steps, device=device)
-    if lengths is not None:
-        if isinstance(lengths, (list, tuple)):
-            lengths = torch.tensor(lengths)
-        lengths = check_tensor(lengths, "lengths", (batch,), floating=False)
-        if lengths.dtype == torch.bool or lengths.is_floating_point():
-            raise TypeError(
-                f"lengths must hold integers (e.g. torch.long), got dtype {lengths.dtype}."
-            )
-        if lengths.min() < 1 or lengths.max() > steps:
-            raise ValueError(
-                f"every length must be between 1 and T={steps} (the padded time size), "
-                f"got lengths {lengths.tolist()}. Pad x to the longest sequence and drop "
-                f"empty sequences from the batch."
-            )
-        return time < lengths.to(device)[:, None]
-    if mask is not None:
-        mask = check_tensor(mask, "mask", (batch, steps), dtype=torch.bool, floating=False)
-        counts = mask.sum(1)
-        if counts.min() < 1:
-            raise ValueError("mask must mark at least one valid step in every sequence.")
-        if not torch.equal(mask, time < counts[:, None]):
-            raise ValueError(
-                "mask must be a prefix mask: True for the first steps of each sequence "
-                "and False for the padding after them (no gaps, no padding in front)."
-            )
-        return mask.to(device)
-    return None
-
-
-def _lengths_of(valid: torch.Tensor | None, batch: int, steps: int, device) -> torch.Tensor:
-    if valid is None:
-        return torch.full((batch,), steps, dtype=torch.long, device=device)
-    return valid.sum(1)
-
-
-def _check_output_size(output_size) -> int:
-    return check_int(output_size, "output_size", min_value=1)
-
-
 # --------------------------------------------------------------------------- the loop
 
 
-def run(cell, x, state=None, lengths=None, mask=None):
+def run(cell, x, state=None, lengths=None):
     """Run ``cell`` over a batch of sequences: ``h(t) = f(h(t-1), x(t))``.
 
     Args:
@@ -153,8 +61,6 @@ def run(cell, x, state=None, lengths=None, mask=None):
         x: inputs, shape ``(B, T, I)``.
         state: initial state, shape ``(B, H)`` (LSTM: a pair ``(h, c)``); zeros if None.
         lengths: optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
-        mask: optional ``(B, T)`` bool mask of valid steps (a prefix of each row);
-            an alternative to ``lengths``.
 
     Returns:
         ``(hs, final_state)``: ``hs`` of shape ``(B, T, H)`` with ``hs[:, t] = h(t)``,
@@ -163,24 +69,75 @@ def run(cell, x, state=None, lengths=None, mask=None):
         state at its own last valid step.
     """
     cell = _check_cell(cell)
-    x = _check_input(x, cell)
-    batch, steps, _ = x.shape
-    valid = _valid_steps(batch, steps, lengths, mask, x.device)
-    state = _check_state(state, cell, x)
+    x = _check_input(x, cell.input_size)
+    _, valid = _padding(lengths, x)
+    return _unroll(cell, x, state, valid)
+
+
+def _unroll(cell, x, state, valid):
+    """The loop of :func:`run`; ``valid`` is the ``(B, T)`` mask of real steps, or None."""
+    if state is None:
+        state = cell.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
     hs = []
     # unbind, not x[:, t]: each slice's backward would write a full (B, T, I) gradient,
     # making backward grow with T squared.
     for t, x_t in enumerate(x.unbind(1)):
-        new_state = cell(x_t, state)
+        new_state = cell(x_t, state)  # the cell checks x_t and state
         if valid is None:
             state = new_state
             hs.append(cell.output(state))
-        else:
+        else:  # a padded step keeps the old state and outputs zeros
             keep = valid[:, t, None]
-            state = _map(lambda new, old, keep=keep: torch.where(keep, new, old), new_state, state)
+            state = _where(keep, new_state, state)
             h = cell.output(state)
             hs.append(torch.where(keep, h, torch.zeros_like(h)))
     return torch.stack(hs, dim=1), state
+
+
+def _where(keep, new, old):
+    """``new`` where ``keep`` is True, else ``old``: for a state ``h`` or a pair ``(h, c)``."""
+    if isinstance(new, tuple):
+        return tuple(torch.where(keep, n, o) for n, o in zip(new, old, strict=True))
+    return torch.where(keep, new, old)
+
+
+def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | None = None):
+    """Which steps of a padded batch are real: ``mask[b, t] = t < lengths[b]``.
+
+    Args:
+        lengths: ``(B,)`` integer tensor (or a list) of sequence lengths.
+        steps: ``T``, the padded time size.
+        min_length: the shortest length allowed; the default 1 rejects empty sequences,
+            which a recurrent network cannot summarise (0 allows them).
+        batch_size: if given, the number ``B`` of lengths required.
+
+    Returns:
+        A ``(B, T)`` bool tensor on the device of ``lengths``: True at the first
+        ``lengths[b]`` steps of sequence ``b``, False at the padding after them.
+    """
+    steps = check_int(steps, "steps", min_value=0)
+    min_length = check_int(min_length, "min_length", min_value=0)
+    if isinstance(lengths, (list, tuple)):
+        lengths = torch.tensor(lengths)
+    shape = ("B" if batch_size is None else batch_size,)
+    lengths = check_tensor(lengths, "lengths", shape, floating=False)
+    if lengths.dtype == torch.bool or lengths.is_floating_point() or lengths.is_complex():
+        raise TypeError(f"lengths must hold integers (e.g. torch.long), got dtype {lengths.dtype}.")
+    if lengths.min() < min_length or lengths.max() > steps:
+        raise ValueError(
+            f"every length must be between {min_length} and T={steps} (the padded time size), "
+            f"got lengths {lengths.tolist()}."
+            + (" Pad x to the longest sequence and drop empty sequences." if min_length else "")
+        )
+    return torch.arange(steps, device=lengths.device) < lengths[:, None]
+
+
+def _padding(lengths, x):
+    """``lengths`` as a tensor and its :func:`length_mask`, on x's device (or None, None)."""
+    if lengths is None:
+        return None, None
+    valid = length_mask(lengths, x.shape[1], batch_size=x.shape[0]).to(x.device)
+    return torch.as_tensor(lengths).to(x.device), valid
 
 
 # --------------------------------------------------------------------------- topologies
@@ -199,13 +156,15 @@ class ManyToMany(nn.Module):
     def __init__(self, cell, output_size: int):
         super().__init__()
         self.cell = _check_cell(cell)
-        self.readout = nn.Linear(cell.hidden_size, _check_output_size(output_size))
+        output_size = check_int(output_size, "output_size", min_value=1)
+        self.readout = nn.Linear(cell.hidden_size, output_size)
 
     def forward(self, x, state=None, lengths=None):
-        hs, final = run(self.cell, x, state, lengths=lengths)
+        x = _check_input(x, self.cell.input_size)
+        _, valid = _padding(lengths, x)
+        hs, final = _unroll(self.cell, x, state, valid)
         o = self.readout(hs)
-        if lengths is not None:
-            valid = _valid_steps(*hs.shape[:2], lengths, None, hs.device)
+        if valid is not None:  # hs is zero at padded steps, but the readout adds its bias
             o = torch.where(valid[..., None], o, torch.zeros_like(o))
         return o, final
 
@@ -221,7 +180,8 @@ class ManyToOne(nn.Module):
     def __init__(self, cell, output_size: int):
         super().__init__()
         self.cell = _check_cell(cell)
-        self.readout = nn.Linear(cell.hidden_size, _check_output_size(output_size))
+        output_size = check_int(output_size, "output_size", min_value=1)
+        self.readout = nn.Linear(cell.hidden_size, output_size)
 
     def forward(self, x, lengths=None):
         _, final = run(self.cell, x, lengths=lengths)
@@ -271,7 +231,8 @@ class EncoderDecoder(nn.Module):
                     f"so decoder_cell.input_size must be D + {h_enc} (D >= 0 the width of "
                     f"y_in), got {decoder_cell.input_size}."
                 )
-        self.readout = nn.Linear(decoder_cell.hidden_size, _check_output_size(output_size))
+        output_size = check_int(output_size, "output_size", min_value=1)
+        self.readout = nn.Linear(decoder_cell.hidden_size, output_size)
 
     def forward(self, x, steps=None, y_in=None, lengths=None):
         _, enc_final = run(self.encoder, x, lengths=lengths)
@@ -280,13 +241,8 @@ class EncoderDecoder(nn.Module):
         if y_in is None:
             steps = check_int(steps, "steps", min_value=1)
             y_in = x.new_zeros(batch, steps, d)
-        else:
-            y_in = check_tensor(
-                y_in,
-                "y_in",
-                (batch, steps, d),
-                hint=f"The decoder of this model reads {d} features per step besides C.",
-            )
+        hint = f"The decoder of this model reads {d} features per step besides C."
+        y_in = check_tensor(y_in, "y_in", (batch, steps, d), hint=hint)
         state = None
         if self.context in ("state", "both"):
             zero = self.decoder.zero_state(batch, dtype=C.dtype, device=C.device)
@@ -311,7 +267,7 @@ class OneToMany(nn.Module):
     def __init__(self, cell, output_size: int, feed_back_output: bool = True):
         super().__init__()
         self.cell = _check_cell(cell)
-        output_size = _check_output_size(output_size)
+        output_size = check_int(output_size, "output_size", min_value=1)
         if feed_back_output and output_size != cell.input_size:
             raise ValueError(
                 f"feed_back_output=True feeds each output back in as the next input, so "
@@ -390,7 +346,7 @@ class OutputFeedback(nn.Module):
     def __init__(self, input_size: int, output_size: int, hidden_size: int):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
-        self.output_size = _check_output_size(output_size)
+        self.output_size = check_int(output_size, "output_size", min_value=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
         bound = 1 / math.sqrt(hidden_size)
 
@@ -407,30 +363,21 @@ class OutputFeedback(nn.Module):
         h = torch.tanh(x @ self.U.T + y_prev @ self.R.T + self.b)
         return h @ self.V.T + self.c
 
-    def _check_x(self, x):
-        return check_tensor(
-            x, "x", ("B", "T", self.input_size), hint="Pass batch-first (batch, time, input)."
-        )
-
     def teacher_forced(self, x, y_prev):
         """All steps at once from the true previous outputs (see :func:`shift_right`)."""
-        x = self._check_x(x)
-        y_prev = check_tensor(
-            y_prev,
-            "y_prev",
-            (x.shape[0], x.shape[1], self.output_size),
-            hint="Build it from the targets with shift_right(y).",
-        )
+        x = _check_input(x, self.input_size)
+        hint = "Build it from the targets with shift_right(y)."
+        y_prev = check_tensor(y_prev, "y_prev", (*x.shape[:2], self.output_size), hint=hint)
         return self._step(x, y_prev)  # matmuls broadcast over the time axis
 
     def generate(self, x, y0=None):
         """Step by step, each output fed back as the next step's ``y(t-1)``."""
-        x = self._check_x(x)
+        x = _check_input(x, self.input_size)
         y = x.new_zeros(x.shape[0], self.output_size) if y0 is None else y0
         y = check_tensor(y, "y0", (x.shape[0], self.output_size), hint="One vector per row.")
         outputs = []
-        for t in range(x.shape[1]):
-            y = self._step(x[:, t], y)
+        for x_t in x.unbind(1):  # unbind, not x[:, t]: see run
+            y = self._step(x_t, y)
             outputs.append(y)
         return torch.stack(outputs, dim=1)
 
@@ -442,9 +389,13 @@ class OutputFeedback(nn.Module):
 
 
 def _reverse_within(x, lengths):
-    """Reverse each sequence of ``x (B, T, F)`` within its own length; padding stays put."""
-    steps = x.shape[1]
-    time = torch.arange(steps, device=x.device)
+    """Reverse each sequence of ``x (B, T, F)`` within its own length; padding stays put.
+
+    ``lengths`` is a ``(B,)`` tensor, or None when no sequence is padded.
+    """
+    if lengths is None:
+        return x.flip(1)
+    time = torch.arange(x.shape[1], device=x.device)
     index = torch.where(time < lengths[:, None], lengths[:, None] - 1 - time, time)
     return x.gather(1, index[..., None].expand_as(x))
 
@@ -473,22 +424,19 @@ class Bidirectional(nn.Module):
         self.hidden_size = forward_cell.hidden_size + backward_cell.hidden_size
 
     def forward(self, x, state=None, lengths=None):
-        x = _check_input(x, self.forward_cell)
-        valid = _valid_steps(x.shape[0], x.shape[1], lengths, None, x.device)
+        x = _check_input(x, self.input_size)
+        return self._run(x, state, *_padding(lengths, x))
+
+    def _run(self, x, state, lengths, valid):
+        """``forward`` on a checked ``x``, given ``lengths`` and their mask (or None)."""
         if state is None:
             state = (None, None)
         elif not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("state must be a pair (forward_state, backward_state) or None.")
-        hs_f, final_f = run(self.forward_cell, x, state[0], mask=valid)
-        lens = _lengths_of(valid, x.shape[0], x.shape[1], x.device)
-        hs_b, final_b = run(self.backward_cell, _reverse_within(x, lens), state[1], mask=valid)
-        return torch.cat([hs_f, _reverse_within(hs_b, lens)], dim=2), (final_f, final_b)
-
-
-def _run_layer(layer, x, state, mask):
-    if isinstance(layer, Bidirectional):
-        return layer(x, state, lengths=None if mask is None else mask.sum(1))
-    return run(layer, x, state, mask=mask)
+        hs_f, final_f = _unroll(self.forward_cell, x, state[0], valid)
+        x_b = _reverse_within(x, lengths)
+        hs_b, final_b = _unroll(self.backward_cell, x_b, state[1], valid)
+        return torch.cat([hs_f, _reverse_within(hs_b, lengths)], dim=2), (final_f, final_b)
 
 
 class Stacked(nn.Module):
@@ -518,15 +466,18 @@ class Stacked(nn.Module):
         self.hidden_size = cells[-1].hidden_size
 
     def forward(self, x, state=None, lengths=None):
-        x = check_tensor(x, "x", ("B", "T", self.input_size), hint="Pass (batch, time, input).")
-        valid = _valid_steps(x.shape[0], x.shape[1], lengths, None, x.device)
+        x = _check_input(x, self.input_size)
         if state is None:
             state = [None] * len(self.layers)
         elif not isinstance(state, (list, tuple)) or len(state) != len(self.layers):
             raise TypeError(f"state must be None or a list of {len(self.layers)} layer states.")
+        lengths, valid = _padding(lengths, x)  # once, for every layer
         finals = []
         for layer, layer_state in zip(self.layers, state, strict=True):
-            x, final = _run_layer(layer, x, layer_state, valid)
+            if isinstance(layer, Bidirectional):
+                x, final = layer._run(x, layer_state, lengths, valid)
+            else:
+                x, final = _unroll(layer, x, layer_state, valid)
             finals.append(final)
         return x, finals
 
@@ -549,30 +500,17 @@ class TorchEquivalent(nn.Module):
         self.stack = stack
         self.num_directions = num_directions
         self.is_lstm = is_lstm
+        self.num_layers = len(stack.layers)
         first = stack.layers[0]
         self.hidden_size = (first.forward_cell if num_directions == 2 else first).hidden_size
 
-    def _layer_states(self, state, batch: int) -> list:
-        """Split torch's ``h_0 (L*D, B, H)`` (and ``c_0``) into one state per layer."""
-        d, rows = self.num_directions, len(self.stack.layers) * self.num_directions
-        if self.is_lstm and (not isinstance(state, (tuple, list)) or len(state) != 2):
-            raise TypeError("state for an LSTM must be a pair (h_0, c_0) or None.")
-        parts = tuple(state) if self.is_lstm else (state,)
-        for name, part in zip(("h_0", "c_0")[: len(parts)], parts, strict=True):
-            check_tensor(part, name, (rows, batch, self.hidden_size), hint="Use torch's layout.")
-        per_cell = [tuple(p[i] for p in parts) if self.is_lstm else state[i] for i in range(rows)]
-        return [tuple(per_cell[i : i + d]) if d == 2 else per_cell[i] for i in range(0, rows, d)]
-
     def forward(self, x, state=None, lengths=None):
-        x = check_tensor(
-            x, "x", ("B", "T", self.stack.input_size), hint="Pass batch-first (batch, time, input)."
-        )
-        layer_states = None if state is None else self._layer_states(state, x.shape[0])
-        output, finals = self.stack(x, layer_states, lengths)
-        flat = [s for f in finals for s in (f if self.num_directions == 2 else (f,))]
-        if self.is_lstm:
-            return output, tuple(torch.stack(part) for part in zip(*flat, strict=True))
-        return output, torch.stack(flat)
+        x = _check_input(x, self.stack.input_size)
+        if state is not None:  # torch's (L*D, B, H) layout -> one state per layer
+            sizes = (self.num_layers, self.num_directions, x.shape[0], self.hidden_size)
+            state = torch_interop.split_torch_state(state, *sizes, self.is_lstm)
+        output, finals = self.stack(x, state, lengths)
+        return output, torch_interop.join_torch_state(finals, self.num_directions)
 
 
 def from_torch(module) -> TorchEquivalent:
@@ -583,18 +521,34 @@ def from_torch(module) -> TorchEquivalent:
     which torch applies only in training mode, is not reproduced). See
     :class:`TorchEquivalent` for shapes.
     """
-    kinds = {nn.LSTM: LSTMCell, nn.GRU: GRUCell, nn.RNN: RNNCell}
-    cell_class = next((c for t, c in kinds.items() if isinstance(module, t)), None)
+    multi_layer = {c: torch_interop.torch_types(c)[1] for c in (RNNCell, LSTMCell, GRUCell)}
+    cell_class = next((c for c, t in multi_layer.items() if isinstance(module, t)), None)
     if cell_class is None:
         raise TypeError(
             f"module must be a torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU, got "
             f"{type(module).__name__}. For a single cell use RNNCell/LSTMCell/GRUCell.from_torch."
         )
-    if getattr(module, "proj_size", 0):
-        raise ValueError("LSTMs with proj_size > 0 are not supported; use proj_size=0.")
     directions = 2 if module.bidirectional else 1
     layers = []
     for layer in range(module.num_layers):
         cells = [cell_class.from_torch(module, layer, d) for d in range(directions)]
         layers.append(Bidirectional(*cells) if directions == 2 else cells[0])
     return TorchEquivalent(Stacked(layers), directions, cell_class is LSTMCell)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_cell(cell, name: str = "cell") -> RecurrentCell:
+    if not isinstance(cell, RecurrentCell):
+        raise TypeError(
+            f"{name} must be a recurrent cell from rnncourse.cells (e.g. RNNCell(3, 8)), "
+            f"got {type(cell).__name__}. To use a torch.nn.RNNCell, convert it with "
+            f"RNNCell.from_torch(module)."
+        )
+    return cell
+
+
+def _check_input(x, input_size: int) -> torch.Tensor:
+    hint = f"Pass a batch-first tensor (batch, time, {input_size})."
+    return check_tensor(x, "x", ("B", "T", input_size), hint=hint)

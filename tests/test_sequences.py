@@ -58,6 +58,13 @@ def test_run_equals_torch_module_with_initial_state(kind):
         close(final, expected_final[0])
 
 
+def row(state, b):
+    """Row ``b`` of a state ``h`` (or of both parts of an ``(h, c)`` pair), kept 2-D."""
+    if isinstance(state, tuple):
+        return tuple(part[b : b + 1] for part in state)
+    return state[b : b + 1]
+
+
 def assert_each_sequence_as_if_alone(out, final, x, run):
     """Padded results (out, final) for x with LENGTHS equal run() on each sequence alone,
     trimmed to its length; outputs past a sequence's length are zero."""
@@ -65,7 +72,7 @@ def assert_each_sequence_as_if_alone(out, final, x, run):
         alone, alone_final = run(x[b : b + 1, :n])
         close(out[b : b + 1, :n], alone)
         assert torch.all(out[b, n:] == 0)
-        close(S._map(lambda s, b=b: s[b : b + 1], final), alone_final)
+        close(row(final, b), alone_final)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "leaky"])
@@ -76,9 +83,9 @@ def test_run_padding_never_changes_a_result(kind):
     for b, n in enumerate(LENGTHS):
         padded[b, n:] = 1e3  # garbage in the padding must not leak into anything
     hs, final = S.run(cell, padded, lengths=LENGTHS)
-    hs_mask, final_mask = S.run(cell, padded, mask=torch.arange(5) < LENGTHS[:, None])
-    close(hs_mask, hs)
-    close(final_mask, final)
+    hs_list, final_list = S.run(cell, padded, lengths=LENGTHS.tolist())
+    close(hs_list, hs)
+    close(final_list, final)
     assert_each_sequence_as_if_alone(hs, final, x, lambda x: S.run(cell, x))
 
 
@@ -92,6 +99,31 @@ def test_run_with_lengths_equals_packed_torch_lstm():
     hs, (h, c) = S.run(LSTMCell.from_torch(lstm), x, lengths=LENGTHS)
     close(hs, out)
     close((h, c), (h_n[0], c_n[0]))
+
+
+def test_length_mask_marks_the_first_steps_of_each_sequence():
+    expected = torch.arange(5) < LENGTHS[:, None]
+    assert torch.equal(S.length_mask(LENGTHS, 5), expected)
+    assert torch.equal(S.length_mask(LENGTHS.tolist(), 5, batch_size=3), expected)
+    empty_allowed = S.length_mask(torch.tensor([0, 2]), 3, min_length=0)
+    assert empty_allowed.tolist() == [[False, False, False], [True, True, False]]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((torch.tensor([0, 2]), 3), {}, ValueError, "between 1 and T=3"),
+        ((torch.tensor([4, 2]), 3), {"min_length": 0}, ValueError, "between 0 and T=3"),
+        ((torch.tensor([1, 2]), 3), {"batch_size": 3}, ValueError, "lengths must have shape"),
+        ((torch.tensor([[1, 2]]), 3), {}, ValueError, "1 dimensions"),
+        ((torch.tensor([1.0, 2.0]), 3), {}, TypeError, "integers"),
+        ((np.array([1, 2]), 3), {}, TypeError, "numpy"),
+        ((torch.tensor([1, 2]), 3.0), {}, TypeError, "steps"),
+    ],
+)
+def test_length_mask_rejects_bad_inputs(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        S.length_mask(*args, **kwargs)
 
 
 def test_run_gradients_equal_finite_differences():
@@ -368,10 +400,8 @@ def cell():
         ({"lengths": torch.tensor([0, 2])}, ValueError, "between 1 and T=5"),
         ({"lengths": torch.tensor([5.0, 2.0])}, TypeError, "integers"),
         ({"lengths": torch.tensor([5, 2, 1])}, ValueError, "lengths"),
-        ({"lengths": [5, 2], "mask": torch.ones(2, 5, dtype=torch.bool)}, ValueError, "not both"),
-        ({"mask": torch.ones(2, 5)}, TypeError, "torch.bool"),
-        ({"mask": torch.tensor([[1, 0, 1, 0, 0], [1] * 5]).bool()}, ValueError, "prefix"),
-        ({"mask": torch.zeros(2, 5, dtype=torch.bool)}, ValueError, "at least one"),
+        ({"lengths": torch.tensor([True, True])}, TypeError, "integers"),
+        ({"mask": torch.ones(2, 5, dtype=torch.bool)}, TypeError, "mask"),  # lengths only
         ({"state": torch.zeros(3, 4, dtype=torch.float64)}, ValueError, "state"),
         ({"state": torch.zeros(2, 4)}, TypeError, "dtype"),
     ],
