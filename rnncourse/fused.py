@@ -1,9 +1,12 @@
-"""A fast path for running an LSTM or GRU cell over a whole sequence.
+"""A fast whole-sequence LSTM and GRU with a hand-written backward, for speed comparisons.
 
-``rnncourse.sequences.run`` calls the cell once per step and lets autograd record every
-small operation; that is easy to read but slow to train, because the backward pass
-replays hundreds of tiny operations. The two functions here compute exactly the same
-thing (same outputs, same gradients) faster, with three tricks:
+This is not the teaching code: the lecture's cells are ``rnncourse.cells``, run over time
+by ``rnncourse.sequences.run``, which calls the cell once per step and lets autograd
+record every small operation. That is easy to read but slow to train, because the
+backward pass replays hundreds of tiny operations. The benchmarks
+(``benchmarks/bench_cells.py``) use this module to show how much of torch's speed a
+hand-written pass recovers. The two functions here compute exactly the same thing as the
+step-by-step loop (same outputs, same gradients) faster, with three tricks:
 
 1. The input projection ``U x(t) + b`` of every step is one big matrix product
    before the loop: only ``W h(t-1)`` depends on the previous step.
@@ -33,19 +36,39 @@ from rnncourse.cells import GRUCell, LSTMCell
 __all__ = ["lstm_sequence", "gru_sequence"]
 
 
-def _check_inputs(cell, cell_type, x, state, function: str):
+def _check_inputs(function: str, cell, cell_type: type, x, state, n_state: int):
+    """Checked ``x`` ``(B, T, I)`` and initial state parts (zeros for ``state=None``).
+
+    Returns ``(x, parts)`` with ``parts`` a list of ``n_state`` tensors ``(B, H)``: ``[h]``
+    for a GRU, ``[h, c]`` for an LSTM.
+    """
     if not isinstance(cell, cell_type):
         raise TypeError(
             f"{function} needs an rnncourse.cells.{cell_type.__name__}, got {type(cell).__name__}."
         )
-    x = check_tensor(
-        x,
-        "x",
-        ("B", "T", cell.input_size),
-        hint=f"Pass a batch-first sequence (batch, time, {cell.input_size}).",
-    )
-    _, state = cell._check_step(x[:, 0], state)
-    return x, state
+    hint = f"Pass a batch-first sequence (batch, time, {cell.input_size})."
+    x = check_tensor(x, "x", ("B", "T", cell.input_size), hint=hint)
+    if x.dtype != cell.W.dtype:
+        raise TypeError(
+            f"x has dtype {x.dtype} but the cell's parameters have dtype {cell.W.dtype}; "
+            f"use x.to({cell.W.dtype}) or cell.to(x.dtype)."
+        )
+    shape = (x.shape[0], cell.hidden_size)
+    if state is None:
+        return x, [x.new_zeros(shape) for _ in range(n_state)]
+    names = ["state"] if n_state == 1 else ["h", "c"]
+    if n_state > 1 and (not isinstance(state, (tuple, list)) or len(state) != n_state):
+        raise TypeError(
+            f"{function}'s state must be a pair (h, c) of {shape} tensors or None, "
+            f"got {type(state).__name__}."
+        )
+    parts = list(state) if n_state > 1 else [state]
+    hint = f"The state is (batch, hidden_size) = {shape}; pass None for zeros."
+    for name, part in zip(names, parts, strict=True):
+        check_tensor(part, name, shape, hint=hint)
+        if part.dtype != x.dtype:
+            raise TypeError(f"{name} has dtype {part.dtype} but x has dtype {x.dtype}.")
+    return x, parts
 
 
 def _swap_go(t: torch.Tensor, H: int) -> torch.Tensor:
@@ -232,7 +255,7 @@ def lstm_sequence(cell: LSTMCell, x: torch.Tensor, state=None):
         ``(hs, (h_T, c_T))``: ``hs`` of shape ``(B, T, H)`` holds ``h(1) ... h(T)``;
         ``h_T`` and ``c_T`` of shape ``(B, H)`` are the final state.
     """
-    x, (h0, c0) = _check_inputs(cell, LSTMCell, x, state, "lstm_sequence")
+    x, (h0, c0) = _check_inputs("lstm_sequence", cell, LSTMCell, x, state, n_state=2)
     hs, c_T = _LSTMSequence.apply(x, h0, c0, cell.U, cell.W, cell.b_x, cell.b_h)
     return hs, (hs[:, -1], c_T)
 
@@ -249,6 +272,6 @@ def gru_sequence(cell: GRUCell, x: torch.Tensor, state=None):
         ``(hs, h_T)``: ``hs`` of shape ``(B, T, H)`` holds ``h(1) ... h(T)``; ``h_T`` of
         shape ``(B, H)`` is the final state.
     """
-    x, h0 = _check_inputs(cell, GRUCell, x, state, "gru_sequence")
+    x, (h0,) = _check_inputs("gru_sequence", cell, GRUCell, x, state, n_state=1)
     hs = _GRUSequence.apply(x, h0, cell.U, cell.W, cell.b_x, cell.b_h)
     return hs, hs[:, -1]

@@ -135,6 +135,28 @@ def test_fused_matches_torch_module(kind):
             TypeError,
             "pair",
         ),  # fmt: skip
+        (
+            lambda: lstm_sequence(LSTMCell(2, 3), torch.randn(4, 5, 2), (torch.randn(4, 3),) * 3),
+            TypeError,
+            "pair",
+        ),
+        (
+            lambda: lstm_sequence(
+                LSTMCell(2, 3), torch.randn(4, 5, 2), (torch.randn(4, 3), torch.randn(4, 2))
+            ),
+            ValueError,
+            "c must have shape",
+        ),
+        (
+            lambda: gru_sequence(GRUCell(2, 3), torch.randn(4, 5, 2), torch.randn(4, 3).double()),
+            TypeError,
+            "state has dtype",
+        ),
+        (
+            lambda: gru_sequence(GRUCell(2, 3), torch.randn(4, 5, 2), [torch.randn(4, 3)]),
+            TypeError,
+            "torch.Tensor",
+        ),
     ],
 )
 def test_bad_inputs(call, error, match):
