@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -146,25 +147,37 @@ def test_start_copy_only_does_not_launch(tmp_path, monkeypatch, capsys):
     assert "2 notebooks (2 new, 0 updated)" in capsys.readouterr().out
 
 
+def test_pyproject_lists_every_package():
+    """The packages are listed by hand in pyproject.toml; a new subpackage must be added."""
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(p.parent.relative_to(REPO).parts)
+        for p in (REPO / "rnncourse").rglob("__init__.py")
+    }
+    assert set(config["packages"]) == found | {"rnncourse.notebooks"}
+    assert config["package-dir"] == {"rnncourse.notebooks": "notebooks"}
+
+
 @pytest.mark.slow
 def test_wheel_ships_the_student_notebooks(tmp_path):
-    """Build a wheel from a copy of the repository with a dummy notebook added."""
+    """Build the sdist, and the wheel from it, from a copy of the repository plus a dummy."""
     src = tmp_path / "src"
     skip = shutil.ignore_patterns("__pycache__")
     shutil.copytree(REPO / "rnncourse", src / "rnncourse", ignore=skip)
-    for name in ("pyproject.toml", "setup.py", "README.md"):
+    for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     (src / "notebooks" / "solutions").mkdir(parents=True)
     for nb in (REPO / "notebooks").glob("*.ipynb"):
         shutil.copy2(nb, src / "notebooks" / nb.name)
     (src / "notebooks" / "99_dummy.ipynb").write_text('{"cells": []}')
     (src / "notebooks" / "solutions" / "99_dummy.ipynb").write_text('{"cells": ["secret"]}')
+    (src / "notebooks" / "99_dummy.updated.ipynb").write_text('{"cells": ["newer"]}')
     subprocess.run(
         [
             sys.executable,
             "-m",
-            "build",
-            "--wheel",
+            "build",  # no --wheel: the wheel is built from the sdist, as pip does
             "--no-isolation",
             "--skip-dependency-check",
             "--outdir",
@@ -178,7 +191,13 @@ def test_wheel_ships_the_student_notebooks(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(n for n in names if n.startswith("rnncourse/notebooks/"))
-    expected = sorted(f"rnncourse/notebooks/{p.name}" for p in (src / "notebooks").glob("*.ipynb"))
+    expected = sorted(
+        f"rnncourse/notebooks/{p.name}"
+        for p in (src / "notebooks").glob("*.ipynb")
+        if ".updated." not in p.name
+    )
     assert shipped == expected and "rnncourse/notebooks/99_dummy.ipynb" in shipped
     assert not any("solutions" in n for n in names)
+    (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+    assert not any("solutions" in n for n in tarfile.open(sdist).getnames())
     assert not list((REPO / "notebooks").glob("99_dummy*"))
