@@ -137,7 +137,7 @@ def test_plot_history_of_a_training_history_marks_evaluations():
         plots.plot_history(training.History())
 
 
-def test_plot_unrolled_wraps_graphs():
+def test_plot_unrolled_wraps_diagrams():
     fig = plots.plot_unrolled(3, outputs="last")
     assert isinstance(fig, Figure)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
