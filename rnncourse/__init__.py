@@ -9,8 +9,9 @@ Modules, from the lowest layer up (lower layers never import higher ones):
 - ``diagrams``   drawing a network folded and unrolled over time
 - ``dynamics``   recurrent gain, eigenvalues, Jacobian products, time constants
 - ``tasks``      seeded, in-memory data generators with baselines
-- ``training``   a small train loop, clipping, teacher forcing, sampling
-- ``plots``, ``widgets``  figures and interactive explorers
+- ``training``   a small train loop, clipping, a gradient-norm log
+- ``generation`` teacher forcing, scheduled sampling, autoregressive sampling
+- ``plots``, ``explorer``, ``widgets``  figures, the explorers' engine, the explorers
 - ``checks``     exercise checkers with specific feedback
 
 Import what you need, e.g. ``from rnncourse import cells``.

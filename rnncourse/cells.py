@@ -53,13 +53,19 @@ def _gated_leaky_step(x, s, retention):
     return retention * s + x
 
 
-def _lstm_step(x, h, c, U, W, b_x, b_h):
-    """One LSTM step; the four gate blocks in torch's order ``i, f, g, o``: ``(h, c)``."""
+def _lstm_gates(x, h, U, W, b_x, b_h):
+    """The four gate blocks of an LSTM step in torch's order: ``(i, f, g, o)``, each ``(B, H)``."""
     a_i, a_f, a_g, a_o = (F.linear(x, U, b_x) + F.linear(h, W, b_h)).chunk(4, dim=1)
     i = torch.sigmoid(a_i)  # input gate: how much of g enters the cell
     f = torch.sigmoid(a_f)  # forget gate: how much of c(t-1) is kept
     g = torch.tanh(a_g)  # candidate change of the cell state
     o = torch.sigmoid(a_o)  # output gate: how much of the cell is shown
+    return i, f, g, o
+
+
+def _lstm_step(x, h, c, U, W, b_x, b_h):
+    """One LSTM step from its gates (:func:`_lstm_gates`): ``(h, c)``."""
+    i, f, g, o = _lstm_gates(x, h, U, W, b_x, b_h)
     c = f * c + i * g  # the cell state, updated additively
     h = o * torch.tanh(c)
     return h, c
@@ -253,6 +259,15 @@ class LSTMCell(_TorchLikeCell):
     def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
         x, (h, c) = self._check_step(x, state)
         return _lstm_step(x, h, c, self.U, self.W, self.b_x, self.b_h)
+
+    def gates(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, ...]:
+        """The gate values of the step ``forward(x, state)`` would take: ``(i, f, g, o)``.
+
+        ``x`` ``(B, I)``, ``state`` a pair ``(h, c)`` of ``(B, H)`` tensors or ``None``;
+        each gate is ``(B, H)``.
+        """
+        x, (h, _) = self._check_step(x, state)
+        return _lstm_gates(x, h, self.U, self.W, self.b_x, self.b_h)
 
     def zero_state(self, batch_size: int, *, dtype=None, device=None):
         """A pair ``(h, c)`` of zero tensors of shape ``(B, H)``."""

@@ -202,7 +202,8 @@ class History:
         Returns:
             A matplotlib ``Figure``.
         """
-        # the figure is drawn by the view layer, imported only when a plot is asked for
+        # The one reference upwards, to the view layer that draws every figure: made at
+        # call time, so importing training never imports plots.
         from rnncourse import plots
 
         return plots.plot_history(self, log_loss=log_loss, title=title)

@@ -1,35 +1,31 @@
 """Interactive explorers: move a knob, watch gains, gates and nonlinearities compound.
 
-Each explorer is a function returning an :class:`Explorer`. Display it in a notebook to
-get sliders above a figure. The figure is built once; a change of a control recomputes
-the data, updates the lines in place and re-renders the figure to a PNG shown in a
-``widgets.Image``. Only core ipywidgets are used (versions 7.7 and 8 both work).
-
-Without a widget frontend (a static viewer, nbval, a converted notebook) the same
-object shows its current figure as a plain image. Tests and scripts drive it directly::
+Each explorer is a function returning an :class:`~rnncourse.explorer.Explorer` (the
+rendering engine, in :mod:`rnncourse.explorer`). Display it in a notebook to get sliders
+above a figure; a change of a control recomputes the data and redraws what changed.
+Without a widget frontend the same object shows its current figure as a plain image.
+Tests and scripts drive it directly::
 
     ex = gain_explorer()
     ex.set(gain=1.2, nonlinearity="relu")
     ex.data()["jac_norm"]        # what the figure shows
+
+The module is longer than most: four explorers of about a hundred lines each, one
+section each, kept together so that every explorer of the course is in one place.
 """
 
 from __future__ import annotations
 
-import base64
-import collections
-import contextlib
 import functools
-import io
 import math
 
 import ipywidgets as widgets
 import numpy as np
-import PIL.Image
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from rnncourse import dynamics, plots, tasks
-from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+from rnncourse import cells, dynamics, plots, tasks, training
+from rnncourse._validation import check_float, check_int, check_tensor
+from rnncourse.explorer import Explorer, nice_ceiling, nice_limits, slider
 
 __all__ = [
     "Explorer",
@@ -44,228 +40,9 @@ _C = plots.PALETTE
 _REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _C["vermillion"]}
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Small tensors: one thread avoids waiting on others (much faster on a busy CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
-class Explorer:
-    """Controls, a figure drawn once, and a PNG view of it.
-
-    ``draw(fig, **values)`` updates the artists for new control values and returns the
-    data shown. ``dynamic`` lists the artists it changes (lines, markers, the title):
-    only those, and the legends drawn over them, are redrawn on an update (without
-    ``dynamic``, every update draws the whole figure); the rest
-    (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
-    positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
-    labels is most of the cost of a full draw, so reusing them makes an update several
-    times faster.
-
-    Attributes:
-        controls: dict {name: ipywidget}, the knobs.
-        fig: the matplotlib Figure (not registered with pyplot).
-        image: the ``widgets.Image`` showing the rendered figure.
-        widget: the whole view (controls above the image), a ``widgets.VBox``.
-    """
-
-    dpi = 72
-    #: backgrounds kept (about 0.6 MB each), so moving a knob back and forth reuses them
-    max_backgrounds = 16
-
-    def __init__(self, controls: dict, fig, draw, dynamic=()):
-        self.controls, self.fig, self._draw = controls, fig, draw
-        if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. a bare matplotlib Figure()
-            FigureCanvasAgg(fig)
-        self._dynamic = list(dynamic)
-        # static key -> pixels of the figure without the overlay, most recent last
-        self._backgrounds: collections.OrderedDict = collections.OrderedDict()
-        self._data: dict = {}
-        self._png = b""
-        self._hold = False
-        self.image = widgets.Image(format="png")
-        self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.image])
-        for control in controls.values():
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, change) -> None:
-        if not self._hold:
-            self.update()
-
-    def set(self, **values) -> Explorer:
-        """Set controls by name (e.g. ``ex.set(gain=1.2)``), then redraw once. Returns self."""
-        checked = {name: self._check(name, value) for name, value in values.items()}
-        self._hold = True
-        try:
-            for name, value in checked.items():
-                self.controls[name].value = value
-        finally:
-            self._hold = False
-        self.update()
-        return self
-
-    def _check(self, name, value):
-        if name not in self.controls:
-            raise TypeError(
-                f"unknown control {name!r}; this explorer has {', '.join(self.controls)}."
-            )
-        w = self.controls[name]
-        if isinstance(w, widgets.IntSlider):
-            return check_int(value, name, min_value=w.min, max_value=w.max)
-        if isinstance(w, widgets.FloatSlider):
-            return check_float(value, name, min_value=w.min, max_value=w.max)
-        if isinstance(w, widgets.Checkbox):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name} must be True or False, got {value!r}.")
-            return value
-        return check_choice(value, name, tuple(w.options))
-
-    @property
-    def values(self) -> dict:
-        """The current value of every control."""
-        return {name: w.value for name, w in self.controls.items()}
-
-    def data(self) -> dict:
-        """The numbers the figure currently shows (NumPy arrays and floats)."""
-        return dict(self._data)
-
-    def png(self) -> bytes:
-        """The current figure as PNG bytes."""
-        return self._png
-
-    def update(self) -> None:
-        """Recompute from the controls, update the artists and re-render the PNG."""
-        with _one_thread():
-            self._data = self._draw(self.fig, **self.values)
-        self._png = self._render()
-        self.image.value = self._png
-
-    def _overlay(self) -> list:
-        """The artists redrawn on every update, in drawing order (legends on top)."""
-        dynamic = set(self._dynamic)
-        overlay = []
-        for ax in self.fig.axes:
-            mine = [a for a in ax.get_children() if a in dynamic]
-            if mine and ax.get_legend() is not None:
-                mine.append(ax.get_legend())
-            overlay += sorted(mine, key=lambda a: a.get_zorder())
-        return overlay + [a for a in self._dynamic if a.axes is None]
-
-    def _static_key(self) -> tuple:
-        """What the reusable background depends on; a change forces a full draw."""
-        fig = self.fig
-        key = [type(fig.get_layout_engine()).__name__, fig.dpi, tuple(fig.get_size_inches())]
-        for ax in self.fig.axes:
-            key += [ax.get_visible(), tuple(ax.get_position().bounds), ax.get_xlim(),
-                    ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
-                    ax.get_ylabel(), ax.get_title(), ax.get_legend()]  # fmt: skip
-        return tuple(key)
-
-    def _render(self) -> bytes:
-        """Draw the figure with Agg and encode it as PNG with fast compression.
-
-        A full draw happens only when the background changed (see the class docstring);
-        otherwise the stored background is restored and only the overlay is drawn on it.
-        zlib level 1 instead of 6 makes the PNG barely larger for line plots.
-        """
-        if self.fig.dpi != self.dpi:
-            self.fig.set_dpi(self.dpi)
-        canvas = self.fig.canvas
-        overlay = self._overlay()
-        # without a list of dynamic artists anything may have changed: draw everything
-        key = self._static_key()
-        background = self._backgrounds.get(key) if self._dynamic else None
-        if background is None:
-            engine = self.fig.get_layout_engine()
-            if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
-                # lay out once with everything visible, then keep the axes where they are
-                # (a draw function that changes labels sets "constrained" again)
-                engine.execute(self.fig)
-                self.fig.set_layout_engine("none")
-            shown = [a.get_visible() for a in overlay]
-            for a in overlay:
-                a.set_visible(False)
-            try:
-                canvas.draw()
-            finally:
-                for a, visible in zip(overlay, shown, strict=True):
-                    a.set_visible(visible)
-            if self._dynamic:  # keyed after the layout ran: positions and engine changed
-                self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
-            while len(self._backgrounds) > self.max_backgrounds:
-                self._backgrounds.popitem(last=False)
-        else:
-            self._backgrounds.move_to_end(key)
-            canvas.restore_region(background)
-        renderer = canvas.get_renderer()
-        for a in overlay:
-            a.draw(renderer)
-        width, height = canvas.get_width_height(physical=True)
-        rgba = PIL.Image.frombuffer(
-            "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        )
-        buf = io.BytesIO()
-        rgba.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {
-            "text/plain": f"<{type(self).__name__} {self.values}>",
-            "image/png": base64.b64encode(self._png).decode("ascii"),
-        }
-        model_id = getattr(self.widget, "model_id", None)
-        if model_id:
-            bundle["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": model_id,
-            }
-        return bundle
-
-
-def _slider(cls, value, lo, hi, step, description, continuous=True):
-    # Redraw while the slider is dragged: an update (recompute, overlay on the kept
-    # background, PNG) takes 15-31 ms here, under the ~50 ms that smooth dragging needs
-    # (benchmarks/bench_widgets.py).
-    return cls(
-        value=value,
-        min=lo,
-        max=hi,
-        step=step,
-        description=description,
-        continuous_update=continuous,
-        style={"description_width": "initial"},
-    )
-
-
 def _positive(y: np.ndarray) -> np.ndarray:
     """Values to draw on a log axis: non-positive or tiny ones become gaps."""
     return np.where(y > 1e-30, y, np.nan)
-
-
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value.
-
-    Axis limits rounded this way change only now and then while a slider is dragged, so
-    the figure's background (ticks and labels) can be reused between updates.
-    """
-    if not value > 0:
-        return 0.0
-    power = 10.0 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * power >= value * (1 - 1e-12))
-
-
-def _nice_limits(lo: float, hi: float, pad_low: float = 0.05, pad_high: float = 0.05):
-    """Limits around [lo, hi] (lo <= 0 <= hi) rounded by ``_nice_ceiling``, with padding."""
-    lo, hi = -_nice_ceiling(-lo), _nice_ceiling(hi)
-    span = (hi - lo) or 1.0
-    return lo - pad_low * span, hi + pad_high * span
 
 
 # --------------------------------------------------------------------------- gain
@@ -281,8 +58,13 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     axis) and the eigenvalues of W with the unit circle. The title names the regime from
     the fitted growth rate r per step: vanishing (r < -0.02), stable or exploding (r > 0.02).
 
-    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (T+1,), jac_norm (T+1,),
-    eigenvalues (n,) complex, rate, regime.
+    The network can be rebuilt: one ``torch.Generator`` seeded with ``seed`` draws, in
+    this order, ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=generator)`` (then
+    ``W = g W_1``), the start state ``h_0 ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
+    all float64.
+
+    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (T+1,), jac_norm (T+1,) (spectral
+    norms), eigenvalues (n,) complex, rate, regime.
     """
     n = check_int(n, "n", min_value=2, max_value=512)
     T = check_int(T, "T", min_value=2, max_value=500)
@@ -338,7 +120,7 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
                     regime=regime)  # fmt: skip
 
     controls = {
-        "gain": _slider(widgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain g"),
+        "gain": slider(widgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain g"),
         "nonlinearity": widgets.Dropdown(
             options=["linear", "tanh", "relu"], value="tanh", description="nonlinearity"
         ),
@@ -436,7 +218,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         crossed = np.nonzero(influence[first:] < 0.5)[0]
         half.set_xdata([first + 1 + (crossed[0] if crossed.size else T)] * 2)
         ax_s.set_ylim(
-            *_nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
+            *nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
         )
         c = math.log(gate / (1 - gate))
         what = "\ncontext clears the unit after each use" if mode == "context" else ""
@@ -450,7 +232,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
                     half_life=half_life, c=c)  # fmt: skip
 
     controls = {
-        "gate": _slider(widgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(c)"),
+        "gate": slider(widgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(c)"),
         "pattern": widgets.Dropdown(
             options=["impulse", "pulses", "noise"], value="pulses", description="input"
         ),
@@ -464,55 +246,65 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
 _PULSES = (5, 15, 25)
 
 
+class _AddingLSTM(torch.nn.Module):
+    """A one-layer LSTM read out at its last step: x (B, T, 2) -> prediction (B, 1)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(2, hidden, batch_first=True)
+        self.head = torch.nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x)[0][:, -1])
+
+
 @functools.lru_cache(maxsize=4)
-def _trained_adding_lstm(hidden: int = 12, T: int = 10, steps: int = 300, seed: int = 0):
-    """Train a small LSTM on the adding problem (seeded, cached). Returns (lstm, head, mse)."""
+def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
+    """A small LSTM trained on the adding problem (seeded, cached): ``(model, test MSE)``."""
     with torch.random.fork_rng(devices=[]):  # initial weights are seeded; global RNG untouched
         torch.manual_seed(seed)
-        lstm = torch.nn.LSTM(2, hidden, batch_first=True)
-        head = torch.nn.Linear(hidden, 1)
-    params = [*lstm.parameters(), *head.parameters()]
-    opt = torch.optim.Adam(params, lr=1e-2)
+        model = _AddingLSTM(hidden)
     gen = torch.Generator().manual_seed(seed + 1)
-    for _ in range(steps):
-        x, y = tasks.adding_problem(64, T, seed=gen)
-        loss = torch.nn.functional.mse_loss(head(lstm(x)[0][:, -1]), y)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+    training.train(
+        model,
+        lambda step: tasks.adding_problem(64, T, seed=gen),
+        torch.nn.functional.mse_loss,
+        steps=steps,
+        lr=1e-2,
+        clip_norm=1.0,
+        progress=False,
+    )
     x, y = tasks.adding_problem(1000, T, seed=seed + 2)
     with torch.no_grad():
-        mse = float(torch.nn.functional.mse_loss(head(lstm(x)[0][:, -1]), y))
-    return lstm.eval(), head.eval(), mse
+        mse = float(torch.nn.functional.mse_loss(model.eval()(x), y))
+    return model, mse
 
 
 def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
 
+    The module's weights are loaded into :class:`rnncourse.cells.LSTMCell`
+    (``LSTMCell.from_torch``), which runs the sequence step by step from a zero state.
+
     Args:
         x: input (T, I).
 
     Returns:
-        dict with i, f, g, o and c, h, each (T, H), recomputed step by step from the
-        module's weights (torch's gate order i, f, g, o).
+        dict with i, f, g, o and c, h, each a NumPy array (T, H) (torch's gate order
+        i, f, g, o).
     """
     if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
         raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
     x = check_tensor(x, "x", ("T", lstm.input_size), hint="Pass one sequence, e.g. x[0].")
-    W_ih, W_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
-    b = lstm.bias_ih_l0 + lstm.bias_hh_l0
-    H = lstm.hidden_size
-    h, c = torch.zeros(H), torch.zeros(H)
+    cell = cells.LSTMCell.from_torch(lstm)
     out = {k: [] for k in "ifgoch"}
+    state = None
     with torch.no_grad():
-        for x_t in x:
-            i, f, g, o = (W_ih @ x_t + W_hh @ h + b).split(H)
-            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-            c = f * c + i * g
-            h = o * c.tanh()
-            for k, v in zip("ifgoch", (i, f, g, o, c, h), strict=True):
-                out[k].append(v)
+        for x_t in x[:, None]:  # one step of a batch of one, (1, I)
+            gates = cell.gates(x_t, state)
+            state = cell(x_t, state)
+            for k, v in zip("ifgohc", (*gates, *state), strict=True):
+                out[k].append(v[0])
     return {k: torch.stack(v).numpy() for k, v in out.items()}
 
 
@@ -559,6 +351,15 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     title = fig.suptitle("")
     state = {"mode": None}
 
+    @functools.lru_cache(maxsize=8)  # one entry per test sequence: computed once
+    def trained_view(sequence):
+        """Gates, prediction and test MSE of the trained LSTM on one test sequence."""
+        model, mse = _trained_adding_lstm(hidden, T_add, 300, seed)
+        x = x_test[sequence]
+        with torch.no_grad():
+            prediction = float(model(x[None])[0, 0])
+        return lstm_gates(model.lstm, x), prediction, mse
+
     def relabel(mode):
         fig.set_layout_engine("constrained")
         const_mode = mode == "constant"
@@ -588,7 +389,7 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             h = o * np.tanh(c)
             const[1].set_ydata(c)
             const[2].set_ydata(h)
-            top = _nice_ceiling(max(1.0, np.abs(c).max()))
+            top = nice_ceiling(max(1.0, np.abs(c).max()))
             ax_c.set_ylim(-1.1 * top, 1.1 * top)
             tau = (
                 f"time constant {dynamics.time_constant(f):.1f} steps"
@@ -597,11 +398,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             )
             title.set_text(f"f = {f:.2f}, i = {i:.2f}, o = {o:.2f}, g = {g:+.2f}: {tau}")
             return dict(t=t, x=x_pulse.copy(), c=c, h=h)
-        lstm, head, mse = _trained_adding_lstm(hidden, T_add, 300, seed)
         x = x_test[sequence]
-        gates = lstm_gates(lstm, x)
-        with torch.no_grad():
-            pred = float(head(lstm(x[None])[0][0, -1]))
+        gates, pred, mse = trained_view(sequence)
         markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
         trained[0].set_ydata(x[:, 0].numpy())
         for k, gate in enumerate("ifo"):
@@ -620,12 +418,12 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
                     o=gates["o"], prediction=pred, target=target, mse=mse)  # fmt: skip
 
     controls = {
-        "f": _slider(widgets.FloatSlider, 0.9, 0.0, 1.0, 0.01, "forget f"),
-        "i": _slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "input i"),
-        "o": _slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "output o"),
-        "g": _slider(widgets.FloatSlider, 0.5, -1.0, 1.0, 0.05, "candidate g"),
+        "f": slider(widgets.FloatSlider, 0.9, 0.0, 1.0, 0.01, "forget f"),
+        "i": slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "input i"),
+        "o": slider(widgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "output o"),
+        "g": slider(widgets.FloatSlider, 0.5, -1.0, 1.0, 0.05, "candidate g"),
         "mode": widgets.ToggleButtons(options=["constant", "trained"], value="constant"),
-        "sequence": _slider(widgets.IntSlider, 0, 0, 7, 1, "test sequence"),
+        "sequence": slider(widgets.IntSlider, 0, 0, 7, 1, "test sequence"),
     }
     return Explorer(controls, fig, draw, dynamic=[*const, *trained, title])
 
@@ -690,7 +488,7 @@ def repeated_nonlinearity_explorer(
         return dict(x=x, h=h, slope=slope, steps=steps)
 
     controls = {
-        "T": _slider(widgets.IntSlider, 1, 1, max_T, 1, "steps T"),
-        "gain": _slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain a"),
+        "T": slider(widgets.IntSlider, 1, 1, max_T, 1, "steps T"),
+        "gain": slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain a"),
     }
     return Explorer(controls, fig, draw, dynamic=[*faint, line_h, line_d, title])

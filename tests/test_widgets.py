@@ -8,9 +8,15 @@ import PIL.Image
 import pytest
 import torch
 
-from rnncourse import dynamics, tasks, widgets
+from rnncourse import dynamics, explorer, tasks, widgets
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _suptitle(ex) -> str:
+    """The figure's title: the one figure-level text (``fig.suptitle`` adds it to fig.texts)."""
+    (title,) = ex.fig.texts
+    return title.get_text()
 
 
 def _static_png(ex):
@@ -35,7 +41,7 @@ def test_gain_explorer_regimes_and_gradient_reach():
     assert ex.png() != png0
     ex.set(gain=1.5, nonlinearity="tanh", input=True)  # a strong input tames g = 1.5
     assert ex.data()["regime"] == "vanishing"
-    assert ex.fig._suptitle.get_text().startswith("g = 1.50, tanh + input: vanishing")
+    assert _suptitle(ex).startswith("g = 1.50, tanh + input: vanishing")
     assert ex.controls["gain"].value == 1.5 and ex.image.value == ex.png()
 
 
@@ -74,14 +80,29 @@ def test_lstm_gate_explorer_constant_mode_and_lazy_trained_mode():
     for k in "ifo":
         assert d[k].shape == (10, 12) and ((d[k] > 0) & (d[k] < 1)).all()
     assert ex.png() != png_const and ex.controls["f"].disabled
-    # gates recomputed by hand reproduce torch's own LSTM states
-    lstm = widgets._trained_adding_lstm(12, 10, 300, 0)[0]
+    assert _suptitle(ex).startswith("LSTM on the adding problem")
+
+
+def test_lstm_gates_reproduce_torchs_own_lstm():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(2, 12, batch_first=True)
+    x, _ = tasks.adding_problem(3, 10, seed=1234)
     gates = widgets.lstm_gates(lstm, x[2])
     with torch.no_grad():
-        h_ref = lstm(x[2:3])[0][0].numpy()
-    np.testing.assert_allclose(gates["h"], h_ref, atol=1e-5)
+        hs, (h_T, c_T) = lstm(x[2:3])
+    np.testing.assert_allclose(gates["h"], hs[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(gates["c"][-1], c_T[0, 0].numpy(), atol=1e-6)
+    for k in "ifo":
+        assert gates[k].shape == (10, 12) and ((gates[k] > 0) & (gates[k] < 1)).all()
+    # c_t = f_t c_{t-1} + i_t g_t and h_t = o_t tanh(c_t), step by step
+    c_prev = np.vstack([np.zeros((1, 12)), gates["c"][:-1]])
+    expected_c = gates["f"] * c_prev + gates["i"] * gates["g"]
+    np.testing.assert_allclose(gates["c"], expected_c, atol=1e-6)
+    np.testing.assert_allclose(gates["h"], gates["o"] * np.tanh(gates["c"]), atol=1e-6)
     with pytest.raises(ValueError, match="x must have shape"):
         widgets.lstm_gates(lstm, torch.zeros(10, 3))
+    with pytest.raises(TypeError, match="one-layer"):
+        widgets.lstm_gates(torch.nn.LSTM(2, 4, num_layers=2), x[0])
 
 
 def test_repeated_nonlinearity_sharpens_with_T():
@@ -160,8 +181,7 @@ def _differs_from_plain_draw(ex) -> float:
         (widgets.repeated_nonlinearity_explorer, dict(T=3), dict(T=25, gain=2.5), False),
     ],
 )  # fmt: skip
-def test_reused_background_matches_a_full_draw(make, first, second, new_limits, monkeypatch):
-    monkeypatch.setattr(widgets, "_trained_adding_lstm", _quick_trained_lstm)
+def test_reused_background_matches_a_full_draw(make, first, second, new_limits):
     ex = make()
     ex.set(**first)
     ex.set(**first)  # the second render reuses the background
@@ -177,35 +197,32 @@ def test_reused_background_matches_a_full_draw(make, first, second, new_limits, 
 def test_backgrounds_are_reused_and_bounded():
     ex = widgets.repeated_nonlinearity_explorer()
     ex.set(T=5)
-    kept = dict(ex._backgrounds)
+    assert ex.cached_backgrounds == 1
     for T in range(1, 31):
         ex.set(T=T)  # the axes never change: the first background serves every update
-    assert ex._backgrounds.keys() == kept.keys()
+    assert ex.cached_backgrounds == 1
     ex.dpi = 36  # a new size: a new background, not the old pixels
     ex.update()
-    assert _differs_from_plain_draw(ex) < 1e-3 and len(ex._backgrounds) == 2
+    assert _differs_from_plain_draw(ex) < 1e-3 and ex.cached_backgrounds == 2
     ex.max_backgrounds = 3
     for k in range(8):
         ex.fig.axes[0].set_xlim(-3 - k, 3 + k)  # a new background each time
         ex.update()
-    assert len(ex._backgrounds) == 3
-
-
-_TRAIN_LSTM = widgets._trained_adding_lstm.__wrapped__
-
-
-def _quick_trained_lstm(hidden=12, T=10, steps=300, seed=0):
-    return _TRAIN_LSTM(hidden, T, 20, seed)  # 20 steps: only the drawing is tested here
+    assert ex.cached_backgrounds == 3
 
 
 def test_gain_norms_are_spectral_norms():
+    # the network as the gain explorer's docstring says it is built
     gen = torch.Generator().manual_seed(3)
-    W = 1.3 * torch.randn(16, 16, generator=gen, dtype=torch.float64) / 4
+    W1 = dynamics.random_recurrent_matrix(16, 1.0, seed=gen)
     h0 = torch.randn(16, generator=gen, dtype=torch.float64)
-    h_norm, jac = widgets._gain_norms(W, h0, None, "tanh", 30)
-    hs, jacs = dynamics.jacobian_products(W, h0, None, "tanh", steps=30)
-    np.testing.assert_allclose(jac, torch.linalg.matrix_norm(jacs, ord=2).flip(0), rtol=1e-10)
-    np.testing.assert_allclose(h_norm, hs.norm(dim=1), rtol=1e-12)
+    ex = widgets.gain_explorer(n=16, T=30, seed=3).set(gain=1.3, nonlinearity="tanh")
+    data = ex.data()
+    hs, jacs = dynamics.jacobian_products(ex.values["gain"] * W1, h0, None, "tanh", steps=30)
+    np.testing.assert_allclose(
+        data["jac_norm"], torch.linalg.matrix_norm(jacs, ord=2).flip(0), rtol=1e-10
+    )
+    np.testing.assert_allclose(data["h_norm"], hs.norm(dim=1), rtol=1e-12)
 
 
 def test_custom_explorer_without_dynamic_artists_redraws_everything():
@@ -223,4 +240,20 @@ def test_custom_explorer_without_dynamic_artists_redraws_everything():
     first = ex.png()
     ex.set(level=0.8)  # same axes, no dynamic list: the line must still move
     assert ex.png() != first and _differs_from_plain_draw(ex) < 1e-3
-    assert not ex._backgrounds
+    assert ex.cached_backgrounds == 0
+
+
+def test_explorer_helpers_round_limits_and_check_inputs():
+    assert [explorer.nice_ceiling(v) for v in (0.0, 0.8, 1.0, 1.2, 4.0, 80.0)] == [
+        0.0, 1.0, 1.0, 1.5, 5.0, 100.0,
+    ]  # fmt: skip
+    assert explorer.nice_limits(-0.4, 1.2, 0.0, 0.0) == (-0.5, 1.5)
+    with pytest.raises(ValueError, match="lo must be <= 0"):
+        explorer.nice_limits(0.5, 1.0)
+    with pytest.raises(TypeError, match="value must be a number"):
+        explorer.nice_ceiling("big")
+    s = explorer.slider(ipywidgets.IntSlider, 3, 1, 9, 1, "steps")
+    assert (s.value, s.min, s.max, s.description, s.continuous_update) == (3, 1, 9, "steps", True)
+    with pytest.raises(TypeError, match="IntSlider or widgets.FloatSlider"):
+        explorer.slider(ipywidgets.Checkbox, 1, 0, 1, 1, "no")
+    assert widgets.Explorer is explorer.Explorer
