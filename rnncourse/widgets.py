@@ -287,7 +287,9 @@ def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     (``LSTMCell.from_torch``), which runs the sequence step by step from a zero state.
 
     Args:
-        x: input (T, I).
+        lstm: a one-layer, one-direction ``torch.nn.LSTM`` with ``I`` inputs and ``H``
+            units (only its weights are used).
+        x: input (T, I), in the dtype of the module's weights.
 
     Returns:
         dict with i, f, g, o and c, h, each a NumPy array (T, H) (torch's gate order
