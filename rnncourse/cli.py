@@ -1,8 +1,10 @@
 """The ``rnncourse`` command.
 
-``rnncourse start [DIR] [--no-browser] [--copy-only]``
+``rnncourse start [DIR] [--no-browser] [--copy-only] [-- JUPYTER_ARGS ...]``
     copy the course notebooks into DIR (default ``./rnncourse-workspace``) and open
-    JupyterLab there; a notebook you changed is never overwritten.
+    JupyterLab there; a notebook you changed is never overwritten. Arguments after
+    ``--`` go to ``jupyter lab`` as they are (``rnncourse start -- --port=8889``); as
+    root, ``--allow-root`` is added with a message.
 ``rnncourse release [--check] [--execute [NN ...]] [--root DIR]``
     build the student notebooks from ``notebooks/solutions/`` (for course authors);
     run it in a clone of the course repository, or name that clone with ``--root``
@@ -25,7 +27,13 @@ from . import workspace
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnncourse", description="The rnncourse course tools.")
     sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="copy the notebooks into a folder and open JupyterLab")
+    start = sub.add_parser(
+        "start",
+        help="copy the notebooks into a folder and open JupyterLab",
+        usage="rnncourse start [-h] [--no-browser] [--copy-only] [dir] [-- JUPYTER_ARGS ...]",
+        epilog="Arguments after -- go to jupyter lab as they are, e.g. "
+        "rnncourse start -- --port=8889. As root, --allow-root is added for you.",
+    )
     start.add_argument("dir", nargs="?", default=workspace.DEFAULT_DIR, help="workspace folder")
     start.add_argument("--no-browser", action="store_true", help="do not open a browser")
     start.add_argument("--copy-only", action="store_true", help="copy, do not start JupyterLab")
@@ -48,9 +56,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)  # the rest is for jupyter lab
+    argv, passed_on = argv[:cut], argv[cut + 1 :]
     args = _parser().parse_args(argv)
+    if passed_on and args.command != "start":
+        _parser().error("arguments after -- are only for `rnncourse start` (for jupyter lab)")
     if args.command == "start":
-        return workspace.start(args.dir, browser=not args.no_browser, launch=not args.copy_only)
+        return workspace.start(
+            args.dir,
+            browser=not args.no_browser,
+            launch=not args.copy_only,
+            jupyter_args=passed_on,
+        )
     root = Path(args.root)
     try:
         release_mod.solutions_folder(root)
