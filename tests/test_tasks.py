@@ -623,5 +623,5 @@ def test_one_hot_with_lengths():
         tasks.one_hot(tokens.float(), 4)
     with pytest.raises(ValueError, match="tokens must lie in"):
         tasks.one_hot(tokens, 3)
-    with pytest.raises(ValueError, match="lengths must lie in"):
+    with pytest.raises(ValueError, match="every length must be between 0 and T=3"):
         tasks.one_hot(tokens, 4, lengths=torch.tensor([4, 1]))

@@ -22,98 +22,12 @@ Task families, by module (every name is also available here, as ``tasks.X``):
 - ``encoding``: ``one_hot``, with all-zero rows at padding.
 """
 
-from rnncourse.tasks.encoding import one_hot
-from rnncourse.tasks.grammars import (
-    REBER_ALPHABET,
-    REBER_BASELINE_SOLVED,
-    ReberBatch,
-    is_grammatical,
-    next_symbols,
-    reber_batch,
-    reber_correct,
-    reber_strings,
-)
-from rnncourse.tasks.memory import (
-    ADDING_BASELINE_MSE,
-    PARITY_BASELINE_ACCURACY,
-    adding_problem,
-    copy_baseline,
-    copy_task,
-    parity,
-)
-from rnncourse.tasks.signals import (
-    ECG,
-    ECG_BASELINE_MSE,
-    SineWaves,
-    StateSpace,
-    discretize,
-    ecg,
-    ecg_baseline_mse,
-    linear_state_space,
-    sine_baseline_mse,
-    sine_waves,
-)
-from rnncourse.tasks.text import (
-    NEGATIVE_WORDS,
-    NEUTRAL_WORDS,
-    POSITIVE_WORDS,
-    SENTENCES,
-    CorpusBatch,
-    Sentiment,
-    Vocab,
-    build_vocab,
-    corpus_baseline,
-    corpus_batch,
-    sentiment,
-    sentiment_baseline,
-    tokenize,
-)
+# Each module lists its public names in its own __all__; this package re-exports them all.
+from rnncourse.tasks import encoding, grammars, memory, signals, text
+from rnncourse.tasks.encoding import *  # noqa: F403
+from rnncourse.tasks.grammars import *  # noqa: F403
+from rnncourse.tasks.memory import *  # noqa: F403
+from rnncourse.tasks.signals import *  # noqa: F403
+from rnncourse.tasks.text import *  # noqa: F403
 
-# Each module's __all__, repeated as one literal list: linters and editors read only a
-# literal __all__, and a computed one would hide these names from them.
-# tests/test_tasks.py checks that this list and the modules' lists agree.
-__all__ = [
-    # memory
-    "ADDING_BASELINE_MSE",
-    "adding_problem",
-    "copy_task",
-    "copy_baseline",
-    "PARITY_BASELINE_ACCURACY",
-    "parity",
-    # grammars
-    "REBER_ALPHABET",
-    "REBER_BASELINE_SOLVED",
-    "reber_strings",
-    "is_grammatical",
-    "next_symbols",
-    "ReberBatch",
-    "reber_batch",
-    "reber_correct",
-    # signals
-    "ECG",
-    "ecg",
-    "ecg_baseline_mse",
-    "ECG_BASELINE_MSE",
-    "StateSpace",
-    "discretize",
-    "linear_state_space",
-    "SineWaves",
-    "sine_waves",
-    "sine_baseline_mse",
-    # text
-    "Vocab",
-    "tokenize",
-    "build_vocab",
-    "SENTENCES",
-    "CorpusBatch",
-    "corpus_batch",
-    "corpus_baseline",
-    "POSITIVE_WORDS",
-    "NEGATIVE_WORDS",
-    "NEUTRAL_WORDS",
-    "Sentiment",
-    "sentiment",
-    "sentiment_baseline",
-    # encoding
-    "one_hot",
-]
+__all__ = [*memory.__all__, *grammars.__all__, *signals.__all__, *text.__all__, *encoding.__all__]

@@ -1,10 +1,10 @@
-"""Argument checks, random ranges and length masks shared by the task generators."""
+"""Argument checks and random ranges shared by the task generators."""
 
 from __future__ import annotations
 
 import torch
 
-from rnncourse._validation import check_float, check_int, check_tensor
+from rnncourse._validation import check_float, check_int
 
 
 def batch_size_arg(batch_size) -> int:
@@ -44,18 +44,3 @@ def range_arg(value, name: str, *, min_value: float, max_value: float | None = N
 def uniform(low: float, high: float, size: tuple, g: torch.Generator) -> torch.Tensor:
     """float32 draws, uniform on ``[low, high]``, of shape ``size``."""
     return low + (high - low) * torch.rand(size, generator=g)
-
-
-# rnncourse.sequences turns lengths into a mask too, but asks for lengths >= 1 (a network
-# cannot run a sequence of no steps); data may hold an empty sequence, so here 0 is allowed.
-def length_mask(lengths, batch_size: int, T: int) -> torch.Tensor:
-    """``(B, T)`` bool mask, True at steps before each sequence's length.
-
-    ``lengths`` is an integer ``(B,)`` tensor with values in ``[0, T]``.
-    """
-    lengths = check_tensor(lengths, "lengths", (batch_size,), floating=False)
-    if lengths.is_floating_point():
-        raise TypeError(f"lengths must be an integer tensor, got {lengths.dtype}.")
-    if lengths.min() < 0 or lengths.max() > T:
-        raise ValueError(f"lengths must lie in [0, {T}], got {lengths.tolist()}.")
-    return torch.arange(T) < lengths[:, None]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from rnncourse._validation import check_int, check_tensor
-from rnncourse.tasks._common import length_mask
+from rnncourse.sequences import length_mask
 
 __all__ = ["one_hot"]
 
@@ -35,5 +35,6 @@ def one_hot(tokens: torch.Tensor, num_classes: int, lengths=None) -> torch.Tenso
     out = F.one_hot(tokens.long(), num_classes).float()
     if lengths is not None:
         check_tensor(tokens, "tokens", ("B", "T"), floating=False)
-        out = out * length_mask(lengths, *tokens.shape).unsqueeze(-1)
+        B, T = tokens.shape
+        out = out * length_mask(lengths, T, min_length=0, batch_size=B).unsqueeze(-1)
     return out

@@ -19,7 +19,7 @@ import torch
 
 from rnncourse._random import generator
 from rnncourse._validation import check_int, check_tensor
-from rnncourse.tasks._common import length_mask
+from rnncourse.sequences import length_mask
 
 __all__ = [
     "REBER_ALPHABET",
@@ -190,7 +190,7 @@ def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch
     targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
     B, T, _ = targets.shape
     scores = check_tensor(scores, "scores", (B, T, len(REBER_ALPHABET)))
-    mask = length_mask(lengths, B, T)
+    mask = length_mask(lengths, T, min_length=0, batch_size=B)
     n_legal = targets.sum(-1, keepdim=True)
     rank = scores.argsort(-1, descending=True).argsort(-1)  # 0 for the most active output
     step_ok = ((rank < n_legal) == targets.bool()).all(-1)

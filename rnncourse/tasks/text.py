@@ -18,7 +18,8 @@ import torch
 
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int
-from rnncourse.tasks._common import batch_size_arg, length_mask
+from rnncourse.sequences import length_mask
+from rnncourse.tasks._common import batch_size_arg
 
 __all__ = [
     "Vocab",
@@ -161,7 +162,8 @@ def corpus_baseline(batch: CorpusBatch) -> float:
     """
     if not isinstance(batch, CorpusBatch):
         raise TypeError(f"batch must be a CorpusBatch, got {type(batch).__name__}.")
-    valid = batch.targets[length_mask(batch.lengths, *batch.targets.shape)]
+    B, T = batch.targets.shape
+    valid = batch.targets[length_mask(batch.lengths, T, min_length=0, batch_size=B)]
     p = torch.bincount(valid).double() / valid.numel()
     p = p[p > 0]
     return float(-(p * p.log()).sum())
