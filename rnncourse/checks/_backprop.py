@@ -187,6 +187,8 @@ def numerical_gradient(student_fn) -> int:
 
 
 # --- find the bug: three backward passes, each with one mistake ----------------------
+# The three functions are deliberately near-copies of one correct backward pass: the
+# exercise is to spot the one line in which each differs.
 
 
 def backward_A(dhs, xs, hs, W, U):

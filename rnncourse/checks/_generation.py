@@ -122,6 +122,8 @@ def _token_model(g: torch.Generator, V: int):
     return step
 
 
+# The same loop shape as _free_run above, on purpose: the reference for each exercise is
+# written the way the exercise asks the student to write it (tokens here, vectors there).
 def _sample(step, start, steps, bug=""):
     token, h, out = start, None, []
     for _ in range(steps):
