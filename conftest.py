@@ -8,6 +8,11 @@ file adds two things nbval lacks:
   notebook's last cell fails when the total exceeds ``NOTEBOOK_LIMIT_S``;
 * offline kernels: every kernel starts with an IPython start-up file that blocks
   network connections to anything but loopback, so a cell that reaches the network fails;
+* compared outputs that survive a version change: a cell tagged ``nbval-check-output``
+  must print the same text as its stored output, but a number written with a decimal
+  point may differ by up to ``DECIMAL_RTOL`` (10 %) of the larger of the two, since
+  training results move in their last digits between releases of torch and NumPy.
+  Everything else (words, order, integers, shapes) must match exactly;
 * one math thread per kernel (``OMP_NUM_THREADS=1`` unless already set): the notebooks'
   models are tiny, and on a 2-core machine a second OpenMP thread makes small matrix
   products slower and, when anything else runs, 10-100 times slower. The notebooks
@@ -18,14 +23,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from nbval.plugin import IPyNbCell
 
 NOTEBOOK_LIMIT_S = float(os.environ.get("RNNCOURSE_NOTEBOOK_LIMIT_S", "60"))
 NOTEBOOK_TARGET_S = 30.0
+DECIMAL_RTOL = 0.10
 ROOT = Path(__file__).parent
 
 _times: dict[str, float] = defaultdict(float)
@@ -82,6 +90,55 @@ def pytest_terminal_summary(terminalreporter):
         flag = "  OVER LIMIT" if seconds > NOTEBOOK_LIMIT_S else ""
         flag = flag or ("  over target" if seconds > NOTEBOOK_TARGET_S else "")
         terminalreporter.write_line(f"{seconds:7.1f} s  {nb}{flag}")
+
+
+DECIMAL = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
+def snap_decimals(test: str, reference: str, rtol: float = DECIMAL_RTOL) -> str:
+    """``test`` with each decimal number replaced by the reference's when within ``rtol``.
+
+    Only when the two texts are the same apart from their decimal numbers; otherwise
+    ``test`` comes back unchanged, so the comparison still fails and shows the change.
+    """
+    if DECIMAL.split(test) != DECIMAL.split(reference):
+        return test
+    ours, theirs = DECIMAL.findall(test), DECIMAL.findall(reference)
+    snapped = iter(
+        r if abs(float(t) - float(r)) <= rtol * max(abs(float(t)), abs(float(r))) else t
+        for t, r in zip(ours, theirs, strict=True)
+    )
+    return DECIMAL.sub(lambda _: next(snapped), test)
+
+
+def _snap_outputs(test: list, reference: list) -> list:
+    """Copies of the test outputs with decimals snapped to the reference (see above)."""
+    snapped = []
+    for i, out in enumerate(test):
+        ref = reference[i] if i < len(reference) else {}
+        out = type(out)(out)  # a shallow copy; only the text fields below are replaced
+        if out.get("output_type") == "stream" and ref.get("name") == out.get("name"):
+            out["text"] = snap_decimals(out.get("text", ""), ref.get("text", ""))
+        elif "data" in out and "text/plain" in ref.get("data", {}):
+            data = type(out["data"])(out["data"])
+            data["text/plain"] = snap_decimals(
+                data.get("text/plain", ""), ref["data"]["text/plain"]
+            )
+            out["data"] = data
+        snapped.append(out)
+    return snapped
+
+
+_exact_compare = IPyNbCell.compare_outputs
+
+
+def _compare_outputs(self, test, ref, skip_compare=None):
+    if _exact_compare(self, test, ref, skip_compare):
+        return True
+    return _exact_compare(self, _snap_outputs(test, ref), ref, skip_compare)
+
+
+IPyNbCell.compare_outputs = _compare_outputs
 
 
 # Notebooks used as test fixtures are opened by their own tests, not run by nbval.

@@ -240,9 +240,10 @@ class EncoderDecoder(nn.Module):
         batch, d = x.shape[0], self.decoder_input_size
         if y_in is None:
             steps = check_int(steps, "steps", min_value=1)
-            y_in = x.new_zeros(batch, steps, d)
-        hint = f"The decoder of this model reads {d} features per step besides C."
-        y_in = check_tensor(y_in, "y_in", (batch, steps, d), hint=hint)
+            y_in = x.new_zeros(batch, steps, d)  # (B, steps, 0) when C is the only input
+        else:
+            hint = f"The decoder of this model reads {d} features per step besides C."
+            y_in = check_tensor(y_in, "y_in", (batch, steps, d), hint=hint)
         state = None
         if self.context in ("state", "both"):
             zero = self.decoder.zero_state(batch, dtype=C.dtype, device=C.device)
