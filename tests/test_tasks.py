@@ -84,9 +84,9 @@ def test_batch_size_checked(call):
 
 
 def test_package_exports_every_name_of_its_modules():
-    from rnncourse.tasks import encoding, grammars, memory, signals, text
+    from rnncourse.tasks import corpora, encoding, grammars, memory, next_char, signals, text
 
-    modules = (memory, grammars, signals, text, encoding)
+    modules = (memory, grammars, signals, text, encoding, corpora, next_char)
     names = [name for module in modules for name in module.__all__]
     assert sorted(tasks.__all__) == sorted(names)
     for module in modules:

@@ -20,14 +20,29 @@ Task families, by module (every name is also available here, as ``tasks.X``):
   for next-token prediction; ``sentiment``, variable-length sequences classified by
   counting words.
 - ``encoding``: ``one_hot``, with all-zero rows at padding.
+- ``corpora``: real text shipped with the package, read offline: ``load_names`` (32,033
+  first names) and ``load_shakespeare`` (1.1 M characters), checked by ``verify_corpora``.
+- ``next_char``: next-character prediction on that text: ``char_vocab``, ``split_names``,
+  ``encode_names`` and ``random_batch`` for names; ``split_text`` and ``random_chunks`` for
+  running text; the baselines ``uniform_nll`` and ``bigram_nll``.
 """
 
 # Each module lists its public names in its own __all__; this package re-exports them all.
-from rnncourse.tasks import encoding, grammars, memory, signals, text
+from rnncourse.tasks import corpora, encoding, grammars, memory, next_char, signals, text
+from rnncourse.tasks.corpora import *  # noqa: F403
 from rnncourse.tasks.encoding import *  # noqa: F403
 from rnncourse.tasks.grammars import *  # noqa: F403
 from rnncourse.tasks.memory import *  # noqa: F403
+from rnncourse.tasks.next_char import *  # noqa: F403
 from rnncourse.tasks.signals import *  # noqa: F403
 from rnncourse.tasks.text import *  # noqa: F403
 
-__all__ = [*memory.__all__, *grammars.__all__, *signals.__all__, *text.__all__, *encoding.__all__]
+__all__ = [
+    *memory.__all__,
+    *grammars.__all__,
+    *signals.__all__,
+    *text.__all__,
+    *encoding.__all__,
+    *corpora.__all__,
+    *next_char.__all__,
+]
