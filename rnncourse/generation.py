@@ -44,6 +44,7 @@ __all__ = [
     "InverseSigmoidSchedule",
     "scheduled_sampling_step",
     "scheduled_sampling",
+    "sample_categorical",
     "sample_sequence",
     "sample_independently",
 ]
@@ -293,6 +294,32 @@ def scheduled_sampling(
 # -------------------------------------------------------------- autoregressive sampling
 
 
+def sample_categorical(probs: torch.Tensor, *, seed: int | torch.Generator | None = None):
+    """One draw from each row of ``probs``, by inverting its cumulative distribution.
+
+    A uniform number ``u`` per row picks the first token whose cumulative probability
+    exceeds ``u``. Unlike ``torch.multinomial``, whose algorithm has changed between torch
+    releases, the same seed gives the same tokens on every version.
+
+    Args:
+        probs: ``(B, V)`` non-negative weights per row (they need not sum to 1).
+        seed: an int or a ``torch.Generator`` for reproducible draws; ``None`` draws
+            fresh ones.
+
+    Returns:
+        Token ids ``(B,)``, int64.
+    """
+    probs = check_tensor(probs, "probs", ("B", "V"))
+    if bool((probs < 0).any()) or not bool((probs.sum(-1) > 0).all()):
+        raise ValueError(
+            "every row of probs must be non-negative with a positive sum; turn logits into "
+            "probabilities with logits.softmax(-1)."
+        )
+    cdf = probs.cumsum(-1)
+    u = torch.rand(probs.shape[0], 1, generator=_random.generator(seed), dtype=cdf.dtype)
+    return (cdf < u * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1)
+
+
 def sample_sequence(
     step_fn: Callable,
     start,
@@ -358,8 +385,8 @@ def sample_sequence(
                 index = None
                 if strategy == "top_k":
                     scaled, index = scaled.topk(k, dim=-1)
-                pick = torch.multinomial(scaled.softmax(-1), 1, generator=generator)
-                tokens = (pick if index is None else index.gather(-1, pick)).squeeze(-1)
+                pick = sample_categorical(scaled.softmax(-1), seed=generator)
+                tokens = pick if index is None else index.gather(-1, pick[:, None]).squeeze(-1)
             if stop_token is not None:
                 tokens = torch.where(done, stop_token, tokens)
                 done |= tokens == stop_token
@@ -396,4 +423,4 @@ def sample_independently(
             "every row of probs must be non-negative and sum to 1; turn logits into "
             "probabilities with logits.softmax(-1)."
         )
-    return torch.multinomial(probs, 1, generator=_random.generator(seed)).squeeze(-1)
+    return sample_categorical(probs, seed=seed)

@@ -326,3 +326,33 @@ def test_seed_none_draws_fresh_randomness_and_leaves_the_global_generator_alone(
     assert torch.equal(torch.get_rng_state(), before)  # the global generator was not used
     a, b = twice(lambda: generation.scheduled_sampling_step(zeros, ones, 0.5, generator=7)[1])
     assert torch.equal(a, b)  # an int seed works as a generator too
+
+
+def test_sample_categorical_frequencies_zeros_and_seeds():
+    probs = torch.tensor([[0.1, 0.0, 0.6, 0.3]]).expand(20_000, 4)
+    draws = generation.sample_categorical(probs, seed=0)
+    assert draws.shape == (20_000,) and draws.dtype == torch.int64
+    freq = torch.bincount(draws, minlength=4) / 20_000
+    assert torch.allclose(freq, probs[0], atol=0.015) and freq[1] == 0
+    assert torch.equal(draws, generation.sample_categorical(probs, seed=0))
+    assert not torch.equal(draws, generation.sample_categorical(probs, seed=1))
+    unnormalised = generation.sample_categorical(3.0 * probs[:5], seed=0)
+    assert torch.equal(unnormalised, draws[:5])
+
+
+def test_sample_categorical_is_the_same_on_every_torch_version():
+    # inverse-CDF sampling reads only torch.rand, whose stream for a seed does not change
+    probs = torch.tensor([[0.25, 0.25, 0.5]]).expand(8, 3)
+    u = torch.rand(8, generator=torch.Generator().manual_seed(3))
+    expected = torch.where(u < 0.25, 0, torch.where(u < 0.5, 1, 2))
+    assert torch.equal(generation.sample_categorical(probs, seed=3), expected)
+    assert generation.sample_categorical(probs, seed=3).tolist() == [0, 0, 1, 0, 1, 0, 2, 2]
+
+
+def test_sample_categorical_rejects_bad_probabilities():
+    with pytest.raises(ValueError, match="non-negative with a positive sum"):
+        generation.sample_categorical(torch.tensor([[0.5, -0.1, 0.6]]))
+    with pytest.raises(ValueError, match="non-negative with a positive sum"):
+        generation.sample_categorical(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"\(B, V\)"):
+        generation.sample_categorical(torch.ones(3))

@@ -18,7 +18,7 @@ def lecture_recurrence(T, seed=0):
     Wh = torch.randn((50, 50), generator=g) * (2 / 50) ** 0.5
     h = torch.zeros(50)
     for i in range(len(x)):
-        h = F.relu(torch.matmul(Wx, x[i, :]) + torch.matmul(Wh, h))
+        h = F.relu(torch.matmul(Wx, x[i]) + torch.matmul(Wh, h))
     return h
 
 
