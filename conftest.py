@@ -4,7 +4,8 @@ Notebooks under ``notebooks/`` are collected by nbval (options in pyproject.toml
 file adds two things nbval lacks:
 
 * a time budget: each notebook's wall time (all its cells, kernel start included) is
-  recorded, printed as a table, written to ``test-artifacts/notebook_times.json``, and the
+  recorded, printed as a table, written to ``test-artifacts/notebook_times.json`` (or
+  ``notebook_times-NAME.json`` when ``RNNCOURSE_ENV_NAME`` names the environment), and the
   notebook's last cell fails when the total exceeds ``NOTEBOOK_LIMIT_S``;
 * offline kernels: every kernel starts with an IPython start-up file that blocks
   network connections to anything but loopback, so a cell that reaches the network fails;
@@ -84,7 +85,9 @@ def pytest_terminal_summary(terminalreporter):
         return
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
-    (out / "notebook_times.json").write_text(json.dumps(dict(_times), indent=2))
+    env = os.environ.get("RNNCOURSE_ENV_NAME")
+    name = f"notebook_times-{env}.json" if env else "notebook_times.json"
+    (out / name).write_text(json.dumps(dict(_times), indent=2))
     terminalreporter.section("notebook wall times")
     for nb, seconds in sorted(_times.items()):
         flag = "  OVER LIMIT" if seconds > NOTEBOOK_LIMIT_S else ""

@@ -8,14 +8,14 @@ for ``pip install -c``. Conda names map to pip names (``pytorch-cpu`` is ``torch
 
 Usage: ``python .ci/minimum_versions.py [ROOT] > minimums.txt`` (exit status 1 and a
 message naming the files when two bounds disagree); ``python .ci/minimum_versions.py
---verify minimums.txt`` checks that the running environment has exactly those versions.
+--verify minimums.txt`` checks that the running environment has exactly those versions;
+``--python`` prints the oldest Python that ``requires-python`` admits.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 CONDA_TO_PIP = {"pytorch-cpu": "torch", "pytorch": "torch", "matplotlib-base": "matplotlib"}
@@ -48,6 +48,11 @@ def _requirements(lines, source: str, into: dict) -> None:
 
 def declared_bounds(root: Path) -> dict[str, list[tuple[str, str]]]:
     """``{pip name: [(lower bound, file it is declared in), ...]}`` for every ``>=`` bound."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10, where pytest brings tomli
+        import tomli as tomllib
+
     bounds: dict[str, list[tuple[str, str]]] = {}
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     _requirements(project["dependencies"], "pyproject.toml", bounds)
@@ -76,6 +81,15 @@ def minimum_pins(root: Path) -> dict[str, str]:
     return pins
 
 
+def minimum_python(root: Path) -> str:
+    """The lower bound of ``requires-python`` in pyproject.toml, e.g. ``"3.10"``."""
+    text = (root / "pyproject.toml").read_text()
+    found = re.search(r'^requires-python\s*=\s*"\s*>=\s*([0-9.]+)', text, re.MULTILINE)
+    if not found:
+        raise ValueError('pyproject.toml declares no requires-python = ">=X.Y"')
+    return found.group(1)
+
+
 def _release(version: str) -> tuple[int, ...]:
     """(2, 1) for "2.1", "2.1.0" or "2.1.0+cu121": trailing zeros and local tags dropped."""
     parts = [int(p) for p in re.findall(r"\d+", version.split("+")[0])]
@@ -101,6 +115,9 @@ def verify(pins_file: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[1] == "--python":
+        print(minimum_python(Path(__file__).resolve().parent.parent))
+        return 0
     if len(argv) == 3 and argv[1] == "--verify":
         wrong = verify(Path(argv[2]))
         print("\n".join(wrong) or f"all {argv[2]} versions installed exactly")
