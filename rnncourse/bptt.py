@@ -6,22 +6,33 @@ weights. Backpropagation through it needs only two ideas beyond ordinary backpro
 1. **Shared parameters accumulate.** U, W and b are used at every step, so their
    gradient is the *sum* of the contributions from every step: ``dW += ...``, never
    ``dW = ...`` (overwriting keeps only the last step visited).
-2. **Deltas add at a branch.** The state h_t feeds two places: this step's readout
-   o_t and the next step h_{t+1}. Going backwards, the delta from the readout and the
+2. **Deltas add at a branch.** The state h(t) feeds two places: this step's readout
+   o(t) and the next step h(t+1). Going backwards, the delta from the readout and the
    delta arriving from step t+1 are added, and the sum flows on into step t.
 
 The vanilla RNN here, for t = 1..T (batch-first, row vectors)::
 
-    h_t = tanh(U x_t + W h_{t-1} + b)     (or relu),   h_0 = 0 unless given
-    o_t = V h_t + c
-    L   = (1/B) sum_b sum_t loss(o_t, y_t)
+    h(t) = tanh(U x(t) + W h(t-1) + b)     (or relu),   h(0) = 0 unless given
+    o(t) = V h(t) + b_o
+    L    = (1/B) sum_b sum_t loss(o(t), y(t))
 
 Parameters live in a dict with these shapes (I inputs, H hidden units, O outputs)::
 
-    U (H, I)   W (H, H)   b (H,)   V (O, H)   c (O,)
+    U (H, I)   W (H, H)   b (H,)   V (O, H)   b_o (O,)
+
+One bias ``b`` per layer: ``rnncourse.cells`` and torch keep two, ``b_x + b_h``, which
+only ever appear summed, so by hand their sum is enough (and dL/db_x = dL/db_h = dL/db).
+``b_o`` is the readout's bias (the lecture's figures, after Goodfellow et al., write
+``c``, which this course keeps for the LSTM cell state). It is not the bias of an LSTM's
+output gate: that one is rows 3H:4H of the LSTM's ``b``.
+
+The backward functions use two names for the delta of a state: ``dh``, the total
+dL/dh(t) at step t (this step's readout plus what step t+1 sent back), and ``dh_prev``,
+the part that step t sends back to h(t-1). Likewise ``dc`` and ``dc_prev`` for the
+LSTM's cell state.
 
 Two per-step losses are provided: ``"softmax"`` (softmax cross-entropy with integer
-class targets) and ``"mse"`` (half the squared error, 0.5 * ||o_t - y_t||^2). With
+class targets) and ``"mse"`` (half the squared error, 0.5 * ||o(t) - y(t)||^2). With
 ``outputs="last"`` only the last step has a loss (many-to-one).
 
 Forward and backward functions sit side by side, as in the step functions of
@@ -48,7 +59,7 @@ __all__ = [
     "lstm_step_backward",
 ]
 
-RNN_PARAMS = ("U", "W", "b", "V", "c")
+RNN_PARAMS = ("U", "W", "b", "V", "b_o")
 LSTM_PARAMS = ("U", "W", "b")
 
 
@@ -77,7 +88,7 @@ def _check_rnn_params(params) -> dict[str, np.ndarray]:
     check_array(p["W"], "params['W']", (H, H), hint="W is (H, H), H = params['U'].shape[0].")
     check_array(p["b"], "params['b']", (H,))
     O = check_array(p["V"], "params['V']", ("O", H), hint="V is (O, H).").shape[0]
-    check_array(p["c"], "params['c']", (O,))
+    check_array(p["b_o"], "params['b_o']", (O,))
     return p
 
 
@@ -102,7 +113,7 @@ def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: 
             f"Use np.asarray(targets, dtype=np.int64)."
         )
     shape = (batch, steps, O) if outputs == "every" else (batch, O)
-    return check_array(targets, "targets", shape, hint="MSE targets have one row per output o_t.")
+    return check_array(targets, "targets", shape, hint="MSE targets have one row per output o(t).")
 
 
 def _check_cache(cache) -> dict:
@@ -118,16 +129,16 @@ def _check_cache(cache) -> dict:
 
 
 def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
-    """One step h_t = act(U x_t + W h_{t-1} + b).
+    """One step h(t) = act(U x(t) + W h(t-1) + b).
 
     Args:
-        x_t: input at this step, shape (B, I).
-        h_prev: previous state h_{t-1}, shape (B, H).
+        x_t: input x(t) at this step, shape (B, I).
+        h_prev: previous state h(t-1), shape (B, H).
         params: dict with U (H, I), W (H, H), b (H,) (other keys are ignored).
         nonlinearity: ``"tanh"`` or ``"relu"``.
 
     Returns:
-        h_t of shape (B, H) and a cache for :func:`rnn_step_backward`.
+        h(t) of shape (B, H) and a cache for :func:`rnn_step_backward`.
     """
     check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     p = _get_params(params, ("U", "W", "b"), "RNN step")
@@ -143,23 +154,24 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
     return h_t, cache
 
 
-def rnn_step_backward(dh_t, cache):
+def rnn_step_backward(dh, cache):
     """Backward through one step of :func:`rnn_step_forward`.
 
     Args:
-        dh_t: dL/dh_t, shape (B, H): the total delta arriving at this step's output.
+        dh: dL/dh(t), shape (B, H): the total delta arriving at this step's output.
         cache: from :func:`rnn_step_forward`.
 
     Returns:
         ``(dx, dh_prev, dU, dW, db)`` with shapes (B, I), (B, H), (H, I), (H, H), (H,):
-        this step's contribution only (the caller sums them over steps).
+        ``dh_prev`` is what this step sends back to h(t-1); the rest is this step's
+        contribution only (the caller sums them over steps).
     """
     x_t, h_prev, a, h_t, U, W, nonlinearity = cache
-    dh_t = check_array(dh_t, "dh_t", h_t.shape, hint="dh_t has the shape of h_t.")
+    dh = check_array(dh, "dh", h_t.shape, hint="dh has the shape of h(t).")
     if nonlinearity == "tanh":
-        da = dh_t * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
+        da = dh * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
     else:
-        da = dh_t * (a > 0)  # relu'(a) = 1 where a > 0
+        da = dh * (a > 0)  # relu'(a) = 1 where a > 0
     dx = da @ U
     dh_prev = da @ W
     dU = da.T @ x_t
@@ -202,7 +214,7 @@ def rnn_forward(
     """Run the RNN over a sequence and compute the total loss.
 
     Args:
-        params: dict with U (H, I), W (H, H), b (H,), V (O, H), c (O,).
+        params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
         x: inputs, shape (B, T, I).
         targets: for ``loss="softmax"`` integer class indices, shape (B, T), or (B,)
             with ``outputs="last"``; for ``loss="mse"`` floats of shape (B, T, O), or
@@ -240,7 +252,7 @@ def rnn_forward(
         step_caches.append(step_cache)
 
     loss_steps = list(range(T)) if outputs == "every" else [T - 1]
-    o = hs[:, loss_steps] @ p["V"].T + p["c"]  # (B, S, O)
+    o = hs[:, loss_steps] @ p["V"].T + p["b_o"]  # (B, S, O)
     total, do = _loss_and_grad(o, targets, loss, B)
     cache = {
         "params": p,
@@ -255,14 +267,15 @@ def rnn_forward(
     return float(total), cache
 
 
-def _readout_backward(cache, t, grads, dh_t):
-    """Add step t's readout delta V^T dL/do_t to dh_t, and its V, c gradients to grads."""
+def _readout_backward(cache, t, grads, dh_prev):
+    """dL/dh(t): step t's readout delta V^T dL/do(t) plus ``dh_prev``, what step t+1 sent
+    back; adds the readout's V, b_o gradients to grads."""
     if t not in cache["loss_steps"]:
-        return dh_t
+        return dh_prev
     do_t = cache["do"][:, cache["loss_steps"].index(t)]  # (B, O)
     grads["V"] += do_t.T @ cache["h"][:, t]  # the readout is shared too: +=
-    grads["c"] += do_t.sum(axis=0)
-    return dh_t + do_t @ cache["params"]["V"]
+    grads["b_o"] += do_t.sum(axis=0)
+    return dh_prev + do_t @ cache["params"]["V"]
 
 
 def rnn_backward(cache):
@@ -272,22 +285,21 @@ def rnn_backward(cache):
         cache: from :func:`rnn_forward`.
 
     Returns:
-        ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "c" to dL/d(parameter)
+        ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
         (same shapes as the parameters); ``dh`` of shape (B, T, H) holds the total
-        derivative dL/dh_t at every step: this step's loss plus everything that flows
+        derivative dL/dh(t) at every step: this step's loss plus everything that flows
         back from later steps.
     """
     p = _check_cache(cache)["params"]
     B, T, H = cache["h"].shape
     grads = {k: np.zeros_like(v) for k, v in p.items()}  # start every gradient at zero
-    dh = np.zeros((B, T, H))
-    dh_next = np.zeros((B, H))  # delta arriving from step t+1 (none after the last step)
+    dh = np.zeros((B, T, H))  # dh[:, t] = dL/dh(t), the total at step t
+    dh_prev = np.zeros((B, H))  # what step t+1 sent back to h(t): nothing after the last
     for t in reversed(range(T)):
-        # Branch at h_t: it feeds the readout o_t and the next step h_{t+1}, so the two
-        # deltas are ADDED: dL/dh_t = V^T dL/do_t + (delta from step t+1).
-        dh_t = _readout_backward(cache, t, grads, dh_next)
-        dh[:, t] = dh_t
-        _, dh_next, dU, dW, db = rnn_step_backward(dh_t, cache["steps"][t])
+        # Branch at h(t): it feeds the readout o(t) and the next step h(t+1), so the two
+        # deltas are ADDED: dL/dh(t) = V^T dL/do(t) + (what step t+1 sent back).
+        dh[:, t] = _readout_backward(cache, t, grads, dh_prev)
+        _, dh_prev, dU, dW, db = rnn_step_backward(dh[:, t], cache["steps"][t])
         # U, W, b are the same arrays at every step: ACCUMULATE with +=.
         # Writing grads["W"] = dW here would keep only step 1's contribution.
         grads["U"] += dU
@@ -300,9 +312,9 @@ def truncated_rnn_backward(cache, k: int):
     """Truncated backpropagation through time with window ``k``.
 
     Definition: the loss at step t reaches the parameters through the step functions
-    of steps t, t-1, ..., t-k+1 only, i.e. as if h_{t-k} were a constant. In torch
+    of steps t, t-1, ..., t-k+1 only, i.e. as if h(t-k) were a constant. In torch
     terms, loss t is computed from ``h[t-k].detach()``. With k = 1 each loss sees only
-    its own step; with k >= T this is full BPTT. The readout V, c is not affected.
+    its own step; with k >= T this is full BPTT. The readout V, b_o is not affected.
 
     Each loss's delta is carried back explicitly, at most k steps, so the code follows
     the definition directly (O(T k) steps of work, fine for teaching sizes).
@@ -313,7 +325,7 @@ def truncated_rnn_backward(cache, k: int):
 
     Returns:
         ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` is the sum of the
-        truncated deltas that reach h_s (from the losses at steps s .. s+k-1).
+        truncated deltas that reach h(s) (from the losses at steps s .. s+k-1).
     """
     k = check_int(k, "k", min_value=1)
     p = _check_cache(cache)["params"]
@@ -321,15 +333,15 @@ def truncated_rnn_backward(cache, k: int):
     grads = {name: np.zeros_like(v) for name, v in p.items()}
     dh = np.zeros((B, T, H))
     for t in cache["loss_steps"]:
-        # The delta of loss t alone, entering at h_t through the readout.
-        delta = _readout_backward(cache, t, grads, np.zeros((B, H)))
+        # The delta of loss t alone, entering at h(t) through the readout.
+        dh_loss = _readout_backward(cache, t, grads, np.zeros((B, H)))
         for s in range(t, max(t - k, -1), -1):  # steps t, t-1, ..., t-k+1
-            dh[:, s] += delta
-            _, delta, dU, dW, db = rnn_step_backward(delta, cache["steps"][s])
+            dh[:, s] += dh_loss
+            _, dh_loss, dU, dW, db = rnn_step_backward(dh_loss, cache["steps"][s])
             grads["U"] += dU
             grads["W"] += dW
             grads["b"] += db
-        # Whatever delta is left here would reach h_{t-k}: truncation drops it.
+        # Whatever is left here would reach h(t-k): truncation drops it.
     return grads, dh
 
 
@@ -386,7 +398,7 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
         **forward_kwargs: ``loss``, ``outputs``, ``nonlinearity`` for :func:`rnn_forward`.
 
     Returns:
-        dict mapping "U", "W", "b", "V", "c" to the largest relative error
+        dict mapping "U", "W", "b", "V", "b_o" to the largest relative error
         ``|a - n| / max(1e-8, |a| + |n|)`` over that parameter's entries (see
         :func:`relative_error`). Below about 1e-7 in float64 means the two agree.
         With ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a
@@ -418,7 +430,7 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
         seed: int, ``np.random.Generator`` or None.
 
     Returns:
-        dict with U (H, I), W (H, H), b (H,), V (O, H), c (O,).
+        dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
     """
     I = check_int(input_size, "input_size", min_value=1)
     H = check_int(hidden_size, "hidden_size", min_value=1)
@@ -429,7 +441,7 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
         "W": rng.normal(size=(H, H)) / np.sqrt(H),
         "b": np.zeros(H),
         "V": rng.normal(size=(O, H)) / np.sqrt(H),
-        "c": np.zeros(O),
+        "b_o": np.zeros(O),
     }
 
 
@@ -443,20 +455,20 @@ def _sigmoid(a):
 def lstm_step_forward(x_t, h_prev, c_prev, params):
     """One LSTM step, gates in torch's order i, f, g, o.
 
-    ``a = U x_t + W h_{t-1} + b`` is split into four blocks of H::
+    ``a = U x(t) + W h(t-1) + b`` is split into four blocks of H::
 
         i = sigmoid(a_i)   input gate        f = sigmoid(a_f)   forget gate
         g = tanh(a_g)      candidate         o = sigmoid(a_o)   output gate
-        c_t = f * c_{t-1} + i * g            h_t = o * tanh(c_t)
+        c(t) = f * c(t-1) + i * g            h(t) = o * tanh(c(t))
 
     Args:
-        x_t: input, shape (B, I).
-        h_prev, c_prev: previous state and cell state, shape (B, H) each.
+        x_t: input x(t), shape (B, I).
+        h_prev, c_prev: previous state h(t-1) and cell state c(t-1), shape (B, H) each.
         params: dict with U (4H, I), W (4H, H), b (4H,). These equal torch's
             ``weight_ih``, ``weight_hh`` and ``bias_ih + bias_hh``.
 
     Returns:
-        ``(h_t, c_t, cache)`` with h_t and c_t of shape (B, H).
+        ``(h_t, c_t, cache)``: h(t) and c(t), each of shape (B, H).
     """
     p = _get_params(params, LSTM_PARAMS, "LSTM step")
     H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape
@@ -480,24 +492,25 @@ def lstm_step_forward(x_t, h_prev, c_prev, params):
     return h_t, c_t, cache
 
 
-def lstm_step_backward(dh_next, dc_next, cache):
+def lstm_step_backward(dh, dc, cache):
     """Backward through one step of :func:`lstm_step_forward`.
 
     Args:
-        dh_next: dL/dh_t, shape (B, H) (readout delta plus delta from step t+1).
-        dc_next: dL/dc_t arriving from step t+1, shape (B, H).
+        dh: dL/dh(t), shape (B, H): the total (readout delta plus what step t+1 sent back).
+        dc: what step t+1 sent back to c(t) (its ``dc_prev``), shape (B, H); this step
+            adds the path through h(t).
         cache: from :func:`lstm_step_forward`.
 
     Returns:
         ``(dx, dh_prev, dc_prev, dU, dW, db)`` with shapes (B, I), (B, H), (B, H),
-        (4H, I), (4H, H), (4H,).
+        (4H, I), (4H, H), (4H,); ``dh_prev`` and ``dc_prev`` go back to step t-1.
     """
     x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
-    dh_next = check_array(dh_next, "dh_next", i.shape, hint="dh_next has the shape of h_t.")
-    dc_next = check_array(dc_next, "dc_next", i.shape, hint="dc_next has the shape of c_t.")
-    d_o = dh_next * tanh_c
-    # Branch at c_t: it feeds h_t (through tanh) and the next step, so the deltas add.
-    dc = dc_next + dh_next * o * (1.0 - tanh_c**2)
+    dh = check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
+    dc = check_array(dc, "dc", i.shape, hint="dc has the shape of c(t).")
+    d_o = dh * tanh_c
+    # Branch at c(t): it feeds h(t) (through tanh) and the next step, so the deltas add.
+    dc = dc + dh * o * (1.0 - tanh_c**2)
     d_f = dc * c_prev
     d_i = dc * g
     d_g = dc * i

@@ -4,11 +4,14 @@ A recurrent cell maps the input at one time step and the previous state to the n
 state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
 ``rnncourse.sequences``; this module only defines the step.
 
-Names follow the lecture: ``U`` multiplies the input, ``W`` the previous state, and the
-biases are ``b_x`` (input side) and ``b_h`` (state side), so ``b = b_x + b_h``:
+Names follow the course's notation (the table in ``rnncourse``'s docstring): ``U``
+multiplies the input, ``W`` the previous state. The biases are ``b_x`` (input side) and
+``b_h`` (state side), torch's ``bias_ih`` and ``bias_hh``, kept apart only so that the
+weights load from torch one to one: they always appear summed, ``b = b_x + b_h`` (the
+single ``b`` of ``rnncourse.bptt``), and ``dL/db_x = dL/db_h = dL/db``.
 
 - plain RNN:   ``h(t) = tanh(W h(t-1) + U x(t) + b)``
-- gated leaky unit: ``s(t) = sigmoid(c) * s(t-1) + x(t)``
+- gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)`` (the lecture writes ``sigmoid(c)``)
 - LSTM: gates ``i, f, o`` and candidate ``g``, cell state ``c(t) = f * c(t-1) + i * g``,
   ``h(t) = o * tanh(c(t))``
 - GRU: gates ``r, z``, candidate ``n``, ``h(t) = (1 - z) * n + z * h(t-1)``
@@ -49,7 +52,7 @@ def _rnn_step(x, h, U, W, b_x, b_h, nonlinearity: str = "tanh"):
 
 
 def _gated_leaky_step(x, s, retention):
-    """``s(t) = sigmoid(c) * s(t-1) + x(t)``, with ``retention = sigmoid(c)``: ``(B, H)``."""
+    """``s(t) = sigmoid(theta) * s(t-1) + x(t)``, ``retention = sigmoid(theta)``: ``(B, H)``."""
     return retention * s + x
 
 
@@ -297,7 +300,7 @@ class GRUCell(_TorchLikeCell):
         n = tanh(U_n x + b_xn + r * (W_n h + b_hn))       candidate state
         h(t) = (1 - z) * n + z * h(t-1)
 
-    ``z`` plays the role of the gated leaky unit's ``sigmoid(c)``: near 1 the state is
+    ``z`` plays the role of the gated leaky unit's ``sigmoid(theta)``: near 1 the state is
     kept, near 0 it is replaced by ``n``.
 
     Parameters (torch name in brackets): ``U`` ``(3H, I)`` (weight_ih), ``W`` ``(3H, H)``
@@ -315,28 +318,34 @@ class GRUCell(_TorchLikeCell):
 
 
 class GatedLeakyCell(RecurrentCell):
-    """The gated leaky unit of the lecture: ``s(t) = sigmoid(c) * s(t-1) + x(t)``.
+    """The gated leaky unit of the lecture: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
-    Each of the ``H`` state units keeps a fraction ``sigmoid(c)`` in ``(0, 1)`` of its
-    previous value and adds its input. Near 1 the unit remembers for a long time
-    (time constant about ``1 / (1 - sigmoid(c))`` steps); near 0 it forgets at once.
+    The gate logit is ``theta`` here; the lecture writes ``sigmoid(c)``, but ``c`` is the
+    LSTM's cell state in this course. Each of the ``H`` state units keeps a fraction
+    ``sigmoid(theta)`` in ``(0, 1)`` of its previous value and adds its input. Near 1 the
+    unit remembers for a long time (time constant about ``1 / (1 - sigmoid(theta))``
+    steps); near 0 it forgets at once.
 
     The input at one step has ``H + C`` features: the first ``H`` are ``x(t)``, the
     remaining ``C = context_size`` are the context ``z(t)`` that sets the gate.
 
-    - ``context_size == 0``: ``c`` is a learned parameter of shape ``(H,)``, so each unit
-      has a fixed, learned time constant.
-    - ``context_size > 0``: ``c = V z(t) + b_c`` with ``V`` ``(H, C)`` and ``b_c``
-      ``(H,)``, so the network can open and close the gate as the context changes.
+    - ``context_size == 0``: ``theta`` is a learned parameter of shape ``(H,)``, so each
+      unit has a fixed, learned time constant.
+    - ``context_size > 0``: ``theta(t) = V z(t) + b_theta`` with ``V`` ``(H, C)`` and
+      ``b_theta`` ``(H,)``, so the network can open and close the gate as the context
+      changes.
+
+    ``c`` and ``b_c``, the names of ``theta`` and ``b_theta`` in earlier versions, still
+    work as read-only aliases.
 
     Initialisation: the gate starts at retention values spread evenly from 0.5 to 0.95
-    over the units (``c`` or ``b_c`` = ``logit(linspace(0.5, 0.95, H))``), i.e. time
+    over the units (``theta`` or ``b_theta`` = ``logit(linspace(0.5, 0.95, H))``), i.e. time
     constants from 2 to 20 steps, the "wide range of time constants" of the lecture.
     ``V`` is drawn from ``uniform(-1/sqrt(C), 1/sqrt(C))``.
 
     ``forward(x, state=None)``: ``x`` ``(B, H + C)``, ``state`` ``s`` ``(B, H)`` or
     ``None`` for zeros; returns the new ``s`` ``(B, H)``. ``gate(x)`` returns
-    ``sigmoid(c)`` of shape ``(B, H)``.
+    ``sigmoid(theta)`` of shape ``(B, H)``.
     """
 
     def __init__(self, hidden_size: int, context_size: int = 0):
@@ -344,12 +353,13 @@ class GatedLeakyCell(RecurrentCell):
         context_size = check_int(context_size, "context_size", min_value=0)
         super().__init__(hidden_size + context_size, hidden_size)
         self.context_size = context_size
-        # c is a parameter of its own without context, else c = V z(t) + b_c
-        own_c = context_size == 0
-        self.register_parameter("c", nn.Parameter(torch.empty(hidden_size)) if own_c else None)
-        V = None if own_c else nn.Parameter(torch.empty(hidden_size, context_size))
+        # theta is a parameter of its own without context, else theta(t) = V z(t) + b_theta
+        own = context_size == 0
+        self.register_parameter("theta", nn.Parameter(torch.empty(hidden_size)) if own else None)
+        V = None if own else nn.Parameter(torch.empty(hidden_size, context_size))
         self.register_parameter("V", V)
-        self.register_parameter("b_c", None if own_c else nn.Parameter(torch.empty(hidden_size)))
+        b_theta = None if own else nn.Parameter(torch.empty(hidden_size))
+        self.register_parameter("b_theta", b_theta)
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
@@ -357,23 +367,33 @@ class GatedLeakyCell(RecurrentCell):
         return _gated_leaky_step(x[:, : self.hidden_size], s, self._gate(x))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
-        """The retention ``sigmoid(c)`` for input ``x`` ``(B, H + C)``: shape ``(B, H)``."""
+        """The retention ``sigmoid(theta)`` for input ``x`` ``(B, H + C)``: shape ``(B, H)``."""
         return self._gate(self._check_x(x))
 
     def _gate(self, x: torch.Tensor) -> torch.Tensor:
         if self.context_size == 0:
-            return torch.sigmoid(self.c).expand(x.shape[0], -1)
+            return torch.sigmoid(self.theta).expand(x.shape[0], -1)
         z = x[:, self.hidden_size :]  # the context z(t)
-        return torch.sigmoid(F.linear(z, self.V, self.b_c))
+        return torch.sigmoid(F.linear(z, self.V, self.b_theta))
+
+    @property
+    def c(self):
+        """Old name of :attr:`theta` (the lecture's ``c``), kept for saved notebooks."""
+        return self.theta
+
+    @property
+    def b_c(self):
+        """Old name of :attr:`b_theta`, kept for saved notebooks."""
+        return self.b_theta
 
     def reset_parameters(self) -> None:
-        """Retention ``sigmoid(c)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""
+        """Retention ``sigmoid(theta)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""
         retention = torch.linspace(0.5, 0.95, self.hidden_size)
         with torch.no_grad():
             if self.context_size == 0:
-                self.c.copy_(torch.logit(retention))
+                self.theta.copy_(torch.logit(retention))
             else:
-                self.b_c.copy_(torch.logit(retention))
+                self.b_theta.copy_(torch.logit(retention))
                 bound = 1.0 / math.sqrt(self.context_size)
                 nn.init.uniform_(self.V, -bound, bound)
 

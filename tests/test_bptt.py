@@ -14,7 +14,7 @@ def make_problem(loss="softmax", outputs="every", seed=0, T=T):
     rng = np.random.default_rng(seed)
     params = bptt.init_params(I, H, O, seed=rng)
     params["b"] = rng.normal(size=H) * 0.1
-    params["c"] = rng.normal(size=O) * 0.1
+    params["b_o"] = rng.normal(size=O) * 0.1
     x = rng.normal(size=(B, T, I))
     if loss == "softmax":
         shape = (B, T) if outputs == "every" else (B,)
@@ -44,10 +44,10 @@ def torch_readout_loss(o, y, loss):
 
 
 def autograd_reference(params, x, y, h0, loss, outputs, nonlinearity="tanh"):
-    """Loss, parameter gradients and total dL/dh_t from torch autograd."""
+    """Loss, parameter gradients and total dL/dh(t) from torch autograd."""
     cell = torch_cell(params, nonlinearity)
     V = torch.tensor(params["V"], requires_grad=True)
-    c = torch.tensor(params["c"], requires_grad=True)
+    b_o = torch.tensor(params["b_o"], requires_grad=True)
     xt = torch.from_numpy(x)
     h = torch.from_numpy(h0)
     hs = []
@@ -56,14 +56,14 @@ def autograd_reference(params, x, y, h0, loss, outputs, nonlinearity="tanh"):
         h.retain_grad()
         hs.append(h)
     states = torch.stack(hs, dim=1) if outputs == "every" else hs[-1]
-    L = torch_readout_loss(states @ V.T + c, torch.from_numpy(y), loss)
+    L = torch_readout_loss(states @ V.T + b_o, torch.from_numpy(y), loss)
     L.backward()
     grads = {
         "U": cell.weight_ih.grad,
         "W": cell.weight_hh.grad,
         "b": cell.bias_ih.grad,
         "V": V.grad,
-        "c": c.grad,
+        "b_o": b_o.grad,
     }
     dh = torch.stack([h.grad for h in hs], dim=1)
     return L.item(), {k: v.numpy() for k, v in grads.items()}, dh.numpy()
@@ -87,7 +87,7 @@ def test_full_bptt_equals_autograd(loss, outputs, nonlinearity):
     grads, dh = bptt.rnn_backward(cache)
     L_ref, grads_ref, dh_ref = autograd_reference(params, x, y, h0, loss, outputs, nonlinearity)
     assert L == pytest.approx(L_ref, rel=1e-12)
-    assert set(grads) == {"U", "W", "b", "V", "c"}
+    assert set(grads) == {"U", "W", "b", "V", "b_o"}
     for name in grads:
         assert grads[name].shape == params[name].shape
         np.testing.assert_allclose(grads[name], grads_ref[name], rtol=0, atol=1e-10)
@@ -111,7 +111,7 @@ def test_zero_initial_state_by_default():
 def test_full_bptt_matches_finite_differences(loss, outputs, nonlinearity):
     params, x, y, h0 = make_problem(loss, outputs, seed=1)
     errors = bptt.gradient_check(params, x, y, h0, loss=loss, outputs=outputs)
-    assert set(errors) == {"U", "W", "b", "V", "c"}
+    assert set(errors) == {"U", "W", "b", "V", "b_o"}
     assert max(errors.values()) <= 1e-6, errors
 
 
@@ -134,13 +134,13 @@ def overwriting_backward(cache):
     """BPTT with the classic bug: gradients of the shared weights are overwritten."""
     p = cache["params"]
     grads = {k: np.zeros_like(v) for k, v in p.items()}
-    dh_next = np.zeros_like(cache["h"][:, 0])
+    dh_prev = np.zeros_like(cache["h"][:, 0])
     for t in reversed(range(cache["h"].shape[1])):
         do_t = cache["do"][:, t]
         grads["V"] += do_t.T @ cache["h"][:, t]
-        grads["c"] += do_t.sum(axis=0)
-        dh_t = dh_next + do_t @ p["V"]
-        _, dh_next, dU, dW, db = bptt.rnn_step_backward(dh_t, cache["steps"][t])
+        grads["b_o"] += do_t.sum(axis=0)
+        dh = dh_prev + do_t @ p["V"]
+        _, dh_prev, dU, dW, db = bptt.rnn_step_backward(dh, cache["steps"][t])
         grads["U"], grads["W"], grads["b"] = dU, dW, db  # wrong: = instead of +=
     return grads
 
@@ -163,7 +163,7 @@ def test_overwriting_instead_of_accumulating_is_caught():
 def truncated_reference(params, x, y, h0, k, loss, outputs):
     """Brute force: loss t is computed from the detached state k steps before it."""
     cell = torch_cell(params)
-    V, c = torch.from_numpy(params["V"]), torch.from_numpy(params["c"])
+    V, b_o = torch.from_numpy(params["V"]), torch.from_numpy(params["b_o"])
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     with torch.no_grad():  # the states of the full forward pass
         h, states = torch.from_numpy(h0), [torch.from_numpy(h0)]
@@ -177,7 +177,7 @@ def truncated_reference(params, x, y, h0, k, loss, outputs):
         h = states[start].detach()
         for s in range(start, t + 1):
             h = cell(xt[:, s], h)
-        o = h @ V.T + c
+        o = h @ V.T + b_o
         target = yt[:, t] if outputs == "every" else yt
         total = total + torch_readout_loss(o[:, None], target[:, None], loss)
     total.backward()
@@ -194,7 +194,7 @@ def test_truncated_bptt_equals_brute_force(k, loss, outputs):
     for name, g in ref.items():
         np.testing.assert_allclose(grads[name], g.numpy(), rtol=0, atol=1e-10)
     full, _ = bptt.rnn_backward(cache)
-    for name in ("V", "c"):  # the readout does not depend on the window
+    for name in ("V", "b_o"):  # the readout does not depend on the window
         np.testing.assert_allclose(grads[name], full[name], rtol=0, atol=1e-12)
     assert np.abs(grads["W"] - full["W"]).max() > 1e-6  # truncation does change W's gradient
     assert dh.shape == (B, T, H)
@@ -214,16 +214,16 @@ def test_truncated_with_long_window_is_full_bptt(k):
 def test_step_functions_match_torch_rnn_cell():
     rng = np.random.default_rng(4)
     params = bptt.init_params(I, H, O, seed=rng)
-    x_t, h_prev, dh_t = rng.normal(size=(B, I)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    x_t, h_prev, dh = rng.normal(size=(B, I)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
     h_t, cache = bptt.rnn_step_forward(x_t, h_prev, params)
-    dx, dh_prev, dU, dW, db = bptt.rnn_step_backward(dh_t, cache)
+    dx, dh_prev, dU, dW, db = bptt.rnn_step_backward(dh, cache)
 
     cell = torch_cell(params)
     xt = torch.tensor(x_t, requires_grad=True)
     hp = torch.tensor(h_prev, requires_grad=True)
     out = cell(xt, hp)
     np.testing.assert_allclose(h_t, out.detach().numpy(), atol=1e-12)
-    (out * torch.from_numpy(dh_t)).sum().backward()
+    (out * torch.from_numpy(dh)).sum().backward()
     for mine, ref in [
         (dx, xt.grad),
         (dh_prev, hp.grad),
@@ -309,7 +309,7 @@ def test_init_params_shapes_and_seed():
         "W": (5, 5),
         "b": (5,),
         "V": (3, 5),
-        "c": (3,),
+        "b_o": (3,),
     }
     np.testing.assert_array_equal(p["W"], bptt.init_params(2, 5, 3, seed=7)["W"])
     with pytest.raises(ValueError, match="hidden_size must be >= 1"):
@@ -329,7 +329,7 @@ def test_bad_inputs_to_rnn_forward():
         bptt.rnn_forward(params, x.astype(np.int64), y)
     with pytest.raises(TypeError, match="numpy array, got a torch.Tensor"):
         bptt.rnn_forward(params, torch.from_numpy(x), y)
-    with pytest.raises(ValueError, match="missing 'V', 'c'"):
+    with pytest.raises(ValueError, match="missing 'V', 'b_o'"):
         bptt.rnn_forward({k: params[k] for k in "UWb"}, x, y)
     with pytest.raises(TypeError, match="params must be a dict"):
         bptt.rnn_forward([params["U"]], x, y)
@@ -362,7 +362,7 @@ def test_bad_inputs_to_backward_functions():
     with pytest.raises(TypeError, match="cache must be the dict"):
         bptt.truncated_rnn_backward(None, 2)
     _, step_cache = bptt.rnn_step_forward(x[:, 0], h0, params)
-    with pytest.raises(ValueError, match="dh_t must have shape"):
+    with pytest.raises(ValueError, match="dh must have shape"):
         bptt.rnn_step_backward(np.zeros((B, H + 1)), step_cache)
     with pytest.raises(ValueError, match=r"h_prev must have shape \(3, 4\)"):
         bptt.rnn_step_forward(x[:, 0], h0[:2], params)
@@ -381,5 +381,5 @@ def test_bad_inputs_to_lstm_step():
     with pytest.raises(TypeError, match="floating-point"):
         bptt.lstm_step_forward(x_t.astype(np.int32), h_prev, c_prev, params)
     _, _, cache = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
-    with pytest.raises(ValueError, match="dc_next must have shape"):
+    with pytest.raises(ValueError, match="dc must have shape"):
         bptt.lstm_step_backward(dh, dc[:1], cache)

@@ -249,7 +249,7 @@ def test_gated_leaky_constant_gate_is_geometric_sum():
     cell = GatedLeakyCell(H).double()
     a = np.array([0.1, 0.5, 0.9, 0.99])
     with torch.no_grad():
-        cell.c.copy_(torch.logit(torch.tensor(a)))
+        cell.theta.copy_(torch.logit(torch.tensor(a)))
     x = torch.randn(B, H, dtype=torch.float64)
     s0 = torch.randn(B, H, dtype=torch.float64)
     s = s0
@@ -264,11 +264,11 @@ def test_gated_leaky_constant_gate_is_geometric_sum():
 def test_gated_leaky_context_sets_the_gate():
     H, C, B = 3, 2, 4
     cell = GatedLeakyCell(H, context_size=C).double()
-    assert cell.input_size == H + C and cell.c is None
-    assert cell.V.shape == (H, C) and cell.b_c.shape == (H,)
+    assert cell.input_size == H + C and cell.theta is None
+    assert cell.V.shape == (H, C) and cell.b_theta.shape == (H,)
     x_t = torch.randn(B, H + C, dtype=torch.float64)
     z = x_t[:, H:].numpy()
-    V, b = cell.V.detach().numpy(), cell.b_c.detach().numpy()
+    V, b = cell.V.detach().numpy(), cell.b_theta.detach().numpy()
     expected_gate = 1 / (1 + np.exp(-(z @ V.T + b)))
     np.testing.assert_allclose(cell.gate(x_t).detach().numpy(), expected_gate, rtol=1e-12)
     s = torch.randn(B, H, dtype=torch.float64)
@@ -277,19 +277,26 @@ def test_gated_leaky_context_sets_the_gate():
     # A context that closes the gate forgets; one that opens it keeps the state.
     with torch.no_grad():
         cell.V.fill_(0.0)
-        cell.b_c.fill_(-50.0)
+        cell.b_theta.fill_(-50.0)
     torch.testing.assert_close(cell(x_t, s), x_t[:, :H], rtol=0, atol=1e-20)
     with torch.no_grad():
-        cell.b_c.fill_(50.0)
+        cell.b_theta.fill_(50.0)
     torch.testing.assert_close(cell(x_t, s), s + x_t[:, :H], rtol=0, atol=1e-15)
 
 
 def test_gated_leaky_init_spreads_time_constants():
     cell = GatedLeakyCell(10)
-    retention = torch.sigmoid(cell.c.detach())
+    retention = torch.sigmoid(cell.theta.detach())
     torch.testing.assert_close(retention, torch.linspace(0.5, 0.95, 10))
     ctx = GatedLeakyCell(10, context_size=3)
-    torch.testing.assert_close(torch.sigmoid(ctx.b_c.detach()), torch.linspace(0.5, 0.95, 10))
+    torch.testing.assert_close(torch.sigmoid(ctx.b_theta.detach()), torch.linspace(0.5, 0.95, 10))
+
+
+def test_gated_leaky_old_parameter_names_still_work():
+    cell, ctx = GatedLeakyCell(4), GatedLeakyCell(4, context_size=2)
+    assert cell.c is cell.theta and ctx.b_c is ctx.b_theta and ctx.c is None
+    assert set(dict(cell.named_parameters())) == {"theta"}
+    assert set(dict(ctx.named_parameters())) == {"V", "b_theta"}
 
 
 @pytest.mark.parametrize("context_size", [0, 2])

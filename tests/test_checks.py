@@ -62,13 +62,13 @@ def enc_dec(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, mode="right"):
     return torch.stack(out, 1)
 
 
-def rnn_backward_np(dhs, xs, hs, W, U, bug=""):
+def rnn_backward_np(dh_out, xs, hs, W, U, bug=""):
     B, T, H = hs.shape
     dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    carry = np.zeros((B, H))
+    dh_prev = np.zeros((B, H))
     for t in range(T - 1, -1, -1):
         h_prev = hs[:, t - 1] if t else np.zeros((B, H))
-        dh = dhs[:, t] if bug == "branch" else dhs[:, t] + carry
+        dh = dh_out[:, t] if bug == "branch" else dh_out[:, t] + dh_prev
         da = dh * (1 - hs[:, t] ** 2)
         if bug == "overwrite":
             dW, dU, db = da.T @ h_prev, da.T @ xs[:, t], da.sum(0)
@@ -76,7 +76,7 @@ def rnn_backward_np(dhs, xs, hs, W, U, bug=""):
             dW += da.T @ h_prev
             dU += da.T @ xs[:, t]
             db += da.sum(0)
-        carry = da @ (W.T if bug == "transpose" else W)
+        dh_prev = da @ (W.T if bug == "transpose" else W)
     return dW, dU, db
 
 
@@ -322,7 +322,7 @@ CASES = {
     "jacobian_product_norm": (
         jac_norm,
         [
-            (lambda *a: jac_norm(*a, mode="no_slope"), "slopes g' are missing"),
+            (lambda *a: jac_norm(*a, mode="no_slope"), "slopes φ' are missing"),
             (lambda *a: jac_norm(*a, mode="extra"), "one factor too many"),
             (lambda *a: jac_norm(*a, mode="norms"), "norms of the factors"),
             (lambda *a: jac_norm(*a, mode="fro"), "Frobenius"),
@@ -345,11 +345,11 @@ CASES = {
         ],
     ),
     "gated_leaky_step": (
-        lambda s, x, c: torch.sigmoid(c) * s + x,
+        lambda s, x, theta: torch.sigmoid(theta) * s + x,
         [
-            (lambda s, x, c: c * s + x, "sigmoid is missing"),
-            (lambda s, x, c: s + torch.sigmoid(c) * x, "multiplies the input"),
-            (lambda s, x, c: (1 - torch.sigmoid(c)) * s + x, "(1 - sigmoid(c))"),
+            (lambda s, x, theta: theta * s + x, "sigmoid is missing"),
+            (lambda s, x, theta: s + torch.sigmoid(theta) * x, "multiplies the input"),
+            (lambda s, x, theta: (1 - torch.sigmoid(theta)) * s + x, "(1 - sigmoid(theta))"),
         ],
     ),
     "time_constant": (

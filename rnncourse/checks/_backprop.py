@@ -12,36 +12,37 @@ OVERWRITE = (
     "W, U and b are shared by all steps: add each step's share with +=."
 )
 BRANCH = (
-    "deltas are not added at a branch. h_t feeds both the loss at step t and the next "
-    "step, so its delta is dhs[:, t] plus the delta coming back from step t + 1."
+    "deltas are not added at a branch. h(t) feeds both the loss at step t and the next "
+    "step, so its delta is dh = dh_out[:, t] + dh_prev, dh_prev being what step t + 1 "
+    "sent back."
 )
 TRANSPOSE = (
-    "transposed weights in the backward pass: with a_t = h_{t-1} @ W.T + ..., the delta "
-    "for h_{t-1} is da @ W (not da @ W.T), and dW = da.T @ h_{t-1}."
+    "transposed weights in the backward pass: with a(t) = h(t-1) @ W.T + ..., the delta "
+    "sent back to h(t-1) is dh_prev = da @ W (not da @ W.T), and dW = da.T @ h(t-1)."
 )
-TANH = "the tanh derivative (1 - h_t**2) is missing from the delta."
+TANH = "the tanh derivative (1 - h(t)**2) is missing from the delta."
 
 
-def _backward(dhs, xs, hs, W, U, bug: str = ""):
-    """BPTT for h_t = tanh(W h_{t-1} + U x_t + b), with an optional known bug."""
+def _backward(dh_out, xs, hs, W, U, bug: str = ""):
+    """BPTT for h(t) = tanh(W h(t-1) + U x(t) + b), with an optional known bug."""
     B, T, H = hs.shape
     dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    d_next = np.zeros((B, H))
+    dh_prev = np.zeros((B, H))
     order = range(T) if bug == "overwrite_forward" else reversed(range(T))
     for t in order:
         h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = dhs[:, t] + d_next
+        dh = dh_out[:, t] + dh_prev
         if bug == "branch":
-            dh = dhs[:, t]
+            dh = dh_out[:, t]
         elif bug == "branch_out" and t < T - 1:
-            dh = d_next
+            dh = dh_prev
         da = dh if bug == "tanh" else dh * (1 - hs[:, t] ** 2)
         parts = (da.T @ h_prev, da.T @ xs[:, t], da.sum(0))
         if bug.startswith("overwrite"):
             dW, dU, db = parts
         else:
             dW, dU, db = dW + parts[0], dU + parts[1], db + parts[2]
-        d_next = da @ (W.T if bug == "transpose" else W)
+        dh_prev = da @ (W.T if bug == "transpose" else W)
     if bug == "transpose_dW":
         dW = dW.T
     return dW, dU, db
@@ -50,7 +51,7 @@ def _backward(dhs, xs, hs, W, U, bug: str = ""):
 def _problem(seed: int, B: int, T: int, H: int, I: int):
     """A random forward pass in torch; returns NumPy inputs and autograd's gradients."""
     g = generator(seed)
-    xs, dhs = randn(g, B, T, I), randn(g, B, T, H)
+    xs, dh_out = randn(g, B, T, I), randn(g, B, T, H)
     W = randn(g, H, H, scale=0.7).requires_grad_()
     U = randn(g, H, I, scale=0.7).requires_grad_()
     b = randn(g, H, scale=0.3).requires_grad_()
@@ -59,19 +60,19 @@ def _problem(seed: int, B: int, T: int, H: int, I: int):
         h = torch.tanh(h @ W.T + xs[:, t] @ U.T + b)
         hs.append(h)
     hs = torch.stack(hs, 1)
-    grads = torch.autograd.grad((hs * dhs).sum(), (W, U, b))
-    arrays = [v.detach().numpy() for v in (dhs, xs, hs, W, U)]
+    grads = torch.autograd.grad((hs * dh_out).sum(), (W, U, b))
+    arrays = [v.detach().numpy() for v in (dh_out, xs, hs, W, U)]
     return arrays, [gr.numpy() for gr in grads]
 
 
 @exercise("03")
 def rnn_backward(student_fn) -> int:
-    """Check ``rnn_backward(dhs, xs, hs, W, U) -> (dW, dU, db)`` (NumPy arrays).
+    """Check ``rnn_backward(dh_out, xs, hs, W, U) -> (dW, dU, db)`` (NumPy arrays).
 
-    Forward pass: h_t = tanh(W h_{t-1} + U x_t + b), h_0 = 0. Shapes: dhs (B, T, H), the
-    loss gradient with respect to each state from the outputs; xs (B, T, I); hs (B, T, H),
-    the states h_1 ... h_T; W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,),
-    compared with torch autograd.
+    Forward pass: h(t) = tanh(W h(t-1) + U x(t) + b), h(0) = 0. Shapes: dh_out (B, T, H),
+    the part of dL/dh(t) that comes from the outputs at step t; xs (B, T, I); hs (B, T, H),
+    the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,),
+    compared with torch autograd. The arguments are passed by position.
     """
     cases = [(2, 3, 3, 2), (1, 4, 2, 3), (3, 5, 4, 2)]
     for seed, (B, T, H, I) in enumerate(cases):
@@ -191,57 +192,59 @@ def numerical_gradient(student_fn) -> int:
 # exercise is to spot the one line in which each differs.
 
 
-def backward_A(dhs, xs, hs, W, U):
-    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
+def backward_A(dh_out, xs, hs, W, U):
+    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
     B, T, H = hs.shape
     dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    d_next = np.zeros((B, H))
+    dh_prev = np.zeros((B, H))
     for t in reversed(range(T)):
         h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        da = (dhs[:, t] + d_next) * (1 - hs[:, t] ** 2)
-        dW += da.T @ h_prev
-        dU += da.T @ xs[:, t]
-        db += da.sum(0)
-        d_next = da @ W.T
-    return dW, dU, db
-
-
-def backward_B(dhs, xs, hs, W, U):
-    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
-    B, T, H = hs.shape
-    d_next = np.zeros((B, H))
-    for t in reversed(range(T)):
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        da = (dhs[:, t] + d_next) * (1 - hs[:, t] ** 2)
-        dW = da.T @ h_prev
-        dU = da.T @ xs[:, t]
-        db = da.sum(0)
-        d_next = da @ W
-    return dW, dU, db
-
-
-def backward_C(dhs, xs, hs, W, U):
-    """A backward pass for h_t = tanh(W h_{t-1} + U x_t + b) with one bug."""
-    B, T, H = hs.shape
-    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    d_next = np.zeros((B, H))
-    for t in reversed(range(T)):
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = d_next if t < T - 1 else dhs[:, t]
+        dh = dh_out[:, t] + dh_prev
         da = dh * (1 - hs[:, t] ** 2)
         dW += da.T @ h_prev
         dU += da.T @ xs[:, t]
         db += da.sum(0)
-        d_next = da @ W
+        dh_prev = da @ W.T
+    return dW, dU, db
+
+
+def backward_B(dh_out, xs, hs, W, U):
+    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
+    B, T, H = hs.shape
+    dh_prev = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        dh = dh_out[:, t] + dh_prev
+        da = dh * (1 - hs[:, t] ** 2)
+        dW = da.T @ h_prev
+        dU = da.T @ xs[:, t]
+        db = da.sum(0)
+        dh_prev = da @ W
+    return dW, dU, db
+
+
+def backward_C(dh_out, xs, hs, W, U):
+    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
+    B, T, H = hs.shape
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+    dh_prev = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
+        dh = dh_prev if t < T - 1 else dh_out[:, t]
+        da = dh * (1 - hs[:, t] ** 2)
+        dW += da.T @ h_prev
+        dU += da.T @ xs[:, t]
+        db += da.sum(0)
+        dh_prev = da @ W
     return dW, dU, db
 
 
 BUG_LABELS = ("overwrite", "branch", "transpose", "tanh_derivative")
 _BUGS = {"A": "transpose", "B": "overwrite", "C": "branch"}
 _BUG_HINTS = {
-    "transpose": "look at how the delta is passed back to h_{t-1}: which way round is W?",
+    "transpose": "look at how dh_prev is passed back to h(t-1): which way round is W?",
     "overwrite": "look at how dW, dU and db collect the contributions of the steps.",
-    "branch": "look at which deltas reach h_t: it feeds the loss AND the next step.",
+    "branch": "look at which deltas reach h(t): it feeds the loss AND the next step.",
 }
 
 

@@ -9,27 +9,29 @@ from ._framework import call, compare, exercise, generator, randn, torch_module
 
 @exercise("06")
 def gated_leaky_step(student_fn) -> int:
-    """Check ``gated_leaky_step(s, x, c) -> sigmoid(c) * s + x``.
+    """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x``.
 
-    Shapes: s (B, H) state, x (B, H) input, c (B, H) or (H,) gate pre-activation;
-    returns the new state (B, H).
+    Shapes: s (B, H) state, x (B, H) input, theta (B, H) or (H,) gate logit (the lecture's
+    c); returns the new state (B, H). The arguments are passed by position.
     """
     cases = [(2, 3, True), (3, 4, False), (1, 5, True)]
     for seed, (B, H, batched) in enumerate(cases):
         g = generator(150 + seed)
         s, x = randn(g, B, H), randn(g, B, H)
-        c = randn(g, B, H, scale=2) if batched else randn(g, H, scale=2)
-        a = torch.sigmoid(c)
-        got = call("gated_leaky_step", student_fn, s.clone(), x.clone(), c.clone())
+        theta = randn(g, B, H, scale=2) if batched else randn(g, H, scale=2)
+        a = torch.sigmoid(theta)
+        got = call("gated_leaky_step", student_fn, s.clone(), x.clone(), theta.clone())
         compare(
             "gated_leaky_step",
-            f"case {seed + 1} (B={B}, H={H}, c of shape {tuple(c.shape)})",
+            f"case {seed + 1} (B={B}, H={H}, theta of shape {tuple(theta.shape)})",
             got,
             a * s + x,
             mistakes={
-                "the sigmoid is missing: the gate is sigmoid(c), a number in (0, 1).": c * s + x,
+                "the sigmoid is missing: the gate is sigmoid(theta), a number in (0, 1).": (
+                    theta * s + x
+                ),
                 "the gate multiplies the input; it multiplies the old state s.": s + a * x,
-                "(1 - sigmoid(c)) was used; the state keeps sigmoid(c) of itself.": (
+                "(1 - sigmoid(theta)) was used; the state keeps sigmoid(theta) of itself.": (
                     (1 - a) * s + x
                 ),
                 "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
@@ -42,7 +44,7 @@ def gated_leaky_step(student_fn) -> int:
 def time_constant(student_fn) -> int:
     """Check ``time_constant(gate) -> tau``.
 
-    gate: a tensor of any shape with values in (0, 1), the factor sigmoid(c) that the
+    gate: a tensor of any shape with values in (0, 1), the factor sigmoid(theta) that the
     state keeps each step. A memory decays as gate**t = exp(-t / tau), so
     tau = -1 / log(gate), in steps (positive). Returns a tensor of gate's shape.
     """

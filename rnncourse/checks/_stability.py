@@ -18,7 +18,7 @@ def _run(W, U, b, x, act):
 
 
 def _product(W, hs, nonlinearity, bug=""):
-    """Factors diag(g'(a_t)) W for t = 2..T (or 1..T), combined as ``bug`` says."""
+    """Factors diag(phi'(a(t))) W for t = 2..T (or 1..T), combined as ``bug`` says."""
     if nonlinearity == "tanh":
         d = 1 - torch.tanh(hs) ** 2 if bug == "tanh_again" else 1 - hs**2
     else:
@@ -39,10 +39,10 @@ def _product(W, hs, nonlinearity, bug=""):
 def jacobian_product_norm(student_fn) -> int:
     """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
 
-    For h_t = g(W h_{t-1} + U x_t + b): W (H, H); hs (T, H), the states h_1 ... h_T of
-    one sequence; nonlinearity "tanh" or "relu". Returns the spectral norm (ord=2) of
-    dh_T/dh_1 = diag(g'_T) W ... diag(g'_2) W, where g'_t is the slope at step t,
-    written with h_t (tanh: 1 - h_t**2; relu: 1 where h_t > 0). Compared with the
+    For h(t) = phi(W h(t-1) + U x(t) + b): W (H, H); hs (T, H), the states h(1) ... h(T)
+    of one sequence; nonlinearity "tanh" or "relu". Returns the spectral norm (ord=2) of
+    dh(T)/dh(1) = diag(phi'(a(T))) W ... diag(phi'(a(2))) W, the slopes phi' written
+    with the states (tanh: 1 - h(t)**2; relu: 1 where h(t) > 0). Compared with the
     Jacobian that torch autograd computes.
     """
     cases = [(3, 4, "tanh", 1.0), (4, 6, "tanh", 1.6), (3, 5, "relu", 0.9), (2, 7, "relu", 1.2)]
@@ -68,20 +68,22 @@ def jacobian_product_norm(student_fn) -> int:
             got,
             torch.linalg.matrix_norm(J, 2),
             mistakes={
-                "the slopes g' are missing: each factor is diag(g'(a_t)) W, not W.": (
+                "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
                     _product(W, hs, nl, "no_derivative")
                 ),
-                "one factor too many: dh_T/dh_1 has T - 1 factors, for steps 2..T.": (
+                "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
                     _product(W, hs, nl, "extra_factor")
                 ),
                 "the norms of the factors were multiplied; take the norm of the "
                 "product (it can be much smaller).": _product(W, hs, nl, "product_of_norms"),
                 "the Frobenius norm was used; use the spectral norm, "
                 "torch.linalg.matrix_norm(J, ord=2).": _product(W, hs, nl, "frobenius"),
-                "tanh was applied again: h_t already is tanh(a_t), so the slope is "
-                "1 - h_t**2.": _product(W, hs, nl, "tanh_again"),
-                "the factors are multiplied in the wrong order: the latest step goes "
-                "on the left, diag(g'_T) W ... diag(g'_2) W.": _product(W, hs, nl, "wrong_order"),
+                "tanh was applied again: h(t) already is tanh(a(t)), so the slope is "
+                "1 - h(t)**2.": _product(W, hs, nl, "tanh_again"),
+                "the factors are multiplied in the wrong order: the latest step goes on "
+                "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _product(
+                    W, hs, nl, "wrong_order"
+                ),
             },
         )
     return len(cases)
@@ -146,10 +148,10 @@ def clip_global_norm(student_fn) -> int:
 def _regime(eigenvalues, nonlinearity, bug=""):
     grid = torch.linspace(-6, 6, 2401, dtype=torch.float64, requires_grad=True)
     (slope,) = torch.autograd.grad(_ACT[nonlinearity](grid).sum(), grid)
-    gain = 1.0 if bug == "ignore_nonlinearity" else slope.max()
+    gamma = 1.0 if bug == "ignore_nonlinearity" else slope.max()
     mags = eigenvalues.real if bug == "real_part" else eigenvalues.abs()
     rho = mags.mean() if bug == "mean" else mags.max()
-    explode = bool(gain * rho > 1)
+    explode = bool(gamma * rho > 1)
     if bug == "swapped":
         explode = not explode
     return "explode" if explode else "vanish"
@@ -161,8 +163,9 @@ def predict_regime(student_fn) -> int:
 
     eigenvalues: a (H,) tensor (real or complex) of the recurrent weights W;
     nonlinearity: "linear", "tanh" or "sigmoid". Near small states, the gradient over
-    many steps behaves like (s W)^n, where s is the nonlinearity's largest slope: it
-    explodes when s * max|eigenvalue| > 1 and vanishes when it is < 1.
+    many steps behaves like (gamma W)^n, where gamma is the nonlinearity's largest slope:
+    it explodes when gamma * rho(W) > 1 (rho(W) = max|eigenvalue|) and vanishes when it
+    is < 1.
     """
     cases = [
         ([0.5, 0.9], "linear"),
@@ -184,7 +187,7 @@ def predict_regime(student_fn) -> int:
         "slope is 1/4, so it shrinks the gain four times.",
         "real_part": "the real part of the eigenvalues was used; what compounds is their "
         "magnitude |eigenvalue| (a negative or complex one counts too).",
-        "mean": "the mean |eigenvalue| was used; the largest one dominates (s W)^n.",
+        "mean": "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.",
         "swapped": "the regimes are swapped: a gain above 1 explodes, below 1 vanishes.",
     }
     for k, ((eig, nl), g, want) in enumerate(zip(cases, got, answers[""], strict=True)):
