@@ -15,6 +15,28 @@ Modules, from the lowest layer up (lower layers never import higher ones):
 - ``checks``     exercise checkers with specific feedback
 
 Import what you need, e.g. ``from rnncourse import cells``.
+
+Notation, used by every module and notebook (time index: h^(t) in notebook maths, h(t)
+in plain text, h_t only as a Python name)::
+
+    x(t), h(t), o(t), y(t)  input, state, output, target; tau or T steps
+    U, W, b                 input weights, recurrent weights, bias: h(t) = phi(a(t)),
+                            a(t) = W h(t-1) + U x(t) + b. torch (and cells) keep two
+                            biases b_x + b_h that only ever appear summed; by hand
+                            their sum b is enough, and dL/db_x = dL/db_h = dL/db
+    V, b_o                  readout o(t) = V h(t) + b_o (Goodfellow et al. write c;
+                            not the LSTM output gate's bias, which sits in b)
+    phi, phi', gamma        an element-wise nonlinearity, its slope, its largest slope
+                            (the lecture writes g; gamma = 1 for tanh, 1/4 for sigmoid)
+    rho                     recurrent gain: spectral radius of W (explorers: "gain rho")
+    s(t), theta             gated leaky unit s(t) = sigmoid(theta) s(t-1) + x(t); the
+                            lecture writes sigmoid(c)
+    i, f, g, o; c(t)        LSTM gates, candidate g, cell state c (torch's name; the
+                            lecture notes write a(t))
+    r, z, n                 GRU reset and update gates, candidate n
+    dh, dh_prev             dL/dh(t), the total at step t (its readout plus what step
+                            t+1 sent back), and the part step t sends back to h(t-1);
+                            da = dL/da(t); dc, dc_prev likewise for the LSTM cell
 """
 
 __version__ = "0.1.0"

@@ -2,12 +2,12 @@
 
 A vanilla RNN without output is the map
 
-    h_t = g(a_t),    a_t = W h_{t-1} + U x_t + b,
+    h(t) = phi(a(t)),    a(t) = W h(t-1) + U x(t) + b,
 
-with an element-wise nonlinearity g. How far back a gradient can reach is set by the
-Jacobian of the final state with respect to an earlier one,
+with an element-wise nonlinearity phi (slope phi', largest slope gamma). How far back a
+gradient can reach is set by the Jacobian of the final state with respect to an earlier one,
 
-    dh_T/dh_t = D_T W D_{T-1} W ... D_{t+1} W,    D_s = diag(g'(a_s)),
+    dh(T)/dh(t) = D(T) W D(T-1) W ... D(t+1) W,    D(s) = diag(phi'(a(s))),
 
 a product of T - t matrices. When its norm shrinks by a constant factor per step the
 gradient vanishes; when it grows it explodes. This module computes those products
@@ -53,7 +53,7 @@ _GAMMA = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
 
 
 def _act(a: torch.Tensor, nonlinearity: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(g(a), g'(a))`` for the named nonlinearity."""
+    """Return ``(phi(a), phi'(a))`` for the named nonlinearity."""
     if nonlinearity == "tanh":
         h = torch.tanh(a)
         return h, 1 - h**2
@@ -81,7 +81,7 @@ def eigenvalues(W: torch.Tensor) -> torch.Tensor:
 
 
 def spectral_radius(W: torch.Tensor) -> float:
-    """Largest absolute eigenvalue of ``W`` (H, H): the linear gain per step in the long run."""
+    """rho(W), the largest absolute eigenvalue of ``W`` (H, H): the long-run gain per step."""
     return float(eigenvalues(W).abs().max())
 
 
@@ -101,7 +101,7 @@ def scale_to_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
 def random_recurrent_matrix(
     n: int, gain: float, *, seed: int | torch.Generator | None = None, dtype=torch.float64
 ) -> torch.Tensor:
-    """Random recurrent weights (n, n): entries N(0, 1/n), rescaled to spectral radius ``gain``.
+    """Random recurrent weights (n, n): N(0, 1/n) entries, rescaled to spectral radius ``gain``.
 
     ``seed`` is an int or a ``torch.Generator``; the global RNG is never touched
     (``None`` draws a fresh seed from the operating system).
@@ -113,7 +113,7 @@ def random_recurrent_matrix(
 
 
 def _drive(W, xs, U, b, steps) -> torch.Tensor:
-    """The input term ``U x_t + b`` for every step, shape (T, H)."""
+    """The input term ``U x(t) + b`` for every step, shape (T, H)."""
     H = W.shape[0]
     if xs is None:
         steps = check_int(steps, "steps", min_value=1) if steps is not None else None
@@ -123,10 +123,10 @@ def _drive(W, xs, U, b, steps) -> torch.Tensor:
     else:
         xs = check_tensor(xs, "xs", ("T", "I"))
         if U is None:
-            check_tensor(xs, "xs", ("T", H), hint="Without U the input is added to a_t directly.")
+            check_tensor(xs, "xs", ("T", H), hint="Without U the input is added to a(t) directly.")
             drive = xs.to(W.dtype)
         else:
-            U = check_tensor(U, "U", (H, xs.shape[1]), hint="U maps x_t (I,) to the state (H,).")
+            U = check_tensor(U, "U", (H, xs.shape[1]), hint="U maps x(t) (I,) to the state (H,).")
             drive = xs.to(W.dtype) @ U.to(W.dtype).T
         if steps is not None and check_int(steps, "steps") != xs.shape[0]:
             raise ValueError(f"steps={steps} but xs has {xs.shape[0]} steps; give one of them.")
@@ -145,20 +145,20 @@ def jacobian_products(
     *,
     steps: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``h_t = g(W h_{t-1} + U x_t + b)`` and return every exact Jacobian dh_T/dh_t.
+    """Run ``h(t) = phi(W h(t-1) + U x(t) + b)``; return every exact Jacobian dh(T)/dh(t).
 
     Args:
         W: recurrent weights (H, H).
         h0: initial state (H,).
         xs: inputs (T, I), or ``None`` for zero input (then give ``steps``).
         nonlinearity: "tanh", "relu", "linear" or "sigmoid".
-        U: input weights (H, I); ``None`` adds ``x_t`` (T, H) directly.
+        U: input weights (H, I); ``None`` adds ``x(t)`` (T, H) directly.
         b: bias (H,), or ``None``.
         steps: number of steps T when ``xs`` is ``None``.
 
     Returns:
         ``(hs, jacs)``: the states ``hs`` (T + 1, H) with ``hs[0] = h0``, and
-        ``jacs`` (T + 1, H, H) with ``jacs[t] = dh_T/dh_t``; ``jacs[T]`` is the identity
+        ``jacs`` (T + 1, H, H) with ``jacs[t] = dh(T)/dh(t)``; ``jacs[T]`` is the identity
         and the lag of ``jacs[t]`` is ``T - t``.
     """
     W = _check_square(W)
@@ -176,7 +176,7 @@ def jacobian_products(
     J = torch.eye(H, dtype=W.dtype)
     for t in range(T, 0, -1):
         jacs[t] = J
-        J = (J * slopes[t - 1]) @ W  # dh_T/dh_{t-1} = dh_T/dh_t  diag(g'(a_t)) W
+        J = (J * slopes[t - 1]) @ W  # dh(T)/dh(t-1) = dh(T)/dh(t) diag(phi'(a(t))) W
     jacs[0] = J
     return torch.stack(hs), jacs
 
@@ -195,7 +195,7 @@ _PRODUCTS_ARGS = str(
 
 
 def jacobian_norms(*args, ord: str = "spectral", **kwargs) -> torch.Tensor:
-    """Norm of dh_T/dh_{T-k} for every lag k = 0..T, shape (T + 1,).
+    """Norm of dh(T)/dh(T-k) for every lag k = 0..T, shape (T + 1,).
 
     Takes the arguments of :func:`jacobian_products` (``W`` (H, H), ``h0`` (H,), then
     ``xs``, ``nonlinearity``, ``U``, ``b`` and ``steps``, with the same defaults and
@@ -270,22 +270,24 @@ def log_growth_rate(norms: torch.Tensor, *, skip: int = 0) -> float:
     return float((lag * logy).sum() / (lag**2).sum())
 
 
-def _gate_to_log(gate, c) -> torch.Tensor:
-    """ln(gate) as a float64 tensor, from either the gate value or the pre-activation c."""
-    if (gate is None) == (c is None):
-        raise ValueError("Give exactly one of gate (the value sigmoid(c)) or c.")
-    if c is not None:
-        c = torch.as_tensor(c if not isinstance(c, (int, float)) else float(c), dtype=torch.float64)
-        if not torch.isfinite(c).all():
-            raise ValueError(f"c must be finite, got {c}.")
-        return torch.nn.functional.logsigmoid(c)
+def _gate_to_log(gate, theta) -> torch.Tensor:
+    """ln(gate) as a float64 tensor, from either the gate value or its logit theta."""
+    if (gate is None) == (theta is None):
+        raise ValueError("Give exactly one of gate (the value sigmoid(theta)) or theta.")
+    if theta is not None:
+        theta = torch.as_tensor(
+            theta if not isinstance(theta, (int, float)) else float(theta), dtype=torch.float64
+        )
+        if not torch.isfinite(theta).all():
+            raise ValueError(f"theta must be finite, got {theta}.")
+        return torch.nn.functional.logsigmoid(theta)
     gate = torch.as_tensor(float(gate) if isinstance(gate, (int, float)) else gate)
     gate = gate.to(torch.float64)
     if not bool(((gate > 0) & (gate < 1)).all()):
         raise ValueError(
             f"gate values must lie strictly between 0 and 1, got {gate.tolist()}. "
             f"At 1 the state is kept forever (infinite time constant); at 0 it is "
-            f"discarded at once (zero time constant); pass c to work with pre-activations."
+            f"discarded at once (zero time constant); pass theta to work with logits."
         )
     return gate.log()
 
@@ -294,19 +296,31 @@ def _as_input_type(value: torch.Tensor, like):
     return float(value) if value.ndim == 0 and not isinstance(like, torch.Tensor) else value
 
 
-def time_constant(gate=None, *, c=None):
-    """Time constant tau = -1 / ln(gate) of the gated leaky unit s_t = gate * s_{t-1} + x_t.
+def _logit(theta, c):
+    """``theta``, or ``c``, its name in earlier versions (the lecture's c)."""
+    if c is None:
+        return theta
+    if theta is not None:
+        raise ValueError("Give theta or c (its old name), not both.")
+    return c
+
+
+def time_constant(gate=None, *, theta=None, c=None):
+    """Time constant tau = -1 / ln(gate) of the gated leaky unit s(t) = gate s(t-1) + x(t).
 
     After k steps an input's contribution is scaled by gate^k = exp(-k / tau).
-    Give the gate value ``gate`` = sigmoid(c) in (0, 1), or the pre-activation ``c``
-    (numerically safer close to 1). Floats give a float, tensors a float64 tensor.
+    Give the gate value ``gate`` = sigmoid(theta) in (0, 1), or the logit ``theta``
+    (numerically safer close to 1; ``c`` is its old name, the lecture's c). Floats give
+    a float, tensors a float64 tensor.
     """
-    return _as_input_type(-1.0 / _gate_to_log(gate, c), c if gate is None else gate)
+    theta = _logit(theta, c)
+    return _as_input_type(-1.0 / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
-def half_life(gate=None, *, c=None):
+def half_life(gate=None, *, theta=None, c=None):
     """Steps until an input's contribution has halved: tau * ln 2. Arguments as time_constant."""
-    return _as_input_type(-math.log(2) / _gate_to_log(gate, c), c if gate is None else gate)
+    theta = _logit(theta, c)
+    return _as_input_type(-math.log(2) / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
 class FixedPoint(NamedTuple):
@@ -330,9 +344,9 @@ def fixed_points(
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> list[FixedPoint]:
-    """Fixed points h* = g(W h* + U x + b) of a small RNN under constant input ``x``.
+    """Fixed points h* = phi(W h* + U x + b) of a small RNN under constant input ``x``.
 
-    Newton's method on F(h) = g(W h + u) - h, with u = U x + b, from ``n_starts``
+    Newton's method on F(h) = phi(W h + u) - h, with u = U x + b, from ``n_starts``
     random starting states (uniform in [-1, 1]^H for tanh/sigmoid, N(0, 4) otherwise)
     plus the zero state. Points closer than 1e-6 count as one.
 
@@ -344,7 +358,7 @@ def fixed_points(
 
     Returns:
         The unique fixed points sorted by their first coordinate, each with the
-        eigenvalues of the Jacobian diag(g'(a)) W and a stability flag.
+        eigenvalues of the Jacobian diag(phi'(a)) W and a stability flag.
     """
     W = _check_square(W)
     H = W.shape[0]
@@ -389,8 +403,8 @@ class PascanuBound(NamedTuple):
 
     sigma_max: largest singular value of W. gamma: largest slope of the nonlinearity.
     bound: 1 / gamma. vanishing: ``sigma_max < bound``, which guarantees
-    ||dh_T/dh_t|| <= (gamma sigma_max)^(T - t) -> 0. ratios ``(steps + 1,)``: the measured
-    ||dh_T/dh_t|| / (gamma sigma_max)^(T - t) of a random run at lags 0..steps (1 at lag 0,
+    ||dh(T)/dh(t)|| <= (gamma sigma_max)^(T - t) -> 0. ratios ``(steps + 1,)``: the measured
+    ||dh(T)/dh(t)|| / (gamma sigma_max)^(T - t) of a random run at lags 0..steps (1 at lag 0,
     where the Jacobian is the identity). max_ratio: the largest of them at lags >= 1
     (<= 1 confirms the inequality numerically; 0 where the bound itself is 0).
     """
@@ -412,7 +426,7 @@ def pascanu_bound(
 ) -> PascanuBound:
     """Sufficient condition for vanishing gradients (Pascanu, Mikolov & Bengio, 2013).
 
-    Since ||dh_T/dh_t|| <= prod ||diag(g'(a_s))|| ||W|| <= (gamma sigma_max(W))^(T - t),
+    Since ||dh(T)/dh(t)|| <= prod ||diag(phi'(a(s)))|| ||W|| <= (gamma sigma_max(W))^(T - t),
     with gamma = 1 for tanh/relu and 1/4 for the logistic sigmoid, sigma_max(W) < 1/gamma
     makes the gradient vanish. The inequality is checked on a run of ``steps`` steps
     from a random state with random inputs, see :class:`PascanuBound`. ``seed`` draws

@@ -139,7 +139,7 @@ def _one_axes(ax, figsize):
 
 
 def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
-    """Plot state trajectories h_t over time, one line per unit.
+    """Plot state trajectories h(t) over time, one line per unit.
 
     Args:
         hs: states (T, H) of one sequence, or (B, T, H): then one panel per sequence
@@ -157,7 +157,7 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
             ax.set_xlabel("time step t")
             if hs.shape[0] > 1:
                 ax.set_title(f"sequence {k + 1}")
-        axes[0, 0].set_ylabel("state $h_t$ (unitless)")
+        axes[0, 0].set_ylabel("state $h^{(t)}$ (unitless)")
         if h.shape[1] <= 8:
             axes[0, -1].legend(loc="best", ncol=2)
         fig.suptitle(title or "State trajectories: does the state settle, grow or oscillate?")
@@ -165,7 +165,7 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
 
 
 def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
-    """Plot ||dh_T/dh_t|| against the lag T - t on a log axis, with the fitted growth rate.
+    """Plot ||dh(T)/dh(t)|| against the lag T - t on a log axis, with the fitted growth rate.
 
     Args:
         norms: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
@@ -194,7 +194,7 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
             ax.plot(np.arange(len(y)), np.where(y > 0, y, np.nan), label=f"{label or ''} ({text})")
         ax.set_yscale("log")
         ax.set_xlabel("lag $T - t$ (steps)")
-        ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|$")
+        ax.set_ylabel(r"$\|\partial h^{(T)} / \partial h^{(t)}\|$")
         ax.legend(loc="best")
         ax.set_title(title or "Gradient reach: a straight falling line means vanishing")
     return fig

@@ -5,7 +5,7 @@ This module unrolls it over a sequence and arranges inputs and outputs the ways 
 lecture draws them:
 
 - :func:`run`: the core loop, with variable-length batches (``lengths``).
-- :class:`ManyToMany`: an output at every step, ``o(t) = V h(t) + c``.
+- :class:`ManyToMany`: an output at every step, ``o(t) = V h(t) + b_o``.
 - :class:`ManyToOne`: one summary output from the state at the last step.
 - :class:`EncoderDecoder`: a context ``C`` from one sequence drives another.
 - :class:`OneToMany`: one input vector, a whole output sequence.
@@ -146,8 +146,8 @@ def _padding(lengths, x):
 class ManyToMany(nn.Module):
     """An output at every step through a shared linear readout.
 
-    ``h(t) = f(h(t-1), x(t))``, ``o(t) = V h(t) + c``, with ``V = readout.weight``
-    of shape ``(O, H)`` and ``c = readout.bias`` of shape ``(O,)``.
+    ``h(t) = f(h(t-1), x(t))``, ``o(t) = V h(t) + b_o``, with ``V = readout.weight``
+    of shape ``(O, H)`` and ``b_o = readout.bias`` of shape ``(O,)``.
 
     ``forward(x (B, T, I), state=None, lengths=None) -> (o (B, T, O), final_state)``;
     outputs at padded steps are zero.
@@ -172,7 +172,7 @@ class ManyToMany(nn.Module):
 class ManyToOne(nn.Module):
     """One summary output per sequence, read from the state at its last valid step.
 
-    ``o = V h(tau) + c``: the whole sequence is compressed into ``h(tau)``.
+    ``o = V h(tau) + b_o``: the whole sequence is compressed into ``h(tau)``.
 
     ``forward(x (B, T, I), lengths=None) -> o (B, O)``.
     """
@@ -203,7 +203,7 @@ class EncoderDecoder(nn.Module):
 
     ``D`` is the width of the decoder's own per-step inputs ``y_in`` (e.g. the previous
     target under teacher forcing); without ``y_in`` those inputs are zeros of width D.
-    The outputs are ``o(t) = V h_dec(t) + c``.
+    The outputs are ``o(t) = V h_dec(t) + b_o``.
 
     ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out, D), lengths=None)
     -> o (B, T_out, O)``; ``T_in`` and ``T_out`` may differ, and ``lengths`` marks the
@@ -257,7 +257,7 @@ class EncoderDecoder(nn.Module):
 class OneToMany(nn.Module):
     """One input vector, a sequence of outputs.
 
-    ``o(t) = V h(t) + c``. With ``feed_back_output=True`` the network reads ``x0`` at the
+    ``o(t) = V h(t) + b_o``. With ``feed_back_output=True`` the network reads ``x0`` at the
     first step and its own previous output after that, ``x(t) = o(t-1)`` (so
     ``output_size`` must equal ``cell.input_size``); otherwise it reads ``x0`` at every
     step.
@@ -331,8 +331,8 @@ def shift_right(y, y0=None):
 class OutputFeedback(nn.Module):
     """A network whose only recurrence goes through its output (no state-to-state link).
 
-    ``h(t) = tanh(U x(t) + R y(t-1) + b)``, ``o(t) = V h(t) + c``, with ``U (H, I)``,
-    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``c (O,)``.
+    ``h(t) = tanh(U x(t) + R y(t-1) + b)``, ``o(t) = V h(t) + b_o``, with ``U (H, I)``,
+    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``.
 
     - :meth:`teacher_forced` ``(x (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given
       the true previous outputs, so no step waits for another: all steps are computed
@@ -358,11 +358,11 @@ class OutputFeedback(nn.Module):
         self.R = param(hidden_size, output_size)
         self.b = param(hidden_size)
         self.V = param(output_size, hidden_size)
-        self.c = param(output_size)
+        self.b_o = param(output_size)
 
     def _step(self, x, y_prev):
         h = torch.tanh(x @ self.U.T + y_prev @ self.R.T + self.b)
-        return h @ self.V.T + self.c
+        return h @ self.V.T + self.b_o
 
     def teacher_forced(self, x, y_prev):
         """All steps at once from the true previous outputs (see :func:`shift_right`)."""

@@ -49,18 +49,19 @@ def _positive(y: np.ndarray) -> np.ndarray:
 
 
 def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
-    """Recurrent gain: how the spectral radius g of W decides whether gradients survive.
+    """Recurrent gain: how the spectral radius rho of W decides whether gradients survive.
 
-    An RNN ``h_t = act(W h_{t-1} + x_t)`` with ``n`` units runs ``T`` steps from a random
-    state; W is a fixed random matrix rescaled to spectral radius g. Controls: ``gain``
-    in [0, 2], ``nonlinearity`` ("linear", "tanh", "relu"), ``input`` (True: x_t ~ N(0, 1),
-    False: x_t = 0). Panels: ||h_t|| over time, ||dh_T/dh_t|| against the lag (log
-    axis) and the eigenvalues of W with the unit circle. The title names the regime from
-    the fitted growth rate r per step: vanishing (r < -0.02), stable or exploding (r > 0.02).
+    An RNN ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random
+    state; W is a fixed random matrix rescaled to spectral radius rho. Controls: ``gain``
+    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (True:
+    x(t) ~ N(0, 1), False: x(t) = 0). Panels: ||h(t)|| over time, ||dh(T)/dh(t)|| against
+    the lag (log axis) and the eigenvalues of W with the unit circle. The title names the
+    regime from the fitted growth rate r per step: vanishing (r < -0.02), stable or
+    exploding (r > 0.02).
 
     The network can be rebuilt: one ``torch.Generator`` seeded with ``seed`` draws, in
     this order, ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=generator)`` (then
-    ``W = g W_1``), the start state ``h_0 ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
+    ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
     all float64.
 
     ``data()`` keys: t (T+1,), h_norm (T+1,), lag (T+1,), jac_norm (T+1,) (spectral
@@ -85,11 +86,11 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
     ax_h, ax_j, ax_e = axes[0]
     (line_h,) = ax_h.plot([], [], color=_C["blue"])
-    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h_t\|$")
+    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
     ax_h.set_title("state size over time")
     (line_j,) = ax_j.plot([], [], color=_C["vermillion"])
     ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
-    ax_j.set_ylabel(r"$\|\partial h_T/\partial h_t\|$")
+    ax_j.set_ylabel(r"$\|\partial h^{(T)}/\partial h^{(t)}\|$")
     ax_j.set_title("gradient reach")
     plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W", legend=None)
     ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
@@ -112,7 +113,7 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
         eig = gain * eig1
         dots.set_offsets(np.column_stack([eig.real, eig.imag]))
         title.set_text(
-            f"g = {gain:.2f}, {nonlinearity}{' + input' if input else ''}: {regime} "
+            f"ρ = {gain:.2f}, {nonlinearity}{' + input' if input else ''}: {regime} "
             f"gradients (rate {rate:+.2f}/step)"
         )
         title.set_color(_REGIME_COLORS[regime])
@@ -120,11 +121,11 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
                     regime=regime)  # fmt: skip
 
     controls = {
-        "gain": slider(widgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain g"),
+        "gain": slider(widgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain ρ"),
         "nonlinearity": widgets.Dropdown(
             options=["linear", "tanh", "relu"], value="tanh", description="nonlinearity"
         ),
-        "input": widgets.Checkbox(value=False, description="input x_t ~ N(0, 1)"),
+        "input": widgets.Checkbox(value=False, description="input x(t) ~ N(0, 1)"),
     }
     return Explorer(controls, fig, draw, dynamic=[line_h, line_j, dots, title])
 
@@ -142,7 +143,7 @@ def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
 
 
 def _gain_norms(W, h0, xs, nonlinearity, T):
-    """||h_t|| for t = 0..T and ||dh_T/dh_t|| against the lag T - t = 0..T (spectral)."""
+    """||h(t)|| for t = 0..T and ||dh(T)/dh(t)|| against the lag T - t = 0..T (spectral)."""
     hs, jacs = dynamics.jacobian_products(
         W, h0, xs, nonlinearity, steps=None if xs is not None else T
     )
@@ -157,17 +158,18 @@ _FORGET_GATE = 0.05
 
 
 def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
-    """The gated leaky unit s_t = sigmoid(c) s_{t-1} + x_t and its time constant.
+    """The gated leaky unit s(t) = sigmoid(theta) s(t-1) + x(t) and its time constant.
 
-    Controls: ``gate`` sigmoid(c) in [0.01, 0.99]; ``pattern`` of the input x
-    ("impulse" at t = 5, "pulses" every 15 steps, "noise"); ``mode``: "constant" keeps
-    the gate fixed, "context" drives it with a context signal z_t through
-    c_t = V z_t + b_c: z_t = 1 holds (gate = the slider value), z_t = 0 right after the
-    stored value has been used clears the unit (gate = 0.05), so the next input starts
-    from a clean state. Panels: x and s over time; the gate and the remaining influence
-    of the first input on s_t (the product of the gates since then), with its half-life.
+    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture writes sigmoid(c));
+    ``pattern`` of the input x ("impulse" at t = 5, "pulses" every 15 steps, "noise");
+    ``mode``: "constant" keeps the gate fixed, "context" drives it with a context signal
+    z(t) through theta(t) = V z(t) + b_theta: z(t) = 1 holds (gate = the slider value),
+    z(t) = 0 right after the stored value has been used clears the unit (gate = 0.05), so
+    the next input starts from a clean state. Panels: x and s over time; the gate and the
+    remaining influence of the first input on s(t) (the product of the gates since then),
+    with its half-life.
 
-    ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, c.
+    ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
     """
     T = check_int(T, "T", min_value=10, max_value=500)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
@@ -176,12 +178,12 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
 
     fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2), sharex=True)
     ax_s, ax_g = axes[:, 0]
-    (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x_t$")
-    (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s_t$")
+    (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x^{(t)}$")
+    (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s^{(t)}$")
     ax_s.set_ylabel("value (unitless)")
     ax_s.legend(loc="upper right", ncol=2, framealpha=0.8, frameon=True)
     (line_g,) = ax_g.step(
-        t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(c_t)$"
+        t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(\theta^{(t)})$"
     )
     (line_i,) = ax_g.plot(t, np.zeros(T), color=_C["green"], label="influence of the first input")
     half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
@@ -201,8 +203,8 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
             z = np.ones(T)
             z[[u for u in _USES if u < T]] = 0.0  # the step after a use clears the unit
             logit = math.log(gate / (1 - gate))
-            b_c = math.log(_FORGET_GATE / (1 - _FORGET_GATE))
-            gates = 1 / (1 + np.exp(-((logit - b_c) * z + b_c)))
+            b_theta = math.log(_FORGET_GATE / (1 - _FORGET_GATE))
+            gates = 1 / (1 + np.exp(-((logit - b_theta) * z + b_theta)))
         s = np.zeros(T)
         prev = 0.0
         for k in range(T):
@@ -220,19 +222,19 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         ax_s.set_ylim(
             *nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
         )
-        c = math.log(gate / (1 - gate))
+        theta = math.log(gate / (1 - gate))
         what = "\ncontext clears the unit after each use" if mode == "context" else ""
         if title.get_text() and ("\n" in title.get_text()) != bool(what):
             fig.set_layout_engine("constrained")  # the title changed its height: lay out again
         title.set_text(
-            f"gate {gate:.2f} (c = {c:+.2f}): time constant {tau:.1f} steps, "
+            f"gate {gate:.2f} (θ = {theta:+.2f}): time constant {tau:.1f} steps, "
             f"half-life {half_life:.1f} steps{what}"
         )
         return dict(t=t, x=x, s=s, gate=gates, influence=influence, tau=tau,
-                    half_life=half_life, c=c)  # fmt: skip
+                    half_life=half_life, theta=theta)  # fmt: skip
 
     controls = {
-        "gate": slider(widgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(c)"),
+        "gate": slider(widgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(θ)"),
         "pattern": widgets.Dropdown(
             options=["impulse", "pulses", "noise"], value="pulses", description="input"
         ),
@@ -314,8 +316,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     """LSTM gates: what the forget, input and output gates do to the cell state.
 
     Mode "constant": fixed gates ``f``, ``i``, ``o`` in [0, 1] and candidate ``g`` in
-    [-1, 1]; input pulses x_t = 1 at t = 5, 15, 25 let the candidate in, so
-    c_t = f c_{t-1} + i g x_t and h_t = o tanh(c_t). Mode "trained": a ``torch.nn.LSTM``
+    [-1, 1]; input pulses x(t) = 1 at t = 5, 15, 25 let the candidate in, so
+    c(t) = f c(t-1) + i g x(t) and h(t) = o tanh(c(t)). Mode "trained": a ``torch.nn.LSTM``
     with ``hidden`` units trained on the adding problem (T = 10, trained on first use,
     then cached) reads test sequence number ``sequence``; the panels show its input with
     the two marked steps, and its i, f, o gates over time (thin: units, thick: mean).
@@ -335,13 +337,13 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2))
     ax_x, ax_c = axes[:, 0]
     const = [
-        *ax_x.step(t, x_pulse, where="mid", color="0.4", label="input pulse $x_t$"),
-        *ax_c.plot(t, np.zeros(T), color=_C["blue"], label="cell state $c_t$"),
-        *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h_t$"),
+        *ax_x.step(t, x_pulse, where="mid", color="0.4", label="input pulse $x^{(t)}$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["blue"], label="cell state $c^{(t)}$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h^{(t)}$"),
     ]
     ta = np.arange(1, T_add + 1)
     trained = [
-        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x_t$"),
+        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$"),
         *ax_c.plot(ta, np.zeros((T_add, hidden * 3)), lw=0.5, alpha=0.3),
     ]
     for k, gate in enumerate("ifo"):
@@ -434,20 +436,21 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
 
 
 def repeated_nonlinearity_explorer(
-    b: float = 1.0, c: float = 0.0, *, x_range: float = 3.0, max_T: int = 30
+    u: float = 1.0, b: float = 0.0, *, x_range: float = 3.0, max_T: int = 30
 ) -> Explorer:
-    """How a repeated nonlinearity bends a function: h_T(x) for a constant input x.
+    """How a repeated nonlinearity bends a function: h(T) as a function of a constant input x.
 
-    The scalar recurrence h_t = tanh(a h_{t-1} + b x + c), h_0 = 0, runs ``T`` steps for
-    every constant input x in [-x_range, x_range]. Controls: ``T`` in [1, max_T] and
-    ``gain`` a in [0, 3]. Panels: h_T(x) (earlier steps faint) and the size of its slope
-    |dh_T/dx| on a fixed log axis, on which exponential growth with T is a steady climb.
-    With a > 1 the curve sharpens into a step as T grows: a few steps of a smooth
-    nonlinearity make a very nonlinear function of the input.
+    The scalar recurrence h(t) = tanh(rho h(t-1) + u x + b), h(0) = 0, runs ``T`` steps for
+    every constant input x in [-x_range, x_range]: the lecture's h(t) = g(A h(t-1) + B x + b)
+    with one unit, input weight ``u`` and bias ``b``. Controls: ``T`` in [1, max_T] and
+    ``gain`` rho in [0, 3]. Panels: h(T) against x (earlier steps faint) and the size of
+    its slope |dh(T)/dx| on a fixed log axis, on which exponential growth with T is a
+    steady climb. With rho > 1 the curve sharpens into a step as T grows: a few steps of
+    a smooth nonlinearity make a very nonlinear function of the input.
 
-    ``data()`` keys: x (N,), h (N,) = h_T(x), slope (N,), steps (T, N) = h_1..h_T.
+    ``data()`` keys: x (N,), h (N,) = h(T) at each x, slope (N,), steps (T, N) = h(1)..h(T).
     """
-    b, c = check_float(b, "b"), check_float(c, "c")
+    u, b = check_float(u, "u"), check_float(b, "b")
     x_range = check_float(x_range, "x_range", min_value=0.0, strict_min=True)
     max_T = check_int(max_T, "max_T", min_value=2, max_value=200)
     x = np.linspace(-x_range, x_range, 401)
@@ -456,21 +459,21 @@ def repeated_nonlinearity_explorer(
         steps, slopes = np.empty((T, len(x))), np.empty((T, len(x)))
         h, slope = np.zeros_like(x), np.zeros_like(x)
         for k in range(T):
-            h = steps[k] = np.tanh(gain * h + b * x + c)
-            slope = slopes[k] = (1 - h**2) * (gain * slope + b)  # exact dh_t/dx, chain rule
+            h = steps[k] = np.tanh(gain * h + u * x + b)
+            slope = slopes[k] = (1 - h**2) * (gain * slope + u)  # exact dh(t)/dx, chain rule
         return steps, slopes
 
     # fixed limits: up to the steepest slope that the largest gain reaches in max_T steps
-    top = max(np.abs(run(max_T, 3.0)[1]).max(), abs(b), 1.0)
+    top = max(np.abs(run(max_T, 3.0)[1]).max(), abs(u), 1.0)
     fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
     ax_h, ax_d = axes[0]
     faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
     (line_h,) = ax_h.plot(x, np.zeros_like(x), color=_C["blue"], lw=2)
-    ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h_T(x)$")
+    ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h^{(T)}(x)$")
     ax_h.set_title("final state (faint: earlier steps)")
     (line_d,) = ax_d.plot(x, np.ones_like(x), color=_C["vermillion"])
     ax_d.set(yscale="log", ylim=(1e-4, 10.0 ** math.ceil(math.log10(top) + 0.5)))
-    ax_d.set(xlabel="constant input x", ylabel="slope size $|dh_T/dx|$")
+    ax_d.set(xlabel="constant input x", ylabel="slope size $|dh^{(T)}/dx|$")
     ax_d.set_title("sensitivity to the input (log scale)")
     title = fig.suptitle("")
 
@@ -484,13 +487,13 @@ def repeated_nonlinearity_explorer(
         line_h.set_ydata(h)
         line_d.set_ydata(_positive(np.abs(slope)))
         title.set_text(
-            f"h_t = tanh({gain:.2f} h_(t-1) + {b:g} x + {c:g}), T = {T}: "
+            f"h(t) = tanh({gain:.2f} h(t-1) + {u:g} x + {b:g}), T = {T}: "
             f"steepest slope {np.abs(slope).max():.4g}"
         )
         return dict(x=x, h=h, slope=slope, steps=steps)
 
     controls = {
         "T": slider(widgets.IntSlider, 1, 1, max_T, 1, "steps T"),
-        "gain": slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain a"),
+        "gain": slider(widgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain ρ"),
     }
     return Explorer(controls, fig, draw, dynamic=[*faint, line_h, line_d, title])

@@ -230,18 +230,20 @@ def test_time_constant_and_half_life():
     gate = math.exp(-1 / 5)
     assert d.time_constant(gate) == pytest.approx(5.0)
     assert d.half_life(gate) == pytest.approx(5 * math.log(2))
-    c = 2.0
-    sig = 1 / (1 + math.exp(-c))
-    assert d.time_constant(c=c) == pytest.approx(-1 / math.log(sig))
-    # the impulse response of s_t = gate * s_{t-1} + x_t halves after half_life steps
+    theta = 2.0
+    sig = 1 / (1 + math.exp(-theta))
+    assert d.time_constant(theta=theta) == pytest.approx(-1 / math.log(sig))
+    assert d.time_constant(c=theta) == d.time_constant(theta=theta)  # c: the old name
+    assert d.half_life(c=theta) == d.half_life(theta=theta)
+    # the impulse response of s(t) = gate * s(t-1) + x(t) halves after half_life steps
     s, k = 1.0, 0
     while s > 0.5:
         s, k = 0.9 * s, k + 1
     assert k - 1 < d.half_life(0.9) <= k
-    # tensors in, float64 tensors out; c works far beyond where sigmoid rounds to 1
+    # tensors in, float64 tensors out; theta works far beyond where sigmoid rounds to 1
     out = d.time_constant(torch.tensor([0.5, 0.9], dtype=D64))
     torch.testing.assert_close(out, -1 / torch.log(torch.tensor([0.5, 0.9], dtype=D64)))
-    assert math.isfinite(d.time_constant(c=40.0)) and d.time_constant(c=40.0) > 1e15
+    assert math.isfinite(d.time_constant(theta=40.0)) and d.time_constant(theta=40.0) > 1e15
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.0, 1.5, -0.1])
@@ -256,9 +258,13 @@ def test_time_constant_argument_errors():
     with pytest.raises(ValueError, match="exactly one"):
         d.time_constant()
     with pytest.raises(ValueError, match="exactly one"):
+        d.time_constant(0.5, theta=1.0)
+    with pytest.raises(ValueError, match="exactly one"):
         d.time_constant(0.5, c=1.0)
-    with pytest.raises(ValueError, match="finite"):
-        d.time_constant(c=float("nan"))
+    with pytest.raises(ValueError, match="not both"):
+        d.time_constant(theta=1.0, c=1.0)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        d.time_constant(theta=float("nan"))
 
 
 # ---------------------------------------------------------------- fixed points

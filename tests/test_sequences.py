@@ -337,7 +337,7 @@ def count_nodes(grad_fn, name):
 
 def reference_step(model, x, y_prev):
     h = torch.tanh(model.U @ x + model.R @ y_prev + model.b)
-    return model.V @ h + model.c
+    return model.V @ h + model.b_o
 
 
 def test_output_feedback_teacher_forcing_is_one_parallel_pass():

@@ -33,15 +33,15 @@ def test_gain_explorer_regimes_and_gradient_reach():
     ex.set(gain=0.5, nonlinearity="linear")
     small = ex.data()
     assert small["regime"] == "vanishing"
-    assert small["rate"] == pytest.approx(np.log(0.5), abs=0.05)  # linear: rate -> ln g
+    assert small["rate"] == pytest.approx(np.log(0.5), abs=0.05)  # linear: rate -> ln rho
     np.testing.assert_allclose(np.abs(small["eigenvalues"]).max(), 0.5)
     ex.set(gain=1.5)
     big = ex.data()
     assert big["regime"] == "exploding" and big["jac_norm"][-1] > small["jac_norm"][-1]
     assert ex.png() != png0
-    ex.set(gain=1.5, nonlinearity="tanh", input=True)  # a strong input tames g = 1.5
+    ex.set(gain=1.5, nonlinearity="tanh", input=True)  # a strong input tames rho = 1.5
     assert ex.data()["regime"] == "vanishing"
-    assert _suptitle(ex).startswith("g = 1.50, tanh + input: vanishing")
+    assert _suptitle(ex).startswith("ρ = 1.50, tanh + input: vanishing")
     assert ex.controls["gain"].value == 1.5 and ex.image.value == ex.png()
 
 
@@ -51,6 +51,7 @@ def test_leaky_unit_explorer_time_constant_and_context():
     ex.set(gate=0.5, pattern="impulse")
     d = ex.data()
     assert d["tau"] == pytest.approx(-1 / np.log(0.5)) and d["half_life"] == pytest.approx(1.0)
+    assert d["theta"] == pytest.approx(0.0)  # sigmoid(0) = 0.5
     np.testing.assert_allclose(d["s"][4:10], 0.5 ** np.arange(6))  # impulse at t = 5
     ex.set(gate=0.95, pattern="pulses")
     assert ex.data()["influence"][16] == pytest.approx(0.95**12)
@@ -116,6 +117,9 @@ def test_repeated_nonlinearity_sharpens_with_T():
     assert d20["steps"].shape == (20, len(d20["x"]))
     assert d20["slope"].max() > 3 * d1["slope"].max()
     assert ex.png() != png0
+    # input weight u and bias b: h(1) = tanh(u x + b)
+    d = widgets.repeated_nonlinearity_explorer(u=2.0, b=0.5).set(T=1).data()
+    np.testing.assert_allclose(d["h"], np.tanh(2.0 * d["x"] + 0.5))
 
 
 def test_no_figures_leak_after_many_updates():
