@@ -259,7 +259,7 @@ CASES = {
         [
             (lambda *a: many_to_one(*a, mode="last"), "hs[:, -1]"),
             (lambda *a: many_to_one(*a, mode="mean"), "averaged"),
-            (lambda *a: many_to_one(*a, mode="nobias"), "bias c is missing"),
+            (lambda *a: many_to_one(*a, mode="nobias"), "bias b_o is missing"),
         ],
     ),
     "encoder_decoder_forward": (
@@ -466,12 +466,33 @@ def test_wrong_shape_is_reported():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_stub_is_not_attempted(name, capsys, progress_file):
+def test_stub_is_not_attempted(name, capsys, progress_file, monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv(checks.GRADING_ENV, raising=False)
+
     def stub(*args, **kwargs):
         raise NotImplementedError()
 
     assert getattr(checks, name)(stub) is None
     assert capsys.readouterr().out.strip() == f"{name}: not attempted yet"
+    assert not progress_file.exists()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_stub_fails_under_a_grader(name, capsys, progress_file, monkeypatch):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    monkeypatch.delenv(checks.GRADING_ENV, raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(checks.NotAttemptedError, match=f"{name}: not attempted yet.*grader"):
+        getattr(checks, name)(stub)
+    monkeypatch.setenv(checks.GRADING_ENV, "0")  # an explicit switch wins
+    assert getattr(checks, name)(stub) is None
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    monkeypatch.setenv(checks.GRADING_ENV, "1")
+    with pytest.raises(AssertionError, match="not attempted yet"):
+        getattr(checks, name)(stub)
     assert not progress_file.exists()
 
 

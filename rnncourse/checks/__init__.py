@@ -11,7 +11,9 @@ It prints one line when every case passes; on a wrong answer it raises
 ``AssertionError`` naming the case, the expected and actual values and, when the answer
 matches a known wrong variant, the likely mistake. A function that still raises
 ``NotImplementedError`` prints "not attempted yet" and nothing fails, so a fresh
-notebook runs top to bottom. Any other error your function raises is shown under the
+notebook runs top to bottom; under a grader (nbgrader sets ``NBGRADER_EXECUTION``; others
+set ``RNNCOURSE_GRADING=1``) it raises :class:`NotAttemptedError` instead, so doing nothing
+scores nothing. Any other error your function raises is shown under the
 exercise's name as a :class:`StudentCodeError`.
 
 ``checks.progress()`` prints which exercises have passed, per notebook.
@@ -37,7 +39,14 @@ from ._basics import (
     rnn_step,
     running_sum_weights,
 )
-from ._framework import REGISTRY, Exercise, StudentCodeError
+from ._framework import (
+    GRADING_ENV,
+    REGISTRY,
+    Exercise,
+    NotAttemptedError,
+    StudentCodeError,
+    grading,
+)
 from ._gating import cell_state_gradient, gated_leaky_step, lstm_step, time_constant
 from ._generation import (
     coin_flip_inputs,
@@ -54,6 +63,9 @@ __all__ = [
     "REGISTRY",
     "Exercise",
     "StudentCodeError",
+    "NotAttemptedError",
+    "GRADING_ENV",
+    "grading",
     "progress",
     "BUG_LABELS",
     "backward_A",

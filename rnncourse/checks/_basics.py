@@ -128,10 +128,10 @@ def running_sum_weights(student_fn) -> int:
 
 @exercise("02")
 def many_to_one_head(student_fn) -> int:
-    """Check ``many_to_one_head(hs, lengths, V, c) -> logits``.
+    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
 
     Shapes: hs (B, T, H) states, zero past each sequence's end; lengths (B,) int64, the
-    number of valid steps; V (K, H), c (K,). Returns logits (B, K) = V h_last + c, with
+    number of valid steps; V (K, H), b_o (K,). Returns logits (B, K) = V h_last + b_o, with
     h_last = hs[b, lengths[b] - 1], the last valid state of each sequence.
     """
     cases = [(3, 5, 4, 2), (4, 6, 3, 3), (2, 4, 5, 1)]
@@ -141,24 +141,24 @@ def many_to_one_head(student_fn) -> int:
         lengths[0] = T
         hs = randn(g, B, T, H)
         hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
-        V, c = randn(g, K, H), randn(g, K)
+        V, b_o = randn(g, K, H), randn(g, K)
         rows = torch.arange(B)
         last = hs[rows, lengths - 1]
-        got = call("many_to_one_head", student_fn, hs.clone(), lengths.clone(), V.clone(), c)
+        got = call("many_to_one_head", student_fn, hs.clone(), lengths.clone(), V.clone(), b_o)
         compare(
             "many_to_one_head",
             f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})",
             got,
-            last @ V.T + c,
+            last @ V.T + b_o,
             mistakes={
                 "the last time step hs[:, -1] was used, but shorter sequences are zero "
-                "there; take hs[b, lengths[b] - 1].": hs[:, -1] @ V.T + c,
+                "there; take hs[b, lengths[b] - 1].": hs[:, -1] @ V.T + b_o,
                 "off by one: the last valid state is at index lengths - 1, not lengths.": (
-                    hs[rows, lengths.clamp(max=T - 1)] @ V.T + c
+                    hs[rows, lengths.clamp(max=T - 1)] @ V.T + b_o
                 ),
                 "the states were averaged over time; a many-to-one head reads the last "
-                "valid state.": hs.mean(1) @ V.T + c,
-                "the bias c is missing.": last @ V.T,
+                "valid state.": hs.mean(1) @ V.T + b_o,
+                "the bias b_o is missing.": last @ V.T,
             },
         )
     return len(cases)

@@ -10,6 +10,7 @@ references are computed in float64.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,27 @@ class NotAttempted(Exception):
 
 class StudentCodeError(RuntimeError):
     """The student's function raised an error; the original is chained as ``__cause__``."""
+
+
+class NotAttemptedError(AssertionError):
+    """Under a grader, an exercise whose function still raises ``NotImplementedError``."""
+
+
+GRADING_ENV = "RNNCOURSE_GRADING"
+
+
+def grading() -> bool:
+    """True when a grader runs the notebook, so an untouched exercise must fail its check.
+
+    nbgrader sets ``NBGRADER_EXECUTION`` in the kernel it runs (autograde, validate); any
+    other grader sets ``RNNCOURSE_GRADING=1``. ``RNNCOURSE_GRADING=0`` turns it off.
+    """
+    explicit = os.environ.get(GRADING_ENV, "").strip().lower()
+    if explicit in ("1", "true", "yes"):
+        return True
+    if explicit in ("0", "false", "no"):
+        return False
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 @dataclass(frozen=True)
@@ -44,7 +66,8 @@ def exercise(notebook: str) -> Callable:
 
     The decorated body takes the student's function and returns the number of cases it
     ran. The wrapper prints the pass line, records progress, and turns a stub that still
-    raises ``NotImplementedError`` into a "not attempted yet" line. It returns None, so a
+    raises ``NotImplementedError`` into a "not attempted yet" line (a failing
+    :class:`NotAttemptedError` when :func:`grading` is on). It returns None, so a
     check cell shows only that line (``checks.progress()`` tells what has passed).
     """
 
@@ -62,6 +85,11 @@ def exercise(notebook: str) -> Callable:
             try:
                 n_cases = body(student_fn)
             except NotAttempted:
+                if grading():
+                    raise NotAttemptedError(
+                        f"{name}: not attempted yet, so this check fails under the grader "
+                        f"(replace `raise NotImplementedError()` with your code)."
+                    ) from None
                 print(f"{name}: not attempted yet")
                 return
             print(f"✓ {name}: all {n_cases} cases pass")
