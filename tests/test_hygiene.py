@@ -53,3 +53,22 @@ def test_solution_notebooks_keep_their_outputs(path):
         assert cell.metadata["nbgrader"]["grade"] is True
         text = "".join(o.get("text", "") for o in cell.outputs)
         assert text.startswith("✓ "), f"a solution's check cell must pass: {text!r}"
+
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+@pytest.mark.parametrize("path", STUDENT + SOLUTION, ids=lambda p: str(p.relative_to(ROOT)))
+def test_nbgrader_markers_stand_only_where_nbgrader_expects_them(path):
+    """nbgrader reads any line holding marker text as a marker, in markdown too."""
+    nb = nbformat.read(path, as_version=4)
+    for k, cell in enumerate(nb.cells):
+        lines = [line.strip() for line in cell.source.splitlines()]
+        marked = [line for line in lines if any(m in line for m in MARKERS)]
+        if cell.cell_type != "code":
+            assert not marked, f"cell {k}: markdown mentions a marker: {marked}"
+            continue
+        assert all(line.startswith("### ") and line[4:] in MARKERS for line in marked), marked
+        begins = [m[len("### BEGIN ") :] for m in marked if m.startswith("### BEGIN ")]
+        ends = [m[len("### END ") :] for m in marked if m.startswith("### END ")]
+        assert begins == ends, f"cell {k}: unbalanced markers {marked}"
