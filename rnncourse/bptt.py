@@ -45,6 +45,10 @@ import numpy as np
 
 from ._validation import check_array, check_choice, check_float, check_int
 
+# Longer than the package's other modules on purpose: every forward sits beside its
+# backward (RNN and LSTM), with truncation and the gradient check that verifies them, so
+# notebook 03's whole derivation can be read in one file.
+
 __all__ = [
     "init_params",
     "rnn_step_forward",
