@@ -1,17 +1,21 @@
 """Linear recurrences computed in parallel: associative scans, minGRU and an LRU-style layer.
 
-A vanilla RNN needs T sequential steps because h_t = tanh(W h_{t-1} + U x_t) feeds the
-previous state through a nonlinearity. A *linear* recurrence with input-dependent
+A vanilla RNN needs T sequential steps because h(t) = tanh(W h(t-1) + U x(t) + b) feeds
+the previous state through a nonlinearity. A *linear* recurrence with input-dependent
 coefficients,
 
-    h_t = a_t * h_{t-1} + b_t        (element-wise; a_t, b_t computed from x_t only),
+    h(t) = lambda(t) * h(t-1) + u(t)     (element-wise; lambda(t), u(t) from x(t) only),
 
 is different: composing two steps gives another step of the same form,
 
-    (a_1, b_1) then (a_2, b_2)  =  (a_2 * a_1,  a_2 * b_1 + b_2),
+    (lambda_1, u_1) then (lambda_2, u_2)  =  (lambda_2 * lambda_1,  lambda_2 * u_1 + u_2),
 
-and that composition is associative. So all prefixes h_1..h_T can be computed as a
+and that composition is associative. So all prefixes h(1)..h(T) can be computed as a
 *scan* in O(log T) parallel depth instead of T sequential steps.
+
+In code the two coefficients are the arguments ``a`` (the decay lambda(t)) and ``b`` (the
+input term u(t)), the usual names in the scan literature; they are not the course's
+pre-activation a(t) or bias b (see the notation table in ``rnncourse``).
 
 This module gives the sequential reference (``linear_recurrence_loop``), the combine
 operator, four parallel forms (Hillis-Steele, Blelloch, a blocked reduce-then-scan, and
@@ -73,7 +77,7 @@ def _fold_h0(a, b, h0):
 
 
 def combine(first, second):
-    """The associative operator of the linear recurrence h_t = a_t * h_{t-1} + b_t.
+    """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
 
     Args:
         first: ``(a_1, b_1)``, the earlier step (or block of steps).
@@ -90,7 +94,7 @@ def combine(first, second):
 
 
 def linear_recurrence_loop(a, b, h0=None):
-    """Reference: run h_t = a_t * h_{t-1} + b_t step by step (T sequential steps).
+    """Reference: run h(t) = a(t) * h(t-1) + b(t) step by step (T sequential steps).
 
     Args:
         a, b: ``(B, T, H)`` coefficients.
@@ -139,7 +143,7 @@ def blelloch_scan(a, b, h0=None):
     * Down-sweep: the root's prefix is the identity. Going down, a left child's prefix is
       its parent's prefix, and a right child's prefix is the parent's prefix followed by
       the left sibling's block. At the bottom this gives, for every t, the composition of
-      all steps *before* t (an exclusive scan); one more combine with step t gives h_t.
+      all steps *before* t (an exclusive scan); one more combine with step t gives h(t).
 
     Depth O(log T), work O(T). Written without in-place writes, so autograd works.
 
@@ -210,10 +214,10 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
 
 
 def log_space_scan(a, b, h0=None):
-    """The closed form h_t = sum_{s<=t} (prod_{r=s+1..t} a_r) b_s, with cumulative ops.
+    """The closed form h(t) = sum_{s<=t} (prod_{r=s+1..t} a(r)) b(s), with cumulative ops.
 
-    With A_t = sum_{r<=t} log a_r, the state is h_t = exp(A_t) sum_{s<=t} exp(log b_s - A_s),
-    and the sum is a ``logcumsumexp``. This is the form minGRU uses. It needs a_t > 0
+    With A(t) = sum_{r<=t} log a(r), the state is h(t) = exp(A(t)) sum_{s<=t} exp(log b(s) - A(s)),
+    and the sum is a ``logcumsumexp``. This is the form minGRU uses. It needs a(t) > 0
     (gates in (0, 1)); b may have either sign, through the complex logarithm
     (log(-x) = log x + i pi). Every operation is a cumulative sum, so the depth is that
     of ``torch.cumsum``. Limits: A_t grows linearly with T, so float32 loses about
@@ -244,7 +248,7 @@ _METHODS = {
 
 
 def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
-    """Compute h_t = a_t * h_{t-1} + b_t for all t with the chosen method.
+    """Compute h(t) = a(t) * h(t-1) + b(t) for all t with the chosen method.
 
     Args:
         a, b: ``(B, T, H)``; h0: optional ``(B, H)``.
@@ -272,15 +276,15 @@ def sequential_depth(T: int, method: str = "hillis_steele") -> int:
 class MinGRU(nn.Module):
     """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans.
 
-    Equations, for input x_t of size I and state h_t of size H:
+    Equations, for input x(t) of size I and state h(t) of size H:
 
-        z_t = sigmoid(W_z x_t + b_z)            update gate, depends on x_t only
-        htilde_t = W_h x_t + b_h                 candidate, no tanh, no h_{t-1}
-        h_t = (1 - z_t) * h_{t-1} + z_t * htilde_t
+        z(t) = sigmoid(U_z x(t) + b_z)          update gate (``gate``), from x(t) only
+        n(t) = U_n x(t) + b_n                   candidate (``candidate``): no tanh, no h(t-1)
+        h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t)
 
-    which is h_t = a_t * h_{t-1} + b_t with a_t = 1 - z_t and b_t = z_t * htilde_t. Because
-    a_t and b_t do not depend on h_{t-1}, training runs as one parallel scan; generation
-    can still run one step at a time with ``step``.
+    which is the linear recurrence with a = 1 - z(t) and b = z(t) * n(t). Because neither
+    depends on h(t-1), training runs as one parallel scan; generation can still run one
+    step at a time with ``step``.
 
     Args:
         input_size: I.  hidden_size: H.
@@ -305,7 +309,7 @@ class MinGRU(nn.Module):
         return parallel_scan(a, b, h0, method=method)
 
     def step(self, x_t, h):
-        """One sequential step: x_t ``(B, I)``, h ``(B, H)`` -> h_t ``(B, H)``."""
+        """One sequential step: x(t) as ``x_t`` ``(B, I)``, h(t-1) ``(B, H)`` -> h(t) ``(B, H)``."""
         check_tensor(x_t, "x_t", ("B", self.input_size))
         z = torch.sigmoid(self.gate(x_t))
         return (1 - z) * h + z * self.candidate(x_t)
@@ -314,8 +318,8 @@ class MinGRU(nn.Module):
 class LRU(nn.Module):
     """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence.
 
-        h_t = lambda * h_{t-1} + gamma * (B x_t)        h_t complex, size N
-        y_t = Re(C h_t) + D * x_t                       y_t real, size I
+        h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
+        y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
     with lambda = exp(-exp(nu) + i theta): the eigenvalues of the (diagonal) recurrent
     matrix, kept inside the unit circle by construction since |lambda| = exp(-exp(nu)) < 1.
