@@ -539,9 +539,21 @@ def test_checkers_leave_the_global_rng_alone():
 
 
 def test_buggy_backwards_differ_from_autograd_and_are_documented():
-    from rnncourse.checks._backprop import _problem
-
-    arrays, expected = _problem(0, 2, 3, 3, 2)
+    g = torch.Generator().manual_seed(0)
+    B, T, H, I = 2, 3, 3, 2
+    xs = torch.randn(B, T, I, generator=g, dtype=torch.float64)
+    dh_out = torch.randn(B, T, H, generator=g, dtype=torch.float64)
+    W, U, b = (
+        (0.7 * torch.randn(*shape, generator=g, dtype=torch.float64)).requires_grad_()
+        for shape in [(H, H), (H, I), (H,)]
+    )
+    h, hs = torch.zeros(B, H, dtype=torch.float64), []
+    for t in range(T):
+        h = torch.tanh(h @ W.T + xs[:, t] @ U.T + b)
+        hs.append(h)
+    hs = torch.stack(hs, 1)
+    expected = [v.numpy() for v in torch.autograd.grad((hs * dh_out).sum(), (W, U, b))]
+    arrays = [v.detach().numpy() for v in (dh_out, xs, hs, W, U)]
     for fn in (checks.backward_A, checks.backward_B, checks.backward_C):
         assert not np.allclose(fn(*arrays)[0], expected[0])
     assert np.allclose(rnn_backward_np(*arrays)[0], expected[0])
