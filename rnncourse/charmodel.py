@@ -1,0 +1,380 @@
+"""A character-level language model: embedding -> recurrent layer -> linear readout.
+
+:class:`CharModel` reads token ids ``(B, T)`` and gives next-character logits
+``(B, T, V)``. Its recurrent layer is a fast ``torch.nn.GRU`` or ``torch.nn.LSTM``, or any
+cell from :mod:`rnncourse.cells` (your own step included), run with
+:func:`rnncourse.sequences.run`. ``step`` takes one token per sequence, the interface of
+:func:`rnncourse.generation.sample_sequence`.
+
+Trained models ship with the package (``scripts/train_char_models.py`` made them):
+
+- :func:`load_pretrained`: ``"names"`` (first names, one per sequence, between
+  ``<start>`` and ``<stop>``) or ``"shakespeare"`` (running text).
+- :func:`validation_nll`: a model's mean negative log-likelihood, in nats per character,
+  on the validation split of its corpus, measured the way the checkpoint records it.
+- :func:`sample_text`: generated text from a prompt.
+- :func:`to_checkpoint`, :func:`from_checkpoint`, :func:`load_checkpoint`: a checkpoint is
+  a dict of tensors, numbers, strings, lists and dicts, so ``torch.load(...,
+  weights_only=True)`` reads it.
+
+Example::
+
+    model = load_pretrained("shakespeare")
+    print(sample_text(model, "ROMEO:", 200, temperature=0.8, seed=0))
+    students = model.to_cells()        # the same weights in an rnncourse.cells.GRUCell
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnncourse import cells, generation, sequences
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+from rnncourse.tasks.corpora import load_shakespeare
+from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, split_text
+from rnncourse.tasks.text import Vocab
+
+__all__ = [
+    "CharModel",
+    "PRETRAINED",
+    "VALID_WINDOW",
+    "validation_data",
+    "validation_nll",
+    "sample_text",
+    "to_checkpoint",
+    "from_checkpoint",
+    "load_checkpoint",
+    "load_pretrained",
+]
+
+PRETRAINED = ("names", "shakespeare")
+"""The corpora with a shipped model, each in ``rnncourse/data/charmodel_<name>.pt``."""
+
+VALID_WINDOW = 256
+"""Shakespeare's validation text is scored in windows of this many steps, each from zero."""
+
+_FORMAT = 1  # the checkpoint layout; raise when it changes
+
+
+class CharModel(nn.Module):
+    """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
+    ``o(t) = V h(t) + b_o``.
+
+    Args:
+        vocab_size: ``V``, the number of token ids.
+        embedding_size: ``I``, features of each token's embedding (default 32).
+        hidden_size: ``H``, features of the state (default 128).
+        recurrent: ``"gru"`` (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), or a cell
+            from :mod:`rnncourse.cells` with ``input_size == I`` (``I`` and ``H`` then
+            default to the cell's sizes), run step by step with ``sequences.run``.
+
+    Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn`` (the recurrent layer),
+    ``readout`` (``nn.Linear(H, V)``: ``V = readout.weight``, ``b_o = readout.bias``).
+    A state is the cell's format whatever the layer: ``h`` ``(B, H)``, or for an LSTM the
+    pair ``(h, c)``; ``None`` means zeros. A loaded model also has ``vocab`` (a ``Vocab``)
+    and ``info`` (the checkpoint's record: corpus, hyperparameters, training, valid_nll).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int | None = None,
+        hidden_size: int | None = None,
+        recurrent: str | cells.RecurrentCell = "gru",
+    ):
+        super().__init__()
+        vocab_size = check_int(vocab_size, "vocab_size", min_value=1)
+        if isinstance(recurrent, cells.RecurrentCell):
+            for name, given, cell_size in (
+                ("embedding_size", embedding_size, recurrent.input_size),
+                ("hidden_size", hidden_size, recurrent.hidden_size),
+            ):
+                if given is not None and given != cell_size:
+                    raise ValueError(
+                        f"{name}={given} does not match the cell's {cell_size}; leave it out "
+                        f"to take the cell's size."
+                    )
+            self.kind = "cell"
+            self.rnn = recurrent
+            embedding_size, hidden_size = recurrent.input_size, recurrent.hidden_size
+        elif isinstance(recurrent, str):
+            self.kind = check_choice(recurrent, "recurrent", ("gru", "lstm"))
+            embedding_size = check_int(embedding_size or 32, "embedding_size", min_value=1)
+            hidden_size = check_int(hidden_size or 128, "hidden_size", min_value=1)
+            layer = nn.GRU if recurrent == "gru" else nn.LSTM
+            self.rnn = layer(embedding_size, hidden_size, batch_first=True)
+        else:
+            raise TypeError(
+                f'recurrent must be "gru", "lstm" or a cell from rnncourse.cells (e.g. '
+                f"cells.GRUCell(32, 128)), got {type(recurrent).__name__}."
+            )
+        self.vocab_size, self.embedding_size, self.hidden_size = (
+            vocab_size,
+            embedding_size,
+            hidden_size,
+        )
+        self.embedding = nn.Embedding(vocab_size, embedding_size)
+        self.readout = nn.Linear(hidden_size, vocab_size)
+
+    def run(self, tokens: torch.Tensor, state=None):
+        """Logits at every step and the state after the last one.
+
+        Args:
+            tokens: int64 ids ``(B, T)``, each in ``[0, V)``.
+            state: ``h`` ``(B, H)`` (LSTM: ``(h, c)``), or ``None`` for zeros.
+
+        Returns:
+            ``(logits (B, T, V), state)``, the state in the same format as ``state``.
+        """
+        tokens = self._check_tokens(tokens, ("B", "T"), "tokens")
+        e = self.embedding(tokens)  # (B, T, I)
+        if self.kind == "cell":
+            hs, state = sequences.run(self.rnn, e, state)
+        else:
+            hs, final = self.rnn(e, self._torch_state(state, tokens.shape[0]))
+            state = tuple(s[0] for s in final) if self.kind == "lstm" else final[0]
+        return self.readout(hs), state
+
+    def forward(self, tokens: torch.Tensor, state=None) -> torch.Tensor:
+        """Next-character logits ``(B, T, V)`` for ids ``tokens`` ``(B, T)``; see :meth:`run`."""
+        return self.run(tokens, state)[0]
+
+    def step(self, token: torch.Tensor, state=None):
+        """One step for generation: ``token`` ``(B,)`` ids -> ``(logits (B, V), state)``."""
+        token = self._check_tokens(token, ("B",), "token")
+        logits, state = self.run(token[:, None], state)
+        return logits[:, 0], state
+
+    def to_cells(self) -> CharModel:
+        """A copy whose recurrent layer is the matching ``rnncourse.cells`` cell, same weights.
+
+        It computes the same logits, step by step in readable Python, so a cell of your
+        own (with the same parameters) can be dropped in: ``CharModel(V, recurrent=cell)``.
+        """
+        if self.kind == "cell":
+            raise TypeError("this model already runs an rnncourse cell; copy it instead.")
+        cell_class = cells.GRUCell if self.kind == "gru" else cells.LSTMCell
+        copy = CharModel(self.vocab_size, recurrent=cell_class.from_torch(self.rnn))
+        copy.embedding.load_state_dict(self.embedding.state_dict())
+        copy.readout.load_state_dict(self.readout.state_dict())
+        for name in ("vocab", "info"):
+            if hasattr(self, name):
+                setattr(copy, name, getattr(self, name))
+        return copy.train(self.training)
+
+    def _torch_state(self, state, batch_size: int):
+        """A cell-format state as torch's ``(1, B, H)`` layout (or None)."""
+        if state is None:
+            return None
+        shape = (batch_size, self.hidden_size)
+        dtype = self.readout.weight.dtype
+        if self.kind == "lstm":
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise TypeError(
+                    f"an LSTM state must be a pair (h, c) of {shape} tensors, got "
+                    f"{type(state).__name__}; pass None for zeros."
+                )
+            parts = [check_tensor(s, n, shape) for s, n in zip(state, ("h", "c"), strict=True)]
+        else:
+            parts = [check_tensor(state, "state", shape, hint="Pass None for zeros.")]
+        if any(p.dtype != dtype for p in parts):
+            raise TypeError(f"the state must have the model's dtype {dtype}; use .to({dtype}).")
+        return tuple(p[None] for p in parts) if self.kind == "lstm" else parts[0][None]
+
+    def _check_tokens(self, tokens, shape, name: str) -> torch.Tensor:
+        hint = "Encode text with vocab.encode(list(text))."
+        tokens = check_tensor(tokens, name, shape, floating=False, hint=hint)
+        if tokens.dtype != torch.long:
+            raise TypeError(f"{name} must hold int64 token ids, got dtype {tokens.dtype}. {hint}")
+        low, high = int(tokens.min()), int(tokens.max())
+        if low < 0 or high >= self.vocab_size:
+            raise ValueError(
+                f"{name} must lie in [0, {self.vocab_size}) (the vocabulary size), got ids "
+                f"from {low} to {high}."
+            )
+        return tokens
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}"
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _corpus_arg(corpus) -> str:
+    if not isinstance(corpus, str) or corpus not in PRETRAINED:
+        raise ValueError(f"corpus must be one of {PRETRAINED}, got {corpus!r}.")
+    return corpus
+
+
+def validation_data(corpus: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The validation split of ``corpus`` as ``(inputs (N, L), targets (N, L))``, int64.
+
+    ``"names"``: ``encode_names(split_names().valid)``, one name a row (3,203 rows).
+    ``"shakespeare"``: the last 10 % of the text (``split_text``) cut into consecutive
+    windows of ``VALID_WINDOW`` predictions (the last one shorter), each scored from a zero
+    state. Padding in ``targets`` is ``Vocab.pad_id``, which the loss skips.
+    """
+    if _corpus_arg(corpus) == "names":
+        batch = encode_names(split_names().valid)
+        return batch.inputs, batch.targets
+    text = load_shakespeare()
+    ids = char_vocab(text).encode(list(split_text(text).valid))
+    n = (len(ids) - 1 + VALID_WINDOW - 1) // VALID_WINDOW
+    padded = torch.full((n * VALID_WINDOW + 1,), Vocab.pad_id, dtype=torch.long)
+    padded[: len(ids)] = ids
+    inputs = padded[:-1].reshape(n, VALID_WINDOW)
+    targets = padded[1:].reshape(n, VALID_WINDOW)
+    return inputs.masked_fill(targets == Vocab.pad_id, Vocab.pad_id), targets
+
+
+def validation_nll(model: CharModel, corpus: str | None = None) -> float:
+    """Mean negative log-likelihood (nats per predicted character) on ``corpus``'s validation.
+
+    ``corpus`` defaults to ``model.info["corpus"]`` of a loaded model. Measured in eval mode
+    without gradients, over :func:`validation_data`, padding skipped.
+    """
+    if not isinstance(model, CharModel):
+        raise TypeError(f"model must be a CharModel, got {type(model).__name__}.")
+    if corpus is None:
+        corpus = getattr(model, "info", {}).get("corpus")
+        if corpus is None:
+            raise ValueError(f"model has no recorded corpus; pass corpus, one of {PRETRAINED}.")
+    inputs, targets = validation_data(corpus)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(inputs)
+    model.train(was_training)
+    loss = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
+    return float(loss)
+
+
+def sample_text(
+    model: CharModel,
+    prompt: str = "",
+    length: int = 200,
+    *,
+    temperature: float = 1.0,
+    seed: int | torch.Generator | None = None,
+) -> str:
+    """``prompt`` followed by up to ``length`` generated characters.
+
+    The model reads the prompt, then samples from ``softmax(logits / temperature)``, feeding
+    each character back (``generation.sample_sequence``). A names model starts from
+    ``<start>`` (the prompt, possibly empty, is the name's beginning) and ends at ``<stop>``;
+    a running-text model needs a non-empty prompt. ``seed`` makes the sample repeatable.
+    """
+    if not isinstance(model, CharModel) or not isinstance(getattr(model, "vocab", None), Vocab):
+        raise TypeError("model must be a CharModel with a vocab, e.g. load_pretrained('names').")
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str, got {type(prompt).__name__}.")
+    length = check_int(length, "length", min_value=1)
+    temperature = check_float(temperature, "temperature", min_value=0.0, strict_min=True)
+    vocab, names = model.vocab, model.info.get("start_token", False)
+    ids = vocab.encode(list(prompt)).tolist()
+    if names:
+        ids = [vocab.start_id, *ids]
+    elif not ids:
+        raise ValueError("a running-text model needs a prompt to start from, e.g. 'ROMEO:'.")
+    with torch.no_grad():
+        state = None
+        if len(ids) > 1:
+            _, state = model.run(torch.tensor([ids[:-1]]), None)
+        out = generation.sample_sequence(
+            model.step,
+            ids[-1],
+            length,
+            strategy="temperature",
+            temperature=temperature,
+            seed=seed,
+            stop_token=vocab.stop_id if names else None,
+            state=state,
+        )[0].tolist()
+    if names and vocab.stop_id in out:
+        out = out[: out.index(vocab.stop_id)]
+    return prompt + "".join(vocab.decode(out))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
+    """A dict holding ``model``'s weights (float16), sizes, ``vocab`` and ``info``.
+
+    ``info`` is the record kept with the weights (e.g. ``corpus``, ``valid_nll``,
+    ``training``): numbers, strings, lists and dicts only, so the checkpoint loads with
+    ``torch.load(..., weights_only=True)``. Save it with ``torch.save``.
+    """
+    if not isinstance(model, CharModel) or model.kind == "cell":
+        raise TypeError("only a CharModel with recurrent='gru' or 'lstm' can be checkpointed.")
+    if not isinstance(vocab, Vocab) or len(vocab) != model.vocab_size:
+        raise ValueError(f"vocab must be a Vocab of {model.vocab_size} tokens.")
+    weights = {k: v.detach().to(torch.float16).clone() for k, v in model.state_dict().items()}
+    return {
+        "format": _FORMAT,
+        "vocab": list(vocab.itos),
+        "sizes": {
+            "recurrent": model.kind,
+            "vocab_size": model.vocab_size,
+            "embedding_size": model.embedding_size,
+            "hidden_size": model.hidden_size,
+        },
+        "info": dict(info),
+        "state_dict": weights,
+    }
+
+
+def from_checkpoint(checkpoint: dict) -> CharModel:
+    """The float32 ``CharModel`` in eval mode that ``checkpoint`` describes, with ``vocab``
+    and ``info`` attached."""
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
+        raise ValueError(
+            f"not a CharModel checkpoint of format {_FORMAT} (a dict from to_checkpoint)."
+        )
+    sizes = checkpoint["sizes"]
+    model = CharModel(
+        sizes["vocab_size"], sizes["embedding_size"], sizes["hidden_size"], sizes["recurrent"]
+    )
+    model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
+    model.vocab = Vocab(checkpoint["vocab"][3:])
+    if model.vocab.itos != checkpoint["vocab"]:
+        raise ValueError("the checkpoint's vocabulary does not start with the special tokens.")
+    model.info = dict(checkpoint["info"])
+    return model.eval()
+
+
+def _load(source) -> CharModel:
+    return from_checkpoint(torch.load(source, map_location="cpu", weights_only=True))
+
+
+def load_checkpoint(path) -> CharModel:
+    """The model saved at ``path`` (a file written by ``torch.save(to_checkpoint(...))``)."""
+    return _load(path)
+
+
+def load_pretrained(name: str) -> CharModel:
+    """A shipped model, float32, in eval mode: ``"names"`` or ``"shakespeare"``.
+
+    ``model.vocab`` turns text into ids and back; ``model.info`` holds the corpus, the
+    hyperparameters, the training run and ``valid_nll`` (nats per character, as
+    :func:`validation_nll` measures it).
+    """
+    if not isinstance(name, str) or name not in PRETRAINED:
+        raise ValueError(f"no pretrained model {name!r}; choose one of {PRETRAINED}.")
+    # read like tasks.corpora._read reads a corpus (same shape on purpose: a missing package
+    # file gets the same advice); these bytes are a torch file, not gzip text
+    resource = resources.files("rnncourse") / "data" / f"charmodel_{name}.pt"
+    try:
+        data = resource.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the checkpoint rnncourse/data/charmodel_{name}.pt is missing from this "
+            f"installation; reinstall rnncourse or run scripts/train_char_models.py."
+        ) from None
+    return _load(io.BytesIO(data))

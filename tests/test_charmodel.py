@@ -1,0 +1,150 @@
+"""The character model, its training script and the shipped checkpoints."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnncourse import cells, charmodel, generation, tasks
+from rnncourse.charmodel import CharModel
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "train_char_models.py"
+
+
+@pytest.fixture(scope="module")
+def names_model():
+    return charmodel.load_pretrained("names")
+
+
+@pytest.fixture(scope="module")
+def shakespeare_model():
+    return charmodel.load_pretrained("shakespeare")
+
+
+def _tokens(B, T, V=29, seed=0):
+    return torch.randint(0, V, (B, T), generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@pytest.mark.parametrize("recurrent", ["gru", "lstm", "cell-gru", "cell-lstm", "cell-rnn"])
+def test_step_over_a_sequence_equals_forward(recurrent):
+    torch.manual_seed(0)
+    if recurrent.startswith("cell-"):
+        cell_class = {"gru": cells.GRUCell, "lstm": cells.LSTMCell, "rnn": cells.RNNCell}
+        recurrent = cell_class[recurrent[5:]](8, 12)
+    model = CharModel(29, 8, 12, recurrent)
+    tokens = _tokens(3, 7)
+    logits = model(tokens)
+    assert logits.shape == (3, 7, 29)
+    state, stepped = None, []
+    for t in range(7):
+        out, state = model.step(tokens[:, t], state)
+        stepped.append(out)
+    torch.testing.assert_close(torch.stack(stepped, 1), logits, atol=1e-5, rtol=0)
+    # run returns the same final state as the steps, in the cell's format
+    _, final = model.run(tokens)
+    torch.testing.assert_close(final, state, atol=1e-5, rtol=0)
+
+
+def test_to_cells_computes_the_same_logits(names_model):
+    tokens = _tokens(4, 9)
+    readable = names_model.to_cells()
+    assert isinstance(readable.rnn, cells.GRUCell) and readable.vocab is names_model.vocab
+    torch.testing.assert_close(readable(tokens), names_model(tokens), atol=1e-5, rtol=0)
+
+
+def test_sampling_is_deterministic_under_a_seed(names_model, shakespeare_model):
+    def draw(seed):
+        return generation.sample_sequence(
+            names_model.step, torch.ones(5, dtype=torch.long), 12,
+            strategy="temperature", seed=seed,
+        )  # fmt: skip
+
+    assert torch.equal(draw(3), draw(3)) and not torch.equal(draw(3), draw(4))
+    text = charmodel.sample_text(shakespeare_model, "ROMEO:", 60, temperature=0.8, seed=0)
+    assert text.startswith("ROMEO:") and len(text) == 66
+    assert text == charmodel.sample_text(shakespeare_model, "ROMEO:", 60, temperature=0.8, seed=0)
+    name = charmodel.sample_text(names_model, "", 30, seed=1)
+    assert name.isalpha() and name.islower() and len(name) < 30
+
+
+def test_bad_inputs_raise_clear_errors(names_model):
+    with pytest.raises(TypeError, match="int64 token ids"):
+        names_model(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="int64 token ids"):
+        names_model(torch.zeros(2, 3, dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"\[0, 29\)"):
+        names_model(torch.full((2, 3), 29))
+    with pytest.raises(ValueError, match="2 dimensions"):
+        names_model(torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="1 dimensions"):
+        names_model.step(torch.zeros(2, 3, dtype=torch.long), None)
+    with pytest.raises(ValueError, match="state must have shape"):
+        names_model.step(torch.zeros(2, dtype=torch.long), torch.zeros(3, 128))
+    with pytest.raises(TypeError, match="pair"):
+        CharModel(5, 4, 6, "lstm").step(torch.zeros(2, dtype=torch.long), torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="recurrent must be one of"):
+        CharModel(5, recurrent="transformer")
+    with pytest.raises(TypeError, match="rnncourse.cells"):
+        CharModel(5, recurrent=torch.nn.GRU(4, 6))
+    with pytest.raises(ValueError, match="does not match the cell"):
+        CharModel(5, 3, recurrent=cells.GRUCell(4, 6))
+    with pytest.raises(ValueError, match="no pretrained model 'poems'"):
+        charmodel.load_pretrained("poems")
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        charmodel.validation_nll(names_model, "poems")
+    with pytest.raises(ValueError, match="needs a prompt"):
+        charmodel.sample_text(charmodel.load_pretrained("shakespeare"), "", 5)
+    with pytest.raises(ValueError, match="unknown tokens"):
+        charmodel.sample_text(names_model, "Emma", 5)
+    with pytest.raises(TypeError, match="checkpointed"):
+        charmodel.to_checkpoint(CharModel(5, recurrent=cells.GRUCell(4, 6)), tasks.Vocab(["a", "b"]))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+@pytest.mark.parametrize("name", charmodel.PRETRAINED)
+def test_shipped_checkpoints_load_with_their_vocabulary(name):
+    resource = resources.files("rnncourse") / "data" / f"charmodel_{name}.pt"
+    assert len(resource.read_bytes()) <= 2 * 1024 * 1024
+    model = charmodel.load_pretrained(name)
+    assert not model.training and model.readout.weight.dtype == torch.float32
+    text = tasks.load_names() if name == "names" else tasks.load_shakespeare()
+    assert model.vocab.itos == tasks.char_vocab(text).itos
+    assert model.vocab_size == len(model.vocab) and model.info["corpus"] == name
+    assert {"seed", "updates", "lr", "batch"} <= set(model.info["training"])
+
+
+def test_shipped_names_model_scores_what_it_records(names_model):
+    score = charmodel.validation_nll(names_model)
+    assert score == pytest.approx(names_model.info["valid_nll"], abs=1e-3)
+    split = tasks.split_names()
+    train, valid = tasks.encode_names(split.train), tasks.encode_names(split.valid)
+    assert score < tasks.bigram_nll(train, valid) - 0.3
+    assert score <= 2.0
+
+
+@pytest.mark.slow
+def test_tiny_training_run_writes_loadable_checkpoints(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--corpus", "all", "--tiny", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in charmodel.PRETRAINED:
+        model = charmodel.load_checkpoint(tmp_path / f"charmodel_{name}.pt")
+        assert model.info["corpus"] == name and model.info["training"]["tiny"] is True
+        assert model.hidden_size == 16
+        assert charmodel.validation_nll(model) == pytest.approx(model.info["valid_nll"], abs=1e-4)
