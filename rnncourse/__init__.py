@@ -11,6 +11,7 @@ Modules, from the lowest layer up (lower layers never import higher ones):
 - ``tasks``      seeded, in-memory data generators with baselines
 - ``training``   a small train loop, clipping, a gradient-norm log
 - ``generation`` teacher forcing, scheduled sampling, autoregressive sampling
+- ``charmodel``  a character-level language model; trained names and Shakespeare models
 - ``plots``, ``explorer``, ``widgets``  figures, the explorers' engine, the explorers
 - ``checks``     exercise checkers with specific feedback
 

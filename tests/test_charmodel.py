@@ -106,7 +106,9 @@ def test_bad_inputs_raise_clear_errors(names_model):
     with pytest.raises(ValueError, match="unknown tokens"):
         charmodel.sample_text(names_model, "Emma", 5)
     with pytest.raises(TypeError, match="checkpointed"):
-        charmodel.to_checkpoint(CharModel(5, recurrent=cells.GRUCell(4, 6)), tasks.Vocab(["a", "b"]))
+        charmodel.to_checkpoint(
+            CharModel(5, recurrent=cells.GRUCell(4, 6)), tasks.Vocab(["a", "b"])
+        )
 
 
 # --------------------------------------------------------------------------- checkpoints

@@ -75,7 +75,13 @@ def test_data_files_are_declared_as_package_data():
     assert "rnncourse" in config["packages"]
     patterns = config["package-data"]["rnncourse"]
     shipped = sorted(p.relative_to(REPO / "rnncourse").as_posix() for p in DATA.iterdir())
-    assert shipped == ["data/README.md", "data/names.txt.gz", "data/tinyshakespeare.txt.gz"]
+    assert shipped == [
+        "data/README.md",
+        "data/charmodel_names.pt",
+        "data/charmodel_shakespeare.pt",
+        "data/names.txt.gz",
+        "data/tinyshakespeare.txt.gz",
+    ]
     for path in shipped:
         assert any(fnmatch.fnmatch(path, p) for p in patterns), (path, patterns)
     # the loader reads exactly the files that are declared
