@@ -36,9 +36,14 @@ import torch
 from rnncourse import _random, sequences
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
+# Longer than the package's other modules on purpose: teacher forcing, free running (and
+# its error against steps ahead), scheduled sampling and token sampling all drive one
+# step function, with the one convention for eps stated above, so they are read together.
+
 __all__ = [
     "teacher_forced_inputs",
     "free_running",
+    "free_running_error",
     "LinearSchedule",
     "ExponentialSchedule",
     "InverseSigmoidSchedule",
@@ -120,6 +125,60 @@ def free_running(
         outputs.append(output)
         inputs = output if to_input is None else to_input(output)
     return torch.stack(outputs, dim=1), state
+
+
+def free_running_error(
+    step_fn: Callable,
+    series: torch.Tensor,
+    warmup: int,
+    *,
+    steps: int | None = None,
+    state=None,
+) -> torch.Tensor:
+    """Squared error against steps ahead when a model runs on its own predictions.
+
+    The model first reads the true values ``series[:, :warmup]`` (a warm-up, as in
+    teacher forcing), so that its state knows the sequence. Its output after the last
+    true value predicts ``series[:, warmup]``, one step ahead; from then on each
+    prediction is fed back as the next input (:func:`free_running`), and the prediction
+    ``k`` steps ahead is compared with ``series[:, warmup + k - 1]``. Errors made early
+    are fed back and can compound, which is what this measures. Runs without gradients.
+
+    Args:
+        step_fn: ``(input_t (B, D), state) -> (output_t (B, D), state)``, where
+            ``output_t`` predicts the value after ``input_t``.
+        series: the true sequences, float ``(B, T, D)``.
+        warmup: number of true values read first, ``1 <= warmup < T``.
+        steps: how many steps ahead to predict, ``1 <= steps <= T - warmup``; default
+            ``T - warmup``.
+        state: the initial state, ``None`` for the model's default.
+
+    Returns:
+        ``(B, steps)``: squared error averaged over ``D``; column ``k - 1`` is the error
+        ``k`` steps ahead. ``.mean(0)`` gives the MSE per step ahead.
+    """
+    series = check_tensor(series, "series", ("B", "T", "D"))
+    T = series.shape[1]
+    if T < 2:
+        raise ValueError(f"series needs T >= 2 steps (a warm-up and a target), got T = {T}.")
+    warmup = check_int(warmup, "warmup", min_value=1, max_value=T - 1)
+    steps = T - warmup if steps is None else check_int(steps, "steps", min_value=1)
+    if steps > T - warmup:
+        raise ValueError(
+            f"steps must be <= T - warmup = {T - warmup} (there are no true values beyond "
+            f"the series), got {steps}."
+        )
+    with torch.no_grad():
+        for t in range(warmup):
+            prediction, state = step_fn(series[:, t], state)
+        check_tensor(prediction, "output of step_fn", tuple(series[:, 0].shape))
+        if steps > 1:
+            rest, _ = free_running(step_fn, prediction, steps - 1, state=state)
+            predictions = torch.cat([prediction[:, None], rest], dim=1)
+        else:
+            predictions = prediction[:, None]
+        truth = series[:, warmup : warmup + steps]
+        return (predictions - truth).pow(2).mean(-1)
 
 
 # ------------------------------------------------------------------ scheduled sampling

@@ -23,6 +23,7 @@ from rnncourse.generation import (  # noqa: F401
     InverseSigmoidSchedule,
     LinearSchedule,
     free_running,
+    free_running_error,
     sample_categorical,
     sample_independently,
     sample_sequence,

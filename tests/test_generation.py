@@ -356,3 +356,78 @@ def test_sample_categorical_rejects_bad_probabilities():
         generation.sample_categorical(torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"\(B, V\)"):
         generation.sample_categorical(torch.ones(3))
+
+
+# ------------------------------------------------------- error against steps ahead
+
+
+def _sines(T, freq=0.07, batch=3):
+    """Exact sines (batch, T, 1) of one frequency, several phases and amplitudes."""
+    t = torch.arange(T, dtype=torch.float64)
+    a = torch.tensor([0.5, 1.0, 1.5], dtype=torch.float64)[:batch, None]
+    phi = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)[:batch, None]
+    return (a * torch.sin(2 * math.pi * freq * t + phi)).unsqueeze(-1)
+
+
+def test_free_running_error_of_an_exact_model_is_zero():
+    # s(t+1) = 2 cos(w) s(t) - s(t-1) holds for every sine of frequency w; the state is s(t-1)
+    c = 2 * math.cos(2 * math.pi * 0.07)
+
+    def step(x, prev):
+        prev = torch.zeros_like(x) if prev is None else prev
+        return c * x - prev, x
+
+    series = _sines(30)
+    errors = generation.free_running_error(step, series, 5)
+    assert errors.shape == (3, 25)  # steps defaults to T - warmup
+    assert errors.max() < 1e-20
+    assert generation.free_running_error(step, series, 5, steps=1).shape == (3, 1)
+
+
+def test_free_running_error_compounds_a_wrong_gain():
+    # truth x(t) = 0.9^t; the model predicts 1.1 x(t), so k steps ahead it says
+    # x(w - 1) 1.1^k against x(w - 1) 0.9^k: the error grows with k
+    series = (0.9 ** torch.arange(12, dtype=torch.float64)).view(1, 12, 1).repeat(2, 1, 2)
+    errors = generation.free_running_error(lambda x, h: (1.1 * x, h), series, 4, steps=6)
+    k = torch.arange(1, 7, dtype=torch.float64)
+    expected = (0.9**3 * (1.1**k - 0.9**k)) ** 2
+    torch.testing.assert_close(errors, expected.expand(2, 6))
+    assert bool((errors[0, 1:] > errors[0, :-1]).all())
+
+
+def test_free_running_error_reads_the_warm_up_then_its_own_outputs():
+    seen = []
+
+    def step(x, h):
+        seen.append(x[0, 0].item())
+        return x + 100.0, h  # far from the truth, so an own output is easy to tell apart
+
+    series = torch.arange(8.0).view(1, 8, 1)
+    generation.free_running_error(step, series, 3, steps=4)
+    assert seen == [0.0, 1.0, 2.0, 102.0, 202.0, 302.0]
+
+
+def test_free_running_error_has_no_gradient_and_validates():
+    model = nn.GRUCell(1, 4)
+    readout = nn.Linear(4, 1)
+
+    def step(x, h):
+        h = model(x, h)
+        return readout(h), h
+
+    series = torch.randn(2, 10, 1)
+    assert not generation.free_running_error(step, series, 3).requires_grad
+    with pytest.raises(ValueError, match="warmup must be >= 1"):
+        generation.free_running_error(step, series, 0)
+    with pytest.raises(ValueError, match="warmup must be <= 9"):
+        generation.free_running_error(step, series, 10)
+    with pytest.raises(ValueError, match="steps must be <= T - warmup = 7"):
+        generation.free_running_error(step, series, 3, steps=8)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        generation.free_running_error(step, series, 3, steps=0)
+    with pytest.raises(ValueError, match="T >= 2"):
+        generation.free_running_error(step, series[:, :1], 1)
+    with pytest.raises(ValueError, match="3 dimensions"):
+        generation.free_running_error(step, series[..., 0], 3)
+    with pytest.raises(ValueError, match="output of step_fn"):
+        generation.free_running_error(lambda x, h: (x[:, :0], h), series, 3)
