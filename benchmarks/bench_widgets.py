@@ -10,8 +10,8 @@ times in milliseconds (target: at most 50 ms, so dragging a slider stays smooth)
 - full redraw: every update draws the whole figure, ticks and labels included, as
   happens the first time the axes take new limits (later visits reuse the drawing).
 
-The gain explorer keeps what it computed per setting, so jump, which revisits values
-after drag, measures drawing only there.
+The gain and sampling explorers keep what they computed per setting, so jump, which
+revisits values after drag, measures drawing only there.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ CASES = {
         "T",
         [1, 5, 10, 20, 30],
     ),
+    "sampling_explorer": (widgets.sampling_explorer, "temperature", [0.3, 0.7, 1.0, 1.5, 2.0]),
 }
 
 

@@ -11,7 +11,10 @@ Tests and scripts drive it directly::
     ex.data()["jac_norm"]        # what the figure shows
 
 The module is longer than most: four explorers of about a hundred lines each, one
-section each, kept together so that every explorer of the course is in one place.
+section each, kept together so that every explorer of the course is in one place. The
+sampling explorer (temperature and top-k on a trained character model) is in
+:mod:`rnncourse.sampling_explorer`, which would have made this one too long, and is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import torch
 from rnncourse import cells, dynamics, plots, tasks, training
 from rnncourse._validation import check_float, check_int, check_tensor
 from rnncourse.explorer import Explorer, nice_ceiling, nice_limits, slider
+from rnncourse.sampling_explorer import sampling_explorer
 
 __all__ = [
     "Explorer",
@@ -34,6 +38,7 @@ __all__ = [
     "lstm_gate_explorer",
     "lstm_gates",
     "repeated_nonlinearity_explorer",
+    "sampling_explorer",
 ]
 
 _C = plots.PALETTE

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = Path(__file__).parent / "browser" / "explorer.ipynb"
+SAMPLING_NOTEBOOK = NOTEBOOK.with_name("sampling.ipynb")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -70,10 +71,12 @@ def _get_json(url: str):
 
 @pytest.fixture
 def lab_url(tmp_path):
-    """Start JupyterLab on a fresh port in a temporary root; yield its base URL."""
+    """Start JupyterLab on a fresh port in a temporary root with the fixture notebooks;
+    yield its base URL."""
     root = tmp_path / "root"
     root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    for notebook in (NOTEBOOK, SAMPLING_NOTEBOOK):
+        shutil.copy(notebook, root / notebook.name)
     env = dict(os.environ)
     for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"]:
         env[name] = str(tmp_path / name.lower())
@@ -165,9 +168,22 @@ def _plot_state(page) -> tuple[str | None, str]:
     return src, view.locator(".widget-slider .widget-readout").first.inner_text()
 
 
-def test_slider_redraws_plot_in_jupyterlab(page, lab_url):
+def _move_first_slider(
+    page,
+    lab_url,
+    notebook: Path,
+    done: str,
+    before_readout: str,
+    after_readout: str,
+    screenshot: str,
+) -> None:
+    """Run all cells of ``notebook``, press ArrowRight on the first slider, check the redraw.
+
+    ``done`` is printed by the notebook's last cell; the slider reads ``before_readout``
+    before the key press and ``after_readout`` after it.
+    """
     try:
-        page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}")
+        page.goto(f"{lab_url}/lab/tree/{notebook.name}")
         # Wait for the kernel to be connected and idle (status bar), then focus the notebook.
         page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for()
         page.locator(".jp-Notebook .jp-Cell").first.click()
@@ -176,13 +192,21 @@ def test_slider_redraws_plot_in_jupyterlab(page, lab_url):
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
         # The last cell prints once everything above has run; then the widgets are shown.
-        page.locator(".jp-OutputArea-output", has_text="explorer redraws on change").wait_for()
+        page.locator(".jp-OutputArea-output", has_text=done).wait_for()
         slider = page.locator(".jupyter-widgets .widget-slider").first
         slider.wait_for(state="visible")
         page.locator(".jupyter-widgets img").first.wait_for(state="visible")
-        before = _plot_state(page)
+        # The views apply the kernel's last updates (the notebook's own set() calls) a
+        # little after its output: wait until the readout and the image have settled.
+        deadline = time.monotonic() + CHANGE_MS / 1000
+        before, previous = _plot_state(page), None
+        while (before[1].strip() != before_readout or before != previous) and (
+            time.monotonic() < deadline
+        ):
+            page.wait_for_timeout(300)
+            before, previous = _plot_state(page), before
         assert before[0], "the explorer's <img> has no image data"
-        assert before[1].strip() == "0.90", f"readback before: {before[1]!r}"
+        assert before[1].strip() == before_readout, f"readback before: {before[1]!r}"
 
         # Keyboard on the handle moves the slider reliably (a mouse drag does not).
         handle = slider.locator(".noUi-handle, .ui-slider-handle").first
@@ -195,10 +219,21 @@ def test_slider_redraws_plot_in_jupyterlab(page, lab_url):
             after = _plot_state(page)
 
         assert after[0] != before[0], "the plot image did not change after pressing ArrowRight"
-        assert after[1].strip() == "0.95", f"readback after ArrowRight: {after[1]!r}"
+        assert after[1].strip() == after_readout, f"readback after ArrowRight: {after[1]!r}"
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         explorer = page.locator(".jp-OutputArea-output .widget-vbox")
         if explorer.count():
             explorer.first.scroll_into_view_if_needed(timeout=5_000)
-        page.screenshot(path=str(ARTIFACTS / "browser_explorer.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+
+
+def test_slider_redraws_plot_in_jupyterlab(page, lab_url):
+    _move_first_slider(page, lab_url, NOTEBOOK, "explorer redraws on change", "0.90", "0.95",
+                       "browser_explorer.png")  # fmt: skip
+
+
+def test_temperature_slider_redraws_samples_in_jupyterlab(page, lab_url):
+    """The sampling explorer (a trained model, text in the figure): temperature 1.00 -> 1.05."""
+    _move_first_slider(page, lab_url, SAMPLING_NOTEBOOK, "sampling explorer redraws on change",
+                       "1.00", "1.05", "browser_sampling_explorer.png")  # fmt: skip

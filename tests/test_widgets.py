@@ -8,7 +8,8 @@ import PIL.Image
 import pytest
 import torch
 
-from rnncourse import dynamics, explorer, tasks, widgets
+from rnncourse import charmodel, dynamics, explorer, tasks, widgets
+from rnncourse.tasks.text import Vocab
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -261,3 +262,90 @@ def test_explorer_helpers_round_limits_and_check_inputs():
     with pytest.raises(TypeError, match="IntSlider or widgets.FloatSlider"):
         explorer.slider(ipywidgets.Checkbox, 1, 0, 1, 1, "no")
     assert widgets.Explorer is explorer.Explorer
+
+
+# --------------------------------------------------------------------------- sampling explorer
+
+
+@pytest.fixture(scope="module")
+def names_sampler():
+    return widgets.sampling_explorer(prefix="ma", n_samples=12)
+
+
+def test_sampling_explorer_draws_samples_and_distribution(names_sampler):
+    ex = names_sampler.set(temperature=1.0, top_k=29, draw=0)
+    _static_png(ex)
+    d = ex.data()
+    assert len(d["samples"]) == 12 and all(s.startswith("ma") for s in d["samples"])
+    names = set(tasks.load_names())
+    np.testing.assert_array_equal(d["known"], [s in names for s in d["samples"]])
+    assert d["share_new"] == pytest.approx(1 - d["known"].mean())
+    assert d["tokens"][3:] == list("abcdefghijklmnopqrstuvwxyz") and len(d["probs"]) == 29
+    assert d["probs"].sum() == pytest.approx(1.0) and (d["probs"] >= 0).all()
+    np.testing.assert_allclose(d["probs"], d["model_probs"], atol=1e-12)  # T = 1, all tokens
+    png0 = ex.png()
+    ex.set(draw=1)
+    assert ex.data()["samples"] != d["samples"] and ex.png() != png0
+    ex.set(draw=0)  # the same values give the same samples and picture
+    assert ex.data()["samples"] == d["samples"] and ex.png() == png0
+    again = widgets.sampling_explorer(prefix="ma", n_samples=12)
+    assert again.data()["samples"] == d["samples"]  # reproducible across explorers
+    ex.set(temperature=1.5)
+    assert ex.png() != png0 and ex.image.value == ex.png()
+    assert ex.data()["entropy"] > d["entropy"]  # a higher temperature flattens
+
+
+def test_sampling_explorer_low_temperature_and_top_k_one_are_greedy(names_sampler):
+    ex = names_sampler
+    greedy = ex.data()["greedy"]
+    ex.set(temperature=1.0, top_k=1, draw=5)
+    d = ex.data()
+    assert d["samples"] == [greedy] * 12
+    assert np.count_nonzero(d["probs"]) == 1 and d["probs"].max() == pytest.approx(1.0)
+    assert d["probs"].argmax() == d["model_probs"].argmax()
+    ex.set(temperature=0.05, top_k=29)
+    d = ex.data()
+    assert d["probs"].max() > 0.99  # one-hot-ish
+    assert d["samples"].count(greedy) >= 6
+    ex.set(temperature=1.0, top_k=3)
+    d = ex.data()
+    assert np.count_nonzero(d["probs"]) == 3 and d["probs"].sum() == pytest.approx(1.0)
+    kept = np.argsort(d["model_probs"])[-3:]
+    np.testing.assert_allclose(
+        d["probs"][kept], d["model_probs"][kept] / d["model_probs"][kept].sum(), rtol=1e-9
+    )
+
+
+def test_sampling_explorer_empty_prefix_and_other_models():
+    ex = widgets.sampling_explorer(n_samples=30)  # three columns
+    d = ex.data()
+    assert len(d["samples"]) == 30 and 0 < d["share_new"] < 1
+    text = widgets.sampling_explorer(
+        charmodel.load_pretrained("shakespeare"), prefix="ROMEO:", n_samples=3, length=10
+    )
+    d = text.data()
+    assert [len(s) for s in d["samples"]] == [16] * 3 and d["share_new"] >= 0
+    untrained = charmodel.CharModel(5, 4, 8)
+    untrained.vocab = Vocab(list("ab"))
+    d = widgets.sampling_explorer(untrained, prefix="a", n_samples=2, length=3).data()
+    assert np.isnan(d["share_new"]) and len(d["samples"]) == 2
+    assert all(s.startswith("a") for s in d["samples"])
+
+
+def test_sampling_explorer_rejects_bad_inputs(names_sampler):
+    with pytest.raises(ValueError, match="temperature must be >= 0.05"):
+        names_sampler.set(temperature=0.0)
+    with pytest.raises(ValueError, match="temperature must be <= 2.0"):
+        names_sampler.set(temperature=5.0)
+    with pytest.raises(ValueError, match="top_k must be <= 29"):
+        names_sampler.set(top_k=30)
+    with pytest.raises(ValueError, match=r"characters the model does not know: \['1', 'M'\]"):
+        widgets.sampling_explorer(prefix="Ma1")
+    with pytest.raises(ValueError, match="n_samples must be >= 1"):
+        widgets.sampling_explorer(n_samples=0)
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        widgets.sampling_explorer(prefix=None)
+    with pytest.raises(TypeError, match="model must be a CharModel with a vocab"):
+        widgets.sampling_explorer(torch.nn.GRU(2, 2))
+    with pytest.raises(ValueError, match="needs a prefix"):
+        widgets.sampling_explorer(charmodel.load_pretrained("shakespeare"))
