@@ -72,21 +72,21 @@ def test_data_files_are_declared_as_package_data():
     """Without a wheel: every file in rnncourse/data matches a package-data pattern."""
     tomllib = pytest.importorskip("tomllib")
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "rnncourse" in config["packages"]
-    patterns = config["package-data"]["rnncourse"]
-    shipped = sorted(p.relative_to(REPO / "rnncourse").as_posix() for p in DATA.iterdir())
+    assert "rnncourse.data" in config["packages"]
+    patterns = config["package-data"]["rnncourse.data"]
+    shipped = sorted(p.name for p in DATA.iterdir() if p.name != "__pycache__")
     assert shipped == [
-        "data/README.md",
-        "data/charmodel_names.pt",
-        "data/charmodel_shakespeare.pt",
-        "data/names.txt.gz",
-        "data/tinyshakespeare.txt.gz",
+        "README.md",
+        "charmodel_names.pt",
+        "charmodel_shakespeare.pt",
+        "names.txt.gz",
+        "tinyshakespeare.txt.gz",
     ]
     for path in shipped:
         assert any(fnmatch.fnmatch(path, p) for p in patterns), (path, patterns)
     # the loader reads exactly the files that are declared
     for name in corpora.CORPUS_SHA256:
-        assert f"data/{name}.txt.gz" in shipped
+        assert f"{name}.txt.gz" in shipped
 
 
 # --------------------------------------------------------------------------- vocabulary

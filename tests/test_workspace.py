@@ -155,7 +155,7 @@ def test_pyproject_lists_every_package():
         ".".join(p.parent.relative_to(REPO).parts)
         for p in (REPO / "rnncourse").rglob("__init__.py")
     }
-    assert set(config["packages"]) == found | {"rnncourse.notebooks"}
+    assert set(config["packages"]) == found | {"rnncourse.notebooks", "rnncourse.data"}
     assert config["package-dir"] == {"rnncourse.notebooks": "notebooks"}
 
 
