@@ -31,7 +31,7 @@ __all__ = ["sampling_explorer"]
 _C = plots.PALETTE
 _ROWS = 12  # samples per column of text
 _MAX_NAME_SAMPLES = 36  # three columns of names
-_SHOWN = {Vocab.STOP: "end", " ": "␣", "\n": "↵"}  # readable labels for invisible tokens
+_SHOWN = {Vocab.STOP: ".", " ": "␣", "\n": "↵"}  # readable labels: "." ends a name
 _TEMPERATURES = (0.05, 2.0, 0.05)  # slider range and step
 _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
@@ -184,13 +184,13 @@ def sampling_explorer(
     bar_x = shown[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # corners of each bar
     bars = PolyCollection([], facecolors=_C["blue"], alpha=0.75)
     ax_p.add_collection(bars)
-    ax_p.set_xticks(shown, labels, fontsize=8 if len(shown) <= 30 else 5)
+    ax_p.set_xticks(shown, labels, fontsize=9 if len(shown) <= 30 else 5)
     ax_p.set(xlim=(1.4, V - 0.4), ylabel="probability")
     ax_p.tick_params(axis="x", length=0)
     start_text = f"{prefix!r}" if prefix else "<start> (a name's first letter)"
     ax_p.set_title(f"next character after {start_text}")
     # said in the label, not a legend: a legend over the bars is redrawn on every update
-    ax_p.set_xlabel("grey outline: the model (temperature 1, all); blue: what is sampled")
+    ax_p.set_xlabel('"." ends the name; grey outline: the model; blue: what is sampled')
     title = fig.suptitle("")
 
     def redraw(fig, temperature, top_k, draw):
