@@ -38,6 +38,8 @@ in plain text, h_t only as a Python name)::
     dh, dh_prev             dL/dh(t), the total at step t (its readout plus what step
                             t+1 sent back), and the part step t sends back to h(t-1);
                             da = dL/da(t); dc, dc_prev likewise for the LSTM cell
+    grads, max_norm         all gradients (grad L) as one vector, and the largest norm
+                            that clipping allows (m in notebook 05)
 """
 
 __version__ = "0.1.0"
