@@ -6,9 +6,10 @@
 # Usage:   bash .ci/colab_env.sh [VENV_DIR]        (default: /tmp/colab-venv)
 # Then:    VENV_DIR/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/
 #
-# Running it again on a finished environment built from the same constraints returns at
-# once. Set PYTHON to choose the interpreter (default: python3, which must be 3.11 like
-# Colab's runtime). Any failed step stops the script with a non-zero exit code.
+# Running it again on a finished environment built from the same constraints only points
+# its editable course package at this clone. Set PYTHON to choose the interpreter (default:
+# python3, 3.11: Colab runs 3.12, but its pyzmq 24.0.1 has no wheel for 3.12 and does not
+# build there). Any failed step stops the script with a non-zero exit code.
 set -euo pipefail
 
 venv="${1:-/tmp/colab-venv}"
@@ -20,7 +21,12 @@ start=$SECONDS
 
 want="$(sha256sum "$constraints" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    echo "colab_env: $venv is up to date"
+    # the pinned packages are there; point the course package at this clone (the one
+    # installed before may come from another, since removed, clone)
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$repo"
+    "$venv/bin/python" -c "import rnncourse, sys; sys.exit(rnncourse.__file__.startswith('$repo') is False)" \
+        || { echo "colab_env: rnncourse does not come from $repo"; exit 1; }
+    echo "colab_env: $venv is up to date; rnncourse from $repo"
     exit 0
 fi
 
