@@ -27,13 +27,13 @@ Example::
 from __future__ import annotations
 
 import io
-from importlib import resources
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from rnncourse import cells, generation, sequences
+from rnncourse._data import read_packaged
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 from rnncourse.tasks.corpora import load_shakespeare
 from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, split_text
@@ -367,14 +367,5 @@ def load_pretrained(name: str) -> CharModel:
     """
     if not isinstance(name, str) or name not in PRETRAINED:
         raise ValueError(f"no pretrained model {name!r}; choose one of {PRETRAINED}.")
-    # read like tasks.corpora._read reads a corpus (same shape on purpose: a missing package
-    # file gets the same advice); these bytes are a torch file, not gzip text
-    resource = resources.files("rnncourse") / "data" / f"charmodel_{name}.pt"
-    try:
-        data = resource.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"the checkpoint rnncourse/data/charmodel_{name}.pt is missing from this "
-            f"installation; reinstall rnncourse or run scripts/train_char_models.py."
-        ) from None
-    return _load(io.BytesIO(data))
+    fix = "reinstall rnncourse or run scripts/train_char_models.py."
+    return _load(io.BytesIO(read_packaged(f"charmodel_{name}.pt", fix)))

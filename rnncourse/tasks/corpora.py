@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-from importlib import resources
+
+from rnncourse._data import read_packaged
 
 __all__ = ["CORPUS_SHA256", "load_names", "load_shakespeare", "verify_corpora"]
 
@@ -28,15 +29,8 @@ CORPUS_SHA256 = {
 
 def _read(name: str) -> bytes:
     """The decompressed bytes of ``rnncourse/data/<name>.txt.gz``."""
-    resource = resources.files("rnncourse") / "data" / f"{name}.txt.gz"
-    try:
-        compressed = resource.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"the corpus file rnncourse/data/{name}.txt.gz is missing from this installation; "
-            f"reinstall rnncourse (pip install --force-reinstall rnncourse)."
-        ) from None
-    return gzip.decompress(compressed)
+    fix = "reinstall rnncourse (pip install --force-reinstall rnncourse)."
+    return gzip.decompress(read_packaged(f"{name}.txt.gz", fix))
 
 
 def _check(name: str, data: bytes) -> str:
