@@ -14,6 +14,8 @@ file adds two things nbval lacks:
   point may differ by up to ``DECIMAL_RTOL`` (10 %) of the larger of the two, since
   training results move in their last digits between releases of torch and NumPy.
   Everything else (words, order, integers, shapes) must match exactly;
+* a fresh progress file per kernel (``RNNCOURSE_PROGRESS``), so no notebook under test
+  runs an answer saved by another notebook's run (``checks.use``);
 * one math thread per kernel (``OMP_NUM_THREADS=1`` unless already set): the notebooks'
   models are tiny, and on a 2-core machine a second OpenMP thread makes small matrix
   products slower and, when anything else runs, 10-100 times slower. The notebooks
@@ -41,6 +43,14 @@ _times: dict[str, float] = defaultdict(float)
 _last_item: dict[str, str] = {}
 
 
+# Each kernel keeps its own progress file, so a notebook under test never picks up an
+# answer that another notebook's run saved (checks.use): every run is self-contained.
+FRESH_PROGRESS = """import os as _os, tempfile as _tempfile
+_os.environ["RNNCOURSE_PROGRESS"] = _os.path.join(_tempfile.mkdtemp(), "progress.json")
+del _os, _tempfile
+"""
+
+
 def _notebook_of(nodeid: str) -> str | None:
     path = nodeid.split("::", 1)[0]
     return path if path.endswith(".ipynb") else None
@@ -52,6 +62,7 @@ def pytest_configure(config):
     startup.mkdir(parents=True)
     guard = (ROOT / "tests" / "offline.py").read_text()
     (startup / "00-offline.py").write_text(guard + "\nblock()\n")
+    (startup / "01-progress.py").write_text(FRESH_PROGRESS)
     os.environ["IPYTHONDIR"] = str(startup.parent.parent)
 
 

@@ -34,7 +34,9 @@ nbformat), and ``--no-deps`` guarantees that its torch and numpy are never upgra
 from __future__ import annotations
 
 import copy
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -44,6 +46,7 @@ import nbformat
 from ._validation import check_choice
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+PROGRESS_ENV = "RNNCOURSE_PROGRESS"  # rnncourse.checks._progress.ENV_VAR (which imports torch)
 MARKERS = (BEGIN, END, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 ANSWER_STUB = "YOUR ANSWER HERE"
@@ -351,12 +354,15 @@ def execute_solutions(
     solutions_dir = solutions_folder(root)
     repo_url = repository_url(Path(root) / "pyproject.toml")
     times = {}
+    progress_before = os.environ.get(PROGRESS_ENV)
     for path in sorted(solutions_dir.glob("*.ipynb")):
         if not NOTEBOOK_NAME.match(path.name) or (only and path.name[:2] not in only):
             continue
         nb = nbformat.read(path, as_version=4)
         sync_header(nb, repo_url, f"notebooks/solutions/{path.name}")
         start = time.perf_counter()
+        # a fresh progress file: stored outputs never show an answer saved by another run
+        os.environ[PROGRESS_ENV] = os.path.join(tempfile.mkdtemp(), "progress.json")
         client = NotebookClient(
             nb,
             timeout=timeout,
@@ -369,4 +375,8 @@ def execute_solutions(
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
         path.write_text(_text(nb), encoding="utf-8")
+    if progress_before is None:
+        os.environ.pop(PROGRESS_ENV, None)
+    else:
+        os.environ[PROGRESS_ENV] = progress_before
     return times

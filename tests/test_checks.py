@@ -12,12 +12,15 @@ import torch
 from rnncourse import checks
 from rnncourse.checks import _progress
 
+from .exercise_cases import all_cases
+
 
 @pytest.fixture(autouse=True)
 def progress_file(tmp_path, monkeypatch):
     path = tmp_path / "progress.json"
     monkeypatch.setenv("RNNCOURSE_PROGRESS", str(path))
     monkeypatch.setattr(_progress, "SESSION_PASSED", set())
+    monkeypatch.setattr(_progress, "SESSION_FUNCTIONS", {})
     return path
 
 
@@ -428,9 +431,20 @@ CASES = {
 }
 
 
+_more = all_cases()
+assert not set(_more) & set(CASES), "an exercise's cases are defined twice"
+CASES.update(_more)
+
+
 def test_every_registered_exercise_is_tested():
     assert set(CASES) == set(checks.REGISTRY)
-    assert all(ex.notebook in {f"{i:02d}" for i in range(9)} for ex in checks.REGISTRY.values())
+    assert all(ex.notebook in {f"{i:02d}" for i in range(10)} for ex in checks.REGISTRY.values())
+
+
+@pytest.mark.parametrize("name", sorted(n for n, ex in checks.REGISTRY.items() if ex.reference))
+def test_every_reference_answer_passes_its_own_checker(name, capsys):
+    getattr(checks, name)(checks.REGISTRY[name].reference)
+    assert capsys.readouterr().out.strip().startswith(f"✓ {name}: all ")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -16,7 +16,9 @@ set ``RNNCOURSE_GRADING=1``) it raises :class:`NotAttemptedError` instead, so do
 scores nothing. Any other error your function raises is shown under the
 exercise's name as a :class:`StudentCodeError`.
 
-``checks.progress()`` prints which exercises have passed, per notebook.
+``checks.progress()`` prints which exercises have passed, per notebook, and
+``checks.use(name, fn)`` hands later cells your function once it passes (the course's
+reference until then), so the code you write runs the rest of the course.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from ._generation import (
 )
 from ._scan import combine, scan_equals_loop
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime
+from ._use import use
 
 __all__ = [
     "REGISTRY",
@@ -67,6 +70,7 @@ __all__ = [
     "GRADING_ENV",
     "grading",
     "progress",
+    "use",
     "BUG_LABELS",
     "backward_A",
     "backward_B",

@@ -12,7 +12,12 @@ TRANSPOSED_W = (
 )
 
 
-@exercise("00")
+def _rnn_step(h, x, W, U, b):
+    """The reference one step: tanh(W h + U x + b), rows batch-first."""
+    return torch.tanh(h @ W.T + x @ U.T + b)
+
+
+@exercise("00", reference=_rnn_step)
 def rnn_step(student_fn) -> int:
     """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``.
 
@@ -50,7 +55,7 @@ def _loop(x, W, U, b, act=torch.tanh):
     return torch.stack(hs, 1)
 
 
-@exercise("01")
+@exercise("01", reference=_loop)
 def rnn_forward(student_fn) -> int:
     """Check ``rnn_forward(x, W, U, b) -> hs``: h_t = tanh(W h_{t-1} + U x_t + b), h_0 = 0.
 

@@ -10,7 +10,9 @@ references are computed in float64.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,18 +53,34 @@ def grading() -> bool:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its name, the notebook it belongs to and its checker."""
+    """One exercise: its name, the notebook it belongs to, its checker and its reference.
+
+    ``reference`` is the course's own answer, with the student function's signature: later
+    cells run it (through :func:`rnncourse.checks.use`) until the student's answer passes.
+    """
 
     name: str
     notebook: str
     checker: Callable
+    reference: Callable | None = None
 
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(notebook: str) -> Callable:
+def source_of(fn: Callable) -> str | None:
+    """The source text of ``fn`` (dedented), or None where Python cannot find it."""
+    try:
+        return textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None
+
+
+def exercise(notebook: str, reference: Callable | None = None) -> Callable:
     """Register a checker for notebook ``notebook`` (e.g. ``"01"``).
+
+    ``reference`` is the course's answer to the exercise, with the same signature as the
+    student's function (see :class:`Exercise`).
 
     The decorated body takes the student's function and returns the number of cases it
     ran. The wrapper prints the pass line, records progress, and turns a stub that still
@@ -93,9 +111,9 @@ def exercise(notebook: str) -> Callable:
                 print(f"{name}: not attempted yet")
                 return
             print(f"✓ {name}: all {n_cases} cases pass")
-            _progress.record(name)
+            _progress.record(name, student_fn, source_of(student_fn))
 
-        REGISTRY[name] = Exercise(name, notebook, checker)
+        REGISTRY[name] = Exercise(name, notebook, checker, reference)
         return checker
 
     return decorate
