@@ -31,8 +31,8 @@ def rnn_step(h, x, W, U, b):
     return torch.tanh(h @ W.T + x @ U.T + b)
 
 
-def rnn_forward(x, W, U, b, *, transpose=False, carry=True, shift=False, last=False):
-    h, hs = x.new_zeros(x.shape[0], W.shape[0]), []
+def rnn_forward(x, W, U, b, h0=None, *, transpose=False, carry=True, shift=False, last=False):
+    h, hs = (x.new_zeros(x.shape[0], W.shape[0]) if h0 is None else h0), []
     Wm = W if transpose else W.T
     for t in range(x.shape[1]):
         if shift:
@@ -247,6 +247,7 @@ CASES = {
             (lambda *a: rnn_forward(*a, carry=False), "state is not carried"),
             (lambda *a: rnn_forward(*a, shift=True), "shifted by one"),
             (lambda *a: rnn_forward(*a, last=True), "only the last state"),
+            (lambda x, W, U, b, h0=None: rnn_forward(x, W, U, b), "h0 was ignored"),
         ],
     ),
     "running_sum_weights": (

@@ -33,14 +33,7 @@ from ._backprop import (
     numerical_gradient,
     rnn_backward,
 )
-from ._basics import (
-    bidirectional_concat,
-    encoder_decoder_forward,
-    many_to_one_head,
-    rnn_forward,
-    rnn_step,
-    running_sum_weights,
-)
+from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_rnn
 from ._framework import (
     GRADING_ENV,
     REGISTRY,
@@ -60,6 +53,12 @@ from ._generation import (
 )
 from ._scan import combine, scan_equals_loop
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime
+from ._topologies import (
+    bidirectional_concat,
+    encoder_decoder_forward,
+    many_to_one_head,
+    stacked_forward,
+)
 from ._use import use
 
 __all__ = [
@@ -97,6 +96,8 @@ __all__ = [
     "sampling_loop",
     "sampling_schedule",
     "scan_equals_loop",
+    "stacked_forward",
+    "state_space_to_rnn",
     "teacher_forced_inputs",
     "time_constant",
 ]

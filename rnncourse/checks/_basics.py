@@ -1,10 +1,12 @@
-"""Checkers for notebooks 00-02: one step, a forward pass, output topologies."""
+"""Checkers for notebooks 00 and 01: one step, a forward pass, a state-space model as an RNN."""
 
 from __future__ import annotations
 
 import torch
 
-from ._framework import call, compare, exercise, generator, randn, torch_module
+from .._random import generator
+from ..tasks.signals import discretize
+from ._framework import call, compare, exercise, randn
 
 TRANSPOSED_W = (
     "the recurrent weights are transposed. With batch-first rows, W h is written "
@@ -46,8 +48,9 @@ def rnn_step(student_fn) -> int:
     return len(cases)
 
 
-def _loop(x, W, U, b, act=torch.tanh):
-    h = x.new_zeros(x.shape[0], W.shape[0])
+def _loop(x, W, U, b, act=torch.tanh, h0=None):
+    """States h(1..T) (B, T, H) of h(t) = act(W h(t-1) + U x(t) + b) from h0 (zeros if None)."""
+    h = x.new_zeros(x.shape[0], W.shape[0]) if h0 is None else h0
     hs = []
     for t in range(x.shape[1]):
         h = act(h @ W.T + x[:, t] @ U.T + b)
@@ -55,45 +58,65 @@ def _loop(x, W, U, b, act=torch.tanh):
     return torch.stack(hs, 1)
 
 
-@exercise("01", reference=_loop)
-def rnn_forward(student_fn) -> int:
-    """Check ``rnn_forward(x, W, U, b) -> hs``: h_t = tanh(W h_{t-1} + U x_t + b), h_0 = 0.
+def _rnn_forward(x, W, U, b, h0=None):
+    """The reference forward pass: all states (B, T, H) of the tanh RNN, from h0 or zeros."""
+    return _loop(x, W, U, b, h0=h0)
 
-    Shapes: x (B, T, I), W (H, H), U (H, I), b (H,); returns all states hs (B, T, H)
-    (h_1 ... h_T, not h_0). The same weights are used at every step; any T works.
+
+@exercise("01", reference=_rnn_forward)
+def rnn_forward(student_fn) -> int:
+    """Check ``rnn_forward(x, W, U, b, h0=None) -> hs``: h(t) = tanh(W h(t-1) + U x(t) + b).
+
+    Shapes: x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0;
+    returns all states hs (B, T, H) (h(1) ... h(T), not h(0)). The same weights are used at
+    every step; any T works. The last case passes h0.
     """
-    cases = [(2, 3, 3, 2), (1, 4, 4, 3), (3, 5, 2, 4)]
-    for seed, (B, T, H, I) in enumerate(cases):
+    cases = [(2, 3, 3, 2, False), (1, 4, 4, 3, False), (3, 5, 2, 4, True)]
+    for seed, (B, T, H, I, with_h0) in enumerate(cases):
         g = generator(10 + seed)
         x = randn(g, B, T, I)
         W, U, b = randn(g, H, H, scale=0.8), randn(g, H, I, scale=0.8), randn(g, H, scale=0.5)
-        expected = _loop(x, W, U, b)
-        got = call("rnn_forward", student_fn, x.clone(), W.clone(), U.clone(), b.clone())
+        h0 = randn(g, B, H, scale=0.8) if with_h0 else None
+        expected = _loop(x, W, U, b, h0=h0)
+        args = (x.clone(), W.clone(), U.clone(), b.clone()) + ((h0.clone(),) if with_h0 else ())
+        got = call("rnn_forward", student_fn, *args)
         no_state = torch.tanh(x @ U.T + b)
-        shifted = torch.cat([torch.zeros(B, 1, H, dtype=x.dtype), expected[:, :-1]], 1)
+        first = x.new_zeros(B, H) if h0 is None else h0
+        shifted = torch.cat([first[:, None], expected[:, :-1]], 1)
+        mistakes = {
+            TRANSPOSED_W: _loop(x, W.T, U, b, h0=h0),
+            "the state is not carried: each step must use the previous h, "
+            "h = tanh(h @ W.T + x[:, t] @ U.T + b).": no_state,
+            "the states are shifted by one step: store h after updating it, so "
+            "hs[:, 0] is h(1), not h(0).": shifted,
+        }
+        if with_h0:
+            mistakes[
+                "h0 was ignored: when it is given, the first step starts from it, not from zeros."
+            ] = _loop(x, W, U, b)
         compare(
             "rnn_forward",
-            f"case {seed + 1} (B={B}, T={T}, H={H}, I={I})",
+            f"case {seed + 1} (B={B}, T={T}, H={H}, I={I}"
+            + (", h0 given)" if with_h0 else ", h0=None)"),
             got,
             expected,
-            mistakes={
-                TRANSPOSED_W: _loop(x, W.T, U, b),
-                "the state is not carried: each step must use the previous h, "
-                "h = tanh(h @ W.T + x[:, t] @ U.T + b).": no_state,
-                "the states are shifted by one step: store h after updating it, so "
-                "hs[:, 0] is h_1, not h_0.": shifted,
-            },
+            mistakes=mistakes,
             shape_hints={
                 (B, H): "only the last state was returned; stack all T states "
                 "with torch.stack(hs, dim=1).",
-                (B, T + 1, H): "the zero initial state h_0 was included; return h_1 ... h_T.",
+                (B, T + 1, H): "the initial state h(0) was included; return h(1) ... h(T).",
                 (T, B, H): "the result is time-first; stack along dim=1 for (B, T, H).",
             },
         )
     return len(cases)
 
 
-@exercise("01")
+def _running_sum_weights():
+    """The reference adder: W = U = 1, each (1, 1)."""
+    return torch.ones(1, 1), torch.ones(1, 1)
+
+
+@exercise("01", reference=_running_sum_weights)
 def running_sum_weights(student_fn) -> int:
     """Check ``running_sum_weights() -> (W, U)``, each a (1, 1) tensor.
 
@@ -131,135 +154,110 @@ def running_sum_weights(student_fn) -> int:
     return 3
 
 
-@exercise("02")
-def many_to_one_head(student_fn) -> int:
-    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
+def _state_space_to_rnn(A, B, dt):
+    """The reference: zero-order hold, W = A_d, U = B_d, b = 0 (a linear RNN without bias)."""
+    A_d, B_d = discretize(A, B, dt, method="zoh")
+    return A_d, B_d, A_d.new_zeros(A_d.shape[0])
 
-    Shapes: hs (B, T, H) states, zero past each sequence's end; lengths (B,) int64, the
-    number of valid steps; V (K, H), b_o (K,). Returns logits (B, K) = V h_last + b_o, with
-    h_last = hs[b, lengths[b] - 1], the last valid state of each sequence.
+
+def _exact_zoh(A, B, dt):
+    """Zero-order hold by closed forms: exp(A dt), and int_0^dt exp(A s) ds B (float64).
+
+    For invertible A the integral is A^-1 (exp(A dt) - I) B; for nilpotent A (A^2 = 0,
+    the double integrator) the series stops: (I dt + A dt^2 / 2) B.
     """
-    cases = [(3, 5, 4, 2), (4, 6, 3, 3), (2, 4, 5, 1)]
-    for seed, (B, T, H, K) in enumerate(cases):
-        g = generator(30 + seed)
-        lengths = torch.randint(1, T, (B,), generator=g)
-        lengths[0] = T
-        hs = randn(g, B, T, H)
-        hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
-        V, b_o = randn(g, K, H), randn(g, K)
-        rows = torch.arange(B)
-        last = hs[rows, lengths - 1]
-        got = call("many_to_one_head", student_fn, hs.clone(), lengths.clone(), V.clone(), b_o)
-        compare(
-            "many_to_one_head",
-            f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})",
-            got,
-            last @ V.T + b_o,
-            mistakes={
-                "the last time step hs[:, -1] was used, but shorter sequences are zero "
-                "there; take hs[b, lengths[b] - 1].": hs[:, -1] @ V.T + b_o,
-                "off by one: the last valid state is at index lengths - 1, not lengths.": (
-                    hs[rows, lengths.clamp(max=T - 1)] @ V.T + b_o
-                ),
-                "the states were averaged over time; a many-to-one head reads the last "
-                "valid state.": hs.mean(1) @ V.T + b_o,
-                "the bias b_o is missing.": last @ V.T,
-            },
-        )
-    return len(cases)
+    A_d = torch.linalg.matrix_exp(A * dt)
+    eye = torch.eye(A.shape[0], dtype=A.dtype)
+    if torch.allclose(A @ A, torch.zeros_like(A)):
+        return A_d, (eye * dt + A * dt**2 / 2) @ B
+    return A_d, torch.linalg.solve(A, (A_d - eye) @ B)
 
 
-@exercise("02")
-def encoder_decoder_forward(student_fn) -> int:
-    """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps) -> outputs``.
+def _stable_system(g, n, m):
+    """A random continuous-time system (A (n, n) with eigenvalues in the left half-plane)."""
+    M = randn(g, n, n)
+    A = (
+        (M - M.T)
+        + 0.3 * M
+        - (0.5 + torch.linalg.matrix_norm(0.3 * M, 2)) * torch.eye(n, dtype=M.dtype)
+    )
+    return A.float().double(), randn(g, n, m)
 
-    The encoder runs h_t = tanh(W_e h_{t-1} + U_e x_t + b_e) from h_0 = 0; its last state
-    h_T is the context. The decoder runs s_k = tanh(W_d s_{k-1} + U_d context + b_d) from
-    s_0 = 0 for ``steps`` steps, with the context as a constant input at every step.
-    Shapes: x (B, T, I), W_e (H, H), U_e (H, I), b_e (H,), W_d (D, D), U_d (D, H),
-    b_d (D,); returns the decoder states (B, steps, D).
+
+@exercise("01", reference=_state_space_to_rnn)
+def state_space_to_rnn(student_fn) -> int:
+    """Check ``state_space_to_rnn(A, B, dt) -> (W, U, b)``, zero-order hold.
+
+    The continuous system x' = A x + B u, with u held constant over each step of ``dt``,
+    becomes x(t) = A_d x(t-1) + B_d u(t); the linear RNN h(t) = W h(t-1) + U x(t) + b must
+    reproduce it: W = A_d = exp(A dt), U = B_d = int_0^dt exp(A s) ds B, b = 0.
+    Shapes: A (n, n), B (n, m), dt a float; returns W (n, n), U (n, m), b (n,).
+    Checked against the closed forms (matrix exponential, and A^-1 (A_d - I) B or the
+    series of a nilpotent A), on random stable systems and the double integrator.
     """
-    cases = [(2, 4, 3, 2, 4, 3), (1, 3, 4, 3, 2, 5), (3, 5, 2, 2, 3, 4)]
-    for seed, (B, T, H, I, D, steps) in enumerate(cases):
-        g = generator(40 + seed)
-        x = randn(g, B, T, I)
-        enc = (randn(g, H, H, scale=0.8), randn(g, H, I), randn(g, H, scale=0.5))
-        dec = (randn(g, D, D, scale=0.8), randn(g, D, H), randn(g, D, scale=0.5))
-        hs = _loop(x, *enc)
-
-        def decode(ctx, W_d, first_only=False, steps=steps, dec=dec):
-            inputs = ctx[:, None].repeat(1, steps, 1)
-            if first_only:
-                inputs[:, 1:] = 0
-            return _loop(inputs, W_d, dec[1], dec[2])
-
-        got = call(
-            "encoder_decoder_forward",
-            student_fn,
-            x.clone(),
-            *(p.clone() for p in enc),
-            *(p.clone() for p in dec),
-            steps,
+    g = generator(60)
+    systems = [
+        (*_stable_system(g, 2, 1), 0.05),
+        (*_stable_system(g, 3, 2), 0.2),
+        (
+            torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64),
+            torch.tensor([[0.0], [1.0]], dtype=torch.float64),
+            0.5,
+        ),
+    ]
+    names = ["a damped 2-state system", "a 3-state system with 2 inputs", "the double integrator"]
+    for (A, B, dt), label in zip(systems, names, strict=True):
+        n, m = B.shape
+        case = f"{label} (A {n}x{n}, B {n}x{m}, dt={dt:g})"
+        answer = call("state_space_to_rnn", student_fn, A.clone(), B.clone(), dt)
+        if not (isinstance(answer, tuple | list) and len(answer) == 3):
+            raise AssertionError(
+                f"state_space_to_rnn, {case}: expected a triple (W, U, b), "
+                f"got {type(answer).__name__}"
+                + (f" of length {len(answer)}." if isinstance(answer, tuple | list) else ".")
+            )
+        W, U, b = answer
+        A_d, B_d = _exact_zoh(A, B, dt)
+        eye = torch.eye(n, dtype=A.dtype)
+        no_dt = _exact_zoh(A, B, 1.0)
+        compare(
+            "state_space_to_rnn",
+            case,
+            W,
+            A_d,
+            what="W",
+            mistakes={
+                "this is Euler's W = I + A dt, a first-order approximation; zero-order hold "
+                "is exact: W = exp(A dt).": eye + A * dt,
+                "W is transposed: the state is a column, x(t) = A_d x(t-1), and the RNN "
+                "writes it the same way, W h.": A_d.T,
+                "dt is missing: the exponent is A dt, not A.": no_dt[0],
+                "W = A: the continuous A is a rate of change per second, not the map from "
+                "one step to the next.": A,
+            },
+            hint="W is the matrix exponential of A dt (torch.linalg.matrix_exp).",
         )
         compare(
-            "encoder_decoder_forward",
-            f"case {seed + 1} (B={B}, T={T}, steps={steps})",
-            got,
-            decode(hs[:, -1], dec[0]),
+            "state_space_to_rnn",
+            case,
+            U,
+            B_d,
+            what="U",
             mistakes={
-                "the context is the encoder's FIRST state; use its last state h_T, "
-                "which has seen the whole input.": decode(hs[:, 0], dec[0]),
-                "the context was fed only at the first decoder step; it is a constant "
-                "input at every step.": decode(hs[:, -1], dec[0], first_only=True),
-                TRANSPOSED_W: decode(hs[:, -1], dec[0].T),
+                "U = B dt is Euler's input matrix. Under zero-order hold the input acts "
+                "during the whole step while the state moves; take U from the "
+                "exponential of the augmented matrix [[A, B], [0, 0]] dt.": B * dt,
+                "dt is missing: the augmented matrix is [[A, B], [0, 0]] times dt.": no_dt[1],
+                "U = B: the continuous B is per second; over one step it becomes B_d.": B,
             },
-            shape_hints={(B, steps + 1, D): "the zero initial state s_0 was included."},
+            shape_hints={(m, n): "U is transposed: it maps the m inputs to the n states, (n, m)."},
         )
-    return len(cases)
-
-
-@exercise("02")
-def bidirectional_concat(student_fn) -> int:
-    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out``.
-
-    h_fwd (B, T, H): states of an RNN run forwards over x. h_bwd (B, T, H): states of a
-    second RNN run over the time-reversed input x.flip(1), in the order it produced them.
-    Returns (B, T, 2H): at each time t the forward state then the backward state that
-    belongs to the same t, exactly like ``torch.nn.RNN(bidirectional=True)``.
-    """
-    cases = [(2, 4, 3, 2), (1, 5, 2, 3), (3, 3, 4, 1)]
-    for seed, (B, T, H, I) in enumerate(cases):
-        g = generator(50 + seed)
-        x = randn(g, B, T, I)
-        bi = torch_module(g, torch.nn.RNN, I, H, batch_first=True, bidirectional=True)
-        one = torch_module(g, torch.nn.RNN, I, H, batch_first=True)
-        with torch.no_grad():
-            expected = bi(x)[0]
-            for suffix, inputs in (("", x), ("_reverse", x.flip(1))):
-                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    getattr(one, f"{kind}_l0").copy_(getattr(bi, f"{kind}_l0{suffix}"))
-                if suffix:
-                    h_bwd = one(inputs)[0]
-                else:
-                    h_fwd = one(inputs)[0]
-        got = call("bidirectional_concat", student_fn, h_fwd.clone(), h_bwd.clone())
         compare(
-            "bidirectional_concat",
-            f"case {seed + 1} (B={B}, T={T}, H={H})",
-            got,
-            expected,
-            mistakes={
-                "h_bwd was not reversed in time: its first entry belongs to the LAST "
-                "time step; use h_bwd.flip(1).": torch.cat([h_fwd, h_bwd], -1),
-                "the halves are in the wrong order: forward first, then backward.": (
-                    torch.cat([h_bwd.flip(1), h_fwd], -1)
-                ),
-                "h_fwd was reversed instead of h_bwd.": torch.cat([h_fwd.flip(1), h_bwd], -1),
-            },
-            shape_hints={
-                (B, 2 * T, H): "the states were joined along time (dim=1); concatenate "
-                "the features, dim=-1.",
-                (2, B, T, H): "the states were stacked; concatenate them along dim=-1.",
-            },
+            "state_space_to_rnn",
+            case,
+            b,
+            torch.zeros(n, dtype=A.dtype),
+            what="b",
+            hint="the linear system has no constant drive, so b is zeros of shape (n,).",
         )
-    return len(cases)
+    return len(systems)
