@@ -190,6 +190,7 @@ def sample_loop(step_fn, start, steps, mode="right"):
         logits, h2 = step_fn(start if mode == "nofeed" else token, h)
         h = None if mode == "reset" else h2
         token = torch.distributions.Categorical(logits=logits).sample()
+        token = logits.argmax(-1) if mode == "argmax" else token
         out.append(logits if mode == "logits" else token)
     return torch.stack(out, 1)
 
@@ -387,6 +388,7 @@ CASES = {
             (lambda *a: sample_loop(*a, mode="nofeed"), "not fed back"),
             (lambda *a: sample_loop(*a, mode="reset"), "state is not carried"),
             (lambda *a: sample_loop(*a, mode="logits"), "logits were returned"),
+            (lambda *a: sample_loop(*a, mode="argmax"), "most likely one"),
         ],
     ),
     "next_token_targets": (

@@ -52,6 +52,7 @@ from ._generation import (
     teacher_forced_inputs,
 )
 from ._scan import combine, scan_equals_loop
+from ._scheduled_sampling import train_scheduled_sampling
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime
 from ._topologies import (
     bidirectional_concat,
@@ -100,6 +101,7 @@ __all__ = [
     "state_space_to_rnn",
     "teacher_forced_inputs",
     "time_constant",
+    "train_scheduled_sampling",
 ]
 
 

@@ -15,7 +15,12 @@ WRONG_WAY = (
 NO_SHIFT = "the targets were not shifted: the model would be fed the very token it predicts."
 
 
-@exercise("04")
+def _teacher_forced_inputs(targets, start):
+    """The reference: ``start`` (broadcast to one step), then ``targets[:, :-1]``."""
+    return torch.cat([torch.full_like(targets[:, :1], start), targets[:, :-1]], 1)
+
+
+@exercise("04", reference=_teacher_forced_inputs)
 def teacher_forced_inputs(student_fn) -> int:
     """Check ``teacher_forced_inputs(targets, start) -> inputs``.
 
@@ -72,7 +77,7 @@ def _free_run(step, first, steps, bug=""):
     return ys
 
 
-@exercise("04")
+@exercise("04", reference=_free_run)
 def free_running(student_fn) -> int:
     """Check ``free_running(step_fn, first, steps) -> ys``.
 
@@ -137,7 +142,68 @@ def _sample(step, start, steps, bug=""):
     return out
 
 
-@exercise("07")
+def _sampling_loop(step_fn, start, steps):
+    """The course's answer to ``sampling_loop``: draw each token, feed it back."""
+    token, h, out = start, None, []
+    for _ in range(steps):
+        logits, h = step_fn(token, h)
+        token = torch.distributions.Categorical(logits=logits).sample()
+        out.append(token)
+    return torch.stack(out, dim=1)
+
+
+# A flat Markov model for the sampling test: the logits depend on the last token only.
+FLAT = torch.tensor(
+    [[0.6, 0.0, -0.4, 0.2], [0.0, 0.5, 0.3, -0.3], [-0.2, 0.4, 0.0, 0.3], [0.3, -0.3, 0.5, 0.0]]
+)
+SAMPLES = 4000  # rows drawn at once; counts are compared with 5 standard deviations
+
+
+def _flat_step(token, h=None):
+    return FLAT[token].clone(), h
+
+
+def _counts_agree(tokens: torch.Tensor, probs: torch.Tensor) -> bool:
+    """Whether the token counts are within 5 standard deviations of ``len * probs`` (V,)."""
+    n = tokens.numel()
+    counts = torch.bincount(tokens.reshape(-1), minlength=probs.numel()).double()
+    spread = 5 * (n * probs * (1 - probs)).sqrt() + 1
+    return counts.numel() == probs.numel() and bool(((counts - n * probs).abs() <= spread).all())
+
+
+def _check_draws(student_fn) -> None:
+    """Sampling, not argmax: on a flat model the tokens follow softmax(logits) at each step."""
+    start = torch.zeros(SAMPLES, dtype=torch.long)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2024)  # the student may draw from torch's global generator
+        got = call("sampling_loop", student_fn, _flat_step, start.clone(), 2)
+    case = f"a flat model, {SAMPLES} sequences of 2 steps"
+    got = torch.as_tensor(got).long()
+    probs = FLAT.double().softmax(-1)
+    first, second = got[:, 0], got[:, 1]
+    if bool((first == FLAT[0].argmax()).all()) and bool((second == FLAT[first].argmax(-1)).all()):
+        raise AssertionError(
+            f"sampling_loop, {case}: every token is the most likely one. Likely mistake: "
+            "argmax picks the top token; draw a sample from the distribution instead, "
+            "torch.distributions.Categorical(logits=logits).sample()."
+        )
+    if not _counts_agree(first, probs[0]):
+        raise AssertionError(
+            f"sampling_loop, {case}: the first tokens are not distributed as "
+            "softmax(logits). Likely mistake: sample from the logits (Categorical(logits=...)) "
+            "or from logits.softmax(-1), without changing them."
+        )
+    for token in range(FLAT.shape[0]):
+        after = second[first == token]
+        if after.numel() > 50 and not _counts_agree(after, probs[token]):
+            raise AssertionError(
+                f"sampling_loop, {case}: the second tokens do not follow the first. Likely "
+                "mistake: the token fed back is not the one you sampled (feed back and "
+                "return the same draw)."
+            )
+
+
+@exercise("07", reference=_sampling_loop)
 def sampling_loop(student_fn) -> int:
     """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
 
@@ -145,7 +211,8 @@ def sampling_loop(student_fn) -> int:
     the start) and returns logits (B, V). Each step samples a token from the logits
     (e.g. ``torch.distributions.Categorical(logits=logits).sample()``) and feeds it back.
     start (B,) int64. Returns the sampled tokens (B, steps) int64, without ``start``.
-    The checker's model is so confident that sampling and argmax agree.
+    A confident model makes sampling and argmax agree, so the tokens are compared exactly;
+    a flat one then checks that the tokens are drawn from softmax(logits), not the argmax.
     """
     cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5)]
     for seed, (B, V, steps) in enumerate(cases):
@@ -175,10 +242,16 @@ def sampling_loop(student_fn) -> int:
                 (steps, B): "the result is time-first; stack along dim=1.",
             },
         )
-    return len(cases)
+    _check_draws(student_fn)
+    return len(cases) + 1
 
 
-@exercise("07")
+def _next_token_targets(tokens):
+    """The course's answer to ``next_token_targets``."""
+    return tokens[:, :-1], tokens[:, 1:]
+
+
+@exercise("07", reference=_next_token_targets)
 def next_token_targets(student_fn) -> int:
     """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
 
@@ -229,7 +302,12 @@ def _schedule(kind: str, i: int, k: float, c: float, eps_min: float, bug: str = 
     return 1 - eps if bug == "model_prob" else eps
 
 
-@exercise("07")
+def _sampling_schedule(kind, i, k, c=0.0, eps_min=0.0):
+    """The course's answer to ``sampling_schedule``."""
+    return _schedule(kind, i, k, c, eps_min)
+
+
+@exercise("07", reference=_sampling_schedule)
 def sampling_schedule(student_fn) -> int:
     """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
 
@@ -268,7 +346,13 @@ def sampling_schedule(student_fn) -> int:
     return len(cases)
 
 
-@exercise("07")
+def _coin_flip_inputs(true_inputs, model_outputs, eps, generator):
+    """The course's answer to ``coin_flip_inputs``."""
+    coins = torch.rand(true_inputs.shape[:2], generator=generator) < eps
+    return torch.where(coins[..., None], true_inputs, model_outputs.detach())
+
+
+@exercise("07", reference=_coin_flip_inputs)
 def coin_flip_inputs(student_fn) -> int:
     """Check ``coin_flip_inputs(true_inputs, model_outputs, eps, generator) -> inputs``.
 
