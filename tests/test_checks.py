@@ -155,6 +155,8 @@ def regime(eigenvalues, nonlinearity, mode="right"):
         slope = 1.0
     mags = eigenvalues.real if mode == "real" else eigenvalues.abs()
     gain = slope * float(mags.max())
+    if abs(gain - 1) <= 1e-6 and mode != "old_rule":
+        return "neither"  # the boundary: the linearised product keeps its size
     if mode == "swap":
         return "vanish" if gain > 1 else "explode"
     return "explode" if gain > 1 else "vanish"
@@ -347,6 +349,7 @@ CASES = {
             (lambda *a: regime(*a, mode="ignore"), "slope was ignored"),
             (lambda *a: regime(*a, mode="real"), "real part"),
             (lambda *a: regime(*a, mode="swap"), "swapped"),
+            (lambda *a: regime(*a, mode="old_rule"), 'return "neither" there'),
         ],
     ),
     "gated_leaky_step": (

@@ -53,7 +53,8 @@ from ._generation import (
 )
 from ._scan import combine, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
-from ._stability import clip_global_norm, jacobian_product_norm, predict_regime
+from ._sequential import output_feedback
+from ._stability import clip_global_norm, jacobian_product_norm, predict_regime, steady_weights
 from ._topologies import (
     bidirectional_concat,
     encoder_decoder_forward,
@@ -89,6 +90,7 @@ __all__ = [
     "many_to_one_head",
     "next_token_targets",
     "numerical_gradient",
+    "output_feedback",
     "predict_regime",
     "rnn_backward",
     "rnn_forward",
@@ -99,6 +101,7 @@ __all__ = [
     "scan_equals_loop",
     "stacked_forward",
     "state_space_to_rnn",
+    "steady_weights",
     "teacher_forced_inputs",
     "time_constant",
     "train_scheduled_sampling",

@@ -1,8 +1,12 @@
-"""Checkers for notebook 05: Jacobian products, gradient clipping, gain regimes."""
+"""Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient,
+gradient clipping."""
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.autograd.forward_ad as fwAD
 
 from ._framework import call, compare, exercise, generator, randn
 
@@ -35,7 +39,12 @@ def _product(W, hs, nonlinearity, bug=""):
     return torch.linalg.matrix_norm(J, "fro" if bug == "frobenius" else 2)
 
 
-@exercise("05")
+def _jacobian_product_norm(W, hs, nonlinearity):
+    """The reference: the spectral norm of dh(T)/dh(1), a float (W (H, H), hs (T, H))."""
+    return float(_product(W, hs, nonlinearity))
+
+
+@exercise("05", reference=_jacobian_product_norm)
 def jacobian_product_norm(student_fn) -> int:
     """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
 
@@ -99,7 +108,12 @@ def _clip(grads, max_norm, bug=""):
     return [gr * coef for gr in grads]
 
 
-@exercise("05")
+def _clip_global_norm(grads, max_norm):
+    """The reference: a new list, every tensor scaled by min(1, max_norm / (norm + 1e-6))."""
+    return _clip(list(grads), max_norm)
+
+
+@exercise("05", reference=_clip_global_norm)
 def clip_global_norm(student_fn) -> int:
     """Check ``clip_global_norm(grads, max_norm) -> clipped``.
 
@@ -145,27 +159,40 @@ def clip_global_norm(student_fn) -> int:
     return len(cases)
 
 
+# gamma * rho within this of 1 counts as the boundary (eigenvalues arrive as float32)
+BOUNDARY_TOL = 1e-6
+
+
 def _regime(eigenvalues, nonlinearity, bug=""):
+    """The regime ("explode", "vanish" or "neither") from gamma * rho(W), with mistake ``bug``."""
     grid = torch.linspace(-6, 6, 2401, dtype=torch.float64, requires_grad=True)
     (slope,) = torch.autograd.grad(_ACT[nonlinearity](grid).sum(), grid)
-    gamma = 1.0 if bug == "ignore_nonlinearity" else slope.max()
+    gamma = 1.0 if bug == "ignore_nonlinearity" else float(slope.max())
     mags = eigenvalues.real if bug == "real_part" else eigenvalues.abs()
-    rho = mags.mean() if bug == "mean" else mags.max()
-    explode = bool(gamma * rho > 1)
+    gain = gamma * float(mags.mean() if bug == "mean" else mags.max())
+    if abs(gain - 1) <= BOUNDARY_TOL and bug not in ("boundary_vanish", "boundary_explode"):
+        return "neither"
+    explode = gain >= 1 if bug == "boundary_explode" else gain > 1
     if bug == "swapped":
         explode = not explode
     return "explode" if explode else "vanish"
 
 
-@exercise("05")
+def _predict_regime(eigenvalues, nonlinearity):
+    """The reference: the regime of the linearisation at pre-activation 0."""
+    return _regime(eigenvalues, nonlinearity)
+
+
+@exercise("05", reference=_predict_regime)
 def predict_regime(student_fn) -> int:
-    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode"``.
+    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``.
 
     eigenvalues: a (H,) tensor (real or complex) of the recurrent weights W;
-    nonlinearity: "linear", "tanh" or "sigmoid". Near small states, the gradient over
-    many steps behaves like (gamma W)^n, where gamma is the nonlinearity's largest slope:
-    it explodes when gamma * rho(W) > 1 (rho(W) = max|eigenvalue|) and vanishes when it
-    is < 1.
+    nonlinearity: "linear", "tanh" or "sigmoid". Linearised at pre-activation 0, where
+    every slope is the nonlinearity's largest, gamma, the gradient over many steps
+    behaves like (gamma W)^n: it explodes when gamma * rho(W) > 1 (rho(W) =
+    max|eigenvalue|), vanishes when it is < 1, and does neither at gamma * rho(W) = 1
+    (within 1e-6): there the linearised product keeps its size.
     """
     cases = [
         ([0.5, 0.9], "linear"),
@@ -175,8 +202,13 @@ def predict_regime(student_fn) -> int:
         ([6.0, 0.1], "sigmoid"),
         ([complex(0.3, 1.1), complex(0.3, -1.1)], "tanh"),
         ([0.95, -0.5], "tanh"),
+        ([1.0, 0.3], "linear"),
+        ([4.0, -0.5], "sigmoid"),
+        ([complex(0.6, 0.8), complex(0.6, -0.8)], "tanh"),
     ]
-    got, answers = [], {b: [] for b in ("", "ignore_nonlinearity", "real_part", "mean", "swapped")}
+    bugs = ("", "ignore_nonlinearity", "real_part", "mean", "swapped")
+    bugs += ("boundary_vanish", "boundary_explode")
+    got, answers = [], {b: [] for b in bugs}
     for eig, nl in cases:
         lam = torch.tensor(eig)
         got.append(call("predict_regime", student_fn, lam.clone(), nl))
@@ -189,6 +221,10 @@ def predict_regime(student_fn) -> int:
         "magnitude |eigenvalue| (a negative or complex one counts too).",
         "mean": "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.",
         "swapped": "the regimes are swapped: a gain above 1 explodes, below 1 vanishes.",
+        "boundary_vanish": "at γ ρ(W) = 1 exactly the linearised product keeps its size: "
+        'return "neither" there (compare with a tolerance of 1e-6, not ==).',
+        "boundary_explode": "γ ρ(W) = 1 was counted as exploding (>= instead of >); at "
+        'exactly 1 the answer is "neither".',
     }
     for k, ((eig, nl), g, want) in enumerate(zip(cases, got, answers[""], strict=True)):
         if g != want:
@@ -196,5 +232,94 @@ def predict_regime(student_fn) -> int:
             raise AssertionError(
                 f"predict_regime, case {k + 1} (eigenvalues {eig}, {nl}): expected "
                 f"{want!r}, got {g!r}." + (f" Likely mistake: {likely}" if likely else "")
+            )
+    return len(cases)
+
+
+STEPS, LOW, HIGH = 100, 0.5, 2.0  # the gradient's size over 100 steps must stay in [0.5, 2]
+
+
+def _steady_weights(H):
+    """The reference: a random orthogonal (H, H) matrix, from the QR of a Gaussian one."""
+    q, r = torch.linalg.qr(torch.randn(H, H, generator=generator(150 + H), dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r))  # signs fixed, so every orthogonal W is as likely
+
+
+def _gradient_sizes(W, g):
+    """Singular values of dh(k)/dh(0), k = 1..STEPS, for h(t) = W h(t-1) + U x(t): (STEPS, H).
+
+    The Jacobians come from forward-mode autograd over seeded inputs x(t) (2 features): H
+    copies of the run, copy i with the tangent e_i on h(0), carry the columns of dh(k)/dh(0).
+    """
+    H = W.shape[0]
+    U, xs, h0 = randn(g, H, 2), randn(g, STEPS, 2), randn(g, H)
+    jacobians = []
+    with fwAD.dual_level():
+        h = fwAD.make_dual(h0.expand(H, H).clone(), torch.eye(H, dtype=W.dtype))
+        for x in xs:
+            h = h @ W.T + U @ x
+            jacobians.append(fwAD.unpack_dual(h).tangent.T)
+    return torch.linalg.svdvals(torch.stack(jacobians))
+
+
+def _why_not_steady(W) -> str:
+    """The likely mistake behind a W (H, H) whose gradients vanish or explode."""
+    H = W.shape[0]
+    rho = float(torch.linalg.eigvals(W).abs().max())
+    if float(torch.linalg.svdvals(W).min()) < 1e-6:
+        return (
+            "W is singular: it maps some direction to 0, so the gradient along it is lost at "
+            "the first step. Use a matrix with every singular value 1, such as an orthogonal one."
+        )
+    if H >= 8 and rho > 1 and abs(rho / math.sqrt(H) - 1) < 0.35:
+        return (
+            f"W has N(0, 1) entries: its spectral radius is about √H = {math.sqrt(H):.2g}, "
+            f"here ρ(W) = {rho:.3g}, and ρ^{STEPS} is astronomically large. Scaling matters."
+        )
+    if rho**STEPS > HIGH:
+        return (
+            f"ρ(W) = {rho:.4g} is above 1, so the product grows like ρ^{STEPS} = "
+            f"{rho**STEPS:.3g}: the gradient explodes."
+        )
+    if rho**STEPS < LOW:
+        return (
+            f"ρ(W) = {rho:.4g} is below 1, so the product shrinks like ρ^{STEPS} = "
+            f"{rho**STEPS:.3g}: the gradient vanishes."
+        )
+    return (
+        f"ρ(W) = {rho:.4g} ≈ 1, but W is not orthogonal (W^T W ≠ I): the eigenvalues set the "
+        "long run of the largest direction only, and the others still shrink or grow. An "
+        "orthogonal W (W^T W = I) keeps the length of every direction."
+    )
+
+
+@exercise("05", reference=_steady_weights)
+def steady_weights(student_fn) -> int:
+    """Check ``steady_weights(H) -> W``, a (H, H) tensor.
+
+    For the linear RNN h(t) = W h(t-1) + U x(t) (a tanh RNN near h = 0 behaves the same),
+    every singular value of dh(k)/dh(0) = W^k, for k = 1..100, must lie in [0.5, 2]: no
+    gradient direction vanishes or explodes over 100 steps. The Jacobians are measured
+    with autograd over seeded inputs. An orthogonal matrix passes, and so does the
+    identity (scaled by at most 2^(1/100)).
+    """
+    cases = [32, 8, 3]
+    for k, H in enumerate(cases):
+        with torch.random.fork_rng(devices=[]):  # a random answer leaves the global RNG alone
+            W = call("steady_weights", student_fn, H)
+        case = f"steady_weights, case {k + 1} (H={H})"
+        if not isinstance(W, torch.Tensor) or tuple(W.shape) != (H, H):
+            got = tuple(W.shape) if isinstance(W, torch.Tensor) else type(W).__name__
+            raise AssertionError(f"{case}: expected a tensor of shape ({H}, {H}), got {got}.")
+        W = W.detach().double()
+        if not torch.isfinite(W).all():
+            raise AssertionError(f"{case}: W holds NaN or infinite values.")
+        sizes = _gradient_sizes(W, generator(150 + k))
+        low, high = float(sizes.min()), float(sizes.max())
+        if not (LOW <= low and high <= HIGH):
+            raise AssertionError(
+                f"{case}: over {STEPS} steps a gradient is scaled by between {low:.3g} and "
+                f"{high:.3g}; it must stay within [{LOW}, {HIGH}].\n"
+                f"  Likely mistake: {_why_not_steady(W)}"
             )
     return len(cases)

@@ -1,0 +1,107 @@
+"""Checker for notebook 04: an output-feedback network, teacher forced and free running."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+
+from ._framework import call, compare, exercise, generator, randn, torch_module
+
+
+def _output_feedback(net, x, y_prev=None, y0=None):
+    """The reference, from the weights of ``net`` (U (H, I), R (H, O), b (H,), V (O, H), b_o (O,)).
+
+    Teacher forced when ``y_prev`` (B, T, O) is given: every step at once. Otherwise free
+    running from ``y0`` (B, O) (zeros if None), each output fed back. Returns o (B, T, O).
+    """
+    if y_prev is not None:
+        return torch.tanh(x @ net.U.T + y_prev @ net.R.T + net.b) @ net.V.T + net.b_o
+    y = x.new_zeros(x.shape[0], net.V.shape[0]) if y0 is None else y0
+    outputs = []
+    for t in range(x.shape[1]):
+        y = torch.tanh(x[:, t] @ net.U.T + y @ net.R.T + net.b) @ net.V.T + net.b_o
+        outputs.append(y)
+    return torch.stack(outputs, dim=1)
+
+
+def _torch_network(g: torch.Generator, I: int, O: int, H: int):
+    """torch.nn.Linear layers for U x + b, R y and V h + b_o, and their weights by name."""
+    inp = torch_module(g, torch.nn.Linear, I, H)
+    rec = torch_module(g, torch.nn.Linear, O, H, bias=False)
+    out = torch_module(g, torch.nn.Linear, H, O)
+    names = {"U": inp.weight, "b": inp.bias, "R": rec.weight, "V": out.weight, "b_o": out.bias}
+    return (inp, rec, out), {k: v.detach() for k, v in names.items()}
+
+
+@torch.no_grad()
+def _torch_run(layers, x, y_prev=None, y0=None, bug=""):
+    """The network on torch.nn.Linear layers; ``bug`` names a typical mistake."""
+    inp, rec, out = layers
+    act = (lambda a: a) if bug == "no_tanh" else torch.tanh
+    if y_prev is not None and bug != "tf_free":
+        if bug == "tf_shifted":  # the already shifted outputs shifted once more
+            y_prev = torch.cat([torch.zeros_like(y_prev[:, :1]), y_prev[:, :-1]], 1)
+        return out(act(inp(x) + rec(y_prev)))
+    first = x.new_zeros(x.shape[0], out.out_features) if y0 is None else y0
+    y, outputs = first, []
+    for t in range(x.shape[1]):
+        y_new = out(act(inp(x[:, t]) + rec(first if bug == "no_feedback" else y)))
+        outputs.append(y_new)
+        y = y_new
+    outputs = torch.stack(outputs, dim=1)
+    if bug == "with_first":
+        outputs = torch.cat([first[:, None], outputs[:, :-1]], 1)
+    return outputs
+
+
+@exercise("04", reference=_output_feedback)
+def output_feedback(student_fn) -> int:
+    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o``.
+
+    h(t) = tanh(U x(t) + R y(t-1) + b), o(t) = V h(t) + b_o, with the weights read from
+    ``net.U`` (H, I), ``net.R`` (H, O), ``net.b`` (H,), ``net.V`` (O, H), ``net.b_o`` (O,);
+    x (B, T, I). With ``y_prev`` (B, T, O), the true previous outputs, it is teacher
+    forced: all steps at once. Without, it runs free from ``y0`` (B, O) (zeros if None),
+    feeding back o(t-1). Returns o (B, T, O). Compared with torch.nn.Linear layers.
+    """
+    cases = [(2, 5, 1, 2, 6), (3, 4, 2, 1, 4), (1, 6, 3, 3, 5)]
+    for seed, (B, T, I, O, H) in enumerate(cases):
+        g = generator(160 + seed)
+        layers, weights = _torch_network(g, I, O, H)
+        net = SimpleNamespace(**{k: v.float() for k, v in weights.items()})  # as in a notebook
+        x, y_prev, y0 = randn(g, B, T, I), randn(g, B, T, O), randn(g, B, O)
+        case = f"case {seed + 1} (B={B}, T={T}, I={I}, O={O}, H={H})"
+        mistakes = {
+            "the tanh is missing: h(t) = tanh(U x(t) + R y(t-1) + b).": "no_tanh",
+            "with y_prev given, every step must read the TRUE previous output y_prev[:, t]; "
+            "this fed back the network's own outputs.": "tf_free",
+            "y_prev was shifted again: y_prev[:, t] already is y(t-1), so use it as it "
+            "is.": "tf_shifted",
+            "the outputs are not fed back: every step read y0 instead of o(t-1).": "no_feedback",
+            "y0 was returned as the first output; return the T outputs o(1)..o(T).": "with_first",
+        }
+        got = call("output_feedback", student_fn, net, x.clone(), y_prev=y_prev.float())
+        compare(
+            "output_feedback",
+            case,
+            got,
+            _torch_run(layers, x, y_prev=y_prev),
+            what="teacher forced",
+            mistakes={m: _torch_run(layers, x, y_prev=y_prev, bug=b) for m, b in mistakes.items()},
+            shape_hints={(B, O): "only the last step was returned; return all T steps."},
+        )
+        got = call("output_feedback", student_fn, net, x.clone(), y0=y0.float())
+        compare(
+            "output_feedback",
+            case,
+            got,
+            _torch_run(layers, x, y0=y0),
+            what="free running",
+            mistakes={m: _torch_run(layers, x, y0=y0, bug=b) for m, b in mistakes.items()},
+            shape_hints={
+                (B, T + 1, O): "y0 was included; return the T outputs o(1)..o(T).",
+                (T, B, O): "the result is time-first; stack along dim=1.",
+            },
+        )
+    return len(cases)
