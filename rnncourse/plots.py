@@ -159,7 +159,8 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
                 ax.set_title(f"sequence {k + 1}")
         axes[0, 0].set_ylabel("state $h^{(t)}$ (unitless)")
         if h.shape[1] <= 8:
-            axes[0, -1].legend(loc="best", ncol=2)
+            # beside the last panel, never over the traces
+            axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.suptitle(title or "State trajectories: does the state settle, grow or oscillate?")
     return fig
 
