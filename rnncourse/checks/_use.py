@@ -69,6 +69,8 @@ def _saved(name: str) -> Callable | None:
     passed = _progress.load()
     namespace: dict = {}
     exec(_PRELUDE, namespace)  # noqa: S102 (fixed imports)
+    # an answer may call another exercise's function: the reference stands in for one not saved
+    namespace.update({n: ex.reference for n, ex in REGISTRY.items() if ex.reference})
     # every saved answer, oldest first, so that one answer may call another
     for other in sorted(code, key=lambda n: passed.get(n, 0.0)):
         try:
