@@ -12,6 +12,9 @@
     with status 2 and says so. ``--check`` writes nothing and exits with status 1 if
     anything is out of date; ``--execute`` first re-runs the solution notebooks (all,
     or those numbered NN) so their stored outputs are fresh.
+``rnncourse site [--root DIR] [--out DIR]``
+    build the course website (Sphinx, from the solution notebooks' stored outputs) into
+    ``site/_build/html`` (for course authors; needs ``pip install -e ".[site]"``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="re-run the solution notebooks (all, or those numbered NN) before releasing",
     )
+    site = sub.add_parser("site", help="build the course website into site/_build/html")
+    site.add_argument("--root", default=".", help="root of a clone of the course repository")
+    site.add_argument("--out", default=None, help="HTML folder (default: site/_build/html)")
     return parser
 
 
@@ -69,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
             launch=not args.copy_only,
             jupyter_args=passed_on,
         )
+    if args.command == "site":
+        from . import site as site_mod  # needs the [site] extra; imported only here
+
+        try:
+            site_mod.build(args.root, args.out)
+        except (ValueError, RuntimeError, ImportError) as err:
+            print(f"rnncourse site: {err}", file=sys.stderr)
+            return 1
+        return 0
     root = Path(args.root)
     try:
         release_mod.solutions_folder(root)

@@ -1,0 +1,196 @@
+"""The course website (`rnncourse site`): its pieces, its build, and a page in Chromium.
+
+The fast tests need no Sphinx. The build test (``slow``) and the browser test (``browser``)
+build the site once into a temporary folder; they are skipped, with the reason, where Sphinx
+and MyST-NB or Chromium are missing (``pip install -e ".[site]"``,
+``bash .ci/setup_browser.sh``). The browser test serves the built site on loopback, opens the
+first notebook page that holds an explorer in headless Chromium with every request to another
+host refused, checks that a figure and rendered math (MathJax 3's ``mjx-container``) are
+visible, and saves a screenshot to ``test-artifacts/site-<notebook>.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import re
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rnncourse import site
+from tests.test_browser import CHROMIUM_ARGS, page  # noqa: F401 (page is a fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts"
+HAS_SPHINX = all(importlib.util.find_spec(m) for m in ("sphinx", "myst_nb", "sphinx_book_theme"))
+MATH_MS = 30_000  # MathJax typesets the page
+
+
+# --- the pieces ----------------------------------------------------------------------------
+
+
+def test_broken_links_finds_a_missing_page_and_image_and_nothing_else(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "pic.png").write_bytes(b"png")
+    (tmp_path / "sub" / "index.html").write_text("<p>a folder page</p>")
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "macros.html").write_text("<a href=\"{{ pathto('x') }}\">theme</a>")
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/index.html#top">ok</a> <a href="sub/">ok</a> <a href="#here">ok</a>'
+        '<a href="https://example.org/x">external</a> <img src="pic.png?v=1">'
+        '<img src="data:image/png;base64,AAAA"> <a href="mailto:a@b.c">mail</a>'
+        '<a href="gone.html#x">broken</a> <img src="_images/missing.png">'
+    )
+    assert site.broken_links(tmp_path) == [
+        "index.html: <a> gone.html#x",
+        "index.html: <img> _images/missing.png",
+    ]
+    with pytest.raises(ValueError, match="folder of built HTML"):
+        site.broken_links(tmp_path / "nowhere")
+
+
+def test_static_explorers_keep_the_picture_and_add_the_note():
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    explorer = nbformat.v4.new_code_cell(
+        "widgets.gain_explorer()",
+        outputs=[
+            nbformat.v4.new_output(
+                "execute_result",
+                {site.WIDGET_VIEW: view, "image/png": "iVBORw0KGgo=", "text/plain": "<Explorer>"},
+                execution_count=1,
+            ),
+            nbformat.v4.new_output("display_data", {site.WIDGET_VIEW: view}),
+        ],
+    )
+    nb = nbformat.v4.new_notebook(cells=[explorer, nbformat.v4.new_markdown_cell("next")])
+    assert site.static_explorers(nb) == 2
+    nbformat.validate(nb)
+    first, second = nb.cells[0].outputs
+    assert site.WIDGET_VIEW not in first.data and first.data["image/png"] == "iVBORw0KGgo="
+    assert second.data == {"text/markdown": site.NO_PICTURE}
+    assert [c.source for c in nb.cells[1:]] == [site.LIVE_NOTE, "next"]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_notebook_summary_reads_title_goals_and_nbgrader_points(path):
+    summary = site.notebook_summary(path)
+    nb = nbformat.read(path, as_version=4)
+    graded = [c.metadata.nbgrader for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert summary["exercises"] == [(g["grade_id"], float(g["points"])) for g in graded]
+    assert summary["points"] == sum(float(g["points"]) for g in graded) > 0
+    assert summary["title"].startswith(path.name[:2])
+    assert summary["goals"].startswith("- ")
+
+
+# --- the build -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The site built once from this clone: (HTML folder, seconds it took)."""
+    if not HAS_SPHINX:
+        pytest.skip('Sphinx, MyST-NB or the theme is missing: pip install -e ".[site]"')
+    out = tmp_path_factory.mktemp("site") / "html"
+    start = time.perf_counter()
+    site.build(ROOT, out)
+    return out, time.perf_counter() - start
+
+
+@pytest.mark.slow
+def test_site_builds_with_every_notebook_and_the_instructor_tables(built):
+    out, seconds = built
+    print(f"\nsite built in {seconds:.1f} s")
+    pages = {p.stem for p in (out / "notebooks").glob("*.html")}
+    assert pages == {p.stem for p in SOLUTIONS}
+    assert site.broken_links(out) == []
+    instructor = re.sub(r"<[^>]+>", "", (out / "instructor.html").read_text(encoding="utf-8"))
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for path in SOLUTIONS:
+        summary = site.notebook_summary(path)
+        assert f"notebooks/{path.stem}.html" in index
+        for grade_id, _ in summary["exercises"]:
+            assert grade_id in instructor
+    assert "RNNCOURSE_GRADING=1" in instructor and "nbgrader autograde" in instructor
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+# --- in a browser --------------------------------------------------------------------------
+
+
+def _explorer_notebook() -> Path:
+    """The first solution notebook with an explorer (a widget output) in it."""
+    for path in SOLUTIONS:
+        nb = nbformat.read(path, as_version=4)
+        if any(
+            site.WIDGET_VIEW in o.get("data", {})
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        ):
+            return path
+    pytest.skip("no notebook has an explorer output")
+
+
+@pytest.fixture
+def served(built):
+    """The built site on a loopback HTTP server; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(built[0]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.browser
+def test_notebook_page_shows_a_figure_and_rendered_math_offline(page, served):  # noqa: F811
+    notebook = _explorer_notebook()
+    refused = []
+
+    def refuse(route):
+        refused.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), refuse)
+    try:
+        page.goto(f"{served}/notebooks/{notebook.stem}.html")
+        math = page.locator("mjx-container").first
+        math.wait_for(state="visible", timeout=MATH_MS)
+        assert page.locator("mjx-container").count() > 5
+        figures = page.locator(".cell_output img")
+        figures.first.wait_for(state="visible")
+        widths = figures.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+        assert widths and all(w > 0 for w in widths), f"figures not loaded: {widths}"
+        note = page.get_by_text(re.sub(r"\*", "", site.LIVE_NOTE)).first
+        note.wait_for(state="visible")
+        # nothing the page needs comes from elsewhere (only the Colab/Binder badges do)
+        assert all("colab" in url or "binder" in url for url in refused), refused
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        explorer = page.locator(".cell_output img").first
+        if explorer.count():  # the first figure, and the math around it
+            explorer.scroll_into_view_if_needed(timeout=5_000)
+        page.screenshot(path=str(ARTIFACTS / f"site-{notebook.stem}.png"))
+
+
+def test_cli_site_reports_a_folder_that_is_no_course_clone(tmp_path, capsys):
+    from rnncourse import cli
+
+    assert cli.main(["site", "--root", str(tmp_path), "--out", str(tmp_path / "html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rnncourse site: ")
+    assert "notebooks/solutions" in err or ".[site]" in err
