@@ -46,8 +46,9 @@ import numpy as np
 from ._validation import check_array, check_choice, check_float, check_int
 
 # Longer than the package's other modules on purpose: every forward sits beside its
-# backward (RNN and LSTM), with truncation and the gradient check that verifies them, so
-# notebook 03's whole derivation can be read in one file.
+# backward (RNN and LSTM), with truncation, the gradient check that verifies them and the
+# input gradients that read a trained network, so notebook 03's whole derivation can be
+# read in one file.
 
 __all__ = [
     "init_params",
@@ -59,6 +60,7 @@ __all__ = [
     "numerical_gradient",
     "relative_error",
     "gradient_check",
+    "input_sensitivity",
     "lstm_step_forward",
     "lstm_step_backward",
 ]
@@ -418,6 +420,45 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
         )
         errors[name] = relative_error(grads[name], num)
     return errors
+
+
+# ----------------------------------------------------------------- input gradients
+
+
+def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
+    """How strongly each output depends on each input: ||do(t)/dx(s)|| for all steps t, s.
+
+    The same backward pass as BPTT, started from one output o(t) at a time and carried back
+    to every earlier step s, keeping ``dx`` (the delta that reaches the input x(s)) instead
+    of the weight gradients. Work grows like T^2 O steps: fine for teaching sizes.
+
+    Args:
+        params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
+        x: inputs, shape (B, T, I).
+        h0: initial state (B, H); zeros when None.
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        array S of shape (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I)
+        Jacobian do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
+    """
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+    p = _check_rnn_params(params)
+    H, I = p["U"].shape
+    x = check_array(x, "x", ("B", "T", I), hint=f"x is (batch, time, {I}) for U of shape {(H, I)}.")
+    B, T, _ = x.shape
+    h = np.zeros((B, H)) if h0 is None else check_array(h0, "h0", (B, H)).astype(np.float64)
+    steps = []
+    for t in range(T):
+        h, step_cache = rnn_step_forward(x[:, t].astype(np.float64), h, p, nonlinearity)
+        steps.append(step_cache)
+    jac = np.zeros((B, T, p["V"].shape[0], T, I))  # [n, t, j, s, i] = do_j(t)/dx_i(s)
+    for t in range(T):
+        for j, v_j in enumerate(p["V"]):
+            dh = np.broadcast_to(v_j, (B, H))  # do_j(t)/dh(t) = row j of V
+            for s in range(t, -1, -1):
+                jac[:, t, j, s], dh, *_ = rnn_step_backward(dh, steps[s])
+    return np.sqrt((jac**2).sum(axis=(2, 4)))
 
 
 # ------------------------------------------------------------------------- parameters

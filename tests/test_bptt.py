@@ -383,3 +383,30 @@ def test_bad_inputs_to_lstm_step():
     _, _, cache = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
     with pytest.raises(ValueError, match="dc must have shape"):
         bptt.lstm_step_backward(dh, dc[:1], cache)
+
+
+def test_input_sensitivity_equals_autograd_jacobian_norms():
+    params, x, _, h0 = make_problem(loss="mse")
+    S = bptt.input_sensitivity(params, x, h0)
+    p = {k: torch.tensor(v) for k, v in params.items()}
+
+    def outputs(xs):
+        h, os = torch.tensor(h0), []
+        for t in range(xs.shape[1]):
+            h = torch.tanh(xs[:, t] @ p["U"].T + h @ p["W"].T + p["b"])
+            os.append(h @ p["V"].T + p["b_o"])
+        return torch.stack(os, 1)
+
+    J = torch.autograd.functional.jacobian(outputs, torch.tensor(x))  # (B, T, O, B, T, I)
+    for n in range(B):
+        expected = J[n, :, :, n].pow(2).sum(dim=(1, 3)).sqrt().numpy()
+        np.testing.assert_allclose(S[n], expected, atol=1e-12)
+    assert S.shape == (B, T, T) and np.all(np.triu(S[0], 1) == 0)
+
+
+def test_bad_inputs_to_input_sensitivity():
+    params, x, _, _ = make_problem(loss="mse")
+    with pytest.raises(ValueError, match="x"):
+        bptt.input_sensitivity(params, x[..., :2])
+    with pytest.raises(ValueError, match="nonlinearity"):
+        bptt.input_sensitivity(params, x, nonlinearity="sigmoid")

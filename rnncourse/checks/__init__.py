@@ -32,6 +32,7 @@ from ._backprop import (
     find_the_bug,
     numerical_gradient,
     rnn_backward,
+    rnn_loss_and_grads,
 )
 from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_rnn
 from ._framework import (
@@ -61,6 +62,7 @@ from ._topologies import (
     many_to_one_head,
     stacked_forward,
 )
+from ._truncation import tbptt_chunks
 from ._use import use
 
 __all__ = [
@@ -94,6 +96,7 @@ __all__ = [
     "predict_regime",
     "rnn_backward",
     "rnn_forward",
+    "rnn_loss_and_grads",
     "rnn_step",
     "running_sum_weights",
     "sampling_loop",
@@ -102,6 +105,7 @@ __all__ = [
     "stacked_forward",
     "state_space_to_rnn",
     "steady_weights",
+    "tbptt_chunks",
     "teacher_forced_inputs",
     "time_constant",
     "train_scheduled_sampling",

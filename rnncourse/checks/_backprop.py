@@ -1,10 +1,16 @@
-"""Checkers for notebook 03: backpropagation through time by hand, gradient checks."""
+"""Checkers for notebook 03: backpropagation through time by hand, gradient checks.
+
+``rnn_backward`` (the recurrent part), ``numerical_gradient``, ``find_the_bug`` and
+``rnn_loss_and_grads`` (the whole gradient of a tanh RNN with a linear readout and a squared
+error). Chunked truncated BPTT is checked in :mod:`rnncourse.checks._truncation`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from ..bptt import numerical_gradient as _numerical_gradient
 from ._framework import call, compare, exercise, generator, randn
 
 OVERWRITE = (
@@ -48,6 +54,11 @@ def _backward(dh_out, xs, hs, W, U, bug: str = ""):
     return dW, dU, db
 
 
+def _rnn_backward(dh_out, xs, hs, W, U):
+    """The course's answer to ``rnn_backward``: BPTT with ``+=`` and deltas added at h(t)."""
+    return _backward(dh_out, xs, hs, W, U)
+
+
 def _problem(seed: int, B: int, T: int, H: int, I: int):
     """A random forward pass in torch; returns NumPy inputs and autograd's gradients."""
     g = generator(seed)
@@ -65,7 +76,7 @@ def _problem(seed: int, B: int, T: int, H: int, I: int):
     return arrays, [gr.numpy() for gr in grads]
 
 
-@exercise("03")
+@exercise("03", reference=_rnn_backward)
 def rnn_backward(student_fn) -> int:
     """Check ``rnn_backward(dh_out, xs, hs, W, U) -> (dW, dU, db)`` (NumPy arrays).
 
@@ -141,7 +152,7 @@ def _wrong_gradient(f, x, eps, bug):
     return grad
 
 
-@exercise("03")
+@exercise("03", reference=_numerical_gradient)
 def numerical_gradient(student_fn) -> int:
     """Check ``numerical_gradient(f, x, eps) -> grad`` by central differences.
 
@@ -279,3 +290,152 @@ def find_the_bug(student_fn) -> int:
                 f"{_BUG_HINTS[bug]} Compare its gradients with numerical_gradient."
             )
     return len(_BUGS)
+
+
+# --- the whole gradient: a tanh RNN with a linear readout and a squared error -----------
+
+PARAM_NAMES = ("U", "W", "b", "V", "b_o")
+FULL_OVERWRITE = (
+    "dW, dU or db is overwritten instead of accumulated, so only the step the loop visits "
+    "last counts. They are shared by all steps: add each step's share with +=."
+)
+READOUT_OVERWRITE = (
+    "the readout's dV or db_o is overwritten: V and b_o are used at every step too, so "
+    "they also collect a share from every step (+=)."
+)
+FULL_BRANCH = (
+    "only one of the two deltas reaches h(t). It feeds o(t) and h(t+1), so "
+    "dh = do(t) @ V + (what step t + 1 sent back): both terms, added."
+)
+FULL_TANH = (
+    "the tanh derivative is missing: da = dh * (1 - h(t)**2) before dW, dU, db and the "
+    "delta for step t - 1."
+)
+V_TRANSPOSED = (
+    "dV has V's transpose's shape (H, O): with o(t) = h(t) @ V.T + b_o, "
+    "dV = do(t).T @ h(t), of shape (O, H) like V."
+)
+NO_BATCH_MEAN = (
+    "the loss is not divided by the batch size B: L = (1/B) sum over the batch and the "
+    "steps of 0.5 * ||o(t) - y(t)||^2, so dL/do(t) = (o(t) - y(t)) / B."
+)
+
+
+def _full_bptt(params, x, y, bug: str = ""):
+    """(L, grads) for the tanh RNN with readout, as the exercise asks; ``bug`` names a mistake."""
+    U, W, b, V, b_o = (np.asarray(params[k], dtype=np.float64) for k in PARAM_NAMES)
+    B, T, _ = x.shape
+    hs = np.zeros((B, T + 1, W.shape[0]))  # hs[:, t + 1] = h(t + 1); hs[:, 0] = h(0) = 0
+    for t in range(T):
+        hs[:, t + 1] = np.tanh(x[:, t] @ U.T + hs[:, t] @ W.T + b)
+    o = hs[:, 1:] @ V.T + b_o
+    scale = 1.0 if bug == "no_batch_mean" else 1.0 / B
+    loss = 0.5 * float(((o - y) ** 2).sum()) * scale
+    do = (o - y) * scale
+    g = {k: np.zeros_like(v) for k, v in zip(PARAM_NAMES, (U, W, b, V, b_o), strict=True)}
+    dh_next = np.zeros_like(hs[:, 0])
+    for t in reversed(range(T)):
+        readout = (do[:, t].T @ hs[:, t + 1], do[:, t].sum(0))
+        if bug == "overwrite_readout":
+            g["V"], g["b_o"] = readout
+        else:
+            g["V"], g["b_o"] = g["V"] + readout[0], g["b_o"] + readout[1]
+        from_readout = do[:, t] @ V
+        dh = from_readout if bug == "branch" else from_readout + dh_next
+        da = dh if bug == "tanh" else dh * (1 - hs[:, t + 1] ** 2)
+        shares = (da.T @ hs[:, t], da.T @ x[:, t], da.sum(0))
+        if bug == "overwrite":
+            g["W"], g["U"], g["b"] = shares
+        else:
+            g["W"], g["U"], g["b"] = (g[k] + s for k, s in zip("WUb", shares, strict=True))
+        dh_next = da @ W
+    if bug == "transpose_V":
+        g["V"] = g["V"].T
+    return loss, g
+
+
+def _rnn_loss_and_grads(params, x, y):
+    """The course's answer to ``rnn_loss_and_grads``."""
+    return _full_bptt(params, x, y)
+
+
+_FULL_BUGS = {
+    "overwrite": FULL_OVERWRITE,
+    "overwrite_readout": READOUT_OVERWRITE,
+    "branch": FULL_BRANCH,
+    "tanh": FULL_TANH,
+    "transpose_V": V_TRANSPOSED,
+    "no_batch_mean": NO_BATCH_MEAN,
+}
+
+
+def _full_problem(seed: int, B: int, T: int, I: int, H: int, O: int):
+    """Seeded parameters and data (NumPy) and autograd's loss and gradients (float64)."""
+    g = generator(seed)
+    shapes = {"U": (H, I), "W": (H, H), "b": (H,), "V": (O, H), "b_o": (O,)}
+    p = {k: randn(g, *s, scale=0.6).requires_grad_() for k, s in shapes.items()}
+    x, y = randn(g, B, T, I), randn(g, B, T, O)
+    h, loss = torch.zeros(B, H, dtype=torch.float64), 0.0
+    for t in range(T):
+        h = torch.tanh(x[:, t] @ p["U"].T + h @ p["W"].T + p["b"])
+        loss = loss + 0.5 * ((h @ p["V"].T + p["b_o"] - y[:, t]) ** 2).sum() / B
+    grads = torch.autograd.grad(loss, [p[k] for k in PARAM_NAMES])
+    arrays = {k: v.detach().numpy() for k, v in p.items()}
+    expected = {k: gr.numpy() for k, gr in zip(PARAM_NAMES, grads, strict=True)}
+    return arrays, x.numpy(), y.numpy(), loss.item(), expected
+
+
+@exercise("03", reference=_rnn_loss_and_grads)
+def rnn_loss_and_grads(student_fn) -> int:
+    """Check ``rnn_loss_and_grads(params, x, y) -> (L, grads)`` (NumPy, float64).
+
+    The model: h(t) = tanh(U x(t) + W h(t-1) + b), h(0) = 0, o(t) = V h(t) + b_o, and
+    L = (1/B) sum over the batch and t = 1..T of 0.5 * ||o(t) - y(t)||^2. Shapes: params a
+    dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); x (B, T, I); y (B, T, O).
+    Returns the float L and a dict of gradients with the parameters' names and shapes,
+    compared with torch autograd.
+    """
+    cases = [(2, 4, 3, 5, 2), (3, 5, 2, 4, 3), (1, 6, 2, 3, 1)]
+    for seed, (B, T, I, H, O) in enumerate(cases):
+        params, x, y, loss, expected = _full_problem(80 + seed, B, T, I, H, O)
+        case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, O={O})"
+        got = call(
+            "rnn_loss_and_grads",
+            student_fn,
+            {k: v.copy() for k, v in params.items()},
+            x.copy(),
+            y.copy(),
+        )
+        if not (isinstance(got, tuple | list) and len(got) == 2 and isinstance(got[1], dict)):
+            raise AssertionError(
+                f"rnn_loss_and_grads, {case}: expected a pair (loss, grads) with grads a dict, "
+                f"got {type(got).__name__}."
+            )
+        missing = [k for k in PARAM_NAMES if k not in got[1]]
+        if missing:
+            raise AssertionError(
+                f"rnn_loss_and_grads, {case}: grads has no {', '.join(map(repr, missing))}; "
+                f"it needs one gradient per parameter: {', '.join(map(repr, PARAM_NAMES))}."
+            )
+        wrong = {bug: _full_bptt(params, x, y, bug) for bug in _FULL_BUGS}
+        compare(
+            "rnn_loss_and_grads",
+            case,
+            got[0],
+            loss,
+            mistakes=[(NO_BATCH_MEAN, wrong["no_batch_mean"][0])],
+            hint="L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs.",
+            what="loss",
+            atol=1e-8,
+        )
+        for name in ("V", "b_o", "W", "U", "b"):
+            compare(
+                "rnn_loss_and_grads",
+                case,
+                got[1][name],
+                expected[name],
+                mistakes=[(message, wrong[bug][1][name]) for bug, message in _FULL_BUGS.items()],
+                what=f"d{name}",
+                atol=1e-8,
+            )
+    return len(cases)
