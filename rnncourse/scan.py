@@ -321,18 +321,19 @@ class LRU(nn.Module):
         h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
         y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
-    with lambda = exp(-exp(nu) + i theta): the eigenvalues of the (diagonal) recurrent
-    matrix, kept inside the unit circle by construction since |lambda| = exp(-exp(nu)) < 1.
-    They are initialised uniformly on a ring r_min <= |lambda| <= r_max with phases in
-    [0, max_phase]. The input is normalised by gamma = sqrt(1 - |lambda|^2), so a unit
-    white-noise input gives a unit-variance state whatever |lambda| is. Close to the unit
-    circle (|lambda| near 1) the memory is long; this is notebook 05's eigenvalue picture,
-    made safe by parametrisation.
+    with lambda = exp(-exp(nu_log) + i exp(theta_log)) (parameters ``nu_log``, ``theta_log``,
+    each ``(N,)``): the eigenvalues of the (diagonal) recurrent matrix, kept inside the unit
+    circle by construction since |lambda| = exp(-exp(nu_log)) < 1, with the phase
+    exp(theta_log) > 0. They are initialised uniformly on a ring r_min <= |lambda| <= r_max
+    with phases in [0, max_phase]. The input is normalised by gamma = sqrt(1 - |lambda|^2),
+    so a unit white-noise input gives a unit-variance state whatever |lambda| is. Close to
+    the unit circle (|lambda| near 1) the memory is long; this is notebook 05's eigenvalue
+    picture, made safe by parametrisation.
 
     Args:
         input_size: I (also the output size).  state_size: N.
         r_min, r_max: ring of initial eigenvalue magnitudes, 0 <= r_min < r_max < 1.
-        max_phase: largest initial phase theta, in radians.
+        max_phase: largest initial phase exp(theta_log), in radians.
         seed: draws the initial parameters: an int (0 by default, so two layers built
             alike start alike), a ``torch.Generator``, or ``None`` for fresh OS entropy.
             The global RNG is untouched.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse import checks
+from rnncourse import checks, scan
 from rnncourse.checks import _progress
 
 from .exercise_cases import all_cases
@@ -427,8 +427,9 @@ CASES = {
         ],
     ),
     "scan_equals_loop": (
-        linear_scan,
+        scan.hillis_steele_scan,
         [
+            (linear_scan, "loop over time"),
             (lambda a, b: linear_scan(a, b, "shift"), "shifted by one"),
             (lambda a, b: linear_scan(a, b, "own_a"), "its own a_s"),
             (lambda a, b: linear_scan(a.flip(1), b.flip(1)).flip(1), "backwards in time"),

@@ -52,7 +52,7 @@ from ._generation import (
     sampling_schedule,
     teacher_forced_inputs,
 )
-from ._scan import combine, scan_equals_loop
+from ._scan import combine, min_gru_forward, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
 from ._sequential import output_feedback
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime, steady_weights
@@ -90,6 +90,7 @@ __all__ = [
     "jacobian_product_norm",
     "lstm_step",
     "many_to_one_head",
+    "min_gru_forward",
     "next_token_targets",
     "numerical_gradient",
     "output_feedback",
