@@ -120,7 +120,7 @@ def _folded(ax, x0, outputs: str):
     ax.add_patch(square)
     _arrow(ax, h, (sq_xy, square), rad=-0.7)
     _arrow(ax, (sq_xy, square), h, "W", rad=-0.7, at=(0.5, 0.55))
-    ax.text(sq_xy[0] + 0.05, sq_xy[1] - 0.75, "delay", **{**_NOTE_STYLE, "fontsize": 8})
+    ax.text(sq_xy[0] + 0.05, sq_xy[1] - 0.75, "delay", **{**_NOTE_STYLE, "fontsize": 9})
 
 
 def draw_unrolled(

@@ -176,3 +176,10 @@ def test_figure_shares_axes_when_asked():
     assert a0.get_shared_y_axes().joined(a0, a1)
     fig, axes = plots.figure(2, 1)
     assert not axes[0, 0].get_shared_y_axes().joined(axes[0, 0], axes[1, 0])
+
+
+def test_house_style_text_is_at_least_9_pt():
+    sizes = {
+        k: v for k, v in plots.RC.items() if k.endswith(("labelsize", "fontsize", "titlesize"))
+    }
+    assert sizes and all(v >= 9 for v in sizes.values()), sizes
