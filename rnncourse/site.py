@@ -122,28 +122,31 @@ def notebook_summary(path: str | Path) -> dict:
 def _claims(readme: Path) -> tuple[list[str], dict[str, str]]:
     """The course's numbered claims and ``{notebook number: its claims}`` from README.md."""
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    claims = re.findall(r"^\d+\. (.+)$", text.split("## Notebooks")[0], re.MULTILINE)
+    items = re.findall(r"^\d+\. (.+(?:\n {3}.+)*)", text.split("## Notebooks")[0], re.MULTILINE)
+    claims = [" ".join(item.split()) for item in items]
     per_notebook = dict(re.findall(r"^\| (\d\d) \| [^|]+\| ([^|]+?) \|$", text, re.MULTILINE))
     return claims, per_notebook
 
 
-def _times(root: Path) -> tuple[dict[str, float], str]:
-    """Seconds per notebook file name, and where they come from."""
-    measured = sorted((root / "test-artifacts").glob("notebook_times*.json"))
-    times: dict[str, float] = {}
-    for file in measured:
+def _times(root: Path) -> dict[str, tuple[float, str]]:
+    """``{notebook file name: (seconds, where the number comes from)}``.
+
+    The test suite's latest measurement (``test-artifacts/notebook_times*.json``, the
+    solution notebook's, the largest over environments) where there is one, else the table
+    in ``site/notebook_times.json``.
+    """
+    times: dict[str, tuple[float, str]] = {}
+    for file in sorted((root / "test-artifacts").glob("notebook_times*.json")):
         for key, seconds in json.loads(file.read_text()).items():
-            if "/solutions/" in key:
-                name = Path(key).name
-                times[name] = max(times.get(name, 0.0), float(seconds))
+            name = Path(key).name
+            if "/solutions/" in key and float(seconds) > times.get(name, (0.0, ""))[0]:
+                times[name] = (float(seconds), "test suite")
     table = root / "site" / "notebook_times.json"
     fallback = json.loads(table.read_text()) if table.is_file() else {}
-    source = "measured by the test suite (`test-artifacts/`)" if times else ""
     for name, seconds in fallback.items():
-        if name != "about" and name not in times:
-            times[name] = float(seconds)
-            source = source or str(fallback.get("about", "site/notebook_times.json"))
-    return times, source
+        if name.endswith(".ipynb") and name not in times:
+            times[name] = (float(seconds), "README table")
+    return times
 
 
 def _link(summary: dict) -> str:
@@ -166,12 +169,16 @@ def _generated(root: Path, summaries: list[dict]) -> dict[str, str]:
             exercises += f"| {s['number']} | `{grade_id}` | {points:g} |\n"
     total = sum(s["points"] for s in summaries)
     exercises += f"| all | {sum(len(s['exercises']) for s in summaries)} exercises | {total:g} |\n"
-    times, source = _times(root)
-    timing = "| notebook | seconds |\n|---|---:|\n"
+    times = _times(root)
+    timing = "| notebook | seconds | measured by |\n|---|---:|---|\n"
     for s in summaries:
-        seconds = times.get(s["name"])
-        timing += f"| {_link(s)} | {f'{seconds:.0f}' if seconds else 'not measured'} |\n"
-    timing += f"\nRun times on a 2-core CPU, {source or 'not measured yet'}.\n"
+        seconds, source = times.get(s["name"], (None, "not measured yet"))
+        timing += f"| {_link(s)} | {'' if seconds is None else f'{seconds:.0f}'} | {source} |\n"
+    timing += (
+        "\nOn a 2-core CPU. *Test suite*: the last run of the notebook tests "
+        "(`test-artifacts/notebook_times*.json`, one math thread); *README table*: "
+        "`python benchmarks/notebook_times.py` on a quiet machine.\n"
+    )
     claim_list = "".join(f"{i}. {c}\n" for i, c in enumerate(claims, 1))
     return {
         "claims.md": claim_list,
