@@ -11,7 +11,7 @@ SOLUTION = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_every_notebook_has_a_student_and_a_solution_copy():
-    assert len(STUDENT) == 9, [p.name for p in STUDENT]
+    assert len(STUDENT) == 10, [p.name for p in STUDENT]
     assert [p.name for p in STUDENT] == [p.name for p in SOLUTION]
 
 
