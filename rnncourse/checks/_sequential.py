@@ -81,27 +81,21 @@ def output_feedback(student_fn) -> int:
             "the outputs are not fed back: every step read y0 instead of o(t-1).": "no_feedback",
             "y0 was returned as the first output; return the T outputs o(1)..o(T).": "with_first",
         }
-        got = call("output_feedback", student_fn, net, x.clone(), y_prev=y_prev.float())
-        compare(
-            "output_feedback",
-            case,
-            got,
-            _torch_run(layers, x, y_prev=y_prev),
-            what="teacher forced",
-            mistakes={m: _torch_run(layers, x, y_prev=y_prev, bug=b) for m, b in mistakes.items()},
-            shape_hints={(B, O): "only the last step was returned; return all T steps."},
-        )
-        got = call("output_feedback", student_fn, net, x.clone(), y0=y0.float())
-        compare(
-            "output_feedback",
-            case,
-            got,
-            _torch_run(layers, x, y0=y0),
-            what="free running",
-            mistakes={m: _torch_run(layers, x, y0=y0, bug=b) for m, b in mistakes.items()},
-            shape_hints={
-                (B, T + 1, O): "y0 was included; return the T outputs o(1)..o(T).",
-                (T, B, O): "the result is time-first; stack along dim=1.",
-            },
-        )
+        shape_hints = {
+            (B, O): "only the last step was returned; return all T steps.",
+            (B, T + 1, O): "y0 was included; return the T outputs o(1)..o(T).",
+            (T, B, O): "the result is time-first; stack along dim=1.",
+        }
+        for mode, given in (("teacher forced", {"y_prev": y_prev}), ("free running", {"y0": y0})):
+            as_float32 = {k: v.float() for k, v in given.items()}
+            got = call("output_feedback", student_fn, net, x.clone(), **as_float32)
+            compare(
+                "output_feedback",
+                case,
+                got,
+                _torch_run(layers, x, **given),
+                what=mode,
+                mistakes={m: _torch_run(layers, x, **given, bug=b) for m, b in mistakes.items()},
+                shape_hints=shape_hints,
+            )
     return len(cases)

@@ -27,6 +27,7 @@ def _wrong(mode):
     return lambda *a, **k: output_feedback(*a, **k, mode=mode)
 
 
+# The CASES table has the layout every module of this package shares (see __init__).
 CASES = {
     "output_feedback": (
         output_feedback,
