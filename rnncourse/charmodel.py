@@ -1,10 +1,12 @@
 """A character-level language model: embedding -> recurrent layer -> linear readout.
 
 :class:`CharModel` reads token ids ``(B, T)`` and gives next-character logits
-``(B, T, V)``. Its recurrent layer is a fast ``torch.nn.GRU`` or ``torch.nn.LSTM``, or any
-cell from :mod:`rnncourse.cells` (your own step included), run with
+``(B, T, V)``. Its recurrent layer is a fast ``torch.nn.GRU`` or ``torch.nn.LSTM``, any
+cell from :mod:`rnncourse.cells`, or a GRU step function of your own
+(``step(x, h, U, W, b_x, b_h) -> h``, held by a :class:`StepGRUCell`), run with
 :func:`rnncourse.sequences.run`. ``step`` takes one token per sequence, the interface of
 :func:`rnncourse.generation.sample_sequence`.
+
 
 Trained models ship with the package (``scripts/train_char_models.py`` made them):
 
@@ -12,7 +14,7 @@ Trained models ship with the package (``scripts/train_char_models.py`` made them
   ``<start>`` and ``<stop>``) or ``"shakespeare"`` (running text).
 - :func:`validation_nll`: a model's mean negative log-likelihood, in nats per character,
   on the validation split of its corpus, measured the way the checkpoint records it.
-- :func:`sample_text`: generated text from a prompt.
+- :func:`sample_text`: generated text from a prompt; :func:`sample_names`: a batch of names.
 - :func:`to_checkpoint`, :func:`from_checkpoint`, :func:`load_checkpoint`: a checkpoint is
   a dict of tensors, numbers, strings, lists and dicts, so ``torch.load(...,
   weights_only=True)`` reads it.
@@ -41,11 +43,13 @@ from rnncourse.tasks.text import Vocab
 
 __all__ = [
     "CharModel",
+    "StepGRUCell",
     "PRETRAINED",
     "VALID_WINDOW",
     "validation_data",
     "validation_nll",
     "sample_text",
+    "sample_names",
     "to_checkpoint",
     "from_checkpoint",
     "load_checkpoint",
@@ -61,6 +65,35 @@ VALID_WINDOW = 256
 _FORMAT = 1  # the checkpoint layout; raise when it changes
 
 
+class StepGRUCell(cells.GRUCell):
+    """A :class:`rnncourse.cells.GRUCell` whose step is a function you pass in.
+
+    ``step(x, h, U, W, b_x, b_h) -> h_new``: ``x`` ``(B, I)``, ``h`` ``(B, H)``, ``U``
+    ``(3H, I)``, ``W`` ``(3H, H)``, ``b_x`` and ``b_h`` ``(3H,)``, gate blocks in torch's
+    order ``r, z, n``; it returns the new state ``(B, H)``. The cell holds the parameters
+    (initialised like torch's) and checks the inputs; the step does the maths, so a GRU
+    step written by hand trains inside :class:`CharModel` like the built-in one.
+    """
+
+    def __init__(self, step, input_size: int, hidden_size: int):
+        if not callable(step) or isinstance(step, nn.Module):
+            raise TypeError(
+                "step must be a function step(x, h, U, W, b_x, b_h) -> h, got "
+                f"{type(step).__name__}."
+            )
+        super().__init__(input_size, hidden_size)
+        self.step = step
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        x, h = self._check_step(x, state)
+        h_new = self.step(x, h, self.U, self.W, self.b_x, self.b_h)
+        name = getattr(self.step, "__name__", "step")
+        return check_tensor(h_new, f"the new state from {name}", tuple(h.shape))
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", step={getattr(self.step, '__name__', '?')}"
+
+
 class CharModel(nn.Module):
     """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
     ``o(t) = V h(t) + b_o``.
@@ -69,9 +102,11 @@ class CharModel(nn.Module):
         vocab_size: ``V``, the number of token ids.
         embedding_size: ``I``, features of each token's embedding (default 32).
         hidden_size: ``H``, features of the state (default 128).
-        recurrent: ``"gru"`` (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), or a cell
+        recurrent: ``"gru"`` (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), a cell
             from :mod:`rnncourse.cells` with ``input_size == I`` (``I`` and ``H`` then
-            default to the cell's sizes), run step by step with ``sequences.run``.
+            default to the cell's sizes), run step by step with ``sequences.run``, or a
+            GRU step function ``step(x, h, U, W, b_x, b_h) -> h`` (wrapped in a
+            :class:`StepGRUCell` of sizes ``I``, ``H``).
 
     Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn`` (the recurrent layer),
     ``readout`` (``nn.Linear(H, V)``: ``V = readout.weight``, ``b_o = readout.bias``).
@@ -89,6 +124,12 @@ class CharModel(nn.Module):
     ):
         super().__init__()
         vocab_size = check_int(vocab_size, "vocab_size", min_value=1)
+        if callable(recurrent) and not isinstance(recurrent, nn.Module):
+            recurrent = StepGRUCell(
+                recurrent,
+                check_int(embedding_size or 32, "embedding_size", min_value=1),
+                check_int(hidden_size or 128, "hidden_size", min_value=1),
+            )
         if isinstance(recurrent, cells.RecurrentCell):
             for name, given, cell_size in (
                 ("embedding_size", embedding_size, recurrent.input_size),
@@ -110,8 +151,8 @@ class CharModel(nn.Module):
             self.rnn = layer(embedding_size, hidden_size, batch_first=True)
         else:
             raise TypeError(
-                f'recurrent must be "gru", "lstm" or a cell from rnncourse.cells (e.g. '
-                f"cells.GRUCell(32, 128)), got {type(recurrent).__name__}."
+                f'recurrent must be "gru", "lstm", a cell from rnncourse.cells (e.g. '
+                f"cells.GRUCell(32, 128)) or a GRU step function, got {type(recurrent).__name__}."
             )
         self.vocab_size, self.embedding_size, self.hidden_size = (
             vocab_size,
@@ -253,6 +294,40 @@ def validation_nll(model: CharModel, corpus: str | None = None) -> float:
     model.train(was_training)
     loss = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
     return float(loss)
+
+
+def sample_names(
+    model: CharModel,
+    n: int,
+    *,
+    temperature: float = 1.0,
+    seed: int | torch.Generator | None = None,
+    max_length: int = 20,
+) -> list[str]:
+    """``n`` names drawn at once from a names model, each from ``<start>`` to ``<stop>``.
+
+    Every letter is drawn from ``softmax(logits / temperature)`` and fed back
+    (``generation.sample_sequence`` on a batch of ``n``). A name that has not ended after
+    ``max_length`` letters is cut there. ``seed`` makes the draw repeatable.
+    """
+    if not isinstance(model, CharModel) or not getattr(model, "info", {}).get("start_token"):
+        raise TypeError(
+            "model must be a names CharModel, e.g. load_pretrained('names') or "
+            "char_training.new_model('names', ...)."
+        )
+    n = check_int(n, "n", min_value=1)
+    max_length = check_int(max_length, "max_length", min_value=1)
+    vocab = model.vocab
+    start = torch.full((n,), vocab.start_id, dtype=torch.long)
+    with torch.no_grad():
+        out = generation.sample_sequence(
+            model.step, start, max_length, strategy="temperature", temperature=temperature,
+            seed=seed, stop_token=vocab.stop_id,
+        )  # fmt: skip
+    rows = [
+        row[: row.index(vocab.stop_id)] if vocab.stop_id in row else row for row in out.tolist()
+    ]
+    return ["".join(vocab.decode(row)) for row in rows]
 
 
 def sample_text(

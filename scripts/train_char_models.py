@@ -6,28 +6,24 @@
 
 Deterministic: one torch thread, the model and the batches drawn from ``--seed``, a fixed
 number of updates. Each run trains an ``rnncourse.charmodel.CharModel`` (embedding, one
-``torch.nn.GRU`` layer, linear readout) with Adam, a cosine learning-rate decay to 1 % and
-global-norm clipping at 1.0. Every ``every`` updates it scores the validation split
-(``charmodel.validation_nll``); the best weights are kept, and training stops early after
-``patience`` scores without improvement. The checkpoint stores float16 weights, the
-vocabulary, the sizes and a record of the run; its ``valid_nll`` is measured on the weights
-as saved (after the float16 round trip), so ``validation_nll(load_pretrained(...))``
-gives it back. ``--tiny`` trains a small model on a slice of the corpus for a few updates.
+``torch.nn.GRU`` layer, linear readout) with ``rnncourse.char_training.train_char_model``:
+Adam, a cosine learning-rate decay to 1 % and global-norm clipping at 1.0. Every ``every``
+updates it scores the validation split (``charmodel.validation_nll``); the best weights are
+kept, and training stops early after ``patience`` scores without improvement. The checkpoint
+stores float16 weights, the vocabulary, the sizes and a record of the run; its ``valid_nll``
+is measured on the weights as saved (after the float16 round trip), so
+``validation_nll(load_pretrained(...))`` gives it back. ``--tiny`` trains a small model on a
+slice of the corpus for a few updates.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import math
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from rnncourse import charmodel, tasks
+from rnncourse import char_training, charmodel, tasks
 
 # Per corpus: the model's sizes and the run's settings.
 SETTINGS = {
@@ -65,44 +61,26 @@ def training_data(corpus: str, tiny: bool):
 def train(corpus: str, *, tiny: bool, seed: int, out: Path) -> Path:
     s = SETTINGS[corpus] | (TINY if tiny else {})
     vocab, draw = training_data(corpus, tiny)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # the initial weights
     model = charmodel.CharModel(len(vocab), s["embedding"], s["hidden"], "gru")
-    optimizer = torch.optim.Adam(model.parameters(), lr=s["lr"])
-    decay = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda u: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * u / s["updates"]))
-    )
-    batches = torch.Generator().manual_seed(seed)
-    best, best_state, best_updates, waited, seconds = math.inf, None, 0, 0, 0.0
     print(f"{corpus}: {sum(p.numel() for p in model.parameters()):,} parameters", flush=True)
-    for update in range(1, s["updates"] + 1):
-        start = time.perf_counter()
-        model.train()
-        inputs, targets = draw(batches)
-        logits = model(inputs)
-        loss = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=tasks.Vocab.pad_id)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        decay.step()
-        seconds += time.perf_counter() - start
-        if update % s["every"] and update != s["updates"]:
-            continue
-        score = charmodel.validation_nll(model, corpus)
+
+    def report(update, seconds, score):
         print(f"  {update:5d} updates {seconds:6.1f} s  validation NLL {score:.4f}", flush=True)
-        if score < best:
-            best, best_state, best_updates, waited = score, copy.deepcopy(model), update, 0
-        else:
-            waited += 1
-            if waited >= s["patience"]:
-                break
+
+    run = char_training.train_char_model(
+        model, draw, updates=s["updates"], lr=s["lr"], every=s["every"], decay="cosine",
+        clip_norm=1.0, seed=seed, patience=s["patience"], report=report,
+        evaluate=lambda m: charmodel.validation_nll(m, corpus),
+    )  # fmt: skip
+    best_updates, update, seconds = run.best_update, run.history.steps, run.seconds
     training = {k: v for k, v in s.items() if k not in ("embedding", "hidden")}
     training.update(
         seed=seed, tiny=tiny, updates=best_updates, updates_run=update, seconds=round(seconds, 1),
         optimizer="Adam, cosine decay to 1 %, clip 1.0", threads=1,
     )  # fmt: skip
     checkpoint = charmodel.to_checkpoint(
-        best_state,
+        model,
         vocab,
         corpus=corpus,
         start_token=corpus == "names",

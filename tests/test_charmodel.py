@@ -54,6 +54,48 @@ def test_step_over_a_sequence_equals_forward(recurrent):
     torch.testing.assert_close(final, state, atol=1e-5, rtol=0)
 
 
+def _gru_step(x, h, U, W, b_x, b_h):
+    """A GRU step as a student writes it: (B, I), (B, H) -> (B, H), gates r, z, n."""
+    x_r, x_z, x_n = (x @ U.T + b_x).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ W.T + b_h).chunk(3, dim=1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    return (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+
+
+def test_a_step_function_runs_like_the_gru_cell():
+    torch.manual_seed(0)
+    model = CharModel(29, 8, 12, recurrent=_gru_step)
+    assert isinstance(model.rnn, charmodel.StepGRUCell) and model.rnn.step is _gru_step
+    assert (model.embedding_size, model.hidden_size) == (8, 12)
+    reference = CharModel(29, recurrent=cells.GRUCell(8, 12))
+    reference.load_state_dict(model.state_dict())
+    tokens = _tokens(3, 6)
+    torch.testing.assert_close(model(tokens), reference(tokens))
+    model(tokens).sum().backward()  # gradients reach the cell's parameters through the step
+    assert all(p.grad is not None for p in model.rnn.parameters())
+
+
+def test_a_step_function_that_returns_the_wrong_shape_is_named():
+    model = CharModel(29, 8, 12, recurrent=lambda x, h, U, W, b_x, b_h: h[:, :6])
+    with pytest.raises(ValueError, match="new state from <lambda>"):
+        model(_tokens(2, 3))
+    with pytest.raises(TypeError, match="a function step"):
+        charmodel.StepGRUCell(cells.GRUCell(2, 3), 2, 3)
+
+
+def test_sample_names_draws_a_batch_of_names(names_model):
+    drawn = charmodel.sample_names(names_model, 50, temperature=0.8, seed=0)
+    assert len(drawn) == 50 and drawn == charmodel.sample_names(
+        names_model, 50, temperature=0.8, seed=0
+    )
+    assert all(name.isalpha() and name.islower() and len(name) <= 20 for name in drawn if name)
+    assert sum(name in set(tasks.load_names()) for name in drawn) >= 5  # a trained model
+    cut = charmodel.sample_names(names_model, 10, temperature=2.0, seed=0, max_length=3)
+    assert all(len(name) <= 3 for name in cut)
+    with pytest.raises(TypeError, match="names CharModel"):
+        charmodel.sample_names(charmodel.load_pretrained("shakespeare"), 3)
+
+
 def test_to_cells_computes_the_same_logits(names_model):
     tokens = _tokens(4, 9)
     readable = names_model.to_cells()

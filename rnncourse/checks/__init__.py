@@ -52,6 +52,7 @@ from ._generation import (
     sampling_schedule,
     teacher_forced_inputs,
 )
+from ._real_text import bigram_nll
 from ._scan import combine, min_gru_forward, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
 from ._sequential import output_feedback
@@ -75,6 +76,7 @@ __all__ = [
     "progress",
     "use",
     "BUG_LABELS",
+    "bigram_nll",
     "backward_A",
     "backward_B",
     "backward_C",
