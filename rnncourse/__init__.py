@@ -3,6 +3,7 @@
 Modules, from the lowest layer up (lower layers never import higher ones):
 
 - ``cells``      one recurrent step (RNN, gated leaky unit, LSTM, GRU)
+- ``step_module`` a trainable GRU/LSTM layer that runs your own step function
 - ``sequences``  running a cell over time (topologies, stacking, bidirectional)
 - ``bptt``       backpropagation through time by hand, in NumPy
 - ``graphs``     printing the autograd graph

@@ -165,6 +165,8 @@ def regime(eigenvalues, nonlinearity, mode="right"):
 def lstm(x, h, c, U, W, b, mode="right"):
     z = x @ U.T + h @ W.T + b
     names = {"right": "ifgo", "ifog": "ifog", "figo": "figo"}.get(mode, "ifgo")
+    if mode == "chunk5":  # 4H columns in five pieces: for H >= 5 there are five of them
+        a_i, a_f, a_g, a_o = z.chunk(5, -1)
     gates = dict(zip(names, z.chunk(4, -1), strict=True))
     i, f, o = (torch.sigmoid(gates[k]) for k in "ifo")
     c2 = f * c + i * torch.tanh(gates["g"])
@@ -375,6 +377,7 @@ CASES = {
             (lambda *a: lstm(*a, mode="figo"), "not f, i, g, o"),
             (lambda *a: lstm(*a, mode="no_tanh"), "tanh on the cell state is missing"),
             (lambda *a: lstm(*a, mode="swap"), "swapped"),
+            (lambda *a: lstm(*a, mode="chunk5"), "wrong number of blocks"),
         ],
     ),
     "cell_state_gradient": (

@@ -43,7 +43,7 @@ from ._framework import (
     StudentCodeError,
     grading,
 )
-from ._gating import cell_state_gradient, gated_leaky_step, lstm_step, time_constant
+from ._gating import cell_state_gradient, gated_leaky_step, gru_step, lstm_step, time_constant
 from ._generation import (
     coin_flip_inputs,
     free_running,
@@ -89,6 +89,7 @@ __all__ = [
     "find_the_bug",
     "free_running",
     "gated_leaky_step",
+    "gru_step",
     "jacobian_product_norm",
     "lstm_step",
     "many_to_one_head",

@@ -1,13 +1,63 @@
-"""Checkers for notebook 06: the gated leaky unit, time constants and the LSTM."""
+"""Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU.
+
+Each exercise registers the course's answer (the ``_reference`` functions below), which
+later cells run through ``checks.use`` until the student's own answer passes.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from ._framework import call, compare, exercise, generator, randn, torch_module
+from ._framework import StudentCodeError, call, compare, exercise, generator, randn, torch_module
 
 
-@exercise("06")
+def _gated_leaky_step(s, x, theta):
+    """s, x (B, H); theta (B, H) or (H,) -> sigmoid(theta) * s + x, (B, H)."""
+    return torch.sigmoid(theta) * s + x
+
+
+def _time_constant(gate):
+    """gate: values in (0, 1), any shape -> tau = -1 / ln(gate), same shape."""
+    return -1.0 / torch.log(gate)
+
+
+def _lstm_step(x, h, c, U, W, b):
+    """x (B, I), h, c (B, H), U (4H, I), W (4H, H), b (4H,) -> (h_new, c_new), each (B, H)."""
+    a_i, a_f, a_g, a_o = (x @ U.T + h @ W.T + b).chunk(4, dim=1)
+    c_new = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
+    return torch.sigmoid(a_o) * torch.tanh(c_new), c_new
+
+
+def _cell_state_gradient(f):
+    """f (B, T, H) forget gates -> (B, T, H), entry k = f[:, k+1:].prod(1)."""
+    later = torch.cat([f[:, 1:], torch.ones_like(f[:, :1])], dim=1)
+    return later.flip(1).cumprod(1).flip(1)
+
+
+def _gru_step(x, h, U, W, b_x, b_h):
+    """x (B, I), h (B, H), U (3H, I), W (3H, H), b_x, b_h (3H,) -> h_new (B, H)."""
+    x_r, x_z, x_n = (x @ U.T + b_x).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ W.T + b_h).chunk(3, dim=1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    return (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+
+
+def _call_split(name: str, case: str, fn, blocks: int, *args):
+    """``call`` that names a split into the wrong number of gate blocks."""
+    try:
+        return call(name, fn, *args)
+    except StudentCodeError as err:
+        if isinstance(err.__cause__, ValueError) and "values to unpack" in str(err.__cause__):
+            raise AssertionError(
+                f"{name}, {case}: {err}. Likely mistake: the split gave the wrong number of "
+                f"blocks (check the count, and dim=1: the rows are the batch). The "
+                f"pre-activations have {blocks}H columns: .chunk({blocks}, dim=1) gives the "
+                f"{blocks} gate blocks of H columns each."
+            ) from err
+        raise
+
+
+@exercise("06", reference=_gated_leaky_step)
 def gated_leaky_step(student_fn) -> int:
     """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x``.
 
@@ -40,7 +90,7 @@ def gated_leaky_step(student_fn) -> int:
     return len(cases)
 
 
-@exercise("06")
+@exercise("06", reference=_time_constant)
 def time_constant(student_fn) -> int:
     """Check ``time_constant(gate) -> tau``.
 
@@ -75,6 +125,12 @@ def time_constant(student_fn) -> int:
     return len(cases)
 
 
+CHUNK = (
+    "the 4H columns were cut into 5 pieces (chunk(5)); chunk(4, dim=1) gives the four "
+    "blocks i, f, g, o of H columns each."
+)
+
+
 def _lstm(x, h, c, U, W, b, order="ifgo", cell_tanh=True, swap=False):
     chunks = dict(zip(order, (x @ U.T + h @ W.T + b).chunk(4, -1), strict=True))
     i, f, o = (torch.sigmoid(chunks[k]) for k in "ifo")
@@ -83,15 +139,17 @@ def _lstm(x, h, c, U, W, b, order="ifgo", cell_tanh=True, swap=False):
     return torch.cat([c_new, h_new] if swap else [h_new, c_new], -1)
 
 
-@exercise("06")
+@exercise("06", reference=_lstm_step)
 def lstm_step(student_fn) -> int:
     """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell.
 
     Shapes: x (B, I), h (B, H), c (B, H), U (4H, I), W (4H, H), b (4H,), with the rows
     of U, W, b in torch's gate order i, f, g, o:
     i, f, o = sigmoid(.), g = tanh(.); c_new = f * c + i * g; h_new = o * tanh(c_new).
+    Every case has H >= 5, where a split of the 4H columns into 5 pieces (``chunk(5)``)
+    no longer returns four blocks of H (for H <= 4 it does, by chance).
     """
-    cases = [(2, 3, 2), (1, 4, 3), (3, 2, 5)]
+    cases = [(2, 5, 2), (1, 6, 3), (3, 7, 5)]
     for seed, (B, H, I) in enumerate(cases):
         g = generator(170 + seed)
         ref = torch_module(g, torch.nn.LSTMCell, I, H, scale=0.8)
@@ -101,7 +159,10 @@ def lstm_step(student_fn) -> int:
         x, h, c = randn(g, B, I), randn(g, B, H), randn(g, B, H)
         with torch.no_grad():
             expected = torch.cat(ref(x, (h, c)), -1)
-        got = call("lstm_step", student_fn, x.clone(), h.clone(), c.clone(), U, W, b)
+        case = f"case {seed + 1} (B={B}, H={H}, I={I}"
+        got = _call_split(
+            "lstm_step", case + ")", student_fn, 4, x.clone(), h.clone(), c.clone(), U, W, b
+        )
         if not (isinstance(got, tuple | list) and len(got) == 2):
             raise AssertionError(
                 f"lstm_step: expected a pair (h_new, c_new), got {type(got).__name__}."
@@ -111,11 +172,12 @@ def lstm_step(student_fn) -> int:
             raise AssertionError(
                 f"lstm_step, case {seed + 1}: h_new and c_new must both have shape "
                 f"{(B, H)}, got {got_shapes[0]} and {got_shapes[1]}."
+                + (f" Likely mistake: {CHUNK}" if got_shapes[0][-1:] == (-(-4 * H // 5),) else "")
             )
         args = (x, h, c, U, W, b)
         compare(
             "lstm_step",
-            f"case {seed + 1} (B={B}, H={H}, I={I}; [h_new, c_new] side by side)",
+            case + "; [h_new, c_new] side by side)",
             torch.cat([torch.as_tensor(v) for v in got], -1),
             expected,
             mistakes={
@@ -132,7 +194,7 @@ def lstm_step(student_fn) -> int:
     return len(cases)
 
 
-@exercise("06")
+@exercise("06", reference=_cell_state_gradient)
 def cell_state_gradient(student_fn) -> int:
     """Check ``cell_state_gradient(f) -> grads`` for c_t = f_t * c_{t-1} + i_t * g_t.
 
@@ -170,5 +232,70 @@ def cell_state_gradient(student_fn) -> int:
                 ),
             },
             shape_hints={(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."},
+        )
+    return len(cases)
+
+
+def _gru(x, h, U, W, b_x, b_h, order="rzn", reset="inside", swap_z=False):
+    """GRU step variants for the checker's typical mistakes (torch's is the default)."""
+    ux = dict(zip(order, (x @ U.T + b_x).chunk(3, -1), strict=True))
+    wh = dict(zip(order, (h @ W.T + b_h).chunk(3, -1), strict=True))
+    r = torch.sigmoid(ux["r"] + wh["r"])
+    z = torch.sigmoid(ux["z"] + wh["z"])
+    H = h.shape[1]
+    if reset == "inside":  # torch: r * (W_n h + b_hn)
+        n = torch.tanh(ux["n"] + r * wh["n"])
+    elif reset == "no_bias":  # r * (W_n h) + b_hn
+        n = torch.tanh(ux["n"] + r * (wh["n"] - b_h[2 * H :]) + b_h[2 * H :])
+    else:  # W_n (r * h) + b_hn, as in Cho et al.
+        n = torch.tanh(ux["n"] + (r * h) @ W[2 * H :].T + b_h[2 * H :])
+    if swap_z:
+        return z * n + (1 - z) * h
+    return (1 - z) * n + z * h
+
+
+@exercise("06", reference=_gru_step)
+def gru_step(student_fn) -> int:
+    """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` against torch.nn.GRUCell.
+
+    Shapes: x (B, I), h (B, H), U (3H, I), W (3H, H), b_x (3H,), b_h (3H,): torch's
+    weight_ih, weight_hh, bias_ih, bias_hh, rows in the gate order r, z, n.
+    r = sigmoid(U_r x + b_xr + W_r h + b_hr), z likewise, n = tanh(U_n x + b_xn +
+    r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h, (B, H). The hidden sizes differ from
+    the batch and input sizes, and are not multiples of each other's blocks, so a split
+    along the wrong axis or into the wrong number of blocks shows.
+    """
+    cases = [(2, 3, 4), (3, 5, 2), (1, 4, 3)]
+    for seed, (B, H, I) in enumerate(cases):
+        g = generator(190 + seed)
+        ref = torch_module(g, torch.nn.GRUCell, I, H, scale=0.8)
+        U, W = ref.weight_ih.detach(), ref.weight_hh.detach()
+        b_x, b_h = ref.bias_ih.detach(), ref.bias_hh.detach()
+        x, h = randn(g, B, I), randn(g, B, H)
+        with torch.no_grad():
+            expected = ref(x, h)
+        case = f"case {seed + 1} (B={B}, H={H}, I={I})"
+        got = _call_split("gru_step", case, student_fn, 3, x.clone(), h.clone(), U, W, b_x, b_h)
+        if isinstance(got, tuple | list):
+            raise AssertionError(
+                f"gru_step, {case}: got a {type(got).__name__}; the GRU's state is h alone, "
+                "so return h_new, one tensor (B, H)."
+            )
+        args = (x, h, U, W, b_x, b_h)
+        compare(
+            "gru_step",
+            case,
+            got,
+            expected,
+            mistakes={
+                "z and 1 - z are swapped: h_new = (1 - z) * n + z * h, so z near 1 keeps "
+                "the old state.": _gru(*args, swap_z=True),
+                "wrong gate order: torch stores the rows as r, z, n (reset, update, "
+                "candidate), not z, r, n.": _gru(*args, order="zrn"),
+                "the reset gate must multiply (W_n h + b_hn) as a whole, bias included: "
+                "n = tanh(U_n x + b_xn + r * (W_n h + b_hn)).": _gru(*args, reset="no_bias"),
+                "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
+                "applies it after: r * (W_n h + b_hn).": _gru(*args, reset="before"),
+            },
         )
     return len(cases)
