@@ -534,8 +534,8 @@ def test_other_errors_are_shown_under_the_exercise_name(name, progress_file):
 
 
 def test_students_default_float32_tensors_work(capsys):
-    def forward(x, W, U, b):  # torch.zeros gives float32, as in most student code
-        h, hs = torch.zeros(x.shape[0], W.shape[0]), []
+    def forward(x, W, U, b, h0=None):  # torch.zeros gives float32, as in most student code
+        h, hs = torch.zeros(x.shape[0], W.shape[0]) if h0 is None else h0, []
         for t in range(x.shape[1]):
             h = torch.tanh(h @ W.T + x[:, t] @ U.T + b)
             hs.append(h)
@@ -592,7 +592,8 @@ def test_progress_records_session_and_file(progress_file, capsys):
     assert "rnn_step" in data["passed"]
     summary = checks.progress()
     assert summary["00"]["rnn_step"] == "passed"
-    assert summary["01"] == {"rnn_forward": "not yet", "running_sum_weights": "not yet"}
+    assert set(summary["01"].values()) == {"not yet"}
+    assert {"rnn_forward", "running_sum_weights"} <= set(summary["01"])
     out = capsys.readouterr().out
     assert "00  1/1  rnn_step ✓" in out
 
@@ -600,7 +601,9 @@ def test_progress_records_session_and_file(progress_file, capsys):
 def test_progress_from_an_earlier_session(progress_file, monkeypatch):
     progress_file.write_text(json.dumps({"version": 1, "passed": {"rnn_forward": 1.0}}))
     summary = checks.progress("01")
-    assert summary == {"01": {"rnn_forward": "passed earlier", "running_sum_weights": "not yet"}}
+    assert list(summary) == ["01"]
+    assert summary["01"].pop("rnn_forward") == "passed earlier"
+    assert set(summary["01"].values()) == {"not yet"}
 
 
 def test_corrupted_progress_file_is_moved_aside(progress_file, capsys):
