@@ -9,7 +9,7 @@ def stacked(x, layers, mode="right"):
     hs = [x.new_zeros(x.shape[0], W.shape[0]) for W, _, _ in layers]
     if mode == "shared":
         layers = [layers[0]] * len(layers)
-    outputs, firsts = [], []
+    outputs = []
     for t in range(x.shape[1]):
         below = x[:, t]
         for k, (W, U, b) in enumerate(layers):
