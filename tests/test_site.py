@@ -175,15 +175,14 @@ def test_notebook_page_shows_a_figure_and_rendered_math_offline(page, served):  
         figures.first.wait_for(state="visible")
         widths = figures.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert widths and all(w > 0 for w in widths), f"figures not loaded: {widths}"
-        note = page.get_by_text(re.sub(r"\*", "", site.LIVE_NOTE)).first
-        note.wait_for(state="visible")
+        page.get_by_text(site.LIVE_NOTE.strip("*")).first.wait_for(state="visible")
         # nothing the page needs comes from elsewhere (only the Colab/Binder badges do)
         assert all("colab" in url or "binder" in url for url in refused), refused
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
-        explorer = page.locator(".cell_output img").first
-        if explorer.count():  # the first figure, and the math around it
-            explorer.scroll_into_view_if_needed(timeout=5_000)
+        note = page.get_by_text(site.LIVE_NOTE.strip("*")).first
+        if note.count():  # the explorer's picture, just above its note
+            note.evaluate("e => e.scrollIntoView({block: 'end'})")
         page.screenshot(path=str(ARTIFACTS / f"site-{notebook.stem}.png"))
 
 
