@@ -187,3 +187,18 @@ def test_a_drifted_number_is_caught():
     nb.cells.insert(1, nbformat.v4.new_markdown_cell("## 2. B"))  # printed in another section
     nb.cells[0].source = "## 1. A\n\nThe loss reaches 0.17."
     assert unmatched_numbers(nb, {}) == ["0.17"]
+
+
+def test_readme_lists_every_exercise_with_its_points():
+    """The README's exercise table: notebook, checker and points of every check cell, in order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d\d) \| `(\w+)` \| [^|]+ \| (\d+) \|$", readme, re.M)
+    cells = []
+    for path in SOLUTION:
+        for cell in _read(path).cells:
+            if "check" in cell.metadata.get("tags", []):
+                name = re.search(r"checks\.(\w+)\(", cell.source).group(1)
+                cells.append((path.name[:2], name, str(cell.metadata["nbgrader"]["points"])))
+    assert rows == cells
+    total = re.search(r"The course has (\d+) exercises", readme).group(1)
+    assert int(total) == len(cells)
