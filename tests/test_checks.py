@@ -57,7 +57,7 @@ def many_to_one(hs, lengths, V, c, mode="right"):
 def enc_dec(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, mode="right"):
     hs = rnn_forward(x, W_e, U_e, b_e)
     ctx = hs[:, 0] if mode == "first" else hs[:, -1]
-    s, out = x.new_zeros(x.shape[0], W_d.shape[0]), []
+    s, out = (ctx if mode == "start" else x.new_zeros(x.shape[0], W_d.shape[0])), []
     for k in range(steps):
         inp = ctx if (k == 0 or mode != "once") else torch.zeros_like(ctx)
         s = torch.tanh(s @ (W_d if mode == "transpose" else W_d.T) + inp @ U_d.T + b_d)
@@ -277,6 +277,7 @@ CASES = {
             (lambda *a: enc_dec(*a, mode="first"), "FIRST state"),
             (lambda *a: enc_dec(*a, mode="once"), "only at the first decoder step"),
             (lambda *a: enc_dec(*a, mode="transpose"), "transposed"),
+            (lambda *a: enc_dec(*a, mode="start"), "started from the context"),
         ],
     ),
     "bidirectional_concat": (

@@ -120,8 +120,8 @@ def _running_sum_weights():
 def running_sum_weights(student_fn) -> int:
     """Check ``running_sum_weights() -> (W, U)``, each a (1, 1) tensor.
 
-    With them the ReLU RNN h_t = relu(W h_{t-1} + U x_t), h_0 = 0, must output the running
-    sum h_t = x_1 + ... + x_t of non-negative inputs x of shape (B, T, 1).
+    With them the ReLU RNN h(t) = relu(W h(t-1) + U x(t)), h(0) = 0, must output the
+    running sum h(t) = x(1) + ... + x(t) of non-negative inputs x of shape (B, T, 1).
     """
     answer = call("running_sum_weights", student_fn)
     if not (isinstance(answer, tuple | list) and len(answer) == 2):
@@ -141,7 +141,7 @@ def running_sum_weights(student_fn) -> int:
         w, u = W.item(), U.item()
         if w == 0:
             hint = (
-                "W = 0 wipes the state at every step, so h_t forgets everything but the "
+                "W = 0 wipes the state at every step, so h(t) forgets everything but the "
                 "last input; keep the sum with W = 1."
             )
         elif abs(w - 1) > 1e-9:

@@ -71,13 +71,13 @@ def many_to_one_head(student_fn) -> int:
 def encoder_decoder_forward(student_fn) -> int:
     """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps) -> outputs``.
 
-    The encoder runs h_t = tanh(W_e h_{t-1} + U_e x_t + b_e) from h_0 = 0; its last state
-    h_T is the context. The decoder runs s_k = tanh(W_d s_{k-1} + U_d context + b_d) from
-    s_0 = 0 for ``steps`` steps, with the context as a constant input at every step.
+    The encoder runs h(t) = tanh(W_e h(t-1) + U_e x(t) + b_e) from h(0) = 0; its last state
+    h(T) is the context C. The decoder runs s(k) = tanh(W_d s(k-1) + U_d C + b_d) from
+    s(0) = 0 for ``steps`` steps, with C as a constant input at every step.
     Shapes: x (B, T, I), W_e (H, H), U_e (H, I), b_e (H,), W_d (D, D), U_d (D, H),
     b_d (D,); returns the decoder states (B, steps, D).
     """
-    cases = [(2, 4, 3, 2, 4, 3), (1, 3, 4, 3, 2, 5), (3, 5, 2, 2, 3, 4)]
+    cases = [(2, 4, 3, 2, 3, 3), (1, 3, 4, 3, 2, 5), (3, 5, 2, 2, 3, 4)]  # case 1: D = H
     for seed, (B, T, H, I, D, steps) in enumerate(cases):
         g = generator(40 + seed)
         x = randn(g, B, T, I)
@@ -85,12 +85,18 @@ def encoder_decoder_forward(student_fn) -> int:
         dec = (randn(g, D, D, scale=0.8), randn(g, D, H), randn(g, D, scale=0.5))
         hs = _loop(x, *enc)
 
-        def decode(ctx, W_d, first_only=False, steps=steps, dec=dec):
+        def decode(ctx, W_d, first_only=False, steps=steps, dec=dec, s0=None):
             inputs = ctx[:, None].repeat(1, steps, 1)
             if first_only:
                 inputs[:, 1:] = 0
-            return _loop(inputs, W_d, dec[1], dec[2])
+            return _loop(inputs, W_d, dec[1], dec[2], h0=s0)
 
+        starts_from_context = {}
+        if D == H:  # only then can s(0) = C run at all
+            starts_from_context[
+                'the decoder started from the context, s(0) = C (the "both" row); in the '
+                '"input" row it starts from s(0) = 0 and gets C only as an input.'
+            ] = decode(hs[:, -1], dec[0], s0=hs[:, -1])
         got = call(
             "encoder_decoder_forward",
             student_fn,
@@ -105,13 +111,14 @@ def encoder_decoder_forward(student_fn) -> int:
             got,
             decode(hs[:, -1], dec[0]),
             mistakes={
-                "the context is the encoder's FIRST state; use its last state h_T, "
+                "the context is the encoder's FIRST state; use its last state h(T), "
                 "which has seen the whole input.": decode(hs[:, 0], dec[0]),
                 "the context was fed only at the first decoder step; it is a constant "
                 "input at every step.": decode(hs[:, -1], dec[0], first_only=True),
                 TRANSPOSED_W: decode(hs[:, -1], dec[0].T),
-            },
-            shape_hints={(B, steps + 1, D): "the zero initial state s_0 was included."},
+            }
+            | starts_from_context,
+            shape_hints={(B, steps + 1, D): "the zero initial state s(0) was included."},
         )
     return len(cases)
 
