@@ -202,20 +202,21 @@ def sample_loop(step_fn, start, steps, mode="right"):
 def schedule(kind, i, k, c=0.0, eps_min=0.0, mode="right"):
     if kind == "linear":
         eps = k - c * i if mode == "nofloor" else max(eps_min, k - c * i)
+        eps = min(eps_min, k - c * i) if mode == "min" else eps
     elif kind == "exponential":
         eps = k**i
     else:
-        eps = k / (k + math.exp((-i if mode == "sign" else i) / k))
+        eps = k / (k + math.exp((-i if mode == "sign" else i) / (1 if mode == "no_scale" else k)))
     return 1 - eps if mode == "model" else eps
 
 
 def coin_flip(true, model, eps, generator, mode="right"):
     B, T, _ = true.shape
-    shape = (B, 1) if mode == "per_seq" else (B, T)
+    shape = {"per_seq": (B, 1), "per_number": true.shape}.get(mode, (B, T))
     coins = torch.rand(shape, generator=generator)
     coins = coins >= eps if mode == "reversed" else coins < eps
     fed = model if mode == "no_detach" else model.detach()
-    return torch.where(coins.expand(B, T)[..., None], true, fed)
+    return torch.where(coins if mode == "per_number" else coins.expand(B, T)[..., None], true, fed)
 
 
 def linear_scan(a, b, mode="right"):
@@ -228,6 +229,25 @@ def linear_scan(a, b, mode="right"):
             hs.append(h)
     out = torch.stack(hs, 1)
     return out.flip(1) if mode == "reverse" else out
+
+
+def rounds_scan(a, b, mode="right", combine=scan.combine):
+    """Hillis-Steele rounds as a student writes them, calling ``combine``."""
+    d, T = 1, a.shape[1]
+    while d < (T + 1) // 2 if mode == "short" else d < T:
+        left, own = (a[:, :-d], b[:, :-d]), (a[:, d:], b[:, d:])
+        new_a, new_b = combine(*((own, left) if mode == "swap" else (left, own)))
+        a, b = torch.cat([a[:, :d], new_a], 1), torch.cat([b[:, :d], new_b], 1)
+        d = d + 1 if mode == "plus_one" else 2 * d
+    return b
+
+
+def scan_with_wrong_combine():
+    """A right scan whose notebook's ``combine`` gives wrong pairs."""
+    namespace = {"torch": torch, "rounds_scan": rounds_scan}
+    exec("def combine(p, q):\n    return p[0] * q[0], p[0] * q[1] + p[1]\n", namespace)
+    exec("def linear_scan(a, b):\n    return rounds_scan(a, b, combine=combine)\n", namespace)
+    return namespace["linear_scan"]
 
 
 def _fresh_step(x, h=None):  # a tiny deterministic model for free_running
@@ -412,6 +432,8 @@ CASES = {
             (lambda *a, **k: schedule(*a, **k, mode="model"), "MODEL's token"),
             (lambda *a, **k: schedule(*a, **k, mode="nofloor"), "floor"),
             (lambda *a, **k: schedule(*a, **k, mode="sign"), "exp(+i / k)"),
+            (lambda *a, **k: schedule(*a, **k, mode="no_scale"), "not exp(i)"),
+            (lambda *a, **k: schedule(*a, **k, mode="min"), "not min"),
         ],
     ),
     "coin_flip_inputs": (
@@ -420,6 +442,7 @@ CASES = {
             (lambda *a: coin_flip(*a, mode="no_detach"), "without detaching"),
             (lambda *a: coin_flip(*a, mode="reversed"), "coins are reversed"),
             (lambda *a: coin_flip(*a, mode="per_seq"), "one coin per sequence"),
+            (lambda *a: coin_flip(*a, mode="per_number"), "one coin per number"),
         ],
     ),
     "combine": (
@@ -437,6 +460,10 @@ CASES = {
             (lambda a, b: linear_scan(a, b, "shift"), "shifted by one"),
             (lambda a, b: linear_scan(a, b, "own_a"), "its own a_s"),
             (lambda a, b: linear_scan(a.flip(1), b.flip(1)).flip(1), "backwards in time"),
+            (lambda a, b: rounds_scan(a, b, "swap"), "wrong order"),
+            (lambda a, b: rounds_scan(a, b, "short"), "last round is missing"),
+            (lambda a, b: rounds_scan(a, b, "plus_one"), "composed twice"),
+            (scan_with_wrong_combine(), "does not pass checks.combine"),
         ],
     ),
 }
@@ -476,6 +503,12 @@ def test_wrong_answer_gets_its_own_message(name, index):
     assert words in message
     others = [w for j, (_, w) in enumerate(CASES[name][1]) if j != index]
     assert not any(w in message for w in others if w not in words)
+
+
+def test_rnn_step_in_column_form_is_named():
+    with pytest.raises(checks.StudentCodeError, match="column form") as info:
+        checks.rnn_step(lambda h, x, W, U, b: torch.tanh(W @ h + U @ x + b))
+    assert "cannot be multiplied" in str(info.value)
 
 
 def test_wrong_message_names_case_expected_and_error():

@@ -294,11 +294,13 @@ def next_token_targets(student_fn) -> int:
 
 def _schedule(kind: str, i: int, k: float, c: float, eps_min: float, bug: str = "") -> float:
     if kind == "linear":
-        eps = k - c * i if bug == "no_floor" else max(eps_min, k - c * i)
+        floor = min if bug == "min" else max
+        eps = k - c * i if bug == "no_floor" else floor(eps_min, k - c * i)
     elif kind == "exponential":
         eps = math.exp(-k * i) if bug == "exp" else k**i
     else:
-        eps = k / (k + math.exp((-i if bug == "sign" else i) / k))
+        exponent = i if bug == "no_scale" else (-i if bug == "sign" else i) / k
+        eps = k / (k + math.exp(exponent))
     return 1 - eps if bug == "model_prob" else eps
 
 
@@ -335,6 +337,12 @@ def sampling_schedule(student_fn) -> int:
             ),
             "the inverse sigmoid has exp(+i / k) in the denominator, so eps falls "
             "with i.": _schedule(kind, i, k, c, eps_min, "sign"),
+            "the inverse sigmoid divides i by k: exp(i / k), not exp(i).": _schedule(
+                kind, i, k, c, eps_min, "no_scale"
+            ),
+            "eps_min is the lowest eps allowed: max(eps_min, k - c * i), not min.": _schedule(
+                kind, i, k, c, eps_min, "min"
+            ),
         }
         compare(
             "sampling_schedule",
@@ -384,6 +392,10 @@ def coin_flip_inputs(student_fn) -> int:
                 ),
                 "one coin per sequence was drawn; draw one per step, torch.rand(B, T).": mix(
                     (torch.rand(B, 1, generator=generator(7 + seed)) < eps).expand(B, T)
+                ),
+                "one coin per number was drawn; one coin per (sequence, step) decides all "
+                "D features together: torch.rand(B, T), then coins[..., None].": torch.where(
+                    torch.rand(B, T, D, generator=generator(7 + seed)) < eps, true, model.detach()
                 ),
             },
         )

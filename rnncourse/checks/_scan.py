@@ -77,6 +77,42 @@ def _loop(a, b):
     return torch.stack(hs, 1)
 
 
+def _rounds(a, b, *, swap=False, offsets=None):
+    """Hillis-Steele rounds, optionally with a typical mistake: (B, T, H) -> hs.
+
+    ``swap`` combines each position's own pair first and its left partner second;
+    ``offsets`` replaces the doubling offsets 1, 2, 4, ... .
+    """
+    T = a.shape[1]
+    if offsets is None:
+        offsets = [2**k for k in range(max(T - 1, 0).bit_length())]
+    for d in offsets:
+        left, own = (a[:, :-d], b[:, :-d]), (a[:, d:], b[:, d:])
+        new_a, new_b = scan.combine(*((own, left) if swap else (left, own)))
+        a, b = torch.cat([a[:, :d], new_a], 1), torch.cat([b[:, :d], new_b], 1)
+    return b
+
+
+def _broken_combine(student_fn) -> str:
+    """Why the ``combine`` next to the student's scan gives wrong pairs, or ''."""
+    helper = getattr(student_fn, "__globals__", {}).get("combine")
+    if not callable(helper) or helper is scan.combine:
+        return ""
+    g = generator(205)
+    first, second = (randn(g, 2, 3), randn(g, 2, 3)), (randn(g, 2, 3), randn(g, 2, 3))
+    try:
+        got = helper(first, second)
+        right = all(close(x, y) for x, y in zip(got, scan.combine(first, second), strict=True))
+    except Exception:  # noqa: BLE001 (a stub or a broken helper: say so)
+        right = False
+    if right:
+        return ""
+    return (
+        "your combine, which linear_scan calls, does not pass checks.combine yet: make its "
+        "check cell pass first."
+    )
+
+
 def _coefficients(T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Gates a in (0.05, 0.95) and inputs b, each (1, T, 2), for the depth measurement."""
     g = generator(seed)
@@ -100,6 +136,10 @@ def scan_equals_loop(student_fn) -> int:
         expected = _loop(a, b)
         got = call("scan_equals_loop", student_fn, a.clone(), b.clone())
         zero = torch.zeros(B, 1, H, dtype=a.dtype)
+        helper = _broken_combine(student_fn)
+        if helper and not close(got, expected):
+            raise AssertionError(f"scan_equals_loop, case {seed + 1}: wrong values; {helper}")
+        doubling = [2**k for k in range((T - 1).bit_length())]
         compare(
             "scan_equals_loop",
             f"case {seed + 1} (B={B}, T={T}, H={H})",
@@ -117,6 +157,12 @@ def scan_equals_loop(student_fn) -> int:
                 ),
                 "only the total a_1 ... a_t was used; each b_s is scaled by the a's "
                 "AFTER step s.": a.cumprod(1) * b.cumsum(1),
+                "the pairs are combined in the wrong order: the partner d places to the "
+                "left holds the earlier steps, so it goes first.": _rounds(a, b, swap=True),
+                f"the last round is missing: keep doubling d while d < T (T = {T} needs d = "
+                f"{', '.join(map(str, doubling))}).": _rounds(a, b, offsets=doubling[:-1]),
+                "d must double every round (1, 2, 4, ...): with d += 1 some steps are "
+                "composed twice.": _rounds(a, b, offsets=range(1, T)),
             },
             shape_hints={(B, H): "only the last state was returned; return all T states."},
         )
