@@ -6,11 +6,15 @@ import torch
 
 from .._random import generator
 from ..tasks.signals import discretize
-from ._framework import call, compare, exercise, randn
+from ._framework import StudentCodeError, call, compare, exercise, randn
 
 TRANSPOSED_W = (
     "the recurrent weights are transposed. With batch-first rows, W h is written "
     "h @ W.T (and U x is x @ U.T)."
+)
+COLUMN_FORM = (
+    "a product in column form (W @ h, U @ x) or without its transpose. Rows are examples: "
+    "h is (B, H), so W h for every row is h @ W.T, and U x is x @ U.T."
 )
 
 
@@ -31,7 +35,12 @@ def rnn_step(student_fn) -> int:
         h, x = randn(g, B, H), randn(g, B, I)
         W, U, b = randn(g, H, H, scale=0.7), randn(g, H, I, scale=0.7), randn(g, H)
         a = h @ W.T + x @ U.T + b
-        got = call("rnn_step", student_fn, h.clone(), x.clone(), W.clone(), U.clone(), b)
+        try:
+            got = call("rnn_step", student_fn, h.clone(), x.clone(), W.clone(), U.clone(), b)
+        except StudentCodeError as err:
+            if "cannot be multiplied" not in str(err):
+                raise
+            raise StudentCodeError(f"{err}\n  Likely mistake: {COLUMN_FORM}") from err.__cause__
         compare(
             "rnn_step",
             f"case {seed + 1} (B={B}, H={H}, I={I})",
