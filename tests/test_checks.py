@@ -242,10 +242,10 @@ def rounds_scan(a, b, mode="right", combine=scan.combine):
     return b
 
 
-def scan_with_wrong_combine():
-    """A right scan whose notebook's ``combine`` gives wrong pairs."""
+def scan_with_wrong_combine(body="return p[0] * q[0], p[0] * q[1] + p[1]"):
+    """A right scan whose notebook's ``combine`` gives wrong pairs (or is a stub)."""
     namespace = {"torch": torch, "rounds_scan": rounds_scan}
-    exec("def combine(p, q):\n    return p[0] * q[0], p[0] * q[1] + p[1]\n", namespace)
+    exec(f"def combine(p, q):\n    {body}\n", namespace)
     exec("def linear_scan(a, b):\n    return rounds_scan(a, b, combine=combine)\n", namespace)
     return namespace["linear_scan"]
 
@@ -464,6 +464,7 @@ CASES = {
             (lambda a, b: rounds_scan(a, b, "short"), "last round is missing"),
             (lambda a, b: rounds_scan(a, b, "plus_one"), "composed twice"),
             (scan_with_wrong_combine(), "does not pass checks.combine"),
+            (scan_with_wrong_combine("raise NotImplementedError()"), "not written yet"),
         ],
     ),
 }
