@@ -208,7 +208,8 @@ def sampling_explorer(
             entropy = float(-np.where(probs > 0, probs * np.log(probs), 0.0).sum())
         # a short title: with matplotlib 3.11 every glyph costs ~0.1 ms to draw
         new = f": {int((~known).sum())} of {n_samples} new" if corpus is not None else ""
-        title.set_text(f"temperature {temperature:.2f}, top-k {'all' if top_k == V else top_k}{new}")
+        k = "all" if top_k == V else top_k
+        title.set_text(f"temperature {temperature:.2f}, top-k {k}{new}")
         return dict(samples=list(drawn), known=known.copy(), share_new=share_new,
                     tokens=list(vocab.itos), probs=probs, model_probs=model_probs.copy(),
                     entropy=entropy, greedy=greedy)  # fmt: skip
