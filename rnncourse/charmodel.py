@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import io
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -425,7 +426,12 @@ def from_checkpoint(checkpoint: dict) -> CharModel:
 
 
 def _load(source) -> CharModel:
-    return from_checkpoint(torch.load(source, map_location="cpu", weights_only=True))
+    with warnings.catch_warnings():
+        # torch 2.1's weights-only loader warns about its own use of TypedStorage; nothing
+        # a student can act on, and it would show under every cell that loads a model
+        warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
+        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    return from_checkpoint(checkpoint)
 
 
 def load_checkpoint(path) -> CharModel:
