@@ -109,6 +109,9 @@ def teacher_forced(targets, start, mode="right"):
         return targets.clone()
     if mode == "no_start":
         return targets[:, :-1]
+    if mode == "ids_only":  # a start column of shape (B, 1): right for token ids only
+        first = torch.full((targets.shape[0], 1), start, dtype=targets.dtype)
+        return torch.cat([first, targets[:, :-1]], 1)
     return torch.cat([col, targets[:, :-1]], 1)
 
 
@@ -578,6 +581,12 @@ def test_students_default_float32_tensors_work(capsys):
 
     checks.rnn_forward(forward)
     assert capsys.readouterr().out.startswith("✓ rnn_forward")
+
+
+def test_a_shift_written_for_token_ids_only_is_named_on_vectors():
+    with pytest.raises(checks.StudentCodeError, match=r"\(B, 1\) fits token ids") as info:
+        checks.teacher_forced_inputs(lambda t, s: teacher_forced(t, s, "ids_only"))
+    assert "case 4 (B=2, T=4, D=3 (vectors)" in str(info.value)
 
 
 def test_missing_return_is_named():

@@ -6,7 +6,15 @@ import math
 
 import torch
 
-from ._framework import call, compare, exercise, generator, randn, torch_module
+from ._framework import (
+    StudentCodeError,
+    call,
+    compare,
+    exercise,
+    generator,
+    randn,
+    torch_module,
+)
 
 WRONG_WAY = (
     "the targets are shifted the wrong way: the input at step t is the PREVIOUS target "
@@ -24,17 +32,32 @@ def _teacher_forced_inputs(targets, start):
 def teacher_forced_inputs(student_fn) -> int:
     """Check ``teacher_forced_inputs(targets, start) -> inputs``.
 
-    targets (B, T) int64 token ids; start, an int token. Returns inputs (B, T) int64 with
+    targets (B, T) int64 token ids, or (B, T, D) float vectors as notebook 04 feeds back;
+    start, a number. Returns inputs of the targets' shape and dtype with
     inputs[:, 0] = start and inputs[:, t] = targets[:, t - 1] (targets shifted right).
     """
-    cases = [(2, 5, 0), (3, 4, 7), (1, 6, 3)]
-    for seed, (B, T, start) in enumerate(cases):
-        targets = torch.randint(1, 10, (B, T), generator=generator(80 + seed))
-        col = torch.full((B, 1), start)
-        got = call("teacher_forced_inputs", student_fn, targets.clone(), start)
+    cases = [(2, 5, 0, 0), (3, 4, 7, 0), (1, 6, 3, 0), (2, 4, 0.0, 3)]
+    for seed, (B, T, start, D) in enumerate(cases):
+        g = generator(80 + seed)
+        if D:  # vectors: the output fed back in notebook 04
+            targets = randn(g, B, T, D).float()
+        else:
+            targets = torch.randint(1, 10, (B, T), generator=g)
+        col = torch.full_like(targets[:, :1], start)
+        shape = f"B={B}, T={T}" + (f", D={D} (vectors)" if D else "")
+        try:
+            got = call("teacher_forced_inputs", student_fn, targets.clone(), start)
+        except StudentCodeError as err:
+            if not D:
+                raise
+            raise StudentCodeError(
+                f"{err}\n  In case {seed + 1} ({shape}). Likely mistake: a start column "
+                f"shaped (B, 1) fits token ids (B, T) only; shape it like one time step of "
+                f"the targets, torch.full_like(targets[:, :1], start)."
+            ) from err.__cause__
         compare(
             "teacher_forced_inputs",
-            f"case {seed + 1} (B={B}, T={T}, start={start})",
+            f"case {seed + 1} ({shape}, start={start})",
             got,
             torch.cat([col, targets[:, :-1]], 1),
             mistakes={
@@ -44,8 +67,10 @@ def teacher_forced_inputs(student_fn) -> int:
                 "token there instead.": targets.roll(1, dims=1),
             },
             shape_hints={
-                (B, T - 1): "the start token is missing: prepend it and drop the last target.",
-                (B, T + 1): "the last target was not dropped; inputs has T steps.",
+                (B, T - 1, *targets.shape[2:]): "the start token is missing: prepend it and "
+                "drop the last target.",
+                (B, T + 1, *targets.shape[2:]): "the last target was not dropped; inputs has "
+                "T steps.",
             },
         )
     return len(cases)
