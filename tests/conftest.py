@@ -25,6 +25,21 @@ def _no_figure_leaks():
     plt.close("all")
 
 
+@pytest.fixture
+def progress_file(tmp_path, monkeypatch):
+    """A fresh progress file for the exercise checkers, and nothing passed in this session.
+
+    Returns the file's path (it exists once a checker has recorded a pass).
+    """
+    from rnncourse.checks import _progress
+
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv(_progress.ENV_VAR, str(path))
+    monkeypatch.setattr(_progress, "SESSION_PASSED", set())
+    monkeypatch.setattr(_progress, "SESSION_FUNCTIONS", {})
+    return path
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch thread for a module of tiny-matrix tests: on a 2-core machine a second

@@ -10,14 +10,8 @@ import torch
 from rnncourse import checks
 from rnncourse.checks import _progress
 
-
-@pytest.fixture(autouse=True)
-def progress_file(tmp_path, monkeypatch):
-    path = tmp_path / "progress.json"
-    monkeypatch.setenv("RNNCOURSE_PROGRESS", str(path))
-    monkeypatch.setattr(_progress, "SESSION_PASSED", set())
-    monkeypatch.setattr(_progress, "SESSION_FUNCTIONS", {})
-    return path
+# every test starts with no exercise passed and its own progress file (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("progress_file")
 
 
 def stub(h, x, W, U, b):
