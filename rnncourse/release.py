@@ -354,29 +354,24 @@ def execute_solutions(
     solutions_dir = solutions_folder(root)
     repo_url = repository_url(Path(root) / "pyproject.toml")
     times = {}
-    progress_before = os.environ.get(PROGRESS_ENV)
     for path in sorted(solutions_dir.glob("*.ipynb")):
         if not NOTEBOOK_NAME.match(path.name) or (only and path.name[:2] not in only):
             continue
         nb = nbformat.read(path, as_version=4)
         sync_header(nb, repo_url, f"notebooks/solutions/{path.name}")
         start = time.perf_counter()
-        # a fresh progress file: stored outputs never show an answer saved by another run
-        os.environ[PROGRESS_ENV] = os.path.join(tempfile.mkdtemp(), "progress.json")
         client = NotebookClient(
             nb,
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(solutions_dir)}},
         )
-        client.execute()
+        # a fresh progress file: stored outputs never show an answer saved by another run
+        fresh = os.path.join(tempfile.mkdtemp(), "progress.json")
+        client.execute(env={**os.environ, PROGRESS_ENV: fresh})
         times[path.name] = time.perf_counter() - start
         nb.metadata.pop("widgets", None)
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
         path.write_text(_text(nb), encoding="utf-8")
-    if progress_before is None:
-        os.environ.pop(PROGRESS_ENV, None)
-    else:
-        os.environ[PROGRESS_ENV] = progress_before
     return times
