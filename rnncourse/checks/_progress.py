@@ -33,15 +33,14 @@ def progress_path() -> Path:
 
 def load() -> dict[str, float]:
     """Return ``{exercise: time passed}`` from the file; ``{}`` if missing or damaged."""
-    return _read()[0]
+    return load_all()[0]
 
 
-def load_code() -> dict[str, str]:
-    """Return ``{exercise: source of the function that passed}`` from the file."""
-    return _read()[1]
+def load_all() -> tuple[dict[str, float], dict[str, str]]:
+    """Return ``({exercise: time passed}, {exercise: source of the function that passed})``.
 
-
-def _read() -> tuple[dict[str, float], dict[str, str]]:
+    Both are ``{}`` if the file is missing or damaged.
+    """
     path = progress_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -83,7 +82,7 @@ def record(name: str, fn=None, source: str | None = None) -> None:
     if fn is not None:
         SESSION_FUNCTIONS[name] = fn
     path = progress_path()
-    passed, code = _read()
+    passed, code = load_all()
     passed[name] = time.time()
     if source:
         code[name] = source

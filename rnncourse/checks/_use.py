@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from . import _progress
-from ._framework import REGISTRY, StudentCodeError
+from ._framework import REGISTRY, NotAttemptedError, StudentCodeError
 
 # what a saved answer may use without importing it, as in the notebooks
 _PRELUDE = (
@@ -41,9 +41,9 @@ def _passes(name: str, fn: Callable) -> tuple[bool, str]:
     try:
         with contextlib.redirect_stdout(out):
             checker(fn)
-    except (AssertionError, StudentCodeError) as err:
-        if "not attempted" in str(err):
-            return False, "is not attempted yet"
+    except NotAttemptedError:  # a stub, under a grader
+        return False, "is not attempted yet"
+    except (AssertionError, StudentCodeError):
         return False, f"does not pass checks.{name} yet (its check cell says why)"
     except Exception as err:  # noqa: BLE001 (any error in student code means: not yet)
         return False, f"raised {type(err).__name__} when checked"
@@ -61,12 +61,13 @@ def _function_name(source: str) -> str | None:
     return defs[-1] if defs else None
 
 
-def _saved(name: str) -> Callable | None:
-    """The function for ``name`` rebuilt from the progress file, or None."""
-    code = _progress.load_code()
+def _saved(name: str, passed: dict[str, float], code: dict[str, str]) -> Callable | None:
+    """The function for ``name`` rebuilt from the progress file's ``code``, or None.
+
+    ``passed`` and ``code`` are the file's two records (``_progress.load_all()``).
+    """
     if name not in code:
         return None
-    passed = _progress.load()
     namespace: dict = {}
     exec(_PRELUDE, namespace)  # noqa: S102 (fixed imports)
     # an answer may call another exercise's function: the reference stands in for one not saved
@@ -105,7 +106,6 @@ def use(name: str, fn: Callable | None = None) -> Callable:
             f"checks.use({name!r}, fn): fn must be your function itself, got "
             f"{type(fn).__name__}; pass {name}, not {name}(...)."
         )
-    why = "is not attempted yet"
     if fn is not None:
         ok, why = _passes(name, fn)
         if ok:
@@ -116,11 +116,12 @@ def use(name: str, fn: Callable | None = None) -> Callable:
         if earlier is not None:
             print(f"→ {name}: using yours (it passed checks.{name} in this notebook).")
             return earlier
-        saved = _saved(name)
+        passed, code = _progress.load_all()
+        saved = _saved(name, passed, code)
         if saved is not None:
             ok, why = _passes(name, saved)
             if ok:
-                when = _progress.load().get(name)
+                when = passed.get(name)
                 day = time.strftime(" on %Y-%m-%d", time.localtime(when)) if when else ""
                 print(f"→ {name}: using yours from an earlier notebook (it passed{day}).")
                 return saved
