@@ -46,16 +46,14 @@ from ._framework import (
 from ._gating import cell_state_gradient, gated_leaky_step, gru_step, lstm_step, time_constant
 from ._generation import (
     coin_flip_inputs,
-    free_running,
     next_token_targets,
     sampling_loop,
     sampling_schedule,
-    teacher_forced_inputs,
 )
 from ._real_text import bigram_nll
 from ._scan import combine, min_gru_forward, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
-from ._sequential import output_feedback
+from ._sequential import free_running, output_feedback, teacher_forced_inputs
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime, steady_weights
 from ._topologies import (
     bidirectional_concat,

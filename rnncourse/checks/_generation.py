@@ -1,4 +1,4 @@
-"""Checkers for notebooks 04 and 07: teacher forcing, free running, sampling."""
+"""Checkers for notebook 07: next-token targets, sampling, schedules, scheduled sampling."""
 
 from __future__ import annotations
 
@@ -7,135 +7,14 @@ import math
 import torch
 
 from ._framework import (
-    StudentCodeError,
     call,
     compare,
     exercise,
     generator,
     randn,
-    torch_module,
 )
 
-WRONG_WAY = (
-    "the targets are shifted the wrong way: the input at step t is the PREVIOUS target "
-    "(start token first), so the model never sees the token it must predict."
-)
 NO_SHIFT = "the targets were not shifted: the model would be fed the very token it predicts."
-
-
-def _teacher_forced_inputs(targets, start):
-    """The reference: ``start`` (broadcast to one step), then ``targets[:, :-1]``."""
-    return torch.cat([torch.full_like(targets[:, :1], start), targets[:, :-1]], 1)
-
-
-@exercise("04", reference=_teacher_forced_inputs)
-def teacher_forced_inputs(student_fn) -> int:
-    """Check ``teacher_forced_inputs(targets, start) -> inputs``.
-
-    targets (B, T) int64 token ids, or (B, T, D) float vectors as notebook 04 feeds back;
-    start, a number. Returns inputs of the targets' shape and dtype with
-    inputs[:, 0] = start and inputs[:, t] = targets[:, t - 1] (targets shifted right).
-    """
-    cases = [(2, 5, 0, 0), (3, 4, 7, 0), (1, 6, 3, 0), (2, 4, 0.0, 3)]
-    for seed, (B, T, start, D) in enumerate(cases):
-        g = generator(80 + seed)
-        if D:  # vectors: the output fed back in notebook 04
-            targets = randn(g, B, T, D).float()
-        else:
-            targets = torch.randint(1, 10, (B, T), generator=g)
-        col = torch.full_like(targets[:, :1], start)
-        shape = f"B={B}, T={T}" + (f", D={D} (vectors)" if D else "")
-        try:
-            got = call("teacher_forced_inputs", student_fn, targets.clone(), start)
-        except StudentCodeError as err:
-            if not D:
-                raise
-            raise StudentCodeError(
-                f"{err}\n  In case {seed + 1} ({shape}). Likely mistake: a start column "
-                f"shaped (B, 1) fits token ids (B, T) only; shape it like one time step of "
-                f"the targets, torch.full_like(targets[:, :1], start)."
-            ) from err.__cause__
-        compare(
-            "teacher_forced_inputs",
-            f"case {seed + 1} ({shape}, start={start})",
-            got,
-            torch.cat([col, targets[:, :-1]], 1),
-            mistakes={
-                WRONG_WAY: torch.cat([targets[:, 1:], col], 1),
-                NO_SHIFT: targets,
-                "torch.roll wraps the last target around to the front; put the start "
-                "token there instead.": targets.roll(1, dims=1),
-            },
-            shape_hints={
-                (B, T - 1, *targets.shape[2:]): "the start token is missing: prepend it and "
-                "drop the last target.",
-                (B, T + 1, *targets.shape[2:]): "the last target was not dropped; inputs has "
-                "T steps.",
-            },
-        )
-    return len(cases)
-
-
-def _step_fn(g: torch.Generator, D: int, H: int):
-    """A small deterministic model: (x (B, D), h (B, H) or None) -> (y (B, D), h)."""
-    cell = torch_module(g, torch.nn.RNNCell, D, H, scale=0.8)
-    out = torch_module(g, torch.nn.Linear, H, D, scale=0.8)
-
-    @torch.no_grad()
-    def step(x, h=None):
-        h = cell(x.double(), None if h is None else h.double())
-        return out(h), h
-
-    return step
-
-
-def _free_run(step, first, steps, bug=""):
-    x, h, ys = first, None, []
-    for _ in range(steps):
-        y, h_new = step(first if bug == "no_feedback" else x, None if bug == "reset" else h)
-        h = h_new
-        ys.append(y)
-        x = y
-    ys = torch.stack(ys, 1)
-    if bug == "with_first":
-        ys = torch.cat([first[:, None], ys[:, :-1]], 1)
-    return ys
-
-
-@exercise("04", reference=_free_run)
-def free_running(student_fn) -> int:
-    """Check ``free_running(step_fn, first, steps) -> ys``.
-
-    ``step_fn(x, h) -> (y, h)`` takes an input x (B, D) and a state h (``None`` at the
-    start) and returns an output y (B, D) and the new state. Starting from ``first``
-    (B, D), each output is fed back as the next input. Returns ys (B, steps, D).
-    """
-    cases = [(2, 3, 4, 5), (1, 2, 3, 4), (3, 4, 2, 6)]
-    for seed, (B, D, H, steps) in enumerate(cases):
-        g = generator(90 + seed)
-        step, first = _step_fn(g, D, H), randn(g, B, D)
-        got = call("free_running", student_fn, step, first.clone(), steps)
-        compare(
-            "free_running",
-            f"case {seed + 1} (B={B}, D={D}, steps={steps})",
-            got,
-            _free_run(step, first, steps),
-            mistakes={
-                "the outputs are not fed back: every step got `first` as its input.": (
-                    _free_run(step, first, steps, "no_feedback")
-                ),
-                "the state is not carried: pass the h returned by the last step.": (
-                    _free_run(step, first, steps, "reset")
-                ),
-                "`first` was returned as the first output; ys holds the model's "
-                "outputs only.": _free_run(step, first, steps, "with_first"),
-            },
-            shape_hints={
-                (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
-                (steps, B, D): "the result is time-first; stack along dim=1.",
-            },
-        )
-    return len(cases)
 
 
 def _token_model(g: torch.Generator, V: int):
@@ -152,8 +31,8 @@ def _token_model(g: torch.Generator, V: int):
     return step
 
 
-# The same loop shape as _free_run above, on purpose: the reference for each exercise is
-# written the way the exercise asks the student to write it (tokens here, vectors there).
+# The same loop shape as notebook 04's free_running reference (checks/_sequential.py), on
+# purpose: each reference is written the way its exercise asks for it (tokens here, vectors there).
 def _sample(step, start, steps, bug=""):
     token, h, out = start, None, []
     for _ in range(steps):
