@@ -14,8 +14,11 @@ file adds two things nbval lacks:
   point may differ by up to ``DECIMAL_RTOL`` (10 %) of the larger of the two, since
   training results move in their last digits between releases of torch and NumPy.
   Everything else (words, order, integers, shapes) must match exactly;
-* a fresh progress file per kernel (``RNNCOURSE_PROGRESS``), so no notebook under test
-  runs an answer saved by another notebook's run (``checks.use``);
+* one progress file per notebook folder for the whole test session
+  (``RNNCOURSE_PROGRESS``): the notebooks of a folder run in order and share it, as a
+  student's do, so 09 runs the ``gru_step`` that passed in 06 (``checks.use``). The line
+  saying whose answer runs is left out of the comparison (``tests/nbval_sanitize.cfg``),
+  since a notebook run alone falls back to the reference;
 * one math thread per kernel (``OMP_NUM_THREADS=1`` unless already set): the notebooks'
   models are tiny, and on a 2-core machine a second OpenMP thread makes small matrix
   products slower and, when anything else runs, 10-100 times slower. The notebooks
@@ -43,11 +46,13 @@ _times: dict[str, float] = defaultdict(float)
 _last_item: dict[str, str] = {}
 
 
-# Each kernel keeps its own progress file, so a notebook under test never picks up an
-# answer that another notebook's run saved (checks.use): every run is self-contained.
-FRESH_PROGRESS = """import os as _os, tempfile as _tempfile
-_os.environ["RNNCOURSE_PROGRESS"] = _os.path.join(_tempfile.mkdtemp(), "progress.json")
-del _os, _tempfile
+# The kernels of one folder share a progress file for the session (a new one each session),
+# so later notebooks run the answers that passed in earlier ones, as in a student's folder.
+SHARED_PROGRESS = """import os as _os, hashlib as _hashlib
+_os.environ["RNNCOURSE_PROGRESS"] = _os.path.join(
+    {folder!r}, _hashlib.sha1(_os.getcwd().encode()).hexdigest()[:12] + ".json"
+)
+del _os, _hashlib
 """
 
 
@@ -62,7 +67,8 @@ def pytest_configure(config):
     startup.mkdir(parents=True)
     guard = (ROOT / "tests" / "offline.py").read_text()
     (startup / "00-offline.py").write_text(guard + "\nblock()\n")
-    (startup / "01-progress.py").write_text(FRESH_PROGRESS)
+    progress = tempfile.mkdtemp(prefix="rnncourse-progress-")
+    (startup / "01-progress.py").write_text(SHARED_PROGRESS.format(folder=progress))
     os.environ["IPYTHONDIR"] = str(startup.parent.parent)
 
 

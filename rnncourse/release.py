@@ -34,9 +34,9 @@ nbformat), and ``--no-deps`` guarantees that its torch and numpy are never upgra
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -335,8 +335,12 @@ def execute_solutions(
 ) -> dict[str, float]:
     """Run solution notebooks top to bottom and store their outputs (for course authors).
 
-    Each notebook runs in a fresh ``python3`` kernel in its own folder. Outputs are kept;
-    widget state and per-cell execution timestamps are dropped, so the files stay small
+    The notebooks run in order, each in a fresh ``python3`` kernel in the solutions folder,
+    sharing one progress file (``notebooks/solutions/.rnncourse-progress.json``) as a
+    student's notebooks do: an answer that passed in notebook 06 runs again in 09, so the
+    stored outputs show the student's path ("using yours"). With ``only``, the earlier
+    notebooks whose answers the file lacks run first (their outputs are not stored).
+    Widget state and per-cell execution timestamps are dropped, so the files stay small
     and stable. Call :func:`release` afterwards to refresh the student copies.
 
     Args:
@@ -345,7 +349,7 @@ def execute_solutions(
         timeout: seconds allowed per cell.
 
     Returns:
-        ``{notebook file name: seconds it took}``.
+        ``{notebook file name: seconds it took}`` for the notebooks stored.
     """
     try:
         from nbclient import NotebookClient
@@ -353,10 +357,15 @@ def execute_solutions(
         raise ImportError("execute_solutions needs nbclient: pip install nbclient") from err
     solutions_dir = solutions_folder(root)
     repo_url = repository_url(Path(root) / "pyproject.toml")
+    progress = solutions_dir / ".rnncourse-progress.json"
+    paths = [p for p in sorted(solutions_dir.glob("*.ipynb")) if NOTEBOOK_NAME.match(p.name)]
+    wanted = [p for p in paths if not only or p.name[:2] in only]
+    if not only:
+        progress.unlink(missing_ok=True)
+    first = paths.index(wanted[0]) if wanted else len(paths)
+    earlier = [p for p in paths[:first] if not _answers_saved(p, progress)]
     times = {}
-    for path in sorted(solutions_dir.glob("*.ipynb")):
-        if not NOTEBOOK_NAME.match(path.name) or (only and path.name[:2] not in only):
-            continue
+    for path in ([*paths[:first]] if earlier else []) + wanted:
         nb = nbformat.read(path, as_version=4)
         sync_header(nb, repo_url, f"notebooks/solutions/{path.name}")
         start = time.perf_counter()
@@ -366,12 +375,24 @@ def execute_solutions(
             kernel_name="python3",
             resources={"metadata": {"path": str(solutions_dir)}},
         )
-        # a fresh progress file: stored outputs never show an answer saved by another run
-        fresh = os.path.join(tempfile.mkdtemp(), "progress.json")
-        client.execute(env={**os.environ, PROGRESS_ENV: fresh})
+        client.execute(env={**os.environ, PROGRESS_ENV: str(progress)})
+        if path not in wanted:
+            continue
         times[path.name] = time.perf_counter() - start
         nb.metadata.pop("widgets", None)
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
         path.write_text(_text(nb), encoding="utf-8")
     return times
+
+
+def _answers_saved(path: Path, progress: Path) -> bool:
+    """Whether the progress file holds every exercise that the notebook ``path`` checks."""
+    try:
+        saved = json.loads(progress.read_text(encoding="utf-8")).get("answers", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    nb = nbformat.read(path, as_version=4)
+    graded = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    checked = set(re.findall(r"checks\.(\w+)\(", "\n".join(graded)))
+    return isinstance(saved, dict) and checked <= set(saved)
