@@ -64,6 +64,42 @@ def chunks(cell, readout, x, y, k, opt, mode="right"):
 
 
 # The same shape as every exercise_cases module: the format all_cases() gathers.
+def rnn_backward_np(dh_out, xs, hs, W, U, bug=""):
+    B, T, H = hs.shape
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+    dh_prev = np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        h_prev = hs[:, t - 1] if t else np.zeros((B, H))
+        dh = dh_out[:, t] if bug == "branch" else dh_out[:, t] + dh_prev
+        da = dh * (1 - hs[:, t] ** 2)
+        if bug == "overwrite":
+            dW, dU, db = da.T @ h_prev, da.T @ xs[:, t], da.sum(0)
+        else:
+            dW += da.T @ h_prev
+            dU += da.T @ xs[:, t]
+            db += da.sum(0)
+        dh_prev = da @ (W.T if bug == "transpose" else W)
+    return dW, dU, db
+
+
+def num_grad(f, x, eps, bug=""):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps
+        down = f(x)
+        if bug != "no_restore":
+            x[i] = old
+        if bug == "forward":
+            x[i] = old
+            grad[i] = (up - f(x)) / eps
+        else:
+            grad[i] = (up - down) / (eps if bug == "one_eps" else 2 * eps)
+    return grad
+
+
 CASES = {
     "rnn_loss_and_grads": (
         loss_and_grads,
@@ -80,6 +116,31 @@ CASES = {
             (lambda *a: chunks(*a, mode="no_detach"), "without .detach()"),
             (lambda *a: chunks(*a, mode="reset"), "reset to zero"),
             (lambda *a: chunks(*a, mode="every_step"), "detached at every step"),
+        ],
+    ),
+    "rnn_backward": (
+        rnn_backward_np,
+        [
+            (lambda *a: rnn_backward_np(*a, bug="overwrite"), "overwritten"),
+            (lambda *a: rnn_backward_np(*a, bug="branch"), "not added at a branch"),
+            (lambda *a: rnn_backward_np(*a, bug="transpose"), "transposed weights"),
+        ],
+    ),
+    "numerical_gradient": (
+        num_grad,
+        [
+            (lambda *a: num_grad(*a, bug="forward"), "forward difference"),
+            (lambda *a: num_grad(*a, bug="one_eps"), "divided by 2 * eps"),
+            (lambda *a: num_grad(*a, bug="no_restore"), "changed in place"),
+        ],
+    ),
+    "find_the_bug": (
+        lambda: {"A": "transpose", "B": "overwrite", "C": "branch"},
+        [
+            (lambda: {"A": "transpose", "B": "overwrite"}, "no label for backward_C"),
+            (lambda: {"A": "bogus", "B": "overwrite", "C": "branch"}, "is not a label"),
+            (lambda: {"A": "overwrite", "B": "transpose", "C": "branch"}, "backward_A does"),
+            (lambda: ["transpose"], "expected a dict"),
         ],
     ),
 }
