@@ -29,15 +29,16 @@ def _no_figure_leaks():
 def progress_file(tmp_path, monkeypatch):
     """A fresh progress file for the exercise checkers, and nothing passed in this session.
 
-    Returns the file's path (it exists once a checker has recorded a pass).
+    Yields the file's path (it exists once a checker has recorded a pass).
     """
-    from rnncourse.checks import _progress
+    from rnncourse.checks import _framework, _progress
 
     path = tmp_path / "progress.json"
     monkeypatch.setenv(_progress.ENV_VAR, str(path))
     monkeypatch.setattr(_progress, "SESSION_PASSED", set())
-    monkeypatch.setattr(_progress, "SESSION_FUNCTIONS", {})
-    return path
+    _framework.LAST.clear()  # no function was checked in this session
+    yield path
+    _framework.LAST.clear()
 
 
 @pytest.fixture(scope="module")

@@ -209,3 +209,39 @@ def test_readme_lists_every_exercise_with_its_points():
     assert rows == cells
     total = re.search(r"The course has (\d+) exercises", readme).group(1)
     assert int(total) == len(cells)
+
+
+def _core(line: str) -> str:
+    """A line of code as a statement could repeat it: no spaces, no `return`, no assignment
+    target, no module prefix (``torch.``, ``F.``)."""
+    text = re.sub(r"\s+", "", line)
+    text = re.sub(r"^return", "", text)
+    text = re.sub(r"^[\w\[\]:,.()]+=(?!=)", "", text)
+    return re.sub(r"\b(torch|nn|F|functional|np|math|distributions)\.", "", text)
+
+
+def _telling(core: str) -> bool:
+    """Whether a core says more than a loop header or a call of an interface, f(a, b)."""
+    plain_call = re.fullmatch(r"\w+\((\w+,)*\w*\)", core)
+    return len(core) >= 16 and not core.endswith(":") and not plain_call
+
+
+@pytest.mark.parametrize("path", SOLUTION, ids=lambda p: p.name)
+def test_no_statement_holds_a_line_of_its_solution(path):
+    """The markdown and the given lines of exercise cells never hold an answer's line."""
+    nb = _read(path)
+    secret = set()
+    for lines in solution_regions(nb).values():
+        secret |= {_core(x) for x in lines if len(" ".join(x.split())) >= 20}
+    secret = {c for c in secret if _telling(c)}
+    for cell in nb.cells:
+        given, inside = [], False
+        for line in cell.source.splitlines():
+            if line.strip() in (BEGIN, END):
+                inside = line.strip() == BEGIN
+            elif not inside:
+                given.append(line)
+        shown = _core(" ".join(given)) if cell.cell_type == "markdown" else None
+        for text in [shown] if shown is not None else [_core(x) for x in given]:
+            leaked = sorted(c for c in secret if c in text)
+            assert not leaked, f"{path.name}: a statement holds {leaked}:\n{cell.source[:300]}"

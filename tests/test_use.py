@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import json
+import linecache
+import textwrap
 
 import pytest
 import torch
 
 from rnncourse import checks
-from rnncourse.checks import _progress
+from rnncourse.checks import _answers, _framework, _progress
 
 # every test starts with no exercise passed and its own progress file (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("progress_file")
+
+REFERENCE = checks.REGISTRY["rnn_step"].reference
+
+
+def notebook_function(source: str, namespace: dict | None = None, cell: str = "<cell-1>"):
+    """Define the functions of ``source`` as a notebook cell does (source findable by inspect)."""
+    source = textwrap.dedent(source)
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
+    namespace = {"torch": torch} if namespace is None else namespace
+    exec(compile(source, cell, "exec"), namespace)
+    return namespace
 
 
 def stub(h, x, W, U, b):
@@ -22,65 +35,215 @@ def transposed(h, x, W, U, b):
     return torch.tanh(h @ W + x @ U.T + b)
 
 
+RNN_STEP = """
 def rnn_step(h, x, W, U, b):
     return torch.tanh(h @ W.T + x @ U.T + b)
+"""
+
+
+def new_kernel():
+    """What a new notebook's kernel knows: only the progress file."""
+    _framework.LAST.clear()
+    _progress.SESSION_PASSED.clear()
+
+
+def inputs():
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(2, 3, generator=g), torch.randn(2, 4, generator=g),
+            torch.randn(3, 3, generator=g), torch.randn(3, 4, generator=g),
+            torch.randn(3, generator=g))  # fmt: skip
 
 
 def test_stub_falls_back_to_the_reference_with_one_line(capsys):
     fn = checks.use("rnn_step", stub)
-    assert fn is checks.REGISTRY["rnn_step"].reference
+    assert fn.__wrapped__ is REFERENCE and _answers.exercise_of(fn) == "rnn_step"
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     assert "reference" in out[0] and "not attempted yet" in out[0]
 
 
 def test_wrong_answer_falls_back_and_points_to_the_check_cell(capsys):
-    assert checks.use("rnn_step", transposed) is checks.REGISTRY["rnn_step"].reference
+    assert checks.use("rnn_step", transposed).__wrapped__ is REFERENCE
     out = capsys.readouterr().out
     assert "does not pass checks.rnn_step" in out and "Traceback" not in out
 
 
+def test_the_checker_s_result_is_what_use_reads(capsys):
+    fn = notebook_function(RNN_STEP)["rnn_step"]
+    result = checks.rnn_step(fn)
+    assert isinstance(result, checks.Result) and result.passed and result.cases == 5
+    assert repr(result) == "✓ rnn_step: all 5 cases pass"
+    with pytest.raises(checks.CheckFailed):
+        checks.rnn_step(transposed)
+    assert not _framework.LAST["rnn_step"][1]  # what checks.use reads after a failure
+    capsys.readouterr()
+
+
 def test_right_answer_is_used_and_recorded(capsys, progress_file):
-    assert checks.use("rnn_step", rnn_step) is rnn_step
+    fn = notebook_function(RNN_STEP)["rnn_step"]
+    assert checks.use("rnn_step", fn).__wrapped__ is fn
     assert "using yours" in capsys.readouterr().out
-    assert checks.use("rnn_step") is rnn_step  # passed in this kernel
-    saved = json.loads(progress_file.read_text())
-    assert "def rnn_step" in saved["code"]["rnn_step"]
+    assert checks.use("rnn_step").__wrapped__ is fn  # passed in this kernel
+    saved = json.loads(progress_file.read_text())["answers"]["rnn_step"]
+    assert "def rnn_step" in saved["source"] and saved["notebook"] == "00"
+    assert saved["missing"] == [] and "import torch" in saved["source"]
 
 
 def test_an_earlier_notebook_s_answer_is_rebuilt_and_rechecked(capsys):
-    checks.rnn_step(rnn_step)
-    _progress.SESSION_FUNCTIONS.clear()  # a new kernel: only the file remains
-    fn = checks.use("rnn_step")
-    assert fn is not rnn_step and fn is not checks.REGISTRY["rnn_step"].reference
-    assert "from an earlier notebook" in capsys.readouterr().out
-    h, x = torch.randn(2, 3), torch.randn(2, 4)
-    W, U, b = torch.randn(3, 3), torch.randn(3, 4), torch.randn(3)
-    torch.testing.assert_close(fn(h, x, W, U, b), rnn_step(h, x, W, U, b))
+    fn = notebook_function(RNN_STEP)["rnn_step"]
+    checks.rnn_step(fn)
+    new_kernel()
+    again = checks.use("rnn_step")
+    assert again.__wrapped__ is not fn and again.__wrapped__ is not REFERENCE
+    assert "using yours from notebook 00" in capsys.readouterr().out
+    torch.testing.assert_close(again(*inputs()), fn(*inputs()))
+
+
+def test_helpers_and_constants_of_the_answer_s_cell_come_along(capsys, progress_file):
+    cell = notebook_function(
+        """
+        import torch.nn.functional as F
+        SCALE = 1.0
+
+        def _affine(h, x, W, U, b):
+            return F.linear(h, W) + F.linear(x, U) + SCALE * b
+
+        def rnn_step(h, x, W, U, b):
+            return torch.tanh(_affine(h, x, W, U, b))
+        """
+    )
+    checks.rnn_step(cell["rnn_step"])
+    saved = json.loads(progress_file.read_text())["answers"]["rnn_step"]
+    assert "def _affine" in saved["source"] and "SCALE = 1.0" in saved["source"]
+    new_kernel()
+    again = checks.use("rnn_step")
+    assert "using yours from notebook 00" in capsys.readouterr().out
+    torch.testing.assert_close(again(*inputs()), cell["rnn_step"](*inputs()))
+
+
+def test_a_value_that_cannot_come_along_is_named(capsys, progress_file):
+    cell = notebook_function(
+        """
+        def rnn_step(h, x, W, U, b):
+            return torch.tanh(h @ W.T + x @ U.T + b + OFFSET)
+        """,
+        {"torch": torch, "OFFSET": torch.zeros(1)},
+    )
+    checks.rnn_step(cell["rnn_step"])
+    new_kernel()
+    assert checks.use("rnn_step").__wrapped__ is REFERENCE
+    out = capsys.readouterr().out
+    assert "uses `OFFSET`" in out and "from notebook 00" in out and "define it inside" in out
+
+
+def test_an_answer_calling_another_exercise_s_answer(capsys, progress_file):
+    step_cell = notebook_function(RNN_STEP)
+    checks.rnn_step(step_cell["rnn_step"])
+    step = checks.use("rnn_step", step_cell["rnn_step"])
+    cell = notebook_function(
+        """
+        def rnn_forward(x, W, U, b, h0=None):
+            h = x.new_zeros(x.shape[0], W.shape[0]) if h0 is None else h0
+            hs = []
+            for x_t in x.unbind(1):
+                h = step(h, x_t, W, U, b)
+                hs.append(h)
+            return torch.stack(hs, 1)
+        """,
+        {"torch": torch, "step": step},
+        cell="<cell-2>",
+    )
+    checks.rnn_forward(cell["rnn_forward"])
+    saved = json.loads(progress_file.read_text())["answers"]["rnn_forward"]
+    assert saved["uses"] == {"step": "rnn_step"} and "def rnn_step" not in saved["source"]
+    new_kernel()
+    capsys.readouterr()
+    again = checks.use("rnn_forward")
+    assert "using yours from notebook 01" in capsys.readouterr().out
+    x = torch.randn(2, 5, 4)
+    torch.testing.assert_close(again(x, *inputs()[2:]), cell["rnn_forward"](x, *inputs()[2:]))
 
 
 def test_a_saved_answer_that_no_longer_passes_is_not_used(capsys, progress_file):
-    checks.rnn_step(rnn_step)
-    _progress.SESSION_FUNCTIONS.clear()
+    checks.rnn_step(notebook_function(RNN_STEP)["rnn_step"])
+    new_kernel()
     data = json.loads(progress_file.read_text())
-    data["code"]["rnn_step"] = data["code"]["rnn_step"].replace("W.T", "W")
+    saved = data["answers"]["rnn_step"]
+    saved["source"] = saved["source"].replace("W.T", "W")
     progress_file.write_text(json.dumps(data))
-    assert checks.use("rnn_step") is checks.REGISTRY["rnn_step"].reference
-    assert "earlier notebook" in capsys.readouterr().out
+    assert checks.use("rnn_step").__wrapped__ is REFERENCE
+    out = capsys.readouterr().out
+    assert "from notebook 00 does not pass checks.rnn_step as it stands now" in out
+
+
+def test_a_version_1_progress_file_is_read(capsys, progress_file):
+    source = textwrap.dedent(RNN_STEP)
+    version_1 = {"passed": {"rnn_step": 1.0}, "code": {"rnn_step": source}}
+    progress_file.write_text(json.dumps(version_1))
+    assert "rnn_step" in _progress.load()
+    fn = checks.use("rnn_step")
+    assert fn.__wrapped__ is not REFERENCE and "using yours" in capsys.readouterr().out
+
+
+def test_a_sibling_assignment_folder_s_answer_is_found(tmp_path, monkeypatch, capsys):
+    """nbgrader's layout: one folder per assignment, each with its own progress file."""
+    monkeypatch.delenv(_progress.ENV_VAR)
+    first, later = tmp_path / "06_gating", tmp_path / "09_real_text"
+    first.mkdir(), later.mkdir()
+    monkeypatch.chdir(first)
+    checks.rnn_step(notebook_function(RNN_STEP)["rnn_step"])
+    new_kernel()
+    monkeypatch.chdir(later)
+    capsys.readouterr()
+    assert checks.use("rnn_step").__wrapped__ is not REFERENCE
+    assert "using yours from notebook 00" in capsys.readouterr().out
+    # it passed here again, so this folder's own record now carries it (for a grader)
+    assert "rnn_step" in _progress.load()
+    monkeypatch.setenv(_progress.ENV_VAR, str(tmp_path / "elsewhere.json"))  # one file for all
+    new_kernel()
+    assert checks.use("rnn_step").__wrapped__ is REFERENCE
 
 
 def test_nothing_passed_anywhere_means_the_reference(capsys):
-    assert checks.use("rnn_step") is checks.REGISTRY["rnn_step"].reference
+    assert checks.use("rnn_step").__wrapped__ is REFERENCE
     assert "has not passed checks.rnn_step yet" in capsys.readouterr().out
 
 
 def test_under_a_grader_use_never_fails(monkeypatch, capsys):
     monkeypatch.setenv(checks.GRADING_ENV, "1")
-    assert checks.use("rnn_step", stub) is checks.REGISTRY["rnn_step"].reference
+    assert checks.use("rnn_step", stub).__wrapped__ is REFERENCE
+    assert "not attempted" in capsys.readouterr().out
 
 
-def test_bad_arguments_say_what_was_expected():
-    with pytest.raises(ValueError, match="no exercise named 'rnn_stp'.*rnn_step"):
-        checks.use("rnn_stp")
-    with pytest.raises(TypeError, match="your function itself"):
-        checks.use("rnn_step", rnn_step(*[torch.zeros(1, 1)] * 4, torch.zeros(1)))
+def test_an_error_in_a_student_s_function_names_it(capsys):
+    fn = notebook_function(RNN_STEP)["rnn_step"]
+    step = checks.use("rnn_step", fn)
+    with pytest.raises(RuntimeError) as info:
+        step(torch.zeros(2, 3), torch.zeros(2, 5), *inputs()[2:])
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    if hasattr(info.value, "add_note"):  # Python 3.11 and newer
+        assert "your rnn_step (notebook 00)" in notes
+
+
+def test_nan_for_finite_inputs_is_named_once(capsys):
+    cell = notebook_function(
+        """
+        def rnn_step(h, x, W, U, b):
+            out = torch.tanh(h @ W.T + x @ U.T + b)
+            return out if h.shape[0] < 100 else out / 0 * 0
+        """
+    )
+    step = checks.use("rnn_step", cell["rnn_step"])
+    capsys.readouterr()
+    h, x, W, U, b = inputs()
+    step(h.repeat(50, 1), x.repeat(50, 1), W, U, b)
+    step(h.repeat(50, 1), x.repeat(50, 1), W, U, b)
+    out = capsys.readouterr().out
+    assert out.count("your rnn_step (notebook 00) returned nan or inf") == 1
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="no exercise named 'nope'"):
+        checks.use("nope")
+    with pytest.raises(TypeError, match="pass rnn_step, not rnn_step"):
+        checks.use("rnn_step", 3)

@@ -23,7 +23,7 @@ reference until then), so the code you write runs the rest of the course.
 
 from __future__ import annotations
 
-from . import _progress
+from . import _display, _progress
 from ._backprop import (
     BUG_LABELS,
     backward_A,
@@ -38,8 +38,10 @@ from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_
 from ._framework import (
     GRADING_ENV,
     REGISTRY,
+    CheckFailed,
     Exercise,
     NotAttemptedError,
+    Result,
     StudentCodeError,
     grading,
 )
@@ -64,9 +66,13 @@ from ._topologies import (
 from ._truncation import tbptt_chunks
 from ._use import use
 
+_display.register()
+
 __all__ = [
     "REGISTRY",
+    "CheckFailed",
     "Exercise",
+    "Result",
     "StudentCodeError",
     "NotAttemptedError",
     "GRADING_ENV",
@@ -115,15 +121,15 @@ __all__ = [
 
 
 def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
-    """Summarise which exercises have passed, per notebook, and print a compact table.
+    """Summarise which exercises have passed, per notebook in course order; print a table.
 
     Args:
         notebook: show only this notebook (e.g. ``"03"``); ``None`` shows all.
 
     Returns:
         ``{notebook: {exercise: status}}`` with status ``"passed"`` (in this session),
-        ``"passed earlier"`` (in an earlier session, from the progress file) or
-        ``"not yet"``.
+        ``"passed earlier"`` (in an earlier session or notebook folder, from the progress
+        file) or ``"not yet"``.
     """
     notebooks = sorted({ex.notebook for ex in REGISTRY.values()})
     if notebook is not None:
@@ -134,19 +140,17 @@ def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
         if notebook not in notebooks:
             raise ValueError(f"notebook must be one of {', '.join(notebooks)}; got {notebook!r}.")
         notebooks = [notebook]
-    earlier = _progress.load()
-    summary: dict[str, dict[str, str]] = {}
-    for nb in notebooks:
-        summary[nb] = {}
-        for name, ex in REGISTRY.items():
-            if ex.notebook != nb:
-                continue
-            if name in _progress.SESSION_PASSED:
-                summary[nb][name] = "passed"
-            elif name in earlier:
-                summary[nb][name] = "passed earlier"
-            else:
-                summary[nb][name] = "not yet"
+    earlier = _progress.load_everywhere()
+    summary: dict[str, dict[str, str]] = {nb: {} for nb in notebooks}
+    for name, ex in REGISTRY.items():  # registered in each notebook's order
+        if ex.notebook not in summary:
+            continue
+        if name in _progress.SESSION_PASSED:
+            summary[ex.notebook][name] = "passed"
+        elif name in earlier:
+            summary[ex.notebook][name] = "passed earlier"
+        else:
+            summary[ex.notebook][name] = "not yet"
     marks = {"passed": "✓", "passed earlier": "✓ (earlier)", "not yet": "·"}
     for nb, exercises in summary.items():
         done = sum(status != "not yet" for status in exercises.values())

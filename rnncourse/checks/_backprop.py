@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._random import generator
 from ..bptt import numerical_gradient as _numerical_gradient
-from ._framework import call, compare, exercise, generator, randn
+from ._contract import call
+from ._framework import compare, exercise, randn
 
 OVERWRITE = (
     "the gradient is overwritten instead of accumulated, so only one step counts. "

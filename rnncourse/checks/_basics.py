@@ -6,7 +6,8 @@ import torch
 
 from .._random import generator
 from ..tasks.signals import discretize
-from ._framework import StudentCodeError, call, compare, exercise, randn
+from ._contract import call
+from ._framework import StudentCodeError, compare, exercise, randn
 
 TRANSPOSED_W = (
     "the recurrent weights are transposed. With batch-first rows, W h is written "

@@ -1,16 +1,20 @@
-"""The machinery every checker shares: calling the student's code, comparing, reporting.
+"""The machinery every checker shares: the exercise registry, the checker's wrapper, comparing.
 
 A checker is a short function decorated with :func:`exercise`. It receives the student's
-function, calls it through :func:`call` on a few seeded cases and compares each answer
-with :func:`compare`, which knows the typical wrong answers (``mistakes``) and names the
-one that matches. Student functions get float32 tensors, like the notebooks' data;
-references are computed in float64.
+function, calls it through :func:`rnncourse.checks._contract.call` on a few seeded cases and
+compares each answer with :func:`compare`, which knows the typical wrong answers
+(``mistakes``) and names the one that matches. Student functions get float32 tensors, like
+the notebooks' data; references are computed in float64.
+
+A checker returns a :class:`Result` (whether the answer passed), which
+:func:`rnncourse.checks.use` reads. A wrong answer raises :class:`CheckFailed`, whose message
+is the diagnosis, wrapped to fit a notebook and a grader's feedback
+(:mod:`rnncourse.checks._display` shows it without the checker's own frames).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import textwrap
 from collections.abc import Callable
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import _progress
+WIDTH = 88  # the diagnosis is wrapped to this width: nbgrader's feedback and validate keep it
 
 
 class NotAttempted(Exception):
@@ -30,7 +34,11 @@ class StudentCodeError(RuntimeError):
     """The student's function raised an error; the original is chained as ``__cause__``."""
 
 
-class NotAttemptedError(AssertionError):
+class CheckFailed(AssertionError):
+    """A wrong answer: the message names the case, what was expected and the likely mistake."""
+
+
+class NotAttemptedError(CheckFailed):
     """Under a grader, an exercise whose function still raises ``NotImplementedError``."""
 
 
@@ -53,94 +61,134 @@ def grading() -> bool:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its name, the notebook it belongs to, its checker and its reference.
+    """One exercise: its name, notebook, checker, reference answer and what it may not call.
 
     ``reference`` is the course's own answer, with the student function's signature: later
     cells run it (through :func:`rnncourse.checks.use`) until the student's answer passes.
+    ``forbidden`` lists the functions that already do what the exercise asks (torch's own
+    module, the course's implementation): an answer that calls one of them, or the
+    reference, is rejected. With ``gradients`` the checker must compare the gradients of
+    the answer with autograd's (:func:`rnncourse.checks._contract.check_gradients`), since
+    later cells train through it.
     """
 
     name: str
     notebook: str
     checker: Callable
     reference: Callable | None = None
+    forbidden: tuple = ()
+    gradients: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a checker found: ``passed`` (also the truth value), the cases run, or why not."""
+
+    name: str
+    passed: bool
+    cases: int = 0
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        if self.passed:
+            return f"✓ {self.name}: all {self.cases} cases pass"
+        return f"{self.name}: {self.reason}"
+
+    def _ipython_display_(self) -> None:
+        """Nothing: the checker has printed its line already."""
 
 
 REGISTRY: dict[str, Exercise] = {}
 
-
-def source_of(fn: Callable) -> str | None:
-    """The source text of ``fn`` (dedented), or None where Python cannot find it."""
-    try:
-        return textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        return None
+# set while a checker runs: the exercise, and whether its gradients were compared
+ACTIVE: dict = {}
+# {exercise: (the function checked last in this process, its Result)}, for checks.use
+LAST: dict[str, tuple[Callable, Result]] = {}
 
 
-def exercise(notebook: str, reference: Callable | None = None) -> Callable:
-    """Register a checker for notebook ``notebook`` (e.g. ``"01"``).
+def wrap(message: str, width: int = WIDTH) -> str:
+    """``message`` with every line wrapped to ``width`` columns, indentation kept."""
+    out = []
+    for line in message.split("\n"):
+        body = line.lstrip(" ")
+        indent = " " * (len(line) - len(body))
+        more = indent + "    " if body.startswith("Likely mistake") else indent + "  "
+        out += textwrap.wrap(
+            body, width, initial_indent=indent, subsequent_indent=more, break_on_hyphens=False
+        ) or [""]
+    return "\n".join(out)
 
-    ``reference`` is the course's answer to the exercise, with the same signature as the
-    student's function (see :class:`Exercise`).
+
+def exercise(
+    notebook: str,
+    reference: Callable | None = None,
+    *,
+    forbidden: tuple = (),
+    gradients: bool = False,
+) -> Callable:
+    """Register a checker for notebook ``notebook`` (e.g. ``"01"``); see :class:`Exercise`.
 
     The decorated body takes the student's function and returns the number of cases it
-    ran. The wrapper prints the pass line, records progress, and turns a stub that still
-    raises ``NotImplementedError`` into a "not attempted yet" line (a failing
-    :class:`NotAttemptedError` when :func:`grading` is on). It returns None, so a
-    check cell shows only that line (``checks.progress()`` tells what has passed).
+    ran. The wrapper prints the pass line, records the answer (``checks.use`` runs it in
+    later notebooks), turns a stub that still raises ``NotImplementedError`` into a "not
+    attempted yet" line (a failing :class:`NotAttemptedError` under a grader), and raises
+    every wrong answer as :class:`CheckFailed` with a wrapped message. It returns a
+    :class:`Result`, which shows nothing in a notebook beyond the printed line.
     """
 
     def decorate(body: Callable) -> Callable:
         name = body.__name__
 
         @functools.wraps(body)
-        def checker(student_fn) -> None:
+        def checker(student_fn) -> Result:
             if not callable(student_fn):
                 raise TypeError(
                     f"checks.{name} expects your function itself, got "
                     f"{type(student_fn).__name__}. Pass it without calling it: "
                     f"checks.{name}({name}), not checks.{name}({name}(...))."
                 )
+            ACTIVE.clear()
+            ACTIVE.update(name=name, gradients_checked=False)
+            failed = Result(
+                name, False, reason=f"does not pass checks.{name} yet (its check cell says why)"
+            )
+            LAST[name] = (student_fn, failed)
             try:
                 n_cases = body(student_fn)
             except NotAttempted:
+                LAST[name] = (student_fn, Result(name, False, reason="is not attempted yet"))
                 if grading():
                     raise NotAttemptedError(
                         f"{name}: not attempted yet, so this check fails under the grader "
                         f"(replace `raise NotImplementedError()` with your code)."
                     ) from None
                 print(f"{name}: not attempted yet")
-                return
-            print(f"✓ {name}: all {n_cases} cases pass")
-            _progress.record(name, student_fn, source_of(student_fn))
+                return LAST[name][1]
+            except CheckFailed as err:
+                raise type(err)(wrap(str(err))) from None
+            except StudentCodeError as err:
+                raise StudentCodeError(wrap(str(err))) from err.__cause__
+            except AssertionError as err:
+                raise CheckFailed(wrap(str(err))) from None
+            finally:
+                checked = ACTIVE.get("gradients_checked")
+                ACTIVE.clear()
+            if gradients and not checked:
+                raise RuntimeError(f"checks.{name} must compare gradients (check_gradients).")
+            from . import _progress  # (a late import: _progress imports this module)
 
-        REGISTRY[name] = Exercise(name, notebook, checker, reference)
+            print(f"✓ {name}: all {n_cases} cases pass")
+            _progress.record(name, student_fn)
+            LAST[name] = (student_fn, Result(name, True, n_cases))
+            return LAST[name][1]
+
+        REGISTRY[name] = Exercise(name, notebook, checker, reference, tuple(forbidden), gradients)
         return checker
 
     return decorate
-
-
-def _to_float32(value):
-    """float64 tensors become float32 (what the notebooks use); containers recursively."""
-    if isinstance(value, torch.Tensor) and value.dtype == torch.float64:
-        return value.float()
-    if isinstance(value, tuple | list):
-        return type(value)(_to_float32(v) for v in value)
-    return value
-
-
-def call(name: str, fn: Callable, *args, **kwargs):
-    """Call the student's ``fn``; re-raise its errors under the exercise's name.
-
-    Float tensors are passed as float32, like the data in the notebooks, so that code
-    such as ``torch.zeros(B, H)`` works; references are computed in float64.
-    """
-    args = tuple(_to_float32(a) for a in args)
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as err:
-        raise NotAttempted(name) from err
-    except Exception as err:
-        raise StudentCodeError(f"{name} raised {type(err).__name__}: {err}") from err
 
 
 def _as_array(value) -> np.ndarray | None:
@@ -180,7 +228,7 @@ def compare(
     atol: float = 1e-5,
     rtol: float = 1e-4,
 ) -> None:
-    """Raise ``AssertionError`` with a specific message unless ``got`` matches ``expected``.
+    """Raise :class:`CheckFailed` with a specific message unless ``got`` matches ``expected``.
 
     Args:
         name: the exercise's name.
@@ -188,6 +236,7 @@ def compare(
         got, expected: tensors, arrays or numbers.
         mistakes: ``{message: wrong answer}`` (or a list of such pairs); the message of
             the first wrong answer that ``got`` equals is reported as the likely mistake.
+            A message names the mistake and the idea of the fix, never the corrected code.
         shape_hints: ``{shape: message}`` for wrong shapes that point to a known mistake.
         hint: the message when no known mistake matches.
         what: which part of the answer this is (e.g. ``"dW"``), for the message.
@@ -196,18 +245,18 @@ def compare(
     arr = _as_array(got)
     label = f"{name} ({what})" if what else name
     if got is None:
-        raise AssertionError(
+        raise CheckFailed(
             f"{label}, {case}: got None. Likely mistake: the function does not `return` its result."
         )
     if arr is None:
-        raise AssertionError(
+        raise CheckFailed(
             f"{label}, {case}: expected a tensor of shape {exp.shape}, got {type(got).__name__}."
         )
     pairs = list(mistakes.items() if isinstance(mistakes, dict) else (mistakes or []))
     if arr.shape != exp.shape:
         why = next((m for m, wrong in pairs if close(got, wrong, atol=atol, rtol=rtol)), "")
         why = why or (shape_hints or {}).get(tuple(arr.shape), "")
-        raise AssertionError(
+        raise CheckFailed(
             f"{label}, {case}: expected shape {tuple(exp.shape)}, got {tuple(arr.shape)}."
             + (f" Likely mistake: {why}" if why else "")
         )
@@ -218,20 +267,21 @@ def compare(
         if close(got, wrong, atol=atol, rtol=rtol):
             likely = message
             break
+    if not np.isfinite(arr).all() and np.isfinite(exp).all():
+        likely = likely or (
+            "the result holds nan or inf where the exact values are finite: a product or a "
+            "division that over- or underflows at this length. Rearrange the computation so "
+            "that no intermediate value grows or shrinks without bound."
+        )
     diff = np.nan_to_num(np.abs(arr - exp), nan=np.inf)
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    raise AssertionError(
+    raise CheckFailed(
         f"{label}, {case}: wrong values.\n"
         f"  expected {_excerpt(exp)}\n  got      {_excerpt(arr)}\n"
         f"  max error {diff[worst]:.3g} at index {tuple(int(i) for i in worst)}: expected "
         f"{exp[worst]:.4g}, got {arr[worst]:.4g}"
         + (f"\n  Likely mistake: {likely}" if likely else "")
     )
-
-
-def generator(seed: int) -> torch.Generator:
-    """A torch generator with a fixed seed (the global RNG is never touched)."""
-    return torch.Generator().manual_seed(seed)
 
 
 def randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch
 
-from ._framework import StudentCodeError, call, compare, exercise, generator, randn, torch_module
+from .._random import generator
+from ._contract import call
+from ._framework import StudentCodeError, compare, exercise, randn, torch_module
 
 
 def _gated_leaky_step(s, x, theta):

@@ -6,13 +6,9 @@ import math
 
 import torch
 
-from ._framework import (
-    call,
-    compare,
-    exercise,
-    generator,
-    randn,
-)
+from .._random import generator
+from ._contract import call
+from ._framework import compare, exercise, randn
 
 NO_SHIFT = "the targets were not shifted: the model would be fed the very token it predicts."
 

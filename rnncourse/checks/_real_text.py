@@ -9,7 +9,9 @@ import torch
 
 from rnncourse.tasks.corpora import load_names
 
-from ._framework import call, compare, exercise, generator
+from .._random import generator
+from ._contract import call
+from ._framework import compare, exercise
 
 LETTERS = string.ascii_lowercase
 """The names' letters; token 0 is '.', the start and the end of every name."""

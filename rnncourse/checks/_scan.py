@@ -14,7 +14,9 @@ import torch
 from rnncourse import scan
 from rnncourse.depth import measure_depth
 
-from ._framework import NotAttempted, call, close, compare, exercise, generator, randn
+from .._random import generator
+from ._contract import call
+from ._framework import NotAttempted, close, compare, exercise, randn
 
 SHORT_T, LONG_T = 32, 512
 LOOP_GROWTH = 8  # chain growth over a 16-fold length that counts as a loop over time

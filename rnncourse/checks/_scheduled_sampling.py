@@ -16,7 +16,9 @@ import torch.nn.functional as F
 
 from rnncourse import generation
 
-from ._framework import call, close, compare, exercise, generator, torch_module
+from .._random import generator
+from ._contract import call
+from ._framework import close, compare, exercise, torch_module
 
 # The schedule the checker passes: eps_i = 0.85, 0.6, 0.35, 0.1 at updates 0..3, so both
 # kinds of input occur and a reversed or shifted schedule shows.

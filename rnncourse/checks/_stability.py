@@ -7,7 +7,9 @@ import math
 
 import torch
 
-from ._framework import call, compare, exercise, generator, randn
+from .._random import generator
+from ._contract import call
+from ._framework import compare, exercise, randn
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a, "sigmoid": torch.sigmoid}
 

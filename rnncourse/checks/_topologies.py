@@ -10,7 +10,8 @@ import torch
 
 from .._random import generator
 from ._basics import TRANSPOSED_W, _loop
-from ._framework import call, compare, exercise, randn, torch_module
+from ._contract import call
+from ._framework import compare, exercise, randn, torch_module
 
 
 def _many_to_one_head(hs, lengths, V, b_o):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._framework import StudentCodeError, call, compare, exercise, generator, randn
+from .._random import generator
+from ._contract import call
+from ._framework import StudentCodeError, compare, exercise, randn
 
 NO_DETACH = (
     "the state is carried into the next chunk without .detach(): its backward pass runs into "
@@ -117,7 +119,17 @@ def tbptt_chunks(student_fn) -> int:
         g = generator(seed + 1)
         x, y = randn(g, B, T, I), randn(g, B, T, O)
         try:
-            got = call("tbptt_chunks", student_fn, cell, readout, x, y, k, opt)
+            got = call(
+                "tbptt_chunks",
+                student_fn,
+                cell,
+                readout,
+                x,
+                y,
+                k,
+                opt,
+                mutable=("cell", "readout", "opt"),  # training updates them
+            )
         except StudentCodeError as err:
             text = str(err.__cause__)
             if "second time" in text or "inplace operation" in text:

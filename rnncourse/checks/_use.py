@@ -9,77 +9,109 @@ the course's reference answer otherwise, so a notebook with untouched exercises 
 runs top to bottom. It prints one line saying which one runs, and why.
 
 Without a function (``checks.use("gru_step")``, in a later notebook) it looks for the
-function that passed earlier in this kernel, then for the source that passed in an
-earlier notebook (kept in the progress file, see :mod:`rnncourse.checks._progress`). A
-saved source is run again only after it passes its checker once more here.
+function that passed earlier in this kernel, then for the answer that passed in an earlier
+notebook (kept in the progress file, see :mod:`rnncourse.checks._progress`), which it
+rebuilds and checks again before running it.
+
+The function returned carries the exercise's name. When the student's function raises
+inside a later cell, the error says whose function it was; when it returns nan or inf for
+finite inputs, a one-line warning names it as the first suspect.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
+import functools
 import io
-import time
 from collections.abc import Callable
 
-from . import _progress
-from ._framework import REGISTRY, NotAttemptedError, StudentCodeError
+import torch
 
-# what a saved answer may use without importing it, as in the notebooks
-_PRELUDE = (
-    "import math\nimport numpy as np\nimport torch\nimport torch.nn as nn\n"
-    "import torch.nn.functional as F\n"
-)
+from . import _answers, _progress
+from ._framework import LAST, REGISTRY, NotAttemptedError, Result, StudentCodeError
 
 
-def _passes(name: str, fn: Callable) -> tuple[bool, str]:
-    """Run exercise ``name``'s checker on ``fn`` without printing: (passed, why not)."""
-    checker = REGISTRY[name].checker
-    if _progress.SESSION_FUNCTIONS.get(name) is fn:
-        return True, ""
-    out = io.StringIO()
+def _quietly_checked(name: str, fn: Callable) -> Result:
+    """The checker's :class:`Result` for ``fn`` (from this kernel's last check, or run now)."""
+    last = LAST.get(name)
+    if last is not None and last[0] is fn:
+        return last[1]
     try:
-        with contextlib.redirect_stdout(out):
-            checker(fn)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return REGISTRY[name].checker(fn)
     except NotAttemptedError:  # a stub, under a grader
-        return False, "is not attempted yet"
+        return Result(name, False, reason="is not attempted yet")
     except (AssertionError, StudentCodeError):
-        return False, f"does not pass checks.{name} yet (its check cell says why)"
+        return Result(
+            name, False, reason=f"does not pass checks.{name} yet (its check cell says why)"
+        )
     except Exception as err:  # noqa: BLE001 (any error in student code means: not yet)
-        return False, f"raised {type(err).__name__} when checked"
-    if _progress.SESSION_FUNCTIONS.get(name) is fn:
-        return True, ""
-    return False, "is not attempted yet"
+        return Result(name, False, reason=f"raised {type(err).__name__} when checked")
 
 
-def _function_name(source: str) -> str | None:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    defs = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
-    return defs[-1] if defs else None
+def _non_finite(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.is_floating_point() and not bool(torch.isfinite(value).all())
+    if isinstance(value, tuple | list):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
-def _saved(name: str, passed: dict[str, float], code: dict[str, str]) -> Callable | None:
-    """The function for ``name`` rebuilt from the progress file's ``code``, or None.
+def _carrying(fn: Callable, name: str, whose: str | None) -> Callable:
+    """``fn`` labelled with its exercise; for a student's function (``whose``), watched."""
 
-    ``passed`` and ``code`` are the file's two records (``_progress.load_all()``).
-    """
-    if name not in code:
-        return None
-    namespace: dict = {}
-    exec(_PRELUDE, namespace)  # noqa: S102 (fixed imports)
-    # an answer may call another exercise's function: the reference stands in for one not saved
-    namespace.update({n: ex.reference for n, ex in REGISTRY.items() if ex.reference})
-    # every saved answer, oldest first, so that one answer may call another
-    for other in sorted(code, key=lambda n: passed.get(n, 0.0)):
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
         try:
-            exec(compile(code[other], f"<your {other}>", "exec"), namespace)  # noqa: S102
-        except Exception:  # noqa: BLE001, S112 (a broken saved answer is skipped)
-            continue
-    fn = namespace.get(_function_name(code[name]) or name)
-    return fn if callable(fn) else None
+            out = fn(*args, **kwargs)
+        except Exception as err:
+            if whose and hasattr(err, "add_note"):
+                err.add_note(f"This error came from {whose}, which this cell runs (checks.use).")
+            raise
+        if whose and not run.warned and _non_finite(out) and not _non_finite((args, kwargs)):
+            run.warned = True
+            print(
+                f"⚠ {whose} returned nan or inf for finite inputs here: it is the first "
+                f"suspect if what follows fails. Its check ran it at small sizes; this cell "
+                f"runs it at others (longer sequences, larger values)."
+            )
+        return out
+
+    run.warned = False
+    setattr(run, _answers.EXERCISE_ATTR, name)
+    return run
+
+
+def _earlier(name: str) -> tuple[Callable | None, str, str]:
+    """The answer to ``name`` that passed in an earlier notebook: (function, notebook, why not)."""
+    record = _progress.load_everywhere().get(name)
+    if record is None:
+        return None, "", f"has not passed checks.{name} yet"
+    notebook = record.get("notebook") or "an earlier notebook"
+    where = f"from notebook {notebook}" if record.get("notebook") else "from an earlier notebook"
+    if not record.get("source"):
+        return None, notebook, f"{where} passed, but its source could not be kept"
+    try:
+        fn = _answers.rebuild(record, lambda other: _resolve(other))
+    except Exception as err:  # noqa: BLE001 (a saved answer that cannot be rebuilt is not used)
+        return None, notebook, f"{where} could not be rebuilt here: {err}"
+    result = _quietly_checked(name, fn)
+    if not result.passed:
+        return (
+            None,
+            notebook,
+            (
+                f"{where} does not pass checks.{name} as it stands now (rerun its check cell there "
+                f"to see why)"
+            ),
+        )
+    return fn, notebook, ""
+
+
+def _resolve(name: str) -> Callable:
+    """What a rebuilt answer calls for another exercise: the student's, else the reference."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return use(name)
 
 
 def use(name: str, fn: Callable | None = None) -> Callable:
@@ -88,12 +120,13 @@ def use(name: str, fn: Callable | None = None) -> Callable:
     Args:
         name: the exercise's name, as in ``checks.<name>``.
         fn: your function for it. When it passes the exercise's checker (checked quietly,
-            or already passed in this kernel), it is returned. ``None`` looks for an answer
+            or already checked in this kernel), it is returned. ``None`` looks for an answer
             that passed earlier: in this kernel, or in an earlier notebook (the progress
-            file keeps its source, which must pass the checker again here).
+            file keeps it; it must pass the checker again here).
 
     Returns:
-        Your function, or the course's reference answer with the same signature.
+        Your function, or the course's reference answer with the same signature, labelled
+        with the exercise (see the module docstring).
     """
     if not isinstance(name, str) or name not in REGISTRY:
         known = ", ".join(sorted(n for n, ex in REGISTRY.items() if ex.reference))
@@ -106,30 +139,24 @@ def use(name: str, fn: Callable | None = None) -> Callable:
             f"checks.use({name!r}, fn): fn must be your function itself, got "
             f"{type(fn).__name__}; pass {name}, not {name}(...)."
         )
+    here = f"your {name} (notebook {exercise.notebook})"
     if fn is not None:
-        ok, why = _passes(name, fn)
-        if ok:
+        result = _quietly_checked(name, fn)
+        if result.passed:
             print(f"→ {name}: using yours (it passes checks.{name}).")
-            return fn
+            return _carrying(fn, name, here)
+        why = result.reason
     else:
-        earlier = _progress.SESSION_FUNCTIONS.get(name)
-        if earlier is not None:
+        last = LAST.get(name)
+        if last is not None and last[1].passed:
             print(f"→ {name}: using yours (it passed checks.{name} in this notebook).")
-            return earlier
-        passed, code = _progress.load_all()
-        saved = _saved(name, passed, code)
-        if saved is not None:
-            ok, why = _passes(name, saved)
-            if ok:
-                when = passed.get(name)
-                day = time.strftime(" on %Y-%m-%d", time.localtime(when)) if when else ""
-                print(f"→ {name}: using yours from an earlier notebook (it passed{day}).")
-                return saved
-            why = f"(saved from an earlier notebook) {why}"
-        else:
-            why = f"has not passed checks.{name} yet"
+            return _carrying(last[0], name, here)
+        found, notebook, why = _earlier(name)
+        if found is not None:
+            print(f"→ {name}: using yours from notebook {notebook} (it passes checks.{name}).")
+            return _carrying(found, name, f"your {name} (from notebook {notebook})")
     print(
         f"→ {name}: using the course's reference, since yours {why}; "
         f"rerun this cell once checks.{name} passes to use yours."
     )
-    return exercise.reference
+    return _carrying(exercise.reference, name, None)

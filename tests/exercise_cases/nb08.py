@@ -84,7 +84,7 @@ CASES = {
         ],
     ),
     "scan_equals_loop": (
-        scan.hillis_steele_scan,
+        rounds_scan,
         [
             (linear_scan, "loop over time"),
             (lambda a, b: linear_scan(a, b, "shift"), "shifted by one"),

@@ -1,0 +1,278 @@
+"""What a passing answer promises every cell that runs it later.
+
+A check compares values on a few cases; later cells then train through the answer, pass it
+their own tensors, and run it at other lengths. So every call of a student's function made
+by a checker (:func:`call`) also verifies that
+
+* it leaves its inputs as they were: values and autograd's version counters (an in-place
+  change spoils the caller's tensors or breaks backward later);
+* its result keeps the inputs' dtype (float32 in, float32 out; float64 in, float64 out);
+* it does not call what it is asked to write: the exercise's reference answer, torch's own
+  module or kernel for it, the course's implementation (listed per exercise).
+
+And :func:`check_gradients` compares the gradients of a loss through the answer with
+autograd through the reference, for every input and parameter: a ``.detach()`` or a value
+taken out of the graph gives right numbers and wrong training.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import sys
+from types import SimpleNamespace
+
+import torch
+
+from ._framework import ACTIVE, REGISTRY, CheckFailed, NotAttempted, StudentCodeError
+
+__all__ = ["call", "check_gradients"]
+
+IN_PLACE = (
+    "Later cells pass their own tensors (a model's states, a batch) and use them again "
+    "afterwards, and autograd needs them unchanged: compute new tensors instead of writing "
+    "into the given ones (methods ending in _ such as mul_ or add_, and item assignment "
+    "x[...] = ..., write in place)."
+)
+
+
+def _to_dtype(value, dtype):
+    """float tensors converted to ``dtype`` (None: unchanged); containers recursively."""
+    if dtype is None:
+        return value
+    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != dtype:
+        return value.to(dtype)
+    if isinstance(value, tuple | list):
+        return type(value)(_to_dtype(v, dtype) for v in value)
+    return value
+
+
+def _labels(name: str, fn, args: tuple, kwargs: dict) -> list[tuple[str, object]]:
+    """``[(parameter name, value)]``, named as the exercise names them (its reference)."""
+    reference = REGISTRY[name].reference if name in REGISTRY else None
+    for source in (reference, fn):
+        try:
+            bound = inspect.signature(source).bind(*args, **kwargs)
+        except (TypeError, ValueError):
+            continue
+        return list(bound.arguments.items())
+    return [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
+
+
+def _tensors(label: str, value, depth: int = 0):
+    """``(label, tensor)`` for every tensor in ``value``: containers, modules, namespaces."""
+    if depth > 4:
+        return
+    if isinstance(value, torch.Tensor):
+        yield label, value
+    elif isinstance(value, tuple | list):
+        for i, v in enumerate(value):
+            yield from _tensors(f"{label}[{i}]", v, depth + 1)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _tensors(f"{label}[{k!r}]", v, depth + 1)
+    elif isinstance(value, torch.nn.Module):
+        yield from ((f"{label}.{n}", t) for n, t in value.named_parameters())
+        yield from ((f"{label}.{n}", t) for n, t in value.named_buffers())
+    elif isinstance(value, SimpleNamespace):
+        for k, v in vars(value).items():
+            yield from _tensors(f"{label}.{k}", v, depth + 1)
+
+
+def _code_of(item):
+    """The code object that runs when ``item`` is called (a function, method or module)."""
+    if isinstance(item, type) and issubclass(item, torch.nn.Module):
+        item = item.forward
+    item = getattr(item, "__func__", item)
+    return getattr(item, "__code__", None)
+
+
+def _forbidden(name: str) -> tuple[dict, dict]:
+    """``({code object: description}, {builtin: description})`` that ``name`` may not call."""
+    if name not in REGISTRY:
+        return {}, {}
+    ex = REGISTRY[name]
+    codes, builtins = {}, {}
+    if ex.reference is not None and _code_of(ex.reference) is not None:
+        codes[_code_of(ex.reference)] = "the course's reference answer to this exercise"
+    for item in ex.forbidden:
+        described = item if isinstance(item, tuple) else (item, None)
+        target, what = described
+        code = _code_of(target)
+        label = what or f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        if code is not None:
+            codes[code] = label
+        else:
+            builtins[target] = what or f"torch's kernel {getattr(target, '__name__', target)}"
+    return codes, builtins
+
+
+class _Watch:
+    """Notes the first forbidden function called while active (``sys.setprofile``)."""
+
+    def __init__(self, codes: dict, builtins: dict):
+        self.codes, self.builtins, self.hit = codes, builtins, None
+        self._old = None
+
+    def _profile(self, frame, event, arg):
+        if self.hit is not None:
+            return
+        if event == "call":
+            self.hit = self.codes.get(frame.f_code)
+        elif event == "c_call":
+            try:
+                self.hit = self.builtins.get(arg)
+            except TypeError:  # an unhashable callable
+                pass
+
+    def __enter__(self):
+        if self.codes or self.builtins:
+            self._old = sys.getprofile()
+            sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        if self.codes or self.builtins:
+            sys.setprofile(self._old)
+        return False
+
+
+def _forbidden_call(name: str, what: str) -> CheckFailed:
+    return CheckFailed(
+        f"{name} calls {what}, which already does what this exercise asks. Write it with "
+        f"your own tensor operations: that is the exercise, and later cells build on your "
+        f"version."
+    )
+
+
+def call(name: str, fn, *args, dtype=torch.float32, mutable: tuple = (), **kwargs):
+    """Call the student's ``fn`` as a checker does, and hold it to the contract.
+
+    Float tensors are passed as ``dtype`` (float32 by default, like the notebooks' data;
+    ``None`` passes them unchanged). Raises :class:`NotAttempted` for a stub,
+    :class:`StudentCodeError` for an error in the student's code, and :class:`CheckFailed`
+    when the function calls what it should write, changes an input in place (inputs whose
+    parameter is named in ``mutable``, such as an optimizer's model, may change), or returns
+    a float tensor of another dtype than its float inputs.
+    """
+    args = tuple(_to_dtype(a, dtype) for a in args)
+    kwargs = {k: _to_dtype(v, dtype) for k, v in kwargs.items()}
+    labelled = _labels(name, fn, args, kwargs)
+    inputs = [pair for label, v in labelled if label not in mutable for pair in _tensors(label, v)]
+    before = [(label, t, t.detach().clone(), t._version) for label, t in inputs]
+    watch = _Watch(*_forbidden(name))
+    try:
+        with watch:
+            out = fn(*args, **kwargs)
+    except NotImplementedError as err:
+        raise NotAttempted(name) from err
+    except Exception as err:
+        if watch.hit:
+            raise _forbidden_call(name, watch.hit) from None
+        raise StudentCodeError(f"{name} raised {type(err).__name__}: {err}") from err
+    if watch.hit:
+        raise _forbidden_call(name, watch.hit)
+    for label, t, copy_, version in before:
+        same = t.shape == copy_.shape and bool(
+            ((t.detach() == copy_) | (t.detach().isnan() & copy_.isnan())).all()
+        )
+        if t._version != version or not same:
+            raise CheckFailed(
+                f"{name} changed its input `{label}` in place"
+                + ("" if same else " (its values differ after the call)")
+                + f". Likely mistake: an in-place operation on `{label}`. {IN_PLACE}"
+            )
+    floats = {t.dtype for _, t in inputs if t.is_floating_point()}
+    if len(floats) == 1:
+        want = floats.pop()
+        for label, t in _tensors("result", out):
+            if t.is_floating_point() and t.dtype != want:
+                raise CheckFailed(
+                    f"{name} returned {label} as {t.dtype} for {want} inputs. Likely mistake: "
+                    f"a tensor made inside the function without the inputs' dtype (factory "
+                    f"functions and NumPy default to other dtypes); the result must keep the "
+                    f"dtype of the inputs, since later cells mix it with their own tensors."
+                )
+    return out
+
+
+def _floats(value) -> list[torch.Tensor]:
+    return [t for _, t in _tensors("", value) if t.is_floating_point()]
+
+
+def check_gradients(
+    name: str,
+    case: str,
+    fn,
+    args: tuple,
+    *,
+    wrt: tuple[str, ...],
+    kwargs: dict | None = None,
+    select=None,
+    mutable: tuple = (),
+    atol: float = 1e-7,
+    rtol: float = 1e-5,
+) -> None:
+    """Compare the gradients of a loss through ``fn`` with autograd through the reference.
+
+    Both run in float64 on copies of ``args`` (and ``kwargs``); the inputs named in ``wrt``
+    (parameter names of the reference, e.g. ``"W"``, or ``"net.U"`` for a module's
+    parameter, ``"state[1]"`` for an item) require grad. The loss is a fixed random weighting
+    of every float tensor of the output (``select(output)`` picks them, default all).
+    Raises :class:`CheckFailed` naming the first input that no gradient reaches or whose
+    gradient differs.
+    """
+    kwargs = kwargs or {}
+    reference = REGISTRY[name].reference
+    select = select or (lambda out: out)
+    runs = []
+    for who in (fn, reference):
+        a, k = copy.deepcopy((tuple(_to_dtype(v, torch.float64) for v in args), kwargs))
+        leaves = dict(p for label, v in _labels(name, who, a, k) for p in _tensors(label, v))
+        missing = [w for w in wrt if w not in leaves]
+        if missing:
+            raise ValueError(f"check_gradients: no input named {missing}; have {list(leaves)}")
+        for w in wrt:
+            leaves[w].requires_grad_(True)
+        runs.append((a, k, [leaves[w] for w in wrt]))
+    (s_args, s_kwargs, s_leaves), (r_args, r_kwargs, r_leaves) = runs
+    with torch.enable_grad():
+        want = _floats(select(reference(*r_args, **r_kwargs)))
+        got = _floats(select(call(name, fn, *s_args, dtype=None, mutable=mutable, **s_kwargs)))
+    if [t.shape for t in got] != [t.shape for t in want]:
+        return  # the values check reports the shapes
+    g = torch.Generator().manual_seed(1234)
+    weights = [torch.randn(t.shape, generator=g, dtype=torch.float64) for t in want]
+    expected = torch.autograd.grad(
+        sum((t * w).sum() for t, w in zip(want, weights, strict=True)), r_leaves, allow_unused=True
+    )
+    loss = sum((t.double() * w).sum() for t, w in zip(got, weights, strict=True))
+    cut = (
+        "a .detach(), torch.no_grad(), or a value taken out of the graph (.item(), .numpy(), "
+        ".data, a tensor rebuilt from numbers) cuts it off, so training would never update it"
+    )
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        raise CheckFailed(f"{name}, {case}: no gradient reaches any input. Likely mistake: {cut}.")
+    try:
+        grads = torch.autograd.grad(loss, s_leaves, allow_unused=True)
+    except RuntimeError as err:
+        raise CheckFailed(
+            f"{name}, {case}: autograd cannot differentiate through it ({err}). Likely "
+            f"mistake: an in-place operation overwrote a value that backward needs. {IN_PLACE}"
+        ) from None
+    for label, got_g, want_g in zip(wrt, grads, expected, strict=True):
+        want_g = torch.zeros_like(s_leaves[0]) if want_g is None else want_g
+        reaches = got_g is not None and bool((got_g != 0).any())
+        if not reaches and bool((want_g != 0).any()):
+            raise CheckFailed(
+                f"{name}, {case}: no gradient reaches {label}. Likely mistake: {cut}."
+            )
+        if got_g is not None and not torch.allclose(got_g, want_g, atol=atol, rtol=rtol):
+            error = (got_g - want_g).abs().max().item()
+            raise CheckFailed(
+                f"{name}, {case}: the gradient with respect to {label} differs from autograd's "
+                f"through the reference (max error {error:.3g}) although the values agree. "
+                f"Likely mistake: part of the computation happens outside autograd's graph "
+                f"(.detach(), .data, .item(), NumPy), so training would follow a wrong gradient."
+            )
+    ACTIVE["gradients_checked"] = True
