@@ -46,8 +46,8 @@ def _where_in_student_code(err: BaseException) -> str:
     return f"\n  (in {code.co_name}, line {offset} of the function: {line})" if line else ""
 
 
-def _show(shell, etype, value, tb, tb_offset=None):
-    """IPython's custom-exception handler: returns the lines to show as the traceback."""
+def _lines(shell, etype, value, tb, tb_offset=None) -> list[str]:
+    """What to show for a failed check: the traceback's lines (see the module docstring)."""
     if grading() or issubclass(etype, CheckFailed):
         where = ""
         if issubclass(etype, StudentCodeError) and value.__cause__ is not None:
@@ -59,6 +59,11 @@ def _show(shell, etype, value, tb, tb_offset=None):
     return shell.InteractiveTB.structured_traceback(
         etype, value, _without_package_frames(tb), tb_offset=tb_offset
     )
+
+
+def _show(shell, etype, value, tb, tb_offset=None) -> None:
+    """IPython's custom-exception handler: sends the error output (a grader sees it fail)."""
+    shell._showtraceback(etype, value, _lines(shell, etype, value, tb, tb_offset))
 
 
 def register() -> None:

@@ -110,15 +110,26 @@ LAST: dict[str, tuple[Callable, Result]] = {}
 
 
 def wrap(message: str, width: int = WIDTH) -> str:
-    """``message`` with every line wrapped to ``width`` columns, indentation kept."""
+    """``message`` with every line wrapped to ``width`` columns, indentation kept.
+
+    The first line leaves room for the exception's name in front of it
+    (``StudentCodeError: ``), so that what a grader shows fits too.
+    """
     out = []
-    for line in message.split("\n"):
+    for k, line in enumerate(message.split("\n")):
         body = line.lstrip(" ")
         indent = " " * (len(line) - len(body))
         more = indent + "    " if body.startswith("Likely mistake") else indent + "  "
-        out += textwrap.wrap(
-            body, width, initial_indent=indent, subsequent_indent=more, break_on_hyphens=False
+        room = width - (len(StudentCodeError.__name__) + 2 if k == 0 else 0)
+        lines = textwrap.wrap(
+            body, room, initial_indent=indent, subsequent_indent=more, break_on_hyphens=False
         ) or [""]
+        if k == 0 and len(lines) > 1:  # the rest of a first paragraph may use the full width
+            rest = " ".join(lines[1:]).strip()
+            lines = lines[:1] + textwrap.wrap(
+                rest, width, initial_indent=more, subsequent_indent=more, break_on_hyphens=False
+            )
+        out += lines
     return "\n".join(out)
 
 
