@@ -247,3 +247,26 @@ def test_bad_arguments_are_named():
         checks.use("nope")
     with pytest.raises(TypeError, match="pass rnn_step, not rnn_step"):
         checks.use("rnn_step", 3)
+
+
+def test_expect_names_the_student_s_function_first(capsys):
+    checks.use("rnn_step", notebook_function(RNN_STEP)["rnn_step"])
+    capsys.readouterr()
+    assert checks.expect(True, "the classifier learns", uses="rnn_step")
+    assert capsys.readouterr().out == ""
+    assert not checks.expect(False, "the classifier to learn", uses=("rnn_step",))
+    out = capsys.readouterr().out
+    assert "your rnn_step (notebook 00)" in out and "first suspect" in out
+    checks.use("rnn_step", stub)
+    capsys.readouterr()
+    checks.expect(False, "the classifier to learn", uses="rnn_step")
+    assert "course's reference" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no exercise named"):
+        checks.expect(False, "x", uses="nope")
+
+
+def test_the_reference_can_be_asked_for_by_name():
+    ref = checks.reference("gru_step")
+    assert ref.__wrapped__ is checks.REGISTRY["gru_step"].reference
+    with pytest.raises(ValueError, match="no exercise named"):
+        checks.reference("nope")

@@ -64,7 +64,7 @@ from ._topologies import (
     stacked_forward,
 )
 from ._truncation import tbptt_chunks
-from ._use import use
+from ._use import expect, reference, use
 
 _display.register()
 
@@ -79,6 +79,8 @@ __all__ = [
     "grading",
     "progress",
     "use",
+    "expect",
+    "reference",
     "BUG_LABELS",
     "bigram_nll",
     "backward_A",

@@ -79,7 +79,54 @@ def _carrying(fn: Callable, name: str, whose: str | None) -> Callable:
 
     run.warned = False
     setattr(run, _answers.EXERCISE_ATTR, name)
+    RUNNING[name] = whose
     return run
+
+
+# {exercise: whose function checks.use handed out last ("your gru_step (notebook 06)"), or
+# None for the course's reference}: what checks.expect names as the suspect
+RUNNING: dict[str, str | None] = {}
+
+
+def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> bool:
+    """Say so when a cell that runs answers (through :func:`use`) does not show ``claim``.
+
+    Prints nothing when ``holds`` is true. Otherwise one warning names the functions of
+    yours that the cell runs as the first suspects (or says that the course's reference ran,
+    so the cause lies elsewhere). Returns ``holds``.
+
+    Example: ``checks.expect(mse < 0.01, "the GRU solves the adding problem", uses="gru_step")``.
+    """
+    names = (uses,) if isinstance(uses, str) else tuple(uses)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ValueError(f"checks.expect: no exercise named {unknown[0]!r}.")
+    if holds:
+        return True
+    yours = [RUNNING[n] for n in names if RUNNING.get(n)]
+    if yours:
+        print(
+            f"⚠ Expected {claim}, but not here. This cell runs {' and '.join(yours)}: the "
+            f"first suspect{'s' if len(yours) > 1 else ''}. Their checks compared values, "
+            f"gradients and inputs on small cases; look for what differs at this cell's sizes "
+            f"(longer sequences, larger values), or run the cell with checks.reference(...) "
+            f"in their place to compare."
+        )
+    else:
+        print(
+            f"⚠ Expected {claim}, but not here, with the course's reference for "
+            f"{', '.join(names)}: the cause lies elsewhere (a changed cell above, or a very "
+            f"different machine)."
+        )
+    return False
+
+
+def reference(name: str) -> Callable:
+    """The course's reference answer to exercise ``name`` (to compare with yours)."""
+    if not isinstance(name, str) or REGISTRY.get(name) is None or REGISTRY[name].reference is None:
+        known = ", ".join(sorted(n for n, ex in REGISTRY.items() if ex.reference))
+        raise ValueError(f"checks.reference: no exercise named {name!r}; exercises: {known}.")
+    return _carrying(REGISTRY[name].reference, name, None)
 
 
 def _earlier(name: str) -> tuple[Callable | None, str, str]:
