@@ -84,7 +84,7 @@ def capture(fn) -> dict | None:
     the imports, constants and helpers it needs; ``{global name: exercise}`` for the answers
     of other exercises it calls; the global names that could not be carried over.
     """
-    if not isinstance(fn, types.FunctionType) or _source(fn) is None:
+    if not isinstance(fn, types.FunctionType) or fn.__name__ == "<lambda>" or _source(fn) is None:
         return None
     imports: dict[str, str] = {}
     constants: dict[str, str] = {}
