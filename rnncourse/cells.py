@@ -17,7 +17,8 @@ single ``b`` of ``rnncourse.bptt``), and ``dL/db_x = dL/db_h = dL/db``.
 - GRU: gates ``r, z``, candidate ``n``, ``h(t) = (1 - z) * n + z * h(t-1)``
 
 The four step functions right below are that maths and nothing else. The classes after
-them hold the parameters, check the inputs and call the steps.
+them hold the parameters, check the inputs and call the steps; :class:`StepCell` calls a
+step function you wrote instead (the exercises' signatures), so your step trains as a layer.
 
 Every cell works on a batch: the input ``x`` has shape ``(B, input_size)`` and the state
 ``h`` has shape ``(B, hidden_size)`` (for the LSTM the state is the pair ``(h, c)``).
@@ -35,9 +36,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnncourse import torch_interop
-from rnncourse._validation import check_choice, check_int, check_tensor
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
-__all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell"]
+__all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell", "StepCell"]
 
 
 # --------------------------------------------------------------------------- the steps
@@ -93,18 +94,35 @@ class RecurrentCell(nn.Module):
     Attributes:
         input_size: number of input features ``I``; ``x`` has shape ``(B, I)``.
         hidden_size: number of state features ``H``; ``h`` has shape ``(B, H)``.
+        pair_state: True when the state is a pair ``(h, c)`` of ``(B, H)`` tensors (LSTM).
 
-    Subclasses implement ``forward(x, state=None) -> new_state``. ``state=None`` means
-    a zero state. ``output(state)`` returns the hidden vector ``h`` of shape ``(B, H)``.
+    ``forward(x, state=None) -> new_state`` checks its inputs (``state=None`` means a zero
+    state) and calls ``step(x, state)``, the bare maths that subclasses implement and
+    that ``rnncourse.sequences.run`` calls at every time step, once its inputs are checked.
+    ``output(state)`` returns the hidden vector ``h`` of shape ``(B, H)``.
     """
+
+    pair_state = False
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
 
+    def forward(self, x: torch.Tensor, state=None):
+        hint = (
+            f"A cell takes one time step of shape (batch, {self.input_size}); "
+            "use rnncourse.sequences.run for a whole (batch, time, features) sequence."
+        )
+        x = check_tensor(x, "x", ("B", self.input_size), hint=hint)
+        return self.step(x, self.check_state(state, x))
+
+    def step(self, x: torch.Tensor, state):
+        """One step without input checks: ``x`` ``(B, I)``, a state -> the new state."""
+        raise NotImplementedError
+
     def zero_state(self, batch_size: int, *, dtype=None, device=None):
-        """An all-zero state for ``batch_size`` sequences: shape ``(B, H)``.
+        """An all-zero state for ``batch_size`` sequences: ``(B, H)``, or a pair of them.
 
         ``dtype`` and ``device`` default to those of the cell's parameters.
         """
@@ -112,32 +130,37 @@ class RecurrentCell(nn.Module):
         param = next(self.parameters())
         dtype = param.dtype if dtype is None else dtype
         device = param.device if device is None else device
-        return torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        h = torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        return (h, h.clone()) if self.pair_state else h
 
     def output(self, state) -> torch.Tensor:
         """The hidden vector ``h`` of shape ``(B, H)`` contained in ``state``."""
-        return state
+        return state[0] if self.pair_state else state
 
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+    def check_state(self, state, x: torch.Tensor):
+        """``state`` checked for the batch of ``x`` ``(B, ..., I)``; ``None`` gives zeros.
 
-    # Input checks: one step's x (B, I) and state (B, H), same dtype as the parameters.
-
-    def _check_x(self, x) -> torch.Tensor:
-        hint = (
-            f"A cell takes one time step of shape (batch, {self.input_size}); "
-            "use rnncourse.sequences.run for a whole (batch, time, features) sequence."
-        )
-        x = check_tensor(x, "x", ("B", self.input_size), hint=hint)
+        ``x`` must have the dtype of the parameters, and the state ``(B, H)`` (or its
+        pair) the dtype of ``x``.
+        """
         dtype = next(self.parameters()).dtype
         if x.dtype != dtype:
             raise TypeError(
                 f"x has dtype {x.dtype} but the cell's parameters have dtype {dtype}. "
                 f"Convert one of them, e.g. x.to({dtype}) or cell.to(x.dtype)."
             )
-        return x
+        if state is None:
+            return self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
+        if not self.pair_state:
+            return self._check_h(state, x, "state")
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError(
+                "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
+                f"{type(state).__name__}. Pass None for a zero state."
+            )
+        return self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c")
 
-    def _check_h(self, h, x: torch.Tensor, name: str = "state") -> torch.Tensor:
+    def _check_h(self, h, x: torch.Tensor, name: str) -> torch.Tensor:
         shape = (x.shape[0], self.hidden_size)
         hint = f"It must be (batch, hidden_size) = {shape} to match x; pass None for zeros."
         h = check_tensor(h, name, shape, hint=hint)
@@ -145,15 +168,8 @@ class RecurrentCell(nn.Module):
             raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
         return h
 
-    def _check_step(self, x, state):
-        """Checked ``(x, state)`` of one step; ``state=None`` becomes a zero state."""
-        x = self._check_x(x)
-        if state is None:
-            return x, self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
-        return x, self._check_state(state, x)
-
-    def _check_state(self, state, x: torch.Tensor):
-        return self._check_h(state, x)
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
 class _TorchLikeCell(RecurrentCell):
@@ -218,8 +234,6 @@ class RNNCell(_TorchLikeCell):
     for zeros; returns the new ``h`` ``(B, H)``.
     """
 
-    n_gates = 1
-
     def __init__(
         self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True
     ):
@@ -227,9 +241,8 @@ class RNNCell(_TorchLikeCell):
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
-        x, h = self._check_step(x, state)
-        return _rnn_step(x, h, self.U, self.W, self.b_x, self.b_h, self.nonlinearity)
+    def step(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        return _rnn_step(x, state, self.U, self.W, self.b_x, self.b_h, self.nonlinearity)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
@@ -258,10 +271,10 @@ class LSTMCell(_TorchLikeCell):
     """
 
     n_gates = 4
+    pair_state = True
 
-    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
-        x, (h, c) = self._check_step(x, state)
-        return _lstm_step(x, h, c, self.U, self.W, self.b_x, self.b_h)
+    def step(self, x: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
+        return _lstm_step(x, *state, self.U, self.W, self.b_x, self.b_h)
 
     def gates(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, ...]:
         """The gate values of the step ``forward(x, state)`` would take: ``(i, f, g, o)``.
@@ -269,24 +282,9 @@ class LSTMCell(_TorchLikeCell):
         ``x`` ``(B, I)``, ``state`` a pair ``(h, c)`` of ``(B, H)`` tensors or ``None``;
         each gate is ``(B, H)``.
         """
-        x, (h, _) = self._check_step(x, state)
+        x = check_tensor(x, "x", ("B", self.input_size))
+        h, _ = self.check_state(state, x)
         return _lstm_gates(x, h, self.U, self.W, self.b_x, self.b_h)
-
-    def zero_state(self, batch_size: int, *, dtype=None, device=None):
-        """A pair ``(h, c)`` of zero tensors of shape ``(B, H)``."""
-        h = super().zero_state(batch_size, dtype=dtype, device=device)
-        return h, h.clone()
-
-    def output(self, state) -> torch.Tensor:
-        return state[0]
-
-    def _check_state(self, state, x: torch.Tensor):
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(
-                "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
-                f"{type(state).__name__}. Pass None for a zero state."
-            )
-        return self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c")
 
 
 class GRUCell(_TorchLikeCell):
@@ -312,9 +310,69 @@ class GRUCell(_TorchLikeCell):
 
     n_gates = 3
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
-        x, h = self._check_step(x, state)
-        return _gru_step(x, h, self.U, self.W, self.b_x, self.b_h)
+    def step(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        return _gru_step(x, state, self.U, self.W, self.b_x, self.b_h)
+
+
+class StepCell(_TorchLikeCell):
+    """A tanh RNN, LSTM or GRU cell whose step is a function you wrote.
+
+    The cell holds the parameters in torch's shapes and gate order, initialised like
+    torch's (``uniform(-1/sqrt(H), 1/sqrt(H))``), and calls ``step_fn`` with them, as it
+    is, at every time step; so ``sequences.run``, ``ManyToOne``, ``ManyToMany`` and
+    ``CharModel(recurrent=...)`` train your step like a built-in cell. ``kind`` picks the
+    signature, that of the course's exercises (``x (B, I)``, ``h`` and ``c`` ``(B, H)``):
+
+    - ``"rnn"``: ``step_fn(h, x, W, U, b) -> h_new``; ``U (H, I)``, ``W (H, H)``, ``b (H,)``;
+    - ``"lstm"``: ``step_fn(x, h, c, U, W, b) -> (h_new, c_new)``; ``U (4H, I)``,
+      ``W (4H, H)``, ``b (4H,)``, rows ``i, f, g, o``;
+    - ``"gru"``: ``step_fn(x, h, U, W, b_x, b_h) -> h_new``; ``U (3H, I)``, ``W (3H, H)``,
+      ``b_x``, ``b_h`` ``(3H,)``, rows ``r, z, n``.
+
+    Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias``
+    is added to the LSTM's forget-gate rows of ``b_x`` (``H:2H``) at initialisation, so
+    that the cell starts by keeping its state (0: exactly torch's initialisation). The
+    new state ``step_fn`` returns is checked for its shape at every step, naming the
+    function when it is wrong.
+    """
+
+    def __init__(
+        self, step_fn, kind: str, input_size: int, hidden_size: int, *, forget_bias: float = 0.0
+    ):
+        if not callable(step_fn) or isinstance(step_fn, nn.Module):
+            raise TypeError(f"step_fn must be a function such as gru_step, got {step_fn!r}.")
+        kinds = {"rnn": 1, "lstm": 4, "gru": 3}
+        self.n_gates = kinds[check_choice(kind, "kind", tuple(kinds))]
+        self.pair_state, self.kind, self.step_fn = kind == "lstm", kind, step_fn
+        self.forget_bias = check_float(forget_bias, "forget_bias")
+        super().__init__(input_size, hidden_size)
+
+    def reset_parameters(self) -> None:
+        """torch's initialisation, plus ``forget_bias`` on the LSTM's forget-gate rows."""
+        super().reset_parameters()
+        if self.kind == "lstm":
+            with torch.no_grad():
+                self.b_x[self.hidden_size : 2 * self.hidden_size] += self.forget_bias
+
+    def step(self, x: torch.Tensor, state):
+        U, W, b_x, b_h = self.U, self.W, self.b_x, self.b_h
+        if self.kind == "gru":
+            new = self.step_fn(x, state, U, W, b_x, b_h)
+        elif self.kind == "lstm":
+            new = self.step_fn(x, *state, U, W, b_x + b_h)
+        else:
+            new = self.step_fn(state, x, W, U, b_x + b_h)
+        name = f"the new state from {getattr(self.step_fn, '__name__', 'step_fn')}"
+        shape = (x.shape[0], self.hidden_size)
+        if not self.pair_state:
+            return check_tensor(new, name, shape)
+        if not isinstance(new, (tuple, list)) or len(new) != 2:
+            raise TypeError(f"{name} must be a pair (h_new, c_new), got {type(new).__name__}.")
+        return tuple(check_tensor(part, name, shape) for part in new)
+
+    def extra_repr(self) -> str:
+        name = getattr(self.step_fn, "__name__", "?")
+        return f"{self.kind!r}, step_fn={name}, " + super().extra_repr()
 
 
 class GatedLeakyCell(RecurrentCell):
@@ -334,9 +392,6 @@ class GatedLeakyCell(RecurrentCell):
     - ``context_size > 0``: ``theta(t) = V z(t) + b_theta`` with ``V`` ``(H, C)`` and
       ``b_theta`` ``(H,)``, so the network can open and close the gate as the context
       changes.
-
-    ``c`` and ``b_c``, the names of ``theta`` and ``b_theta`` in earlier versions, still
-    work as read-only aliases.
 
     Initialisation: the gate starts at retention values spread evenly from 0.5 to 0.95
     over the units (``theta`` or ``b_theta`` = ``logit(linspace(0.5, 0.95, H))``), i.e. time
@@ -362,29 +417,18 @@ class GatedLeakyCell(RecurrentCell):
         self.register_parameter("b_theta", b_theta)
         self.reset_parameters()
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
-        x, s = self._check_step(x, state)
-        return _gated_leaky_step(x[:, : self.hidden_size], s, self._gate(x))
+    def step(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        return _gated_leaky_step(x[:, : self.hidden_size], state, self._gate(x))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The retention ``sigmoid(theta)`` for input ``x`` ``(B, H + C)``: shape ``(B, H)``."""
-        return self._gate(self._check_x(x))
+        return self._gate(check_tensor(x, "x", ("B", self.input_size)))
 
     def _gate(self, x: torch.Tensor) -> torch.Tensor:
         if self.context_size == 0:
             return torch.sigmoid(self.theta).expand(x.shape[0], -1)
         z = x[:, self.hidden_size :]  # the context z(t)
         return torch.sigmoid(F.linear(z, self.V, self.b_theta))
-
-    @property
-    def c(self):
-        """Old name of :attr:`theta` (the lecture's ``c``), kept for saved notebooks."""
-        return self.theta
-
-    @property
-    def b_c(self):
-        """Old name of :attr:`b_theta`, kept for saved notebooks."""
-        return self.b_theta
 
     def reset_parameters(self) -> None:
         """Retention ``sigmoid(theta)`` spread over 0.5 ... 0.95; ``V`` uniform(+-1/sqrt(C))."""

@@ -288,12 +288,20 @@ class MinGRU(nn.Module):
 
     Args:
         input_size: I.  hidden_size: H.
+        sequence_fn: optional, a whole-sequence function of yours, such as notebook 08's
+            ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n (H, I),
+            b_n (H,)) -> hs (B, T, H)``. ``forward`` then calls it with the layer's
+            parameters (``gate.weight``, ``gate.bias``, ``candidate.weight``,
+            ``candidate.bias``) as they are, so your function trains as this layer.
     """
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, sequence_fn=None):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
+        if sequence_fn is not None and not callable(sequence_fn):
+            raise TypeError(f"sequence_fn must be a function or None, got {sequence_fn!r}.")
+        self.sequence_fn = sequence_fn
         self.gate = nn.Linear(input_size, hidden_size)
         self.candidate = nn.Linear(input_size, hidden_size)
 
@@ -305,8 +313,15 @@ class MinGRU(nn.Module):
 
     def forward(self, x, h0=None, method: str = "hillis_steele"):
         """x ``(B, T, I)``, h0 ``(B, H)`` or None -> states ``(B, T, H)``."""
-        a, b = self.coefficients(x)
-        return parallel_scan(a, b, h0, method=method)
+        if self.sequence_fn is None:
+            a, b = self.coefficients(x)
+            return parallel_scan(a, b, h0, method=method)
+        x = check_tensor(x, "x", ("B", "T", self.input_size))
+        shape = (x.shape[0], self.hidden_size)
+        h0 = x.new_zeros(shape) if h0 is None else check_tensor(h0, "h0", shape)
+        weights = (self.gate.weight, self.gate.bias, self.candidate.weight, self.candidate.bias)
+        name = f"the states from {getattr(self.sequence_fn, '__name__', 'sequence_fn')}"
+        return check_tensor(self.sequence_fn(x, h0, *weights), name, (*x.shape[:2], shape[1]))
 
     def step(self, x_t, h):
         """One sequential step: x(t) as ``x_t`` ``(B, I)``, h(t-1) ``(B, H)`` -> h(t) ``(B, H)``."""

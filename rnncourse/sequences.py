@@ -31,9 +31,6 @@ from rnncourse import torch_interop
 from rnncourse._validation import check_choice, check_int, check_tensor
 from rnncourse.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 
-# Longer than the package's other modules on purpose: it is the lecture's whole set of
-# topologies around one loop, meant to be read in one sitting, top to bottom.
-
 __all__ = [
     "run",
     "length_mask",
@@ -75,14 +72,16 @@ def run(cell, x, state=None, lengths=None):
 
 
 def _unroll(cell, x, state, valid):
-    """The loop of :func:`run`; ``valid`` is the ``(B, T)`` mask of real steps, or None."""
-    if state is None:
-        state = cell.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
+    """The loop of :func:`run` on a checked ``x``; ``valid``: the ``(B, T)`` mask, or None.
+
+    The inputs are checked here, once; every step then is the cell's bare ``step``.
+    """
+    state = cell.check_state(state, x)
     hs = []
     # unbind, not x[:, t]: each slice's backward would write a full (B, T, I) gradient,
     # making backward grow with T squared.
     for t, x_t in enumerate(x.unbind(1)):
-        new_state = cell(x_t, state)  # the cell checks x_t and state
+        new_state = cell.step(x_t, state)
         if valid is None:
             state = new_state
             hs.append(cell.output(state))
@@ -284,9 +283,9 @@ class OneToMany(nn.Module):
         if not self.feed_back_output:
             hs, _ = run(self.cell, x0[:, None].expand(-1, steps, -1))
             return self.readout(hs)
-        state, x, outputs = None, x0, []
+        state, x, outputs = self.cell.check_state(None, x0), x0, []
         for _ in range(steps):
-            state = self.cell(x, state)
+            state = self.cell.step(x, state)
             x = self.readout(self.cell.output(state))
             outputs.append(x)
         return torch.stack(outputs, dim=1)
@@ -295,10 +294,8 @@ class OneToMany(nn.Module):
 def shift_right(y, y0=None):
     """Previous outputs for teacher forcing: ``y_prev[:, t] = y[:, t-1]``.
 
-    The one implementation of this shift in the package: it is a sequence operation of
-    the core layer (``OutputFeedback.teacher_forced`` takes its result), and the
-    training layer's ``generation.teacher_forced_inputs`` (token ids, a start value that
-    broadcasts) builds on it, since lower layers never import higher ones.
+    ``OutputFeedback.teacher_forced`` takes its result, and
+    ``generation.teacher_forced_inputs`` (a start value that broadcasts) builds on it.
 
     Args:
         y: targets, vectors ``(B, T, O)`` (floating point) or token ids ``(B, T)`` (an

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnncourse import torch_interop
-from rnncourse.cells import GatedLeakyCell, GRUCell, LSTMCell, RecurrentCell, RNNCell
+from rnncourse import checks, sequences, torch_interop
+from rnncourse.cells import GatedLeakyCell, GRUCell, LSTMCell, RecurrentCell, RNNCell, StepCell
 
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 
@@ -292,9 +292,8 @@ def test_gated_leaky_init_spreads_time_constants():
     torch.testing.assert_close(torch.sigmoid(ctx.b_theta.detach()), torch.linspace(0.5, 0.95, 10))
 
 
-def test_gated_leaky_old_parameter_names_still_work():
+def test_gated_leaky_parameter_names():
     cell, ctx = GatedLeakyCell(4), GatedLeakyCell(4, context_size=2)
-    assert cell.c is cell.theta and ctx.b_c is ctx.b_theta and ctx.c is None
     assert set(dict(cell.named_parameters())) == {"theta"}
     assert set(dict(ctx.named_parameters())) == {"V", "b_theta"}
 
@@ -370,3 +369,71 @@ def test_bad_step_inputs(cell, x, state, error, match):
 def test_bad_zero_state_batch():
     with pytest.raises(ValueError, match="batch_size"):
         GRUCell(2, 3).zero_state(0)
+
+
+# --- a step function of your own as a cell ---------------------------------------------
+
+
+def rnn_step(h, x, W, U, b):
+    return checks.REGISTRY["rnn_step"].reference(h, x, W, U, b)
+
+
+def lstm_step(x, h, c, U, W, b):
+    return checks.REGISTRY["lstm_step"].reference(x, h, c, U, W, b)
+
+
+def gru_step(x, h, U, W, b_x, b_h):
+    return checks.REGISTRY["gru_step"].reference(x, h, U, W, b_x, b_h)
+
+
+STEPS = {"rnn": (rnn_step, nn.RNN), "lstm": (lstm_step, nn.LSTM), "gru": (gru_step, nn.GRU)}
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_step_cell_equals_torch_layer_with_the_same_weights(kind):
+    step, layer = STEPS[kind]
+    torch.manual_seed(1)
+    cell, ref = StepCell(step, kind, 3, 5), layer(3, 5, batch_first=True)
+    with torch.no_grad():  # torch's layer gets the cell's U, W, b_x, b_h
+        for p, q in zip((cell.U, cell.W, cell.b_x, cell.b_h), ref.parameters(), strict=True):
+            q.copy_(p)
+    x = torch.randn(4, 7, 3)
+    hs, final = sequences.run(cell, x)
+    torch.testing.assert_close(hs, ref(x)[0])
+    assert isinstance(final, tuple) == (kind == "lstm")
+    sequences.ManyToOne(cell, 2)(x).sum().backward()  # gradients reach every parameter
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in cell.parameters())
+
+
+def test_step_cell_initialises_like_torch_and_sets_the_forget_bias():
+    torch.manual_seed(0)
+    ours = StepCell(lstm_step, "lstm", 2, 4)
+    torch.manual_seed(0)
+    torch_like = LSTMCell(2, 4).parameters()
+    assert all(torch.equal(p, q) for p, q in zip(ours.parameters(), torch_like, strict=True))
+    model = StepCell(lstm_step, "lstm", 2, 4, forget_bias=1.0)
+    assert model.U.shape == (16, 2) and model.W.shape == (16, 4)
+    assert (model.b_x[4:8] > 0.5).all()  # uniform(+-1/2) plus 1
+    assert "step_fn=gru_step" in repr(StepCell(gru_step, "gru", 2, 3))
+
+
+def test_step_cell_names_a_step_that_returns_the_wrong_shape():
+    cell = StepCell(lambda x, h, U, W, b_x, b_h: h[:, :6], "gru", 8, 12)
+    with pytest.raises(ValueError, match="new state from <lambda>"):
+        sequences.run(cell, torch.randn(2, 3, 8))
+    lstm = StepCell(lambda x, h, c, U, W, b: h, "lstm", 2, 3)
+    with pytest.raises(TypeError, match="pair"):
+        lstm(torch.randn(2, 2))
+
+
+def test_step_cell_bad_arguments_say_what_was_expected():
+    with pytest.raises(TypeError, match="step_fn must be a function"):
+        StepCell(torch.zeros(3), "gru", 1, 1)
+    with pytest.raises(TypeError, match="step_fn must be a function"):
+        StepCell(GRUCell(2, 3), "gru", 2, 3)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        StepCell(gru_step, "minigru", 2, 3)
+    with pytest.raises(ValueError, match="hidden_size must be >= 1"):
+        StepCell(gru_step, "gru", 2, 0)
+    with pytest.raises(ValueError, match="x"):
+        sequences.run(StepCell(gru_step, "gru", 2, 3), torch.zeros(4, 5, 3))
