@@ -2,7 +2,7 @@
 
 A character model (``rnncourse.charmodel.CharModel``: embedding 32, one GRU layer of 128,
 linear read-out) is trained on the training split of ``rnncourse.tasks.load_names()``
-(seed 0: 28,830 names) with ``rnncourse.char_training.train_char_model``: Adam at lr 1e-2,
+(seed 0: 28,830 names) with ``rnncourse.training.train``: Adam at lr 1e-2,
 global-norm clipping at 1.0, random batches of 128 names, and by default a cosine decay of
 the learning rate to 1 % over ``--updates`` updates (``--decay constant`` keeps 1e-2). Every
 ``--every`` updates it is scored on the whole validation split (3,203 names) in one padded
@@ -27,7 +27,7 @@ import argparse
 
 import torch
 
-from rnncourse import cells, char_training, charmodel, tasks
+from rnncourse import cells, charmodel, tasks, training
 
 
 def main() -> None:
@@ -43,9 +43,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     split = tasks.split_names(seed=0)
-    torch.manual_seed(args.seed)  # the cell's initial weights, for --recurrent cell
     recurrent = cells.GRUCell(32, 128) if args.recurrent == "cell" else "gru"
-    model = char_training.new_model("names", 32, 128, recurrent, seed=args.seed)
+    model = charmodel.new_model("names", 32, 128, recurrent, seed=args.seed)
     train = tasks.encode_names(split.train, model.vocab)
     valid = tasks.encode_names(split.valid, model.vocab)
     uniform, bigram = tasks.uniform_nll(train, valid), tasks.bigram_nll(train, valid)
@@ -63,24 +62,28 @@ def main() -> None:
     print("|---:|---:|---:|")
     reached = []
 
-    def report(update, seconds, score):
-        print(f"| {update} | {seconds:.1f} | {score:.3f} |", flush=True)
+    def report(h):
+        update, score = h.eval_steps[-1], h.eval_metrics["eval"][-1]
+        print(f"| {update} | {h.seconds:.1f} | {score:.3f} |", flush=True)
         if score <= args.target and not reached:
-            reached.append((update, seconds))
+            reached.append((update, h.seconds))
 
-    run = char_training.train_char_model(
-        model, lambda g: tasks.random_batch(train, 128, seed=g)[:2], updates=args.updates,
-        lr=1e-2, decay=args.decay, every=args.every, seed=args.seed, seconds=args.seconds,
-        evaluate=lambda m: charmodel.validation_nll(m, "names"), report=report,
+    schedule = training.cosine_decay(args.updates) if args.decay == "cosine" else None
+    history = training.train(
+        model, lambda g: tasks.random_batch(train, 128, seed=g)[:2], charmodel.next_char_loss,
+        steps=args.updates, lr=1e-2, lr_schedule=schedule, clip_norm=1.0, seed=args.seed,
+        eval_fn=lambda m: charmodel.validation_nll(m, "names"), eval_every=args.every,
+        keep_best=True, seconds=args.seconds, report=report, progress=False,
     )  # fmt: skip
+    best_update, best_nll = history.best()
     verdict = (
         f"reached after {reached[0][0]} updates, {reached[0][1]:.1f} s"
         if reached
         else "not reached"
     )
     print(
-        f"\ntarget {args.target:.2f} {verdict}; best {run.best_nll:.3f} after "
-        f"{run.best_update} updates; {run.seconds:.1f} s of training in all ({run.reason})."
+        f"\ntarget {args.target:.2f} {verdict}; best {best_nll:.3f} after "
+        f"{best_update} updates; {history.seconds:.1f} s of training in all ({history.reason})."
     )
 
 

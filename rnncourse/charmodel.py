@@ -2,10 +2,13 @@
 
 :class:`CharModel` reads token ids ``(B, T)`` and gives next-character logits
 ``(B, T, V)``. Its recurrent layer is a fast ``torch.nn.GRU`` or ``torch.nn.LSTM``, any
-cell from :mod:`rnncourse.cells`, or a GRU step function of your own
-(``step(x, h, U, W, b_x, b_h) -> h``, held by a :class:`StepGRUCell`), run with
-:func:`rnncourse.sequences.run`. ``step`` takes one token per sequence, the interface of
-:func:`rnncourse.generation.sample_sequence`.
+cell from :mod:`rnncourse.cells` (a step function of your own in a
+:class:`~rnncourse.cells.StepCell`), run with :func:`rnncourse.sequences.run`, or a
+:class:`~rnncourse.scan.MinGRU` (your whole-sequence function as its ``sequence_fn``).
+``step`` takes one token per sequence, the interface of
+:func:`rnncourse.generation.sample_sequence`. :func:`new_model` makes an untrained model
+for a corpus from a seed; :func:`next_char_loss` is the loss to train it with
+``rnncourse.training.train``.
 
 
 Trained models ship with the package (``scripts/train_char_models.py`` made them):
@@ -21,6 +24,7 @@ Trained models ship with the package (``scripts/train_char_models.py`` made them
 
 Example::
 
+    model = new_model("names", recurrent=cells.StepCell(gru_step, "gru", 32, 128), seed=0)
     model = load_pretrained("shakespeare")
     print(sample_text(model, "ROMEO:", 200, temperature=0.8, seed=0))
     students = model.to_cells()        # the same weights in an rnncourse.cells.GRUCell
@@ -35,16 +39,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnncourse import cells, generation, sequences
+from rnncourse import cells, generation, scan, sequences
 from rnncourse._data import read_packaged
+from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
-from rnncourse.tasks.corpora import load_shakespeare
+from rnncourse.tasks.corpora import load_names, load_shakespeare
 from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, split_text
 from rnncourse.tasks.text import Vocab
 
 __all__ = [
     "CharModel",
-    "StepGRUCell",
+    "new_model",
+    "next_char_loss",
     "PRETRAINED",
     "VALID_WINDOW",
     "validation_data",
@@ -66,35 +72,6 @@ VALID_WINDOW = 256
 _FORMAT = 1  # the checkpoint layout; raise when it changes
 
 
-class StepGRUCell(cells.GRUCell):
-    """A :class:`rnncourse.cells.GRUCell` whose step is a function you pass in.
-
-    ``step(x, h, U, W, b_x, b_h) -> h_new``: ``x`` ``(B, I)``, ``h`` ``(B, H)``, ``U``
-    ``(3H, I)``, ``W`` ``(3H, H)``, ``b_x`` and ``b_h`` ``(3H,)``, gate blocks in torch's
-    order ``r, z, n``; it returns the new state ``(B, H)``. The cell holds the parameters
-    (initialised like torch's) and checks the inputs; the step does the maths, so a GRU
-    step written by hand trains inside :class:`CharModel` like the built-in one.
-    """
-
-    def __init__(self, step, input_size: int, hidden_size: int):
-        if not callable(step) or isinstance(step, nn.Module):
-            raise TypeError(
-                "step must be a function step(x, h, U, W, b_x, b_h) -> h, got "
-                f"{type(step).__name__}."
-            )
-        super().__init__(input_size, hidden_size)
-        self.step = step
-
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
-        x, h = self._check_step(x, state)
-        h_new = self.step(x, h, self.U, self.W, self.b_x, self.b_h)
-        name = getattr(self.step, "__name__", "step")
-        return check_tensor(h_new, f"the new state from {name}", tuple(h.shape))
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", step={getattr(self.step, '__name__', '?')}"
-
-
 class CharModel(nn.Module):
     """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
     ``o(t) = V h(t) + b_o``.
@@ -104,10 +81,10 @@ class CharModel(nn.Module):
         embedding_size: ``I``, features of each token's embedding (default 32).
         hidden_size: ``H``, features of the state (default 128).
         recurrent: ``"gru"`` (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), a cell
-            from :mod:`rnncourse.cells` with ``input_size == I`` (``I`` and ``H`` then
-            default to the cell's sizes), run step by step with ``sequences.run``, or a
-            GRU step function ``step(x, h, U, W, b_x, b_h) -> h`` (wrapped in a
-            :class:`StepGRUCell` of sizes ``I``, ``H``).
+            from :mod:`rnncourse.cells` with ``input_size == I`` (e.g. a
+            ``cells.StepCell`` running your step function), run step by step with
+            ``sequences.run``, or a ``scan.MinGRU`` run over the whole sequence at once;
+            with a cell or a MinGRU, ``I`` and ``H`` default to its sizes.
 
     Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn`` (the recurrent layer),
     ``readout`` (``nn.Linear(H, V)``: ``V = readout.weight``, ``b_o = readout.bias``).
@@ -121,17 +98,11 @@ class CharModel(nn.Module):
         vocab_size: int,
         embedding_size: int | None = None,
         hidden_size: int | None = None,
-        recurrent: str | cells.RecurrentCell = "gru",
+        recurrent: str | cells.RecurrentCell | scan.MinGRU = "gru",
     ):
         super().__init__()
         vocab_size = check_int(vocab_size, "vocab_size", min_value=1)
-        if callable(recurrent) and not isinstance(recurrent, nn.Module):
-            recurrent = StepGRUCell(
-                recurrent,
-                check_int(embedding_size or 32, "embedding_size", min_value=1),
-                check_int(hidden_size or 128, "hidden_size", min_value=1),
-            )
-        if isinstance(recurrent, cells.RecurrentCell):
+        if isinstance(recurrent, (cells.RecurrentCell, scan.MinGRU)):
             for name, given, cell_size in (
                 ("embedding_size", embedding_size, recurrent.input_size),
                 ("hidden_size", hidden_size, recurrent.hidden_size),
@@ -141,7 +112,7 @@ class CharModel(nn.Module):
                         f"{name}={given} does not match the cell's {cell_size}; leave it out "
                         f"to take the cell's size."
                     )
-            self.kind = "cell"
+            self.kind = "cell" if isinstance(recurrent, cells.RecurrentCell) else "min_gru"
             self.rnn = recurrent
             embedding_size, hidden_size = recurrent.input_size, recurrent.hidden_size
         elif isinstance(recurrent, str):
@@ -151,9 +122,11 @@ class CharModel(nn.Module):
             layer = nn.GRU if recurrent == "gru" else nn.LSTM
             self.rnn = layer(embedding_size, hidden_size, batch_first=True)
         else:
+            fix = " Run a step function of yours in a StepCell." if callable(recurrent) else ""
             raise TypeError(
                 f'recurrent must be "gru", "lstm", a cell from rnncourse.cells (e.g. '
-                f"cells.GRUCell(32, 128)) or a GRU step function, got {type(recurrent).__name__}."
+                f"cells.GRUCell(32, 128) or cells.StepCell(gru_step, 'gru', 32, 128)) or a "
+                f"scan.MinGRU, got {type(recurrent).__name__}.{fix}"
             )
         self.vocab_size, self.embedding_size, self.hidden_size = (
             vocab_size,
@@ -177,6 +150,9 @@ class CharModel(nn.Module):
         e = self.embedding(tokens)  # (B, T, I)
         if self.kind == "cell":
             hs, state = sequences.run(self.rnn, e, state)
+        elif self.kind == "min_gru":
+            hs = self.rnn(e, state)
+            state = hs[:, -1]
         else:
             hs, final = self.rnn(e, self._torch_state(state, tokens.shape[0]))
             state = tuple(s[0] for s in final) if self.kind == "lstm" else final[0]
@@ -198,8 +174,8 @@ class CharModel(nn.Module):
         It computes the same logits, step by step in readable Python, so a cell of your
         own (with the same parameters) can be dropped in: ``CharModel(V, recurrent=cell)``.
         """
-        if self.kind == "cell":
-            raise TypeError("this model already runs an rnncourse cell; copy it instead.")
+        if self.kind in ("cell", "min_gru"):
+            raise TypeError("this model already runs an rnncourse layer; copy it instead.")
         cell_class = cells.GRUCell if self.kind == "gru" else cells.LSTMCell
         copy = CharModel(self.vocab_size, recurrent=cell_class.from_torch(self.rnn))
         copy.embedding.load_state_dict(self.embedding.state_dict())
@@ -243,6 +219,45 @@ class CharModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}"
+
+
+def new_model(
+    corpus: str,
+    embedding_size: int | None = None,
+    hidden_size: int | None = None,
+    recurrent: str | cells.RecurrentCell | scan.MinGRU = "gru",
+    *,
+    seed: int | torch.Generator | None = None,
+) -> CharModel:
+    """An untrained :class:`CharModel` for ``corpus``, with ``vocab`` and ``info`` attached.
+
+    ``corpus`` is ``"names"`` (29 tokens; a name runs from ``<start>`` to ``<stop>``) or
+    ``"shakespeare"`` (68 tokens, running text). The other arguments are
+    :class:`CharModel`'s. ``seed`` draws every initial weight, a given cell's included
+    (its parameters are drawn again): an int gives the same weights every time, and the
+    global random generator is left as it was. The ``info`` (``corpus``, ``start_token``)
+    is what :func:`sample_text`, :func:`sample_names`, :func:`validation_nll` and the
+    sampling explorer read.
+    """
+    vocab = char_vocab(load_names() if _corpus_arg(corpus) == "names" else load_shakespeare())
+    with torch.random.fork_rng(devices=[]):
+        model = CharModel(len(vocab), embedding_size, hidden_size, recurrent)
+        torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator(seed))))
+        for module in model.modules():  # in order: the recurrent layer, embedding, readout
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    model.vocab = vocab
+    model.info = {"corpus": corpus, "start_token": corpus == "names"}
+    return model
+
+
+def next_char_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-character cross-entropy over the real targets, ``<pad>`` skipped.
+
+    ``logits`` ``(B, T, V)`` (a :class:`CharModel`'s output), ``targets`` int64 ``(B, T)``;
+    in nats per character.
+    """
+    return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -291,9 +306,8 @@ def validation_nll(model: CharModel, corpus: str | None = None) -> float:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        logits = model(inputs)
+        loss = next_char_loss(model(inputs), targets)
     model.train(was_training)
-    loss = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
     return float(loss)
 
 
@@ -314,7 +328,7 @@ def sample_names(
     if not isinstance(model, CharModel) or not getattr(model, "info", {}).get("start_token"):
         raise TypeError(
             "model must be a names CharModel, e.g. load_pretrained('names') or "
-            "char_training.new_model('names', ...)."
+            "new_model('names', ...)."
         )
     n = check_int(n, "n", min_value=1)
     max_length = check_int(max_length, "max_length", min_value=1)
@@ -387,7 +401,7 @@ def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
     ``training``): numbers, strings, lists and dicts only, so the checkpoint loads with
     ``torch.load(..., weights_only=True)``. Save it with ``torch.save``.
     """
-    if not isinstance(model, CharModel) or model.kind == "cell":
+    if not isinstance(model, CharModel) or model.kind in ("cell", "min_gru"):
         raise TypeError("only a CharModel with recurrent='gru' or 'lstm' can be checkpointed.")
     if not isinstance(vocab, Vocab) or len(vocab) != model.vocab_size:
         raise ValueError(f"vocab must be a Vocab of {model.vocab_size} tokens.")

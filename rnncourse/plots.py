@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnncourse import diagrams, dynamics
+from rnncourse import dynamics
 from rnncourse._validation import check_int
 from rnncourse.training import History
 
@@ -36,7 +36,6 @@ __all__ = [
     "plot_eigenvalues",
     "plot_gates",
     "plot_history",
-    "plot_unrolled",
 ]
 
 PALETTE = {
@@ -275,7 +274,9 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
     if isinstance(history, History):
         if not history.steps:
             raise ValueError("history has no recorded updates yet; train first.")
-        out = {"loss": history.loss, "grad_norm": history.grad_norm}
+        out = {"loss": history.loss}
+        if history.grad_norm:  # none with a custom update that does not log it
+            out["grad_norm"] = history.grad_norm
         evals = {k: (history.eval_steps, v) for k, v in history.eval_metrics.items()}
     elif isinstance(history, Mapping):
         out = dict(history)
@@ -298,8 +299,6 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
 
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
     """Plot training loss per step, and the gradient norm on a second (log) axis.
-
-    The one history figure of the package; ``History.plot()`` draws it too.
 
     Args:
         history: a :class:`rnncourse.training.History` (its evaluation metrics are drawn
@@ -353,23 +352,3 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             title or "Training: the loss should fall; spikes in the gradient norm are cliffs"
         )
     return fig
-
-
-def plot_unrolled(
-    T: int = 4,
-    *,
-    outputs: str = "every",
-    encoder_decoder: bool = False,
-    show_loop: bool = True,
-    ax=None,
-) -> Figure:
-    """Draw a recurrent network folded and unrolled over ``T`` steps, in the house style.
-
-    ``outputs`` is "every", "last" or "none". The drawing (and the checks of every
-    argument) is :func:`rnncourse.diagrams.draw_unrolled`; this only applies the house style.
-    """
-    # A thin delegate, kept so that every figure of the course can come from plots.
-    with style():
-        return diagrams.draw_unrolled(
-            T, ax=ax, outputs=outputs, encoder_decoder=encoder_decoder, show_loop=show_loop
-        )

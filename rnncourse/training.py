@@ -1,12 +1,16 @@
-"""A small training toolkit: a train loop with a progress bar, gradient clipping, a
-gradient-norm log and a stop on a non-finite loss.
+"""The course's train loop, gradient clipping and a learning-rate schedule.
 
-Teacher forcing, free running, scheduled sampling and autoregressive sampling live in
-:mod:`rnncourse.generation`; their names are importable from here too.
+- :func:`train`: updates with evaluation every ``eval_every`` updates, the best weights
+  kept, a learning-rate schedule, stop rules and clipping; ``clip=`` and ``update=`` run
+  a clipping function or a whole training step of your own inside the loop.
+- :func:`global_grad_norm`, :func:`clip_grad_norm`, :func:`clip_grad_value`: the
+  gradient norm and clipping, equal to ``torch.nn.utils``'s.
+- :func:`cosine_decay`: a learning-rate factor for ``train(lr_schedule=...)``.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -15,27 +19,14 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int
-
-# Re-exported so that ``training.sample_sequence`` etc. keep working; they live in generation.
-from rnncourse.generation import (  # noqa: F401
-    ExponentialSchedule,
-    InverseSigmoidSchedule,
-    LinearSchedule,
-    free_running,
-    free_running_error,
-    sample_categorical,
-    sample_independently,
-    sample_sequence,
-    scheduled_sampling,
-    scheduled_sampling_step,
-    teacher_forced_inputs,
-)
 
 __all__ = [
     "NonFiniteLossError",
     "History",
     "train",
+    "cosine_decay",
     "global_grad_norm",
     "clip_grad_norm",
     "clip_grad_value",
@@ -123,6 +114,19 @@ def clip_grad_value(parameters, clip_value: float) -> None:
         g.clamp_(min=-clip_value, max=clip_value)
 
 
+def cosine_decay(steps: int, floor: float = 0.01) -> Callable[[int], float]:
+    """The learning-rate factor after ``u`` updates: from 1 at ``u = 0`` to ``floor`` at
+    ``u = steps`` along half a cosine, ``floor + (1 - floor) (1 + cos(pi u / steps)) / 2``
+    (``floor`` after that). Pass it as ``train(..., lr_schedule=cosine_decay(steps))``."""
+    steps = check_int(steps, "steps", min_value=1)
+    floor = check_float(floor, "floor", min_value=0.0, max_value=1.0)
+
+    def factor(u: int) -> float:
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(u, steps) / steps))
+
+    return factor
+
+
 # ----------------------------------------------------------------------------- training
 
 
@@ -136,19 +140,23 @@ class History:
 
     Attributes:
         loss: training loss of every update, ``loss[i]`` for update ``i + 1``.
-        grad_norm: global gradient norm of every update, measured before clipping.
-        wall_time: seconds since the start of training, after every update.
+        grad_norm: global gradient norm of every update, measured before clipping (with
+            ``update=``, what that function logged as ``"grad_norm"``, if anything).
+        wall_time: seconds of training after every update, evaluations not counted.
+        logged: other numbers a custom ``update`` returned, name -> one value per update.
         eval_steps: number of updates done when each evaluation ran.
         eval_metrics: metric name -> values, one per entry of ``eval_steps``.
-        stopped_early: True when ``stop_when`` ended training before ``steps``.
+        reason: why training stopped: ``"steps"`` (all done), ``"target"``,
+            ``"seconds"``, ``"patience"`` or ``"stop_when"``.
     """
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     wall_time: list[float] = field(default_factory=list)
+    logged: dict[str, list[float]] = field(default_factory=dict)
     eval_steps: list[int] = field(default_factory=list)
     eval_metrics: dict[str, list[float]] = field(default_factory=dict)
-    stopped_early: bool = False
+    reason: str = "steps"
 
     @property
     def steps(self) -> int:
@@ -157,8 +165,13 @@ class History:
 
     @property
     def seconds(self) -> float:
-        """Total training time in seconds."""
+        """Seconds of training, evaluations not counted."""
         return self.wall_time[-1] if self.wall_time else 0.0
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when a stop rule ended training before ``steps`` updates."""
+        return self.reason != "steps"
 
     def best(self, metric: str | None = None, mode: str = "min") -> tuple[int, float]:
         """The best value of a metric and the update count at which it was reached.
@@ -186,35 +199,14 @@ class History:
         i = pick(range(len(values)), key=values.__getitem__)
         return steps[i], values[i]
 
-    def to_dict(self) -> dict:
-        """A plain dictionary of lists (JSON-friendly)."""
-        return {
-            "loss": list(self.loss),
-            "grad_norm": list(self.grad_norm),
-            "wall_time": list(self.wall_time),
-            "eval_steps": list(self.eval_steps),
-            "eval_metrics": {k: list(v) for k, v in self.eval_metrics.items()},
-            "stopped_early": self.stopped_early,
-        }
 
-    def plot(self, *, log_loss: bool = True, title: str | None = None):
-        """Loss per update, evaluation metrics as markers, and the gradient norm before
-        clipping on a second axis: :func:`rnncourse.plots.plot_history` of this history.
-
-        Returns:
-            A matplotlib ``Figure``.
-        """
-        # The one reference upwards, to the view layer that draws every figure: made at
-        # call time, so importing training never imports plots.
-        from rnncourse import plots
-
-        return plots.plot_history(self, log_loss=log_loss, title=title)
-
-
-def _pairs(batches) -> Callable[[int], tuple]:
-    """Turn ``batches`` (a callable of the step or an iterable) into a step -> pair function."""
+def _batch_source(batches, seed) -> Callable[[int], tuple]:
+    """``batches`` as a function of the update number (see :func:`train`)."""
     if callable(batches):
-        return batches
+        if seed is None:
+            return batches
+        g = generator(seed)
+        return lambda step: batches(g)
     if isinstance(batches, Iterable):
         iterator = iter(batches)
 
@@ -234,125 +226,225 @@ def _pairs(batches) -> Callable[[int], tuple]:
     )
 
 
+def _optimizer(optimizer, model, lr) -> torch.optim.Optimizer:
+    if isinstance(optimizer, str):
+        check_choice(optimizer, "optimizer", ("adam", "sgd"))
+        lr = check_float(lr, "lr", min_value=0.0, strict_min=True)
+        make = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
+        return make(model.parameters(), lr=lr)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f'optimizer must be "adam", "sgd" or a torch.optim.Optimizer, '
+            f"got {type(optimizer).__name__}."
+        )
+    return optimizer
+
+
+def _check_hooks(loss_fn, update, clip, clip_norm, clip_value) -> None:
+    for name, fn in (("loss_fn", loss_fn), ("update", update), ("clip", clip)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable or None, got {type(fn).__name__}.")
+    if (loss_fn is None) == (update is None):
+        raise TypeError(
+            "give loss_fn (predictions, targets) -> loss, e.g. torch.nn.functional.mse_loss, "
+            "or update (model, inputs, targets, optimizer) -> loss, not both or neither."
+        )
+    if update is not None and (clip or clip_norm or clip_value):
+        raise TypeError("update performs the whole update: clip inside it, not with train.")
+    if clip is not None and clip_norm is None:
+        raise TypeError("clip needs clip_norm, the max_norm it is called with.")
+
+
 def train(
     model: torch.nn.Module,
     batches,
-    loss_fn: Callable,
+    loss_fn: Callable | None = None,
     *,
     steps: int,
     optimizer: str | torch.optim.Optimizer = "adam",
     lr: float = 1e-3,
+    lr_schedule: Callable[[int], float] | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
-    progress: bool = True,
+    clip: Callable | None = None,
+    update: Callable | None = None,
     eval_fn: Callable | None = None,
     eval_every: int = 100,
+    keep_best: bool = False,
+    target: float | None = None,
+    seconds: float | None = None,
+    patience: int | None = None,
     stop_when: Callable[[History], bool] | None = None,
-    seed: int | None = None,
+    report: Callable[[History], None] | None = None,
+    seed: int | torch.Generator | None = None,
+    progress: bool = True,
 ) -> History:
-    """Train ``model`` for ``steps`` updates and record what happened.
+    """Train ``model`` for at most ``steps`` updates and record what happened.
 
     Every update: get a pair ``(inputs, targets)``, compute
     ``loss_fn(model(inputs), targets)``, backpropagate, log the loss and the global
-    gradient norm (before clipping), clip if asked, and take an optimizer step.
+    gradient norm (before clipping), clip if asked, take an optimizer step and set the
+    learning rate to ``lr * lr_schedule(updates done)``.
 
     Args:
         model: a module; ``model(inputs)`` returns the predictions. When ``inputs`` is a
             tuple, it is unpacked: ``model(*inputs)`` (e.g. ``(x, y_prev)`` for a
             teacher-forced output-feedback model).
         batches: a callable ``step -> (inputs, targets)`` called with ``step = 0, 1, ...``
-            (e.g. a fresh random batch each time), or an iterable of such pairs.
+            (e.g. a fresh random batch each time) or an iterable of such pairs. With
+            ``seed`` given, the callable is called with a ``torch.Generator`` made from
+            it instead, the same one at every update, so batches drawn from it (e.g.
+            ``tasks.random_batch(data, 128, seed=g)``) are repeatable.
         loss_fn: ``loss_fn(predictions, targets)`` returns a scalar tensor.
         steps: the largest number of updates.
         optimizer: ``"adam"``, ``"sgd"`` or a ready ``torch.optim.Optimizer``.
         lr: learning rate, used when ``optimizer`` is a name.
-        clip_norm: if given, rescale the gradients so that their global norm is at most
-            this (:func:`clip_grad_norm`).
-        clip_value: if given, clamp every gradient entry to ``[-clip_value, clip_value]``.
-        progress: show a progress bar (works in Jupyter and in a terminal).
-        eval_fn: ``eval_fn(model)`` returns a number or a dict of named numbers, e.g. the
+        lr_schedule: a factor of the learning rate for the number of updates done, e.g.
+            :func:`cosine_decay` (``torch.optim.lr_scheduler.LambdaLR``).
+        clip_norm: rescale the gradients so that their global norm is at most this
+            (:func:`clip_grad_norm`).
+        clip_value: clamp every gradient entry to ``[-clip_value, clip_value]``.
+        clip: a function ``clip(grads, max_norm) -> clipped`` of the list of gradient
+            tensors (notebook 05's ``clip_global_norm``), called with ``clip_norm``
+            instead of :func:`clip_grad_norm`; the tensors it returns become the gradients.
+        update: a function ``update(model, inputs, targets, optimizer)`` that performs one
+            whole update itself (forward, loss, backward, clipping, optimizer step) and
+            returns the loss, or a dict of logged numbers with ``"loss"`` (and, if it
+            likes, ``"grad_norm"``); used instead of ``loss_fn``. Evaluation, keep-best,
+            the schedule and the stop rules still apply.
+        eval_fn: ``eval_fn(model)`` returns a score or a dict of named numbers, e.g. the
             test MSE; it runs every ``eval_every`` updates and after the last one, in
-            eval mode and without gradients.
+            eval mode and without gradients. The score, the first number, is lower for
+            a better model (a loss, an error).
         eval_every: how often to evaluate, in updates.
-        stop_when: ``stop_when(history)`` is asked after every update; True stops early,
-            e.g. ``lambda h: h.eval_metrics and h.eval_metrics["mse"][-1] < 0.01``.
-        seed: if given, seeds torch's global generator before the first update (for
-            dropout or batches drawn from it).
+        keep_best: end with the weights that scored best (needs ``eval_fn``).
+        target: stop at an evaluation once the score is at most ``target``.
+        seconds: stop once this many seconds of training have passed (checked at
+            evaluations; after every update without ``eval_fn``).
+        patience: stop after this many evaluations without a new best score.
+        stop_when: ``stop_when(history)`` is asked after every update; True stops, e.g.
+            ``lambda h: h.eval_metrics and h.eval_metrics["mse"][-1] < 0.01``.
+        report: ``report(history)`` is called after every evaluation (e.g. to print it).
+        seed: an int or a ``torch.Generator`` for the batches (see ``batches``); the
+            global random generator is never used.
+        progress: show a progress bar (works in Jupyter and in a terminal).
 
     Returns:
-        A :class:`History`.
+        A :class:`History`. The model ends in eval mode.
 
     Raises:
         NonFiniteLossError: the loss became NaN or infinite; the message names the update.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    if not callable(loss_fn):
+    if loss_fn is not None and not callable(loss_fn):
         raise TypeError(
             f"loss_fn must be callable (predictions, targets) -> loss, e.g. "
             f"torch.nn.functional.mse_loss; got {type(loss_fn).__name__}."
         )
+    _check_hooks(loss_fn, update, clip, clip_norm, clip_value)
     steps = check_int(steps, "steps", min_value=1)
     eval_every = check_int(eval_every, "eval_every", min_value=1)
     if clip_norm is not None:
         clip_norm = check_float(clip_norm, "clip_norm", min_value=0.0, strict_min=True)
     if clip_value is not None:
         clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
-    if isinstance(optimizer, str):
-        check_choice(optimizer, "optimizer", ("adam", "sgd"))
-        lr = check_float(lr, "lr", min_value=0.0, strict_min=True)
-        make = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
-        optimizer = make(model.parameters(), lr=lr)
-    elif not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f'optimizer must be "adam", "sgd" or a torch.optim.Optimizer, '
-            f"got {type(optimizer).__name__}."
-        )
-    if seed is not None:
-        torch.manual_seed(check_int(seed, "seed", min_value=0))
-    get_pair = _pairs(batches)
+    if patience is not None:
+        patience = check_int(patience, "patience", min_value=1)
+    if keep_best and eval_fn is None:
+        raise TypeError("keep_best needs eval_fn, the score that picks the best weights.")
+    optimizer = _optimizer(optimizer, model, lr)
+    schedule = lr_schedule and torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule)
+    get_pair = _batch_source(batches, seed)
     params = [p for p in model.parameters() if p.requires_grad]
 
     history = History()
-    start = time.perf_counter()
-    postfix_every = max(1, steps // 100)
+    best, best_state, waited, spent = math.inf, None, 0, 0.0
     with tqdm(total=steps, disable=not progress, desc="training") as bar:
         for step in range(steps):
+            start = time.perf_counter()
             inputs, targets = get_pair(step)
             model.train()
-            optimizer.zero_grad()
-            predictions = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
-            loss = loss_fn(predictions, targets)
-            value = loss.item()
+            if update is None:
+                logged = _update(model, inputs, targets, loss_fn, optimizer, params, clip,
+                                 clip_norm, clip_value)  # fmt: skip
+            else:
+                logged = update(model, inputs, targets, optimizer)
+                logged = dict(logged) if isinstance(logged, dict) else {"loss": logged}
+                if "loss" not in logged:
+                    raise TypeError("update must return the loss, or a dict with a 'loss'.")
+            logged = {k: float(torch.as_tensor(v).detach()) for k, v in logged.items()}
+            value = logged.pop("loss")
             if not math.isfinite(value):
                 raise NonFiniteLossError(
                     f"The loss became {value} at update {step + 1} (step={step}). Training "
                     f"diverged: clip the gradients (e.g. clip_norm=1.0) or lower the "
                     f"learning rate."
                 )
-            loss.backward()
-            norm = global_grad_norm(params)
-            if clip_norm is not None:
-                clip_grad_norm(params, clip_norm)
-            if clip_value is not None:
-                clip_grad_value(params, clip_value)
-            optimizer.step()
-
+            if schedule:
+                schedule.step()
+            spent += time.perf_counter() - start
             history.loss.append(value)
-            history.grad_norm.append(norm.item())
-            history.wall_time.append(time.perf_counter() - start)
-            if eval_fn is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
-                _evaluate(model, eval_fn, history)
-            if step % postfix_every == 0 or step + 1 == steps:
-                bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            history.wall_time.append(spent)
+            if "grad_norm" in logged:
+                history.grad_norm.append(logged.pop("grad_norm"))
+            for name, number in logged.items():
+                history.logged.setdefault(name, []).append(number)
+            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
             bar.update()
-            if stop_when is not None and stop_when(history):
-                history.stopped_early = step + 1 < steps
+            at_eval = eval_fn is not None and ((step + 1) % eval_every == 0 or step + 1 == steps)
+            if at_eval:
+                score = _evaluate(model, eval_fn, history)
+                if report is not None:
+                    report(history)
+                if score < best:
+                    best, waited = score, 0
+                    best_state = copy.deepcopy(model.state_dict()) if keep_best else None
+                else:
+                    waited += 1
+            if at_eval and target is not None and score <= target:
+                history.reason = "target"
+            elif (at_eval or eval_fn is None) and seconds is not None and spent >= seconds:
+                history.reason = "seconds"
+            elif at_eval and patience is not None and waited >= patience:
+                history.reason = "patience"
+            elif stop_when is not None and stop_when(history) and step + 1 < steps:
+                history.reason = "stop_when"
+            if history.reason != "steps":
                 break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
     return history
 
 
-def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> None:
+def _update(model, inputs, targets, loss_fn, optimizer, params, clip, clip_norm, clip_value):
+    """The built-in update; returns the loss (a tensor) and the gradient norm."""
+    optimizer.zero_grad()
+    predictions = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+    loss = loss_fn(predictions, targets)
+    if not torch.isfinite(loss):
+        return {"loss": loss}
+    loss.backward()
+    norm = global_grad_norm(params)
+    if clip is not None:
+        with_grad = [p for p in params if p.grad is not None]
+        clipped = clip([p.grad.clone() for p in with_grad], clip_norm)
+        if not isinstance(clipped, (list, tuple)) or len(clipped) != len(with_grad):
+            raise TypeError(f"clip must return a list of {len(with_grad)} gradient tensors.")
+        with torch.no_grad():
+            for p, g in zip(with_grad, clipped, strict=True):
+                p.grad.copy_(g)
+    elif clip_norm is not None:
+        clip_grad_norm(params, clip_norm)
+    if clip_value is not None:
+        clip_grad_value(params, clip_value)
+    optimizer.step()
+    return {"loss": loss, "grad_norm": norm}
+
+
+def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> float:
+    """Run ``eval_fn`` in eval mode without gradients, record it and return the score."""
     model.eval()
     with torch.no_grad():
         result = eval_fn(model)
@@ -361,3 +453,4 @@ def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> No
     history.eval_steps.append(len(history.loss))
     for name, value in result.items():
         history.eval_metrics.setdefault(name, []).append(float(value))
+    return float(next(iter(result.values())))

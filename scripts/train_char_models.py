@@ -6,8 +6,9 @@
 
 Deterministic: one torch thread, the model and the batches drawn from ``--seed``, a fixed
 number of updates. Each run trains an ``rnncourse.charmodel.CharModel`` (embedding, one
-``torch.nn.GRU`` layer, linear readout) with ``rnncourse.char_training.train_char_model``:
-Adam, a cosine learning-rate decay to 1 % and global-norm clipping at 1.0. Every ``every``
+``torch.nn.GRU`` layer, linear readout) with ``rnncourse.training.train`` on
+``charmodel.next_char_loss``: Adam, a cosine learning-rate decay to 1 % and global-norm
+clipping at 1.0. Every ``every``
 updates it scores the validation split (``charmodel.validation_nll``); the best weights are
 kept, and training stops early after ``patience`` scores without improvement. The checkpoint
 stores float16 weights, the vocabulary, the sizes and a record of the run; its ``valid_nll``
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from rnncourse import char_training, charmodel, tasks
+from rnncourse import charmodel, tasks, training
 
 # Per corpus: the model's sizes and the run's settings.
 SETTINGS = {
@@ -65,17 +66,20 @@ def train(corpus: str, *, tiny: bool, seed: int, out: Path) -> Path:
     model = charmodel.CharModel(len(vocab), s["embedding"], s["hidden"], "gru")
     print(f"{corpus}: {sum(p.numel() for p in model.parameters()):,} parameters", flush=True)
 
-    def report(update, seconds, score):
-        print(f"  {update:5d} updates {seconds:6.1f} s  validation NLL {score:.4f}", flush=True)
+    def report(h):
+        update, score = h.eval_steps[-1], h.eval_metrics["valid_nll"][-1]
+        print(f"  {update:5d} updates {h.seconds:6.1f} s  validation NLL {score:.4f}", flush=True)
 
-    run = char_training.train_char_model(
-        model, draw, updates=s["updates"], lr=s["lr"], every=s["every"], decay="cosine",
-        clip_norm=1.0, seed=seed, patience=s["patience"], report=report,
-        evaluate=lambda m: charmodel.validation_nll(m, corpus),
+    history = training.train(
+        model, draw, charmodel.next_char_loss, steps=s["updates"], lr=s["lr"],
+        lr_schedule=training.cosine_decay(s["updates"]), clip_norm=1.0, seed=seed,
+        eval_fn=lambda m: {"valid_nll": charmodel.validation_nll(m, corpus)},
+        eval_every=s["every"], keep_best=True, patience=s["patience"], report=report,
+        progress=False,
     )  # fmt: skip
-    best_updates, update, seconds = run.best_update, run.history.steps, run.seconds
-    training = {k: v for k, v in s.items() if k not in ("embedding", "hidden")}
-    training.update(
+    best_updates, update, seconds = history.best()[0], history.steps, history.seconds
+    record = {k: v for k, v in s.items() if k not in ("embedding", "hidden")}
+    record.update(
         seed=seed, tiny=tiny, updates=best_updates, updates_run=update, seconds=round(seconds, 1),
         optimizer="Adam, cosine decay to 1 %, clip 1.0", threads=1,
     )  # fmt: skip
@@ -84,7 +88,7 @@ def train(corpus: str, *, tiny: bool, seed: int, out: Path) -> Path:
         vocab,
         corpus=corpus,
         start_token=corpus == "names",
-        training=training,
+        training=record,
     )
     # scored as saved: after the float16 round trip
     valid_nll = charmodel.validation_nll(charmodel.from_checkpoint(checkpoint), corpus)

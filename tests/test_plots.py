@@ -135,15 +135,8 @@ def test_plot_history_of_a_training_history_marks_evaluations():
     assert fig.axes[0].get_yscale() == "linear" and fig.axes[1].get_yscale() == "linear"
     with pytest.raises(ValueError, match="train first"):
         plots.plot_history(training.History())
-
-
-def test_plot_unrolled_wraps_diagrams():
-    fig = plots.plot_unrolled(3, outputs="last")
-    assert isinstance(fig, Figure)
-    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert "folded" in texts
-    fig2, axes = plots.figure()
-    assert plots.plot_unrolled(2, show_loop=False, ax=axes[0, 0]) is fig2
+    fig = plots.plot_history(training.History(loss=[1.0, 0.5]))  # a custom update's: no norms
+    assert len(fig.axes) == 1
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -165,8 +158,6 @@ def test_bad_inputs_raise_clear_errors():
         plots.plot_gates([0.1, 0.2])
     with pytest.raises(ValueError, match="'loss'"):
         plots.plot_history({"grad_norm": [1.0]})
-    with pytest.raises(ValueError, match="outputs must be one of"):
-        plots.plot_unrolled(outputs="all")
 
 
 def test_figure_shares_axes_when_asked():

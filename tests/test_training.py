@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -6,7 +7,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from rnncourse import training
+from rnncourse import plots, training
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 
 # ---------------------------------------------------------------- clipping vs torch
@@ -125,7 +126,7 @@ def test_train_reduces_loss_and_logs_every_step():
     step, value = h.best()
     assert value == min(h.eval_metrics["eval"]) and step in h.eval_steps
     assert h.best("loss")[1] == min(h.loss)
-    d = h.to_dict()
+    d = dataclasses.asdict(h)  # a plain dictionary of lists
     assert d["loss"] == h.loss and d["eval_metrics"]["eval"] == h.eval_metrics["eval"]
     assert all(b >= a for a, b in zip(h.wall_time, h.wall_time[1:], strict=False))
 
@@ -185,7 +186,7 @@ def test_history_plot_returns_a_figure():
         nn.Linear(3, 1), lambda s: (x, y), F.mse_loss, steps=10, progress=False,
         eval_fn=lambda m: {"mse": 1.0, "acc": 0.5}, eval_every=5,
     )  # fmt: skip
-    fig = h.plot()
+    fig = plots.plot_history(h)
     assert isinstance(fig, Figure)
     ax, ax2 = fig.axes
     assert len(ax.get_lines()) == 3 and len(ax2.get_lines()) == 1
@@ -202,6 +203,18 @@ def test_train_bad_inputs():
         training.train(model, 3, F.mse_loss, **ok)
     with pytest.raises(TypeError, match="loss_fn must be callable"):
         training.train(model, lambda s: (x, y), "mse", **ok)
+    with pytest.raises(TypeError, match="not both or neither"):
+        training.train(model, lambda s: (x, y), **ok)
+    with pytest.raises(TypeError, match="not both or neither"):
+        training.train(model, lambda s: (x, y), F.mse_loss, update=lambda *a: 0.0, **ok)
+    with pytest.raises(TypeError, match="clip inside it"):
+        training.train(model, lambda s: (x, y), update=lambda *a: 0.0, clip_norm=1.0, **ok)
+    with pytest.raises(TypeError, match="clip needs clip_norm"):
+        training.train(model, lambda s: (x, y), F.mse_loss, clip=lambda g, m: g, **ok)
+    with pytest.raises(TypeError, match="keep_best needs eval_fn"):
+        training.train(model, lambda s: (x, y), F.mse_loss, keep_best=True, **ok)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        training.train(model, lambda s: (x, y), F.mse_loss, patience=0, **ok)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         training.train(model, lambda s: (x, y), F.mse_loss, optimizer="adamw", **ok)
     with pytest.raises(ValueError, match="steps must be >= 1"):
@@ -277,3 +290,133 @@ def test_train_unpacks_tuple_inputs():
         model, lambda step: ((x, z), 3 * x + z), F.mse_loss, steps=200, lr=0.1, progress=False
     )
     assert abs(model.w.item() - 3) < 1e-2
+
+
+# ------------------------------------------------- schedule, keep-best, stop rules, hooks
+
+
+def test_cosine_decay_runs_from_one_to_the_floor():
+    f = training.cosine_decay(100, floor=0.01)
+    assert f(0) == pytest.approx(1.0) and f(100) == pytest.approx(0.01)
+    assert f(50) == pytest.approx(0.505) and f(250) == pytest.approx(0.01)
+    assert all(f(u) >= f(u + 1) for u in range(120))
+    with pytest.raises(ValueError, match="steps"):
+        training.cosine_decay(0)
+
+
+def test_lr_schedule_sets_the_learning_rate_of_every_update():
+    x, y = _regression()
+    model, seen = nn.Linear(3, 1), []
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def batches(step):
+        seen.append(sgd.param_groups[0]["lr"])
+        return x, y
+
+    training.train(model, batches, F.mse_loss, steps=5, optimizer=sgd, progress=False,
+                   lr_schedule=lambda u: 1 / (1 + u))  # fmt: skip
+    assert seen == pytest.approx([0.1 / (1 + u) for u in range(5)])
+
+
+def test_keep_best_restores_the_best_scoring_weights_and_report_sees_each_evaluation():
+    x, y = _regression()
+    model, scores, reports = nn.Linear(3, 1), iter([3.0, 1.0, 2.0]), []
+    weights = []
+
+    def score(m):
+        weights.append(m.weight.detach().clone())
+        return next(scores)
+
+    h = training.train(
+        model, lambda s: (x, y), F.mse_loss, steps=30, lr=0.1, progress=False, eval_fn=score,
+        eval_every=10, keep_best=True, report=lambda h: reports.append(h.eval_steps[-1]),
+    )  # fmt: skip
+    assert h.best() == (20, 1.0) and reports == [10, 20, 30] and h.reason == "steps"
+    assert torch.equal(model.weight, weights[1]) and not model.training
+
+
+@pytest.mark.parametrize(
+    ("stop", "reason"), [({"target": 10.0}, "target"), ({"seconds": 0.0}, "seconds")]
+)
+def test_training_stops_at_a_target_or_a_time_budget(stop, reason):
+    x, y = _regression()
+    h = training.train(nn.Linear(3, 1), lambda s: (x, y), F.mse_loss, steps=50, progress=False,
+                       eval_fn=lambda m: 1.0, eval_every=10, **stop)  # fmt: skip
+    assert h.reason == reason and h.steps == 10 and h.stopped_early
+    h = training.train(nn.Linear(3, 1), lambda s: (x, y), F.mse_loss, steps=50, progress=False,
+                       seconds=0.0)  # fmt: skip
+    assert h.reason == "seconds" and h.steps == 1  # without evaluations: after every update
+
+
+def test_patience_stops_when_the_score_does_not_improve():
+    x, y = _regression()
+    scores = iter([3.0, 2.0, 2.5, 2.6, 2.7, 1.0])
+    h = training.train(
+        nn.Linear(3, 1), lambda s: (x, y), F.mse_loss, steps=60, progress=False,
+        eval_fn=lambda m: next(scores), eval_every=10, patience=2,
+    )  # fmt: skip
+    assert h.reason == "patience" and h.steps == 40 and h.best() == (20, 2.0)
+
+
+def test_seed_hands_batches_one_generator_and_the_global_generator_is_untouched():
+    def run(seed):
+        torch.manual_seed(0)
+        model, drawn = nn.Linear(3, 1), []
+
+        def batches(g):
+            x = torch.randn(8, 3, generator=g)
+            drawn.append(x)
+            return x, x.sum(1, keepdim=True)
+
+        state = torch.get_rng_state()
+        h = training.train(model, batches, F.mse_loss, steps=3, progress=False, seed=seed)
+        assert torch.equal(state, torch.get_rng_state())
+        return drawn, h.loss
+
+    (a, loss_a), (b, loss_b), (c, _) = run(2), run(2), run(3)
+    assert all(torch.equal(p, q) for p, q in zip(a, b, strict=True)) and loss_a == loss_b
+    assert not torch.equal(a[0], c[0]) and not torch.equal(a[0], a[1])
+
+
+def test_clip_runs_a_clipping_function_of_yours_inside_the_loop():
+    x, y = _regression()
+
+    def clip_global_norm(grads, max_norm):  # notebook 05's exercise: a new list
+        norm = float(torch.sqrt(sum((g**2).sum() for g in grads)))
+        return [g * min(1.0, max_norm / (norm + 1e-6)) for g in grads]
+
+    models = [nn.Linear(3, 1) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    settings = dict(steps=5, optimizer="sgd", lr=0.1, clip_norm=0.01, progress=False)
+    hs = [
+        training.train(model, lambda s: (x, y), F.mse_loss, **settings, **extra)
+        for model, extra in zip(models, [{"clip": clip_global_norm}, {}], strict=True)
+    ]
+    assert hs[0].grad_norm == hs[1].grad_norm and hs[0].grad_norm[0] > 0.01  # before clipping
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    with pytest.raises(TypeError, match="clip must return a list of 2"):
+        training.train(nn.Linear(3, 1), lambda s: (x, y), F.mse_loss, steps=1, clip_norm=1.0,
+                       clip=lambda grads, m: grads[:1], progress=False)  # fmt: skip
+
+
+def test_update_runs_a_training_step_of_yours_with_evaluation_and_stop_rules():
+    x, y = _regression()
+
+    def my_update(model, inputs, targets, optimizer):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss, "doubled": 2 * loss.item()}
+
+    model = nn.Linear(3, 1)
+    h = training.train(
+        model, lambda s: (x, y), update=my_update, steps=200, lr=0.1, progress=False,
+        eval_fn=lambda m: F.mse_loss(m(x), y).item(), eval_every=10, target=1e-3,
+    )  # fmt: skip
+    assert h.reason == "target" and h.eval_metrics["eval"][-1] <= 1e-3
+    assert h.logged["doubled"] == pytest.approx([2 * v for v in h.loss]) and h.grad_norm == []
+    with pytest.raises(training.NonFiniteLossError, match="update 1"):
+        training.train(model, lambda s: (x, y), update=lambda *a: math.inf, steps=2,
+                       progress=False)  # fmt: skip
