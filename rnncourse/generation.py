@@ -36,10 +36,6 @@ import torch
 from rnncourse import _random, sequences
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
-# Longer than the package's other modules on purpose: teacher forcing, free running (and
-# its error against steps ahead), scheduled sampling and token sampling all drive one
-# step function, with the one convention for eps stated above, so they are read together.
-
 __all__ = [
     "teacher_forced_inputs",
     "free_running",
@@ -263,7 +259,7 @@ def scheduled_sampling_step(
     model_input: torch.Tensor,
     eps: float,
     *,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose, for every sequence separately, the true input or the model's own sample.
 
@@ -275,8 +271,8 @@ def scheduled_sampling_step(
         true_input: ``(B,)`` token ids or ``(B, D)`` vectors.
         model_input: the model's sample from the previous step, same shape and dtype.
         eps: probability of the TRUE input, in [0, 1] (see the module docstring).
-        generator: a ``torch.Generator`` for reproducible coins (an int seed works too);
-            ``None`` flips fresh coins.
+        seed: an int or a ``torch.Generator`` for reproducible coins; ``None`` flips
+            fresh ones.
 
     Returns:
         ``(inputs, used_true)``: the chosen inputs, like ``true_input``, and the coins,
@@ -292,7 +288,7 @@ def scheduled_sampling_step(
         )
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
     batch = true_input.shape[0]
-    coins = torch.rand(batch, generator=_random.generator(generator))
+    coins = torch.rand(batch, generator=_random.generator(seed))
     used_true = (coins < eps).to(true_input.device)
     mask = used_true.view(batch, *([1] * (true_input.dim() - 1)))
     return torch.where(mask, true_input, model_input.detach()), used_true
@@ -342,7 +338,7 @@ def scheduled_sampling(
         if t > 0:
             sample = outputs[-1] if to_input is None else to_input(outputs[-1])
             inputs, used_true = scheduled_sampling_step(
-                true_inputs[:, t], sample, eps, generator=generator
+                true_inputs[:, t], sample, eps, seed=generator
             )
             used.append(used_true)
         output, state = step_fn(inputs, state)
