@@ -20,7 +20,6 @@ Everything works in float64 if you pass float64 tensors.
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import NamedTuple
 
@@ -181,52 +180,29 @@ def jacobian_products(
     return torch.stack(hs), jacs
 
 
-_PRODUCTS_SIGNATURE = inspect.signature(jacobian_products)
-# The same parameters without annotations, for error messages.
-_PRODUCTS_ARGS = str(
-    _PRODUCTS_SIGNATURE.replace(
-        parameters=[
-            p.replace(annotation=inspect.Parameter.empty)
-            for p in _PRODUCTS_SIGNATURE.parameters.values()
-        ],
-        return_annotation=inspect.Signature.empty,
-    )
-)
-
-
-def jacobian_norms(*args, ord: str = "spectral", **kwargs) -> torch.Tensor:
+def jacobian_norms(
+    W: torch.Tensor,
+    h0: torch.Tensor,
+    xs: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+    U: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    *,
+    steps: int | None = None,
+    ord: str = "spectral",
+) -> torch.Tensor:
     """Norm of dh(T)/dh(T-k) for every lag k = 0..T, shape (T + 1,).
 
-    Takes the arguments of :func:`jacobian_products` (``W`` (H, H), ``h0`` (H,), then
-    ``xs``, ``nonlinearity``, ``U``, ``b`` and ``steps``, with the same defaults and
-    checks), plus ``ord``: "spectral" (largest singular value, the most a gradient can be
-    stretched) or "fro" (Frobenius). Entry 0 is the identity's norm (1, or sqrt(H) for
-    "fro"). Example: ``jacobian_norms(W, h0, xs, "tanh", U, b)`` or
+    Takes the arguments of :func:`jacobian_products` (same defaults and checks), plus
+    ``ord``: "spectral" (largest singular value, the most a gradient can be stretched) or
+    "fro" (Frobenius). Entry 0 is the identity's norm (1, or sqrt(H) for "fro").
+    Example: ``jacobian_norms(W, h0, xs, "tanh", U, b)`` or
     ``jacobian_norms(W, h0, steps=50, ord="fro")``.
     """
     ord = check_choice(ord, "ord", ("spectral", "fro"))
-    try:
-        _PRODUCTS_SIGNATURE.bind(*args, **kwargs)
-    except TypeError as err:
-        raise TypeError(
-            f"jacobian_norms: {err}. It takes the arguments of jacobian_products, "
-            f"{_PRODUCTS_ARGS}, and ord."
-        ) from None
-    _, jacs = jacobian_products(*args, **kwargs)
+    _, jacs = jacobian_products(W, h0, xs, nonlinearity, U, b, steps=steps)
     norms = spectral_norms(jacs) if ord == "spectral" else torch.linalg.matrix_norm(jacs, "fro")
     return norms.flip(0)
-
-
-# help() and editors show jacobian_products' parameters, then ord.
-jacobian_norms.__signature__ = _PRODUCTS_SIGNATURE.replace(
-    parameters=[
-        *_PRODUCTS_SIGNATURE.parameters.values(),
-        inspect.Parameter(
-            "ord", inspect.Parameter.KEYWORD_ONLY, default="spectral", annotation="str"
-        ),
-    ],
-    return_annotation=inspect.signature(jacobian_norms).return_annotation,
-)
 
 
 def spectral_norms(J: torch.Tensor) -> torch.Tensor:
@@ -296,30 +272,18 @@ def _as_input_type(value: torch.Tensor, like):
     return float(value) if value.ndim == 0 and not isinstance(like, torch.Tensor) else value
 
 
-def _logit(theta, c):
-    """``theta``, or ``c``, its name in earlier versions (the lecture's c)."""
-    if c is None:
-        return theta
-    if theta is not None:
-        raise ValueError("Give theta or c (its old name), not both.")
-    return c
-
-
-def time_constant(gate=None, *, theta=None, c=None):
+def time_constant(gate=None, *, theta=None):
     """Time constant tau = -1 / ln(gate) of the gated leaky unit s(t) = gate s(t-1) + x(t).
 
     After k steps an input's contribution is scaled by gate^k = exp(-k / tau).
     Give the gate value ``gate`` = sigmoid(theta) in (0, 1), or the logit ``theta``
-    (numerically safer close to 1; ``c`` is its old name, the lecture's c). Floats give
-    a float, tensors a float64 tensor.
+    (numerically safer close to 1). Floats give a float, tensors a float64 tensor.
     """
-    theta = _logit(theta, c)
     return _as_input_type(-1.0 / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
-def half_life(gate=None, *, theta=None, c=None):
+def half_life(gate=None, *, theta=None):
     """Steps until an input's contribution has halved: tau * ln 2. Arguments as time_constant."""
-    theta = _logit(theta, c)
     return _as_input_type(-math.log(2) / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
