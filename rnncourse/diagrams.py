@@ -3,9 +3,7 @@
 :func:`draw_unrolled` draws, with matplotlib only, the folded recurrent network (a loop
 through a delay square) beside the same network unfolded over T steps, where the
 shared weights U, W, V appear on every step; or a sequence-to-sequence model (encoder,
-context C, decoder). It is the one implementation of this drawing:
-``rnncourse.graphs.draw_unrolled`` is the same function under the name the notebooks
-use, and ``rnncourse.plots.plot_unrolled`` calls it in the house style.
+context C, decoder).
 """
 
 from __future__ import annotations

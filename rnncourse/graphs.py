@@ -5,9 +5,7 @@ node is a backward function (``MvBackward0`` for a matrix-vector product,
 ``ReluBackward0``, ...) and ``next_functions`` points to the nodes that produced its
 inputs. For a recurrence the graph grows by a fixed set of nodes per time step, which
 is why its backward pass (backpropagation through time) costs time linear in T.
-
-Drawing the unrolled network is :func:`rnncourse.diagrams.draw_unrolled`; it is
-re-exported here as ``graphs.draw_unrolled`` because the notebooks call it by that name.
+Drawing the unrolled network is :func:`rnncourse.diagrams.draw_unrolled`.
 """
 
 from __future__ import annotations
@@ -20,10 +18,7 @@ import torch
 
 from ._validation import check_int
 
-# Re-exported, not a second implementation: the notebooks write graphs.draw_unrolled.
-from .diagrams import draw_unrolled
-
-__all__ = ["GraphSummary", "print_graph", "graph_summary", "draw_unrolled"]
+__all__ = ["GraphSummary", "print_graph", "graph_summary"]
 
 
 @dataclass

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from rnncourse import diagrams
+from rnncourse import diagrams, plots
 
 
 def node_labels(fig):
@@ -49,6 +49,10 @@ def test_draw_unrolled_into_given_axes():
     assert diagrams.draw_unrolled(T=2, ax=ax2, outputs="last") is fig
     assert len(ax1.texts) == 0 and len(ax2.texts) > 0
     plt.close(fig)
+    fig = diagrams.draw_unrolled(3, outputs="last")
+    assert "folded" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    fig2, axes = plots.figure()  # into a house-style figure
+    assert diagrams.draw_unrolled(2, show_loop=False, ax=axes[0, 0]) is fig2
 
 
 def test_draw_unrolled_bad_inputs():

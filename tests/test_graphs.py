@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnncourse import diagrams, graphs
+from rnncourse import graphs
 
 
 def lecture_recurrence(T, seed=0):
@@ -133,10 +133,3 @@ def test_print_graph_bad_inputs():
         graphs.print_graph(h, max_depth=-1)
     with pytest.raises(TypeError, match="max_depth must be an int"):
         graphs.print_graph(h, max_depth=1.5)
-
-
-def test_draw_unrolled_is_importable_from_graphs():
-    """The notebooks write graphs.draw_unrolled; it is the one drawing in diagrams."""
-    from rnncourse.graphs import draw_unrolled
-
-    assert draw_unrolled is graphs.draw_unrolled is diagrams.draw_unrolled
