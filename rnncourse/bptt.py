@@ -10,33 +10,29 @@ weights. Backpropagation through it needs only two ideas beyond ordinary backpro
    o(t) and the next step h(t+1). Going backwards, the delta from the readout and the
    delta arriving from step t+1 are added, and the sum flows on into step t.
 
-The vanilla RNN here, for t = 1..T (batch-first, row vectors)::
+The vanilla RNN here, for t = 1..T (batch-first, row vectors), with parameters in a dict
+``U (H, I)``, ``W (H, H)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``::
 
     h(t) = tanh(U x(t) + W h(t-1) + b)     (or relu),   h(0) = 0 unless given
     o(t) = V h(t) + b_o
     L    = (1/B) sum_b sum_t loss(o(t), y(t))
 
-Parameters live in a dict with these shapes (I inputs, H hidden units, O outputs)::
-
-    U (H, I)   W (H, H)   b (H,)   V (O, H)   b_o (O,)
-
 One bias ``b`` per layer: ``rnncourse.cells`` and torch keep two, ``b_x + b_h``, which
 only ever appear summed, so by hand their sum is enough (and dL/db_x = dL/db_h = dL/db).
-``b_o`` is the readout's bias (the lecture's figures, after Goodfellow et al., write
-``c``, which this course keeps for the LSTM cell state). It is not the bias of an LSTM's
-output gate: that one is rows 3H:4H of the LSTM's ``b``.
+``b_o`` is the readout's bias (Goodfellow et al.'s ``c``, which this course keeps for the
+LSTM cell state); the bias of an LSTM's output gate is rows 3H:4H of the LSTM's ``b``.
 
 The backward functions use two names for the delta of a state: ``dh``, the total
 dL/dh(t) at step t (this step's readout plus what step t+1 sent back), and ``dh_prev``,
 the part that step t sends back to h(t-1). Likewise ``dc`` and ``dc_prev`` for the
-LSTM's cell state.
-
-Two per-step losses are provided: ``"softmax"`` (softmax cross-entropy with integer
-class targets) and ``"mse"`` (half the squared error, 0.5 * ||o(t) - y(t)||^2). With
-``outputs="last"`` only the last step has a loss (many-to-one).
+LSTM's cell state. The per-step losses are ``"softmax"`` (cross-entropy with integer
+class targets) and ``"mse"`` (0.5 * ||o(t) - y(t)||^2); with ``outputs="last"`` only the
+last step has a loss (many-to-one).
 
 Forward and backward functions sit side by side, as in the step functions of
-CS231n's ``rnn_layers.py``; every cache is whatever the matching backward needs.
+CS231n's ``rnn_layers.py``; every cache is whatever the matching backward needs. The
+RNN's step functions are bare maths; :func:`rnn_forward` checks and converts its
+inputs once for all steps.
 """
 
 from __future__ import annotations
@@ -44,11 +40,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_array, check_choice, check_float, check_int
-
-# Longer than the package's other modules on purpose: every forward sits beside its
-# backward (RNN and LSTM), with truncation, the gradient check that verifies them and the
-# input gradients that read a trained network, so notebook 03's whole derivation can be
-# read in one file.
 
 __all__ = [
     "init_params",
@@ -66,7 +57,6 @@ __all__ = [
 ]
 
 RNN_PARAMS = ("U", "W", "b", "V", "b_o")
-LSTM_PARAMS = ("U", "W", "b")
 
 
 # ----------------------------------------------------------------------------- checks
@@ -122,6 +112,18 @@ def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: 
     return check_array(targets, "targets", shape, hint="MSE targets have one row per output o(t).")
 
 
+def _check_x(x, H: int, I: int) -> np.ndarray:
+    hint = f"x is (batch, time, {I}) for U of shape {(H, I)}."
+    return check_array(x, "x", ("B", "T", I), hint=hint).astype(np.float64)
+
+
+def _check_h0(h0, B: int, H: int) -> np.ndarray:
+    if h0 is None:
+        return np.zeros((B, H))
+    hint = "h0 is (batch, hidden) or None for zeros."
+    return check_array(h0, "h0", (B, H), hint=hint).astype(np.float64)
+
+
 def _check_cache(cache) -> dict:
     if not isinstance(cache, dict) or "steps" not in cache or "loss_steps" not in cache:
         raise TypeError(
@@ -135,33 +137,26 @@ def _check_cache(cache) -> dict:
 
 
 def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
-    """One step h(t) = act(U x(t) + W h(t-1) + b).
+    """One step h(t) = act(U x(t) + W h(t-1) + b): the bare maths, without input checks.
 
     Args:
         x_t: input x(t) at this step, shape (B, I).
         h_prev: previous state h(t-1), shape (B, H).
-        params: dict with U (H, I), W (H, H), b (H,) (other keys are ignored).
+        params: dict with U (H, I), W (H, H), b (H,) float64 (other keys are ignored), as
+            :func:`rnn_forward` checks them once for every step.
         nonlinearity: ``"tanh"`` or ``"relu"``.
 
     Returns:
         h(t) of shape (B, H) and a cache for :func:`rnn_step_backward`.
     """
-    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
-    p = _get_params(params, ("U", "W", "b"), "RNN step")
-    U, W, b = p["U"], p["W"], p["b"]
-    H, I = check_array(U, "params['U']", ("H", "I")).shape
-    check_array(W, "params['W']", (H, H))
-    check_array(b, "params['b']", (H,))
-    x_t = check_array(x_t, "x_t", ("B", I), hint=f"x_t is (batch, {I}) for U of shape {(H, I)}.")
-    h_prev = check_array(h_prev, "h_prev", (x_t.shape[0], H))
-    a = x_t @ U.T + h_prev @ W.T + b  # pre-activation, (B, H)
+    U, W = params["U"], params["W"]
+    a = x_t @ U.T + h_prev @ W.T + params["b"]  # pre-activation, (B, H)
     h_t = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
-    cache = (x_t, h_prev, a, h_t, U, W, nonlinearity)
-    return h_t, cache
+    return h_t, (x_t, h_prev, a, h_t, U, W, nonlinearity)
 
 
 def rnn_step_backward(dh, cache):
-    """Backward through one step of :func:`rnn_step_forward`.
+    """Backward through one step of :func:`rnn_step_forward` (bare maths, no checks).
 
     Args:
         dh: dL/dh(t), shape (B, H): the total delta arriving at this step's output.
@@ -173,7 +168,6 @@ def rnn_step_backward(dh, cache):
         contribution only (the caller sums them over steps).
     """
     x_t, h_prev, a, h_t, U, W, nonlinearity = cache
-    dh = check_array(dh, "dh", h_t.shape, hint="dh has the shape of h(t).")
     if nonlinearity == "tanh":
         da = dh * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
     else:
@@ -241,17 +235,12 @@ def rnn_forward(
     p = _check_rnn_params(params)
     H, I = p["U"].shape
     O = p["V"].shape[0]
-    x = check_array(x, "x", ("B", "T", I), hint=f"x is (batch, time, {I}) for U of shape {(H, I)}.")
-    x = x.astype(np.float64)
+    x = _check_x(x, H, I)
     B, T, _ = x.shape
     targets = _check_targets(targets, loss, B, T, O, outputs)
-    if h0 is None:
-        h0 = np.zeros((B, H))
-    h0 = check_array(h0, "h0", (B, H), hint="h0 is (batch, hidden) or None for zeros.")
+    h0 = _check_h0(h0, B, H)
 
-    hs = np.zeros((B, T, H))
-    step_caches = []
-    h = h0.astype(np.float64)
+    hs, step_caches, h = np.zeros((B, T, H)), [], h0
     for t in range(T):
         h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
         hs[:, t] = h
@@ -260,16 +249,7 @@ def rnn_forward(
     loss_steps = list(range(T)) if outputs == "every" else [T - 1]
     o = hs[:, loss_steps] @ p["V"].T + p["b_o"]  # (B, S, O)
     total, do = _loss_and_grad(o, targets, loss, B)
-    cache = {
-        "params": p,
-        "x": x,
-        "h0": h0,
-        "h": hs,
-        "o": o,
-        "do": do,
-        "loss_steps": loss_steps,
-        "steps": step_caches,
-    }
+    cache = dict(params=p, x=x, h0=h0, h=hs, o=o, do=do, loss_steps=loss_steps, steps=step_caches)
     return float(total), cache
 
 
@@ -445,12 +425,12 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     p = _check_rnn_params(params)
     H, I = p["U"].shape
-    x = check_array(x, "x", ("B", "T", I), hint=f"x is (batch, time, {I}) for U of shape {(H, I)}.")
+    x = _check_x(x, H, I)
     B, T, _ = x.shape
-    h = np.zeros((B, H)) if h0 is None else check_array(h0, "h0", (B, H)).astype(np.float64)
+    h = _check_h0(h0, B, H)
     steps = []
     for t in range(T):
-        h, step_cache = rnn_step_forward(x[:, t].astype(np.float64), h, p, nonlinearity)
+        h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
         steps.append(step_cache)
     jac = np.zeros((B, T, p["V"].shape[0], T, I))  # [n, t, j, s, i] = do_j(t)/dx_i(s)
     for t in range(T):
@@ -481,13 +461,9 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
     H = check_int(hidden_size, "hidden_size", min_value=1)
     O = check_int(output_size, "output_size", min_value=1)
     rng = np.random.default_rng(seed)
-    return {
-        "U": rng.normal(size=(H, I)) / np.sqrt(I),
-        "W": rng.normal(size=(H, H)) / np.sqrt(H),
-        "b": np.zeros(H),
-        "V": rng.normal(size=(O, H)) / np.sqrt(H),
-        "b_o": np.zeros(O),
-    }
+    U, W = rng.normal(size=(H, I)) / np.sqrt(I), rng.normal(size=(H, H)) / np.sqrt(H)
+    return {"U": U, "W": W, "b": np.zeros(H), "V": rng.normal(size=(O, H)) / np.sqrt(H),
+            "b_o": np.zeros(O)}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- LSTM
@@ -515,17 +491,16 @@ def lstm_step_forward(x_t, h_prev, c_prev, params):
     Returns:
         ``(h_t, c_t, cache)``: h(t) and c(t), each of shape (B, H).
     """
-    p = _get_params(params, LSTM_PARAMS, "LSTM step")
+    p = _get_params(params, ("U", "W", "b"), "LSTM step")
     H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape
     if H4 % 4:
         raise ValueError(f"params['U'] must have 4H rows (gates i, f, g, o), got {H4}.")
     H = H4 // 4
     check_array(p["W"], "params['W']", (4 * H, H))
     check_array(p["b"], "params['b']", (4 * H,))
-    x_t = check_array(x_t, "x_t", ("B", I))
-    B = x_t.shape[0]
-    h_prev = check_array(h_prev, "h_prev", (B, H))
-    c_prev = check_array(c_prev, "c_prev", (B, H))
+    B = check_array(x_t, "x_t", ("B", I)).shape[0]
+    check_array(h_prev, "h_prev", (B, H))
+    check_array(c_prev, "c_prev", (B, H))
 
     a = x_t @ p["U"].T + h_prev @ p["W"].T + p["b"]  # (B, 4H)
     a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
@@ -551,8 +526,8 @@ def lstm_step_backward(dh, dc, cache):
         (4H, I), (4H, H), (4H,); ``dh_prev`` and ``dc_prev`` go back to step t-1.
     """
     x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
-    dh = check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
-    dc = check_array(dc, "dc", i.shape, hint="dc has the shape of c(t).")
+    check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
+    check_array(dc, "dc", i.shape, hint="dc has the shape of c(t).")
     d_o = dh * tanh_c
     # Branch at c(t): it feeds h(t) (through tanh) and the next step, so the deltas add.
     dc = dc + dh * o * (1.0 - tanh_c**2)
