@@ -2,8 +2,9 @@
 
 For each cell type it times four ways to compute the same thing (all share one set of
 weights, copied with ``from_torch``): the readable step-by-step loop of the rnncourse
-cell, the fused ``rnncourse.fused`` path, the ``torch.nn`` sequence module (oneDNN on the
-CPU) and a loop over the ``torch.nn`` cell. The loss is the sum of all hidden states.
+cell, the fused path of ``fused.py`` (beside this script), the ``torch.nn`` sequence
+module (oneDNN on the CPU) and a loop over the ``torch.nn`` cell. The loss is the sum of
+all hidden states.
 
 The implementations are timed in interleaved rounds (one call of each per round), so a
 change in machine load affects them alike; the table shows the median over the rounds
@@ -18,10 +19,10 @@ import statistics
 import time
 
 import torch
+from fused import gru_sequence, lstm_sequence
 from torch import nn
 
 from rnncourse.cells import GRUCell, LSTMCell
-from rnncourse.fused import gru_sequence, lstm_sequence
 
 
 def step_loop(cell, x):

@@ -1,11 +1,11 @@
-"""The fused sequence functions against the step-by-step cell loop, torch and gradcheck."""
+"""benchmarks/fused.py's sequence functions against the step-by-step cell loop, torch, gradcheck."""
 
 import pytest
 import torch
 from torch import nn
 
+from benchmarks.fused import gru_sequence, lstm_sequence
 from rnncourse.cells import GRUCell, LSTMCell, RNNCell
-from rnncourse.fused import gru_sequence, lstm_sequence
 
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 FUSED = {"lstm": (LSTMCell, lstm_sequence), "gru": (GRUCell, gru_sequence)}

@@ -3,10 +3,10 @@
 This is not the teaching code: the lecture's cells are ``rnncourse.cells``, run over time
 by ``rnncourse.sequences.run``, which calls the cell once per step and lets autograd
 record every small operation. That is easy to read but slow to train, because the
-backward pass replays hundreds of tiny operations. The benchmarks
-(``benchmarks/bench_cells.py``) use this module to show how much of torch's speed a
-hand-written pass recovers. The two functions here compute exactly the same thing as the
-step-by-step loop (same outputs, same gradients) faster, with three tricks:
+backward pass replays hundreds of tiny operations. ``bench_cells.py`` beside this file
+uses it to show how much of torch's speed a hand-written pass recovers. The two functions
+here compute exactly the same thing as the step-by-step loop (same outputs, same
+gradients) faster, with three tricks:
 
 1. The input projection ``U x(t) + b`` of every step is one big matrix product
    before the loop: only ``W h(t-1)`` depends on the previous step.
