@@ -20,13 +20,28 @@ def test_loopback_still_works():
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     port = server.getsockname()[1]
-    t = threading.Thread(target=lambda: server.accept()[0].close())
+    received = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            received.append(conn.recv(5))
+            conn.sendall(b"pong")
+
+    t = threading.Thread(target=serve)
     t.start()
     client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    client.connect(("127.0.0.1", port))
-    client.close()
-    t.join(5)
-    server.close()
+    try:
+        client.settimeout(5)
+        client.connect(("127.0.0.1", port))  # not blocked: a loopback address
+        client.sendall(b"ping!")
+        assert client.recv(4) == b"pong"
+    finally:
+        client.close()
+        t.join(5)
+        server.close()
+    assert not t.is_alive(), "the server thread did not finish"
+    assert received == [b"ping!"]
 
 
 def test_package_imports_offline():

@@ -43,9 +43,13 @@ def _readme_table() -> dict[str, dict[str, str]]:
 
 
 def test_lower_bounds_agree_between_the_files():
+    declared = _minimum_versions().declared_bounds(ROOT)
     pins = _minimum_versions().minimum_pins(ROOT)
     for name in ["torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel"]:
-        assert name in pins
+        files = [source for _, source in declared[name]]
+        assert len(files) >= 2, f"{name} is bounded only in {files}"
+        bounds = {_release(version) for version, _ in declared[name]}
+        assert bounds == {_release(pins[name])}, f"{name}: {declared[name]}"
 
 
 def test_disagreeing_bounds_are_reported(tmp_path):
