@@ -76,11 +76,10 @@ def _compared_cell(source: str, stored: str):
 
 
 def test_snap_decimals_tolerates_small_changes_of_decimals_only():
-    from conftest import DECIMAL_RTOL, snap_decimals
+    from conftest import snap_decimals
 
-    assert DECIMAL_RTOL == 0.10
     ref = "test MSE 0.0362 (predicting 0: 0.515), 3 of 4"
-    assert snap_decimals("test MSE 0.0393 (predicting 0: 0.515), 3 of 4", ref) == ref
+    assert snap_decimals("test MSE 0.0393 (predicting 0: 0.515), 3 of 4", ref) == ref  # 8 % off
     for changed in [
         "test MSE 0.0420 (predicting 0: 0.515), 3 of 4",  # 14 % off
         "test MSE 0.0393 (predicting 0: 0.515), 4 of 4",  # an integer
