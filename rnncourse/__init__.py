@@ -13,7 +13,7 @@ Modules, from the lowest layer up (lower layers never import higher ones):
 - ``training``   a small train loop, clipping, a gradient-norm log
 - ``generation`` teacher forcing, scheduled sampling, autoregressive sampling
 - ``charmodel``  a character-level language model; trained names and Shakespeare models
-- ``plots``, ``explorer``, ``widgets``  figures, the explorers' engine, the explorers
+- ``plots``, ``widgets``  figures; the explorers (their engine: ``widgets.explorer``)
 - ``checks``     exercise checkers with specific feedback
 
 Import what you need, e.g. ``from rnncourse import cells``.

@@ -8,8 +8,9 @@ import PIL.Image
 import pytest
 import torch
 
-from rnncourse import charmodel, dynamics, explorer, tasks, widgets
+from rnncourse import charmodel, dynamics, tasks, widgets
 from rnncourse.tasks.text import Vocab
+from rnncourse.widgets import explorer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -21,10 +22,13 @@ def _suptitle(ex) -> str:
 
 
 def _static_png(ex):
-    bundle = ex._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    png = base64.b64decode(bundle["image/png"])
+    """The picture of a display's first output, which holds no widget view."""
+    still, live = ex._display_bundles()
+    assert "application/vnd.jupyter.widget-view+json" in live
+    assert "application/vnd.jupyter.widget-view+json" not in still
+    png = base64.b64decode(still["image/png"])
     assert png.startswith(b"\x89PNG") and png == ex.png()
+    assert f'src="data:image/png;base64,{still["image/png"]}"' in still["text/html"]
     return png
 
 
@@ -228,6 +232,45 @@ def test_gain_norms_are_spectral_norms():
         data["jac_norm"], torch.linalg.matrix_norm(jacs, ord=2).flip(0), rtol=1e-10
     )
     np.testing.assert_allclose(data["h_norm"], hs.norm(dim=1), rtol=1e-12)
+    np.testing.assert_array_equal(data["lag"], np.arange(31))
+
+
+def test_gain_norms_of_many_units_are_exact_at_every_fifth_lag():
+    gen = torch.Generator().manual_seed(0)
+    W1 = dynamics.random_recurrent_matrix(128, 1.0, seed=gen)
+    h0 = torch.randn(128, generator=gen, dtype=torch.float64)
+    data = widgets.gain_explorer(n=128).set(gain=1.1, nonlinearity="tanh").data()
+    _, jacs = dynamics.jacobian_products(1.1 * W1, h0, None, "tanh", steps=50)
+    np.testing.assert_array_equal(data["lag"], np.arange(0, 51, 5))
+    expected = torch.linalg.matrix_norm(jacs, ord=2).flip(0)[::5]
+    np.testing.assert_allclose(data["jac_norm"], expected, rtol=1e-10)
+    rate = dynamics.log_growth_rate(expected) / 5  # per step, from the lags shown
+    assert data["rate"] == pytest.approx(rate)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [widgets.gain_explorer, widgets.leaky_unit_explorer, widgets.lstm_gate_explorer,
+     widgets.repeated_nonlinearity_explorer, widgets.sampling_explorer],
+)  # fmt: skip
+def test_controls_wrap_onto_rows_and_every_slider_keeps_its_width(make):
+    ex = make()
+    controls, image, hider = ex.widget.children
+    assert controls.layout.flex_flow == "row wrap" and image is ex.image
+    assert list(controls.children) == list(ex.controls.values())
+    sliders = [
+        w
+        for w in ex.controls.values()
+        if isinstance(w, ipywidgets.FloatSlider | ipywidgets.IntSlider)
+    ]
+    assert sliders and all(s.layout.width == explorer.SLIDER_WIDTH for s in sliders)
+    # the live view hides the plain picture of its display, by the picture's class
+    still = ex._display_bundles()[0]["text/html"]
+    assert (
+        hider.layout.display == "none"
+        and ex._still_class() in still
+        and ex._still_class() in hider.value
+    )
 
 
 def test_custom_explorer_without_dynamic_artists_redraws_everything():
@@ -236,7 +279,7 @@ def test_custom_explorer_without_dynamic_artists_redraws_everything():
     (line,) = ax.plot([0, 1], [0, 0])
     ax.set_ylim(-1, 1)
 
-    def draw(fig, level):
+    def draw(level):
         line.set_ydata([level, level])
         return {"level": level}
 

@@ -6,12 +6,16 @@ place and re-renders the figure to a PNG shown in a ``widgets.Image``; the parts
 the figure that did not change (axes, ticks, labels) are drawn once and reused. Only
 core ipywidgets are used (versions 7.7 and 8 both work).
 
-Without a widget frontend (a static viewer, nbval, a converted notebook) the same
-object shows its current figure as a plain image.
+Displayed, an explorer makes two outputs: its current picture as a plain image, and the
+live view (controls above the picture). A frontend without a running widget manager
+(a static viewer, nbconvert's HTML, VS Code when its widget renderer fails, a notebook
+reopened without its kernel) shows the first; where the live view renders, it hides the
+plain picture, so the figure appears once.
 
 For writing an explorer: :func:`slider` makes a labelled slider that redraws while it
-is dragged, and :func:`nice_limits` rounds axis limits so that they change only now and
-then, which lets the background be reused. The explorers themselves are in
+is dragged, :func:`nice_limits` rounds axis limits so that they change only now and
+then, which lets the background be reused, and :func:`for_log_axis` leaves gaps where a
+log axis cannot draw. The explorers themselves are the other modules of
 :mod:`rnncourse.widgets`.
 """
 
@@ -20,17 +24,24 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import html
 import io
 import math
 
-import ipywidgets as widgets
+import ipywidgets
+import numpy as np
 import PIL.Image
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.legend import Legend
 
 from rnncourse._validation import check_choice, check_float, check_int
 
-__all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits"]
+__all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
+
+#: Every slider is this wide, label and readout included: its track keeps at least 150 px
+#: with the longest label, and the controls wrap onto more rows where a row is full.
+SLIDER_WIDTH = "400px"
 
 
 @contextlib.contextmanager
@@ -47,20 +58,21 @@ def _one_thread():
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
-    ``draw(fig, **values)`` updates the artists for new control values and returns the
-    data shown. ``dynamic`` lists the artists it changes (lines, markers, the title):
-    only those, and the legends drawn over them, are redrawn on an update (without
-    ``dynamic``, every update draws the whole figure); the rest
+    ``draw(**values)`` takes the value of every control by name, updates the artists and
+    returns the data shown. ``dynamic`` lists the artists it changes (lines, markers, the
+    title): only those, and the legends drawn over them, are redrawn on an update
+    (without ``dynamic``, every update draws the whole figure); the rest
     (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
     positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
     labels is most of the cost of a full draw, so reusing them makes an update several
     times faster.
 
     Attributes:
-        controls: dict {name: ipywidget}, the knobs.
+        controls: dict {name: ipywidget}, the knobs; the first one is the main knob.
         fig: the matplotlib Figure (not registered with pyplot).
         image: the ``widgets.Image`` showing the rendered figure.
-        widget: the whole view (controls above the image), a ``widgets.VBox``.
+        widget: the whole view (controls wrapping onto rows above the image), a
+            ``widgets.VBox``.
     """
 
     dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high (72 dpi made it 9 px)
@@ -77,8 +89,16 @@ class Explorer:
         self._data: dict = {}
         self._png = b""
         self._hold = False
-        self.image = widgets.Image(format="png")
-        self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.image])
+        self.image = ipywidgets.Image(
+            format="png", layout=ipywidgets.Layout(max_width="100%", height="auto")
+        )
+        row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
+        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row),
+                                       self.image])  # fmt: skip
+        # Where the live view renders, this rule hides the plain picture shown beside it.
+        hide = f"<style>.{self._still_class()} {{display: none}}</style>"
+        hider = ipywidgets.HTML(hide, layout=ipywidgets.Layout(display="none"))
+        self.widget.children += (hider,)
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -105,11 +125,11 @@ class Explorer:
                 f"unknown control {name!r}; this explorer has {', '.join(self.controls)}."
             )
         w = self.controls[name]
-        if isinstance(w, widgets.IntSlider):
+        if isinstance(w, ipywidgets.IntSlider):
             return check_int(value, name, min_value=w.min, max_value=w.max)
-        if isinstance(w, widgets.FloatSlider):
+        if isinstance(w, ipywidgets.FloatSlider):
             return check_float(value, name, min_value=w.min, max_value=w.max)
-        if isinstance(w, widgets.Checkbox):
+        if isinstance(w, ipywidgets.Checkbox):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, got {value!r}.")
             return value
@@ -140,7 +160,7 @@ class Explorer:
     def update(self) -> None:
         """Recompute from the controls, update the artists and re-render the PNG."""
         with _one_thread():
-            self._data = self._draw(self.fig, **self.values)
+            self._data = self._draw(**self.values)
         self._png = self._render()
         self.image.value = self._png
 
@@ -166,11 +186,16 @@ class Explorer:
         return tuple(key)
 
     def _render(self) -> bytes:
-        """Draw the figure with Agg and encode it as PNG with fast compression.
+        """Draw the figure with Agg and encode it as a 256-colour PNG with fast compression.
 
         A full draw happens only when the background changed (see the class docstring);
         otherwise the stored background is restored and only the overlay is drawn on it.
-        zlib level 1 instead of 6 makes the PNG barely larger for line plots.
+        A legend with an opaque frame hides what lies under it, so it is kept as pixels
+        with the background and pasted over the overlay instead of drawn again (drawing
+        its text would cost about as much as the rest of an update). A figure of lines
+        and text needs no more than 256 colours (no pixel moves by more than 32 of 255 in
+        any channel): the palette makes the PNG about half as large and quicker to encode,
+        and zlib level 1 instead of 6 makes it barely larger.
         """
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
@@ -178,7 +203,10 @@ class Explorer:
         overlay = self._overlay()
         # without a list of dynamic artists anything may have changed: draw everything
         key = self._static_key()
-        background = self._backgrounds.get(key) if self._dynamic else None
+        background, patches = (
+            self._backgrounds.get(key, (None, [])) if self._dynamic else (None, [])
+        )
+        pasted = [a for a in overlay if isinstance(a, Legend) and _opaque(a)]
         if background is None:
             engine = self.fig.get_layout_engine()
             if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
@@ -194,8 +222,14 @@ class Explorer:
             finally:
                 for a, visible in zip(overlay, shown, strict=True):
                     a.set_visible(visible)
+            renderer = canvas.get_renderer()
             if self._dynamic:  # keyed after the layout ran: positions and engine changed
-                self._backgrounds[self._static_key()] = canvas.copy_from_bbox(self.fig.bbox)
+                background = canvas.copy_from_bbox(self.fig.bbox)
+                for legend in pasted:
+                    legend.draw(renderer)
+                    patches.append(canvas.copy_from_bbox(legend.get_window_extent(renderer)))
+                canvas.restore_region(background)
+                self._backgrounds[self._static_key()] = (background, patches)
             while len(self._backgrounds) > self.max_backgrounds:
                 self._backgrounds.popitem(last=False)
         else:
@@ -203,40 +237,72 @@ class Explorer:
             canvas.restore_region(background)
         renderer = canvas.get_renderer()
         for a in overlay:
-            a.draw(renderer)
+            if a not in pasted:
+                a.draw(renderer)
+        for patch in patches:
+            canvas.restore_region(patch)
         width, height = canvas.get_width_height(physical=True)
         rgba = PIL.Image.frombuffer(
             "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
         )
+        rgb = rgba.convert("RGB")  # the figure is opaque
+        palette = rgb.quantize(256, PIL.Image.Quantize.FASTOCTREE, dither=PIL.Image.Dither.NONE)
         buf = io.BytesIO()
-        rgba.save(buf, format="png", compress_level=1)
+        palette.save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {
-            "text/plain": f"<{type(self).__name__} {self.values}>",
-            "image/png": base64.b64encode(self._png).decode("ascii"),
+    def _still_class(self) -> str:
+        """The HTML class of this explorer's plain picture (its view's id makes it unique)."""
+        return f"rnncourse-still-{getattr(self.widget, 'model_id', None) or id(self)}"
+
+    def _display_bundles(self) -> list[dict]:
+        """The two outputs a display makes: the plain picture, then the live view.
+
+        The picture is an output of its own, without the widget's MIME type: frontends
+        pick one MIME type per output and rank a widget view first (VS Code always, and
+        nbconvert's HTML when widget state was saved), so beside a view that cannot render
+        the picture would never show. Its HTML form carries the class that the live view
+        hides; ``image/png`` is there for frontends that show no HTML.
+        """
+        png = base64.b64encode(self._png).decode("ascii")
+        name = f"<{type(self).__name__} {self.values}>"
+        still = {
+            "text/html": f'<img class="{self._still_class()}" alt="{html.escape(name[1:-1])}" '
+            f'src="data:image/png;base64,{png}">',
+            "image/png": png,
+            "text/plain": name,
         }
+        live = {"text/plain": f"{name} (its sliders move while the kernel runs)"}
         model_id = getattr(self.widget, "model_id", None)
         if model_id:
-            bundle["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": model_id,
-            }
-        return bundle
+            view = {"version_major": 2, "version_minor": 0, "model_id": model_id}
+            live["application/vnd.jupyter.widget-view+json"] = view
+        return [still, live]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for bundle in self._display_bundles():
+            display(bundle, raw=True)
+
+
+def _opaque(legend: Legend) -> bool:
+    """Whether a legend's frame hides everything under it."""
+    return legend.get_frame_on() and legend.get_frame().get_facecolor()[3] == 1.0
 
 
 def slider(cls, value, lo, hi, step, description, continuous=True):
     """A ``widgets.IntSlider`` or ``widgets.FloatSlider`` (``cls``) with a readable label.
 
     ``value`` in ``[lo, hi]`` moves in steps of ``step``; with ``continuous`` the
-    explorer redraws while the slider is dragged.
+    explorer redraws while the slider is dragged. Every slider is ``SLIDER_WIDTH`` wide.
     """
     # Redraw while the slider is dragged: an update (recompute, overlay on the kept
-    # background, PNG) takes 15-31 ms here, under the ~50 ms that smooth dragging needs
-    # (benchmarks/bench_widgets.py).
-    if not (isinstance(cls, type) and issubclass(cls, (widgets.IntSlider, widgets.FloatSlider))):
+    # background, PNG) takes at most 30 ms here, within the ~50 ms that smooth dragging
+    # needs (benchmarks/bench_widgets.py).
+    if not (
+        isinstance(cls, type) and issubclass(cls, (ipywidgets.IntSlider, ipywidgets.FloatSlider))
+    ):
         raise TypeError(f"cls must be widgets.IntSlider or widgets.FloatSlider, got {cls!r}.")
     return cls(
         value=value,
@@ -246,6 +312,7 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
         description=description,
         continuous_update=continuous,
         style={"description_width": "initial"},
+        layout=ipywidgets.Layout(width=SLIDER_WIDTH),
     )
 
 
@@ -275,3 +342,8 @@ def nice_limits(lo: float, hi: float, pad_low: float = 0.05, pad_high: float = 0
     lo, hi = -nice_ceiling(-lo), nice_ceiling(hi)
     span = (hi - lo) or 1.0
     return lo - pad_low * span, hi + pad_high * span
+
+
+def for_log_axis(y: np.ndarray) -> np.ndarray:
+    """Values to draw on a log axis: non-positive or tiny ones become gaps (NaN)."""
+    return np.where(y > 1e-30, y, np.nan)

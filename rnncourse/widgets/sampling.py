@@ -1,9 +1,5 @@
 """The sampling explorer: what temperature and top-k do to a character model's samples.
 
-It lives in its own module rather than in :mod:`rnncourse.widgets` (which re-exports it)
-because it is about generation from a trained language model, not about recurrent
-dynamics, and would have made that module too long to read in one sitting.
-
 Example::
 
     ex = sampling_explorer(prefix="ma")
@@ -16,15 +12,15 @@ from __future__ import annotations
 import functools
 import math
 
-import ipywidgets as widgets
+import ipywidgets
 import numpy as np
 import torch
 from matplotlib.collections import PolyCollection
 
 from rnncourse import charmodel, generation, plots, tasks
 from rnncourse._validation import check_int
-from rnncourse.explorer import Explorer, nice_ceiling, slider
 from rnncourse.tasks.text import Vocab
+from rnncourse.widgets.explorer import Explorer, nice_ceiling, slider
 
 __all__ = ["sampling_explorer"]
 
@@ -193,7 +189,7 @@ def sampling_explorer(
     ax_p.set_xlabel('"." ends the name; grey outline: the model; blue: what is sampled')
     title = fig.suptitle("")
 
-    def redraw(fig, temperature, top_k, draw):
+    def redraw(temperature, top_k, draw):
         drawn, known = samples(temperature, top_k, draw)
         shown_texts = [t.replace("\n", "↵") + ("*" if old else "") for t, old in zip(
             drawn, known, strict=True)]  # fmt: skip
@@ -216,9 +212,9 @@ def sampling_explorer(
 
     lo, hi, step = _TEMPERATURES
     controls = {
-        "temperature": slider(widgets.FloatSlider, 1.0, lo, hi, step, "temperature"),
-        "top_k": slider(widgets.IntSlider, V, 1, V, 1, f"top-k ({V} = all)"),
-        "draw": slider(widgets.IntSlider, 0, 0, _DRAWS - 1, 1, "draw (sample again)"),
+        "temperature": slider(ipywidgets.FloatSlider, 1.0, lo, hi, step, "temperature"),
+        "top_k": slider(ipywidgets.IntSlider, V, 1, V, 1, f"top-k ({V} = all)"),
+        "draw": slider(ipywidgets.IntSlider, 0, 0, _DRAWS - 1, 1, "draw (sample again)"),
     }
     return Explorer(controls, fig, redraw, dynamic=[*panels.values(), bars, title])
 

@@ -1,0 +1,136 @@
+"""The gain explorer: how the spectral radius of W decides whether gradients survive.
+
+Example::
+
+    ex = gain_explorer()
+    ex.set(gain=1.2, nonlinearity="relu")
+    ex.data()["jac_norm"]        # what the figure shows
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import ipywidgets
+import numpy as np
+import torch
+
+from rnncourse import dynamics, plots
+from rnncourse._validation import check_int
+from rnncourse.widgets.explorer import Explorer, for_log_axis, slider
+
+__all__ = ["gain_explorer"]
+
+_C = plots.PALETTE
+_REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _C["vermillion"]}
+
+
+def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
+    """Recurrent gain: how the spectral radius rho of W decides whether gradients survive.
+
+    An RNN ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random
+    state; W is a fixed random matrix rescaled to spectral radius rho. Controls: ``gain``
+    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (True:
+    x(t) ~ N(0, 1), False: x(t) = 0). Panels: ||h(t)|| over time, ||dh(T)/dh(t)|| against
+    the lag (log axis) and the eigenvalues of W with the unit circle. The title names the
+    regime from the fitted growth rate r per step: vanishing (r < -0.02), stable or
+    exploding (r > 0.02).
+
+    The network can be rebuilt: one ``torch.Generator`` seeded with ``seed`` draws, in
+    this order, ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=generator)`` (then
+    ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
+    all float64.
+
+    The Jacobian norms are exact spectral norms (largest singular values). One costs
+    about n^3 operations, so above 64 units they are computed at every 5th lag only
+    (0, 5, 10, ...), which keeps a slider update within 30 ms at n = 128; the rate is the
+    least-squares slope of log norm against those lags.
+
+    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,) (spectral norms at
+    those lags: L = T+1 for n <= 64), eigenvalues (n,) complex, rate, regime.
+    """
+    n = check_int(n, "n", min_value=2, max_value=512)
+    T = check_int(T, "T", min_value=2, max_value=500)
+    lags = np.arange(0, T + 1, min(1 if n <= 32 else 2 if n <= 64 else 5, T // 2))
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    W1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)
+    h0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
+    eig1 = dynamics.eigenvalues(W1).numpy()
+    # The log axes span 10^-k .. 10^k, k = 2, 4, 8, ...: the smallest window that holds
+    # the curve, at most as wide as the largest gain with a linear unit (the fastest
+    # growth) needs. Windows change in big steps, so dragging rarely redraws the axes.
+    top = max(
+        float(v.max())
+        for xs in (None, noise)
+        for v in _gain_norms(2.0 * W1, h0, xs, "linear", T, lags)
+    )
+    k_max = math.ceil(math.log10(top)) + 1
+    limits = (10.0**-k_max, 10.0**k_max)
+
+    fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
+    ax_h, ax_j, ax_e = axes[0]
+    (line_h,) = ax_h.plot([], [], color=_C["blue"])
+    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
+    ax_h.set_title("state size over time")
+    (line_j,) = ax_j.plot([], [], ".-" if len(lags) < T + 1 else "-", color=_C["vermillion"])
+    ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
+    ax_j.set_ylabel(r"$\|\partial h^{(T)}/\partial h^{(t)}\|$")
+    ax_j.set_title("gradient reach")
+    plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W", legend=None)
+    ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
+    dots = ax_e.collections[0]
+    title = fig.suptitle("")
+
+    @functools.lru_cache(maxsize=512)  # a slider dragged back and forth: compute once
+    def norms(gain, nonlinearity, input):
+        return _gain_norms(gain * W1, h0, noise if input else None, nonlinearity, T, lags)
+
+    def draw(gain, nonlinearity, input):
+        h_norm, jac = (v.copy() for v in norms(gain, nonlinearity, input))
+        rate = dynamics.log_growth_rate(torch.from_numpy(jac)) / lags[1]  # per step
+        regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
+        t = np.arange(T + 1)
+        line_h.set_data(t, for_log_axis(h_norm))
+        line_j.set_data(lags, for_log_axis(jac))
+        ax_h.set_ylim(_log_window(h_norm, k_max))
+        ax_j.set_ylim(_log_window(jac, k_max))
+        eig = gain * eig1
+        dots.set_offsets(np.column_stack([eig.real, eig.imag]))
+        title.set_text(
+            f"ρ = {gain:.2f}, {nonlinearity}{' + input' if input else ''}: {regime} "
+            f"gradients (rate {rate:+.2f}/step)"
+        )
+        title.set_color(_REGIME_COLORS[regime])
+        return dict(t=t, h_norm=h_norm, lag=lags.copy(), jac_norm=jac, eigenvalues=eig, rate=rate,
+                    regime=regime)  # fmt: skip
+
+    controls = {
+        "gain": slider(ipywidgets.FloatSlider, 0.9, 0.0, 2.0, 0.05, "gain ρ"),
+        "nonlinearity": ipywidgets.Dropdown(
+            options=["linear", "tanh", "relu"], value="tanh", description="nonlinearity"
+        ),
+        "input": ipywidgets.Checkbox(value=False, description="input x(t) ~ N(0, 1)"),
+    }
+    return Explorer(controls, fig, draw, dynamic=[line_h, line_j, dots, title])
+
+
+def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
+    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (capped at k_max)
+    that holds the positive values, with a little room."""
+    v = values[np.isfinite(values) & (values > 0)]
+    reach = float(np.abs(np.log10(v)).max()) + 0.3 if v.size else 0.0
+    k = 2
+    while k < min(reach, k_max):
+        k *= 2
+    k = min(k, k_max)
+    return 10.0**-k, 10.0**k
+
+
+def _gain_norms(W, h0, xs, nonlinearity, T, lags):
+    """||h(t)|| for t = 0..T (T+1,) and ||dh(T)/dh(T - lag)|| (spectral) at ``lags`` (L,)."""
+    hs, jacs = dynamics.jacobian_products(
+        W, h0, xs, nonlinearity, steps=None if xs is not None else T
+    )
+    return hs.norm(dim=1).numpy(), dynamics.spectral_norms(jacs[torch.from_numpy(T - lags)]).numpy()

@@ -1,0 +1,113 @@
+"""The leaky unit explorer: a gate between 0 and 1 sets how long a unit remembers.
+
+Example::
+
+    ex = leaky_unit_explorer()
+    ex.set(gate=0.95, pattern="impulse")
+    ex.data()["half_life"]
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets
+import numpy as np
+import torch
+
+from rnncourse import dynamics, plots
+from rnncourse._validation import check_int
+from rnncourse.widgets.explorer import Explorer, nice_limits, slider
+
+__all__ = ["leaky_unit_explorer"]
+
+_C = plots.PALETTE
+_PATTERNS = {"impulse": [5], "pulses": [5, 20, 35, 50]}
+_USES = [17, 32, 47]  # context mode: the stored value is used (then cleared) at these steps
+_FORGET_GATE = 0.05
+
+
+def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
+    """The gated leaky unit s(t) = sigmoid(theta) s(t-1) + x(t) and its time constant.
+
+    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture writes sigmoid(c));
+    ``pattern`` of the input x ("impulse" at t = 5, "pulses" every 15 steps, "noise");
+    ``mode``: "constant" keeps the gate fixed, "context" drives it with a context signal
+    z(t) through theta(t) = V z(t) + b_theta: z(t) = 1 holds (gate = the slider value),
+    z(t) = 0 right after the stored value has been used clears the unit (gate = 0.05), so
+    the next input starts from a clean state. Panels: x and s over time; the gate and the
+    remaining influence of the first input on s(t) (the product of the gates since then),
+    with its half-life.
+
+    ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
+    """
+    T = check_int(T, "T", min_value=10, max_value=500)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    noise = (0.3 * torch.randn(T, generator=gen, dtype=torch.float64)).numpy()
+    t = np.arange(1, T + 1)
+
+    fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2), sharex=True)
+    ax_s, ax_g = axes[:, 0]
+    (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x^{(t)}$")
+    (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s^{(t)}$")
+    ax_s.set_ylabel("value (unitless)")
+    ax_s.legend(loc="upper right", ncol=2, framealpha=1, frameon=True)
+    (line_g,) = ax_g.step(
+        t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(\theta^{(t)})$"
+    )
+    (line_i,) = ax_g.plot(t, np.zeros(T), color=_C["green"], label="influence of the first input")
+    half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
+    ax_g.axhline(0.5, color="0.6", lw=0.8, zorder=1.5)  # under the curves
+    ax_g.set(ylim=(-0.03, 1.03), xlim=(1, T), xlabel="time step t", ylabel="gate / influence")
+    ax_g.legend(loc="center right", framealpha=1, frameon=True)
+    title = fig.suptitle("")
+
+    def draw(gate, pattern, mode):
+        x = np.zeros(T)
+        if pattern == "noise":
+            x = noise.copy()
+        else:
+            x[[p - 1 for p in _PATTERNS[pattern] if p <= T]] = 1.0
+        gates = np.full(T, gate)
+        if mode == "context":
+            z = np.ones(T)
+            z[[u for u in _USES if u < T]] = 0.0  # the step after a use clears the unit
+            logit = math.log(gate / (1 - gate))
+            b_theta = math.log(_FORGET_GATE / (1 - _FORGET_GATE))
+            gates = 1 / (1 + np.exp(-((logit - b_theta) * z + b_theta)))
+        s = np.zeros(T)
+        prev = 0.0
+        for k in range(T):
+            prev = s[k] = gates[k] * prev + x[k]
+        first = _PATTERNS["impulse"][0] - 1
+        influence = np.zeros(T)
+        influence[first:] = np.cumprod(np.concatenate([[1.0], gates[first + 1 :]]))
+        tau, half_life = dynamics.time_constant(gate), dynamics.half_life(gate)
+        line_x.set_ydata(x)
+        line_s.set_ydata(s)
+        line_g.set_ydata(gates)
+        line_i.set_ydata(influence)
+        crossed = np.nonzero(influence[first:] < 0.5)[0]
+        half.set_xdata([first + 1 + (crossed[0] if crossed.size else T)] * 2)
+        ax_s.set_ylim(
+            *nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
+        )
+        theta = math.log(gate / (1 - gate))
+        what = "\ncontext clears the unit after each use" if mode == "context" else ""
+        if title.get_text() and ("\n" in title.get_text()) != bool(what):
+            fig.set_layout_engine("constrained")  # the title changed its height: lay out again
+        title.set_text(
+            f"gate {gate:.2f} (θ = {theta:+.2f}): time constant {tau:.1f} steps, "
+            f"half-life {half_life:.1f} steps{what}"
+        )
+        return dict(t=t, x=x, s=s, gate=gates, influence=influence, tau=tau,
+                    half_life=half_life, theta=theta)  # fmt: skip
+
+    controls = {
+        "gate": slider(ipywidgets.FloatSlider, 0.9, 0.01, 0.99, 0.01, "gate σ(θ)"),
+        "pattern": ipywidgets.Dropdown(
+            options=["impulse", "pulses", "noise"], value="pulses", description="input"
+        ),
+        "mode": ipywidgets.ToggleButtons(options=["constant", "context"], value="constant"),
+    }
+    return Explorer(controls, fig, draw, dynamic=[line_x, line_s, line_g, line_i, half, title])

@@ -1,0 +1,210 @@
+"""The LSTM gate explorer: what the forget, input and output gates do to the cell state.
+
+Example::
+
+    ex = lstm_gate_explorer()
+    ex.set(f=1.0, i=1.0, g=0.5)
+    ex.data()["c"]               # the cell state over time
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets
+import numpy as np
+import torch
+
+from rnncourse import cells, dynamics, plots, tasks, training
+from rnncourse._validation import check_int, check_tensor
+from rnncourse.widgets.explorer import Explorer, nice_ceiling, slider
+
+__all__ = ["lstm_gate_explorer", "lstm_gates"]
+
+_C = plots.PALETTE
+_PULSES = (5, 15, 25)
+
+
+class _AddingLSTM(torch.nn.Module):
+    """A one-layer LSTM read out at its last step: x (B, T, 2) -> prediction (B, 1)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(2, hidden, batch_first=True)
+        self.head = torch.nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+@functools.lru_cache(maxsize=4)
+def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
+    """A small LSTM trained on the adding problem (seeded, cached): ``(model, test MSE)``."""
+    with torch.random.fork_rng(devices=[]):  # initial weights are seeded; global RNG untouched
+        torch.manual_seed(seed)
+        model = _AddingLSTM(hidden)
+    gen = torch.Generator().manual_seed(seed + 1)
+    training.train(
+        model,
+        lambda step: tasks.adding_problem(64, T, seed=gen),
+        torch.nn.functional.mse_loss,
+        steps=steps,
+        lr=1e-2,
+        clip_norm=1.0,
+        progress=False,
+    )
+    x, y = tasks.adding_problem(1000, T, seed=seed + 2)
+    with torch.no_grad():
+        mse = float(torch.nn.functional.mse_loss(model.eval()(x), y))
+    return model, mse
+
+
+def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
+    """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
+
+    The module's weights are loaded into :class:`rnncourse.cells.LSTMCell`
+    (``LSTMCell.from_torch``), which runs the sequence step by step from a zero state.
+
+    Args:
+        lstm: a one-layer, one-direction ``torch.nn.LSTM`` with ``I`` inputs and ``H``
+            units (only its weights are used).
+        x: input (T, I), in the dtype of the module's weights.
+
+    Returns:
+        dict with i, f, g, o and c, h, each a NumPy array (T, H) (torch's gate order
+        i, f, g, o).
+    """
+    if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
+        raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
+    x = check_tensor(x, "x", ("T", lstm.input_size), hint="Pass one sequence, e.g. x[0].")
+    cell = cells.LSTMCell.from_torch(lstm)
+    out = {k: [] for k in "ifgoch"}
+    state = None
+    with torch.no_grad():
+        for x_t in x[:, None]:  # one step of a batch of one, (1, I)
+            gates = cell.gates(x_t, state)
+            state = cell(x_t, state)
+            for k, v in zip("ifgohc", (*gates, *state), strict=True):
+                out[k].append(v[0])
+    return {k: torch.stack(v).numpy() for k, v in out.items()}
+
+
+def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
+    """LSTM gates: what the forget, input and output gates do to the cell state.
+
+    Mode "constant": fixed gates ``f``, ``i``, ``o`` in [0, 1] and candidate ``g`` in
+    [-1, 1]; input pulses x(t) = 1 at t = 5, 15, 25 let the candidate in, so
+    c(t) = f c(t-1) + i g x(t) and h(t) = o tanh(c(t)). Mode "trained": a ``torch.nn.LSTM``
+    with ``hidden`` units trained on the adding problem (T = 10, trained on first use,
+    then cached) reads test sequence number ``sequence``; the panels show its input with
+    the two marked steps, and its i, f, o gates over time (thin: units, thick: mean).
+
+    ``data()`` keys, constant mode: t, x, c, h. Trained mode: t, x (T, 2), markers,
+    i, f, o (T, hidden), prediction, target, mse.
+    """
+    T = check_int(T, "T", min_value=30, max_value=500)
+    hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
+    seed = check_int(seed, "seed", min_value=0)
+    T_add = 10
+    t = np.arange(1, T + 1)
+    x_pulse = np.zeros(T)
+    x_pulse[[p - 1 for p in _PULSES]] = 1.0
+    x_test, y_test = tasks.adding_problem(8, T_add, seed=seed + 1234)
+
+    fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2))
+    ax_x, ax_c = axes[:, 0]
+    const = [
+        *ax_x.step(t, x_pulse, where="mid", color="0.4", label="input pulse $x^{(t)}$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["blue"], label="cell state $c^{(t)}$"),
+        *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h^{(t)}$"),
+    ]
+    ta = np.arange(1, T_add + 1)
+    trained = [
+        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$"),
+        *ax_c.plot(ta, np.zeros((T_add, hidden * 3)), lw=0.5, alpha=0.3),
+    ]
+    for k, gate in enumerate("ifo"):
+        for line in trained[1 + k * hidden : 1 + (k + 1) * hidden]:
+            line.set_color(plots.GATE_COLORS[gate])
+    means = [ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"]
+    marks = [ax.axvline(0, color="0.2", ls=":", lw=1.2) for ax in (ax_x, ax_x, ax_c, ax_c)]
+    trained += means + marks
+    title = fig.suptitle("")
+    state = {"mode": None}
+
+    @functools.lru_cache(maxsize=8)  # one entry per test sequence: computed once
+    def trained_view(sequence):
+        """Gates, prediction and test MSE of the trained LSTM on one test sequence."""
+        model, mse = _trained_adding_lstm(hidden, T_add, 300, seed)
+        x = x_test[sequence]
+        with torch.no_grad():
+            prediction = float(model(x[None])[0, 0])
+        return lstm_gates(model.lstm, x), prediction, mse
+
+    def relabel(mode):
+        fig.set_layout_engine("constrained")
+        const_mode = mode == "constant"
+        for a in const:
+            a.set_visible(const_mode)
+        for a in trained:
+            a.set_visible(not const_mode)
+        for control in ("f", "i", "o", "g"):
+            controls[control].disabled = not const_mode
+        controls["sequence"].disabled = const_mode
+        span = T if const_mode else T_add
+        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1), ylabel="input")
+        ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
+        ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
+        opaque = dict(loc="upper right", frameon=True, framealpha=1)  # pasted, not redrawn
+        ax_x.legend(handles=[const[0] if const_mode else trained[0]], **opaque)
+        ax_c.legend(handles=const[1:] if const_mode else means, ncol=3, **opaque)
+
+    def draw(f, i, o, g, mode, sequence):
+        if mode != state["mode"]:
+            relabel(mode)
+            state["mode"] = mode
+        if mode == "constant":
+            c = np.zeros(T)
+            prev = 0.0
+            for k in range(T):
+                prev = c[k] = f * prev + i * g * x_pulse[k]
+            h = o * np.tanh(c)
+            const[1].set_ydata(c)
+            const[2].set_ydata(h)
+            top = nice_ceiling(max(1.0, np.abs(c).max()))
+            ax_c.set_ylim(-1.1 * top, 1.1 * top)
+            tau = (
+                f"time constant {dynamics.time_constant(f):.1f} steps"
+                if 0 < f < 1
+                else ("never forgets" if f == 1 else "forgets at once")
+            )
+            title.set_text(f"f = {f:.2f}, i = {i:.2f}, o = {o:.2f}, g = {g:+.2f}: {tau}")
+            return dict(t=t, x=x_pulse.copy(), c=c, h=h)
+        x = x_test[sequence]
+        gates, pred, mse = trained_view(sequence)
+        markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
+        trained[0].set_ydata(x[:, 0].numpy())
+        for k, gate in enumerate("ifo"):
+            for j, line in enumerate(trained[1 + k * hidden : 1 + (k + 1) * hidden]):
+                line.set_ydata(gates[gate][:, j])
+            means[k].set_ydata(gates[gate].mean(axis=1))
+        for line, m in zip(marks, [*markers, *markers], strict=True):
+            line.set_xdata([m, m])
+        ax_c.set_ylim(-0.03, 1.03)
+        target = float(y_test[sequence])
+        title.set_text(
+            f"LSTM on the adding problem (test MSE {mse:.3f}, chance "
+            f"{tasks.ADDING_BASELINE_MSE:.3f})\npredicts {pred:.2f}, target {target:.2f}"
+        )
+        return dict(t=ta, x=x.numpy(), markers=markers, i=gates["i"], f=gates["f"],
+                    o=gates["o"], prediction=pred, target=target, mse=mse)  # fmt: skip
+
+    controls = {
+        "f": slider(ipywidgets.FloatSlider, 0.9, 0.0, 1.0, 0.01, "forget f"),
+        "i": slider(ipywidgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "input i"),
+        "o": slider(ipywidgets.FloatSlider, 1.0, 0.0, 1.0, 0.01, "output o"),
+        "g": slider(ipywidgets.FloatSlider, 0.5, -1.0, 1.0, 0.05, "candidate g"),
+        "mode": ipywidgets.ToggleButtons(options=["constant", "trained"], value="constant"),
+        "sequence": slider(ipywidgets.IntSlider, 0, 0, 7, 1, "test sequence"),
+    }
+    return Explorer(controls, fig, draw, dynamic=[*const, *trained, title])

@@ -1,0 +1,87 @@
+"""The repeated nonlinearity explorer: a few steps of tanh make a step function of the input.
+
+Example::
+
+    ex = repeated_nonlinearity_explorer()
+    ex.set(T=20, gain=2.0)
+    ex.data()["slope"]           # |dh(T)/dx| at every input x
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets
+import numpy as np
+
+from rnncourse import plots
+from rnncourse._validation import check_float, check_int
+from rnncourse.widgets.explorer import Explorer, for_log_axis, slider
+
+__all__ = ["repeated_nonlinearity_explorer"]
+
+_C = plots.PALETTE
+
+
+def repeated_nonlinearity_explorer(
+    u: float = 1.0, b: float = 0.0, *, x_range: float = 3.0, max_T: int = 30
+) -> Explorer:
+    """How a repeated nonlinearity bends a function: h(T) as a function of a constant input x.
+
+    The scalar recurrence h(t) = tanh(rho h(t-1) + u x + b), h(0) = 0, runs ``T`` steps for
+    every constant input x in [-x_range, x_range]: the lecture's h(t) = g(A h(t-1) + B x + b)
+    with one unit, input weight ``u`` and bias ``b``. Controls: ``T`` in [1, max_T] and
+    ``gain`` rho in [0, 3]. Panels: h(T) against x (earlier steps faint) and the size of
+    its slope |dh(T)/dx| on a fixed log axis, on which exponential growth with T is a
+    steady climb. With rho > 1 the curve sharpens into a step as T grows: a few steps of
+    a smooth nonlinearity make a very nonlinear function of the input.
+
+    ``data()`` keys: x (N,), h (N,) = h(T) at each x, slope (N,), steps (T, N) = h(1)..h(T).
+    """
+    u, b = check_float(u, "u"), check_float(b, "b")
+    x_range = check_float(x_range, "x_range", min_value=0.0, strict_min=True)
+    max_T = check_int(max_T, "max_T", min_value=2, max_value=200)
+    x = np.linspace(-x_range, x_range, 401)
+
+    def run(T, gain):
+        steps, slopes = np.empty((T, len(x))), np.empty((T, len(x)))
+        h, slope = np.zeros_like(x), np.zeros_like(x)
+        for k in range(T):
+            h = steps[k] = np.tanh(gain * h + u * x + b)
+            slope = slopes[k] = (1 - h**2) * (gain * slope + u)  # exact dh(t)/dx, chain rule
+        return steps, slopes
+
+    # fixed limits: up to the steepest slope that the largest gain reaches in max_T steps
+    top = max(np.abs(run(max_T, 3.0)[1]).max(), abs(u), 1.0)
+    fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
+    ax_h, ax_d = axes[0]
+    faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
+    (line_h,) = ax_h.plot(x, np.zeros_like(x), color=_C["blue"], lw=2)
+    ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h^{(T)}(x)$")
+    ax_h.set_title("final state (faint: earlier steps)")
+    (line_d,) = ax_d.plot(x, np.ones_like(x), color=_C["vermillion"])
+    ax_d.set(yscale="log", ylim=(1e-4, 10.0 ** math.ceil(math.log10(top) + 0.5)))
+    ax_d.set(xlabel="constant input x", ylabel="slope size $|dh^{(T)}/dx|$")
+    ax_d.set_title("sensitivity to the input (log scale)")
+    title = fig.suptitle("")
+
+    def draw(T, gain):
+        steps, slopes = run(T, gain)
+        h, slope = steps[-1], slopes[-1]
+        for k, line in enumerate(faint):
+            line.set_visible(k < T - 1)
+            if k < T - 1:
+                line.set_ydata(steps[k])
+        line_h.set_ydata(h)
+        line_d.set_ydata(for_log_axis(np.abs(slope)))
+        title.set_text(
+            f"h(t) = tanh({gain:.2f} h(t-1) + {u:g} x + {b:g}), T = {T}: "
+            f"steepest slope {np.abs(slope).max():.4g}"
+        )
+        return dict(x=x, h=h, slope=slope, steps=steps)
+
+    controls = {
+        "T": slider(ipywidgets.IntSlider, 1, 1, max_T, 1, "steps T"),
+        "gain": slider(ipywidgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain ρ"),
+    }
+    return Explorer(controls, fig, draw, dynamic=[*faint, line_h, line_d, title])
