@@ -2,10 +2,12 @@
 
 ``rnncourse start`` copies the student notebooks that ship with the package into a
 folder (``./rnncourse-workspace`` by default) and launches JupyterLab there. Running it
-again never overwrites a notebook the student changed: a small manifest remembers what
-was copied, and when a newer version ships for a notebook the student has edited, it is
-put beside it as ``NN_topic.updated.ipynb``. Unchanged copies are updated in place.
-Everything works offline.
+again never overwrites a notebook the student edited: a small manifest remembers what
+was copied, and when a newer version ships for a notebook whose cells the student has
+edited, it is put beside it as ``NN_topic.updated.ipynb``, with a message, once per new
+version. A notebook the student only ran (its outputs, execution counts or metadata
+changed, not its cells) counts as unedited: it is updated in place, like an untouched
+copy. Everything works offline.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class CopyReport:
     new: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # edited by the student; see .updated
+    kept: list[str] = field(default_factory=list)  # edited by the student
+    beside: list[str] = field(default_factory=list)  # kept, a newer version beside it
 
 
 def shipped_notebooks() -> dict[str, bytes]:
@@ -57,6 +60,19 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _cells_digest(data: bytes) -> str | None:
+    """A digest of a notebook's cells (type and source), blind to outputs and metadata.
+
+    ``None`` for a file that is not a notebook: it then counts as edited.
+    """
+    try:
+        cells = json.loads(data)["cells"]
+        text = [(c["cell_type"], "".join(c["source"])) for c in cells]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return _digest(json.dumps(text).encode())
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
@@ -71,9 +87,10 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
         dest: the workspace folder (created if needed).
         notebooks: ``{file name: contents}``; defaults to :func:`shipped_notebooks`.
 
-    A notebook missing from ``dest`` is copied. One still equal to what was last copied
-    is replaced by the new version. One the student changed is kept, and a newer shipped
-    version is written beside it as ``NAME.updated.ipynb``, with a printed message.
+    A notebook missing from ``dest`` is copied. One whose cells still equal those last
+    copied (untouched, or only run) is replaced by the new version. One whose cells the
+    student edited is kept, and a newer shipped version is written beside it as
+    ``NAME.updated.ipynb``, with a printed message, once per shipped version.
     """
     if not isinstance(dest, str | Path):
         raise TypeError(f"dest must be a folder path (str or Path), got {type(dest).__name__}.")
@@ -92,28 +109,38 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
     report = CopyReport()
     for name, data in notebooks.items():
         target, shipped = dest / name, _digest(data)
-        copied = manifest.get(name)
+        entry = manifest.get(name)
+        # a manifest from before cells were compared holds the digest of the file alone
+        entry = entry if isinstance(entry, dict) else {"copied": entry}
         if not target.exists():
-            _write_atomic(target, data)
             report.new.append(name)
         else:
-            current = _digest(target.read_bytes())
-            if current == shipped:
-                report.unchanged.append(name)
-            elif current == copied:
-                _write_atomic(target, data)
-                report.updated.append(name)
-            else:
+            current = target.read_bytes()
+            cells = _cells_digest(current)
+            edited = _digest(current) != entry["copied"] and (
+                cells is None or cells != entry.get("cells")
+            )
+            if _digest(current) == shipped or (not edited and entry["copied"] == shipped):
+                report.unchanged.append(name)  # nothing new (the student may have run it)
+                if _digest(current) == shipped:
+                    manifest[name] = {"copied": shipped, "cells": cells}
+                continue
+            if edited:
                 report.kept.append(name)
-                if shipped != copied:
-                    beside = target.with_name(target.name[: -len(".ipynb")] + ".updated.ipynb")
+                beside = target.with_name(target.name[: -len(".ipynb")] + ".updated.ipynb")
+                if shipped != entry["copied"] and entry.get("offered") != shipped:
                     _write_atomic(beside, data)
                     print(
-                        f"{name}: you have changed this notebook, so it was kept as it is. "
+                        f"{name}: you have edited this notebook, so it was kept as it is. "
                         f"The newer course version is beside it as {beside.name}."
                     )
-                continue  # the manifest keeps the version the student's copy came from
-        manifest[name] = shipped
+                    manifest[name] = {**entry, "offered": shipped}  # copied: still the old one
+                if beside.exists():
+                    report.beside.append(name)
+                continue
+            report.updated.append(name)
+        _write_atomic(target, data)
+        manifest[name] = {"copied": shipped, "cells": _cells_digest(data)}
     _write_atomic(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return report
 
@@ -156,9 +183,10 @@ def start(
     command = jupyter_command(jupyter_args, browser=browser) if launch else None
     report = copy_notebooks(dest)
     total = sum(map(len, (report.new, report.updated, report.unchanged, report.kept)))
+    beside = f", {len(report.beside)} newer beside yours as .updated.ipynb" * bool(report.beside)
     print(
         f"Workspace {Path(dest).resolve()}: {total} notebooks "
-        f"({len(report.new)} new, {len(report.updated)} updated)."
+        f"({len(report.new)} new, {len(report.updated)} updated{beside})."
     )
     if total == 0:
         print("No course notebooks were found in this installation.")

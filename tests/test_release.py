@@ -1,4 +1,5 @@
-"""Student notebooks are made from the solutions, and never contain solution text."""
+"""Student notebooks are made from the solutions (`python -m authoring release`), and never
+contain solution text."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from rnncourse import cli, release
+from authoring import cli, release
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -259,7 +260,7 @@ def test_cli_outside_a_clone_says_what_it_expected(tmp_path, monkeypatch, capsys
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "no notebooks/solutions folder under" in err
-    assert "Run it from a clone of the course repository, or pass" in err and "--root" in err
+    assert "Run it in a clone of the course repository, or name" in err and "--root" in err
     assert not list(tmp_path.rglob("*.ipynb"))  # nothing written
 
 
@@ -285,15 +286,15 @@ def test_student_notebooks_have_no_solution_text():
     """Every student notebook lacks the markers and the exact lines of its solutions."""
     for solution in sorted((REPO / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")):
         student_path = REPO / "notebooks" / solution.name
-        assert student_path.exists(), f"run `rnncourse release` to create {student_path.name}"
+        assert student_path.exists(), (
+            f"run `python -m authoring release` to create {student_path.name}"
+        )
         leaks = release.solution_leaks(read(solution), read(student_path))
         assert leaks == [], f"{student_path.name} contains solution text: {leaks}"
 
 
 @pytest.mark.slow
 def test_release_execute_refreshes_solution_outputs(repo, capsys):
-    from rnncourse import cli
-
     sol = repo / "notebooks" / "solutions" / "02_plain.ipynb"
     nb = read(sol)
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}

@@ -1,4 +1,4 @@
-"""The course website (`rnncourse site`): its pieces, its build, and a page in Chromium.
+"""The course website (`python -m authoring site`): its pieces, its build, and a page in Chromium.
 
 The fast tests need no Sphinx. The build test (``slow``) and the browser test (``browser``)
 build the site once into a temporary folder; they are skipped, with the reason, where Sphinx
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnncourse import site
+from authoring import site
 from tests.test_browser import CHROMIUM_ARGS, page  # noqa: F401 (page is a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,9 +187,9 @@ def test_notebook_page_shows_a_figure_and_rendered_math_offline(page, served):  
 
 
 def test_cli_site_reports_a_folder_that_is_no_course_clone(tmp_path, capsys):
-    from rnncourse import cli
+    from authoring import cli
 
     assert cli.main(["site", "--root", str(tmp_path), "--out", str(tmp_path / "html")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("rnncourse site: ")
+    assert err.startswith("python -m authoring site: ")
     assert "notebooks/solutions" in err or ".[site]" in err

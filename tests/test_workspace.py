@@ -10,6 +10,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from rnncourse import cli, workspace
@@ -201,3 +202,60 @@ def test_wheel_ships_the_student_notebooks(tmp_path):
     (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
     assert not any("solutions" in n for n in tarfile.open(sdist).getnames())
     assert not list((REPO / "notebooks").glob("99_dummy*"))
+
+
+def _notebook(*sources: str, outputs: int = 0) -> bytes:
+    """A real notebook with one code cell per source (and ``outputs`` stream outputs)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    for k, cell in enumerate(nb.cells):
+        cell.id = f"cell-{k}"
+        cell.outputs = [nbformat.v4.new_output("stream", text=f"{i}\n") for i in range(outputs)]
+        cell.execution_count = k + 1 if outputs else None
+    return nbformat.writes(nb).encode()
+
+
+def test_a_notebook_only_run_is_not_edited_and_takes_the_new_version(tmp_path, capsys):
+    workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("x = 1")})
+    ran = _notebook("x = 1", outputs=2)  # outputs, execution counts: run, not edited
+    (tmp_path / "01_a.ipynb").write_bytes(ran)
+    assert workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("x = 1")}).unchanged
+    assert (tmp_path / "01_a.ipynb").read_bytes() == ran  # nothing new: left as it is
+    report = workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("x = 2")})
+    assert report.updated == ["01_a.ipynb"] and not report.kept
+    assert b"x = 2" in (tmp_path / "01_a.ipynb").read_bytes()
+    assert "edited" not in capsys.readouterr().out
+
+
+def test_an_edited_notebook_is_announced_once_per_new_version(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(workspace, "shipped_notebooks", lambda: {"01_a.ipynb": _notebook("v2")})
+    workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("v1")})
+    (tmp_path / "01_a.ipynb").write_bytes(_notebook("v1", "my answer"))
+    capsys.readouterr()
+    for start in range(2):
+        assert cli.main(["start", str(tmp_path), "--copy-only"]) == 0
+        out = capsys.readouterr().out
+        assert out.count("you have edited this notebook") == (start == 0)
+        assert "(0 new, 0 updated, 1 newer beside yours as .updated.ipynb)" in out
+    assert b"my answer" in (tmp_path / "01_a.ipynb").read_bytes()
+    v3 = {"01_a.ipynb": _notebook("v3")}  # another version: announced again
+    assert workspace.copy_notebooks(tmp_path, v3).beside == ["01_a.ipynb"]
+    assert "01_a.updated.ipynb" in capsys.readouterr().out
+    assert b"v3" in (tmp_path / "01_a.updated.ipynb").read_bytes()
+
+
+def test_a_manifest_of_file_digests_still_protects_edits(tmp_path):
+    old = {"01_a.ipynb": workspace._digest(_notebook("v1"))}  # as written before cells counted
+    (tmp_path / workspace.MANIFEST).write_text(json.dumps(old))
+    (tmp_path / "01_a.ipynb").write_bytes(_notebook("v1", "mine"))
+    report = workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("v2")})
+    assert report.kept == ["01_a.ipynb"] and b"mine" in (tmp_path / "01_a.ipynb").read_bytes()
+
+
+def test_version_is_printed(capsys):
+    from rnncourse import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"rnncourse {__version__}\n"
+    tomllib = pytest.importorskip("tomllib")
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == __version__

@@ -1,9 +1,8 @@
-"""Make the student notebooks from the solution notebooks (a tool for course authors).
+"""Make the student notebooks from the solution notebooks: ``python -m authoring release``.
 
-Students never need this module: it works on a clone of the course repository, whose
-root (the folder holding ``pyproject.toml`` and ``notebooks/solutions/``) every
-function here takes as an argument; ``rnncourse release`` passes the current folder,
-or ``--root``.
+It works on a clone of the course repository, whose root (the folder holding
+``pyproject.toml`` and ``notebooks/solutions/``) every function here takes as an
+argument; the command passes the current folder, or ``--root``.
 
 ``notebooks/solutions/NN_topic.ipynb`` is the source of truth. Its answers are marked
 the nbgrader way::
@@ -22,7 +21,7 @@ personal metadata are removed; tags and nbgrader metadata are kept.
 Both the solution and the student notebooks start with two generated cells: the Colab
 and Binder badges (tagged ``badges``) and the Colab setup cell (tagged ``colab-setup``).
 Both are built from ONE setting, ``[project.urls] Repository`` in ``pyproject.toml``,
-so a fork changes one line and runs ``rnncourse release``. Each notebook's badges open
+so a fork changes one line and runs ``python -m authoring release``. Each notebook's badges open
 that notebook itself (the student copy or the solution). In the solution notebooks only
 these two cells are ever rewritten.
 
@@ -42,8 +41,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
-
-from ._validation import check_choice
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 PROGRESS_ENV = "RNNCOURSE_PROGRESS"  # rnncourse.checks._progress.ENV_VAR (which imports torch)
@@ -303,7 +300,8 @@ def release(root: str | Path, *, check: bool = False) -> list[Path]:
     """
     solutions_dir = solutions_folder(root)
     root = Path(root)
-    check_choice(check, "check", (True, False))
+    if not isinstance(check, bool):
+        raise TypeError(f"check must be True or False, got {check!r}.")
     repo_url = repository_url(root / "pyproject.toml")
     changed = []
     for src in sorted(solutions_dir.glob("*.ipynb")):
