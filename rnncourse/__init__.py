@@ -2,15 +2,14 @@
 
 Modules, from the lowest layer up (lower layers never import higher ones):
 
-- ``cells``      one recurrent step (RNN, gated leaky unit, LSTM, GRU)
-- ``step_module`` a trainable GRU/LSTM layer that runs your own step function
+- ``cells``      one recurrent step (RNN, gated leaky unit, LSTM, GRU, or your own step)
 - ``sequences``  running a cell over time (topologies, stacking, bidirectional)
 - ``bptt``       backpropagation through time by hand, in NumPy
 - ``graphs``     printing the autograd graph
 - ``diagrams``   drawing a network folded and unrolled over time
 - ``dynamics``   recurrent gain, eigenvalues, Jacobian products, time constants
 - ``tasks``      seeded, in-memory data generators with baselines
-- ``training``   a small train loop, clipping, a gradient-norm log
+- ``training``   the train loop, clipping, a gradient-norm log
 - ``generation`` teacher forcing, scheduled sampling, autoregressive sampling
 - ``charmodel``  a character-level language model; trained names and Shakespeare models
 - ``plots``, ``widgets``  figures; the explorers (their engine: ``widgets.explorer``)

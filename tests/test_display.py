@@ -10,7 +10,7 @@ def test_returned_figure_displays_as_png_without_the_magic():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
-            "from rnncourse import graphs\nfig = graphs.draw_unrolled(T=3)\nfig"
+            "from rnncourse import diagrams\nfig = diagrams.draw_unrolled(T=3)\nfig"
         ),
         nbformat.v4.new_code_cell("fig"),  # shown again on request, once per cell
     ]
