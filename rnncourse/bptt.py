@@ -13,9 +13,8 @@ weights. Backpropagation through it needs only two ideas beyond ordinary backpro
 The vanilla RNN here, for t = 1..T (batch-first, row vectors), with parameters in a dict
 ``U (H, I)``, ``W (H, H)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``::
 
-    h(t) = tanh(U x(t) + W h(t-1) + b)     (or relu),   h(0) = 0 unless given
-    o(t) = V h(t) + b_o
-    L    = (1/B) sum_b sum_t loss(o(t), y(t))
+    h(t) = tanh(U x(t) + W h(t-1) + b)  (or relu),  h(0) = 0 unless given,
+    o(t) = V h(t) + b_o,  L = (1/B) sum_b sum_t loss(o(t), y(t))
 
 One bias ``b`` per layer: ``rnncourse.cells`` and torch keep two, ``b_x + b_h``, which
 only ever appear summed, so by hand their sum is enough (and dL/db_x = dL/db_h = dL/db).
@@ -24,15 +23,14 @@ LSTM cell state); the bias of an LSTM's output gate is rows 3H:4H of the LSTM's 
 
 The backward functions use two names for the delta of a state: ``dh``, the total
 dL/dh(t) at step t (this step's readout plus what step t+1 sent back), and ``dh_prev``,
-the part that step t sends back to h(t-1). Likewise ``dc`` and ``dc_prev`` for the
-LSTM's cell state. The per-step losses are ``"softmax"`` (cross-entropy with integer
-class targets) and ``"mse"`` (0.5 * ||o(t) - y(t)||^2); with ``outputs="last"`` only the
-last step has a loss (many-to-one).
+the part that step t sends back to h(t-1) (``rnncourse.lstm_bptt`` adds ``dc`` and
+``dc_prev`` for the LSTM's cell state). The per-step losses are ``"softmax"``
+(cross-entropy with integer class targets) and ``"mse"`` (0.5 * ||o(t) - y(t)||^2); with
+``outputs="last"`` only the last step has a loss (many-to-one).
 
-Forward and backward functions sit side by side, as in the step functions of
-CS231n's ``rnn_layers.py``; every cache is whatever the matching backward needs. The
-RNN's step functions are bare maths; :func:`rnn_forward` checks and converts its
-inputs once for all steps.
+Forward and backward functions sit side by side, as in CS231n's ``rnn_layers.py``;
+every cache is whatever the matching backward needs. The step functions are bare maths:
+:func:`rnn_forward` checks and converts its inputs once for all steps.
 """
 
 from __future__ import annotations
@@ -52,8 +50,6 @@ __all__ = [
     "relative_error",
     "gradient_check",
     "input_sensitivity",
-    "lstm_step_forward",
-    "lstm_step_backward",
 ]
 
 RNN_PARAMS = ("U", "W", "b", "V", "b_o")
@@ -62,8 +58,8 @@ RNN_PARAMS = ("U", "W", "b", "V", "b_o")
 # ----------------------------------------------------------------------------- checks
 
 
-def _get_params(params, keys, what: str) -> dict[str, np.ndarray]:
-    """Check that ``params`` holds float arrays under ``keys``; return them as float64."""
+def get_params(params, keys, what: str) -> dict[str, np.ndarray]:
+    """``params`` checked to hold float arrays under ``keys``, as float64 (a ``what``)."""
     if not isinstance(params, dict):
         raise TypeError(
             f"params must be a dict with keys {', '.join(keys)} ({what}), "
@@ -79,7 +75,7 @@ def _get_params(params, keys, what: str) -> dict[str, np.ndarray]:
 
 
 def _check_rnn_params(params) -> dict[str, np.ndarray]:
-    p = _get_params(params, RNN_PARAMS, "vanilla RNN with readout")
+    p = get_params(params, RNN_PARAMS, "vanilla RNN with readout")
     H, I = check_array(p["U"], "params['U']", ("H", "I")).shape
     check_array(p["W"], "params['W']", (H, H), hint="W is (H, H), H = params['U'].shape[0].")
     check_array(p["b"], "params['b']", (H,))
@@ -338,13 +334,9 @@ def numerical_gradient(f, x, eps: float = 1e-6):
     """Central-difference gradient of a scalar function with respect to every entry of x.
 
     For each entry, ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place, ``f(x)``
-    is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` through a
-    closure, e.g. ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
-
-    Args:
-        f: function of x returning a scalar.
-        x: float array of any shape, modified and restored in place.
-        eps: step size.
+    (a scalar) is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` (a
+    float array of any shape) through a closure, e.g.
+    ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
 
     Returns:
         array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
@@ -378,17 +370,14 @@ def relative_error(a, n) -> float:
 def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_kwargs):
     """Compare :func:`rnn_backward` with central differences for every parameter.
 
-    Args:
-        params, x, targets, h0: as for :func:`rnn_forward` (not modified).
-        eps: finite-difference step.
-        **forward_kwargs: ``loss``, ``outputs``, ``nonlinearity`` for :func:`rnn_forward`.
+    ``params, x, targets, h0`` (not modified) and ``**forward_kwargs`` (``loss``,
+    ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step.
 
     Returns:
-        dict mapping "U", "W", "b", "V", "b_o" to the largest relative error
-        ``|a - n| / max(1e-8, |a| + |n|)`` over that parameter's entries (see
-        :func:`relative_error`). Below about 1e-7 in float64 means the two agree.
-        With ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a
-        large error that is a kink, not a bug.
+        dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error` over
+        that parameter's entries. Below about 1e-7 in float64 means the two agree. With
+        ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error
+        that is a kink, not a bug.
     """
     p = {k: v.copy() for k, v in _check_rnn_params(params).items()}
     _, cache = rnn_forward(p, x, targets, h0, **forward_kwargs)
@@ -412,11 +401,7 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     to every earlier step s, keeping ``dx`` (the delta that reaches the input x(s)) instead
     of the weight gradients. Work grows like T^2 O steps: fine for teaching sizes.
 
-    Args:
-        params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-        x: inputs, shape (B, T, I).
-        h0: initial state (B, H); zeros when None.
-        nonlinearity: ``"tanh"`` or ``"relu"``.
+    ``params``, ``x`` (B, T, I), ``h0`` and ``nonlinearity`` are :func:`rnn_forward`'s.
 
     Returns:
         array S of shape (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I)
@@ -447,12 +432,8 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
 def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=None):
     """Random float64 parameters for the vanilla RNN with readout.
 
-    Entries are normal with standard deviation 1/sqrt(fan_in) (fan_in = I for U,
-    H for W and V); biases are zero.
-
-    Args:
-        input_size, hidden_size, output_size: I, H, O.
-        seed: int, ``np.random.Generator`` or None.
+    Sizes I, H, O; entries normal with standard deviation 1/sqrt(fan_in) (fan_in = I for
+    U, H for W and V), biases zero; ``seed``: an int, ``np.random.Generator`` or None.
 
     Returns:
         dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
@@ -464,83 +445,3 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
     U, W = rng.normal(size=(H, I)) / np.sqrt(I), rng.normal(size=(H, H)) / np.sqrt(H)
     return {"U": U, "W": W, "b": np.zeros(H), "V": rng.normal(size=(O, H)) / np.sqrt(H),
             "b_o": np.zeros(O)}  # fmt: skip
-
-
-# ---------------------------------------------------------------------------- LSTM
-
-
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def lstm_step_forward(x_t, h_prev, c_prev, params):
-    """One LSTM step, gates in torch's order i, f, g, o.
-
-    ``a = U x(t) + W h(t-1) + b`` is split into four blocks of H::
-
-        i = sigmoid(a_i)   input gate        f = sigmoid(a_f)   forget gate
-        g = tanh(a_g)      candidate         o = sigmoid(a_o)   output gate
-        c(t) = f * c(t-1) + i * g            h(t) = o * tanh(c(t))
-
-    Args:
-        x_t: input x(t), shape (B, I).
-        h_prev, c_prev: previous state h(t-1) and cell state c(t-1), shape (B, H) each.
-        params: dict with U (4H, I), W (4H, H), b (4H,). These equal torch's
-            ``weight_ih``, ``weight_hh`` and ``bias_ih + bias_hh``.
-
-    Returns:
-        ``(h_t, c_t, cache)``: h(t) and c(t), each of shape (B, H).
-    """
-    p = _get_params(params, ("U", "W", "b"), "LSTM step")
-    H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape
-    if H4 % 4:
-        raise ValueError(f"params['U'] must have 4H rows (gates i, f, g, o), got {H4}.")
-    H = H4 // 4
-    check_array(p["W"], "params['W']", (4 * H, H))
-    check_array(p["b"], "params['b']", (4 * H,))
-    B = check_array(x_t, "x_t", ("B", I)).shape[0]
-    check_array(h_prev, "h_prev", (B, H))
-    check_array(c_prev, "c_prev", (B, H))
-
-    a = x_t @ p["U"].T + h_prev @ p["W"].T + p["b"]  # (B, 4H)
-    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
-    i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
-    c_t = f * c_prev + i * g
-    tanh_c = np.tanh(c_t)
-    h_t = o * tanh_c
-    cache = (x_t, h_prev, c_prev, i, f, g, o, tanh_c, p["U"], p["W"])
-    return h_t, c_t, cache
-
-
-def lstm_step_backward(dh, dc, cache):
-    """Backward through one step of :func:`lstm_step_forward`.
-
-    Args:
-        dh: dL/dh(t), shape (B, H): the total (readout delta plus what step t+1 sent back).
-        dc: what step t+1 sent back to c(t) (its ``dc_prev``), shape (B, H); this step
-            adds the path through h(t).
-        cache: from :func:`lstm_step_forward`.
-
-    Returns:
-        ``(dx, dh_prev, dc_prev, dU, dW, db)`` with shapes (B, I), (B, H), (B, H),
-        (4H, I), (4H, H), (4H,); ``dh_prev`` and ``dc_prev`` go back to step t-1.
-    """
-    x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
-    check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
-    check_array(dc, "dc", i.shape, hint="dc has the shape of c(t).")
-    d_o = dh * tanh_c
-    # Branch at c(t): it feeds h(t) (through tanh) and the next step, so the deltas add.
-    dc = dc + dh * o * (1.0 - tanh_c**2)
-    d_f = dc * c_prev
-    d_i = dc * g
-    d_g = dc * i
-    dc_prev = dc * f  # the cell-state path: multiplied by the forget gate only
-    da = np.concatenate(
-        [d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - g**2), d_o * o * (1 - o)], axis=1
-    )
-    dx = da @ U
-    dh_prev = da @ W
-    dU = da.T @ x_t
-    dW = da.T @ h_prev
-    db = da.sum(axis=0)
-    return dx, dh_prev, dc_prev, dU, dW, db

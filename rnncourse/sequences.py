@@ -10,14 +10,13 @@ lecture draws them:
 - :class:`EncoderDecoder`: a context ``C`` from one sequence drives another.
 - :class:`OneToMany`: one input vector, a whole output sequence.
 - :class:`OutputFeedback`: feedback only through the output, trainable with teacher
-  forcing in one parallel pass.
-- :class:`Stacked` and :class:`Bidirectional`: deeper and two-way recurrences.
-- :func:`from_torch`: rebuild a ``torch.nn.RNN``/``LSTM``/``GRU`` from these parts.
+  forcing in one parallel pass (:func:`shift_right` makes its inputs).
 - :func:`length_mask`: which steps of a padded batch are real.
 
-Every tensor is batch-first, ``(B, T, features)``; the initial state is zero unless
-one is given. A state is a tensor ``h`` of shape ``(B, H)``, or for an LSTM the pair
-``(h, c)``. The input checks are at the end of the file.
+Stacked and bidirectional recurrences are in :mod:`rnncourse.stacked`. Every tensor is
+batch-first, ``(B, T, features)``; the initial state is zero unless one is given. A
+state is a tensor ``h`` of shape ``(B, H)``, or for an LSTM the pair ``(h, c)``. The
+input checks are at the end of the file.
 """
 
 from __future__ import annotations
@@ -27,9 +26,8 @@ import math
 import torch
 from torch import nn
 
-from rnncourse import torch_interop
 from rnncourse._validation import check_choice, check_int, check_tensor
-from rnncourse.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from rnncourse.cells import RecurrentCell
 
 __all__ = [
     "run",
@@ -40,10 +38,7 @@ __all__ = [
     "EncoderDecoder",
     "OneToMany",
     "OutputFeedback",
-    "Stacked",
-    "Bidirectional",
-    "TorchEquivalent",
-    "from_torch",
+    "check_cell",
 ]
 
 
@@ -65,7 +60,7 @@ def run(cell, x, state=None, lengths=None):
         unchanged and its ``hs`` row is zero, so ``final_state`` is each sequence's
         state at its own last valid step.
     """
-    cell = _check_cell(cell)
+    cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
     _, valid = _padding(lengths, x)
     return _unroll(cell, x, state, valid)
@@ -154,7 +149,7 @@ class ManyToMany(nn.Module):
 
     def __init__(self, cell, output_size: int):
         super().__init__()
-        self.cell = _check_cell(cell)
+        self.cell = check_cell(cell)
         output_size = check_int(output_size, "output_size", min_value=1)
         self.readout = nn.Linear(cell.hidden_size, output_size)
 
@@ -178,7 +173,7 @@ class ManyToOne(nn.Module):
 
     def __init__(self, cell, output_size: int):
         super().__init__()
-        self.cell = _check_cell(cell)
+        self.cell = check_cell(cell)
         output_size = check_int(output_size, "output_size", min_value=1)
         self.readout = nn.Linear(cell.hidden_size, output_size)
 
@@ -211,8 +206,8 @@ class EncoderDecoder(nn.Module):
 
     def __init__(self, encoder_cell, decoder_cell, output_size: int, context: str = "state"):
         super().__init__()
-        self.encoder = _check_cell(encoder_cell, "encoder_cell")
-        self.decoder = _check_cell(decoder_cell, "decoder_cell")
+        self.encoder = check_cell(encoder_cell, "encoder_cell")
+        self.decoder = check_cell(decoder_cell, "decoder_cell")
         self.context = check_choice(context, "context", ("state", "input", "both"))
         h_enc = encoder_cell.hidden_size
         if context in ("state", "both") and decoder_cell.hidden_size != h_enc:
@@ -266,7 +261,7 @@ class OneToMany(nn.Module):
 
     def __init__(self, cell, output_size: int, feed_back_output: bool = True):
         super().__init__()
-        self.cell = _check_cell(cell)
+        self.cell = check_cell(cell)
         output_size = check_int(output_size, "output_size", min_value=1)
         if feed_back_output and output_size != cell.input_size:
             raise ValueError(
@@ -383,161 +378,11 @@ class OutputFeedback(nn.Module):
         return self.generate(x) if y_prev is None else self.teacher_forced(x, y_prev)
 
 
-# --------------------------------------------------------------------------- deeper, two-way
-
-
-def _reverse_within(x, lengths):
-    """Reverse each sequence of ``x (B, T, F)`` within its own length; padding stays put.
-
-    ``lengths`` is a ``(B,)`` tensor, or None when no sequence is padded.
-    """
-    if lengths is None:
-        return x.flip(1)
-    time = torch.arange(x.shape[1], device=x.device)
-    index = torch.where(time < lengths[:, None], lengths[:, None] - 1 - time, time)
-    return x.gather(1, index[..., None].expand_as(x))
-
-
-class Bidirectional(nn.Module):
-    """A forward pass and a backward pass over the same sequence, side by side.
-
-    ``hs[:, t] = [h_fwd(t), h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
-    valid step back to its first, so padding never changes a result.
-
-    ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_f + H_b),
-    (final_fwd, final_bwd))``; ``state`` is a pair of initial states or None.
-    """
-
-    def __init__(self, forward_cell, backward_cell):
-        super().__init__()
-        self.forward_cell = _check_cell(forward_cell, "forward_cell")
-        self.backward_cell = _check_cell(backward_cell, "backward_cell")
-        if forward_cell.input_size != backward_cell.input_size:
-            raise ValueError(
-                f"both directions read the same input, so forward_cell.input_size "
-                f"({forward_cell.input_size}) must equal backward_cell.input_size "
-                f"({backward_cell.input_size})."
-            )
-        self.input_size = forward_cell.input_size
-        self.hidden_size = forward_cell.hidden_size + backward_cell.hidden_size
-
-    def forward(self, x, state=None, lengths=None):
-        x = _check_input(x, self.input_size)
-        return self._run(x, state, *_padding(lengths, x))
-
-    def _run(self, x, state, lengths, valid):
-        """``forward`` on a checked ``x``, given ``lengths`` and their mask (or None)."""
-        if state is None:
-            state = (None, None)
-        elif not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError("state must be a pair (forward_state, backward_state) or None.")
-        hs_f, final_f = _unroll(self.forward_cell, x, state[0], valid)
-        x_b = _reverse_within(x, lengths)
-        hs_b, final_b = _unroll(self.backward_cell, x_b, state[1], valid)
-        return torch.cat([hs_f, _reverse_within(hs_b, lengths)], dim=2), (final_f, final_b)
-
-
-class Stacked(nn.Module):
-    """Layers on top of each other: layer ``l``'s states ``hs`` are layer ``l+1``'s inputs.
-
-    ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain:
-    ``cells[l + 1].input_size == cells[l].hidden_size``.
-
-    ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_top), finals)``;
-    ``state`` and ``finals`` are lists with one state per layer.
-    """
-
-    def __init__(self, cells):
-        super().__init__()
-        if isinstance(cells, nn.Module) or not isinstance(cells, (list, tuple)) or not cells:
-            raise TypeError("cells must be a non-empty list of cells, e.g. [cell1, cell2].")
-        for i, cell in enumerate(cells):
-            if not isinstance(cell, Bidirectional):
-                _check_cell(cell, f"cells[{i}]")
-            if i > 0 and cell.input_size != cells[i - 1].hidden_size:
-                raise ValueError(
-                    f"cells[{i}].input_size is {cell.input_size} but cells[{i - 1}] outputs "
-                    f"{cells[i - 1].hidden_size} features; the sizes must chain."
-                )
-        self.layers = nn.ModuleList(cells)
-        self.input_size = cells[0].input_size
-        self.hidden_size = cells[-1].hidden_size
-
-    def forward(self, x, state=None, lengths=None):
-        x = _check_input(x, self.input_size)
-        if state is None:
-            state = [None] * len(self.layers)
-        elif not isinstance(state, (list, tuple)) or len(state) != len(self.layers):
-            raise TypeError(f"state must be None or a list of {len(self.layers)} layer states.")
-        lengths, valid = _padding(lengths, x)  # once, for every layer
-        finals = []
-        for layer, layer_state in zip(self.layers, state, strict=True):
-            if isinstance(layer, Bidirectional):
-                x, final = layer._run(x, layer_state, lengths, valid)
-            else:
-                x, final = _unroll(layer, x, layer_state, valid)
-            finals.append(final)
-        return x, finals
-
-
-# --------------------------------------------------------------------------- torch.nn
-
-
-class TorchEquivalent(nn.Module):
-    """rnncourse cells arranged like a ``torch.nn.RNN``/``LSTM``/``GRU``, with its formats.
-
-    ``forward(x (B, T, I), state=None, lengths=None)`` returns ``(output, h_n)`` or, for
-    an LSTM, ``(output, (h_n, c_n))``: ``output (B, T, D*H)`` and ``h_n, c_n
-    (L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,
-    direction ``d``. ``state`` is ``h_0`` or ``(h_0, c_0)`` in that same layout. Input is
-    always batch-first, whatever the original module's ``batch_first``.
-    """
-
-    def __init__(self, stack: Stacked, num_directions: int, is_lstm: bool):
-        super().__init__()
-        self.stack = stack
-        self.num_directions = num_directions
-        self.is_lstm = is_lstm
-        self.num_layers = len(stack.layers)
-        first = stack.layers[0]
-        self.hidden_size = (first.forward_cell if num_directions == 2 else first).hidden_size
-
-    def forward(self, x, state=None, lengths=None):
-        x = _check_input(x, self.stack.input_size)
-        if state is not None:  # torch's (L*D, B, H) layout -> one state per layer
-            sizes = (self.num_layers, self.num_directions, x.shape[0], self.hidden_size)
-            state = torch_interop.split_torch_state(state, *sizes, self.is_lstm)
-        output, finals = self.stack(x, state, lengths)
-        return output, torch_interop.join_torch_state(finals, self.num_directions)
-
-
-def from_torch(module) -> TorchEquivalent:
-    """Build the rnncourse equivalent of a ``torch.nn.RNN``, ``LSTM`` or ``GRU``.
-
-    Every layer and direction becomes a cell loaded with ``Cell.from_torch(module,
-    layer, direction)``; the result computes the same function (dropout between layers,
-    which torch applies only in training mode, is not reproduced). See
-    :class:`TorchEquivalent` for shapes.
-    """
-    multi_layer = {c: torch_interop.torch_types(c)[1] for c in (RNNCell, LSTMCell, GRUCell)}
-    cell_class = next((c for c, t in multi_layer.items() if isinstance(module, t)), None)
-    if cell_class is None:
-        raise TypeError(
-            f"module must be a torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU, got "
-            f"{type(module).__name__}. For a single cell use RNNCell/LSTMCell/GRUCell.from_torch."
-        )
-    directions = 2 if module.bidirectional else 1
-    layers = []
-    for layer in range(module.num_layers):
-        cells = [cell_class.from_torch(module, layer, d) for d in range(directions)]
-        layers.append(Bidirectional(*cells) if directions == 2 else cells[0])
-    return TorchEquivalent(Stacked(layers), directions, cell_class is LSTMCell)
-
-
 # --------------------------------------------------------------------------- input checks
 
 
-def _check_cell(cell, name: str = "cell") -> RecurrentCell:
+def check_cell(cell, name: str = "cell") -> RecurrentCell:
+    """``cell`` if it is a cell from :mod:`rnncourse.cells`, else a TypeError naming ``name``."""
     if not isinstance(cell, RecurrentCell):
         raise TypeError(
             f"{name} must be a recurrent cell from rnncourse.cells (e.g. RNNCell(3, 8)), "

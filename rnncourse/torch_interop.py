@@ -22,7 +22,7 @@ layer ``l`` and direction ``d``, named with the suffix ``_l{l}`` (plus ``_revers
 direction ``d``.
 
 ``RNNCell.from_torch``, ``LSTMCell.from_torch`` and ``GRUCell.from_torch`` call
-:func:`cell_from_torch`; ``rnncourse.sequences.from_torch`` rebuilds a whole module with
+:func:`cell_from_torch`; ``rnncourse.stacked.from_torch`` rebuilds a whole module with
 :func:`split_torch_state` and :func:`join_torch_state`. This module imports no other part
 of rnncourse, so the cells can use it.
 """

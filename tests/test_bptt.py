@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnncourse import bptt
+from rnncourse import bptt, lstm_bptt
 
 B, T, I, H, O = 3, 5, 3, 4, 3
 
@@ -248,8 +248,8 @@ def lstm_problem(seed=5):
 
 def test_lstm_step_matches_torch_lstm_cell():
     params, x_t, h_prev, c_prev, dh, dc = lstm_problem()
-    h_t, c_t, cache = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
-    grads = bptt.lstm_step_backward(dh, dc, cache)
+    h_t, c_t, cache = lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
+    grads = lstm_bptt.lstm_step_backward(dh, dc, cache)
 
     cell = torch.nn.LSTMCell(I, H).double()
     with torch.no_grad():
@@ -269,11 +269,11 @@ def test_lstm_step_matches_torch_lstm_cell():
 
 def test_lstm_step_matches_finite_differences():
     params, x_t, h_prev, c_prev, dh, dc = lstm_problem(seed=6)
-    _, _, cache = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
-    dx, dh_prev, dc_prev, dU, dW, db = bptt.lstm_step_backward(dh, dc, cache)
+    _, _, cache = lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
+    dx, dh_prev, dc_prev, dU, dW, db = lstm_bptt.lstm_step_backward(dh, dc, cache)
 
     def objective(_):
-        h_t, c_t, _ = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
+        h_t, c_t, _ = lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
         return (h_t * dh).sum() + (c_t * dc).sum()
 
     for analytic, array in [
@@ -368,16 +368,16 @@ def test_bad_inputs_to_backward_functions():
 def test_bad_inputs_to_lstm_step():
     params, x_t, h_prev, c_prev, dh, dc = lstm_problem()
     with pytest.raises(ValueError, match="missing 'b'"):
-        bptt.lstm_step_forward(x_t, h_prev, c_prev, {"U": params["U"], "W": params["W"]})
+        lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, {"U": params["U"], "W": params["W"]})
     with pytest.raises(ValueError, match="4H rows"):
-        bptt.lstm_step_forward(x_t, h_prev, c_prev, {**params, "U": params["U"][:-1]})
+        lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, {**params, "U": params["U"][:-1]})
     with pytest.raises(ValueError, match=r"c_prev must have shape \(3, 4\)"):
-        bptt.lstm_step_forward(x_t, h_prev, c_prev[:, :3], params)
+        lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev[:, :3], params)
     with pytest.raises(TypeError, match="floating-point"):
-        bptt.lstm_step_forward(x_t.astype(np.int32), h_prev, c_prev, params)
-    _, _, cache = bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
+        lstm_bptt.lstm_step_forward(x_t.astype(np.int32), h_prev, c_prev, params)
+    _, _, cache = lstm_bptt.lstm_step_forward(x_t, h_prev, c_prev, params)
     with pytest.raises(ValueError, match="dc must have shape"):
-        bptt.lstm_step_backward(dh, dc[:1], cache)
+        lstm_bptt.lstm_step_backward(dh, dc[:1], cache)
 
 
 def test_input_sensitivity_equals_autograd_jacobian_norms():

@@ -1,4 +1,4 @@
-"""Tests for rnncourse.sequences, checked against torch.nn modules and autograd."""
+"""rnncourse.sequences and rnncourse.stacked, checked against torch.nn modules and autograd."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnncourse import sequences as S
+from rnncourse import stacked
 from rnncourse.cells import GatedLeakyCell, GRUCell, LSTMCell, RNNCell
 
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -161,7 +162,7 @@ def param_pairs(module, ours):
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_from_torch_equals_torch_in_outputs_states_and_gradients(kind, batch_first, dtype):
     module = torch_module(kind, dtype, batch_first)
-    ours = S.from_torch(module)
+    ours = stacked.from_torch(module)
     x = torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(3), dtype=dtype)
     expected_out, expected_final = module(x if batch_first else x.transpose(0, 1))
     if not batch_first:
@@ -187,7 +188,7 @@ def test_from_torch_equals_torch_in_outputs_states_and_gradients(kind, batch_fir
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_from_torch_with_initial_state_and_lengths_equals_packed_torch(kind):
     module = torch_module(kind, torch.float64, batch_first=True)
-    ours = S.from_torch(module)
+    ours = stacked.from_torch(module)
     x = randn(3, 5, 3)
     h0 = randn(4, 3, 4, seed=1)
     state = (h0, randn(4, 3, 4, seed=2)) if kind == "lstm" else h0
@@ -203,7 +204,7 @@ def test_from_torch_relu_single_layer_unidirectional():
     torch.manual_seed(0)
     module = nn.RNN(3, 4, nonlinearity="relu", batch_first=True).double()
     x = randn(2, 4, 3)
-    out, h_n = S.from_torch(module)(x)
+    out, h_n = stacked.from_torch(module)(x)
     expected_out, expected_h = module(x)
     close(out, expected_out)
     close(h_n, expected_h)
@@ -240,7 +241,7 @@ def test_many_to_one_reads_the_last_valid_state():
 def test_stacked_feeds_each_layer_into_the_next():
     c1, c2 = make_cell("rnn", 3, 4), make_cell("gru", 4, 2)
     x = randn(2, 5, 3)
-    hs, finals = S.Stacked([c1, c2])(x)
+    hs, finals = stacked.Stacked([c1, c2])(x)
     hs1, f1 = S.run(c1, x)
     hs2, f2 = S.run(c2, hs1)
     close(hs, hs2)
@@ -251,7 +252,7 @@ def test_stacked_feeds_each_layer_into_the_next():
 def test_bidirectional_equals_torch_and_ignores_padding():
     torch.manual_seed(0)
     gru = nn.GRU(3, 4, batch_first=True, bidirectional=True).double()
-    model = S.Bidirectional(GRUCell.from_torch(gru, 0, 0), GRUCell.from_torch(gru, 0, 1))
+    model = stacked.Bidirectional(GRUCell.from_torch(gru, 0, 0), GRUCell.from_torch(gru, 0, 1))
     x = randn(3, 5, 3)
     hs, (f_fwd, f_bwd) = model(x)
     expected, h_n = gru(x)
@@ -435,13 +436,13 @@ def test_topologies_reject_bad_construction(cell):
     with pytest.raises(ValueError, match="feed_back_output=False"):
         S.OneToMany(cell, 2)
     with pytest.raises(ValueError, match="must equal"):
-        S.Bidirectional(cell, GRUCell(2, 4))
+        stacked.Bidirectional(cell, GRUCell(2, 4))
     with pytest.raises(ValueError, match="chain"):
-        S.Stacked([cell, GRUCell(3, 4)])
+        stacked.Stacked([cell, GRUCell(3, 4)])
     with pytest.raises(TypeError, match="non-empty list"):
-        S.Stacked([])
+        stacked.Stacked([])
     with pytest.raises(TypeError, match="non-empty list"):
-        S.Stacked(cell)
+        stacked.Stacked(cell)
     with pytest.raises(ValueError, match="hidden_size"):
         S.OutputFeedback(3, 2, 0)
 
@@ -465,9 +466,9 @@ def test_topologies_reject_bad_forward_inputs(cell):
     with pytest.raises(ValueError, match="expected 3"):
         S.ManyToOne(cell, 2)(torch.zeros(2, 5, 2, dtype=torch.float64))
     with pytest.raises(TypeError, match="pair"):
-        S.Bidirectional(cell, cell)(x, state=torch.zeros(2, 4))
+        stacked.Bidirectional(cell, cell)(x, state=torch.zeros(2, 4))
     with pytest.raises(TypeError, match="list of 1"):
-        S.Stacked([cell])(x, state=torch.zeros(2, 4))
+        stacked.Stacked([cell])(x, state=torch.zeros(2, 4))
 
 
 def test_output_feedback_and_shift_right_reject_bad_inputs():
@@ -487,14 +488,14 @@ def test_output_feedback_and_shift_right_reject_bad_inputs():
 
 def test_from_torch_rejects_bad_modules_and_states():
     with pytest.raises(TypeError, match="torch.nn.LSTM"):
-        S.from_torch(nn.LSTMCell(3, 4))
+        stacked.from_torch(nn.LSTMCell(3, 4))
     with pytest.raises(ValueError, match="proj_size"):
-        S.from_torch(nn.LSTM(3, 4, proj_size=2))
-    model = S.from_torch(nn.LSTM(3, 4, num_layers=2))
+        stacked.from_torch(nn.LSTM(3, 4, proj_size=2))
+    model = stacked.from_torch(nn.LSTM(3, 4, num_layers=2))
     x = torch.zeros(2, 5, 3)
     with pytest.raises(TypeError, match="pair"):
         model(x, torch.zeros(2, 2, 4))
     with pytest.raises(ValueError, match="h_0"):
         model(x, (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
     with pytest.raises(ValueError, match="expected 3"):
-        S.from_torch(nn.GRU(3, 4))(torch.zeros(2, 5, 2))
+        stacked.from_torch(nn.GRU(3, 4))(torch.zeros(2, 5, 2))

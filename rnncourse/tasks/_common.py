@@ -1,28 +1,10 @@
-"""Argument checks and random ranges shared by the task generators."""
+"""The ``(low, high)`` ranges of the task generators and uniform draws from them."""
 
 from __future__ import annotations
 
 import torch
 
-from rnncourse._validation import check_float, check_int
-
-
-def batch_size_arg(batch_size) -> int:
-    """Check a generator's ``batch_size``: an int >= 1."""
-    batch_size = check_int(batch_size, "batch_size")
-    if batch_size < 1:
-        raise ValueError(
-            f"batch_size must be >= 1 (a batch needs at least one sequence), got {batch_size}."
-        )
-    return batch_size
-
-
-def steps_arg(T) -> int:
-    """Check a sequence length ``T``: an int >= 1."""
-    T = check_int(T, "T")
-    if T < 1:
-        raise ValueError(f"T must be >= 1 time step, got {T}.")
-    return T
+from rnncourse._validation import check_float
 
 
 def range_arg(value, name: str, *, min_value: float, max_value: float | None = None):

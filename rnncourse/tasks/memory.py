@@ -16,7 +16,6 @@ import torch
 
 from rnncourse._random import generator
 from rnncourse._validation import check_int
-from rnncourse.tasks._common import batch_size_arg, steps_arg
 
 __all__ = [
     "ADDING_BASELINE_MSE",
@@ -45,7 +44,7 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     Returns:
         x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
     """
-    batch_size = batch_size_arg(batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T")
     if T < 2:
         raise ValueError(f"T must be >= 2 (one marker in each half of the sequence), got {T}.")
@@ -97,7 +96,7 @@ def copy_task(
     Returns:
         x, y: int64 ``(B, T + 2k)``.
     """
-    batch_size = batch_size_arg(batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     T, k, alphabet = _copy_args(T, k, alphabet)
     g = generator(seed)
     symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=g)
@@ -131,8 +130,8 @@ def parity(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.T
     Returns:
         x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
     """
-    batch_size = batch_size_arg(batch_size)
-    T = steps_arg(T)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    T = check_int(T, "T", min_value=1)
     g = generator(seed)
     x = torch.randint(0, 2, (batch_size, T, 1), generator=g)
     y = x.cumsum(dim=1) % 2

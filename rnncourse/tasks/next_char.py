@@ -34,9 +34,8 @@ from typing import NamedTuple
 import torch
 
 from rnncourse._random import generator
-from rnncourse._validation import check_float, check_tensor
+from rnncourse._validation import check_float, check_int, check_tensor
 from rnncourse.sequences import length_mask
-from rnncourse.tasks._common import batch_size_arg, steps_arg
 from rnncourse.tasks.corpora import load_names
 from rnncourse.tasks.text import CorpusBatch, Vocab
 
@@ -193,7 +192,7 @@ def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatc
         raise TypeError(
             f"data must be a CorpusBatch (from encode_names), got {type(data).__name__}."
         )
-    batch_size = batch_size_arg(batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     n = len(data.lengths)
     if batch_size > n:
         raise ValueError(
@@ -250,8 +249,8 @@ def random_chunks(ids: torch.Tensor, batch_size: int, T: int, *, seed=None) -> C
     Returns:
         ``ChunkBatch(inputs (B, T), targets (B, T))``, int64.
     """
-    batch_size = batch_size_arg(batch_size)
-    T = steps_arg(T)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    T = check_int(T, "T", min_value=1)
     ids = _ids_arg(ids, "ids", T + 1, f"one window of T + 1 = {T + 1}; use a smaller T")
     starts = torch.randint(0, ids.numel() - T, (batch_size,), generator=generator(seed))
     windows = ids[starts[:, None] + torch.arange(T + 1)]

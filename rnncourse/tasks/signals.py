@@ -15,8 +15,8 @@ from typing import NamedTuple
 import torch
 
 from rnncourse._random import generator
-from rnncourse._validation import check_choice, check_float, check_tensor
-from rnncourse.tasks._common import batch_size_arg, range_arg, steps_arg, uniform
+from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+from rnncourse.tasks._common import range_arg, uniform
 
 __all__ = [
     "ECG",
@@ -103,7 +103,7 @@ def ecg(
     Returns:
         ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
-    batch_size = batch_size_arg(batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)
     fs = check_float(fs, "fs", min_value=0.0, strict_min=True)
     low, high = range_arg(heart_rate, "heart_rate", min_value=1.0, max_value=300.0)
@@ -272,8 +272,8 @@ def sine_waves(
     Returns:
         ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
     """
-    batch_size = batch_size_arg(batch_size)
-    T = steps_arg(T)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    T = check_int(T, "T", min_value=1)
     f_low, f_high = range_arg(freq, "freq", min_value=0.0, max_value=0.5)
     a_low, a_high = range_arg(amplitude, "amplitude", min_value=0.0)
     p_low, p_high = range_arg(phase, "phase", min_value=-math.inf)

@@ -19,7 +19,6 @@ import torch
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int
 from rnncourse.sequences import length_mask
-from rnncourse.tasks._common import batch_size_arg
 
 __all__ = [
     "Vocab",
@@ -222,7 +221,7 @@ def sentiment(
         ``Sentiment(tokens (B, L), lengths (B,), labels (B,), vocab)`` with
         ``L = lengths.max()``.
     """
-    batch_size = batch_size_arg(batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     min_len, max_len, p_pos, p_neg = _sentiment_args(min_len, max_len, p_positive, p_negative)
     g = generator(seed)
     vocab = Vocab(POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS)
