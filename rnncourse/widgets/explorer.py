@@ -34,6 +34,7 @@ import PIL.Image
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.legend import Legend
+from matplotlib.transforms import Bbox
 
 from rnncourse._validation import check_choice, check_float, check_int
 
@@ -96,7 +97,7 @@ class Explorer:
         self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row),
                                        self.image])  # fmt: skip
         # Where the live view renders, this rule hides the plain picture shown beside it.
-        hide = f"<style>.{self._still_class()} {{display: none}}</style>"
+        hide = f"<style>img.{self._still_class()} {{display: none !important}}</style>"
         hider = ipywidgets.HTML(hide, layout=ipywidgets.Layout(display="none"))
         self.widget.children += (hider,)
         for control in controls.values():
@@ -227,7 +228,9 @@ class Explorer:
                 background = canvas.copy_from_bbox(self.fig.bbox)
                 for legend in pasted:
                     legend.draw(renderer)
-                    patches.append(canvas.copy_from_bbox(legend.get_window_extent(renderer)))
+                    box = legend.get_window_extent(renderer)  # whole pixels inside the box:
+                    inside = [math.ceil(box.x0), math.ceil(box.y0), int(box.x1), int(box.y1)]
+                    patches.append(canvas.copy_from_bbox(Bbox.from_extents(*inside)))
                 canvas.restore_region(background)
                 self._backgrounds[self._static_key()] = (background, patches)
             while len(self._backgrounds) > self.max_backgrounds:

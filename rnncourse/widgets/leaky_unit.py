@@ -51,7 +51,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x^{(t)}$")
     (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s^{(t)}$")
     ax_s.set_ylabel("value (unitless)")
-    ax_s.legend(loc="upper right", ncol=2, framealpha=1, frameon=True)
+    ax_s.legend(loc="upper right", ncol=2, framealpha=1, frameon=True, edgecolor="none")
     (line_g,) = ax_g.step(
         t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(\theta^{(t)})$"
     )
@@ -59,7 +59,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
     ax_g.axhline(0.5, color="0.6", lw=0.8, zorder=1.5)  # under the curves
     ax_g.set(ylim=(-0.03, 1.03), xlim=(1, T), xlabel="time step t", ylabel="gate / influence")
-    ax_g.legend(loc="center right", framealpha=1, frameon=True)
+    ax_g.legend(loc="center right", framealpha=1, frameon=True, edgecolor="none")
     title = fig.suptitle("")
 
     def draw(gate, pattern, mode):

@@ -155,7 +155,9 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1), ylabel="input")
         ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
         ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
-        opaque = dict(loc="upper right", frameon=True, framealpha=1)  # pasted, not redrawn
+        opaque = dict(
+            loc="upper right", frameon=True, framealpha=1, edgecolor="none"
+        )  # pasted, not redrawn
         ax_x.legend(handles=[const[0] if const_mode else trained[0]], **opaque)
         ax_c.legend(handles=const[1:] if const_mode else means, ncol=3, **opaque)
 
