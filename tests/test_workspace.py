@@ -259,3 +259,27 @@ def test_version_is_printed(capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out == f"rnncourse {__version__}\n"
     tomllib = pytest.importorskip("tomllib")
     assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == __version__
+
+
+@pytest.mark.parametrize(
+    "platform, has_torch, answers, cpu_first",
+    [("linux", False, True, True), ("linux", True, True, False),
+     ("linux", False, False, False), ("darwin", False, True, False)],
+)  # fmt: skip
+def test_install_puts_the_cpu_build_first_only_on_linux_without_torch(
+    monkeypatch, platform, has_torch, answers, cpu_first
+):
+    install = pytest.importorskip("install")  # install.py at the clone's root
+    calls = []
+    monkeypatch.setattr(install, "pip", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(install, "torch_installed", lambda: has_torch)
+    monkeypatch.setattr(install, "reachable", lambda url: answers)
+    monkeypatch.setattr(install.sys, "platform", platform)
+    assert install.main(["--user"]) == 0
+    cpu = [("torch", "--index-url", install.CPU_INDEX, "--user")] if cpu_first else []
+    assert calls == [*cpu, ("-r", "requirements.txt", "--user")]
+
+
+def test_install_gives_up_on_an_index_that_does_not_answer_in_time():
+    install = pytest.importorskip("install")
+    assert not install.reachable("http://127.0.0.1:9/", wait=1.0)  # the discard port: refused
