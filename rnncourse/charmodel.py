@@ -10,7 +10,6 @@ cell from :mod:`rnncourse.cells` (a step function of your own in a
 for a corpus from a seed; :func:`next_char_loss` is the loss to train it with
 ``rnncourse.training.train``.
 
-
 Trained models ship with the package (``scripts/train_char_models.py`` made them):
 
 - :func:`load_pretrained`: ``"names"`` (first names, one per sequence, between
@@ -139,12 +138,8 @@ class CharModel(nn.Module):
     def run(self, tokens: torch.Tensor, state=None):
         """Logits at every step and the state after the last one.
 
-        Args:
-            tokens: int64 ids ``(B, T)``, each in ``[0, V)``.
-            state: ``h`` ``(B, H)`` (LSTM: ``(h, c)``), or ``None`` for zeros.
-
-        Returns:
-            ``(logits (B, T, V), state)``, the state in the same format as ``state``.
+        ``tokens``: int64 ids ``(B, T)``, each in ``[0, V)``; ``state``: ``h`` ``(B, H)``
+        (LSTM: ``(h, c)``), or ``None`` for zeros. Returns ``(logits (B, T, V), state)``.
         """
         tokens = self._check_tokens(tokens, ("B", "T"), "tokens")
         e = self.embedding(tokens)  # (B, T, I)
@@ -232,12 +227,10 @@ def new_model(
     """An untrained :class:`CharModel` for ``corpus``, with ``vocab`` and ``info`` attached.
 
     ``corpus`` is ``"names"`` (29 tokens; a name runs from ``<start>`` to ``<stop>``) or
-    ``"shakespeare"`` (68 tokens, running text). The other arguments are
-    :class:`CharModel`'s. ``seed`` draws every initial weight, a given cell's included
-    (its parameters are drawn again): an int gives the same weights every time, and the
-    global random generator is left as it was. The ``info`` (``corpus``, ``start_token``)
-    is what :func:`sample_text`, :func:`sample_names`, :func:`validation_nll` and the
-    sampling explorer read.
+    ``"shakespeare"`` (68 tokens, running text); the other arguments are
+    :class:`CharModel`'s. ``seed`` draws every initial weight, a given cell's included:
+    an int gives the same weights every time; the global random generator is left as it
+    was. ``info`` (``corpus``, ``start_token``) is what the sampling functions read.
     """
     vocab = char_vocab(load_names() if _corpus_arg(corpus) == "names" else load_shakespeare())
     with torch.random.fork_rng(devices=[]):
@@ -252,15 +245,9 @@ def new_model(
 
 
 def next_char_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean next-character cross-entropy over the real targets, ``<pad>`` skipped.
-
-    ``logits`` ``(B, T, V)`` (a :class:`CharModel`'s output), ``targets`` int64 ``(B, T)``;
-    in nats per character.
-    """
+    """Mean cross-entropy, in nats per character, of ``logits`` ``(B, T, V)`` against the
+    int64 ``targets`` ``(B, T)`` that are not ``<pad>``."""
     return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
-
-
-# --------------------------------------------------------------------------- measuring
 
 
 def _corpus_arg(corpus) -> str:
@@ -332,16 +319,20 @@ def sample_names(
         )
     n = check_int(n, "n", min_value=1)
     max_length = check_int(max_length, "max_length", min_value=1)
-    vocab = model.vocab
-    start = torch.full((n,), vocab.start_id, dtype=torch.long)
+    return _sample(model, [[model.vocab.start_id]] * n, max_length, temperature, seed, True)
+
+
+def _sample(model, prefixes, length, temperature, seed, stop) -> list[str]:
+    """The characters drawn after each row of ``prefixes`` (B, P) ids (to ``<stop>``)."""
+    vocab, prefixes = model.vocab, torch.tensor(prefixes)
     with torch.no_grad():
+        state = model.run(prefixes[:, :-1])[1] if prefixes.shape[1] > 1 else None
         out = generation.sample_sequence(
-            model.step, start, max_length, strategy="temperature", temperature=temperature,
-            seed=seed, stop_token=vocab.stop_id,
+            model.step, prefixes[:, -1], length, strategy="temperature",
+            temperature=temperature, seed=seed, stop_token=vocab.stop_id if stop else None,
+            state=state,
         )  # fmt: skip
-    rows = [
-        row[: row.index(vocab.stop_id)] if vocab.stop_id in row else row for row in out.tolist()
-    ]
+    rows = [r[: r.index(vocab.stop_id)] if stop and vocab.stop_id in r else r for r in out.tolist()]
     return ["".join(vocab.decode(row)) for row in rows]
 
 
@@ -372,26 +363,7 @@ def sample_text(
         ids = [vocab.start_id, *ids]
     elif not ids:
         raise ValueError("a running-text model needs a prompt to start from, e.g. 'ROMEO:'.")
-    with torch.no_grad():
-        state = None
-        if len(ids) > 1:
-            _, state = model.run(torch.tensor([ids[:-1]]), None)
-        out = generation.sample_sequence(
-            model.step,
-            ids[-1],
-            length,
-            strategy="temperature",
-            temperature=temperature,
-            seed=seed,
-            stop_token=vocab.stop_id if names else None,
-            state=state,
-        )[0].tolist()
-    if names and vocab.stop_id in out:
-        out = out[: out.index(vocab.stop_id)]
-    return prompt + "".join(vocab.decode(out))
-
-
-# --------------------------------------------------------------------------- checkpoints
+    return prompt + _sample(model, [ids], length, temperature, seed, names)[0]
 
 
 def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
@@ -406,18 +378,10 @@ def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
     if not isinstance(vocab, Vocab) or len(vocab) != model.vocab_size:
         raise ValueError(f"vocab must be a Vocab of {model.vocab_size} tokens.")
     weights = {k: v.detach().to(torch.float16).clone() for k, v in model.state_dict().items()}
-    return {
-        "format": _FORMAT,
-        "vocab": list(vocab.itos),
-        "sizes": {
-            "recurrent": model.kind,
-            "vocab_size": model.vocab_size,
-            "embedding_size": model.embedding_size,
-            "hidden_size": model.hidden_size,
-        },
-        "info": dict(info),
-        "state_dict": weights,
-    }
+    sizes = {"recurrent": model.kind, "vocab_size": model.vocab_size}
+    sizes |= {"embedding_size": model.embedding_size, "hidden_size": model.hidden_size}
+    return dict(format=_FORMAT, vocab=list(vocab.itos), sizes=sizes, info=dict(info),
+                state_dict=weights)  # fmt: skip
 
 
 def from_checkpoint(checkpoint: dict) -> CharModel:
@@ -439,18 +403,14 @@ def from_checkpoint(checkpoint: dict) -> CharModel:
     return model.eval()
 
 
-def _load(source) -> CharModel:
+def load_checkpoint(path) -> CharModel:
+    """The model saved at ``path`` (a file written by ``torch.save(to_checkpoint(...))``)."""
     with warnings.catch_warnings():
         # torch 2.1's weights-only loader warns about its own use of TypedStorage; nothing
         # a student can act on, and it would show under every cell that loads a model
         warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
-        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     return from_checkpoint(checkpoint)
-
-
-def load_checkpoint(path) -> CharModel:
-    """The model saved at ``path`` (a file written by ``torch.save(to_checkpoint(...))``)."""
-    return _load(path)
 
 
 def load_pretrained(name: str) -> CharModel:
@@ -463,4 +423,4 @@ def load_pretrained(name: str) -> CharModel:
     if not isinstance(name, str) or name not in PRETRAINED:
         raise ValueError(f"no pretrained model {name!r}; choose one of {PRETRAINED}.")
     fix = "reinstall rnncourse or run scripts/train_char_models.py."
-    return _load(io.BytesIO(read_packaged(f"charmodel_{name}.pt", fix)))
+    return load_checkpoint(io.BytesIO(read_packaged(f"charmodel_{name}.pt", fix)))

@@ -1,28 +1,19 @@
 """Autoregressive generation: teacher forcing, free running, scheduled sampling, sampling.
 
-Shapes are batch-first. ``B`` is the batch size, ``T`` the number of time steps, ``D``
-the size of an input or output vector and ``V`` the vocabulary size of a token model.
+Shapes are batch-first: ``B`` sequences, ``T`` time steps, vectors of size ``D``, ``V``
+tokens. A model that feeds its own outputs back is a *step function*
+``step_fn(input_t, state) -> (output_t, state)``: ``input_t`` is one time step, ``(B,)``
+token ids or ``(B, D)`` vectors, ``output_t`` is ``(B, V)`` logits or ``(B, D)`` vectors,
+and ``state`` is whatever the model carries (``None`` on the first call).
 
-Models that feed their own outputs back are written here as a *step function*
-``step_fn(input_t, state) -> (output_t, state)``: ``input_t`` is one time step,
-``(B,)`` token ids or ``(B, D)`` vectors, ``output_t`` is ``(B, V)`` logits or ``(B, D)``
-vectors, and ``state`` is whatever the model carries (``None`` on the first call).
+Scheduled sampling (Bengio et al. 2015): at training update i, each input is the TRUE
+previous token with probability ``eps_i`` and the model's own previous sample otherwise;
+``eps_i`` starts near 1 and decays, so the model gradually learns from its own mistakes.
+Every function and schedule here takes ``eps`` as Bengio et al. do, the probability of
+the TRUE token (1: teacher forcing, 0: free running); several libraries use ``1 - eps``.
 
-Scheduled sampling (Bengio et al. 2015, "Scheduled sampling for sequence prediction
-with recurrent neural networks"): at training update i, each input is the TRUE previous
-token with probability ``eps_i`` and the model's own previous sample otherwise. ``eps_i``
-starts near 1 (teacher forcing) and decays, so the model gradually learns from its own
-mistakes.
-
-The convention for ``eps``, used by every function and schedule here: ``eps`` is the
-probability of feeding the TRUE token, as in Bengio et al. (2015): 1 means pure teacher
-forcing, 0 pure free running. Careful: several libraries define the scheduled-sampling
-probability the other way round, as the chance of feeding the model's own token
-(``1 - eps``).
-
-Every ``seed`` means what :func:`rnncourse._random.generator` says: an int gives the
-same draws every time, a ``torch.Generator`` is used as it is, and ``None`` draws fresh
-randomness; torch's global generator is never used.
+Every ``seed`` is an int (the same draws every time), a ``torch.Generator`` (used as it
+is) or ``None`` (fresh draws); torch's global generator is never used.
 """
 
 from __future__ import annotations
@@ -51,24 +42,17 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------- teacher forcing and free running
-
-
 def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
     """The inputs of teacher forcing: the targets shifted right by one step.
 
     At step t the model gets the *true* output of step t - 1; at step 0 it gets
-    ``start`` (a start token or start vector). The last target is never an input. This
-    is :func:`rnncourse.sequences.shift_right` with a start value that broadcasts.
-
-    Args:
-        targets: token ids ``(B, T)`` (an integer dtype) or vectors ``(B, T, D)``.
-        start: for tokens an int or ``(B,)`` ids; for vectors a number, a ``(D,)`` or a
-            ``(B, D)`` tensor.
+    ``start``: for token ids ``targets (B, T)`` an int or ``(B,)`` ids, for vectors
+    ``(B, T, D)`` a number, ``(D,)`` or ``(B, D)``. This is
+    :func:`rnncourse.sequences.shift_right` with a start value that broadcasts.
 
     Returns:
         Inputs of the same shape and dtype as ``targets``: ``inputs[:, 0] = start`` and
-        ``inputs[:, t] = targets[:, t - 1]``.
+        ``inputs[:, t] = targets[:, t - 1]``; the last target is never an input.
     """
     check_tensor(targets, "targets", floating=False)
     if targets.dim() not in (2, 3):
@@ -98,20 +82,13 @@ def free_running(
 ) -> tuple[torch.Tensor, object]:
     """Run an autoregressive model on its own outputs, as at test time.
 
-    ``output_t, state = step_fn(input_t, state)`` and then ``input_{t+1} =
-    to_input(output_t)``.
-
-    Args:
-        step_fn: ``(input_t, state) -> (output_t, state)``; see the module docstring.
-        first_input: the input of step 0, ``(B,)`` token ids or ``(B, D)`` vectors.
-        steps: number of steps, >= 1.
-        state: the initial state, ``None`` for the model's default.
-        to_input: turns an output into the next input, e.g.
-            ``lambda logits: logits.argmax(-1)`` for tokens; default: the output itself.
+    ``output_t, state = step_fn(input_t, state)``, then ``input_{t+1} =
+    to_input(output_t)`` (e.g. ``lambda logits: logits.argmax(-1)``; default: the output
+    itself), from ``first_input`` (``(B,)`` ids or ``(B, D)``) and ``state`` (``None``:
+    the model's default).
 
     Returns:
-        ``(outputs, state)``: outputs stacked over time, ``(B, steps, ...)``, and the
-        final state.
+        ``(outputs (B, steps, ...), final state)``.
     """
     check_tensor(first_input, "first_input", floating=False)
     steps = check_int(steps, "steps", min_value=1)
@@ -140,14 +117,9 @@ def free_running_error(
     ``k`` steps ahead is compared with ``series[:, warmup + k - 1]``. Errors made early
     are fed back and can compound, which is what this measures. Runs without gradients.
 
-    Args:
-        step_fn: ``(input_t (B, D), state) -> (output_t (B, D), state)``, where
-            ``output_t`` predicts the value after ``input_t``.
-        series: the true sequences, float ``(B, T, D)``.
-        warmup: number of true values read first, ``1 <= warmup < T``.
-        steps: how many steps ahead to predict, ``1 <= steps <= T - warmup``; default
-            ``T - warmup``.
-        state: the initial state, ``None`` for the model's default.
+    ``step_fn(input_t (B, D), state) -> (output_t (B, D), state)`` predicts the value
+    after ``input_t``; ``series`` is float ``(B, T, D)``, ``1 <= warmup < T``, and
+    ``steps`` (default ``T - warmup``) at most ``T - warmup``.
 
     Returns:
         ``(B, steps)``: squared error averaged over ``D``; column ``k - 1`` is the error
@@ -177,20 +149,12 @@ def free_running_error(
         return (predictions - truth).pow(2).mean(-1)
 
 
-# ------------------------------------------------------------------ scheduled sampling
-
-
 @dataclass(frozen=True)
 class LinearSchedule:
     """``eps_i = max(eps_min, k - c * i)``, the probability of feeding the TRUE token.
 
-    ``eps`` as in the module docstring (1 = teacher forcing); some libraries use
-    ``1 - eps``.
-
-    Args:
-        k: the starting probability, in [0, 1].
-        c: the decrease per update, >= 0.
-        eps_min: the floor, in [0, k].
+    ``k`` in [0, 1] is where it starts, ``c >= 0`` the decrease per update, ``eps_min``
+    in [0, k] the floor.
     """
 
     k: float = 1.0
@@ -209,14 +173,7 @@ class LinearSchedule:
 
 @dataclass(frozen=True)
 class ExponentialSchedule:
-    """``eps_i = k ** i``, the probability of feeding the TRUE token.
-
-    ``eps`` as in the module docstring (1 = teacher forcing); some libraries use
-    ``1 - eps``.
-
-    Args:
-        k: the decay factor per update, 0 < k < 1 (e.g. 0.999).
-    """
+    """``eps_i = k ** i``, the probability of feeding the TRUE token; ``0 < k < 1``."""
 
     k: float = 0.999
 
@@ -234,11 +191,8 @@ class ExponentialSchedule:
 class InverseSigmoidSchedule:
     """``eps_i = k / (k + exp(i / k))``, the probability of feeding the TRUE token.
 
-    Stays near 1 for roughly ``k * ln(k)`` updates and then falls off smoothly. ``eps``
-    as in the module docstring (1 = teacher forcing); some libraries use ``1 - eps``.
-
-    Args:
-        k: the time scale, >= 1.
+    With the time scale ``k >= 1`` it stays near 1 for roughly ``k * ln(k)`` updates and
+    then falls off smoothly.
     """
 
     k: float = 100.0
@@ -263,16 +217,11 @@ def scheduled_sampling_step(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose, for every sequence separately, the true input or the model's own sample.
 
-    A coin is flipped for each of the ``B`` sequences: with probability ``eps`` the true
-    input is fed, otherwise the model's sample. The sample is DETACHED, so no gradient
-    flows back through it (the model does not learn through its own feedback).
-
-    Args:
-        true_input: ``(B,)`` token ids or ``(B, D)`` vectors.
-        model_input: the model's sample from the previous step, same shape and dtype.
-        eps: probability of the TRUE input, in [0, 1] (see the module docstring).
-        seed: an int or a ``torch.Generator`` for reproducible coins; ``None`` flips
-            fresh ones.
+    A coin (drawn from ``seed``) is flipped for each of the ``B`` sequences: with
+    probability ``eps`` the true input (``(B,)`` ids or ``(B, D)``) is fed, otherwise the
+    model's sample from the previous step (the same shape and dtype). The sample is
+    DETACHED, so no gradient flows back through it (the model does not learn through its
+    own feedback).
 
     Returns:
         ``(inputs, used_true)``: the chosen inputs, like ``true_input``, and the coins,
@@ -306,22 +255,12 @@ def scheduled_sampling(
 ) -> tuple[torch.Tensor, object, torch.Tensor]:
     """Run a model over a training sequence with scheduled sampling.
 
-    Step 0 gets ``start``. At every later step t, each sequence independently gets the
-    true previous target ``targets[:, t - 1]`` with probability ``eps``, or else the
-    model's own sample ``to_input(output_{t-1})``, detached. ``eps = 1`` is teacher
-    forcing, ``eps = 0`` free running.
-
-    Args:
-        step_fn: ``(input_t, state) -> (output_t, state)``; see the module docstring.
-        targets: token ids ``(B, T)`` or vectors ``(B, T, D)``.
-        start: start token or vector, as in :func:`teacher_forced_inputs`.
-        eps: probability of feeding the TRUE token, in [0, 1], e.g. ``schedule(i)`` (see
-            the module docstring).
-        to_input: turns an output into an input, e.g. ``lambda logits: logits.argmax(-1)``
-            or a sampler; default: the output itself.
-        state: the initial state, ``None`` for the model's default.
-        seed: an int or a ``torch.Generator`` for reproducible coins; ``None`` flips
-            fresh ones.
+    Step 0 gets ``start`` (as in :func:`teacher_forced_inputs`). At every later step t,
+    each sequence independently gets the true previous target ``targets[:, t - 1]``
+    (``targets``: ids ``(B, T)`` or vectors ``(B, T, D)``) with probability ``eps`` (e.g.
+    ``schedule(i)``), or else the model's own sample ``to_input(output_{t-1})``, detached;
+    ``to_input`` is e.g. ``lambda logits: logits.argmax(-1)`` or a sampler (default: the
+    output itself). The coins are drawn from ``seed``.
 
     Returns:
         ``(outputs, state, used_true)``: outputs ``(B, T, ...)`` for the loss against
@@ -346,23 +285,13 @@ def scheduled_sampling(
     return torch.stack(outputs, dim=1), state, torch.stack(used, dim=1)
 
 
-# -------------------------------------------------------------- autoregressive sampling
-
-
 def sample_categorical(probs: torch.Tensor, *, seed: int | torch.Generator | None = None):
     """One draw from each row of ``probs``, by inverting its cumulative distribution.
 
-    A uniform number ``u`` per row picks the first token whose cumulative probability
+    ``probs``: ``(B, V)`` non-negative weights per row (they need not sum to 1). A
+    uniform number ``u`` per row picks the first token whose cumulative probability
     exceeds ``u``. Unlike ``torch.multinomial``, whose algorithm has changed between torch
-    releases, the same seed gives the same tokens on every version.
-
-    Args:
-        probs: ``(B, V)`` non-negative weights per row (they need not sum to 1).
-        seed: an int or a ``torch.Generator`` for reproducible draws; ``None`` draws
-            fresh ones.
-
-    Returns:
-        Token ids ``(B,)``, int64.
+    releases, the same seed gives the same tokens on every version. Returns ids ``(B,)``.
     """
     probs = check_tensor(probs, "probs", ("B", "V"))
     if bool((probs < 0).any()) or not bool((probs.sum(-1) > 0).all()):
@@ -395,17 +324,11 @@ def sample_sequence(
     Args:
         step_fn: ``(tokens (B,), state) -> (logits (B, V), state)``.
         start: the first input, an int (one sequence) or ``(B,)`` token ids.
-        steps: the largest number of tokens to generate.
         strategy: ``"greedy"`` (most likely token), ``"temperature"`` (sample from
-            ``softmax(logits / temperature)``) or ``"top_k"`` (the same, restricted to
-            the ``k`` most likely tokens).
-        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
-        k: for ``"top_k"``, 1 <= k <= V.
-        seed: an int or a ``torch.Generator`` for reproducible samples; ``None`` draws
-            fresh ones (``"greedy"`` draws nothing).
+            ``softmax(logits / temperature)``; ``temperature`` below 1 sharpens, above 1
+            flattens) or ``"top_k"`` (the same among the ``k`` most likely tokens).
         stop_token: once a sequence emits it, the rest of that sequence is filled with
             it; generation ends early when every sequence has stopped.
-        state: the initial state, ``None`` for the model's default.
 
     Returns:
         The generated token ids ``(B, n)``, ``n <= steps``, without the start token.
@@ -457,18 +380,10 @@ def sample_independently(
     """Sample each step from its own distribution, ignoring what was sampled before.
 
     This is the wrong way to generate a sequence: even when every per-step distribution
-    is right, the draws do not agree with each other. With next-word probabilities
-    learned from "I think therefore I am", "I like machine learning" and "I am not just
-    a neural network", it can produce "I like just ...". :func:`sample_sequence` avoids
-    this by feeding each sample back.
-
-    Args:
-        probs: ``(T, V)`` probabilities, each row summing to 1.
-        seed: an int or a ``torch.Generator`` for reproducible draws; ``None`` draws
-            fresh ones.
-
-    Returns:
-        Token ids ``(T,)``.
+    (a row of ``probs (T, V)``) is right, the draws do not agree with each other. With
+    next-word probabilities learned from "I think therefore I am", "I like machine
+    learning" and "I am not just a neural network", it can produce "I like just ...".
+    :func:`sample_sequence` avoids this by feeding each sample back. Returns ids ``(T,)``.
     """
     check_tensor(probs, "probs", ("T", "V"))
     if bool((probs < 0).any()) or not torch.allclose(

@@ -1,12 +1,5 @@
-"""The course's train loop, gradient clipping and a learning-rate schedule.
-
-- :func:`train`: updates with evaluation every ``eval_every`` updates, the best weights
-  kept, a learning-rate schedule, stop rules and clipping; ``clip=`` and ``update=`` run
-  a clipping function or a whole training step of your own inside the loop.
-- :func:`global_grad_norm`, :func:`clip_grad_norm`, :func:`clip_grad_value`: the
-  gradient norm and clipping, equal to ``torch.nn.utils``'s.
-- :func:`cosine_decay`: a learning-rate factor for ``train(lr_schedule=...)``.
-"""
+"""The course's train loop (:func:`train`), gradient clipping equal to ``torch.nn.utils``'s,
+and a learning-rate schedule (:func:`cosine_decay`)."""
 
 from __future__ import annotations
 
@@ -31,9 +24,6 @@ __all__ = [
     "clip_grad_norm",
     "clip_grad_value",
 ]
-
-
-# ----------------------------------------------------------------------------- clipping
 
 
 def _grads(parameters) -> list[torch.Tensor]:
@@ -61,14 +51,9 @@ def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
 def global_grad_norm(parameters) -> torch.Tensor:
     """The Euclidean norm of all gradients together, as if concatenated into one vector.
 
-    ``||g|| = sqrt(sum_p ||grad_p||^2)``, computed as the norm of the per-tensor norms.
-    Parameters without a gradient are skipped; with none at all the result is 0.
-
-    Args:
-        parameters: a tensor or an iterable of tensors, e.g. ``model.parameters()``.
-
-    Returns:
-        A scalar tensor.
+    ``||g|| = sqrt(sum_p ||grad_p||^2)``, a scalar tensor, for ``parameters`` (a tensor
+    or an iterable of tensors, e.g. ``model.parameters()``). Parameters without a
+    gradient are skipped; with none at all the result is 0.
     """
     return _norm(_grads(parameters))
 
@@ -80,14 +65,8 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     Pascanu et al. (2013): when ``||g|| > max_norm``, ``g <- max_norm * g / ||g||``. The
     direction of the whole update is kept; only its length shrinks. Like
     ``torch.nn.utils.clip_grad_norm_``, the factor is ``max_norm / (||g|| + 1e-6)``,
-    clamped at 1, and gradients are changed in place.
-
-    Args:
-        parameters: a tensor or an iterable of tensors, e.g. ``model.parameters()``.
-        max_norm: the threshold, > 0.
-
-    Returns:
-        The global norm before clipping, a scalar tensor.
+    clamped at 1, and gradients are changed in place. ``parameters`` as for
+    :func:`global_grad_norm`; returns the global norm before clipping.
     """
     max_norm = check_float(max_norm, "max_norm", min_value=0.0, strict_min=True)
     grads = _grads(parameters)
@@ -104,10 +83,6 @@ def clip_grad_value(parameters, clip_value: float) -> None:
 
     Same as ``torch.nn.utils.clip_grad_value_``. Unlike norm clipping this can change
     the direction of the update.
-
-    Args:
-        parameters: a tensor or an iterable of tensors, e.g. ``model.parameters()``.
-        clip_value: the largest allowed magnitude, > 0.
     """
     clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
     for g in _grads(parameters):
@@ -125,9 +100,6 @@ def cosine_decay(steps: int, floor: float = 0.01) -> Callable[[int], float]:
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(u, steps) / steps))
 
     return factor
-
-
-# ----------------------------------------------------------------------------- training
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -176,13 +148,9 @@ class History:
     def best(self, metric: str | None = None, mode: str = "min") -> tuple[int, float]:
         """The best value of a metric and the update count at which it was reached.
 
-        Args:
-            metric: ``"loss"``, ``"grad_norm"`` or an evaluation metric's name. ``None``
-                means the first evaluation metric if there is one, else ``"loss"``.
-            mode: ``"min"`` or ``"max"``.
-
-        Returns:
-            ``(step, value)``.
+        ``metric``: ``"loss"``, ``"grad_norm"`` or an evaluation metric's name; ``None``
+        means the first evaluation metric if there is one, else ``"loss"``. ``mode``:
+        ``"min"`` or ``"max"``. Returns ``(step, value)``.
         """
         check_choice(mode, "mode", ("min", "max"))
         if metric is None:
@@ -282,66 +250,44 @@ def train(
     """Train ``model`` for at most ``steps`` updates and record what happened.
 
     Every update: get a pair ``(inputs, targets)``, compute
-    ``loss_fn(model(inputs), targets)``, backpropagate, log the loss and the global
-    gradient norm (before clipping), clip if asked, take an optimizer step and set the
-    learning rate to ``lr * lr_schedule(updates done)``.
+    ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` when ``inputs`` is a tuple),
+    backpropagate, log the loss and the global gradient norm (before clipping), clip if
+    asked, take an optimizer step and set the learning rate to
+    ``lr * lr_schedule(updates done)``. A NaN or infinite loss raises
+    :class:`NonFiniteLossError`, naming the update. Returns a :class:`History`; the
+    model ends in eval mode.
 
     Args:
-        model: a module; ``model(inputs)`` returns the predictions. When ``inputs`` is a
-            tuple, it is unpacked: ``model(*inputs)`` (e.g. ``(x, y_prev)`` for a
-            teacher-forced output-feedback model).
         batches: a callable ``step -> (inputs, targets)`` called with ``step = 0, 1, ...``
-            (e.g. a fresh random batch each time) or an iterable of such pairs. With
-            ``seed`` given, the callable is called with a ``torch.Generator`` made from
-            it instead, the same one at every update, so batches drawn from it (e.g.
-            ``tasks.random_batch(data, 128, seed=g)``) are repeatable.
-        loss_fn: ``loss_fn(predictions, targets)`` returns a scalar tensor.
-        steps: the largest number of updates.
-        optimizer: ``"adam"``, ``"sgd"`` or a ready ``torch.optim.Optimizer``.
-        lr: learning rate, used when ``optimizer`` is a name.
-        lr_schedule: a factor of the learning rate for the number of updates done, e.g.
-            :func:`cosine_decay` (``torch.optim.lr_scheduler.LambdaLR``).
-        clip_norm: rescale the gradients so that their global norm is at most this
-            (:func:`clip_grad_norm`).
-        clip_value: clamp every gradient entry to ``[-clip_value, clip_value]``.
-        clip: a function ``clip(grads, max_norm) -> clipped`` of the list of gradient
-            tensors (notebook 05's ``clip_global_norm``), called with ``clip_norm``
-            instead of :func:`clip_grad_norm`; the tensors it returns become the gradients.
-        update: a function ``update(model, inputs, targets, optimizer)`` that performs one
-            whole update itself (forward, loss, backward, clipping, optimizer step) and
-            returns the loss, or a dict of logged numbers with ``"loss"`` (and, if it
-            likes, ``"grad_norm"``); used instead of ``loss_fn``. Evaluation, keep-best,
-            the schedule and the stop rules still apply.
-        eval_fn: ``eval_fn(model)`` returns a score or a dict of named numbers, e.g. the
-            test MSE; it runs every ``eval_every`` updates and after the last one, in
-            eval mode and without gradients. The score, the first number, is lower for
-            a better model (a loss, an error).
-        eval_every: how often to evaluate, in updates.
+            or an iterable of such pairs. With ``seed`` (an int or a ``torch.Generator``)
+            the callable gets the one private generator made from it instead, so batches
+            drawn from it, e.g. ``tasks.random_batch(data, 128, seed=g)``, repeat; the
+            global random generator is never used.
+        optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ready ``torch.optim.Optimizer``.
+        lr_schedule: the learning rate's factor after ``u`` updates, e.g. :func:`cosine_decay`.
+        clip_norm, clip_value: clip the gradients' global norm (:func:`clip_grad_norm`),
+            or every entry (:func:`clip_grad_value`).
+        clip: ``clip(grads, max_norm) -> clipped``, on the list of gradient tensors (e.g.
+            notebook 05's ``clip_global_norm``), called with ``clip_norm`` instead of
+            :func:`clip_grad_norm`; the tensors it returns become the gradients.
+        update: ``update(model, inputs, targets, optimizer)`` performs one whole update
+            itself (forward, loss, backward, clipping, step) and returns the loss or a
+            dict of numbers with ``"loss"`` (and, if it likes, ``"grad_norm"``); it
+            replaces ``loss_fn``. Evaluation, keep-best, schedule and stop rules apply.
+        eval_fn: ``eval_fn(model)`` returns a score or a dict of named numbers; it runs
+            every ``eval_every`` updates and after the last, in eval mode without
+            gradients. The score, its first number, is lower for a better model.
         keep_best: end with the weights that scored best (needs ``eval_fn``).
-        target: stop at an evaluation once the score is at most ``target``.
+        target, patience: stop at an evaluation once the score is at most ``target``, or
+            after ``patience`` evaluations without a new best.
         seconds: stop once this many seconds of training have passed (checked at
             evaluations; after every update without ``eval_fn``).
-        patience: stop after this many evaluations without a new best score.
-        stop_when: ``stop_when(history)`` is asked after every update; True stops, e.g.
-            ``lambda h: h.eval_metrics and h.eval_metrics["mse"][-1] < 0.01``.
-        report: ``report(history)`` is called after every evaluation (e.g. to print it).
-        seed: an int or a ``torch.Generator`` for the batches (see ``batches``); the
-            global random generator is never used.
-        progress: show a progress bar (works in Jupyter and in a terminal).
-
-    Returns:
-        A :class:`History`. The model ends in eval mode.
-
-    Raises:
-        NonFiniteLossError: the loss became NaN or infinite; the message names the update.
+        stop_when: ``stop_when(history) -> bool``, asked after every update.
+        report: ``report(history)``, called after every evaluation (e.g. to print it).
+        progress: show a progress bar (in Jupyter and in a terminal).
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(
-            f"loss_fn must be callable (predictions, targets) -> loss, e.g. "
-            f"torch.nn.functional.mse_loss; got {type(loss_fn).__name__}."
-        )
     _check_hooks(loss_fn, update, clip, clip_norm, clip_value)
     steps = check_int(steps, "steps", min_value=1)
     eval_every = check_int(eval_every, "eval_every", min_value=1)
