@@ -5,26 +5,19 @@ state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
 ``rnncourse.sequences``; this module only defines the step.
 
 Names follow the course's notation (the table in ``rnncourse``'s docstring): ``U``
-multiplies the input, ``W`` the previous state. The biases are ``b_x`` (input side) and
-``b_h`` (state side), torch's ``bias_ih`` and ``bias_hh``, kept apart only so that the
+multiplies the input, ``W`` the previous state. The biases ``b_x`` (input side) and
+``b_h`` (state side) are torch's ``bias_ih`` and ``bias_hh``, kept apart only so that
 weights load from torch one to one: they always appear summed, ``b = b_x + b_h`` (the
 single ``b`` of ``rnncourse.bptt``), and ``dL/db_x = dL/db_h = dL/db``.
 
-- plain RNN:   ``h(t) = tanh(W h(t-1) + U x(t) + b)``
-- gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)`` (the lecture writes ``sigmoid(c)``)
-- LSTM: gates ``i, f, o`` and candidate ``g``, cell state ``c(t) = f * c(t-1) + i * g``,
-  ``h(t) = o * tanh(c(t))``
-- GRU: gates ``r, z``, candidate ``n``, ``h(t) = (1 - z) * n + z * h(t-1)``
-
-The four step functions right below are that maths and nothing else. The classes after
-them hold the parameters, check the inputs and call the steps; :class:`StepCell` calls a
-step function you wrote instead (the exercises' signatures), so your step trains as a layer.
-
-Every cell works on a batch: the input ``x`` has shape ``(B, input_size)`` and the state
-``h`` has shape ``(B, hidden_size)`` (for the LSTM the state is the pair ``(h, c)``).
-``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal ``torch.nn.RNNCell``, ``LSTMCell`` and
-``GRUCell``; ``Cell.from_torch(module)`` copies a torch module's weights (the name and
-gate-order correspondence is in ``rnncourse.torch_interop``).
+The four step functions right below are the maths and nothing else: the plain RNN, the
+gated leaky unit, the LSTM and the GRU. The classes after them hold the parameters,
+check the inputs and call the steps; :class:`StepCell` calls a step function you wrote
+instead (the exercises' signatures), so your step trains as a layer. Every cell works on
+a batch: ``x`` is ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (the LSTM's
+the pair ``(h, c)``). ``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal torch's cells;
+``Cell.from_torch(module)`` copies a torch module's weights (names and gate order:
+``rnncourse.torch_interop``).
 """
 
 from __future__ import annotations
@@ -91,11 +84,8 @@ def _gru_step(x, h, U, W, b_x, b_h):
 class RecurrentCell(nn.Module):
     """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
 
-    Attributes:
-        input_size: number of input features ``I``; ``x`` has shape ``(B, I)``.
-        hidden_size: number of state features ``H``; ``h`` has shape ``(B, H)``.
-        pair_state: True when the state is a pair ``(h, c)`` of ``(B, H)`` tensors (LSTM).
-
+    ``input_size`` ``I`` and ``hidden_size`` ``H`` are the features of ``x`` ``(B, I)`` and
+    ``h`` ``(B, H)``; ``pair_state`` is True when the state is a pair ``(h, c)`` (LSTM).
     ``forward(x, state=None) -> new_state`` checks its inputs (``state=None`` means a zero
     state) and calls ``step(x, state)``, the bare maths that subclasses implement and
     that ``rnncourse.sequences.run`` calls at every time step, once its inputs are checked.
@@ -122,10 +112,7 @@ class RecurrentCell(nn.Module):
         raise NotImplementedError
 
     def zero_state(self, batch_size: int, *, dtype=None, device=None):
-        """An all-zero state for ``batch_size`` sequences: ``(B, H)``, or a pair of them.
-
-        ``dtype`` and ``device`` default to those of the cell's parameters.
-        """
+        """An all-zero state ``(B, H)`` (or a pair), by default of the parameters' dtype."""
         batch_size = check_int(batch_size, "batch_size", min_value=1)
         param = next(self.parameters())
         dtype = param.dtype if dtype is None else dtype
@@ -138,11 +125,8 @@ class RecurrentCell(nn.Module):
         return state[0] if self.pair_state else state
 
     def check_state(self, state, x: torch.Tensor):
-        """``state`` checked for the batch of ``x`` ``(B, ..., I)``; ``None`` gives zeros.
-
-        ``x`` must have the dtype of the parameters, and the state ``(B, H)`` (or its
-        pair) the dtype of ``x``.
-        """
+        """``state`` ``(B, H)`` (or its pair) checked for ``x`` ``(B, ..., I)``, both of the
+        parameters' dtype; ``None`` gives zeros."""
         dtype = next(self.parameters()).dtype
         if x.dtype != dtype:
             raise TypeError(
@@ -221,17 +205,10 @@ class _TorchLikeCell(RecurrentCell):
 class RNNCell(_TorchLikeCell):
     """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
 
-    Args:
-        input_size: ``I``, features of ``x``.
-        hidden_size: ``H``, features of ``h``.
-        nonlinearity: ``act``, ``"tanh"`` (default) or ``"relu"``.
-        bias: with ``False``, ``b_x`` and ``b_h`` are ``None``.
-
-    Parameters (torch name in brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)``
-    (weight_hh), ``b_x`` ``(H,)`` (bias_ih), ``b_h`` ``(H,)`` (bias_hh).
-
-    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` ``h`` ``(B, H)`` or ``None``
-    for zeros; returns the new ``h`` ``(B, H)``.
+    ``act`` is ``nonlinearity``, ``"tanh"`` or ``"relu"``. Parameters (torch name in
+    brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)`` (weight_hh), ``b_x`` ``(H,)``
+    (bias_ih), ``b_h`` ``(H,)`` (bias_hh); with ``bias=False`` the biases are ``None``.
+    ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     def __init__(
@@ -261,13 +238,9 @@ class LSTMCell(_TorchLikeCell):
         c(t) = f * c(t-1) + i * g     cell state (the lecture's a(t)), updated additively
         h(t) = o * tanh(c(t))
 
-    Parameters (torch name in brackets): ``U`` ``(4H, I)`` (weight_ih), ``W`` ``(4H, H)``
-    (weight_hh), ``b_x`` ``(4H,)`` (bias_ih), ``b_h`` ``(4H,)`` (bias_hh); rows
-    ``k*H:(k+1)*H`` belong to gate ``k`` of ``i, f, g, o``.
-
-    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` a pair ``(h, c)`` of
-    ``(B, H)`` tensors or ``None`` for zeros; returns the new ``(h, c)``.
-    ``output(state)`` is ``h``.
+    Parameters as :class:`RNNCell`'s with ``4H`` rows; rows ``k*H:(k+1)*H`` belong to
+    gate ``k`` of ``i, f, g, o``. ``forward(x (B, I), state=None)`` takes and returns a
+    pair ``(h, c)`` of ``(B, H)`` tensors; ``output(state)`` is ``h``.
     """
 
     n_gates = 4
@@ -277,11 +250,8 @@ class LSTMCell(_TorchLikeCell):
         return _lstm_step(x, *state, self.U, self.W, self.b_x, self.b_h)
 
     def gates(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, ...]:
-        """The gate values of the step ``forward(x, state)`` would take: ``(i, f, g, o)``.
-
-        ``x`` ``(B, I)``, ``state`` a pair ``(h, c)`` of ``(B, H)`` tensors or ``None``;
-        each gate is ``(B, H)``.
-        """
+        """The gates ``(i, f, g, o)``, each ``(B, H)``, of the step ``forward(x, state)``
+        would take."""
         x = check_tensor(x, "x", ("B", self.input_size))
         h, _ = self.check_state(state, x)
         return _lstm_gates(x, h, self.U, self.W, self.b_x, self.b_h)
@@ -299,13 +269,8 @@ class GRUCell(_TorchLikeCell):
         h(t) = (1 - z) * n + z * h(t-1)
 
     ``z`` plays the role of the gated leaky unit's ``sigmoid(theta)``: near 1 the state is
-    kept, near 0 it is replaced by ``n``.
-
-    Parameters (torch name in brackets): ``U`` ``(3H, I)`` (weight_ih), ``W`` ``(3H, H)``
-    (weight_hh), ``b_x`` ``(3H,)`` (bias_ih), ``b_h`` ``(3H,)`` (bias_hh).
-
-    ``forward(x, state=None)``: ``x`` ``(B, I)``, ``state`` ``h`` ``(B, H)`` or ``None``
-    for zeros; returns the new ``h`` ``(B, H)``.
+    kept, near 0 it is replaced by ``n``. Parameters as :class:`RNNCell`'s with ``3H``
+    rows; ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     n_gates = 3
@@ -330,10 +295,9 @@ class StepCell(_TorchLikeCell):
       ``b_x``, ``b_h`` ``(3H,)``, rows ``r, z, n``.
 
     Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias``
-    is added to the LSTM's forget-gate rows of ``b_x`` (``H:2H``) at initialisation, so
-    that the cell starts by keeping its state (0: exactly torch's initialisation). The
-    new state ``step_fn`` returns is checked for its shape at every step, naming the
-    function when it is wrong.
+    is added to the LSTM's forget-gate rows of ``b_x`` (``H:2H``) at initialisation, so the
+    cell starts by keeping its state (0: torch's initialisation). The state ``step_fn``
+    returns is checked for its shape at every step, naming the function when it is wrong.
     """
 
     def __init__(
@@ -393,14 +357,10 @@ class GatedLeakyCell(RecurrentCell):
       ``b_theta`` ``(H,)``, so the network can open and close the gate as the context
       changes.
 
-    Initialisation: the gate starts at retention values spread evenly from 0.5 to 0.95
-    over the units (``theta`` or ``b_theta`` = ``logit(linspace(0.5, 0.95, H))``), i.e. time
-    constants from 2 to 20 steps, the "wide range of time constants" of the lecture.
-    ``V`` is drawn from ``uniform(-1/sqrt(C), 1/sqrt(C))``.
-
-    ``forward(x, state=None)``: ``x`` ``(B, H + C)``, ``state`` ``s`` ``(B, H)`` or
-    ``None`` for zeros; returns the new ``s`` ``(B, H)``. ``gate(x)`` returns
-    ``sigmoid(theta)`` of shape ``(B, H)``.
+    The gate starts at retention values spread evenly from 0.5 to 0.95 over the units
+    (time constants from 2 to 20 steps, the lecture's "wide range of time constants");
+    ``V`` starts ``uniform(-1/sqrt(C), 1/sqrt(C))``. ``forward(x (B, H + C), state=None)``
+    returns the new ``s`` ``(B, H)``; ``gate(x)`` returns ``sigmoid(theta)`` ``(B, H)``.
     """
 
     def __init__(self, hidden_size: int, context_size: int = 0):

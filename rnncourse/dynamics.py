@@ -12,10 +12,8 @@ gradient can reach is set by the Jacobian of the final state with respect to an 
 a product of T - t matrices. When its norm shrinks by a constant factor per step the
 gradient vanishes; when it grows it explodes. This module computes those products
 exactly, fits their per-step log growth rate, finds fixed points of small networks,
-and turns the gate of a gated leaky unit into a time constant.
-
-Single sequences only: states are 1-D tensors ``(H,)`` and inputs ``(T, I)``.
-Everything works in float64 if you pass float64 tensors.
+and turns the gate of a gated leaky unit into a time constant. Single sequences only:
+states are ``(H,)``, inputs ``(T, I)``; float64 tensors give float64 results.
 """
 
 from __future__ import annotations
@@ -102,8 +100,7 @@ def random_recurrent_matrix(
 ) -> torch.Tensor:
     """Random recurrent weights (n, n): N(0, 1/n) entries, rescaled to spectral radius ``gain``.
 
-    ``seed`` is an int or a ``torch.Generator``; the global RNG is never touched
-    (``None`` draws a fresh seed from the operating system).
+    ``seed``: an int, a ``torch.Generator`` or ``None`` (fresh); the global RNG is untouched.
     """
     n = check_int(n, "n", min_value=1)
     gain = check_float(gain, "gain", min_value=0.0)
@@ -146,14 +143,9 @@ def jacobian_products(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``h(t) = phi(W h(t-1) + U x(t) + b)``; return every exact Jacobian dh(T)/dh(t).
 
-    Args:
-        W: recurrent weights (H, H).
-        h0: initial state (H,).
-        xs: inputs (T, I), or ``None`` for zero input (then give ``steps``).
-        nonlinearity: "tanh", "relu", "linear" or "sigmoid".
-        U: input weights (H, I); ``None`` adds ``x(t)`` (T, H) directly.
-        b: bias (H,), or ``None``.
-        steps: number of steps T when ``xs`` is ``None``.
+    ``W`` (H, H), ``h0`` (H,), inputs ``xs`` (T, I) or ``None`` for zero input over
+    ``steps`` steps, ``nonlinearity`` "tanh", "relu", "linear" or "sigmoid", ``U`` (H, I)
+    (``None`` adds ``x(t)`` (T, H) directly) and ``b`` (H,) or ``None``.
 
     Returns:
         ``(hs, jacs)``: the states ``hs`` (T + 1, H) with ``hs[0] = h0``, and
@@ -251,14 +243,11 @@ def _gate_to_log(gate, theta) -> torch.Tensor:
     if (gate is None) == (theta is None):
         raise ValueError("Give exactly one of gate (the value sigmoid(theta)) or theta.")
     if theta is not None:
-        theta = torch.as_tensor(
-            theta if not isinstance(theta, (int, float)) else float(theta), dtype=torch.float64
-        )
+        theta = torch.as_tensor(theta, dtype=torch.float64)
         if not torch.isfinite(theta).all():
             raise ValueError(f"theta must be finite, got {theta}.")
         return torch.nn.functional.logsigmoid(theta)
-    gate = torch.as_tensor(float(gate) if isinstance(gate, (int, float)) else gate)
-    gate = gate.to(torch.float64)
+    gate = torch.as_tensor(gate, dtype=torch.float64)
     if not bool(((gate > 0) & (gate < 1)).all()):
         raise ValueError(
             f"gate values must lie strictly between 0 and 1, got {gate.tolist()}. "
@@ -310,15 +299,11 @@ def fixed_points(
 ) -> list[FixedPoint]:
     """Fixed points h* = phi(W h* + U x + b) of a small RNN under constant input ``x``.
 
-    Newton's method on F(h) = phi(W h + u) - h, with u = U x + b, from ``n_starts``
-    random starting states (uniform in [-1, 1]^H for tanh/sigmoid, N(0, 4) otherwise)
-    plus the zero state. Points closer than 1e-6 count as one.
-
-    Args:
-        W: recurrent weights (H, H). U: input weights (H, I). b: bias (H,).
-        x: constant input (I,) (needs U), or ``None`` for no input.
-        seed: for the starting states: an int (0 by default, so a call gives the same
-            points every time), a ``torch.Generator``, or ``None`` for fresh OS entropy.
+    Newton's method on F(h) = phi(W h + u) - h, with u = U x + b (``W`` (H, H), ``U``
+    (H, I), ``b`` (H,), ``x`` (I,) or ``None`` for no input), from ``n_starts`` random
+    starting states drawn from ``seed`` (0 by default: the same points every call;
+    uniform in [-1, 1]^H for tanh/sigmoid, N(0, 4) otherwise) plus the zero state.
+    Points closer than 1e-6 count as one.
 
     Returns:
         The unique fixed points sorted by their first coordinate, each with the
@@ -393,9 +378,8 @@ def pascanu_bound(
     Since ||dh(T)/dh(t)|| <= prod ||diag(phi'(a(s)))|| ||W|| <= (gamma sigma_max(W))^(T - t),
     with gamma = 1 for tanh/relu and 1/4 for the logistic sigmoid, sigma_max(W) < 1/gamma
     makes the gradient vanish. The inequality is checked on a run of ``steps`` steps
-    from a random state with random inputs, see :class:`PascanuBound`. ``seed`` draws
-    them: an int (0 by default, so a call gives the same ratios every time), a
-    ``torch.Generator``, or ``None`` for fresh OS entropy.
+    from a random state with random inputs drawn from ``seed`` (0 by default: the same
+    ratios every call), see :class:`PascanuBound`.
     """
     W = _check_square(W)
     nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)

@@ -14,18 +14,13 @@ and that composition is associative. So all prefixes h(1)..h(T) can be computed 
 *scan* in O(log T) parallel depth instead of T sequential steps.
 
 In code the two coefficients are the arguments ``a`` (the decay lambda(t)) and ``b`` (the
-input term u(t)), the usual names in the scan literature; they are not the course's
-pre-activation a(t) or bias b (see the notation table in ``rnncourse``).
-
-This module gives the sequential reference (``linear_recurrence_loop``), the combine
-operator, four parallel forms (Hillis-Steele, Blelloch, a blocked reduce-then-scan, and
-a log-space cumulative form), and two layers built on them: ``MinGRU`` (Feng et al.
-2024, "Were RNNs all we needed?") and ``LRU`` (an LRU-style layer after Orvieto et al.
-2023, "Resurrecting recurrent neural networks for long sequences").
-
-Shapes: ``a`` and ``b`` are ``(B, T, H)`` (batch-first, like the rest of the package);
-``h0`` is ``(B, H)``; every function returns the states ``h`` of shape ``(B, T, H)``.
-Complex tensors are accepted wherever the maths allows (the LRU uses them).
+input term u(t)), the scan literature's names, not the course's pre-activation a(t) or
+bias b. Here: the sequential reference (``linear_recurrence_loop``), the combine
+operator, four parallel forms (Hillis-Steele, Blelloch, a blocked reduce-then-scan, a
+log-space cumulative form), and two layers built on them: ``MinGRU`` (Feng et al. 2024)
+and an LRU-style layer (after Orvieto et al. 2023). ``a`` and ``b`` are ``(B, T, H)``,
+``h0`` is ``(B, H)``, and every function returns the states ``h`` ``(B, T, H)``; complex
+tensors are accepted wherever the maths allows (the LRU uses them).
 """
 
 from __future__ import annotations
@@ -79,14 +74,10 @@ def _fold_h0(a, b, h0):
 def combine(first, second):
     """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
 
-    Args:
-        first: ``(a_1, b_1)``, the earlier step (or block of steps).
-        second: ``(a_2, b_2)``, the later one.
-
-    Returns:
-        ``(a_2 * a_1, a_2 * b_1 + b_2)``: applying ``first`` then ``second`` to a state h
-        gives a_2 (a_1 h + b_1) + b_2. Works on tensors of any (broadcastable) shape.
-        The order matters: ``combine(second, first)`` is a different map.
+    ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second``
+    ``(a_2, b_2)`` the later one; the result ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both
+    to a state h: a_2 (a_1 h + b_1) + b_2. Any (broadcastable) shapes. The order matters:
+    ``combine(second, first)`` is a different map.
     """
     a1, b1 = first
     a2, b2 = second
@@ -96,12 +87,7 @@ def combine(first, second):
 def linear_recurrence_loop(a, b, h0=None):
     """Reference: run h(t) = a(t) * h(t-1) + b(t) step by step (T sequential steps).
 
-    Args:
-        a, b: ``(B, T, H)`` coefficients.
-        h0: optional ``(B, H)`` initial state (zero if omitted).
-
-    Returns:
-        h: ``(B, T, H)``.
+    ``a, b`` ``(B, T, H)``, ``h0`` ``(B, H)`` or None for zero -> ``h`` ``(B, T, H)``.
     """
     _check_ab(a, b, h0)
     h = torch.zeros_like(b[:, 0]) if h0 is None else h0
@@ -250,13 +236,8 @@ _METHODS = {
 def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
     """Compute h(t) = a(t) * h(t-1) + b(t) for all t with the chosen method.
 
-    Args:
-        a, b: ``(B, T, H)``; h0: optional ``(B, H)``.
-        method: ``"hillis_steele"`` (default), ``"blelloch"``, ``"blocked"``, ``"log"`` or
-            ``"loop"``.
-
-    Returns:
-        h: ``(B, T, H)``.
+    ``method``: ``"hillis_steele"`` (default), ``"blelloch"``, ``"blocked"``, ``"log"`` or
+    ``"loop"``; arguments and result as ``linear_recurrence_loop``.
     """
     check_choice(method, "method", tuple(_METHODS))
     return _METHODS[method](a, b, h0)
@@ -345,13 +326,10 @@ class LRU(nn.Module):
     the unit circle (|lambda| near 1) the memory is long; this is notebook 05's eigenvalue
     picture, made safe by parametrisation.
 
-    Args:
-        input_size: I (also the output size).  state_size: N.
-        r_min, r_max: ring of initial eigenvalue magnitudes, 0 <= r_min < r_max < 1.
-        max_phase: largest initial phase exp(theta_log), in radians.
-        seed: draws the initial parameters: an int (0 by default, so two layers built
-            alike start alike), a ``torch.Generator``, or ``None`` for fresh OS entropy.
-            The global RNG is untouched.
+    ``input_size`` I is also the output size, ``state_size`` N; ``r_min``, ``r_max``
+    (0 <= r_min < r_max < 1) bound the initial eigenvalue magnitudes and ``max_phase``
+    (radians) their phases. ``seed`` draws the initial parameters (0 by default, so two
+    layers built alike start alike; the global RNG is untouched).
     """
 
     def __init__(
