@@ -6,25 +6,11 @@ so calling a generator does not change the result of any other random call. Tens
 batch-first, ``(batch, time, features)``, and every task states the loss or accuracy of a
 trivial predictor, so a trained network can be compared against "learned nothing".
 
-Task families, by module (every name is also available here, as ``tasks.X``):
-
-- ``memory``: ``adding_problem`` (remember two marked values over ``T`` steps and add
-  them), ``copy_task`` (recall ``k`` symbols after a delay of ``T`` steps) and ``parity``
-  (keep one bit, the running XOR, exactly, forever).
-- ``grammars``: ``reber_strings`` and friends, the embedded Reber grammar, where one
-  symbol must be carried across a whole inner string.
-- ``signals``: ``ecg``, a synthetic electrocardiogram (short context finds a heartbeat,
-  long context gives the heart rate); ``linear_state_space`` and ``sine_waves``, signals
-  from linear dynamical systems.
-- ``text``: ``Vocab`` and ``tokenize``; ``corpus_batch``, the three-sentence toy corpus
-  for next-token prediction; ``sentiment``, variable-length sequences classified by
-  counting words.
-- ``encoding``: ``one_hot``, with all-zero rows at padding.
-- ``corpora``: real text shipped with the package, read offline: ``load_names`` (32,033
-  first names) and ``load_shakespeare`` (1.1 M characters), checked by ``verify_corpora``.
-- ``next_char``: next-character prediction on that text: ``char_vocab``, ``split_names``,
-  ``encode_names`` and ``random_batch`` for names; ``split_text`` and ``random_chunks`` for
-  running text; the baselines ``uniform_nll`` and ``bigram_nll``.
+Task families, one module each (every name is also ``tasks.X``): ``memory`` (adding
+problem, copy, parity), ``grammars`` (the embedded Reber grammar), ``signals`` (synthetic
+ECG, linear state-space signals, sines), ``text`` (vocabulary, the toy corpus,
+sentiment), ``encoding`` (one-hot), ``corpora`` (the shipped names and Shakespeare) and
+``next_char`` (next-character prediction on them, with baselines).
 """
 
 # Each module lists its public names in its own __all__; this package re-exports them all.

@@ -27,8 +27,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- adding
-
 ADDING_BASELINE_MSE = 1.0 / 6.0
 """MSE of always answering 1.0 (the mean target): the variance of a sum of two U(0, 1)."""
 
@@ -59,9 +57,6 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     x = torch.stack([values, marker], dim=-1)
     y = (values * marker).sum(dim=1, keepdim=True)
     return x, y
-
-
-# --------------------------------------------------------------------------- copy
 
 
 def _copy_args(T, k, alphabet) -> tuple[int, int, int]:
@@ -117,8 +112,6 @@ def copy_baseline(T: int, k: int = 10, alphabet: int = 8) -> float:
     T, k, alphabet = _copy_args(T, k, alphabet)
     return k * math.log(alphabet) / (T + 2 * k)
 
-
-# --------------------------------------------------------------------------- parity
 
 PARITY_BASELINE_ACCURACY = 0.5
 """Accuracy of a constant guess: the running parity is 0 or 1 with equal probability."""

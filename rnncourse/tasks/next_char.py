@@ -1,21 +1,11 @@
 """Next-character prediction on real text: vocabulary, splits, batches and baselines.
 
-Names, one short sequence each (the text of ``load_names``):
-
-- ``split_names``: a seeded 90/10 train/validation split;
-- ``char_vocab``: the characters as a ``Vocab`` (``<pad>``, ``<start>``, ``<stop>`` first);
-- ``encode_names``: a list of names as one padded ``CorpusBatch`` (a whole split at once);
-- ``random_batch``: ``B`` random rows of such a batch, for one training step.
-
-Running text, one long sequence (the text of ``load_shakespeare``):
-
-- ``split_text``: the first 90 % for training, the last 10 % for validation;
-- ``random_chunks``: ``B`` random windows of ``T + 1`` ids, as inputs and targets.
-
-Baselines, in nats per predicted character, computed from the data: ``uniform_nll`` and
-``bigram_nll``; ``NAMES_PUBLISHED_NLL`` holds published figures for the names.
-
-Training a model on the names::
+Names, one short sequence each (``load_names``): ``split_names`` (a seeded 90/10 split),
+``char_vocab``, ``encode_names`` (a whole split as one padded ``CorpusBatch``) and
+``random_batch`` (``B`` random rows of it, for one update). Running text, one long
+sequence (``load_shakespeare``): ``split_text`` (by position) and ``random_chunks`` (``B``
+random windows). Baselines in nats per predicted character: ``uniform_nll``,
+``bigram_nll``, and ``NAMES_PUBLISHED_NLL`` for the names. Training on the names::
 
     split = split_names()                      # seed 0: the same split everywhere
     vocab = char_vocab(load_names())
@@ -58,9 +48,6 @@ NAMES_PUBLISHED_NLL = {"bigram counts": 2.45, "MLP": 2.1, "small transformer": 1
 """Published validation NLL (nats per character, end of name counted) on the names."""
 
 
-# --------------------------------------------------------------------------- arguments
-
-
 def _strings_arg(texts, name: str) -> list[str]:
     """Check a non-empty list of non-empty str."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
@@ -100,9 +87,6 @@ def _ids_arg(ids, name: str, min_length: int, why: str) -> torch.Tensor:
     if ids.numel() < min_length:
         raise ValueError(f"{name} must hold at least {min_length} ids ({why}), got {ids.numel()}.")
     return ids
-
-
-# --------------------------------------------------------------------------- names
 
 
 def char_vocab(texts: str | Sequence[str]) -> Vocab:
@@ -179,14 +163,9 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
 def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatch:
     """``batch_size`` different rows of ``data``, drawn at random, trimmed to the longest.
 
-    Args:
-        data: a ``CorpusBatch`` of ``N`` sequences, e.g. ``encode_names(split.train)``.
-        batch_size: ``B``, at most ``N``.
-        seed: an int, a ``torch.Generator`` (pass one for a stream of batches) or None.
-
-    Returns:
-        ``CorpusBatch(inputs (B, L), targets (B, L), lengths (B,), vocab)`` with
-        ``L = lengths.max()``.
+    ``data`` is a ``CorpusBatch`` of ``N >= B`` sequences, e.g.
+    ``encode_names(split.train)``; pass a ``torch.Generator`` as ``seed`` for a stream of
+    batches. Returns ``CorpusBatch(inputs (B, L), targets (B, L), lengths (B,), vocab)``.
     """
     if not isinstance(data, CorpusBatch):
         raise TypeError(
@@ -203,9 +182,6 @@ def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatc
     lengths = data.lengths[rows]
     L = int(lengths.max())
     return CorpusBatch(data.inputs[rows, :L], data.targets[rows, :L], lengths, data.vocab)
-
-
-# --------------------------------------------------------------------------- running text
 
 
 class TextSplit(NamedTuple):
@@ -238,16 +214,9 @@ class ChunkBatch(NamedTuple):
 def random_chunks(ids: torch.Tensor, batch_size: int, T: int, *, seed=None) -> ChunkBatch:
     """``batch_size`` windows of ``T + 1`` consecutive ids, each starting at a random place.
 
-    Every start ``s`` in ``[0, N - T - 1]`` is equally likely; there is no padding.
-
-    Args:
-        ids: int64 ``(N,)``, an encoded text, e.g. ``vocab.encode(list(split.train))``.
-        batch_size: ``B``.
-        T: the number of steps (predictions) per window; ``N >= T + 1``.
-        seed: an int, a ``torch.Generator`` (pass one for a stream of batches) or None.
-
-    Returns:
-        ``ChunkBatch(inputs (B, T), targets (B, T))``, int64.
+    ``ids`` is int64 ``(N,)`` with ``N >= T + 1``, e.g. ``vocab.encode(list(split.train))``;
+    every start in ``[0, N - T - 1]`` is equally likely. Returns
+    ``ChunkBatch(inputs (B, T), targets (B, T))``, int64.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
@@ -255,9 +224,6 @@ def random_chunks(ids: torch.Tensor, batch_size: int, T: int, *, seed=None) -> C
     starts = torch.randint(0, ids.numel() - T, (batch_size,), generator=generator(seed))
     windows = ids[starts[:, None] + torch.arange(T + 1)]
     return ChunkBatch(windows[:, :-1], windows[:, 1:])
-
-
-# --------------------------------------------------------------------------- baselines
 
 
 def _pairs(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,12 +244,9 @@ def _pairs(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 def uniform_nll(*data: CorpusBatch | torch.Tensor) -> float:
     """Cross-entropy of a uniform guess over every token that occurs as a target in ``data``.
 
-    ``ln(V)`` with ``V`` the number of distinct targets: 27 for the names (26 letters and
-    ``<stop>``), about 3.296 nats; 65 characters for Shakespeare, about 4.174.
-
-    Args:
-        data: one or more ``CorpusBatch`` (e.g. the train and validation names) or int64
-            ``(N,)`` tensors of encoded text.
+    ``data``: one or more ``CorpusBatch`` or int64 ``(N,)`` encoded texts. ``ln(V)`` with
+    ``V`` the number of distinct targets: 27 for the names (26 letters and ``<stop>``),
+    about 3.296 nats; 65 characters for Shakespeare, about 4.174.
     """
     if not data:
         raise TypeError("uniform_nll needs at least one CorpusBatch or id tensor.")
@@ -302,14 +265,9 @@ def bigram_nll(
     The model predicts the next token from the current one alone (``<start>`` for the
     first letter of a name): P(next | current) is the count of that pair in ``train`` plus
     ``smoothing`` (1.0: add-one), normalised over every token that occurs as a target in
-    ``train`` or ``valid``. The result is its mean negative log-likelihood over ``valid``.
-    About 2.45 on the validation names; a network must beat it to have used more than one
-    character of context.
-
-    Args:
-        train, valid: two ``CorpusBatch`` with the same vocabulary, or two int64 ``(N,)``
-            tensors of text encoded with the same vocabulary.
-        smoothing: the pseudo-count added to every pair, > 0.
+    ``train`` or ``valid`` (two ``CorpusBatch``, or two int64 ``(N,)`` texts, encoded with
+    one vocabulary). The result is its mean negative log-likelihood over ``valid``, about
+    2.45 on the validation names: a network must beat it to use more than one character.
     """
     if isinstance(train, CorpusBatch) != isinstance(valid, CorpusBatch):
         raise TypeError(

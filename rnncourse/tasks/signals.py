@@ -32,9 +32,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- ECG
-
-
 class ECG(NamedTuple):
     """A batch of synthetic ECG records."""
 
@@ -93,12 +90,9 @@ def ecg(
     network must carry information for more than one R-R interval, over a second (300
     samples at 50 bpm). Predicting the middle of the range scores ``ecg_baseline_mse``.
 
-    Args:
-        batch_size: number of records B.
-        duration_s: record length in seconds; ``T = round(duration_s * fs)``. Must hold
-            two R-R intervals at the slowest rate.
-        fs: sampling rate in Hz.
-        heart_rate: ``(low, high)`` range in bpm, or one number for a fixed rate.
+    ``duration_s`` seconds at ``fs`` Hz give ``T = round(duration_s * fs)`` samples and
+    must hold two R-R intervals at the slowest rate; ``heart_rate`` is a ``(low, high)``
+    range in bpm or one number.
 
     Returns:
         ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
@@ -158,9 +152,6 @@ def ecg(
     return ECG(x.float().unsqueeze(-1), rate.float(), r_peaks.unsqueeze(-1))
 
 
-# --------------------------------------------------------------------------- state space
-
-
 class StateSpace(NamedTuple):
     """A simulated linear system."""
 
@@ -176,11 +167,7 @@ def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh")
     ``[[A, B], [0, 0]] dt``. ``"euler"`` is the first-order approximation
     ``A_d = I + A dt``, ``B_d = B dt``, accurate only for small ``dt``.
 
-    Args:
-        A: float ``(n, n)``; B: float ``(n, m)``.
-
-    Returns:
-        ``(A_d (n, n), B_d (n, m))``.
+    ``A`` float ``(n, n)``, ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
     """
     A = check_tensor(A, "A", (None, None))
     n = A.shape[0]
@@ -206,13 +193,9 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     ``t dt`` to ``(t + 1) dt``. Like a recurrent network, ``states[:, t]`` is the state after
     step ``t`` (that is ``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
 
-    Args:
-        A: ``(n, n)``, B: ``(n, m)``, C: ``(p, n)``, D: ``(p, m)`` float tensors; they are
-            cast to ``u``'s dtype.
-        u: float ``(batch, T, m)`` inputs.
-        dt: step in seconds.
-        method: ``"zoh"`` (exact for piecewise-constant input) or ``"euler"``.
-        x0: optional ``(batch, n)`` initial state; zeros if None.
+    ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of the
+    inputs ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` ``"zoh"``
+    (exact for piecewise-constant input) or ``"euler"``, ``x0`` ``(batch, n)`` or zeros.
 
     Returns:
         ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
@@ -238,9 +221,6 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     states = torch.stack(states, dim=1)
     outputs = states @ C.to(u.dtype).T + u @ D.to(u.dtype).T
     return StateSpace(states, outputs)
-
-
-# --------------------------------------------------------------------------- sines
 
 
 class SineWaves(NamedTuple):

@@ -37,8 +37,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- toy corpus
-
 SENTENCES = (
     "I think therefore I am",
     "I like machine learning",
@@ -167,8 +165,6 @@ def corpus_baseline(batch: CorpusBatch) -> float:
     p = p[p > 0]
     return float(-(p * p.log()).sum())
 
-
-# --------------------------------------------------------------------------- sentiment
 
 POSITIVE_WORDS = ("good", "great", "fun", "love", "happy", "nice")
 NEGATIVE_WORDS = ("bad", "boring", "dull", "hate", "sad", "awful")
