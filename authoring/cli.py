@@ -5,9 +5,11 @@
     nothing and exits with status 1 if anything is out of date; ``--execute`` first
     re-runs the solution notebooks (all, or those numbered NN) so their stored outputs
     are fresh. Outside a clone it exits with status 2 and says so.
-``python -m authoring site [--root DIR] [--out DIR]``
+``python -m authoring site [--root DIR] [--out DIR] [--no-frames]``
     build the course website (Sphinx, from the solution notebooks' stored outputs) into
-    ``site/_build/html``; needs ``pip install -e ".[site]"``.
+    ``site/_build/html``; needs ``pip install -e ".[site]"``. The notebooks that show
+    explorers run once in a kernel to draw the pictures their sliders swap on the site;
+    ``--no-frames`` skips that (the explorers show their stored picture).
 
 ``--root`` names the clone (default: the current folder).
 """
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     site = sub.add_parser("site", help="build the course website into site/_build/html")
     site.add_argument("--out", default=None, help="HTML folder (default: site/_build/html)")
+    site.add_argument(
+        "--no-frames", action="store_true", help="explorers as stored pictures (runs nothing)"
+    )
     for command in (rel, site):
         command.add_argument("--root", default=".", help="the clone (default: this folder)")
     return parser
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from authoring import site as site_mod  # needs the [site] extra; imported only here
 
         try:
-            site_mod.build(args.root, args.out)
+            site_mod.build(args.root, args.out, frames=not args.no_frames)
         except (ValueError, RuntimeError, ImportError) as err:
             print(f"python -m authoring site: {err}", file=sys.stderr)
             return 1

@@ -1,16 +1,18 @@
-"""The course as a static website (a tool for course authors): ``rnncourse site``.
+"""The course as a static website: ``python -m authoring site``.
 
-Sphinx with MyST-NB renders the solution notebooks with their stored outputs (nothing is
-executed) beside a landing page and an instructor page, from ``site/`` in a clone of the
-course repository. :func:`build` first lays out a source folder, ``site/_build/src``:
+Sphinx with MyST-NB renders the solution notebooks with their stored outputs beside a
+landing page and an instructor page, from ``site/`` in a clone of the course repository.
+:func:`build` first lays out a source folder, ``site/_build/src``:
 
-* the pages and ``conf.py`` from ``site/``;
-* every ``notebooks/solutions/NN_*.ipynb``, with each explorer's widget output replaced by
-  the picture the explorer stored beside it (its own rendering, ``image/png``) and a note
-  that the sliders move in Jupyter only;
+* the pages, ``conf.py`` and ``_static/explorers.js`` from ``site/``;
+* every ``notebooks/solutions/NN_*.ipynb``, each explorer's outputs replaced by a slider
+  over its pictures, drawn by running the notebooks that show explorers once in a kernel
+  (:mod:`authoring.frames`); a few lines of JavaScript swap the pictures as the slider
+  moves, with no kernel. A note says to run the notebook to move every control;
 * generated tables (``_generated/*.md``): the course map (title, claims, exercises, points),
   each notebook's learning goals, time per notebook, and exercises and points per notebook,
-  all read from the notebooks themselves (nbgrader metadata) and ``README.md``;
+  all read from the notebooks themselves (nbgrader metadata), ``README.md`` and
+  ``site/notebook_times.json``;
 * MathJax 3 from the ``sphinx-mathjax-offline`` package, so that math renders offline.
 
 Then it runs Sphinx with warnings as errors and nitpicky references, into
@@ -20,22 +22,30 @@ Then it runs Sphinx with warnings as errors and nitpicky references, into
 
 from __future__ import annotations
 
+import html
 import html.parser
 import importlib.metadata
 import json
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nbformat
 
+from .frames import explorer_frames
 from .release import NOTEBOOK_NAME, solutions_folder
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 LIVE_NOTE = "*Interactive in Jupyter: run this notebook to move the sliders.*"
 NO_PICTURE = "*An interactive explorer: run this notebook in Jupyter to see it.*"
+FRAMES_NOTE = (
+    "*The slider above shows pictures drawn when this site was built; run this notebook to "
+    "move every control.*"
+)
+FRAMES_DIR = "_static/explorers"  # in the Sphinx source: one folder of PNGs per explorer
 MATHJAX_PACKAGE = "sphinx-mathjax-offline"
 # the parts of MathJax that tex-chtml.js loads: its extensions, fonts and menu
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "ui", "a11y", "sre", "adaptors")
@@ -43,14 +53,33 @@ MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "ui", "a11y", "sre", "adapto
 __all__ = ["build", "prepare", "broken_links", "notebook_summary", "static_explorers"]
 
 
-def static_explorers(nb) -> int:
-    """Replace each widget output of ``nb`` with its stored picture and a note; in place.
+def _frames_html(frames: dict, urls: list[str], picture: str) -> str:
+    """A slider that swaps precomputed pictures (``_static/explorers.js`` moves it)."""
+    shown, labels = frames["shown"], frames["labels"]
+    name = html.escape(frames["description"])
+    return (
+        f"<div class=\"rnncourse-frames\" data-frames='{json.dumps(urls)}' "
+        f"data-labels='{html.escape(json.dumps(labels))}'>\n"
+        f'<label>{name} <input type="range" min="0" max="{len(urls) - 1}" step="1" '
+        f'style="width: 300px; max-width: 60%; vertical-align: middle" '
+        f'value="{shown}" aria-label="{name}"> <output>{html.escape(labels[shown])}</output>'
+        f'</label>\n<img src="{urls[shown]}" alt="{html.escape(picture)}" '
+        f'style="max-width: 100%">\n</div>'
+    )
 
-    An explorer's output holds a widget view and, beside it, the explorer's own rendering
-    (``image/png``). The widget view goes (a static page has no kernel to talk to), the
-    picture stays, and a markdown cell after the explorer says to run the notebook to move
-    the sliders; an output without a picture becomes that note. Returns how many there were.
+
+def static_explorers(nb, frames: list | None = None, url=None) -> int:
+    """Replace each explorer's outputs in ``nb`` with what a page without a kernel can show.
+
+    An explorer's display is its plain picture (``image/png``: an output of its own just
+    before the widget view or, in notebooks run before the two were apart, beside it) and
+    the widget view. Where ``frames`` holds the explorer's
+    :func:`authoring.frames.explorer_frames` entry, both become a slider over those
+    pictures (``url(path)`` gives a file's address from the page) and a note follows;
+    otherwise the picture stays, with a note to run the notebook to move the sliders (no
+    picture: that note alone). Returns how many explorers there were. Changes ``nb``.
     """
+    frames = list(frames or [])
     found = 0
     k = 0
     while k < len(nb.cells):
@@ -58,18 +87,33 @@ def static_explorers(nb) -> int:
         k += 1
         if cell.cell_type != "code":
             continue
-        widgets = [o for o in cell.outputs if WIDGET_VIEW in o.get("data", {})]
-        for output in widgets:
-            del output.data[WIDGET_VIEW]
-            if "image/png" not in output.data:
-                output.data = {"text/markdown": NO_PICTURE}
-        if widgets:
-            found += len(widgets)
-            note = nbformat.v4.new_markdown_cell(LIVE_NOTE)
-            note.pop("id", None)  # cell ids exist from nbformat 4.5 on
+        kept, notes = [], []
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if WIDGET_VIEW not in data:
+                kept.append(output)
+                continue
+            before = kept[-1].get("data", {}) if kept else {}
+            still = "rnncourse-still" in before.get("text/html", "")
+            picture = data if "image/png" in data else kept.pop()["data"] if still else None
+            entry = frames[found] if found < len(frames) else None
+            found += 1
+            if entry is not None:
+                urls = [url(f) for f in entry["files"]]
+                data = {"text/html": _frames_html(entry, urls, f"{entry['description']}")}
+            elif picture is not None:
+                data = {"image/png": picture["image/png"], "text/plain": "<explorer>"}
+            else:
+                data = {"text/markdown": NO_PICTURE}
+            kept.append(nbformat.v4.new_output("display_data", data))
+            notes.append(FRAMES_NOTE if entry is not None else LIVE_NOTE)
+        cell.outputs = kept
+        for note in dict.fromkeys(notes):
+            cell_note = nbformat.v4.new_markdown_cell(note)
+            cell_note.pop("id", None)  # cell ids exist from nbformat 4.5 on
             if nb.get("nbformat_minor", 0) >= 5:
-                note.id = f"live-note-{k}"
-            nb.cells.insert(k, note)
+                cell_note.id = f"explorer-note-{k}"
+            nb.cells.insert(k, cell_note)
             k += 1
     return found
 
@@ -128,25 +172,12 @@ def _claims(readme: Path) -> tuple[list[str], dict[str, str]]:
     return claims, per_notebook
 
 
-def _times(root: Path) -> dict[str, tuple[float, str]]:
-    """``{notebook file name: (seconds, where the number comes from)}``.
-
-    The test suite's latest measurement (``test-artifacts/notebook_times*.json``, the
-    solution notebook's, the largest over environments) where there is one, else the table
-    in ``site/notebook_times.json``.
-    """
-    times: dict[str, tuple[float, str]] = {}
-    for file in sorted((root / "test-artifacts").glob("notebook_times*.json")):
-        for key, seconds in json.loads(file.read_text()).items():
-            name = Path(key).name
-            if "/solutions/" in key and float(seconds) > times.get(name, (0.0, ""))[0]:
-                times[name] = (float(seconds), "test suite")
+def _times(root: Path) -> dict[str, float]:
+    """``{notebook file name: seconds}`` from ``site/notebook_times.json``: CI's pinned run,
+    the README's table (``python benchmarks/notebook_times.py`` measures a machine's own)."""
     table = root / "site" / "notebook_times.json"
-    fallback = json.loads(table.read_text()) if table.is_file() else {}
-    for name, seconds in fallback.items():
-        if name.endswith(".ipynb") and name not in times:
-            times[name] = (float(seconds), "README table")
-    return times
+    times = json.loads(table.read_text()) if table.is_file() else {}
+    return {name: float(s) for name, s in times.items() if name.endswith(".ipynb")}
 
 
 def _link(summary: dict) -> str:
@@ -170,14 +201,15 @@ def _generated(root: Path, summaries: list[dict]) -> dict[str, str]:
     total = sum(s["points"] for s in summaries)
     exercises += f"| all | {sum(len(s['exercises']) for s in summaries)} exercises | {total:g} |\n"
     times = _times(root)
-    timing = "| notebook | seconds | measured by |\n|---|---:|---|\n"
+    timing = "| notebook | seconds |\n|---|---:|\n"
     for s in summaries:
-        seconds, source = times.get(s["name"], (None, "not measured yet"))
-        timing += f"| {_link(s)} | {'' if seconds is None else f'{seconds:.0f}'} | {source} |\n"
+        seconds = times.get(s["name"])
+        timing += (
+            f"| {_link(s)} | {'not measured yet' if seconds is None else f'{seconds:.0f}'} |\n"
+        )
     timing += (
-        "\nOn a 2-core CPU. *Test suite*: the last run of the notebook tests "
-        "(`test-artifacts/notebook_times*.json`, one math thread); *README table*: "
-        "`python benchmarks/notebook_times.py` on a quiet machine.\n"
+        "\nThe solution copy under pytest, one math thread, on a 2-core CPU: CI's pinned run, "
+        "as in the README. `python benchmarks/notebook_times.py` measures your machine.\n"
     )
     claim_list = "".join(f"{i}. {c}\n" for i, c in enumerate(claims, 1))
     return {
@@ -210,10 +242,14 @@ def _mathjax(dest: Path) -> None:
             shutil.copy2(source / part, dest / part)
 
 
-def prepare(root: str | Path, src: str | Path) -> list[dict]:
+def prepare(root: str | Path, src: str | Path, *, frames: bool = True) -> list[dict]:
     """Lay out the Sphinx source folder ``src`` from the clone at ``root``; return summaries.
 
-    ``src`` is emptied first. Returns :func:`notebook_summary` of each notebook, in order.
+    ``src`` is emptied first. With ``frames``, the notebooks that show explorers run in a
+    kernel (in order, sharing one progress file) to draw each explorer's pictures over
+    its main slider into ``src/_static/explorers/`` (:mod:`authoring.frames`); without,
+    the explorers keep their stored picture. Returns :func:`notebook_summary` of each
+    notebook, in order.
     """
     root, src = Path(root), Path(src)
     solutions = solutions_folder(root)
@@ -225,13 +261,21 @@ def prepare(root: str | Path, src: str | Path) -> list[dict]:
     shutil.copytree(pages, src, ignore=shutil.ignore_patterns("_build", "*.json", "__pycache__"))
     (src / "notebooks").mkdir()
     summaries = []
+    progress = Path(tempfile.mkdtemp(prefix="rnncourse-site-")) / "progress.json"
     for path in sorted(solutions.glob("[0-9][0-9]_*.ipynb")):
         if not NOTEBOOK_NAME.match(path.name):
             continue
         nb = nbformat.read(path, as_version=4)
-        static_explorers(nb)
+        drawn = []
+        if frames:
+            try:
+                drawn = explorer_frames(path, src / FRAMES_DIR / path.stem, progress=progress)
+            except Exception as err:  # a cell that failed: say which notebook
+                raise RuntimeError(f"drawing the explorers of {path.name} failed: {err}") from err
+        static_explorers(nb, drawn, lambda file: "../" + file.relative_to(src).as_posix())
         nbformat.write(nb, src / "notebooks" / path.name)
         summaries.append(notebook_summary(path))
+    shutil.rmtree(progress.parent)
     if not summaries:
         raise ValueError(f"no NN_topic.ipynb notebooks in {solutions}.")
     (src / "_generated").mkdir()
@@ -280,8 +324,10 @@ def broken_links(html_dir: str | Path) -> list[str]:
     return broken
 
 
-def build(root: str | Path = ".", out: str | Path | None = None) -> Path:
+def build(root: str | Path = ".", out: str | Path | None = None, *, frames: bool = True) -> Path:
     """Build the website from the clone at ``root`` into ``out`` (``site/_build/html``).
+
+    ``frames``: draw the explorers' pictures for their sliders (see :func:`prepare`).
 
     Sphinx runs with warnings as errors (``-W --keep-going``) and nitpicky references
     (``-n``); then :func:`broken_links` must find nothing. Raises ``RuntimeError`` naming
@@ -295,7 +341,7 @@ def build(root: str | Path = ".", out: str | Path | None = None) -> Path:
     out = Path(out) if out is not None else root / "site" / "_build" / "html"
     src = out.parent / "src"
     start = time.perf_counter()
-    summaries = prepare(root, src)
+    summaries = prepare(root, src, frames=frames)
     status = build_main(["-b", "html", "-W", "--keep-going", "-n", "-q", str(src), str(out)])
     if status != 0:
         raise RuntimeError(f"Sphinx failed (status {status}); its warnings are above.")

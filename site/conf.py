@@ -1,8 +1,9 @@
-"""Sphinx configuration of the course website; `rnncourse site` builds it (rnncourse/site.py).
+"""Sphinx configuration of the course website; `python -m authoring site` builds it.
 
-`rnncourse site` copies this folder, the solution notebooks and generated tables into
-site/_build/src and builds from there; nothing is executed (the notebooks' stored outputs
-are shown) and nothing is fetched: MathJax is served from _static/mathjax.
+The command (authoring/site.py) copies this folder, the solution notebooks and generated
+tables into site/_build/src and builds from there: the notebooks' stored outputs are shown,
+each explorer as a slider over pictures drawn for it (_static/explorers.js swaps them), and
+nothing is fetched: MathJax is served from _static/mathjax.
 """
 
 project = "rnncourse"
@@ -22,10 +23,13 @@ myst_heading_anchors = 3
 html_static_path = ["_static"]
 mathjax_path = "mathjax/tex-chtml.js"
 
+html_js_files = [("explorers.js", {"defer": "defer"})]
+
 html_theme = "sphinx_book_theme"
-html_title = "Recurrent neural networks, by running them"
+html_title = "rnncourse"  # the landing page's own heading is the course's title
 html_theme_options = {
     "show_toc_level": 2,
     "home_page_in_toc": True,
+    "navbar_persistent": [],  # one search field, the sidebar's, not a second in the header
 }
 html_last_updated_fmt = None

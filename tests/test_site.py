@@ -6,7 +6,8 @@ and MyST-NB or Chromium are missing (``pip install -e ".[site]"``,
 ``bash .ci/setup_browser.sh``). The browser test serves the built site on loopback, opens the
 first notebook page that holds an explorer in headless Chromium with every request to another
 host refused, checks that a figure and rendered math (MathJax 3's ``mjx-container``) are
-visible, and saves a screenshot to ``test-artifacts/site-<notebook>.png``.
+visible, moves the explorer's slider and checks that its picture changed, and saves a
+screenshot to ``test-artifacts/site-<notebook>.png``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib.util
+import json
 import re
 import threading
 import time
@@ -77,6 +79,32 @@ def test_static_explorers_keep_the_picture_and_add_the_note():
     assert [c.source for c in nb.cells[1:]] == [site.LIVE_NOTE, "next"]
 
 
+def test_static_explorers_make_a_slider_over_the_frames(tmp_path):
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    still = {"text/html": '<img class="rnncourse-still-abc" src="">', "image/png": "iVBO",
+             "text/plain": "<Explorer>"}  # fmt: skip
+    explorer = nbformat.v4.new_code_cell(
+        "widgets.gain_explorer()",
+        outputs=[
+            nbformat.v4.new_output("stream", text="before\n"),
+            nbformat.v4.new_output("display_data", still),
+            nbformat.v4.new_output("display_data", {site.WIDGET_VIEW: view, "text/plain": "x"}),
+        ],
+    )
+    nb = nbformat.v4.new_notebook(cells=[explorer])
+    files = [tmp_path / f"{k:02d}.png" for k in range(3)]
+    frames = {"description": "gain ρ", "labels": ["0.0", "0.5", "1.0"], "shown": 1, "files": files}
+    assert site.static_explorers(nb, [frames], lambda f: f"../x/{f.name}") == 1
+    nbformat.validate(nb)
+    stream, slider = nb.cells[0].outputs
+    assert stream.text == "before\n" and list(slider.data) == ["text/html"]
+    html = slider.data["text/html"]
+    assert 'class="rnncourse-frames"' in html and '<img src="../x/01.png"' in html
+    assert '\'["../x/00.png", "../x/01.png", "../x/02.png"]\'' in html
+    assert 'max="2"' in html and 'value="1"' in html and "<output>0.5</output>" in html
+    assert nb.cells[1].source == site.FRAMES_NOTE
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_notebook_summary_reads_title_goals_and_nbgrader_points(path):
     summary = site.notebook_summary(path)
@@ -118,6 +146,40 @@ def test_site_builds_with_every_notebook_and_the_instructor_tables(built):
             assert grade_id in instructor
     assert "RNNCOURSE_GRADING=1" in instructor and "nbgrader autograde" in instructor
     assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    # one title, one search field, no code line wider than the page's code blocks
+    assert re.search(r"<title>([^<]*)</title>", index).group(1).count("by running them") == 1
+    assert index.count("search-button-field") == 1
+    code = re.findall(r'<div class="highlight-bash[^>]*><div class="highlight"><pre>(.*?)</pre>',
+                      index + instructor, re.S)  # fmt: skip
+    widest = max(len(line) for block in code for line in re.sub(r"<[^>]+>", "", block).split("\n"))
+    assert code and widest <= 72, widest
+
+
+@pytest.mark.slow
+def test_every_explorer_moves_on_the_site_within_2_mb(built):
+    out, _ = built
+    for path in SOLUTIONS:
+        nb = nbformat.read(path, as_version=4)
+        shown = sum(site.WIDGET_VIEW in o.get("data", {}) for c in nb.cells
+                    if c.cell_type == "code" for o in c.outputs)  # fmt: skip
+        html = (out / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+        assert html.count('class="rnncourse-frames"') == shown, path.name
+        for k in range(shown):
+            folder = out / "_static" / "explorers" / path.stem / str(k)
+            sizes = [f.stat().st_size for f in folder.glob("*.png")]
+            assert len(sizes) >= 20 and sum(sizes) <= 2_000_000, (folder, len(sizes), sum(sizes))
+            for src in re.findall(r"data-frames='([^']*)'", html)[k][1:-1].split(", "):
+                assert (out / "notebooks" / src.strip('"')).resolve().is_file()
+
+
+def test_instructor_times_are_the_readme_table_of_the_pinned_run():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = json.loads((ROOT / "site" / "notebook_times.json").read_text())
+    rows = dict(re.findall(r"^\| (\d\d) [^|]+\| ([\d.]+) \| [\d.]+ \|$", readme, re.M))
+    assert {name[:2]: f"{s}" for name, s in table.items() if name.endswith(".ipynb")} == rows
+    times = site._generated(ROOT, [site.notebook_summary(p) for p in SOLUTIONS])["times.md"]
+    assert "CI's pinned run" in times and "benchmarks/notebook_times.py" in times
+    assert "test suite" not in times
 
 
 # --- in a browser --------------------------------------------------------------------------
@@ -175,13 +237,25 @@ def test_notebook_page_shows_a_figure_and_rendered_math_offline(page, served):  
         figures.first.wait_for(state="visible")
         widths = figures.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert widths and all(w > 0 for w in widths), f"figures not loaded: {widths}"
-        page.get_by_text(site.LIVE_NOTE.strip("*")).first.wait_for(state="visible")
+        # the explorer's slider swaps its pictures, with no kernel
+        explorer = page.locator(".rnncourse-frames").first
+        explorer.scroll_into_view_if_needed()
+        before = explorer.locator("img").get_attribute("src")
+        explorer.locator("input").focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([box, before]) => { const i = box.querySelector('img');"
+            " return i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0; }",
+            arg=[explorer.element_handle(), before],
+        )
+        assert explorer.locator("output").inner_text().strip()
+        page.get_by_text(site.FRAMES_NOTE.strip("*")).first.wait_for(state="visible")
         # nothing the page needs comes from elsewhere (only the Colab/Binder badges do)
         assert all("colab" in url or "binder" in url for url in refused), refused
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
-        note = page.get_by_text(site.LIVE_NOTE.strip("*")).first
-        if note.count():  # the explorer's picture, just above its note
+        note = page.get_by_text(site.FRAMES_NOTE.strip("*")).first
+        if note.count():  # the explorer, just above its note
             note.evaluate("e => e.scrollIntoView({block: 'end'})")
         page.screenshot(path=str(ARTIFACTS / f"site-{notebook.stem}.png"))
 
