@@ -81,14 +81,7 @@ def _heights(root) -> dict:
 
 
 def graph_summary(grad_fn) -> GraphSummary:
-    """Count the distinct nodes of an autograd graph without printing it.
-
-    Args:
-        grad_fn: ``tensor.grad_fn`` (or the tensor itself).
-
-    Returns:
-        a :class:`GraphSummary`.
-    """
+    """A :class:`GraphSummary` of the graph below ``grad_fn`` (or a tensor), unprinted."""
     root = _root(grad_fn)
     height = _heights(root)
     counts = Counter(type(node).__name__ for node in height)
@@ -107,16 +100,11 @@ def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummar
     ``<class 'Name'> (seen above)``. So the printout has one line per edge of the graph
     plus one for the root, not one per path.
 
-    Args:
-        grad_fn: ``tensor.grad_fn`` (or the tensor itself).
-        max_depth: print nodes up to this many levels below the root (0 prints the root
-            only); below a cut node a line ``... (N more nodes below)`` gives the number
-            of distinct nodes under it. None prints everything.
-        file: where to print (default ``sys.stdout``).
-
-    Returns:
-        a :class:`GraphSummary` of the whole graph (not limited by ``max_depth``); it
-        is also printed at the end: total nodes, depth and nodes per class.
+    ``grad_fn`` is ``tensor.grad_fn`` or the tensor. ``max_depth`` limits the printout to
+    that many levels below the root (0: the root only; None: everything); below a cut
+    node a line ``... (N more nodes below)`` counts the distinct nodes under it. Prints
+    to ``file`` (default ``sys.stdout``) and returns a :class:`GraphSummary` of the whole
+    graph, also printed at the end: total nodes, depth and nodes per class.
     """
     root = _root(grad_fn)
     if max_depth is not None:

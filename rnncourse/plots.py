@@ -99,12 +99,7 @@ def figure(
         fig = Figure(figsize=figsize, layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(
-            nrows,
-            ncols,
-            sharex=sharex,
-            sharey=sharey,
-            squeeze=False,
-            subplot_kw=subplot_kw or None,
+            nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False, subplot_kw=subplot_kw or None
         )
     return fig, axes
 
@@ -340,8 +335,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             if log_norm:
                 ax2.set_yscale("log")
             ax2.set_ylabel(
-                "gradient norm (log)" if log_norm else "gradient norm",
-                color=PALETTE["vermillion"],
+                "gradient norm (log)" if log_norm else "gradient norm", color=PALETTE["vermillion"]
             )
             ax2.grid(False)
             ax2.spines["right"].set_visible(True)

@@ -1,22 +1,16 @@
 """Running a recurrent cell over time, and the output topologies built on that loop.
 
-A cell (see :mod:`rnncourse.cells`) computes one step, ``h(t) = f(h(t-1), x(t))``.
-This module unrolls it over a sequence and arranges inputs and outputs the ways the
-lecture draws them:
+A cell (:mod:`rnncourse.cells`) computes one step, ``h(t) = f(h(t-1), x(t))``.
+:func:`run` unrolls it over a batch of sequences, padded ones too (``lengths``,
+:func:`length_mask`); the topologies of the lecture arrange inputs and outputs around
+that loop: :class:`ManyToMany`, :class:`ManyToOne`, :class:`EncoderDecoder`,
+:class:`OneToMany`, and :class:`OutputFeedback` (feedback only through the output,
+trained with teacher forcing in one parallel pass on :func:`shift_right`'s inputs).
+Stacked and bidirectional recurrences are in :mod:`rnncourse.stacked`.
 
-- :func:`run`: the core loop, with variable-length batches (``lengths``).
-- :class:`ManyToMany`: an output at every step, ``o(t) = V h(t) + b_o``.
-- :class:`ManyToOne`: one summary output from the state at the last step.
-- :class:`EncoderDecoder`: a context ``C`` from one sequence drives another.
-- :class:`OneToMany`: one input vector, a whole output sequence.
-- :class:`OutputFeedback`: feedback only through the output, trainable with teacher
-  forcing in one parallel pass (:func:`shift_right` makes its inputs).
-- :func:`length_mask`: which steps of a padded batch are real.
-
-Stacked and bidirectional recurrences are in :mod:`rnncourse.stacked`. Every tensor is
-batch-first, ``(B, T, features)``; the initial state is zero unless one is given. A
-state is a tensor ``h`` of shape ``(B, H)``, or for an LSTM the pair ``(h, c)``. The
-input checks are at the end of the file.
+Every tensor is batch-first, ``(B, T, features)``; the initial state is zero unless one
+is given. A state is ``h`` ``(B, H)``, or for an LSTM the pair ``(h, c)``. The input
+checks are at the end of the file.
 """
 
 from __future__ import annotations
@@ -67,10 +61,8 @@ def run(cell, x, state=None, lengths=None):
 
 
 def _unroll(cell, x, state, valid):
-    """The loop of :func:`run` on a checked ``x``; ``valid``: the ``(B, T)`` mask, or None.
-
-    The inputs are checked here, once; every step then is the cell's bare ``step``.
-    """
+    """The loop of :func:`run` on a checked ``x`` and ``valid`` mask ``(B, T)`` (or None):
+    the state is checked once, then every step is the cell's bare ``step``."""
     state = cell.check_state(state, x)
     hs = []
     # unbind, not x[:, t]: each slice's backward would write a full (B, T, I) gradient,
@@ -137,21 +129,23 @@ def _padding(lengths, x):
 # --------------------------------------------------------------------------- topologies
 
 
-class ManyToMany(nn.Module):
-    """An output at every step through a shared linear readout.
-
-    ``h(t) = f(h(t-1), x(t))``, ``o(t) = V h(t) + b_o``, with ``V = readout.weight``
-    of shape ``(O, H)`` and ``b_o = readout.bias`` of shape ``(O,)``.
-
-    ``forward(x (B, T, I), state=None, lengths=None) -> (o (B, T, O), final_state)``;
-    outputs at padded steps are zero.
-    """
+class _ReadOut(nn.Module):
+    """A cell and a linear readout ``o = V h + b_o``: ``V = readout.weight`` ``(O, H)``,
+    ``b_o = readout.bias`` ``(O,)``."""
 
     def __init__(self, cell, output_size: int):
         super().__init__()
         self.cell = check_cell(cell)
         output_size = check_int(output_size, "output_size", min_value=1)
         self.readout = nn.Linear(cell.hidden_size, output_size)
+
+
+class ManyToMany(_ReadOut):
+    """An output at every step through a shared linear readout, ``o(t) = V h(t) + b_o``.
+
+    ``forward(x (B, T, I), state=None, lengths=None) -> (o (B, T, O), final_state)``;
+    outputs at padded steps are zero.
+    """
 
     def forward(self, x, state=None, lengths=None):
         x = _check_input(x, self.cell.input_size)
@@ -163,19 +157,12 @@ class ManyToMany(nn.Module):
         return o, final
 
 
-class ManyToOne(nn.Module):
+class ManyToOne(_ReadOut):
     """One summary output per sequence, read from the state at its last valid step.
 
     ``o = V h(tau) + b_o``: the whole sequence is compressed into ``h(tau)``.
-
     ``forward(x (B, T, I), lengths=None) -> o (B, O)``.
     """
-
-    def __init__(self, cell, output_size: int):
-        super().__init__()
-        self.cell = check_cell(cell)
-        output_size = check_int(output_size, "output_size", min_value=1)
-        self.readout = nn.Linear(cell.hidden_size, output_size)
 
     def forward(self, x, lengths=None):
         _, final = run(self.cell, x, lengths=lengths)
@@ -248,7 +235,7 @@ class EncoderDecoder(nn.Module):
         return self.readout(hs)
 
 
-class OneToMany(nn.Module):
+class OneToMany(_ReadOut):
     """One input vector, a sequence of outputs.
 
     ``o(t) = V h(t) + b_o``. With ``feed_back_output=True`` the network reads ``x0`` at the
@@ -260,9 +247,7 @@ class OneToMany(nn.Module):
     """
 
     def __init__(self, cell, output_size: int, feed_back_output: bool = True):
-        super().__init__()
-        self.cell = check_cell(cell)
-        output_size = check_int(output_size, "output_size", min_value=1)
+        super().__init__(cell, output_size)
         if feed_back_output and output_size != cell.input_size:
             raise ValueError(
                 f"feed_back_output=True feeds each output back in as the next input, so "
@@ -270,7 +255,6 @@ class OneToMany(nn.Module):
                 f"{output_size}. Use feed_back_output=False to repeat x0 instead."
             )
         self.feed_back_output = bool(feed_back_output)
-        self.readout = nn.Linear(cell.hidden_size, output_size)
 
     def forward(self, x0, steps):
         x0 = check_tensor(x0, "x0", ("B", self.cell.input_size), hint="Give one vector per row.")
@@ -289,17 +273,11 @@ class OneToMany(nn.Module):
 def shift_right(y, y0=None):
     """Previous outputs for teacher forcing: ``y_prev[:, t] = y[:, t-1]``.
 
-    ``OutputFeedback.teacher_forced`` takes its result, and
-    ``generation.teacher_forced_inputs`` (a start value that broadcasts) builds on it.
-
-    Args:
-        y: targets, vectors ``(B, T, O)`` (floating point) or token ids ``(B, T)`` (an
-            integer dtype).
-        y0: what stands before the first target, one step: ``(B, O)`` for vectors,
-            ``(B,)`` for token ids; zeros if None.
-
-    Returns:
-        ``y_prev`` of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
+    ``y``: float vectors ``(B, T, O)`` or integer token ids ``(B, T)``; ``y0``: what
+    stands before the first target, ``(B, O)`` or ``(B,)``, zeros if None. Returns
+    ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
+    ``OutputFeedback.teacher_forced`` takes it, and ``generation.teacher_forced_inputs``
+    (a start value that broadcasts) builds on it.
     """
     y = check_tensor(y, "y", floating=False)
     if y.dim() not in (2, 3):
@@ -342,15 +320,10 @@ class OutputFeedback(nn.Module):
         self.output_size = check_int(output_size, "output_size", min_value=1)
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
         bound = 1 / math.sqrt(hidden_size)
-
-        def param(*shape):
-            return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-
-        self.U = param(hidden_size, input_size)
-        self.R = param(hidden_size, output_size)
-        self.b = param(hidden_size)
-        self.V = param(output_size, hidden_size)
-        self.b_o = param(output_size)
+        H, I, O = hidden_size, input_size, output_size
+        shapes = dict(U=(H, I), R=(H, O), b=(H,), V=(O, H), b_o=(O,))
+        for name, shape in shapes.items():
+            setattr(self, name, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
     def _step(self, x, y_prev):
         h = torch.tanh(x @ self.U.T + y_prev @ self.R.T + self.b)

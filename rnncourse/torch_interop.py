@@ -96,17 +96,12 @@ def _weight_suffix(module: nn.Module, cell_type: type, layer: int, direction: in
 def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, direction: int = 0):
     """A new ``cell_class`` holding a copy of the weights of a torch module.
 
-    Args:
-        cell_class: ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (or a subclass of one).
-        module: the matching ``torch.nn`` cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``)
-            or the matching multi-layer module (e.g. ``nn.LSTM``).
-        layer: which layer of a multi-layer module, ``0 <= layer < num_layers``.
-        direction: ``0`` forward, ``1`` reverse (only for ``bidirectional=True``).
-
-    Returns:
-        A cell whose ``U, W, b_x, b_h`` are detached clones of ``weight_ih``,
-        ``weight_hh``, ``bias_ih``, ``bias_hh`` (same dtype and device). For a layer
-        above the first, ``input_size`` is the size of the layer below's output.
+    ``cell_class`` is ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (or a subclass), ``module``
+    the matching torch cell (``nn.LSTMCell`` for ``LSTMCell``) or multi-layer module
+    (``nn.LSTM``), of which ``layer`` and ``direction`` (``1``: reverse) pick one cell.
+    The cell's ``U, W, b_x, b_h`` are detached clones of ``weight_ih``, ``weight_hh``,
+    ``bias_ih``, ``bias_hh``; above the first layer, ``input_size`` is the size of the
+    layer below's output.
     """
     cell_type, seq_type = torch_types(cell_class)
     if not isinstance(module, (cell_type, seq_type)):
@@ -130,14 +125,9 @@ def split_torch_state(
 ) -> list:
     """torch's initial state as one state per layer.
 
-    Args:
-        state: ``h_0`` of shape ``(L*D, B, H)``, or for an LSTM the pair ``(h_0, c_0)``.
-        num_layers, num_directions, batch, hidden_size: ``L``, ``D``, ``B``, ``H``.
-        is_lstm: whether the state is the LSTM's pair.
-
-    Returns:
-        A list of ``L`` states: ``h`` ``(B, H)`` (LSTM: ``(h, c)``), or with two
-        directions a pair ``(forward state, backward state)``.
+    ``state`` is ``h_0`` ``(L*D, B, H)`` (LSTM, ``is_lstm``: the pair ``(h_0, c_0)``) for
+    ``L`` layers, ``D`` directions. Returns a list of ``L`` states, ``h`` ``(B, H)`` (or
+    ``(h, c)``), with two directions a pair ``(forward state, backward state)``.
     """
     if is_lstm and (not isinstance(state, (tuple, list)) or len(state) != 2):
         raise TypeError("state for an LSTM must be a pair (h_0, c_0) or None.")
