@@ -13,35 +13,25 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = [
-    "check_tensor",
-    "check_array",
-    "check_int",
-    "check_float",
-    "check_choice",
-    "shape_str",
-]
-
-
-def shape_str(shape: Sequence[int | str | None]) -> str:
-    """Format a shape such as ``(B, T, 3)``; ``None`` or a string stands for any size."""
-    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+__all__ = ["check_tensor", "check_array", "check_int", "check_float", "check_choice"]
 
 
 def _check_shape(actual: tuple, name: str, shape, hint: str) -> None:
+    """``actual`` against ``shape``: an int fixes a dimension, None or a name accepts any."""
     if shape is None:
         return
-    expected = shape_str(shape)
+    expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+    hint = f" {hint}" if hint else ""
     if len(actual) != len(shape):
         raise ValueError(
             f"{name} must have {len(shape)} dimensions {expected}, got shape "
-            f"{tuple(actual)} ({len(actual)} dimensions).{' ' + hint if hint else ''}"
+            f"{tuple(actual)} ({len(actual)} dimensions).{hint}"
         )
     for i, (got, want) in enumerate(zip(actual, shape, strict=True)):
         if isinstance(want, int) and got != want:
             raise ValueError(
                 f"{name} must have shape {expected}, got {tuple(actual)}: "
-                f"dimension {i} is {got}, expected {want}.{' ' + hint if hint else ''}"
+                f"dimension {i} is {got}, expected {want}.{hint}"
             )
 
 
@@ -51,21 +41,15 @@ def check_tensor(
     shape: Sequence[int | str | None] | None = None,
     *,
     floating: bool = True,
-    dtype: torch.dtype | None = None,
     allow_empty: bool = False,
     hint: str = "",
 ) -> torch.Tensor:
     """Check that ``x`` is a torch tensor of the given shape and return it.
 
-    Args:
-        x: the value to check.
-        name: the argument's name, used in the message.
-        shape: expected shape; an int fixes a dimension, ``None`` or a string
-            (a symbolic name such as ``"B"``) accepts any size.
-        floating: require a floating-point dtype.
-        dtype: require exactly this dtype.
-        allow_empty: accept tensors with a zero-sized dimension.
-        hint: a sentence appended to the message, e.g. how to fix the input.
+    ``name`` is the argument's name in the message; ``shape`` the expected shape, where an
+    int fixes a dimension and ``None`` or a symbolic name such as ``"B"`` accepts any
+    size. ``floating`` requires a floating-point dtype, ``allow_empty`` accepts a
+    zero-sized dimension, and ``hint`` (how to fix the input) ends the message.
     """
     if isinstance(x, np.ndarray):
         raise TypeError(
@@ -74,8 +58,6 @@ def check_tensor(
         )
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
-    if dtype is not None and x.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {dtype}, got {x.dtype}.")
     if floating and not x.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (float32 or float64), got {x.dtype}. "
@@ -90,15 +72,8 @@ def check_tensor(
     return x
 
 
-def check_array(
-    x,
-    name: str,
-    shape: Sequence[int | str | None] | None = None,
-    *,
-    allow_empty: bool = False,
-    hint: str = "",
-) -> np.ndarray:
-    """Check that ``x`` is a floating-point NumPy array of the given shape and return it."""
+def check_array(x, name: str, shape: Sequence[int | str | None] | None = None, *, hint=""):
+    """Check that ``x`` is a non-empty floating-point NumPy array of ``shape``; return it."""
     if isinstance(x, torch.Tensor):
         raise TypeError(
             f"{name} must be a numpy array, got a torch.Tensor. Use {name}.detach().numpy()."
@@ -111,7 +86,7 @@ def check_array(
             f"Use {name}.astype(np.float64)."
         )
     _check_shape(x.shape, name, shape, hint)
-    if not allow_empty and x.size == 0:
+    if x.size == 0:
         raise ValueError(f"{name} is empty (shape {x.shape}).")
     return x
 
