@@ -19,16 +19,11 @@ _COLORS = {"x": "#cfe2f3", "h": "#fde3c8", "o": "#d9ead3", "C": "#ead1f5"}
 _R = 0.32  # node radius
 _DX = 1.5  # distance between time steps
 _Y = {"x": 0.0, "h": 1.5, "o": 3.0}  # rows: inputs, states, outputs
+_CENTER = dict(ha="center", va="center")
 _WEIGHT_STYLE = dict(
-    ha="center",
-    va="center",
-    fontsize=11,
-    color="#8b1e1e",
-    fontweight="bold",
-    zorder=3,
-    gid="weight",
+    _CENTER, fontsize=11, color="#8b1e1e", fontweight="bold", zorder=3, gid="weight"
 )
-_NOTE_STYLE = dict(ha="center", va="center", fontsize=10, color="0.3")
+_NOTE_STYLE = dict(_CENTER, fontsize=10, color="0.3")
 
 
 def _node(ax, xy, label, kind, *, dashed=False):
@@ -138,24 +133,13 @@ def draw_unrolled(
     folded graph shows the same network as one cell whose state returns to itself
     through a delay (black square): the value comes back one step later.
 
-    Args:
-        T: number of steps to unfold (1 to 12); with ``encoder_decoder`` the number of
-            input steps.
-        ax: a matplotlib Axes to draw into; None makes a new figure sized to fit.
-        outputs: ``"every"`` (an output per step), ``"last"`` (many-to-one: only o(T))
-            or ``"none"``.
-        encoder_decoder: draw a sequence-to-sequence model instead: an encoder reads
-            x(1..T) into states h(t), its last state becomes the context C, and a
-            decoder with its own weights W', V runs T_out steps with states s(t), fed C at
-            every step. The folded loop is not drawn in this mode.
-        show_loop: draw the folded network beside the unfolded one.
-        T_out: decoder steps for ``encoder_decoder`` (default: T).
-        title: a title above the drawing.
-
-    Returns:
-        the matplotlib Figure. It is not shown and not registered with pyplot (so
-        nothing is left open): in a notebook it displays as the cell's value, and
-        ``fig.savefig(...)`` writes it to a file.
+    ``T`` (1 to 12) steps are unfolded; ``outputs`` is ``"every"``, ``"last"``
+    (many-to-one: only o(T)) or ``"none"``; ``show_loop`` draws the folded network beside.
+    With ``encoder_decoder`` it draws a sequence-to-sequence model instead: an encoder
+    reads x(1..T) into states h(t), its last state becomes the context C, and a decoder
+    with its own weights W', V runs ``T_out`` steps (default T) with states s(t), fed C at
+    every step. It draws into ``ax`` or a new figure sized to fit, and returns the
+    Figure, not registered with pyplot: in a notebook it displays as the cell's value.
     """
     T = check_int(T, "T", min_value=1, max_value=12)
     check_choice(outputs, "outputs", ("every", "last", "none"))
@@ -175,16 +159,9 @@ def draw_unrolled(
     if loop:
         _folded(ax, x, outputs)
         ax.text(x + 0.5, -0.85, "folded", gid="caption", **_NOTE_STYLE)
-        ax.add_patch(
-            FancyArrowPatch(
-                (x + 1.75, _Y["h"]),
-                (x + 2.75, _Y["h"]),
-                arrowstyle="simple",
-                mutation_scale=22,
-                color="0.75",
-                zorder=1,
-            )
-        )
+        ends = (x + 1.75, _Y["h"]), (x + 2.75, _Y["h"])
+        arrow = dict(arrowstyle="simple", mutation_scale=22, color="0.75", zorder=1)
+        ax.add_patch(FancyArrowPatch(*ends, **arrow))
         ax.text(x + 2.25, _Y["h"] + 0.4, "unfold", **_NOTE_STYLE)
         x += 3.7
     start = x

@@ -1,12 +1,10 @@
 """Figures in one house style.
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
-shown twice or left open: in a notebook the returned figure displays as the cell's
-value, and ``fig.savefig(path)`` writes it to a file. Functions that draw a single
-panel take ``ax=`` to draw into an existing Axes instead (the Axes' figure is returned).
-
-Colours come from the Okabe-Ito palette, which stays distinguishable with the common
-forms of colour blindness. Titles say what to look for.
+shown twice or left open: in a notebook it displays as the cell's value, and
+``fig.savefig(path)`` writes it. Single-panel functions take ``ax=`` to draw into an
+existing Axes (whose figure they return). Colours come from the Okabe-Ito palette,
+distinguishable with the common forms of colour blindness; titles say what to look for.
 """
 
 from __future__ import annotations
@@ -135,10 +133,8 @@ def _one_axes(ax, figsize):
 def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
     """Plot state trajectories h(t) over time, one line per unit.
 
-    Args:
-        hs: states (T, H) of one sequence, or (B, T, H): then one panel per sequence
-            (at most 4 panels).
-        units: plot at most this many units (the first ones).
+    ``hs``: states (T, H) of one sequence, or (B, T, H) for one panel per sequence (at
+    most 4); at most ``units`` units (the first ones) are drawn.
     """
     hs = _array(hs, "hs", (2, 3), "states of shape (T, H) or (B, T, H)")
     units = check_int(units, "units", min_value=1)
@@ -162,18 +158,14 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
 def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
     """Plot ||dh(T)/dh(t)|| against the lag T - t on a log axis, with the fitted growth rate.
 
-    Args:
-        norms: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
-            (K, L) or a dict {label: (L,)}.
-        labels: K curve labels (not with a dict).
+    ``norms``: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
+    (K, L) with K ``labels``, or a dict {label: (L,)}.
     """
     if isinstance(norms, Mapping):
         if labels is not None:
             raise ValueError("labels must be None when norms is a dict (its keys are the labels).")
-        labels, curves = (
-            list(norms),
-            [_array(v, f"norms[{k!r}]", (1,), "(L,)") for k, v in norms.items()],
-        )
+        labels = list(norms)
+        curves = [_array(v, f"norms[{k!r}]", (1,), "(L,)") for k, v in norms.items()]
     else:
         arr = _array(norms, "norms", (1, 2), "norms per lag (L,) or several curves (K, L)")
         curves = [arr] if arr.ndim == 1 else list(arr)
@@ -200,10 +192,8 @@ def plot_eigenvalues(
 ) -> Figure:
     """Plot eigenvalues in the complex plane with the unit circle.
 
-    Args:
-        W: a square weight matrix (H, H), or its eigenvalues as a complex vector (H,).
-        legend: a matplotlib legend location, "outside" (right of the plot, off the
-            points), or None for no legend.
+    ``W``: a square weight matrix (H, H), or its complex eigenvalues (H,). ``legend``: a
+    matplotlib legend location, "outside" (right of the plot, off the points) or None.
     """
     if legend is not None and not isinstance(legend, str):
         raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
@@ -235,10 +225,9 @@ def plot_eigenvalues(
 def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Figure:
     """Plot gate values over time.
 
-    Args:
-        gates: dict {name: values}, values (T,) or (T, H) (then each unit thin and the
-            mean over units thick). Names "i", "f", "g", "o" get fixed colours.
-        markers: time steps to mark with vertical lines (e.g. where an input matters).
+    ``gates``: dict {name: values (T,) or (T, H)} (then each unit thin and their mean
+    thick); "i", "f", "g", "o" get fixed colours. ``markers``: time steps to mark with
+    vertical lines (e.g. where an input matters).
     """
     if not isinstance(gates, Mapping) or not gates:
         raise TypeError("gates must be a non-empty dict {name: values (T,) or (T, H)}.")
@@ -295,13 +284,11 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
     """Plot training loss per step, and the gradient norm on a second (log) axis.
 
-    Args:
-        history: a :class:`rnncourse.training.History` (its evaluation metrics are drawn
-            as markers at the updates where they ran; its gradient norms were measured
-            before clipping), a list of losses, a dict ``{"loss": [...], "grad_norm":
-            [...]}`` of per-step lists (other keys containing "loss", e.g. "val_loss",
-            are drawn too) or a list of per-step dicts with those keys.
-        log_loss: log scale for the loss axis (when all its values are positive).
+    ``history``: a :class:`rnncourse.training.History` (evaluation metrics drawn as
+    markers where they ran; gradient norms measured before clipping), a list of losses, a
+    dict ``{"loss": [...], "grad_norm": [...]}`` of per-step lists (other keys containing
+    "loss", e.g. "val_loss", drawn too) or a list of per-step dicts with those keys.
+    ``log_loss``: log scale for the loss axis (when all its values are positive).
     """
     hist, evals = _history(history)
     fig, axes = figure(figsize=(6.0, 3.2))
