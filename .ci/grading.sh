@@ -3,7 +3,9 @@
 # $TMPDIR/rnncourse-ci/grading): torch's CPU build, this package with its test and site
 # extras, and nbgrader. nbgrader and the site's packages live here, apart from the README's
 # environments, which they would only lengthen. Then runs the nbgrader grading test
-# (tests/grading) and the website's build and browser tests (tests/test_site.py).
+# (tests/grading) and the website's build and browser tests (tests/test_site.py), which
+# build it with the author tooling in authoring/ (python -m authoring site; not installed,
+# it runs from this clone).
 #
 #   bash .ci/grading.sh [VENV]               build, then test
 #   bash .ci/grading.sh [VENV] --build-only  build (CI does this in the background)
