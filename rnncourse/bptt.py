@@ -40,17 +40,10 @@ import numpy as np
 from ._validation import check_array, check_choice, check_float, check_int
 
 __all__ = [
-    "init_params",
-    "rnn_step_forward",
-    "rnn_step_backward",
-    "rnn_forward",
-    "rnn_backward",
-    "truncated_rnn_backward",
-    "numerical_gradient",
-    "relative_error",
-    "gradient_check",
-    "input_sensitivity",
-]
+    "init_params", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "truncated_rnn_backward", "numerical_gradient", "relative_error", "gradient_check",
+    "input_sensitivity"
+]  # fmt: skip
 
 RNN_PARAMS = ("U", "W", "b", "V", "b_o")
 
@@ -142,8 +135,7 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
             :func:`rnn_forward` checks them once for every step.
         nonlinearity: ``"tanh"`` or ``"relu"``.
 
-    Returns:
-        h(t) of shape (B, H) and a cache for :func:`rnn_step_backward`.
+    Returns h(t) of shape (B, H) and a cache for :func:`rnn_step_backward`.
     """
     U, W = params["U"], params["W"]
     a = x_t @ U.T + h_prev @ W.T + params["b"]  # pre-activation, (B, H)
@@ -338,8 +330,7 @@ def numerical_gradient(f, x, eps: float = 1e-6):
     float array of any shape) through a closure, e.g.
     ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
 
-    Returns:
-        array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
+    Returns an array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
     """
     check_array(x, "x")
     eps = check_float(eps, "eps", min_value=0.0, strict_min=True)
@@ -435,8 +426,7 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
     Sizes I, H, O; entries normal with standard deviation 1/sqrt(fan_in) (fan_in = I for
     U, H for W and V), biases zero; ``seed``: an int, ``np.random.Generator`` or None.
 
-    Returns:
-        dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
+    Returns dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
     """
     I = check_int(input_size, "input_size", min_value=1)
     H = check_int(hidden_size, "hidden_size", min_value=1)

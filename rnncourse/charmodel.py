@@ -47,20 +47,10 @@ from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, spl
 from rnncourse.tasks.text import Vocab
 
 __all__ = [
-    "CharModel",
-    "new_model",
-    "next_char_loss",
-    "PRETRAINED",
-    "VALID_WINDOW",
-    "validation_data",
-    "validation_nll",
-    "sample_text",
-    "sample_names",
-    "to_checkpoint",
-    "from_checkpoint",
-    "load_checkpoint",
-    "load_pretrained",
-]
+    "CharModel", "new_model", "next_char_loss", "PRETRAINED", "VALID_WINDOW", "validation_data",
+    "validation_nll", "sample_text", "sample_names", "to_checkpoint", "from_checkpoint",
+    "load_checkpoint", "load_pretrained"
+]  # fmt: skip
 
 PRETRAINED = ("names", "shakespeare")
 """The corpora with a shipped model, each in ``rnncourse/data/charmodel_<name>.pt``."""

@@ -101,8 +101,7 @@ def measure_depth(fn: Callable, *args, **kwargs) -> Depth:
         fn: any function of tensors, e.g. a scan taking ``a, b`` of shape ``(B, T, H)``.
         args, kwargs: passed to ``fn`` as they are. Input tensors have depth 0.
 
-    Returns:
-        A :class:`Depth` with the result, its depth and the number of operations.
+    Returns a :class:`Depth` with the result, its depth and the number of operations.
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {type(fn).__name__}.")

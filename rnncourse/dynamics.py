@@ -27,22 +27,11 @@ from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
-    "NONLINEARITIES",
-    "eigenvalues",
-    "spectral_radius",
-    "scale_to_spectral_radius",
-    "random_recurrent_matrix",
-    "jacobian_products",
-    "jacobian_norms",
-    "spectral_norms",
-    "log_growth_rate",
-    "time_constant",
-    "half_life",
-    "FixedPoint",
-    "fixed_points",
-    "PascanuBound",
-    "pascanu_bound",
-]
+    "NONLINEARITIES", "eigenvalues", "spectral_radius", "scale_to_spectral_radius",
+    "random_recurrent_matrix", "jacobian_products", "jacobian_norms", "spectral_norms",
+    "log_growth_rate", "time_constant", "half_life", "FixedPoint", "fixed_points",
+    "PascanuBound", "pascanu_bound"
+]  # fmt: skip
 
 NONLINEARITIES = ("tanh", "relu", "linear", "sigmoid")
 # Largest slope of each nonlinearity: gamma in Pascanu et al. (2013).

@@ -28,18 +28,10 @@ from rnncourse import _random, sequences
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
-    "teacher_forced_inputs",
-    "free_running",
-    "free_running_error",
-    "LinearSchedule",
-    "ExponentialSchedule",
-    "InverseSigmoidSchedule",
-    "scheduled_sampling_step",
-    "scheduled_sampling",
-    "sample_categorical",
-    "sample_sequence",
-    "sample_independently",
-]
+    "teacher_forced_inputs", "free_running", "free_running_error", "LinearSchedule",
+    "ExponentialSchedule", "InverseSigmoidSchedule", "scheduled_sampling_step",
+    "scheduled_sampling", "sample_categorical", "sample_sequence", "sample_independently"
+]  # fmt: skip
 
 
 def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
@@ -87,8 +79,7 @@ def free_running(
     itself), from ``first_input`` (``(B,)`` ids or ``(B, D)``) and ``state`` (``None``:
     the model's default).
 
-    Returns:
-        ``(outputs (B, steps, ...), final state)``.
+    Returns ``(outputs (B, steps, ...), final state)``.
     """
     check_tensor(first_input, "first_input", floating=False)
     steps = check_int(steps, "steps", min_value=1)
@@ -330,8 +321,7 @@ def sample_sequence(
         stop_token: once a sequence emits it, the rest of that sequence is filled with
             it; generation ends early when every sequence has stopped.
 
-    Returns:
-        The generated token ids ``(B, n)``, ``n <= steps``, without the start token.
+    Returns the generated token ids ``(B, n)``, ``n <= steps``, without the start token.
     """
     check_choice(strategy, "strategy", ("greedy", "temperature", "top_k"))
     steps = check_int(steps, "steps", min_value=1)

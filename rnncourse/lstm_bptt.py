@@ -39,8 +39,7 @@ def lstm_step_forward(x_t, h_prev, c_prev, params):
         params: dict with U (4H, I), W (4H, H), b (4H,). These equal torch's
             ``weight_ih``, ``weight_hh`` and ``bias_ih + bias_hh``.
 
-    Returns:
-        ``(h_t, c_t, cache)``: h(t) and c(t), each of shape (B, H).
+    Returns ``(h_t, c_t, cache)``: h(t) and c(t), each of shape (B, H).
     """
     p = get_params(params, ("U", "W", "b"), "LSTM step")
     H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape

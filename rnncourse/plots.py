@@ -24,17 +24,9 @@ from rnncourse._validation import check_int
 from rnncourse.training import History
 
 __all__ = [
-    "PALETTE",
-    "RC",
-    "style",
-    "use_style",
-    "figure",
-    "plot_states",
-    "plot_gradient_norms",
-    "plot_eigenvalues",
-    "plot_gates",
-    "plot_history",
-]
+    "PALETTE", "RC", "style", "use_style", "figure", "plot_states", "plot_gradient_norms",
+    "plot_eigenvalues", "plot_gates", "plot_history"
+]  # fmt: skip
 
 PALETTE = {
     "blue": "#0072B2",

@@ -34,17 +34,9 @@ from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
-    "combine",
-    "linear_recurrence_loop",
-    "hillis_steele_scan",
-    "blelloch_scan",
-    "blocked_scan",
-    "log_space_scan",
-    "parallel_scan",
-    "sequential_depth",
-    "MinGRU",
-    "LRU",
-]
+    "combine", "linear_recurrence_loop", "hillis_steele_scan", "blelloch_scan", "blocked_scan",
+    "log_space_scan", "parallel_scan", "sequential_depth", "MinGRU", "LRU"
+]  # fmt: skip
 
 
 def _check_ab(a, b, h0):

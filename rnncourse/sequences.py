@@ -24,16 +24,9 @@ from rnncourse._validation import check_choice, check_int, check_tensor
 from rnncourse.cells import RecurrentCell
 
 __all__ = [
-    "run",
-    "length_mask",
-    "shift_right",
-    "ManyToMany",
-    "ManyToOne",
-    "EncoderDecoder",
-    "OneToMany",
-    "OutputFeedback",
-    "check_cell",
-]
+    "run", "length_mask", "shift_right", "ManyToMany", "ManyToOne", "EncoderDecoder",
+    "OneToMany", "OutputFeedback", "check_cell"
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the loop

@@ -35,14 +35,9 @@ from torch import nn
 from rnncourse._validation import check_int, check_tensor
 
 __all__ = [
-    "PARAMETER_NAMES",
-    "GATE_ORDER",
-    "TORCH_TYPES",
-    "torch_types",
-    "cell_from_torch",
-    "split_torch_state",
-    "join_torch_state",
-]
+    "PARAMETER_NAMES", "GATE_ORDER", "TORCH_TYPES", "torch_types", "cell_from_torch",
+    "split_torch_state", "join_torch_state"
+]  # fmt: skip
 
 PARAMETER_NAMES = {"U": "weight_ih", "W": "weight_hh", "b_x": "bias_ih", "b_h": "bias_hh"}
 """rnncourse parameter name -> torch parameter name (without the ``_l0`` layer suffix)."""

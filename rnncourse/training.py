@@ -16,14 +16,9 @@ from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int
 
 __all__ = [
-    "NonFiniteLossError",
-    "History",
-    "train",
-    "cosine_decay",
-    "global_grad_norm",
-    "clip_grad_norm",
-    "clip_grad_value",
-]
+    "NonFiniteLossError", "History", "train", "cosine_decay", "global_grad_norm",
+    "clip_grad_norm", "clip_grad_value"
+]  # fmt: skip
 
 
 def _grads(parameters) -> list[torch.Tensor]:

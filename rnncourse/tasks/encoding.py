@@ -20,8 +20,7 @@ def one_hot(tokens: torch.Tensor, num_classes: int, lengths=None) -> torch.Tenso
         lengths: optional ``(B,)`` integer tensor; steps at or past a sequence's length
             become all-zero rows, so padding carries no signal.
 
-    Returns:
-        float32 tensor of shape ``(*tokens.shape, num_classes)``.
+    Returns float32 tensor of shape ``(*tokens.shape, num_classes)``.
     """
     tokens = check_tensor(tokens, "tokens", floating=False)
     if tokens.is_floating_point() or tokens.dtype == torch.bool:

@@ -22,15 +22,9 @@ from rnncourse._validation import check_int, check_tensor
 from rnncourse.sequences import length_mask
 
 __all__ = [
-    "REBER_ALPHABET",
-    "REBER_BASELINE_SOLVED",
-    "reber_strings",
-    "is_grammatical",
-    "next_symbols",
-    "ReberBatch",
-    "reber_batch",
-    "reber_correct",
-]
+    "REBER_ALPHABET", "REBER_BASELINE_SOLVED", "reber_strings", "is_grammatical",
+    "next_symbols", "ReberBatch", "reber_batch", "reber_correct"
+]  # fmt: skip
 
 
 REBER_ALPHABET = "BTSXPVE"
@@ -154,8 +148,7 @@ def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
     when its most active outputs are the legal next symbols at every step: see
     ``reber_correct``.
 
-    Returns:
-        ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
+    Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
     """
     if isinstance(strings, str) or not isinstance(strings, Sequence) or not strings:
         raise TypeError("strings must be a non-empty list of str, e.g. reber_strings(8).")
@@ -184,8 +177,7 @@ def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch
         targets: float ``(B, T, 7)`` multi-hot legal next symbols from ``reber_batch``.
         lengths: int ``(B,)``.
 
-    Returns:
-        bool ``(B,)``.
+    Returns bool ``(B,)``.
     """
     targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
     B, T, _ = targets.shape

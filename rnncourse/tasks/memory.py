@@ -18,13 +18,9 @@ from rnncourse._random import generator
 from rnncourse._validation import check_int
 
 __all__ = [
-    "ADDING_BASELINE_MSE",
-    "adding_problem",
-    "copy_task",
-    "copy_baseline",
-    "PARITY_BASELINE_ACCURACY",
-    "parity",
-]
+    "ADDING_BASELINE_MSE", "adding_problem", "copy_task", "copy_baseline",
+    "PARITY_BASELINE_ACCURACY", "parity"
+]  # fmt: skip
 
 
 ADDING_BASELINE_MSE = 1.0 / 6.0
@@ -39,8 +35,7 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     ``[T // 2, T)``, and 0 elsewhere. The target is the sum of the two marked numbers. A
     network that ignores the input and answers 1.0 reaches ``ADDING_BASELINE_MSE = 1/6``.
 
-    Returns:
-        x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
+    Returns x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T")
@@ -88,8 +83,7 @@ def copy_task(
     the target is ``T + k`` blanks followed by the ``k`` symbols. Both have length
     ``T + 2k``. See ``copy_baseline`` for the loss of a network without memory.
 
-    Returns:
-        x, y: int64 ``(B, T + 2k)``.
+    Returns x, y: int64 ``(B, T + 2k)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T, k, alphabet = _copy_args(T, k, alphabet)
@@ -120,8 +114,7 @@ PARITY_BASELINE_ACCURACY = 0.5
 def parity(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Running parity: ``y_t`` is the XOR of the bits ``x_1 .. x_t``.
 
-    Returns:
-        x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
+    Returns x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)

@@ -30,19 +30,10 @@ from rnncourse.tasks.corpora import load_names
 from rnncourse.tasks.text import CorpusBatch, Vocab
 
 __all__ = [
-    "char_vocab",
-    "NamesSplit",
-    "split_names",
-    "encode_names",
-    "random_batch",
-    "TextSplit",
-    "split_text",
-    "ChunkBatch",
-    "random_chunks",
-    "uniform_nll",
-    "bigram_nll",
-    "NAMES_PUBLISHED_NLL",
-]
+    "char_vocab", "NamesSplit", "split_names", "encode_names", "random_batch", "TextSplit",
+    "split_text", "ChunkBatch", "random_chunks", "uniform_nll", "bigram_nll",
+    "NAMES_PUBLISHED_NLL"
+]  # fmt: skip
 
 NAMES_PUBLISHED_NLL = {"bigram counts": 2.45, "MLP": 2.1, "small transformer": 1.92}
 """Published validation NLL (nats per character, end of name counted) on the names."""

@@ -19,17 +19,9 @@ from rnncourse._validation import check_choice, check_float, check_int, check_te
 from rnncourse.tasks._common import range_arg, uniform
 
 __all__ = [
-    "ECG",
-    "ecg",
-    "ecg_baseline_mse",
-    "ECG_BASELINE_MSE",
-    "StateSpace",
-    "discretize",
-    "linear_state_space",
-    "SineWaves",
-    "sine_waves",
-    "sine_baseline_mse",
-]
+    "ECG", "ecg", "ecg_baseline_mse", "ECG_BASELINE_MSE", "StateSpace", "discretize",
+    "linear_state_space", "SineWaves", "sine_waves", "sine_baseline_mse"
+]  # fmt: skip
 
 
 class ECG(NamedTuple):
@@ -94,8 +86,7 @@ def ecg(
     must hold two R-R intervals at the slowest rate; ``heart_rate`` is a ``(low, high)``
     range in bpm or one number.
 
-    Returns:
-        ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
+    Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)
@@ -197,8 +188,7 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     inputs ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` ``"zoh"``
     (exact for piecewise-constant input) or ``"euler"``, ``x0`` ``(batch, n)`` or zeros.
 
-    Returns:
-        ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
+    Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
     """
     u = check_tensor(u, "u", ("batch", "T", None))
     batch, T, m = u.shape
@@ -249,8 +239,7 @@ def sine_waves(
     ``target[:, t]`` is the clean signal at step ``t + 1``; with ``noise = 0``,
     ``x[:, 1:] == target[:, :-1]``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
 
-    Returns:
-        ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
+    Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)

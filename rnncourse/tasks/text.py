@@ -21,20 +21,10 @@ from rnncourse._validation import check_choice, check_float, check_int
 from rnncourse.sequences import length_mask
 
 __all__ = [
-    "Vocab",
-    "tokenize",
-    "build_vocab",
-    "SENTENCES",
-    "CorpusBatch",
-    "corpus_batch",
-    "corpus_baseline",
-    "POSITIVE_WORDS",
-    "NEGATIVE_WORDS",
-    "NEUTRAL_WORDS",
-    "Sentiment",
-    "sentiment",
-    "sentiment_baseline",
-]
+    "Vocab", "tokenize", "build_vocab", "SENTENCES", "CorpusBatch", "corpus_batch",
+    "corpus_baseline", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "Sentiment",
+    "sentiment", "sentiment_baseline"
+]  # fmt: skip
 
 
 SENTENCES = (
