@@ -253,10 +253,7 @@ def _readout_backward(cache, t, grads, dh_prev):
 
 
 def rnn_backward(cache):
-    """Full backpropagation through time.
-
-    Args:
-        cache: from :func:`rnn_forward`.
+    """Full backpropagation through time, from the ``cache`` of :func:`rnn_forward`.
 
     Returns:
         ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
@@ -283,7 +280,8 @@ def rnn_backward(cache):
 
 
 def truncated_rnn_backward(cache, k: int):
-    """Truncated backpropagation through time with window ``k``.
+    """Truncated backpropagation through time with window ``k >= 1``, from ``cache`` (of
+    :func:`rnn_forward`).
 
     Definition: the loss at step t reaches the parameters through the step functions
     of steps t, t-1, ..., t-k+1 only, i.e. as if h(t-k) were a constant. In torch
@@ -292,10 +290,6 @@ def truncated_rnn_backward(cache, k: int):
 
     Each loss's delta is carried back explicitly, at most k steps, so the code follows
     the definition directly (O(T k) steps of work, fine for teaching sizes).
-
-    Args:
-        cache: from :func:`rnn_forward`.
-        k: window length, k >= 1.
 
     Returns:
         ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` is the sum of the

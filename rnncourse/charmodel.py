@@ -65,15 +65,12 @@ class CharModel(nn.Module):
     """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
     ``o(t) = V h(t) + b_o``.
 
-    Args:
-        vocab_size: ``V``, the number of token ids.
-        embedding_size: ``I``, features of each token's embedding (default 32).
-        hidden_size: ``H``, features of the state (default 128).
-        recurrent: ``"gru"`` (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), a cell
-            from :mod:`rnncourse.cells` with ``input_size == I`` (e.g. a
-            ``cells.StepCell`` running your step function), run step by step with
-            ``sequences.run``, or a ``scan.MinGRU`` run over the whole sequence at once;
-            with a cell or a MinGRU, ``I`` and ``H`` default to its sizes.
+    ``V = vocab_size`` token ids, embeddings of ``I = embedding_size`` features (default
+    32), a state of ``H = hidden_size`` (default 128). ``recurrent`` is ``"gru"``
+    (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), a cell from
+    :mod:`rnncourse.cells` (e.g. a ``cells.StepCell`` running your step function), run
+    step by step with ``sequences.run``, or a ``scan.MinGRU`` run over the whole sequence
+    at once; with a cell or a MinGRU, ``I`` and ``H`` default to its sizes.
 
     Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn`` (the recurrent layer),
     ``readout`` (``nn.Linear(H, V)``: ``V = readout.weight``, ``b_o = readout.bias``).

@@ -80,14 +80,9 @@ class _DepthMode(TorchFunctionMode):
 
 @dataclass(frozen=True)
 class Depth:
-    """What :func:`measure_depth` found.
-
-    Attributes:
-        result: what the function returned.
-        depth: the longest chain of dependent torch operations that produced the result
-            (the deepest tensor in it; 0 when no torch operation made it).
-        operations: how many torch operations ran in all (the work).
-    """
+    """What :func:`measure_depth` found: the function's ``result``; its ``depth``, the
+    longest chain of dependent torch operations that produced it (0 when none did); and
+    ``operations``, how many torch operations ran in all (the work)."""
 
     result: Any
     depth: int
@@ -97,11 +92,9 @@ class Depth:
 def measure_depth(fn: Callable, *args, **kwargs) -> Depth:
     """Call ``fn(*args, **kwargs)`` and measure its chain of dependent torch operations.
 
-    Args:
-        fn: any function of tensors, e.g. a scan taking ``a, b`` of shape ``(B, T, H)``.
-        args, kwargs: passed to ``fn`` as they are. Input tensors have depth 0.
-
-    Returns a :class:`Depth` with the result, its depth and the number of operations.
+    ``fn`` is any function of tensors, e.g. a scan of ``a, b`` ``(B, T, H)``; ``args`` and
+    ``kwargs`` are passed as they are, and input tensors have depth 0. Returns a
+    :class:`Depth`.
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {type(fn).__name__}.")

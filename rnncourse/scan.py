@@ -259,13 +259,11 @@ class MinGRU(nn.Module):
     depends on h(t-1), training runs as one parallel scan; generation can still run one
     step at a time with ``step``.
 
-    Args:
-        input_size: I.  hidden_size: H.
-        sequence_fn: optional, a whole-sequence function of yours, such as notebook 08's
-            ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n (H, I),
-            b_n (H,)) -> hs (B, T, H)``. ``forward`` then calls it with the layer's
-            parameters (``gate.weight``, ``gate.bias``, ``candidate.weight``,
-            ``candidate.bias``) as they are, so your function trains as this layer.
+    ``sequence_fn``, optional, is a whole-sequence function of yours, such as notebook
+    08's ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n (H, I),
+    b_n (H,)) -> hs (B, T, H)``: ``forward`` then calls it with the layer's parameters
+    (``gate.weight``, ``gate.bias``, ``candidate.weight``, ``candidate.bias``) as they are,
+    so your function trains as this layer.
     """
 
     def __init__(self, input_size: int, hidden_size: int, sequence_fn=None):

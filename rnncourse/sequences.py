@@ -35,11 +35,9 @@ __all__ = [
 def run(cell, x, state=None, lengths=None):
     """Run ``cell`` over a batch of sequences: ``h(t) = f(h(t-1), x(t))``.
 
-    Args:
-        cell: a cell from :mod:`rnncourse.cells` with ``cell.input_size == I``.
-        x: inputs, shape ``(B, T, I)``.
-        state: initial state, shape ``(B, H)`` (LSTM: a pair ``(h, c)``); zeros if None.
-        lengths: optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
+    ``cell`` is a cell from :mod:`rnncourse.cells` with ``cell.input_size == I``, ``x``
+    ``(B, T, I)``, ``state`` ``(B, H)`` (LSTM: a pair ``(h, c)``) or zeros if None, and
+    ``lengths`` optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
 
     Returns:
         ``(hs, final_state)``: ``hs`` of shape ``(B, T, H)`` with ``hs[:, t] = h(t)``,
@@ -83,16 +81,11 @@ def _where(keep, new, old):
 def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | None = None):
     """Which steps of a padded batch are real: ``mask[b, t] = t < lengths[b]``.
 
-    Args:
-        lengths: ``(B,)`` integer tensor (or a list) of sequence lengths.
-        steps: ``T``, the padded time size.
-        min_length: the shortest length allowed; the default 1 rejects empty sequences,
-            which a recurrent network cannot summarise (0 allows them).
-        batch_size: if given, the number ``B`` of lengths required.
-
-    Returns:
-        A ``(B, T)`` bool tensor on the device of ``lengths``: True at the first
-        ``lengths[b]`` steps of sequence ``b``, False at the padding after them.
+    ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given,
+    each from ``min_length`` (default 1: a recurrent network cannot summarise an empty
+    sequence) to ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor
+    on the device of ``lengths``: True at the first ``lengths[b]`` steps of sequence
+    ``b``, False at the padding after them.
     """
     steps = check_int(steps, "steps", min_value=0)
     min_length = check_int(min_length, "min_length", min_value=0)
