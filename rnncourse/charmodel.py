@@ -317,7 +317,7 @@ def _sample(model, prefixes, length, temperature, seed, stop) -> list[str]:
         out = generation.sample_sequence(
             model.step, prefixes[:, -1], length, strategy="temperature",
             temperature=temperature, seed=seed, stop_token=vocab.stop_id if stop else None,
-            state=state,
+            state=state
         )  # fmt: skip
     rows = [r[: r.index(vocab.stop_id)] if stop and vocab.stop_id in r else r for r in out.tolist()]
     return ["".join(vocab.decode(row)) for row in rows]

@@ -92,12 +92,7 @@ def free_running(
 
 
 def free_running_error(
-    step_fn: Callable,
-    series: torch.Tensor,
-    warmup: int,
-    *,
-    steps: int | None = None,
-    state=None,
+    step_fn: Callable, series: torch.Tensor, warmup: int, *, steps: int | None = None, state=None
 ) -> torch.Tensor:
     """Squared error against steps ahead when a model runs on its own predictions.
 

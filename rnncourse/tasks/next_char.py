@@ -246,10 +246,7 @@ def uniform_nll(*data: CorpusBatch | torch.Tensor) -> float:
 
 
 def bigram_nll(
-    train: CorpusBatch | torch.Tensor,
-    valid: CorpusBatch | torch.Tensor,
-    *,
-    smoothing: float = 1.0,
+    train: CorpusBatch | torch.Tensor, valid: CorpusBatch | torch.Tensor, *, smoothing: float = 1.0
 ) -> float:
     """Validation cross-entropy (nats per target) of bigram counts from the training data.
 

@@ -27,11 +27,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-SENTENCES = (
-    "I think therefore I am",
-    "I like machine learning",
-    "I am not just a neural network",
-)
+SENTENCES = ("I think therefore I am", "I like machine learning", "I am not just a neural network")
 """The toy corpus: a model that memorizes it must know which sentence it is in."""
 
 
