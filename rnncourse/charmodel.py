@@ -11,15 +11,12 @@ for a corpus from a seed; :func:`next_char_loss` is the loss to train it with
 ``rnncourse.training.train``.
 
 Trained models ship with the package (``scripts/train_char_models.py`` made them):
-
-- :func:`load_pretrained`: ``"names"`` (first names, one per sequence, between
-  ``<start>`` and ``<stop>``) or ``"shakespeare"`` (running text).
-- :func:`validation_nll`: a model's mean negative log-likelihood, in nats per character,
-  on the validation split of its corpus, measured the way the checkpoint records it.
-- :func:`sample_text`: generated text from a prompt; :func:`sample_names`: a batch of names.
-- :func:`to_checkpoint`, :func:`from_checkpoint`, :func:`load_checkpoint`: a checkpoint is
-  a dict of tensors, numbers, strings, lists and dicts, so ``torch.load(...,
-  weights_only=True)`` reads it.
+:func:`load_pretrained` gives ``"names"`` (first names, one per sequence, between
+``<start>`` and ``<stop>``) or ``"shakespeare"`` (running text); :func:`validation_nll`
+scores a model on its corpus's validation split; :func:`sample_text` and
+:func:`sample_names` generate. A checkpoint (:func:`to_checkpoint`) is a dict of
+tensors, numbers, strings, lists and dicts, so ``torch.load(..., weights_only=True)``
+reads it.
 
 Example::
 

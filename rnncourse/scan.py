@@ -95,9 +95,7 @@ def hillis_steele_scan(a, b, h0=None):
 
     At level d = 1, 2, 4, ... every position t >= d combines with position t - d, so after
     ceil(log2 T) levels each position holds the composition of all steps up to it. Depth
-    O(log T), work O(T log T).
-
-    Args and returns as ``linear_recurrence_loop``.
+    O(log T), work O(T log T). Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
@@ -124,8 +122,7 @@ def blelloch_scan(a, b, h0=None):
       all steps *before* t (an exclusive scan); one more combine with step t gives h(t).
 
     Depth O(log T), work O(T). Written without in-place writes, so autograd works.
-
-    Args and returns as ``linear_recurrence_loop``.
+    Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
@@ -162,8 +159,7 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
     Depth L + C + L = O(sqrt T), work about twice the loop's, and every step touches a
     whole slab of C blocks, so it makes few, large tensor operations and little memory
     traffic: on a CPU it is the fastest form here for wide inputs (benchmarks/bench_scan.py).
-
-    Args and returns as ``linear_recurrence_loop``; ``block``: L, the steps per block.
+    Arguments and result as ``linear_recurrence_loop``; ``block``: L, the steps per block.
     """
     _check_ab(a, b, h0)
     B, T, H = a.shape
@@ -200,9 +196,8 @@ def log_space_scan(a, b, h0=None):
     (log(-x) = log x + i pi). Every operation is a cumulative sum, so the depth is that
     of ``torch.cumsum``. Limits: A_t grows linearly with T, so float32 loses about
     |A_t| * 1e-7 of relative precision (use float64, or a tree scan, for long
-    sequences), and an exact zero in b gives NaN gradients.
-
-    Args and returns as ``linear_recurrence_loop``, with real ``a > 0``.
+    sequences), and an exact zero in b gives NaN gradients. Arguments and result as
+    ``linear_recurrence_loop``, with real ``a > 0``.
     """
     _check_ab(a, b, h0)
     if a.is_complex() or b.is_complex():

@@ -1,16 +1,8 @@
 """How the cells of ``rnncourse.cells`` correspond to ``torch.nn``'s recurrent modules.
 
 Each torch-like cell computes the same function as its ``torch.nn`` counterpart, with
-the lecture's names for the parameters:
-
-=============  ==========
-torch          rnncourse
-=============  ==========
-``weight_ih``  ``U``
-``weight_hh``  ``W``
-``bias_ih``    ``b_x``
-``bias_hh``    ``b_h``
-=============  ==========
+the lecture's names for the parameters (``PARAMETER_NAMES``): torch's ``weight_ih``,
+``weight_hh``, ``bias_ih``, ``bias_hh`` are ``U``, ``W``, ``b_x``, ``b_h``.
 
 A gated cell stacks the rows of its gates in torch's order (``GATE_ORDER``): rows
 ``k*H:(k+1)*H`` belong to gate ``k``; LSTM ``i, f, g, o``, GRU ``r, z, n``.

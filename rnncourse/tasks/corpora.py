@@ -1,13 +1,10 @@
 """Real text shipped inside the package, read offline.
 
-- ``load_names``: 32,033 lower-case first names (US births of 2018, public domain).
-- ``load_shakespeare``: about 40,000 lines of Shakespeare's plays, 1,115,394 characters.
-- ``verify_corpora``: checks both against their published SHA-256 digests
-  (``CORPUS_SHA256``).
-
-The files lie gzip-compressed in ``rnncourse/data/`` (origin and licence in its README) and
-are found with ``importlib.resources``, so they load the same from a wheel, an editable
-install or a source checkout. Each file is decompressed and checked once per process.
+``load_names`` (32,033 first names, US births of 2018, public domain) and
+``load_shakespeare`` (1,115,394 characters of the plays); ``verify_corpora`` checks both
+against their SHA-256 digests (``CORPUS_SHA256``). The files lie gzip-compressed in
+``rnncourse/data/`` (origin and licence in its README), found with ``importlib.resources``
+from a wheel, an editable install or a checkout, decompressed and checked once a process.
 """
 
 from __future__ import annotations

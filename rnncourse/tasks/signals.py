@@ -16,12 +16,32 @@ import torch
 
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
-from rnncourse.tasks._common import range_arg, uniform
 
 __all__ = [
     "ECG", "ecg", "ecg_baseline_mse", "ECG_BASELINE_MSE", "StateSpace", "discretize",
     "linear_state_space", "SineWaves", "sine_waves", "sine_baseline_mse"
 ]  # fmt: skip
+
+
+def _range(value, name: str, *, min_value: float, max_value: float | None = None):
+    """Read a number or a ``(low, high)`` pair; return ``(low, high)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}.")
+        low = check_float(value[0], f"{name}[0]", min_value=min_value, max_value=max_value)
+        high = check_float(value[1], f"{name}[1]", min_value=min_value, max_value=max_value)
+        if low > high:
+            raise ValueError(
+                f"{name} must be (low, high) with low <= high, got {value!r}; swap the two."
+            )
+        return low, high
+    value = check_float(value, name, min_value=min_value, max_value=max_value)
+    return value, value
+
+
+def _uniform(low: float, high: float, size: tuple, g: torch.Generator) -> torch.Tensor:
+    """float32 draws, uniform on ``[low, high]``, of shape ``size``."""
+    return low + (high - low) * torch.rand(size, generator=g)
 
 
 class ECG(NamedTuple):
@@ -49,7 +69,7 @@ def ecg_baseline_mse(heart_rate=(50.0, 120.0)) -> float:
 
     Rates are uniform on ``[low, high]``, so this is the variance ``(high - low)^2 / 12``.
     """
-    low, high = range_arg(heart_rate, "heart_rate", min_value=1.0)
+    low, high = _range(heart_rate, "heart_rate", min_value=1.0)
     return (high - low) ** 2 / 12.0
 
 
@@ -91,7 +111,7 @@ def ecg(
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)
     fs = check_float(fs, "fs", min_value=0.0, strict_min=True)
-    low, high = range_arg(heart_rate, "heart_rate", min_value=1.0, max_value=300.0)
+    low, high = _range(heart_rate, "heart_rate", min_value=1.0, max_value=300.0)
     if duration_s < 120.0 / low:
         raise ValueError(
             f"duration_s must hold two R-R intervals at the slowest rate ({120.0 / low:.2f} s "
@@ -104,7 +124,7 @@ def ecg(
     T = round(duration_s * fs)
     t = torch.arange(T, dtype=torch.float64) / fs
 
-    rate = uniform(low, high, (batch_size, 1), g).double()
+    rate = _uniform(low, high, (batch_size, 1), g).double()
     rr = 60.0 / rate  # (B, 1) seconds
     shortest = 60.0 / high * (1 - 3 * rr_jitter)
     n_beats = math.ceil((duration_s + 60.0 / low) / shortest) + 2
@@ -131,8 +151,8 @@ def ecg(
     x = torch.zeros(batch_size, T, dtype=torch.float64)
     x.scatter_add_(1, samples.clamp(0, T - 1).flatten(1), (beat * inside).flatten(1))
 
-    breathing = uniform(0.15, 0.4, (batch_size, 1), g).double()
-    phase = uniform(0.0, 2 * math.pi, (batch_size, 1), g).double()
+    breathing = _uniform(0.15, 0.4, (batch_size, 1), g).double()
+    phase = _uniform(0.0, 2 * math.pi, (batch_size, 1), g).double()
     x += wander * torch.sin(2 * math.pi * breathing * t + phase)
     x += noise * torch.randn(batch_size, T, generator=g, dtype=torch.float64)
 
@@ -243,14 +263,14 @@ def sine_waves(
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
-    f_low, f_high = range_arg(freq, "freq", min_value=0.0, max_value=0.5)
-    a_low, a_high = range_arg(amplitude, "amplitude", min_value=0.0)
-    p_low, p_high = range_arg(phase, "phase", min_value=-math.inf)
+    f_low, f_high = _range(freq, "freq", min_value=0.0, max_value=0.5)
+    a_low, a_high = _range(amplitude, "amplitude", min_value=0.0)
+    p_low, p_high = _range(phase, "phase", min_value=-math.inf)
     noise = check_float(noise, "noise", min_value=0.0)
     g = generator(seed)
-    f = uniform(f_low, f_high, (batch_size, 1), g)
-    a = uniform(a_low, a_high, (batch_size, 1), g)
-    phi = uniform(p_low, p_high, (batch_size, 1), g)
+    f = _uniform(f_low, f_high, (batch_size, 1), g)
+    a = _uniform(a_low, a_high, (batch_size, 1), g)
+    phi = _uniform(p_low, p_high, (batch_size, 1), g)
     t = torch.arange(T + 1, dtype=torch.float32)
     clean = a * torch.sin(2 * math.pi * f * t + phi)  # (B, T + 1)
     x = clean[:, :T] + noise * torch.randn(batch_size, T, generator=g)
@@ -262,5 +282,5 @@ def sine_baseline_mse(amplitude=(0.5, 1.5)) -> float:
 
     For ``a`` uniform on ``[low, high]``, ``E[a^2] = (low^2 + low high + high^2) / 3``.
     """
-    low, high = range_arg(amplitude, "amplitude", min_value=0.0)
+    low, high = _range(amplitude, "amplitude", min_value=0.0)
     return (low**2 + low * high + high**2) / 6.0
