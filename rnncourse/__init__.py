@@ -1,21 +1,15 @@
 """rnncourse: a course companion for learning recurrent neural networks.
 
-Modules, from the lowest layer up (lower layers never import higher ones):
-
-- ``cells``      one recurrent step (RNN, gated leaky unit, LSTM, GRU, or your own step)
-- ``sequences``  running a cell over time (topologies, stacking, bidirectional)
-- ``bptt``       backpropagation through time by hand, in NumPy
-- ``graphs``     printing the autograd graph
-- ``diagrams``   drawing a network folded and unrolled over time
-- ``dynamics``   recurrent gain, eigenvalues, Jacobian products, time constants
-- ``tasks``      seeded, in-memory data generators with baselines
-- ``training``   the train loop, clipping, a gradient-norm log
-- ``generation`` teacher forcing, scheduled sampling, autoregressive sampling
-- ``charmodel``  a character-level language model; trained names and Shakespeare models
-- ``plots``, ``widgets``  figures; the explorers (their engine: ``widgets.explorer``)
-- ``checks``     exercise checkers with specific feedback
-
-Import what you need, e.g. ``from rnncourse import cells``.
+Modules, from the lowest layer up (lower layers never import higher ones): ``cells``
+(one step: RNN, gated leaky unit, LSTM, GRU, or your own), ``sequences`` and ``stacked``
+(running cells over time in every topology), ``bptt`` and ``lstm_bptt`` (backpropagation
+by hand, in NumPy), ``dynamics`` (gains, Jacobians, time constants), ``scan`` and
+``depth`` (parallel scans), ``graphs`` and ``diagrams`` (autograd graphs, drawings),
+``tasks`` (seeded data with baselines), ``training`` (the train loop, clipping),
+``generation`` (teacher forcing, scheduled sampling, sampling), ``charmodel`` (a
+character model; trained names and Shakespeare models), ``plots`` and ``widgets``
+(figures, explorers) and ``checks`` (exercise checkers). Import what you need, e.g.
+``from rnncourse import cells``.
 
 Notation, used by every module and notebook (time index: h^(t) in notebook maths, h(t)
 in plain text, h_t only as a Python name)::

@@ -282,11 +282,10 @@ class GRUCell(_TorchLikeCell):
 class StepCell(_TorchLikeCell):
     """A tanh RNN, LSTM or GRU cell whose step is a function you wrote.
 
-    The cell holds the parameters in torch's shapes and gate order, initialised like
-    torch's (``uniform(-1/sqrt(H), 1/sqrt(H))``), and calls ``step_fn`` with them, as it
-    is, at every time step; so ``sequences.run``, ``ManyToOne``, ``ManyToMany`` and
-    ``CharModel(recurrent=...)`` train your step like a built-in cell. ``kind`` picks the
-    signature, that of the course's exercises (``x (B, I)``, ``h`` and ``c`` ``(B, H)``):
+    The cell holds the parameters in torch's shapes, gate order and initialisation and
+    calls ``step_fn`` with them, as they are, at every time step: ``sequences.run``,
+    ``ManyToOne``, ``ManyToMany`` and ``CharModel`` train your step like a built-in cell.
+    ``kind`` picks the exercises' signature (``x (B, I)``, ``h`` and ``c`` ``(B, H)``):
 
     - ``"rnn"``: ``step_fn(h, x, W, U, b) -> h_new``; ``U (H, I)``, ``W (H, H)``, ``b (H,)``;
     - ``"lstm"``: ``step_fn(x, h, c, U, W, b) -> (h_new, c_new)``; ``U (4H, I)``,
@@ -342,11 +341,10 @@ class StepCell(_TorchLikeCell):
 class GatedLeakyCell(RecurrentCell):
     """The gated leaky unit of the lecture: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
-    The gate logit is ``theta`` here; the lecture writes ``sigmoid(c)``, but ``c`` is the
-    LSTM's cell state in this course. Each of the ``H`` state units keeps a fraction
-    ``sigmoid(theta)`` in ``(0, 1)`` of its previous value and adds its input. Near 1 the
-    unit remembers for a long time (time constant about ``1 / (1 - sigmoid(theta))``
-    steps); near 0 it forgets at once.
+    The lecture writes ``sigmoid(c)``; ``c`` is the LSTM's cell state in this course. Each
+    of the ``H`` units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous
+    value and adds its input: near 1 it remembers for about ``1 / (1 - sigmoid(theta))``
+    steps, near 0 it forgets at once.
 
     The input at one step has ``H + C`` features: the first ``H`` are ``x(t)``, the
     remaining ``C = context_size`` are the context ``z(t)`` that sets the gate.

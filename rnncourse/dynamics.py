@@ -9,11 +9,10 @@ gradient can reach is set by the Jacobian of the final state with respect to an 
 
     dh(T)/dh(t) = D(T) W D(T-1) W ... D(t+1) W,    D(s) = diag(phi'(a(s))),
 
-a product of T - t matrices. When its norm shrinks by a constant factor per step the
-gradient vanishes; when it grows it explodes. This module computes those products
-exactly, fits their per-step log growth rate, finds fixed points of small networks,
-and turns the gate of a gated leaky unit into a time constant. Single sequences only:
-states are ``(H,)``, inputs ``(T, I)``; float64 tensors give float64 results.
+a product of T - t matrices: when its norm shrinks by a constant factor per step the
+gradient vanishes, when it grows it explodes. This module computes those products
+exactly, fits their log growth rate, finds fixed points of small networks and turns a
+gate into a time constant; for single sequences, states ``(H,)`` and inputs ``(T, I)``.
 """
 
 from __future__ import annotations

@@ -96,12 +96,11 @@ def free_running_error(
 ) -> torch.Tensor:
     """Squared error against steps ahead when a model runs on its own predictions.
 
-    The model first reads the true values ``series[:, :warmup]`` (a warm-up, as in
-    teacher forcing), so that its state knows the sequence. Its output after the last
-    true value predicts ``series[:, warmup]``, one step ahead; from then on each
-    prediction is fed back as the next input (:func:`free_running`), and the prediction
-    ``k`` steps ahead is compared with ``series[:, warmup + k - 1]``. Errors made early
-    are fed back and can compound, which is what this measures. Runs without gradients.
+    The model first reads the true values ``series[:, :warmup]``, so that its state knows
+    the sequence; its output after the last one predicts ``series[:, warmup]``. From then
+    on each prediction is fed back as the next input (:func:`free_running`), and the one
+    ``k`` steps ahead is compared with ``series[:, warmup + k - 1]``: errors made early
+    are fed back and can compound, which is what this measures (without gradients).
 
     ``step_fn(input_t (B, D), state) -> (output_t (B, D), state)`` predicts the value
     after ``input_t``; ``series`` is float ``(B, T, D)``, ``1 <= warmup < T``, and

@@ -302,19 +302,14 @@ class LRU(nn.Module):
         h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
         y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
-    with lambda = exp(-exp(nu_log) + i exp(theta_log)) (parameters ``nu_log``, ``theta_log``,
-    each ``(N,)``): the eigenvalues of the (diagonal) recurrent matrix, kept inside the unit
-    circle by construction since |lambda| = exp(-exp(nu_log)) < 1, with the phase
-    exp(theta_log) > 0. They are initialised uniformly on a ring r_min <= |lambda| <= r_max
-    with phases in [0, max_phase]. The input is normalised by gamma = sqrt(1 - |lambda|^2),
-    so a unit white-noise input gives a unit-variance state whatever |lambda| is. Close to
-    the unit circle (|lambda| near 1) the memory is long; this is notebook 05's eigenvalue
-    picture, made safe by parametrisation.
-
-    ``input_size`` I is also the output size, ``state_size`` N; ``r_min``, ``r_max``
-    (0 <= r_min < r_max < 1) bound the initial eigenvalue magnitudes and ``max_phase``
-    (radians) their phases. ``seed`` draws the initial parameters (0 by default, so two
-    layers built alike start alike; the global RNG is untouched).
+    with lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``):
+    the eigenvalues of the diagonal recurrent matrix, inside the unit circle by
+    construction (|lambda| = exp(-exp(nu_log)) < 1), initialised uniformly on the ring
+    ``r_min <= |lambda| <= r_max < 1`` with phases in ``[0, max_phase]``. The input is
+    normalised by gamma = sqrt(1 - |lambda|^2), so unit white noise gives a unit-variance
+    state whatever |lambda|. Near the unit circle the memory is long: notebook 05's
+    eigenvalue picture, made safe by parametrisation. ``input_size`` I is also the output
+    size; ``seed`` (0: layers built alike start alike) draws the initial parameters.
     """
 
     def __init__(

@@ -168,13 +168,10 @@ class EncoderDecoder(nn.Module):
       starts from zero. Needs ``decoder_cell.input_size == D + H_enc``.
     - ``"both"``: both of the above.
 
-    ``D`` is the width of the decoder's own per-step inputs ``y_in`` (e.g. the previous
-    target under teacher forcing); without ``y_in`` those inputs are zeros of width D.
-    The outputs are ``o(t) = V h_dec(t) + b_o``.
-
-    ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out, D), lengths=None)
-    -> o (B, T_out, O)``; ``T_in`` and ``T_out`` may differ, and ``lengths`` marks the
-    valid steps of a padded ``x``.
+    ``D`` is the width of the decoder's own inputs ``y_in`` (e.g. the previous target
+    under teacher forcing; zeros without ``y_in``); the outputs are ``o(t) = V h_dec(t) +
+    b_o``. ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out, D), lengths=None)
+    -> o (B, T_out, O)``; ``lengths`` marks the valid steps of a padded ``x``.
     """
 
     def __init__(self, encoder_cell, decoder_cell, output_size: int, context: str = "state"):
