@@ -42,6 +42,7 @@ from rnncourse._validation import check_choice, check_float, check_int
 __all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
 
 _QUICK_TEXT = {"text.hinting": "no_hinting"}
+_FAST_OCTREE, _NO_DITHER = 2, 0  # Pillow's Quantize.FASTOCTREE, Dither.NONE (named from 9.1)
 #: Every slider is this wide, label and readout included: its track keeps at least 150 px
 #: with the longest label, and the controls wrap onto more rows where a row is full.
 SLIDER_WIDTH = "400px"
@@ -257,7 +258,7 @@ class Explorer:
             "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
         )
         rgb = rgba.convert("RGB")  # the figure is opaque
-        palette = rgb.quantize(256, PIL.Image.Quantize.FASTOCTREE, dither=PIL.Image.Dither.NONE)
+        palette = rgb.quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
         buf = io.BytesIO()
         palette.save(buf, format="png", compress_level=1)
         return buf.getvalue()
