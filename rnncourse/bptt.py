@@ -78,27 +78,25 @@ def _check_rnn_params(params) -> dict[str, np.ndarray]:
 
 
 def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: str):
-    if loss == "softmax":
-        shape = (batch, steps) if outputs == "every" else (batch,)
-        if isinstance(targets, np.ndarray) and np.issubdtype(targets.dtype, np.integer):
-            if targets.shape != shape:
-                raise ValueError(
-                    f"targets must have shape {shape} (class index per "
-                    f"{'step' if outputs == 'every' else 'sequence'}), got {targets.shape}."
-                )
-            if targets.min() < 0 or targets.max() >= O:
-                raise ValueError(
-                    f"targets must be class indices in [0, {O - 1}] (O = params['V'].shape[0]"
-                    f" = {O}), got values from {targets.min()} to {targets.max()}."
-                )
-            return targets
+    per = (batch, steps) if outputs == "every" else (batch,)  # one target per loss step
+    if loss == "mse":
+        hint = "MSE targets have one row per output o(t)."
+        return check_array(targets, "targets", (*per, O), hint=hint)
+    if not isinstance(targets, np.ndarray) or not np.issubdtype(targets.dtype, np.integer):
         got = targets.dtype if isinstance(targets, np.ndarray) else type(targets).__name__
         raise TypeError(
             f"softmax targets must be an integer numpy array of class indices, got {got}. "
             f"Use np.asarray(targets, dtype=np.int64)."
         )
-    shape = (batch, steps, O) if outputs == "every" else (batch, O)
-    return check_array(targets, "targets", shape, hint="MSE targets have one row per output o(t).")
+    if targets.shape != per:
+        raise ValueError(f"targets must have shape {per} (a class index per loss step), "
+                         f"got {targets.shape}.")  # fmt: skip
+    if targets.min() < 0 or targets.max() >= O:
+        raise ValueError(
+            f"targets must be class indices in [0, {O - 1}] (O = params['V'].shape[0]"
+            f" = {O}), got values from {targets.min()} to {targets.max()}."
+        )
+    return targets
 
 
 def _check_x(x, H: int, I: int) -> np.ndarray:

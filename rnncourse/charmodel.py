@@ -36,10 +36,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnncourse import cells, generation, scan, sequences
-from rnncourse._data import read_packaged
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
-from rnncourse.tasks.corpora import load_names, load_shakespeare
+from rnncourse.tasks.corpora import load_names, load_shakespeare, read_packaged
 from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, split_text
 from rnncourse.tasks.text import Vocab
 

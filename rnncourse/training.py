@@ -103,18 +103,12 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class History:
-    """What :func:`train` recorded.
-
-    Attributes:
-        loss: training loss of every update, ``loss[i]`` for update ``i + 1``.
-        grad_norm: global gradient norm of every update, measured before clipping (with
-            ``update=``, what that function logged as ``"grad_norm"``, if anything).
-        wall_time: seconds of training after every update, evaluations not counted.
-        logged: other numbers a custom ``update`` returned, name -> one value per update.
-        eval_steps: number of updates done when each evaluation ran.
-        eval_metrics: metric name -> values, one per entry of ``eval_steps``.
-        reason: why training stopped: ``"steps"`` (all done), ``"target"``,
-            ``"seconds"``, ``"patience"`` or ``"stop_when"``.
+    """What :func:`train` recorded, one value per update in ``loss``, ``grad_norm``
+    (measured before clipping; with ``update=``, what it logged as ``"grad_norm"``),
+    ``wall_time`` (seconds of training, evaluations not counted) and ``logged`` (name ->
+    values of the other numbers a custom ``update`` returned); ``eval_metrics`` (name ->
+    values) at the updates ``eval_steps``; and the ``reason`` training stopped:
+    ``"steps"`` (all done), ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``.
     """
 
     loss: list[float] = field(default_factory=list)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-
-from rnncourse._data import read_packaged
+from importlib import resources
 
 __all__ = ["CORPUS_SHA256", "load_names", "load_shakespeare", "verify_corpora"]
 
@@ -22,6 +21,16 @@ CORPUS_SHA256 = {
     "tinyshakespeare": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
 }
 """SHA-256 of each corpus's decompressed bytes, by corpus name."""
+
+
+def read_packaged(filename: str, fix: str) -> bytes:
+    """The bytes of ``rnncourse/data/<filename>``; ``fix`` ends the message when it is missing."""
+    try:
+        return (resources.files("rnncourse") / "data" / filename).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"rnncourse/data/{filename} is missing from this installation; {fix}"
+        ) from None
 
 
 def _read(name: str) -> bytes:
