@@ -1,12 +1,10 @@
 """Stacked and bidirectional recurrences, and ``torch.nn.RNN``/``LSTM``/``GRU`` rebuilt.
 
-- :class:`Bidirectional`: a forward and a backward pass over the same sequence.
-- :class:`Stacked`: layers on top of each other, each layer's states the next one's inputs.
-- :func:`from_torch`: a :class:`TorchEquivalent` of a whole torch module (layers,
-  directions, its state layout), built from cells loaded with ``Cell.from_torch``.
-
-Each layer runs with :func:`rnncourse.sequences.run`; tensors are batch-first and padded
-batches take ``lengths`` as there.
+:class:`Bidirectional` runs a forward and a backward pass over the same sequence,
+:class:`Stacked` puts layers on top of each other, and :func:`from_torch` makes a
+:class:`TorchEquivalent` of a whole torch module from cells loaded with
+``Cell.from_torch``. Each layer runs with :func:`rnncourse.sequences.run` (batch-first,
+``lengths`` for a padded batch).
 """
 
 from __future__ import annotations

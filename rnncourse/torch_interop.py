@@ -8,15 +8,11 @@ A gated cell stacks the rows of its gates in torch's order (``GATE_ORDER``): row
 ``k*H:(k+1)*H`` belong to gate ``k``; LSTM ``i, f, g, o``, GRU ``r, z, n``.
 
 A multi-layer module (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) holds one set of weights per
-layer ``l`` and direction ``d``, named with the suffix ``_l{l}`` (plus ``_reverse`` for
-``d = 1``). Its states ``h_0``, ``h_n`` (and ``c_0``, ``c_n``) have shape
-``(L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,
-direction ``d``.
-
-``RNNCell.from_torch``, ``LSTMCell.from_torch`` and ``GRUCell.from_torch`` call
-:func:`cell_from_torch`; ``rnncourse.stacked.from_torch`` rebuilds a whole module with
-:func:`split_torch_state` and :func:`join_torch_state`. This module imports no other part
-of rnncourse, so the cells can use it.
+layer ``l`` and direction ``d``, suffixed ``_l{l}`` (``_reverse`` for ``d = 1``); its
+states ``h_0``, ``h_n`` (``c_0``, ``c_n``) are ``(L*D, B, H)``, row ``l*D + d``.
+``Cell.from_torch`` calls :func:`cell_from_torch`; ``rnncourse.stacked.from_torch``
+converts states with :func:`split_torch_state` and :func:`join_torch_state`. This
+module imports no other part of rnncourse, so the cells can use it.
 """
 
 from __future__ import annotations

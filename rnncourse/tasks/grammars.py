@@ -4,10 +4,9 @@ A Reber string runs from B to E through a small graph; an embedded string is
 ``B c <Reber string> c E`` with ``c`` in {T, P}, so the next-to-last symbol can only be
 predicted by remembering the second one across the whole inner string.
 
-- ``reber_strings`` draws strings; ``is_grammatical`` and ``next_symbols`` read them.
-- ``reber_batch`` encodes strings (one-hot inputs, multi-hot legal next symbols).
-- ``reber_correct`` scores a network the usual way; ``REBER_BASELINE_SOLVED`` is the
-  score of a network that cannot carry the second symbol.
+``reber_strings`` draws strings, ``is_grammatical`` and ``next_symbols`` read them,
+``reber_batch`` encodes them and ``reber_correct`` scores a network the usual way
+(``REBER_BASELINE_SOLVED``: a network that cannot carry the second symbol).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Memory tasks: what a network must keep, and for how long.
 
-- ``adding_problem``: remember two marked values over ``T`` steps and add them.
-- ``copy_task``: recall ``k`` symbols after a delay of ``T`` steps.
-- ``parity``: keep one bit (the running XOR) exactly, forever.
-
-Each comes with the score of a network that learned nothing (``ADDING_BASELINE_MSE``,
+``adding_problem`` (add two marked values of ``T`` steps), ``copy_task`` (recall ``k``
+symbols after a delay of ``T`` steps) and ``parity`` (keep the running XOR exactly), each
+with the score of a network that learned nothing (``ADDING_BASELINE_MSE``,
 ``copy_baseline``, ``PARITY_BASELINE_ACCURACY``).
 """
 

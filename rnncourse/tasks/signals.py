@@ -1,10 +1,9 @@
 """Signals for sequence regression: a synthetic ECG, linear state-space systems, sines.
 
-- ``ecg``: a synthetic electrocardiogram; short context finds a heartbeat, long context
-  gives the heart rate (``ecg_baseline_mse``, ``ECG_BASELINE_MSE``).
-- ``discretize`` and ``linear_state_space``: simulate ``x' = A x + B u``, ``y = C x + D u``
-  in discrete steps, the continuous-time cousin of a linear recurrent network.
-- ``sine_waves``: noisy sines for next-step prediction (``sine_baseline_mse``).
+``ecg`` (short context finds a heartbeat, long context gives the heart rate),
+``discretize`` and ``linear_state_space`` (``x' = A x + B u``, ``y = C x + D u`` in
+discrete steps, the continuous-time cousin of a linear recurrent network) and
+``sine_waves`` (next-step prediction), each with the score of a trivial predictor.
 """
 
 from __future__ import annotations

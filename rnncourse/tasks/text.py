@@ -1,11 +1,10 @@
 """Text tasks: a token vocabulary, the toy sentence corpus, and a sentiment-like task.
 
-- ``Vocab``, ``tokenize`` and ``build_vocab``: words or characters to ids and back, with
-  ``<pad>``, ``<start>`` and ``<stop>`` at ids 0, 1, 2.
-- ``SENTENCES`` and ``corpus_batch``: the three-sentence toy corpus for next-token
-  prediction; ``corpus_baseline`` is the loss of a unigram model.
-- ``sentiment``: variable-length word sequences labelled by counting positive and
-  negative words; ``sentiment_baseline`` is the majority-class accuracy.
+``Vocab``, ``tokenize`` and ``build_vocab`` turn words or characters into ids and back
+(``<pad>``, ``<start>``, ``<stop>`` at 0, 1, 2); ``corpus_batch`` makes the three-sentence
+toy corpus a next-token batch (``corpus_baseline``: a unigram model's loss);
+``sentiment`` labels variable-length sequences by counting positive and negative words
+(``sentiment_baseline``: the majority class's accuracy).
 """
 
 from __future__ import annotations
