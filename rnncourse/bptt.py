@@ -201,13 +201,11 @@ def rnn_forward(
 
     Args:
         params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-        x: inputs, shape (B, T, I).
-        targets: for ``loss="softmax"`` integer class indices, shape (B, T), or (B,)
-            with ``outputs="last"``; for ``loss="mse"`` floats of shape (B, T, O), or
-            (B, O) with ``outputs="last"``.
-        h0: initial state (B, H); zeros when None.
-        loss: ``"softmax"`` (cross-entropy) or ``"mse"`` (0.5 * squared error).
-        outputs: ``"every"`` (a loss at every step, summed) or ``"last"`` (many-to-one).
+        x: inputs (B, T, I); h0: initial state (B, H), zeros when None.
+        targets: for ``loss="softmax"`` (cross-entropy) integer class indices (B, T), or
+            (B,) with ``outputs="last"`` (many-to-one; default ``"every"``: a loss at
+            every step, summed); for ``loss="mse"`` (0.5 * squared error) floats
+            (B, T, O), or (B, O) with ``outputs="last"``.
         nonlinearity: ``"tanh"`` or ``"relu"``.
 
     Returns:

@@ -68,11 +68,9 @@ class CharModel(nn.Module):
     step by step with ``sequences.run``, or a ``scan.MinGRU`` run over the whole sequence
     at once; with a cell or a MinGRU, ``I`` and ``H`` default to its sizes.
 
-    Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn`` (the recurrent layer),
-    ``readout`` (``nn.Linear(H, V)``: ``V = readout.weight``, ``b_o = readout.bias``).
-    A state is the cell's format whatever the layer: ``h`` ``(B, H)``, or for an LSTM the
-    pair ``(h, c)``; ``None`` means zeros. A loaded model also has ``vocab`` (a ``Vocab``)
-    and ``info`` (the checkpoint's record: corpus, hyperparameters, training, valid_nll).
+    Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn``, ``readout`` (``nn.Linear(H,
+    V)``). A state is ``h`` ``(B, H)`` (LSTM: ``(h, c)``) whatever the layer; ``None`` means
+    zeros. A loaded model also has ``vocab`` and ``info`` (the checkpoint's record).
     """
 
     def __init__(

@@ -306,14 +306,11 @@ def sample_sequence(
     Because each token is fed back, later tokens depend on what was actually sampled
     earlier (compare :func:`sample_independently`).
 
-    Args:
-        step_fn: ``(tokens (B,), state) -> (logits (B, V), state)``.
-        start: the first input, an int (one sequence) or ``(B,)`` token ids.
-        strategy: ``"greedy"`` (most likely token), ``"temperature"`` (sample from
-            ``softmax(logits / temperature)``; ``temperature`` below 1 sharpens, above 1
-            flattens) or ``"top_k"`` (the same among the ``k`` most likely tokens).
-        stop_token: once a sequence emits it, the rest of that sequence is filled with
-            it; generation ends early when every sequence has stopped.
+    ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start``, an
+    int (one sequence) or ``(B,)`` ids. ``strategy``: ``"greedy"`` (most likely token),
+    ``"temperature"`` (sample from ``softmax(logits / temperature)``: below 1 sharpens,
+    above 1 flattens) or ``"top_k"`` (the same among the ``k`` likeliest). Once a sequence
+    emits ``stop_token`` the rest of it is filled with it; all stopped ends generation.
 
     Returns the generated token ids ``(B, n)``, ``n <= steps``, without the start token.
     """

@@ -293,8 +293,7 @@ class OutputFeedback(nn.Module):
     - :meth:`generate` ``(x (B, T, I), y0=None (B, O)) -> o (B, T, O)`` feeds back its
       own outputs, ``y(t-1) = o(t-1)``, and must go step by step.
 
-    ``forward(x, y_prev=None)`` is ``teacher_forced`` when ``y_prev`` is given and
-    ``generate`` otherwise.
+    ``forward(x, y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
     """
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int):

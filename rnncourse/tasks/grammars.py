@@ -171,12 +171,9 @@ def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch
     allows ``n`` next symbols, the network's ``n`` most active outputs must be exactly those
     symbols. A string is solved when this holds at every step before its length.
 
-    Args:
-        scores: float ``(B, T, 7)`` network outputs (logits or probabilities).
-        targets: float ``(B, T, 7)`` multi-hot legal next symbols from ``reber_batch``.
-        lengths: int ``(B,)``.
-
-    Returns bool ``(B,)``.
+    ``scores``: float ``(B, T, 7)`` outputs (logits or probabilities); ``targets``:
+    ``reber_batch``'s ``(B, T, 7)`` legal next symbols; ``lengths`` ``(B,)``. Returns bool
+    ``(B,)``.
     """
     targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
     B, T, _ = targets.shape

@@ -127,9 +127,7 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
     set, or as the pool that ``random_batch`` draws from. ``vocab`` defaults to
     ``char_vocab(load_names())``, the same for every split.
 
-    Returns:
-        ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64, with
-        ``lengths = len(name) + 1`` and ``L = lengths.max()``.
+    Returns ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64.
     """
     names = _strings_arg(names, "names")
     if vocab is None:

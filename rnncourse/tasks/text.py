@@ -198,9 +198,7 @@ def sentiment(
     included), so labels are well defined. The vocabulary is the same for every call.
     Guessing the majority class scores ``sentiment_baseline(...)`` accuracy.
 
-    Returns:
-        ``Sentiment(tokens (B, L), lengths (B,), labels (B,), vocab)`` with
-        ``L = lengths.max()``.
+    Returns ``Sentiment(tokens (B, L), lengths (B,), labels (B,), vocab)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     min_len, max_len, p_pos, p_neg = _sentiment_args(min_len, max_len, p_positive, p_negative)
