@@ -166,9 +166,6 @@ def rnn_step_backward(dh, cache):
     return dx, dh_prev, dU, dW, db
 
 
-# ---------------------------------------------------------------------- readout loss
-
-
 def _loss_and_grad(o, targets, loss: str, batch: int):
     """Summed per-step loss and dL/do for outputs o of shape (B, S, O)."""
     if loss == "softmax":
@@ -372,9 +369,6 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
     return errors
 
 
-# ----------------------------------------------------------------- input gradients
-
-
 def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     """How strongly each output depends on each input: ||do(t)/dx(s)|| for all steps t, s.
 
@@ -405,9 +399,6 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
             for s in range(t, -1, -1):
                 jac[:, t, j, s], dh, *_ = rnn_step_backward(dh, steps[s])
     return np.sqrt((jac**2).sum(axis=(2, 4)))
-
-
-# ------------------------------------------------------------------------- parameters
 
 
 def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=None):

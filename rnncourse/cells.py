@@ -34,9 +34,8 @@ from rnncourse._validation import check_choice, check_float, check_int, check_te
 __all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell", "StepCell"]
 
 
-# --------------------------------------------------------------------------- the steps
-# x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None, with G
-# the number of gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
+# The steps: x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None,
+# G gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
 
 
 def _rnn_step(x, h, U, W, b_x, b_h, nonlinearity: str = "tanh"):
@@ -76,9 +75,6 @@ def _gru_step(x, h, U, W, b_x, b_h):
     z = torch.sigmoid(ux_z + wh_z)  # update gate: how much of h(t-1) is kept
     n = torch.tanh(ux_n + r * wh_n)  # candidate state
     return (1 - z) * n + z * h
-
-
-# --------------------------------------------------------------------------- the cells
 
 
 class RecurrentCell(nn.Module):

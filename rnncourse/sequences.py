@@ -29,9 +29,6 @@ __all__ = [
 ]  # fmt: skip
 
 
-# --------------------------------------------------------------------------- the loop
-
-
 def run(cell, x, state=None, lengths=None):
     """Run ``cell`` over a batch of sequences: ``h(t) = f(h(t-1), x(t))``.
 
@@ -110,9 +107,6 @@ def _padding(lengths, x):
         return None, None
     valid = length_mask(lengths, x.shape[1], batch_size=x.shape[0]).to(x.device)
     return torch.as_tensor(lengths).to(x.device), valid
-
-
-# --------------------------------------------------------------------------- topologies
 
 
 class _ReadOut(nn.Module):
