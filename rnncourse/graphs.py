@@ -42,24 +42,19 @@ def _children(node) -> list:
 
 
 def _root(grad_fn):
-    if isinstance(grad_fn, torch.Tensor):
-        if grad_fn.grad_fn is None:
-            raise ValueError(
-                "the tensor has no grad_fn: it is a leaf or does not require grad. Pass a "
-                "result computed from tensors with requires_grad=True, e.g. print_graph(h)."
-            )
-        return grad_fn.grad_fn
-    if grad_fn is None:
+    """The autograd node to start from: ``grad_fn``, or a tensor's ``grad_fn``."""
+    node = grad_fn.grad_fn if isinstance(grad_fn, torch.Tensor) else grad_fn
+    if node is None:
         raise ValueError(
-            "grad_fn is None: the tensor was not computed from anything that requires "
-            "grad. Create the inputs with requires_grad=True and pass result.grad_fn."
+            "grad_fn is None: the tensor is a leaf or was not computed from anything that "
+            "requires grad. Create the inputs with requires_grad=True and pass the result."
         )
-    if not hasattr(grad_fn, "next_functions"):
+    if not hasattr(node, "next_functions"):
         raise TypeError(
             f"grad_fn must be an autograd node such as tensor.grad_fn (or a tensor), "
             f"got {type(grad_fn).__name__}."
         )
-    return grad_fn
+    return node
 
 
 def _heights(root) -> dict:

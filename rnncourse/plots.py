@@ -301,27 +301,18 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
         handles = ax.get_legend_handles_labels()
         if "grad_norm" in hist:
             ax2 = ax.twinx()
-            g = hist["grad_norm"]
+            g, red = hist["grad_norm"], PALETTE["vermillion"]
             ax2.plot(
-                np.arange(1, len(g) + 1),
-                g,
-                color=PALETTE["vermillion"],
-                lw=0.8,
-                alpha=0.8,
-                label="gradient norm",
+                np.arange(1, len(g) + 1), g, color=red, lw=0.8, alpha=0.8, label="gradient norm"
             )
             log_norm = bool((g > 0).any())  # no log axis for all-zero norms (no gradients)
             if log_norm:
                 ax2.set_yscale("log")
-            ax2.set_ylabel(
-                "gradient norm (log)" if log_norm else "gradient norm", color=PALETTE["vermillion"]
-            )
+            ax2.set_ylabel("gradient norm (log)" if log_norm else "gradient norm", color=red)
             ax2.grid(False)
             ax2.spines["right"].set_visible(True)
             h2 = ax2.get_legend_handles_labels()
             handles = (handles[0] + h2[0], handles[1] + h2[1])
         ax.legend(*handles, loc="upper right")
-        ax.set_title(
-            title or "Training: the loss should fall; spikes in the gradient norm are cliffs"
-        )
+        ax.set_title(title or "Training: the loss should fall; gradient-norm spikes are cliffs")
     return fig
