@@ -73,13 +73,8 @@ def _start(embedded: bool):
 
 
 def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
-    """Draw ``n`` strings from the (embedded) Reber grammar.
-
-    Each state picks one of its outgoing edges with equal probability. A Reber string runs
-    from B to E through the graph; an embedded string is ``B c <Reber string> c E`` with
-    ``c`` in {T, P}, so the next-to-last symbol can only be predicted by remembering the
-    second one across the whole inner string.
-    """
+    """Draw ``n`` strings from the (embedded) Reber grammar, each state taking one of its
+    outgoing edges with equal probability."""
     n = check_int(n, "n", min_value=1)
     g = generator(seed)
     strings = []
