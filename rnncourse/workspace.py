@@ -131,7 +131,7 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
                 if shipped != entry["copied"] and entry.get("offered") != shipped:
                     _write_atomic(beside, data)
                     print(
-                        f"{name}: you have edited this notebook, so it was kept as it is. "
+                        f"{name}: you have changed this notebook, so it was kept as it is. "
                         f"The newer course version is beside it as {beside.name}."
                     )
                     manifest[name] = {**entry, "offered": shipped}  # copied: still the old one

@@ -223,7 +223,7 @@ def test_a_notebook_only_run_is_not_edited_and_takes_the_new_version(tmp_path, c
     report = workspace.copy_notebooks(tmp_path, {"01_a.ipynb": _notebook("x = 2")})
     assert report.updated == ["01_a.ipynb"] and not report.kept
     assert b"x = 2" in (tmp_path / "01_a.ipynb").read_bytes()
-    assert "edited" not in capsys.readouterr().out
+    assert "changed" not in capsys.readouterr().out
 
 
 def test_an_edited_notebook_is_announced_once_per_new_version(tmp_path, capsys, monkeypatch):
@@ -234,7 +234,7 @@ def test_an_edited_notebook_is_announced_once_per_new_version(tmp_path, capsys, 
     for start in range(2):
         assert cli.main(["start", str(tmp_path), "--copy-only"]) == 0
         out = capsys.readouterr().out
-        assert out.count("you have edited this notebook") == (start == 0)
+        assert out.count("you have changed this notebook") == (start == 0)
         assert "(0 new, 0 updated, 1 newer beside yours as .updated.ipynb)" in out
     assert b"my answer" in (tmp_path / "01_a.ipynb").read_bytes()
     v3 = {"01_a.ipynb": _notebook("v3")}  # another version: announced again
