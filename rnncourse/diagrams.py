@@ -27,19 +27,13 @@ _NOTE_STYLE = dict(_CENTER, fontsize=10, color="0.3")
 
 
 def _node(ax, xy, label, kind, *, dashed=False):
-    """A circle with a label; returns the patch (arrows attach to its edge)."""
-    patch = Circle(
-        xy,
-        _R,
-        facecolor="white" if dashed else _COLORS[kind],
-        edgecolor="0.2",
-        linewidth=1.3,
-        linestyle="--" if dashed else "-",
-        zorder=2,
-    )
+    """A circle with a label at ``xy``; returns ``(xy, patch)`` (arrows attach to its edge)."""
+    face, line = ("white", "--") if dashed else (_COLORS[kind], "-")
+    patch = Circle(xy, _R, facecolor=face, edgecolor="0.2", linewidth=1.3, linestyle=line)
+    patch.set_zorder(2)
     ax.add_patch(patch)
-    ax.text(*xy, label, ha="center", va="center", fontsize=12, zorder=3, gid="node")
-    return patch
+    ax.text(*xy, label, fontsize=12, zorder=3, gid="node", **_CENTER)
+    return xy, patch
 
 
 def _arrow(ax, start, end, label=None, *, rad=0.0, at=(0.5, 0.0), color="0.25"):
@@ -50,20 +44,9 @@ def _arrow(ax, start, end, label=None, *, rad=0.0, at=(0.5, 0.0), color="0.25"):
     """
     (xa, ya), patch_a = start
     (xb, yb), patch_b = end
-    ax.add_patch(
-        FancyArrowPatch(
-            (xa, ya),
-            (xb, yb),
-            patchA=patch_a,
-            patchB=patch_b,
-            arrowstyle="-|>",
-            mutation_scale=14,
-            linewidth=1.3,
-            connectionstyle=f"arc3,rad={rad}",
-            color=color,
-            zorder=1,
-        )
-    )
+    ends = dict(posA=(xa, ya), posB=(xb, yb), patchA=patch_a, patchB=patch_b)
+    style = dict(arrowstyle="-|>", mutation_scale=14, linewidth=1.3, color=color, zorder=1)
+    ax.add_patch(FancyArrowPatch(**ends, connectionstyle=f"arc3,rad={rad}", **style))
     if label:
         frac, side = at
         dx, dy = xb - xa, yb - ya
@@ -80,36 +63,25 @@ def _sup(name: str, t) -> str:
 def _column(ax, x, t, outputs_here: bool, prev, state="h", weights=("U", "W", "V")):
     """Draw x(t) -> h(t) (-> o(t)) at horizontal position x; prev is the previous h."""
     U, W, V = weights
-    h = ((x, _Y["h"]), _node(ax, (x, _Y["h"]), _sup(state, t), "h"))
+    h = _node(ax, (x, _Y["h"]), _sup(state, t), "h")
     if U is not None:
-        xt = ((x, _Y["x"]), _node(ax, (x, _Y["x"]), _sup("x", t), "x"))
-        _arrow(ax, xt, h, U, at=(0.5, -0.2))
+        _arrow(ax, _node(ax, (x, _Y["x"]), _sup("x", t), "x"), h, U, at=(0.5, -0.2))
     if prev is not None:
         _arrow(ax, prev, h, W, at=(0.5, 0.2))
     if outputs_here:
-        o = ((x, _Y["o"]), _node(ax, (x, _Y["o"]), _sup("o", t), "o"))
-        _arrow(ax, h, o, V, at=(0.5, -0.2))
+        _arrow(ax, h, _node(ax, (x, _Y["o"]), _sup("o", t), "o"), V, at=(0.5, -0.2))
     return h
 
 
 def _folded(ax, x0, outputs: str):
     """The folded network: x -> h -> o, and h back to itself through a delay square."""
-    h = ((x0, _Y["h"]), _node(ax, (x0, _Y["h"]), _sup("h", "t"), "h"))
-    xt = ((x0, _Y["x"]), _node(ax, (x0, _Y["x"]), _sup("x", "t"), "x"))
-    _arrow(ax, xt, h, "U", at=(0.5, -0.2))
+    h = _node(ax, (x0, _Y["h"]), _sup("h", "t"), "h")
+    _arrow(ax, _node(ax, (x0, _Y["x"]), _sup("x", "t"), "x"), h, "U", at=(0.5, -0.2))
     if outputs != "none":
-        o = ((x0, _Y["o"]), _node(ax, (x0, _Y["o"]), _sup("o", "t"), "o"))
-        _arrow(ax, h, o, "V", at=(0.5, -0.2))
-    side = 0.22
-    sq_xy = (x0 + 1.05, _Y["h"])
-    square = Rectangle(
-        (sq_xy[0] - side / 2, sq_xy[1] - side / 2),
-        side,
-        side,
-        facecolor="0.15",
-        edgecolor="0.15",
-        zorder=2,
-    )
+        _arrow(ax, h, _node(ax, (x0, _Y["o"]), _sup("o", "t"), "o"), "V", at=(0.5, -0.2))
+    side, sq_xy = 0.22, (x0 + 1.05, _Y["h"])
+    corner = (sq_xy[0] - side / 2, sq_xy[1] - side / 2)
+    square = Rectangle(corner, side, side, facecolor="0.15", edgecolor="0.15", zorder=2)
     ax.add_patch(square)
     _arrow(ax, h, (sq_xy, square), rad=-0.7)
     _arrow(ax, (sq_xy, square), h, "W", rad=-0.7, at=(0.5, 0.55))
@@ -166,8 +138,7 @@ def draw_unrolled(
         x += 3.7
     start = x
 
-    h0 = ((x, _Y["h"]), _node(ax, (x, _Y["h"]), _sup("h", 0), "h", dashed=True))
-    prev = h0
+    prev = _node(ax, (x, _Y["h"]), _sup("h", 0), "h", dashed=True)
     for t in range(1, T + 1):
         x += _DX
         here = (outputs == "every" or (outputs == "last" and t == T)) and not encoder_decoder
