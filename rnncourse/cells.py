@@ -96,10 +96,7 @@ class RecurrentCell(nn.Module):
         self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
 
     def forward(self, x: torch.Tensor, state=None):
-        hint = (
-            f"A cell takes one time step of shape (batch, {self.input_size}); "
-            "use rnncourse.sequences.run for a whole (batch, time, features) sequence."
-        )
+        hint = f"A cell takes one step, (batch, {self.input_size}); use sequences.run for more."
         x = check_tensor(x, "x", ("B", self.input_size), hint=hint)
         return self.step(x, self.check_state(state, x))
 

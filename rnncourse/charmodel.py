@@ -37,7 +37,7 @@ from torch import nn
 
 from rnncourse import cells, generation, scan, sequences
 from rnncourse._random import generator
-from rnncourse._validation import check_choice, check_float, check_int, check_tensor
+from rnncourse._validation import check_choice, check_int, check_tensor
 from rnncourse.tasks.corpora import load_names, load_shakespeare, read_packaged
 from rnncourse.tasks.next_char import char_vocab, encode_names, split_names, split_text
 from rnncourse.tasks.text import Vocab
@@ -336,8 +336,6 @@ def sample_text(
         raise TypeError("model must be a CharModel with a vocab, e.g. load_pretrained('names').")
     if not isinstance(prompt, str):
         raise TypeError(f"prompt must be a str, got {type(prompt).__name__}.")
-    length = check_int(length, "length", min_value=1)
-    temperature = check_float(temperature, "temperature", min_value=0.0, strict_min=True)
     vocab, names = model.vocab, model.info.get("start_token", False)
     ids = vocab.encode(list(prompt)).tolist()
     if names:

@@ -63,6 +63,12 @@ def _fold_h0(a, b, h0):
     return b
 
 
+def _pad(a, b, n: int):
+    """``a, b`` padded to ``n`` steps with identity steps (a = 1, b = 0)."""
+    B, T, H = a.shape
+    return torch.cat([a, a.new_ones(B, n - T, H)], 1), torch.cat([b, b.new_zeros(B, n - T, H)], 1)
+
+
 def combine(first, second):
     """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
 
@@ -128,9 +134,7 @@ def blelloch_scan(a, b, h0=None):
     b = _fold_h0(a, b, h0)
     B, T, H = a.shape
     n = 1 << max(0, (T - 1).bit_length())
-    if n > T:  # pad with identity steps
-        a = torch.cat([a, a.new_ones(B, n - T, H)], dim=1)
-        b = torch.cat([b, b.new_zeros(B, n - T, H)], dim=1)
+    a, b = _pad(a, b, n)
     levels = [(a, b)]
     while levels[-1][0].shape[1] > 1:  # up-sweep
         la, lb = levels[-1]
@@ -165,9 +169,7 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
     B, T, H = a.shape
     L = math.isqrt(T - 1) + 1 if block is None else check_int(block, "block", min_value=1)
     C = -(-T // L)
-    if C * L > T:  # pad with identity steps
-        a = torch.cat([a, a.new_ones(B, C * L - T, H)], dim=1)
-        b = torch.cat([b, b.new_zeros(B, C * L - T, H)], dim=1)
+    a, b = _pad(a, b, C * L)
     a_blocks, b_blocks = a.reshape(B, C, L, H), b.reshape(B, C, L, H)
     a_steps, b_steps = a_blocks.unbind(2), b_blocks.unbind(2)  # L slabs (B, C, H)
     end = b_steps[0]  # 1. reduce: every block from a zero state

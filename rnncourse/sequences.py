@@ -44,7 +44,7 @@ def run(cell, x, state=None, lengths=None):
     """
     cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
-    _, valid = _padding(lengths, x)
+    valid = _valid(lengths, x)
     return _unroll(cell, x, state, valid)
 
 
@@ -101,12 +101,10 @@ def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | N
     return torch.arange(steps, device=lengths.device) < lengths[:, None]
 
 
-def _padding(lengths, x):
-    """``lengths`` as a tensor and its :func:`length_mask`, on x's device (or None, None)."""
-    if lengths is None:
-        return None, None
-    valid = length_mask(lengths, x.shape[1], batch_size=x.shape[0]).to(x.device)
-    return torch.as_tensor(lengths).to(x.device), valid
+def _valid(lengths, x):
+    """The :func:`length_mask` ``(B, T)`` of ``lengths`` for ``x``, on its device, or None."""
+    if lengths is not None:
+        return length_mask(lengths, x.shape[1], batch_size=x.shape[0]).to(x.device)
 
 
 class _ReadOut(nn.Module):
@@ -129,7 +127,7 @@ class ManyToMany(_ReadOut):
 
     def forward(self, x, state=None, lengths=None):
         x = _check_input(x, self.cell.input_size)
-        _, valid = _padding(lengths, x)
+        valid = _valid(lengths, x)
         hs, final = _unroll(self.cell, x, state, valid)
         o = self.readout(hs)
         if valid is not None:  # hs is zero at padded steps, but the readout adds its bias
