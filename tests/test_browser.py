@@ -9,8 +9,9 @@ cells, check that the sliders and the plot render, press ArrowRight on a slider 
 check that the plot and the slider readout change. ``tests/browser/explorer.ipynb`` holds
 the gain explorer; ``tests/browser/explorers.ipynb`` every explorer of the course, called
 as in its notebook, whose every slider track must be at least 150 px wide and whose plain
-picture (for frontends without widgets) must be hidden by the live view. Screenshots are
-kept in ``test-artifacts/``.
+picture (for frontends without widgets) must be hidden by the live view. A notebook saved
+after a run and opened again, with no widgets behind its outputs, must show that picture.
+Screenshots are kept in ``test-artifacts/``.
 
 Run it with ``pytest -m browser tests/test_browser.py``. It is skipped only when Chromium
 or Playwright cannot be found; install them with ``bash .ci/setup_browser.sh``.
@@ -260,3 +261,23 @@ def test_every_explorer_is_usable_on_a_laptop_screen(page, lab_url):
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser_every_explorer.png"), full_page=True)
+
+
+def test_a_saved_notebook_shows_its_explorer_before_it_runs(page, lab_url, tmp_path):
+    """Reopened without its widgets (a closed kernel), the explorer's picture still shows."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    nb.metadata.pop("widgets", None)  # saved as JupyterLab saves it by default
+    nbformat.write(nb, tmp_path / "root" / "saved.ipynb")
+    try:
+        page.goto(f"{lab_url}/lab/tree/saved.ipynb")
+        page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for()
+        picture = page.locator("img[class^='rnncourse-still']")
+        picture.first.wait_for(state="visible")
+        assert picture.evaluate("i => i.complete && i.naturalWidth > 0")
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser_saved_notebook.png"))
