@@ -34,10 +34,9 @@ class Bidirectional(nn.Module):
     """A forward pass and a backward pass over the same sequence, side by side.
 
     ``hs[:, t] = [h_fwd(t), h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
-    valid step back to its first, so padding never changes a result.
-
-    ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_f + H_b),
-    (final_fwd, final_bwd))``; ``state`` is a pair of initial states or None.
+    valid step back to its first, so padding never changes a result. ``forward(x (B, T,
+    I), state=None, lengths=None) -> (hs (B, T, H_f + H_b), (final_fwd, final_bwd))``;
+    ``state`` is a pair of initial states or None.
     """
 
     def __init__(self, forward_cell, backward_cell):
@@ -67,9 +66,7 @@ class Bidirectional(nn.Module):
 class Stacked(nn.Module):
     """Layers on top of each other: layer ``l``'s states ``hs`` are layer ``l+1``'s inputs.
 
-    ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain:
-    ``cells[l + 1].input_size == cells[l].hidden_size``.
-
+    ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain.
     ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_top), finals)``;
     ``state`` and ``finals`` are lists with one state per layer.
     """
@@ -118,9 +115,7 @@ class TorchEquivalent(nn.Module):
     def __init__(self, stack: Stacked, num_directions: int, is_lstm: bool):
         super().__init__()
         self.stack, self.num_directions, self.is_lstm = stack, num_directions, is_lstm
-        self.num_layers = len(stack.layers)
-        first = stack.layers[0]
-        self.hidden_size = (first.forward_cell if num_directions == 2 else first).hidden_size
+        self.num_layers, self.hidden_size = len(stack.layers), stack.hidden_size // num_directions
 
     def forward(self, x, state=None, lengths=None):
         x = check_tensor(x, "x", ("B", "T", self.stack.input_size), hint="Inputs are batch-first.")
