@@ -183,12 +183,8 @@ class _TorchLikeCell(RecurrentCell):
 
     @classmethod
     def from_torch(cls, module: nn.Module, layer: int = 0, direction: int = 0):
-        """A new cell holding a copy of the weights of the matching torch module.
-
-        ``module`` is the torch cell (e.g. ``nn.LSTMCell`` for ``LSTMCell``) or the
-        multi-layer module (e.g. ``nn.LSTM``), of which ``layer`` and ``direction``
-        (``1`` for reverse) pick one cell. See ``rnncourse.torch_interop.cell_from_torch``.
-        """
+        """A new cell holding a copy of the weights of the matching torch cell, or of one
+        ``layer`` and ``direction`` of a multi-layer module (``torch_interop.cell_from_torch``)."""
         return torch_interop.cell_from_torch(cls, module, layer, direction)
 
     def extra_repr(self) -> str:

@@ -108,11 +108,8 @@ class CharModel(nn.Module):
                 f"cells.GRUCell(32, 128) or cells.StepCell(gru_step, 'gru', 32, 128)) or a "
                 f"scan.MinGRU, got {type(recurrent).__name__}.{fix}"
             )
-        self.vocab_size, self.embedding_size, self.hidden_size = (
-            vocab_size,
-            embedding_size,
-            hidden_size,
-        )
+        self.vocab_size = vocab_size
+        self.embedding_size, self.hidden_size = embedding_size, hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_size)
         self.readout = nn.Linear(hidden_size, vocab_size)
 

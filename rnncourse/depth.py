@@ -26,11 +26,8 @@ from torch.utils._pytree import tree_flatten
 
 __all__ = ["Depth", "measure_depth"]
 
-_IN_PLACE_OPERATORS = {
-    f"__i{op}__"
-    for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
-    + ("and", "or", "xor", "lshift", "rshift")
-}
+_OPERATORS = "add sub mul truediv floordiv mod pow matmul and or xor lshift rshift".split()
+_IN_PLACE_OPERATORS = {f"__i{op}__" for op in _OPERATORS}  # +=, -=, ...
 
 
 def _writes_first_argument(name: str, kwargs: dict) -> bool:

@@ -140,8 +140,7 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
             if hs.shape[0] > 1:
                 ax.set_title(f"sequence {k + 1}")
         axes[0, 0].set_ylabel("state $h^{(t)}$ (unitless)")
-        if h.shape[1] <= 8:
-            # beside the last panel, never over the traces
+        if h.shape[1] <= 8:  # beside the last panel, never over the traces
             axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.suptitle(title or "State trajectories: does the state settle, grow or oscillate?")
     return fig

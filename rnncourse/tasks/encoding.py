@@ -14,11 +14,9 @@ __all__ = ["one_hot"]
 def one_hot(tokens: torch.Tensor, num_classes: int, lengths=None) -> torch.Tensor:
     """One-hot encode integer tokens.
 
-    Args:
-        tokens: integer tensor of shape ``(B, T)`` (any shape works without ``lengths``).
-        num_classes: size of the alphabet; every token must be in ``[0, num_classes)``.
-        lengths: optional ``(B,)`` integer tensor; steps at or past a sequence's length
-            become all-zero rows, so padding carries no signal.
+    ``tokens``: integers in ``[0, num_classes)``, ``(B, T)`` (any shape without
+    ``lengths``); with ``lengths`` ``(B,)``, steps at or past a sequence's length become
+    all-zero rows, so padding carries no signal.
 
     Returns float32 tensor of shape ``(*tokens.shape, num_classes)``.
     """

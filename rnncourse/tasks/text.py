@@ -31,10 +31,8 @@ SENTENCES = ("I think therefore I am", "I like machine learning", "I am not just
 
 
 class Vocab:
-    """A token <-> id table. Ids 0, 1, 2 are ``<pad>``, ``<start>`` and ``<stop>``.
-
-    The other tokens follow in order of first appearance.
-    """
+    """A token <-> id table: ``<pad>``, ``<start>``, ``<stop>`` (ids 0, 1, 2), then the
+    other tokens in order of first appearance."""
 
     PAD, START, STOP = "<pad>", "<start>", "<stop>"
     pad_id, start_id, stop_id = 0, 1, 2
