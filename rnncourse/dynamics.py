@@ -161,15 +161,7 @@ def jacobian_products(
 
 
 def jacobian_norms(
-    W: torch.Tensor,
-    h0: torch.Tensor,
-    xs: torch.Tensor | None = None,
-    nonlinearity: str = "tanh",
-    U: torch.Tensor | None = None,
-    b: torch.Tensor | None = None,
-    *,
-    steps: int | None = None,
-    ord: str = "spectral",
+    W, h0, xs=None, nonlinearity="tanh", U=None, b=None, *, steps=None, ord="spectral"
 ) -> torch.Tensor:
     """Norm of dh(T)/dh(T-k) for every lag k = 0..T, shape (T + 1,).
 
