@@ -30,7 +30,7 @@ TARGET_MS = 30
 
 CASES = {
     "gain_explorer": (widgets.gain_explorer, "gain", [0.5, 0.9, 1.0, 1.2, 1.5]),
-    "gain_explorer(n=128), as in notebook 05 (norms at every 5th lag)": (
+    "gain_explorer(n=128), as in notebook 05 (every 5th lag, single precision)": (
         functools.partial(widgets.gain_explorer, n=128),
         "gain",
         [0.5, 0.9, 1.0, 1.2, 1.5],

@@ -237,17 +237,23 @@ def test_gain_norms_are_spectral_norms():
     np.testing.assert_array_equal(data["lag"], np.arange(31))
 
 
-def test_gain_norms_of_many_units_are_exact_at_every_fifth_lag():
+@pytest.mark.parametrize("gain", [0.05, 0.5, 1.1, 2.0])
+def test_gain_norms_of_many_units_are_shown_at_every_fifth_lag(gain):
     gen = torch.Generator().manual_seed(0)
     W1 = dynamics.random_recurrent_matrix(128, 1.0, seed=gen)
     h0 = torch.randn(128, generator=gen, dtype=torch.float64)
-    data = widgets.gain_explorer(n=128).set(gain=1.1, nonlinearity="tanh").data()
-    _, jacs = dynamics.jacobian_products(1.1 * W1, h0, None, "tanh", steps=50)
+    ex = widgets.gain_explorer(n=128).set(gain=gain, nonlinearity="tanh")
+    data = ex.data()
+    _, jacs = dynamics.jacobian_products(gain * W1, h0, None, "tanh", steps=50)
     np.testing.assert_array_equal(data["lag"], np.arange(0, 51, 5))
-    expected = torch.linalg.matrix_norm(jacs, ord=2).flip(0)[::5]
-    np.testing.assert_allclose(data["jac_norm"], expected, rtol=1e-10)
-    rate = dynamics.log_growth_rate(expected) / 5  # per step, from the lags shown
-    assert data["rate"] == pytest.approx(rate)
+    expected = torch.linalg.matrix_norm(jacs, ord=2).flip(0)[::5]  # double precision
+    shown = expected > 1e-30  # single precision: norms far below the axis become 0
+    np.testing.assert_allclose(data["jac_norm"][shown], expected[shown], rtol=1e-3)
+    assert (data["jac_norm"][~shown] < 1e-30).all()  # and far below the axis:
+    assert shown.all() or expected[~shown].max() < 1e-6 * ex.fig.axes[1].get_ylim()[0]
+    reach = int(np.cumprod(data["jac_norm"] > 0).sum())  # the rate's lags: up to a zero
+    rate = dynamics.log_growth_rate(expected[:reach]) / 5  # per step
+    assert data["rate"] == pytest.approx(rate, rel=1e-3)
 
 
 @pytest.mark.parametrize(
