@@ -1,15 +1,14 @@
 """rnncourse: a course companion for learning recurrent neural networks.
 
-Modules, from the lowest layer up (lower layers never import higher ones): ``cells``
-(one step: RNN, gated leaky unit, LSTM, GRU, or your own), ``sequences`` and ``stacked``
-(running cells over time in every topology), ``bptt`` and ``lstm_bptt`` (backpropagation
-by hand, in NumPy), ``dynamics`` (gains, Jacobians, time constants), ``scan`` and
-``depth`` (parallel scans), ``graphs`` and ``diagrams`` (autograd graphs, drawings),
-``tasks`` (seeded data with baselines), ``training`` (the train loop, clipping),
-``generation`` (teacher forcing, scheduled sampling, sampling), ``charmodel`` (a
-character model; trained names and Shakespeare models), ``plots`` and ``widgets``
-(figures, explorers) and ``checks`` (exercise checkers). Import what you need, e.g.
-``from rnncourse import cells``.
+Modules, from the lowest layer up: ``cells`` (one step: RNN, gated leaky unit, LSTM,
+GRU, or your own), ``sequences`` and ``stacked`` (running cells over time in every
+topology), ``bptt`` and ``lstm_bptt`` (backpropagation by hand, in NumPy), ``dynamics``
+(gains, Jacobians, time constants), ``scan`` and ``depth`` (parallel scans), ``graphs``
+and ``diagrams`` (autograd graphs, drawings), ``tasks`` (seeded data with baselines),
+``training`` (the train loop, clipping), ``generation`` (teacher forcing, scheduled
+sampling, sampling), ``charmodel`` (a character model; trained names and Shakespeare
+models), ``plots`` and ``widgets`` (figures, explorers) and ``checks`` (exercise
+checkers). Import what you need, e.g. ``from rnncourse import cells``.
 
 Notation, used by every module and notebook (time index: h^(t) in notebook maths, h(t)
 in plain text, h_t only as a Python name)::

@@ -11,8 +11,7 @@ A multi-layer module (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) holds one set of weig
 layer ``l`` and direction ``d``, suffixed ``_l{l}`` (``_reverse`` for ``d = 1``); its
 states ``h_0``, ``h_n`` (``c_0``, ``c_n``) are ``(L*D, B, H)``, row ``l*D + d``.
 ``Cell.from_torch`` calls :func:`cell_from_torch`; ``rnncourse.stacked.from_torch``
-converts states with :func:`split_torch_state` and :func:`join_torch_state`. This
-module imports no other part of rnncourse, so the cells can use it.
+converts states with :func:`split_torch_state` and :func:`join_torch_state`.
 """
 
 from __future__ import annotations
