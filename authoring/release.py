@@ -120,6 +120,7 @@ def _setup_source(repo_url: str) -> str:
     return (
         "# On Google Colab only: install this course's package. --no-deps keeps Colab's own\n"
         "# torch and numpy (Colab already has every dependency). Elsewhere, nothing happens.\n"
+        "import os\n"
         "import random\n"
         "import sys\n"
         "\n"
@@ -129,6 +130,9 @@ def _setup_source(repo_url: str) -> str:
         'if "google.colab" in sys.modules:\n'
         f'    %pip install -q --no-deps "rnncourse @ git+{repo_url.rstrip("/")}"\n'
         "\n"
+        "# One math thread: the models are small, and one thread stays fast while other programs\n"
+        "# use the CPU. More threads: set RNNCOURSE_THREADS before starting Jupyter.\n"
+        'torch.set_num_threads(int(os.environ.get("RNNCOURSE_THREADS", "1")))\n'
         "random.seed(0)\n"
         "np.random.seed(0)  # noqa: NPY002 (the legacy global generator)\n"
         "_ = torch.manual_seed(0)"

@@ -8,7 +8,7 @@ reject it. Some mutants do not change what the function computes (the same value
 another way): those survive in any checker, so the score is a lower bound.
 
 The answers come from the progress file that executing the solution notebooks writes
-(``notebooks/solutions/.rnncourse-progress.json``: run ``rnncourse release --execute``
+(``notebooks/solutions/.rnncourse-progress.json``: run ``python -m authoring release --execute``
 first). Prints a table per exercise and the share rejected; ``--list`` prints the mutants
 that survived.
 
