@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import html.parser
 import importlib.metadata
+import inspect
 import json
 import re
 import shutil
@@ -173,8 +174,8 @@ def _claims(readme: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def _times(root: Path) -> dict[str, float]:
-    """``{notebook file name: seconds}`` from ``site/notebook_times.json``: CI's pinned run,
-    the README's table (``python benchmarks/notebook_times.py`` measures a machine's own)."""
+    """``{notebook file name: seconds}`` from ``site/notebook_times.json``: CI's pinned run, as
+    in benchmarks/README.md (``python benchmarks/notebook_times.py`` measures a machine's own)."""
     table = root / "site" / "notebook_times.json"
     times = json.loads(table.read_text()) if table.is_file() else {}
     return {name: float(s) for name, s in times.items() if name.endswith(".ipynb")}
@@ -209,16 +210,24 @@ def _generated(root: Path, summaries: list[dict]) -> dict[str, str]:
         )
     timing += (
         "\nThe solution copy under pytest, one math thread, on a 2-core CPU: CI's pinned run, "
-        "as in the README. `python benchmarks/notebook_times.py` measures your machine.\n"
+        "as in benchmarks/README.md. `python benchmarks/notebook_times.py` measures yours.\n"
     )
     claim_list = "".join(f"{i}. {c}\n" for i, c in enumerate(claims, 1))
     return {
+        "package.md": _package_text(),
         "claims.md": claim_list,
         "course_map.md": course,
         "goals.md": "\n".join(goals),
         "exercises.md": exercises,
         "times.md": timing,
     }
+
+
+def _package_text() -> str:
+    """The package's docstring (its modules and the course's notation), the one source."""
+    import rnncourse
+
+    return f"```text\n{inspect.cleandoc(rnncourse.__doc__)}\n```\n"
 
 
 def _mathjax(dest: Path) -> None:

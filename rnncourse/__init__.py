@@ -33,6 +33,8 @@ in plain text, h_t only as a Python name)::
                             da = dL/da(t); dc, dc_prev likewise for the LSTM cell
     grads, max_norm         all gradients (grad L) as one vector, and the largest norm
                             that clipping allows (m in notebook 05)
+    temperature             sampling from softmax(o(t) / temperature), written out since
+                            T and tau name sequence lengths
 """
 
 __version__ = "0.1.0"

@@ -1,23 +1,37 @@
-"""The notation table is written twice (README and package docstring); they must agree."""
+"""The notation lives once, in the package's docstring, and the website shows that text."""
 
 import re
 from pathlib import Path
 
 import rnncourse
+from authoring import site
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _readme_code_names() -> set[str]:
-    text = (ROOT / "README.md").read_text()
-    table = text[text.index("### Notation") :].split("\n\n### ", 1)[0]
-    rows = [line for line in table.splitlines() if line.startswith("| $")]
-    assert len(rows) >= 10
-    return {name for row in rows for name in re.findall(r"`([A-Za-z_]+)`", row.split("|")[2])}
+def _rows() -> dict[str, str]:
+    """{symbols: meaning} of the docstring's notation table."""
+    doc = rnncourse.__doc__
+    table = doc[doc.index("Notation") :].split("::", 1)[1]
+    rows, last = {}, None
+    for line in table.splitlines():
+        if re.match(r"^    \S", line):
+            symbols, meaning = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+            rows[symbols], last = meaning, symbols
+        elif line.strip() and last is not None:
+            rows[last] += " " + line.strip()
+    return rows
 
 
-def test_every_name_of_the_readme_table_is_in_the_package_docstring():
-    doc = rnncourse.__doc__[rnncourse.__doc__.index("Notation") :]
-    words = set(re.findall(r"[A-Za-z_]+", doc))
-    missing = sorted(_readme_code_names() - words)
-    assert not missing, f"in README's notation table but not in rnncourse's docstring: {missing}"
+def test_the_notation_table_names_the_course_s_symbols():
+    rows = _rows()
+    for symbol in ["U, W, b", "V, b_o", "rho", "s(t), theta", "r, z, n", "temperature"]:
+        assert symbol in rows, f"{symbol} missing from the notation table"
+    assert all(len(meaning.split()) >= 3 for meaning in rows.values())
+
+
+def test_the_website_shows_the_docstring_and_the_readme_does_not_repeat_it():
+    page = site._package_text()
+    assert rnncourse.__doc__.strip().splitlines()[0] in page
+    assert all(symbols in page for symbols in _rows())
+    assert "Notation" not in (ROOT / "README.md").read_text()

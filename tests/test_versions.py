@@ -1,4 +1,4 @@
-"""The version claims: declared lower bounds agree, and the README's version table is true."""
+"""The version claims: declared lower bounds agree, and CONTRIBUTING.md's version table is true."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def _readme_table() -> dict[str, dict[str, str]]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "CONTRIBUTING.md").read_text()
     block = text[text.index("**Tested versions**") :]
     lines = block.splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("|"))
