@@ -125,7 +125,7 @@ def wrap(message: str, width: int = WIDTH) -> str:
             body, room, initial_indent=indent, subsequent_indent=more, break_on_hyphens=False
         ) or [""]
         if k == 0 and len(lines) > 1:  # the rest of a first paragraph may use the full width
-            rest = " ".join(lines[1:]).strip()
+            rest = " ".join(part.strip() for part in lines[1:])
             lines = lines[:1] + textwrap.wrap(
                 rest, width, initial_indent=more, subsequent_indent=more, break_on_hyphens=False
             )
