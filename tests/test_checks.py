@@ -14,7 +14,7 @@ import torch
 from rnncourse import checks
 from rnncourse.checks import _contract
 
-from .exercise_cases import all_cases
+from .exercise_cases import all_cases, all_right
 from .exercise_cases.nb00 import rnn_step
 from .exercise_cases.nb03 import rnn_backward_np
 from .exercise_cases.nb04 import teacher_forced
@@ -53,6 +53,16 @@ def test_every_reference_answer_passes_its_own_checker(name, capsys, monkeypatch
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_correct_answer_passes(name, capsys):
     assert getattr(checks, name)(CASES[name][0]).passed
+    assert capsys.readouterr().out.strip().startswith(f"✓ {name}: all ")
+
+
+RIGHT = all_right()
+OTHER_STYLES = [(name, i) for name, answers in sorted(RIGHT.items()) for i in range(len(answers))]
+
+
+@pytest.mark.parametrize(("name", "index"), OTHER_STYLES)
+def test_a_right_answer_in_another_style_passes(name, index, capsys):
+    assert getattr(checks, name)(RIGHT[name][index]).passed
     assert capsys.readouterr().out.strip().startswith(f"✓ {name}: all ")
 
 

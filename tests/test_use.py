@@ -9,8 +9,10 @@ import textwrap
 import pytest
 import torch
 
-from rnncourse import checks
+from rnncourse import cells, checks, sequences
 from rnncourse.checks import _answers, _framework, _progress
+
+from .exercise_cases.nb06 import gru_with_helper
 
 # every test starts with no exercise passed and its own progress file (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("progress_file")
@@ -162,6 +164,26 @@ def test_an_answer_calling_another_exercise_s_answer(capsys, progress_file):
     assert "using yours from notebook 01" in capsys.readouterr().out
     x = torch.randn(2, 5, 4)
     torch.testing.assert_close(again(x, *inputs()[2:]), cell["rnn_forward"](x, *inputs()[2:]))
+
+
+def test_a_gru_step_calling_a_helper_of_its_cell_runs_in_notebook_09(capsys, progress_file):
+    """Notebook 06's answer and the helper of its cell come along to 09, which trains it."""
+    checks.gru_step(gru_with_helper)
+    saved = json.loads(progress_file.read_text())["answers"]["gru_step"]
+    assert "def affine_blocks" in saved["source"] and saved["missing"] == []
+    new_kernel()
+    capsys.readouterr()
+    step = checks.use("gru_step")  # as notebook 09 asks for it
+    assert "using yours from notebook 06" in capsys.readouterr().out
+    assert step.__wrapped__ not in (gru_with_helper, checks.REGISTRY["gru_step"].reference)
+    yours = cells.StepCell(step, "gru", input_size=32, hidden_size=128)
+    torchs = torch.nn.GRU(32, 128, batch_first=True)
+    torchs.load_state_dict(dict(zip(torchs.state_dict(), yours.state_dict().values(), strict=True)))
+    x = torch.randn(4, 9, 32)
+    hs, _ = sequences.run(yours, x)
+    torch.testing.assert_close(hs, torchs(x)[0], atol=1e-5, rtol=1e-4)
+    hs.square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in yours.parameters())
 
 
 def test_a_saved_answer_that_no_longer_passes_is_not_used(capsys, progress_file):

@@ -1,33 +1,38 @@
 """Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU.
 
-Each exercise registers the course's answer (the ``_reference`` functions below), which
-later cells run through ``checks.use`` until the student's own answer passes.
+The references call the course's own step maths (:mod:`rnncourse.cells`) and
+:func:`rnncourse.dynamics.time_constant`; later cells run them through ``checks.use`` until
+the student's answer passes. Expected values come from torch's ``LSTMCell`` and ``GRUCell``
+and from autograd. Later cells train through the three steps, so their checkers also
+compare gradients with autograd's, in float32 and float64, at the sizes notebook 09 uses.
 """
 
 from __future__ import annotations
 
-import torch
+import math
 
+import torch
+import torch.nn.functional as F
+
+from .. import cells, dynamics, lstm_bptt
 from .._random import generator
-from ._contract import call
-from ._framework import StudentCodeError, compare, exercise, randn, torch_module
+from ._contract import call, check_gradients
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn, torch_module
 
 
 def _gated_leaky_step(s, x, theta):
     """s, x (B, H); theta (B, H) or (H,) -> sigmoid(theta) * s + x, (B, H)."""
-    return torch.sigmoid(theta) * s + x
+    return cells._gated_leaky_step(x, s, torch.sigmoid(theta))
 
 
 def _time_constant(gate):
-    """gate: values in (0, 1), any shape -> tau = -1 / ln(gate), same shape."""
-    return -1.0 / torch.log(gate)
+    """gate: values in (0, 1), any shape -> tau = -1 / ln(gate), same shape and dtype."""
+    return dynamics.time_constant(gate).to(gate.dtype)
 
 
 def _lstm_step(x, h, c, U, W, b):
     """x (B, I), h, c (B, H), U (4H, I), W (4H, H), b (4H,) -> (h_new, c_new), each (B, H)."""
-    a_i, a_f, a_g, a_o = (x @ U.T + h @ W.T + b).chunk(4, dim=1)
-    c_new = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
-    return torch.sigmoid(a_o) * torch.tanh(c_new), c_new
+    return cells._lstm_step(x, h, c, U, W, b, None)
 
 
 def _cell_state_gradient(f):
@@ -38,44 +43,68 @@ def _cell_state_gradient(f):
 
 def _gru_step(x, h, U, W, b_x, b_h):
     """x (B, I), h (B, H), U (3H, I), W (3H, H), b_x, b_h (3H,) -> h_new (B, H)."""
-    x_r, x_z, x_n = (x @ U.T + b_x).chunk(3, dim=1)
-    h_r, h_z, h_n = (h @ W.T + b_h).chunk(3, dim=1)
-    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-    return (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+    return cells._gru_step(x, h, U, W, b_x, b_h)
 
 
-def _call_split(name: str, case: str, fn, blocks: int, *args):
+def _blocks_message(blocks: int, gates: str) -> str:
+    return (
+        f"the split gave the wrong number of blocks. The pre-activations have {blocks}H "
+        f"columns, one block of H per gate ({gates}); split them along the feature axis "
+        f"(dim 1: the rows are the batch) into {blocks} blocks."
+    )
+
+
+def _call_split(name: str, case: str, fn, blocks: int, gates: str, *args, dtype=torch.float32):
     """``call`` that names a split into the wrong number of gate blocks."""
     try:
-        return call(name, fn, *args)
+        return call(name, fn, *args, dtype=dtype)
     except StudentCodeError as err:
         if isinstance(err.__cause__, ValueError) and "values to unpack" in str(err.__cause__):
-            raise AssertionError(
-                f"{name}, {case}: {err}. Likely mistake: the split gave the wrong number of "
-                f"blocks (check the count, and dim=1: the rows are the batch). The "
-                f"pre-activations have {blocks}H columns: .chunk({blocks}, dim=1) gives the "
-                f"{blocks} gate blocks of H columns each."
+            raise CheckFailed(
+                f"{name}, {case}: {err}. Likely mistake: {_blocks_message(blocks, gates)}"
             ) from err
         raise
 
 
-@exercise("06", reference=_gated_leaky_step)
+def _case(k: int, sizes: str, dtype, note: str = "") -> str:
+    """A case's description: its number, sizes, what is special about it, dtype."""
+    return f"case {k} ({sizes}{note}, {'float64' if dtype == torch.float64 else 'float32'})"
+
+
+@exercise(
+    "06",
+    reference=_gated_leaky_step,
+    forbidden=(cells._gated_leaky_step, cells.GatedLeakyCell.step),
+    gradients=True,
+)
 def gated_leaky_step(student_fn) -> int:
     """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x``.
 
     Shapes: s (B, H) state, x (B, H) input, theta (B, H) or (H,) gate logit (the lecture's
-    c); returns the new state (B, H). The arguments are passed by position.
+    c); returns the new state (B, H), in the inputs' dtype. The arguments are passed by
+    position. Logits of +-100 in one case (a sigmoid written by hand must not overflow),
+    and gradients reach s, x and theta, since notebook 06 trains the gate through it.
     """
-    cases = [(2, 3, True), (3, 4, False), (1, 5, True)]
-    for seed, (B, H, batched) in enumerate(cases):
+    cases = [  # B, H, theta per example, logits of +-100, dtype
+        (3, 4, True, False, torch.float32),
+        (5, 3, False, False, torch.float32),
+        (1, 6, True, False, torch.float64),
+        (4, 1, True, False, torch.float32),
+        (6, 5, True, True, torch.float32),
+    ]
+    for seed, (B, H, batched, extreme, dtype) in enumerate(cases):
         g = generator(150 + seed)
         s, x = randn(g, B, H), randn(g, B, H)
         theta = randn(g, B, H, scale=2) if batched else randn(g, H, scale=2)
+        if extreme:  # saturated gates: exp(100) overflows float32
+            theta[:, 0], theta[:, 1] = 100.0, -100.0
         a = torch.sigmoid(theta)
-        got = call("gated_leaky_step", student_fn, s.clone(), x.clone(), theta.clone())
+        sizes = f"B={B}, H={H}, theta of shape {tuple(theta.shape)}"
+        case = _case(seed + 1, sizes, dtype, ", logits of +-100" if extreme else "")
+        got = call("gated_leaky_step", student_fn, s, x, theta, dtype=dtype)
         compare(
             "gated_leaky_step",
-            f"case {seed + 1} (B={B}, H={H}, theta of shape {tuple(theta.shape)})",
+            case,
             got,
             a * s + x,
             mistakes={
@@ -87,113 +116,182 @@ def gated_leaky_step(student_fn) -> int:
                     (1 - a) * s + x
                 ),
                 "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
+                "the input x is missing: the step adds it to the kept state.": a * s,
+            },
+            shape_hints={
+                (1, B, H): "the gate got a batch axis of its own. theta may already be "
+                "(B, H); broadcasting lines a (H,) theta up with the rows by itself."
             },
         )
+        if seed in (0, 1):
+            check_gradients(
+                "gated_leaky_step", case, student_fn, (s, x, theta), wrt=("s", "x", "theta")
+            )
     return len(cases)
 
 
-@exercise("06", reference=_time_constant)
+@exercise("06", reference=_time_constant, forbidden=(dynamics.time_constant, dynamics.half_life))
 def time_constant(student_fn) -> int:
     """Check ``time_constant(gate) -> tau``.
 
-    gate: a tensor of any shape with values in (0, 1), the factor sigmoid(theta) that the
-    state keeps each step. A memory decays as gate**t = exp(-t / tau), so
-    tau = -1 / log(gate), in steps (positive). Returns a tensor of gate's shape.
+    gate: a tensor of any shape (a single number as a 0-d tensor too) with values in (0, 1),
+    the factor sigmoid(theta) that the state keeps each step. A memory decays as
+    gate**t = exp(-t / tau), so tau = -1 / log(gate), in steps (positive). Returns a tensor
+    of gate's shape and dtype. The gates reach 1e-6 and 1 - 2**-20 (a million steps).
     """
-    cases = [torch.tensor([0.5, 0.9, 0.99]), torch.tensor([[0.1, 0.7], [0.95, 0.999]])]
-    cases.append(torch.rand(4, generator=generator(160), dtype=torch.float64) * 0.9 + 0.05)
-    for k, gate in enumerate(cases):
-        gate = gate.double()
-        got = call("time_constant", student_fn, gate.clone())
+    cases = [
+        (torch.tensor([0.5, 0.9, 0.99]), torch.float32),
+        (torch.tensor([[0.1, 0.7], [0.95, 0.999]]), torch.float32),
+        (torch.rand(4, generator=generator(160), dtype=torch.float64) * 0.9 + 0.05, torch.float32),
+        (torch.tensor([1e-6, 0.02, 0.9999, 1 - 2**-20]), torch.float32),
+        (torch.sigmoid(torch.tensor(6.0, dtype=torch.float64)), torch.float64),
+        (torch.tensor([[0.3, 0.6, 0.8], [0.97, 0.995, 0.9995]]), torch.float64),
+    ]
+    for k, (gate, dtype) in enumerate(cases):
+        gate = gate.to(dtype).double()  # the values the student's function receives
+        shown = [round(v, 7) for v in gate.reshape(-1).tolist()]
+        case = _case(k + 1, f"gate = {shown if gate.ndim else shown[0]}", dtype)
+        got = call("time_constant", student_fn, gate, dtype=dtype)
+        if got is not None and not isinstance(got, torch.Tensor):
+            raise CheckFailed(
+                f"time_constant, {case}: returned {type(got).__name__}, not a tensor. Likely "
+                f"mistake: the computation left torch (math, NumPy, a Python float); keep it "
+                f"in torch operations on gate, since later cells use the result as a tensor."
+            )
+        log = torch.log(gate)
         compare(
             "time_constant",
-            f"case {k + 1} (gate = {[round(v, 3) for v in gate.reshape(-1).tolist()]})",
+            case,
             got,
-            -1 / torch.log(gate),
+            -1 / log,
             mistakes={
-                "wrong sign: log(gate) < 0, so tau = -1 / log(gate) is positive.": (
-                    1 / torch.log(gate)
-                ),
+                "wrong sign: log(gate) < 0, so tau = -1 / log(gate) is positive.": 1 / log,
                 "1 / (1 - gate) only approximates tau for gates close to 1; use the exact "
                 "-1 / log(gate).": 1 / (1 - gate),
-                "this is the decay rate -log(gate); the time constant is its inverse.": (
-                    -torch.log(gate)
-                ),
+                "this is the decay rate -log(gate); the time constant is its inverse.": -log,
                 "log10 was used; the time constant needs the natural log, torch.log.": (
                     -1 / torch.log10(gate)
                 ),
+                "the log of 1 - gate was taken; the state keeps the fraction gate of itself "
+                "each step, so the decay is set by log(gate) itself.": -1 / torch.log1p(-gate),
+                "this is the half-life tau * ln 2 (what a base-2 log gives), the steps until "
+                "half is left; the time constant counts the steps until 1/e is left, with the "
+                "natural log.": -math.log(2) / log,
             },
         )
     return len(cases)
 
 
-CHUNK = (
-    "the 4H columns were cut into 5 pieces (chunk(5)); chunk(4, dim=1) gives the four "
-    "blocks i, f, g, o of H columns each."
+def _lstm_pair(h, c) -> torch.Tensor:
+    return torch.cat([h, c], -1)
+
+
+@exercise(
+    "06",
+    reference=_lstm_step,
+    forbidden=(
+        (torch.nn.LSTMCell, "torch.nn.LSTMCell"),
+        (torch.nn.LSTM, "torch.nn.LSTM"),
+        (torch.lstm_cell, "torch's LSTM kernel torch.lstm_cell (torch._VF.lstm_cell)"),
+        (torch.lstm, "torch's LSTM kernel torch.lstm (torch._VF.lstm)"),
+        cells._lstm_step,
+        cells._lstm_gates,
+        lstm_bptt.lstm_step_forward,
+    ),
+    gradients=True,
 )
-
-
-def _lstm(x, h, c, U, W, b, order="ifgo", cell_tanh=True, swap=False):
-    chunks = dict(zip(order, (x @ U.T + h @ W.T + b).chunk(4, -1), strict=True))
-    i, f, o = (torch.sigmoid(chunks[k]) for k in "ifo")
-    c_new = f * c + i * torch.tanh(chunks["g"])
-    h_new = o * (torch.tanh(c_new) if cell_tanh else c_new)
-    return torch.cat([c_new, h_new] if swap else [h_new, c_new], -1)
-
-
-@exercise("06", reference=_lstm_step)
 def lstm_step(student_fn) -> int:
     """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell.
 
     Shapes: x (B, I), h (B, H), c (B, H), U (4H, I), W (4H, H), b (4H,), with the rows
     of U, W, b in torch's gate order i, f, g, o:
     i, f, o = sigmoid(.), g = tanh(.); c_new = f * c + i * g; h_new = o * tanh(c_new).
-    Every case has H >= 5, where a split of the 4H columns into 5 pieces (``chunk(5)``)
-    no longer returns four blocks of H (for H <= 4 it does, by chance).
+    Every case has H >= 5, where a split of the 4H columns into 5 pieces no longer returns
+    four blocks of H (for H <= 4 it does, by chance). One case has pre-activations of
+    +-100 (a sigmoid or tanh written by hand must not overflow); gradients reach every
+    input and weight.
     """
-    cases = [(2, 5, 2), (1, 6, 3), (3, 7, 5)]
-    for seed, (B, H, I) in enumerate(cases):
+    cases = [  # B, H, I, input scale, weight scale, dtype
+        (3, 5, 2, 1, 0.8, torch.float32),
+        (1, 6, 3, 1, 0.8, torch.float32),
+        (4, 7, 5, 1, 0.8, torch.float64),
+        (5, 128, 32, 1, 0.1, torch.float32),
+        (2, 5, 3, 40, 0.8, torch.float32),
+    ]
+    for seed, (B, H, I, x_scale, w_scale, dtype) in enumerate(cases):
         g = generator(170 + seed)
-        ref = torch_module(g, torch.nn.LSTMCell, I, H, scale=0.8)
+        ref = torch_module(g, torch.nn.LSTMCell, I, H, scale=w_scale)
         with torch.no_grad():
             ref.bias_hh.zero_()
         U, W, b = ref.weight_ih.detach(), ref.weight_hh.detach(), ref.bias_ih.detach()
-        x, h, c = randn(g, B, I), randn(g, B, H), randn(g, B, H)
+        x, h, c = randn(g, B, I, scale=x_scale), randn(g, B, H), randn(g, B, H)
         with torch.no_grad():
-            expected = torch.cat(ref(x, (h, c)), -1)
-        case = f"case {seed + 1} (B={B}, H={H}, I={I}"
-        got = _call_split(
-            "lstm_step", case + ")", student_fn, 4, x.clone(), h.clone(), c.clone(), U, W, b
-        )
+            expected = _lstm_pair(*ref(x, (h, c)))
+        note = ", pre-activations up to +-100" if x_scale > 1 else ""
+        case = _case(seed + 1, f"B={B}, H={H}, I={I}", dtype, note)
+        args = (x, h, c, U, W, b)
+        got = _call_split("lstm_step", case, student_fn, 4, "i, f, g, o", *args, dtype=dtype)
         if not (isinstance(got, tuple | list) and len(got) == 2):
-            raise AssertionError(
-                f"lstm_step: expected a pair (h_new, c_new), got {type(got).__name__}."
+            raise CheckFailed(
+                f"lstm_step, {case}: expected a pair (h_new, c_new), got {type(got).__name__}."
             )
         got_shapes = [tuple(torch.as_tensor(v).shape) for v in got]
         if got_shapes != [(B, H), (B, H)]:
-            raise AssertionError(
-                f"lstm_step, case {seed + 1}: h_new and c_new must both have shape "
-                f"{(B, H)}, got {got_shapes[0]} and {got_shapes[1]}."
-                + (f" Likely mistake: {CHUNK}" if got_shapes[0][-1:] == (-(-4 * H // 5),) else "")
+            split = got_shapes[0] in ((B, -(-4 * H // 5)), (-(-B // 4), 4 * H))
+            raise CheckFailed(
+                f"lstm_step, {case}: h_new and c_new must both have shape {(B, H)}, got "
+                f"{got_shapes[0]} and {got_shapes[1]}."
+                + (f" Likely mistake: {_blocks_message(4, 'i, f, g, o')}" if split else "")
             )
-        args = (x, h, c, U, W, b)
+        # the pre-activations in torch's order, and the right gates, for the typical mistakes
+        a_i, a_f, a_g, a_o = (x @ U.T + h @ W.T + b).chunk(4, dim=1)
+        i, f, gg, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+        c_new = f * c + i * gg
+        c_ifog = f * c + i * torch.tanh(a_o)
+        c_figo = i * c + f * gg
         compare(
             "lstm_step",
-            case + "; [h_new, c_new] side by side)",
-            torch.cat([torch.as_tensor(v) for v in got], -1),
+            case + ", [h_new, c_new] side by side",
+            _lstm_pair(*(torch.as_tensor(v) for v in got)),
             expected,
             mistakes={
                 "wrong gate order: torch stores the rows as i, f, g, o (input, forget, "
-                "candidate, output), not i, f, o, g.": _lstm(*args, order="ifog"),
-                "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
-                "f, i, g, o.": _lstm(*args, order="figo"),
-                "the tanh on the cell state is missing: h_new = o * tanh(c_new).": _lstm(
-                    *args, cell_tanh=False
+                "candidate, output), not i, f, o, g.": _lstm_pair(
+                    torch.sigmoid(a_g) * torch.tanh(c_ifog), c_ifog
                 ),
-                "h_new and c_new are swapped; return (h_new, c_new).": _lstm(*args, swap=True),
+                "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
+                "f, i, g, o.": _lstm_pair(o * torch.tanh(c_figo), c_figo),
+                "the tanh on the cell state is missing: the output gate scales the squashed "
+                "new cell state.": _lstm_pair(o * c_new, c_new),
+                "h_new and c_new are swapped; return (h_new, c_new).": _lstm_pair(
+                    c_new, o * torch.tanh(c_new)
+                ),
+                "the output reads the old cell state c; it reads the new one, after the "
+                "update.": _lstm_pair(o * torch.tanh(c), c_new),
+                "the candidate g got a sigmoid; it is the one block squashed by tanh, so "
+                "that the cell can also be written down.": _lstm_pair(
+                    o * torch.tanh(f * c + i * torch.sigmoid(a_g)), f * c + i * torch.sigmoid(a_g)
+                ),
+                "the forget gate is missing: the old cell state is scaled by f before the "
+                "new candidate is added.": _lstm_pair(o * torch.tanh(c + i * gg), c + i * gg),
             },
         )
+        if seed in (0, 2):
+            check_gradients("lstm_step", case, student_fn, args, wrt=("x", "h", "c", "U", "W", "b"))
     return len(cases)
+
+
+def _autograd_cell_gradient(f: torch.Tensor) -> torch.Tensor:
+    """dc_T/dc_t for c_t = f_t * c_{t-1} + u_t, by autograd through the recurrence (B, T, H)."""
+    B, T, H = f.shape
+    u = torch.zeros(B, T, H, dtype=f.dtype)
+    c, cs = torch.zeros(B, H, dtype=f.dtype, requires_grad=True), []
+    for t in range(T):
+        c = f[:, t] * c + u[:, t]
+        c.retain_grad()
+        cs.append(c)
+    c.sum().backward()
+    return torch.stack([ct.grad for ct in cs], 1)
 
 
 @exercise("06", reference=_cell_state_gradient)
@@ -202,35 +300,46 @@ def cell_state_gradient(student_fn) -> int:
 
     f: (B, T, H) forget-gate values f_1 ... f_T. Returns (B, T, H) whose entry t is
     dc_T/dc_t along the cell path (gates held fixed) = f_{t+1} * ... * f_T, so the last
-    entry is 1. Compared with torch autograd.
+    entry is 1. Compared with torch autograd, at T = 1, at T = 1024 with gates near 1, and
+    where the running product of small gates underflows (a product divided by a product
+    gives 0 / 0 there). float32 and float64.
     """
-    cases = [(2, 4, 3), (1, 6, 2), (3, 3, 4)]
-    for seed, (B, T, H) in enumerate(cases):
+    cases = [  # B, T, H, lowest gate, dtype
+        (3, 4, 2, 0.0, torch.float32),
+        (1, 6, 2, 0.0, torch.float32),
+        (4, 3, 5, 0.0, torch.float64),
+        (2, 1, 3, 0.0, torch.float32),
+        (3, 1024, 2, 0.99, torch.float32),
+        (2, 300, 3, 0.0, torch.float32),
+    ]
+    for seed, (B, T, H, low, dtype) in enumerate(cases):
         g = generator(180 + seed)
-        f = torch.rand(B, T, H, generator=g, dtype=torch.float64)
-        ig = randn(g, B, T, H).requires_grad_()
-        c, cs = torch.zeros(B, H, dtype=torch.float64), []
-        for t in range(T):
-            c = f[:, t] * c + ig[:, t]
-            c.retain_grad()
-            cs.append(c)
-        c.sum().backward()
-        expected = torch.stack([ct.grad for ct in cs], 1)
-        flipped = f.flip(1).cumprod(1).flip(1)  # f_t * ... * f_T
-        got = call("cell_state_gradient", student_fn, f.clone())
+        f = (low + (1 - low) * torch.rand(B, T, H, generator=g, dtype=torch.float64)).to(dtype)
+        expected = _autograd_cell_gradient(f.double())
+        f = f.double()
+        got = call("cell_state_gradient", student_fn, f, dtype=dtype)
+        ones = f.new_ones(B, 1, H)
+        units = torch.cat([f[:, :, 1:], f.new_ones(B, T, 1)], 2)  # shifted along the units
         compare(
             "cell_state_gradient",
-            f"case {seed + 1} (B={B}, T={T}, H={H})",
+            _case(seed + 1, f"B={B}, T={T}, H={H}, gates in [{low:g}, 1)", dtype),
             got,
             expected,
             mistakes={
                 "one factor too many: dc_T/dc_t starts at f_{t+1}; the entry for T is 1.": (
-                    flipped
+                    f.flip(1).cumprod(1).flip(1)
                 ),
                 "the product runs the wrong way: f_1 * ... * f_t belongs to the past, "
                 "dc_T/dc_t multiplies the LATER gates f_{t+1} ... f_T.": f.cumprod(1),
+                "the product runs over the earlier gates f_1 ... f_(t-1); dc_T/dc_t "
+                "multiplies the LATER gates f_{t+1} ... f_T.": torch.cat(
+                    [ones, f[:, :-1]], 1
+                ).cumprod(1),
                 "the gates were added; the gradient is their product.": torch.cat(
-                    [f.flip(1).cumsum(1).flip(1)[:, 1:], f.new_ones(B, 1, H)], 1
+                    [f.flip(1).cumsum(1).flip(1)[:, 1:], ones], 1
+                ),
+                "the product runs along the wrong axis: time is dim 1 of (B, T, H).": (
+                    units.flip(2).cumprod(2).flip(2)
                 ),
             },
             shape_hints={(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."},
@@ -238,66 +347,98 @@ def cell_state_gradient(student_fn) -> int:
     return len(cases)
 
 
-def _gru(x, h, U, W, b_x, b_h, order="rzn", reset="inside", swap_z=False):
-    """GRU step variants for the checker's typical mistakes (torch's is the default)."""
-    ux = dict(zip(order, (x @ U.T + b_x).chunk(3, -1), strict=True))
-    wh = dict(zip(order, (h @ W.T + b_h).chunk(3, -1), strict=True))
-    r = torch.sigmoid(ux["r"] + wh["r"])
-    z = torch.sigmoid(ux["z"] + wh["z"])
-    H = h.shape[1]
-    if reset == "inside":  # torch: r * (W_n h + b_hn)
-        n = torch.tanh(ux["n"] + r * wh["n"])
-    elif reset == "no_bias":  # r * (W_n h) + b_hn
-        n = torch.tanh(ux["n"] + r * (wh["n"] - b_h[2 * H :]) + b_h[2 * H :])
-    else:  # W_n (r * h) + b_hn, as in Cho et al.
-        n = torch.tanh(ux["n"] + (r * h) @ W[2 * H :].T + b_h[2 * H :])
-    if swap_z:
-        return z * n + (1 - z) * h
-    return (1 - z) * n + z * h
-
-
-@exercise("06", reference=_gru_step)
+@exercise(
+    "06",
+    reference=_gru_step,
+    forbidden=(
+        (torch.nn.GRUCell, "torch.nn.GRUCell"),
+        (torch.nn.GRU, "torch.nn.GRU"),
+        (torch.gru_cell, "torch's GRU kernel torch.gru_cell (torch._VF.gru_cell)"),
+        (torch.gru, "torch's GRU kernel torch.gru (torch._VF.gru)"),
+        cells._gru_step,
+    ),
+    gradients=True,
+)
 def gru_step(student_fn) -> int:
     """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` against torch.nn.GRUCell.
 
     Shapes: x (B, I), h (B, H), U (3H, I), W (3H, H), b_x (3H,), b_h (3H,): torch's
     weight_ih, weight_hh, bias_ih, bias_hh, rows in the gate order r, z, n.
     r = sigmoid(U_r x + b_xr + W_r h + b_hr), z likewise, n = tanh(U_n x + b_xn +
-    r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h, (B, H). The hidden sizes differ from
-    the batch and input sizes, and are not multiples of each other's blocks, so a split
-    along the wrong axis or into the wrong number of blocks shows.
+    r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h, (B, H), in the inputs' dtype. The
+    hidden sizes differ from the batch and input sizes, and are not multiples of each
+    other's blocks, so a split along the wrong axis or into the wrong number of blocks
+    shows. One case has notebook 09's sizes (I = 32, H = 128), one pre-activations of
+    +-100; gradients reach every input and weight, since notebooks 06 and 09 train it.
     """
-    cases = [(2, 3, 4), (3, 5, 2), (1, 4, 3)]
-    for seed, (B, H, I) in enumerate(cases):
+    cases = [  # B, H, I, input scale, weight scale, dtype
+        (3, 4, 5, 1, 0.8, torch.float32),
+        (5, 3, 2, 1, 0.8, torch.float32),
+        (1, 6, 4, 1, 0.8, torch.float64),
+        (7, 128, 32, 1, 0.1, torch.float32),
+        (2, 5, 3, 40, 0.8, torch.float32),
+    ]
+    for seed, (B, H, I, x_scale, w_scale, dtype) in enumerate(cases):
         g = generator(190 + seed)
-        ref = torch_module(g, torch.nn.GRUCell, I, H, scale=0.8)
+        ref = torch_module(g, torch.nn.GRUCell, I, H, scale=w_scale)
         U, W = ref.weight_ih.detach(), ref.weight_hh.detach()
         b_x, b_h = ref.bias_ih.detach(), ref.bias_hh.detach()
-        x, h = randn(g, B, I), randn(g, B, H)
+        x, h = randn(g, B, I, scale=x_scale), randn(g, B, H)
         with torch.no_grad():
             expected = ref(x, h)
-        case = f"case {seed + 1} (B={B}, H={H}, I={I})"
-        got = _call_split("gru_step", case, student_fn, 3, x.clone(), h.clone(), U, W, b_x, b_h)
+        note = ", pre-activations up to +-100" if x_scale > 1 else ""
+        case = _case(seed + 1, f"B={B}, H={H}, I={I}", dtype, note)
+        args = (x, h, U, W, b_x, b_h)
+        got = _call_split("gru_step", case, student_fn, 3, "r, z, n", *args, dtype=dtype)
         if isinstance(got, tuple | list):
-            raise AssertionError(
+            raise CheckFailed(
                 f"gru_step, {case}: got a {type(got).__name__}; the GRU's state is h alone, "
                 "so return h_new, one tensor (B, H)."
             )
-        args = (x, h, U, W, b_x, b_h)
+        # the two sides' blocks in torch's order, and the right gates, for the typical mistakes
+        x_r, x_z, x_n = F.linear(x, U, b_x).chunk(3, dim=1)
+        h_r, h_z, h_n = F.linear(h, W, b_h).chunk(3, dim=1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        W_n, b_hn = W[2 * H :], b_h[2 * H :]
+        n_zr = torch.tanh(x_n + z * h_n)  # r and z trade places
+        n_bias_outside = torch.tanh(x_n + r * (h_n - b_hn) + b_hn)
+        n_reset_first = torch.tanh(x_n + F.linear(r * h, W_n, b_hn))
+        n_no_reset = torch.tanh(x_n + h_n)
+        n_sigmoid = torch.sigmoid(x_n + r * h_n)
         compare(
             "gru_step",
             case,
             got,
             expected,
             mistakes={
-                "z and 1 - z are swapped: h_new = (1 - z) * n + z * h, so z near 1 keeps "
-                "the old state.": _gru(*args, swap_z=True),
+                "z and 1 - z are swapped: the update gate z is the share of the old state "
+                "that is kept (z near 1 copies h), 1 - z the share of the candidate.": (
+                    z * n + (1 - z) * h
+                ),
                 "wrong gate order: torch stores the rows as r, z, n (reset, update, "
-                "candidate), not z, r, n.": _gru(*args, order="zrn"),
-                "the reset gate must multiply (W_n h + b_hn) as a whole, bias included: "
-                "n = tanh(U_n x + b_xn + r * (W_n h + b_hn)).": _gru(*args, reset="no_bias"),
+                "candidate), not z, r, n.": (1 - r) * n_zr + r * h,
+                "the reset gate must scale the whole state side of the candidate, its bias "
+                "b_hn included, not W_n h alone.": (1 - z) * n_bias_outside + z * h,
                 "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
-                "applies it after: r * (W_n h + b_hn).": _gru(*args, reset="before"),
+                "applies it to the state side after the product, bias included.": (
+                    (1 - z) * n_reset_first + z * h
+                ),
+                "the reset gate is missing: it scales the state side of the candidate.": (
+                    (1 - z) * n_no_reset + z * h
+                ),
+                "the candidate got a sigmoid; it is squashed by tanh, like a plain RNN's state.": (
+                    1 - z
+                )
+                * n_sigmoid
+                + z * h,
+                "the bias b_h is missing: torch adds both biases, b_x on the input side and "
+                "b_h on the state side.": _gru_step(x, h, U, W, b_x, torch.zeros_like(b_h)),
             },
+            shape_hints={(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")},
         )
+        if seed in (0, 2):
+            check_gradients(
+                "gru_step", case, student_fn, args, wrt=("x", "h", "U", "W", "b_x", "b_h")
+            )
     return len(cases)
