@@ -57,12 +57,8 @@ from ._scan import combine, min_gru_forward, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
 from ._sequential import free_running, output_feedback, teacher_forced_inputs
 from ._stability import clip_global_norm, jacobian_product_norm, predict_regime, steady_weights
-from ._topologies import (
-    bidirectional_concat,
-    encoder_decoder_forward,
-    many_to_one_head,
-    stacked_forward,
-)
+from ._stacked import bidirectional_concat, stacked_forward
+from ._topologies import encoder_decoder_forward, many_to_one_head, masked_cross_entropy
 from ._truncation import tbptt_chunks
 from ._use import expect, reference, use
 
@@ -99,6 +95,7 @@ __all__ = [
     "jacobian_product_norm",
     "lstm_step",
     "many_to_one_head",
+    "masked_cross_entropy",
     "min_gru_forward",
     "next_token_targets",
     "numerical_gradient",

@@ -1,17 +1,64 @@
-"""Checkers for notebook 02: a summary head, an encoder-decoder, bidirectional and stacked RNNs.
+"""Checkers for notebook 02's output topologies: a summary head, an encoder-decoder with
+three hand-overs of its context, and the temporal softmax loss of a padded batch.
 
 Each exercise has a reference answer (for :func:`rnncourse.checks.use`), and each case is
-checked against torch itself (``torch.nn.RNN``) or the plain loop of notebook 01.
+checked against torch itself (``F.cross_entropy``) or the plain loop of notebook 01. Later
+cells train through every one of them (02's classifier and encoder-decoder, 09's names
+model), so each checker also compares gradients with autograd's through the reference.
+Stacked and bidirectional layers are checked in :mod:`rnncourse.checks._stacked`.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+from rnncourse import charmodel, sequences
+from rnncourse._validation import check_choice
 
 from .._random import generator
-from ._basics import TRANSPOSED_W, _loop
-from ._contract import call
-from ._framework import compare, exercise, randn, torch_module
+from ._basics import TRANSPOSED_W, _loop, _rnn_forward
+from ._contract import call, check_gradients
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+
+TORCH_RNN = (
+    torch.nn.RNN,
+    torch.nn.RNNCell,
+    (torch.rnn_tanh, "torch's RNN kernel torch.rnn_tanh"),
+    (torch.rnn_tanh_cell, "torch's RNN kernel torch.rnn_tanh_cell"),
+)
+
+
+def _tensor_result(name: str, case: str, got) -> None:
+    """A number taken out of autograd (``.item()``, NumPy) cannot be trained through."""
+    values = got if isinstance(got, tuple | list) else (got,)
+    if got is not None and not all(isinstance(v, torch.Tensor) for v in values):
+        raise CheckFailed(
+            f"{name}, {case}: returned {type(got).__name__}, not a torch tensor. Likely "
+            f"mistake: the result left autograd (.item(), .tolist(), NumPy); later cells "
+            f"train through it, so compute it with torch operations to the end."
+        )
+
+
+def _call_named(name: str, fn, args: tuple, dtype, known: dict[str, str], **kwargs):
+    """``call``, with an error whose text holds a key of ``known`` named as that mistake."""
+    try:
+        return call(name, fn, *args, dtype=dtype, **kwargs)
+    except StudentCodeError as err:
+        why = next((hint for words, hint in known.items() if words in str(err)), None)
+        if why is None:
+            raise
+        raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
+
+
+# --- many-to-one: the head on the last valid state -------------------------------------------
+
+HEAD_ERRORS = {
+    "out of bounds": "off by one: a sequence of length T has its last state at index T - 1 "
+    "(the first state is at index 0).",
+    "cannot be multiplied": "a product in column form or without its transpose: rows are "
+    "examples, so V h for every row is h @ V.T.",
+}
 
 
 def _many_to_one_head(hs, lengths, V, b_o):
@@ -19,240 +66,382 @@ def _many_to_one_head(hs, lengths, V, b_o):
     return hs[torch.arange(hs.shape[0]), lengths - 1] @ V.T + b_o
 
 
-def _encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps):
-    """The reference encoder-decoder: decoder states (B, steps, D), C = h(T) fed every step."""
-    context = _loop(x, W_e, U_e, b_e)[:, -1]
-    return _loop(context[:, None].expand(-1, steps, -1), W_d, U_d, b_d)
-
-
-def _bidirectional_concat(h_fwd, h_bwd):
-    """The reference join: (B, T, 2H), the backward states put back in forward time order."""
-    return torch.cat([h_fwd, h_bwd.flip(1)], dim=-1)
-
-
-@exercise("02", reference=_many_to_one_head)
+@exercise("02", reference=_many_to_one_head, gradients=True)
 def many_to_one_head(student_fn) -> int:
     """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
 
-    Shapes: hs (B, T, H) states, zero past each sequence's end; lengths (B,) int64, the
-    number of valid steps; V (K, H), b_o (K,). Returns logits (B, K) = V h_last + b_o, with
-    h_last = hs[b, lengths[b] - 1], the last valid state of each sequence.
+    Shapes: hs (B, T, H) states of a padded batch (what stands past a sequence's end is not
+    to be read: zeros, or whatever the RNN computed on padding); lengths (B,) int64, the
+    number of valid steps (1 to T); V (K, H), b_o (K,). Returns logits (B, K) =
+    V h_last + b_o, with h_last = hs[b, lengths[b] - 1], the last valid state.
     """
-    cases = [(3, 5, 4, 2), (4, 6, 3, 3), (2, 4, 5, 1)]
-    for seed, (B, T, H, K) in enumerate(cases):
+    # (B, T, H, K, padding states zero, dtype); case 1 has K = H, case 4 has T = 1
+    cases = [
+        (3, 5, 4, 4, True, torch.float32),
+        (4, 6, 3, 2, False, torch.float32),
+        (2, 4, 5, 1, False, torch.float64),
+        (5, 1, 2, 3, False, torch.float32),
+        (6, 9, 4, 5, False, torch.float32),
+    ]
+    for seed, (B, T, H, K, zero_padding, dtype) in enumerate(cases):
         g = generator(30 + seed)
-        lengths = torch.randint(1, T, (B,), generator=g)
-        lengths[0] = T
+        lengths = torch.randint(1, T + 1, (B,), generator=g)
+        lengths[0], lengths[-1] = T, 1
         hs = randn(g, B, T, H)
-        hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
+        if zero_padding:
+            hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
         V, b_o = randn(g, K, H), randn(g, K)
         rows = torch.arange(B)
         last = hs[rows, lengths - 1]
-        got = call("many_to_one_head", student_fn, hs.clone(), lengths.clone(), V.clone(), b_o)
-        compare(
-            "many_to_one_head",
-            f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})",
-            got,
-            last @ V.T + b_o,
-            mistakes={
-                "the last time step hs[:, -1] was used, but shorter sequences are zero "
-                "there; take hs[b, lengths[b] - 1].": hs[:, -1] @ V.T + b_o,
-                "off by one: the last valid state is at index lengths - 1, not lengths.": (
-                    hs[rows, lengths.clamp(max=T - 1)] @ V.T + b_o
-                ),
-                "the states were averaged over time; a many-to-one head reads the last "
-                "valid state.": hs.mean(1) @ V.T + b_o,
-                "the bias b_o is missing.": last @ V.T,
-            },
-        )
+        case = f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})"
+        args = (hs.clone(), lengths.clone(), V.clone(), b_o.clone())
+        got = _call_named("many_to_one_head", student_fn, args, dtype, HEAD_ERRORS)
+        _tensor_result("many_to_one_head", case, got)
+        mistakes = {
+            "the last time step hs[:, -1] was used, but shorter sequences end earlier; "
+            "take each sequence's own last valid step.": hs[:, -1] @ V.T + b_o,
+            "off by one: the last valid state is at index lengths - 1, not lengths.": (
+                hs[rows, lengths.clamp(max=T - 1)] @ V.T + b_o
+            ),
+            "off by one: lengths - 2 is the state before the last valid one.": (
+                hs[rows, (lengths - 2).clamp(min=0)] @ V.T + b_o
+            ),
+            "the states were averaged over time; a many-to-one head reads the last "
+            "valid state.": hs.mean(1) @ V.T + b_o,
+            "the bias b_o is missing.": last @ V.T,
+        }
+        if K == H:
+            mistakes["the readout V is transposed: with batch-first rows, V h is h @ V.T."] = (
+                last @ V + b_o
+            )
+        compare("many_to_one_head", case, got, last @ V.T + b_o, mistakes=mistakes)
+        if seed in (0, 2):
+            check_gradients(
+                "many_to_one_head", f"case {seed + 1}", student_fn, args, wrt=("hs", "V", "b_o")
+            )
     return len(cases)
 
 
-@exercise("02", reference=_encoder_decoder_forward)
+# --- encoder-decoder: three ways of handing over the context ---------------------------------
+
+
+# how each hand-over gives the decoder C: (in words, starts from C, reads C at every step)
+ROWS = {
+    "state": ("starts from C and reads no input", True, False),
+    "input": ("starts from zeros and reads C at every step", False, True),
+    "both": ("starts from C and reads C at every step", True, True),
+}
+
+
+def _encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="input"):
+    """The reference encoder-decoder: decoder states (B, steps, D) for each hand-over of C."""
+    check_choice(context, "context", tuple(ROWS))
+    C = _rnn_forward(x, W_e, U_e, b_e)[:, -1]
+    fed = C[:, None].expand(-1, steps, -1)
+    if context == "state":
+        fed = torch.zeros_like(fed)
+    return _rnn_forward(fed, W_d, U_d, b_d, h0=None if context == "input" else C)
+
+
+def _decode(C, W_d, U_d, b_d, steps, start, fed, first_only=False):
+    """Decoder states (B, steps, D) from C or zeros, fed C always, at step 1 only, or never."""
+    inputs = C[:, None].repeat(1, steps, 1) * float(fed)
+    if first_only:
+        inputs[:, 1:] = 0
+    return _loop(inputs, W_d, U_d, b_d, h0=C if start else None)
+
+
+def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]:
+    """The known wrong answers for one hand-over: [(message, decoder states)]."""
+    W_d, U_d, b_d = dec
+    _, start, fed = ROWS[context]
+    same = hs.shape[2] == W_d.shape[0]  # only then can a decoder start from C
+
+    def run(C, W=W_d, start=start, fed=fed, first_only=False):
+        return _decode(C, W, U_d, b_d, steps, start and same, fed, first_only)
+
+    C = hs[:, -1]
+    out = [
+        ("the context is the encoder's FIRST state; it is the last, h(T).", run(hs[:, 0])),
+        ("the context is the mean of the encoder's states; it is the last, h(T).", run(hs.mean(1))),
+        (TRANSPOSED_W, run(C, W_d.T)),
+        (
+            "the decoder never sees the context: it must start from C, read it at every "
+            "step, or both, as the context argument says.",
+            run(C, start=False, fed=False),
+        ),
+    ]
+    if fed:
+        out.append(
+            (
+                "the context was fed only at the first decoder step; as an input it enters "
+                "at every step.",
+                run(C, first_only=True),
+            )
+        )
+    if same:
+        first = C if start else torch.zeros_like(C)
+        out.append(
+            (
+                "the states are shifted by one step: s(0) was returned first; return "
+                "s(1) ... s(steps).",
+                torch.cat([first[:, None], run(C)[:, :-1]], 1),
+            )
+        )
+        told = f'with context="{context}" the decoder {ROWS[context][0]}, but here it'
+        out += [
+            (f'{told} {how} (the "{other}" row).', run(C, start=s, fed=f))
+            for other, (how, s, f) in ROWS.items()
+            if other != context
+        ]
+    return out
+
+
+@exercise(
+    "02",
+    reference=_encoder_decoder_forward,
+    forbidden=(sequences.EncoderDecoder, *TORCH_RNN),
+    gradients=True,
+)
 def encoder_decoder_forward(student_fn) -> int:
-    """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps) -> outputs``.
+    """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps,
+    context="input") -> states``.
 
     The encoder runs h(t) = tanh(W_e h(t-1) + U_e x(t) + b_e) from h(0) = 0; its last state
-    h(T) is the context C. The decoder runs s(k) = tanh(W_d s(k-1) + U_d C + b_d) from
-    s(0) = 0 for ``steps`` steps, with C as a constant input at every step.
+    h(T) is the context C. The decoder runs ``steps`` steps of
+    s(k) = tanh(W_d s(k-1) + U_d C + b_d) from s(0) = 0 (``context="input"``), of
+    s(k) = tanh(W_d s(k-1) + b_d) from s(0) = C (``"state"``; U_d unused), or of the first
+    equation from s(0) = C (``"both"``). Another ``context`` raises ``ValueError``.
     Shapes: x (B, T, I), W_e (H, H), U_e (H, I), b_e (H,), W_d (D, D), U_d (D, H),
-    b_d (D,); returns the decoder states (B, steps, D).
+    b_d (D,), with D = H for "state" and "both"; returns s(1) ... s(steps), (B, steps, D).
     """
-    cases = [(2, 4, 3, 2, 3, 3), (1, 3, 4, 3, 2, 5), (3, 5, 2, 2, 3, 4)]  # case 1: D = H
-    for seed, (B, T, H, I, D, steps) in enumerate(cases):
+    # (B, T, H, I, D, steps, context or None for the default, dtype)
+    cases = [
+        (3, 4, 3, 2, 3, 3, "input", torch.float32),
+        (1, 3, 4, 3, 2, 5, "input", torch.float32),
+        (4, 5, 3, 2, 3, 4, "state", torch.float32),
+        (2, 3, 4, 3, 4, 2, "both", torch.float32),
+        (3, 1, 2, 3, 2, 1, "both", torch.float64),
+        (5, 2, 3, 4, 3, 6, "state", torch.float64),
+        (2, 6, 3, 2, 3, 3, None, torch.float64),
+    ]
+    gradient_checked = set()
+    for seed, (B, T, H, I, D, steps, context, dtype) in enumerate(cases):
         g = generator(40 + seed)
         x = randn(g, B, T, I)
         enc = (randn(g, H, H, scale=0.8), randn(g, H, I), randn(g, H, scale=0.5))
         dec = (randn(g, D, D, scale=0.8), randn(g, D, H), randn(g, D, scale=0.5))
         hs = _loop(x, *enc)
-
-        def decode(ctx, W_d, first_only=False, steps=steps, dec=dec, s0=None):
-            inputs = ctx[:, None].repeat(1, steps, 1)
-            if first_only:
-                inputs[:, 1:] = 0
-            return _loop(inputs, W_d, dec[1], dec[2], h0=s0)
-
-        starts_from_context = {}
-        if D == H:  # only then can s(0) = C run at all
-            starts_from_context[
-                'the decoder started from the context, s(0) = C (the "both" row); in the '
-                '"input" row it starts from s(0) = 0 and gets C only as an input.'
-            ] = decode(hs[:, -1], dec[0], s0=hs[:, -1])
-        got = call(
-            "encoder_decoder_forward",
-            student_fn,
-            x.clone(),
-            *(p.clone() for p in enc),
-            *(p.clone() for p in dec),
-            steps,
+        mode = context or "input"
+        case = f"case {seed + 1} (B={B}, T={T}, H={H}, D={D}, steps={steps}, " + (
+            f'context="{context}")' if context else 'context left at its default, "input")'
         )
+        kwargs = {"context": context} if context else {}
+        args = (x.clone(), *(p.clone() for p in enc), *(p.clone() for p in dec), steps)
+        got = call("encoder_decoder_forward", student_fn, *args, dtype=dtype, **kwargs)
+        _tensor_result("encoder_decoder_forward", case, got)
+        mistakes = _enc_dec_mistakes(mode, hs, dec, steps)
+        if context is None:
+            default = 'the default context is "input": without one, the decoder starts from 0.'
+            for other in ("state", "both"):
+                wrong = _encoder_decoder_forward(x, *enc, *dec, steps, context=other)
+                mistakes.insert(0, (default, wrong))
         compare(
             "encoder_decoder_forward",
-            f"case {seed + 1} (B={B}, T={T}, steps={steps})",
-            got,
-            decode(hs[:, -1], dec[0]),
-            mistakes={
-                "the context is the encoder's FIRST state; use its last state h(T), "
-                "which has seen the whole input.": decode(hs[:, 0], dec[0]),
-                "the context was fed only at the first decoder step; it is a constant "
-                "input at every step.": decode(hs[:, -1], dec[0], first_only=True),
-                TRANSPOSED_W: decode(hs[:, -1], dec[0].T),
-            }
-            | starts_from_context,
-            shape_hints={(B, steps + 1, D): "the zero initial state s(0) was included."},
-        )
-    return len(cases)
-
-
-@exercise("02", reference=_bidirectional_concat)
-def bidirectional_concat(student_fn) -> int:
-    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out``.
-
-    h_fwd (B, T, H): states of an RNN run forwards over x. h_bwd (B, T, H): states of a
-    second RNN run over the time-reversed input x.flip(1), in the order it produced them.
-    Returns (B, T, 2H): at each time t the forward state then the backward state that
-    belongs to the same t, exactly like ``torch.nn.RNN(bidirectional=True)``.
-    """
-    cases = [(2, 4, 3, 2), (1, 5, 2, 3), (3, 3, 4, 1)]
-    for seed, (B, T, H, I) in enumerate(cases):
-        g = generator(50 + seed)
-        x = randn(g, B, T, I)
-        bi = torch_module(g, torch.nn.RNN, I, H, batch_first=True, bidirectional=True)
-        one = torch_module(g, torch.nn.RNN, I, H, batch_first=True)
-        with torch.no_grad():
-            expected = bi(x)[0]
-            for suffix, inputs in (("", x), ("_reverse", x.flip(1))):
-                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    getattr(one, f"{kind}_l0").copy_(getattr(bi, f"{kind}_l0{suffix}"))
-                if suffix:
-                    h_bwd = one(inputs)[0]
-                else:
-                    h_fwd = one(inputs)[0]
-        got = call("bidirectional_concat", student_fn, h_fwd.clone(), h_bwd.clone())
-        compare(
-            "bidirectional_concat",
-            f"case {seed + 1} (B={B}, T={T}, H={H})",
-            got,
-            expected,
-            mistakes={
-                "h_bwd was not reversed in time: its first entry belongs to the LAST "
-                "time step; use h_bwd.flip(1).": torch.cat([h_fwd, h_bwd], -1),
-                "the halves are in the wrong order: forward first, then backward.": (
-                    torch.cat([h_bwd.flip(1), h_fwd], -1)
-                ),
-                "h_fwd was reversed instead of h_bwd.": torch.cat([h_fwd.flip(1), h_bwd], -1),
-            },
-            shape_hints={
-                (B, 2 * T, H): "the states were joined along time (dim=1); concatenate "
-                "the features, dim=-1.",
-                (2, B, T, H): "the states were stacked; concatenate them along dim=-1.",
-            },
-        )
-    return len(cases)
-
-
-def _stacked_forward(x, layers):
-    """The reference stack: top-layer states (B, T, H) and every layer's last state (L, B, H)."""
-    finals = []
-    for W, U, b in layers:
-        x = _loop(x, W, U, b)
-        finals.append(x[:, -1])
-    return x, torch.stack(finals)
-
-
-def _torch_layers(rnn, L):
-    """[(W, U, b)] per layer of a ``torch.nn.RNN``: weight_hh, weight_ih, bias_ih + bias_hh."""
-    return [
-        (
-            getattr(rnn, f"weight_hh_l{k}").detach(),
-            getattr(rnn, f"weight_ih_l{k}").detach(),
-            (getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")).detach(),
-        )
-        for k in range(L)
-    ]
-
-
-@exercise("02", reference=_stacked_forward)
-def stacked_forward(student_fn) -> int:
-    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, a stack of tanh RNN layers.
-
-    ``layers`` is a list of L triples ``(W, U, b)``: layer 1 reads x (B, T, I), so its U is
-    (H, I); every later layer reads the states of the layer below, so its U is (H, H); W is
-    (H, H) and b (H,) everywhere. Every layer starts from zeros. Returns hs (B, T, H), the
-    top layer's states at every step, and h_n (L, B, H), each layer's last state: exactly
-    the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L, batch_first=True)`` with
-    those weights (b = bias_ih + bias_hh), which is what the cases are checked against.
-    """
-    cases = [(2, 4, 3, 3, 2), (1, 5, 4, 4, 3), (3, 3, 2, 5, 2)]
-    for seed, (B, T, I, H, L) in enumerate(cases):
-        g = generator(70 + seed)
-        x = randn(g, B, T, I)
-        rnn = torch_module(g, torch.nn.RNN, I, H, num_layers=L, batch_first=True)
-        with torch.no_grad():
-            out, h_n = rnn(x)
-        layers = _torch_layers(rnn, L)
-        copies = [tuple(p.clone() for p in layer) for layer in layers]
-        answer = call("stacked_forward", student_fn, x.clone(), copies)
-        case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, L={L})"
-        if not (isinstance(answer, tuple | list) and len(answer) == 2):
-            raise AssertionError(
-                f"stacked_forward, {case}: expected a pair (hs, h_n), got "
-                f"{type(answer).__name__}. Return the top layer's states and the stacked "
-                "last states of all layers."
-            )
-        hs, finals = answer
-        per_layer, below = [], x
-        for layer in layers:
-            below = _loop(below, *layer)
-            per_layer.append(below)
-        mistakes = {
-            "the first layer's states were returned; hs is the TOP layer's, after all L "
-            "layers.": per_layer[0],
-            TRANSPOSED_W: _stacked_forward(x, [(W.T, U, b) for W, U, b in layers])[0],
-        }
-        if I == H:  # these wrong answers only run when the input is as wide as a state
-            mistakes["every layer was fed x; layer l > 1 reads the states of layer l - 1."] = _loop(
-                x, *layers[-1]
-            )
-            mistakes[
-                "the weights of layer 1 were used in every layer; each layer has its own (W, U, b)."
-            ] = _stacked_forward(x, [layers[0]] * L)[0]
-        compare("stacked_forward", case, hs, out, what="hs", mistakes=mistakes)
-        compare(
-            "stacked_forward",
             case,
-            finals,
-            h_n,
-            what="h_n",
-            mistakes={
-                "h_n holds each layer's FIRST state; it is the state after the last step.": (
-                    torch.stack([states[:, 0] for states in per_layer])
-                ),
-            },
+            got,
+            _encoder_decoder_forward(x, *enc, *dec, steps, context=mode),
+            mistakes=mistakes,
+            shape_hints={(B, steps + 1, D): "the initial state s(0) was included."},
+        )
+        if context and context not in gradient_checked:
+            gradient_checked.add(context)
+            wrt = ("x", "W_e", "U_e", "b_e", "W_d", "b_d") + ("U_d",) * (context != "state")
+            name, label = "encoder_decoder_forward", f"case {seed + 1}"
+            check_gradients(name, label, student_fn, args, kwargs=kwargs, wrt=wrt)
+    _unknown_context_raises(student_fn)
+    return len(cases) + 1
+
+
+def _unknown_context_raises(student_fn) -> None:
+    g = generator(49)
+    args = (randn(g, 2, 3, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3))
+    args += (randn(g, 3, 3), randn(g, 3, 3), randn(g, 3), 2)
+    case = 'case with context="initial", not one of "state", "input", "both"'
+    try:
+        call("encoder_decoder_forward", student_fn, *args, context="initial")
+    except StudentCodeError as err:
+        if isinstance(err.__cause__, ValueError):
+            return
+        raise CheckFailed(
+            f"encoder_decoder_forward, {case}: raised {type(err.__cause__).__name__} "
+            f"({err.__cause__}). An unknown context must raise ValueError, with a message "
+            f"naming the three values it accepts."
+        ) from None
+    raise CheckFailed(
+        f"encoder_decoder_forward, {case}: returned a result. Likely mistake: an unknown "
+        f"value falls through to one of the hand-overs; raise ValueError naming the three "
+        f"values it accepts, so that a typo fails loudly."
+    )
+
+
+# --- the temporal softmax loss of a padded batch -------------------------------------------
+
+
+def _masked_cross_entropy(logits, targets, lengths):
+    """The reference loss: the mean of -log softmax(logits[b, t])[targets[b, t]] over the
+    real steps t < lengths[b] of the batch."""
+    mask = sequences.length_mask(lengths, logits.shape[1], batch_size=logits.shape[0])
+    return F.cross_entropy(logits[mask], targets[mask])
+
+
+LOSS_ERRORS = {
+    "Expected target size": "the wrong axis for the classes: torch's cross-entropy reads the "
+    "classes from dimension 1, the logits hold them in the last one.",
+}
+
+
+def _picked(log_probs, targets):
+    """``log_probs[b, t, targets[b, t]]``, (B, T)."""
+    return log_probs.gather(-1, targets[..., None])[..., 0]
+
+
+def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
+    """The known wrong losses for one case: [(message, loss)]."""
+    B, T, V = logits.shape
+    time = torch.arange(T)
+    mask = time < lengths[:, None]
+    nll = -_picked(logits.log_softmax(-1), targets)
+    real = (nll * mask).sum()
+
+    def mean(values, where=mask):
+        return values[where].mean()
+
+    out = [
+        (
+            "padding counted: the mean runs over all B*T steps, the padded ones too; "
+            "average over the real steps t < lengths[b] only.",
+            nll.mean(),
+        ),
+        (
+            "padding counted in the divisor: the padded steps are left out of the sum but "
+            "counted in B*T; divide by the number of real steps.",
+            real / (B * T),
+        ),
+        (
+            "mean per sequence instead of per real step: each sequence's mean was "
+            "averaged, so a short sequence weighs as much as a long one; the loss is the "
+            "mean over all real steps of the batch.",
+            ((nll * mask).sum(1) / lengths).mean(),
+        ),
+        (
+            "the sum over the real steps was divided by the number of sequences B; the "
+            "loss is the mean over the real steps.",
+            real / B,
+        ),
+        ("the loss is the sum over the real steps; it is their mean.", real),
+        (
+            "one padded step per sequence was counted: the real steps of sequence b are "
+            "t = 0, ..., lengths[b] - 1.",
+            mean(nll, time <= lengths[:, None]),
+        ),
+        (
+            "the wrong axis for the classes: the softmax ran over time (dimension 1); the "
+            "classes are the last dimension, V.",
+            mean(-_picked(logits.log_softmax(1), targets), mask),
+        ),
+        (
+            "log-softmax missing: the raw logits were read as log-probabilities; take the "
+            "log-softmax over the classes first.",
+            mean(-_picked(logits, targets), mask),
+        ),
+        (
+            "log-softmax missing: -p(target) was averaged, without the log; the loss is "
+            "-log p(target).",
+            mean(-_picked(logits.softmax(-1), targets), mask),
+        ),
+        (
+            "probabilities passed as logits: the softmax was applied twice (cross-entropy "
+            "takes logits and applies its own log-softmax).",
+            mean(-_picked(logits.softmax(-1).log_softmax(-1), targets), mask),
+        ),
+    ]
+    if T > 1:
+        shifted = "the targets are shifted by one step against the logits; they are aligned "
+        shifted += "already: targets[:, t] is the class for logits[:, t]."
+        log_probs = logits.log_softmax(-1)
+        ahead = -_picked(log_probs[:, :-1], targets[:, 1:])
+        behind = -_picked(log_probs[:, 1:], targets[:, :-1])
+        out += [
+            (shifted, mean(ahead, mask[:, 1:])),
+            (shifted, mean(behind, mask[:, 1:])),
+            (shifted, mean(ahead, mask[:, :-1])),
+        ]
+    if T == V:  # torch's cross_entropy reads classes from dimension 1
+        nll_t = -logits.log_softmax(1).gather(1, targets[:, None])[:, 0]
+        out.append(
+            (
+                "the wrong axis for the classes: torch's cross-entropy reads the classes "
+                "from dimension 1, which is time here; the classes are the last dimension.",
+                mean(nll_t, mask),
+            )
+        )
+    return out
+
+
+@exercise(
+    "02",
+    reference=_masked_cross_entropy,
+    forbidden=(charmodel.next_char_loss,),
+    gradients=True,
+)
+def masked_cross_entropy(student_fn) -> int:
+    """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``.
+
+    Shapes: logits (B, T, V) float; targets (B, T) int64 class ids in 0 .. V-1, whatever
+    stands past a sequence's length is padding (any id: 09's names put ``Vocab.pad_id``
+    there); lengths (B,) int64, each from 1 to T. Returns a 0-dim tensor, the mean of
+    -log softmax(logits[b, t])[targets[b, t]] over the real steps t < lengths[b] of the
+    whole batch: torch's ``F.cross_entropy`` over the real steps alone.
+    """
+    # (B, T, V, size of the logits, padding id or None for random ids, dtype);
+    # case 2 has T = V; case 4 is shaped like 09's names, confident logits and pad id 0
+    cases = [
+        (3, 5, 4, 1.5, None, torch.float32),
+        (4, 6, 6, 1.0, None, torch.float64),
+        (1, 1, 3, 1.0, None, torch.float32),
+        (5, 17, 30, 40.0, 0, torch.float32),
+        (6, 8, 2, 3.0, None, torch.float32),
+    ]
+    for seed, (B, T, V, scale, pad, dtype) in enumerate(cases):
+        g = generator(60 + seed)
+        logits = randn(g, B, T, V, scale=scale)
+        lengths = torch.randint(1, T + 1, (B,), generator=g)
+        lengths[0] = T
+        lengths[-1] = max(1, T // 2) if B > 1 else T
+        targets = torch.randint(0, V, (B, T), generator=g)
+        if pad is not None:
+            targets[torch.arange(T)[None, :] >= lengths[:, None]] = pad
+        case = f"case {seed + 1} (B={B}, T={T}, V={V}, lengths={lengths.tolist()})"
+        if scale > 10:
+            case += ", large logits"
+        args = (logits.clone(), targets.clone(), lengths.clone())
+        got = _call_named("masked_cross_entropy", student_fn, args, dtype, LOSS_ERRORS)
+        _tensor_result("masked_cross_entropy", case, got)
+        compare(
+            "masked_cross_entropy",
+            case,
+            got,
+            _masked_cross_entropy(logits, targets, lengths),
+            mistakes=_loss_mistakes(logits, targets, lengths),
             shape_hints={
-                (B, H): "only the top layer's last state was returned; h_n stacks the last "
-                "state of every layer: (L, B, H).",
-                (B, L, H): "h_n is layer-first, (L, B, H), as torch.nn.RNN returns it.",
+                (B,): "one loss per sequence was returned; the loss is one number, the mean "
+                "over every real step of the batch.",
+                (B, T): "the per-step losses were returned; average them over the real steps.",
             },
         )
+        if seed in (0, 3):
+            check_gradients(
+                "masked_cross_entropy", f"case {seed + 1}", student_fn, args, wrt=("logits",)
+            )
     return len(cases)

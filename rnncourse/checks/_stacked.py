@@ -1,0 +1,206 @@
+"""Checkers for notebook 02's stacked and bidirectional layers.
+
+Each case is checked against ``torch.nn.RNN`` (``num_layers=L``, ``bidirectional=True``)
+with the same weights; later cells run both answers, so their gradients are compared with
+autograd's through the reference too.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rnncourse import stacked
+
+from .._random import generator
+from ._basics import TRANSPOSED_W, _loop, _rnn_forward
+from ._contract import call, check_gradients
+from ._framework import CheckFailed, compare, exercise, randn, torch_module
+from ._topologies import TORCH_RNN, _tensor_result
+
+# --- stacked: layer on layer, step by step ----------------------------------------------
+
+
+def _stacked_forward(x, layers):
+    """The reference stack: top-layer states (B, T, H) and every layer's last state (L, B, H)."""
+    finals = []
+    for W, U, b in layers:
+        x = _rnn_forward(x, W, U, b)
+        finals.append(x[:, -1])
+    return x, torch.stack(finals)
+
+
+def _torch_layers(rnn, L):
+    """[(W, U, b)] per layer of a ``torch.nn.RNN``: weight_hh, weight_ih, bias_ih + bias_hh."""
+    return [
+        (
+            getattr(rnn, f"weight_hh_l{k}").detach(),
+            getattr(rnn, f"weight_ih_l{k}").detach(),
+            (getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")).detach(),
+        )
+        for k in range(L)
+    ]
+
+
+@exercise(
+    "02",
+    reference=_stacked_forward,
+    forbidden=(stacked.Stacked, stacked.TorchEquivalent, *TORCH_RNN),
+    gradients=True,
+)
+def stacked_forward(student_fn) -> int:
+    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, a stack of tanh RNN layers.
+
+    ``layers`` is a list of L triples ``(W, U, b)``: layer 1 reads x (B, T, I), so its U is
+    (H, I); every later layer reads the states of the layer below, so its U is (H, H); W is
+    (H, H) and b (H,) everywhere. Every layer starts from zeros. Returns hs (B, T, H), the
+    top layer's states at every step, and h_n (L, B, H), each layer's last state (also for
+    L = 1): exactly the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L,
+    batch_first=True)`` with those weights (b = bias_ih + bias_hh), which is what the
+    cases are checked against.
+    """
+    # (B, T, I, H, L, dtype): one layer, one step, I != H and I == H, float64
+    cases = [
+        (2, 4, 3, 3, 2, torch.float32),
+        (1, 5, 4, 4, 3, torch.float32),
+        (3, 3, 2, 5, 1, torch.float32),
+        (4, 1, 3, 2, 2, torch.float64),
+        (3, 6, 2, 3, 4, torch.float32),
+    ]
+    for seed, (B, T, I, H, L, dtype) in enumerate(cases):
+        g = generator(70 + seed)
+        x = randn(g, B, T, I)
+        rnn = torch_module(g, torch.nn.RNN, I, H, num_layers=L, batch_first=True)
+        with torch.no_grad():
+            out, h_n = rnn(x)
+        layers = _torch_layers(rnn, L)
+        copies = [tuple(p.clone() for p in layer) for layer in layers]
+        answer = call("stacked_forward", student_fn, x.clone(), copies, dtype=dtype)
+        case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, L={L})"
+        if not (isinstance(answer, tuple | list) and len(answer) == 2):
+            raise CheckFailed(
+                f"stacked_forward, {case}: expected a pair (hs, h_n), got "
+                f"{type(answer).__name__}. Return the top layer's states and the stacked "
+                "last states of all layers."
+            )
+        _tensor_result("stacked_forward", case, answer)
+        hs, finals = answer
+        per_layer, below = [], x
+        for layer in layers:
+            below = _loop(below, *layer)
+            per_layer.append(below)
+        no_carry, below = [], x
+        for _, U, b in layers:
+            below = torch.tanh(below @ U.T + b)
+            no_carry.append(below)
+        mistakes = {
+            "the first layer's states were returned; hs is the TOP layer's, after all L "
+            "layers.": per_layer[0],
+            TRANSPOSED_W: _stacked_forward(x, [(W.T, U, b) for W, U, b in layers])[0],
+            "the states are not carried from step to step: each layer starts every step "
+            "from its own previous state, h_l(t-1).": no_carry[-1],
+        }
+        if I == H:  # these wrong answers only run when the input is as wide as a state
+            mistakes["every layer was fed x; layer l > 1 reads the states of layer l - 1."] = _loop(
+                x, *layers[-1]
+            )
+            mistakes[
+                "the weights of layer 1 were used in every layer; each layer has its own (W, U, b)."
+            ] = _stacked_forward(x, [layers[0]] * L)[0]
+        compare("stacked_forward", case, hs, out, what="hs", mistakes=mistakes)
+        compare(
+            "stacked_forward",
+            case,
+            finals,
+            h_n,
+            what="h_n",
+            mistakes={
+                "h_n holds each layer's FIRST state; it is the state after the last step.": (
+                    torch.stack([states[:, 0] for states in per_layer])
+                ),
+            },
+            shape_hints={
+                (B, H): (
+                    "h_n lost its layer dimension: with one layer it is still (L, B, H) = "
+                    "(1, B, H), as torch.nn.RNN returns it."
+                    if L == 1
+                    else "only the top layer's last state was returned; h_n stacks the last "
+                    "state of every layer, (L, B, H)."
+                ),
+                (B, L, H): "h_n is layer-first, (L, B, H), as torch.nn.RNN returns it.",
+            },
+        )
+        if seed in (0, 1):
+            wrt = ("x",) + tuple(f"layers[{k}][{j}]" for k in range(L) for j in range(3))
+            check_gradients("stacked_forward", f"case {seed + 1}", student_fn, (x, copies), wrt=wrt)
+    return len(cases)
+
+
+# --- bidirectional: joining the two directions ---------------------------------------------
+
+
+def _bidirectional_concat(h_fwd, h_bwd):
+    """The reference join: (B, T, 2H), the backward states put back in forward time order."""
+    return torch.cat([h_fwd, h_bwd.flip(1)], dim=-1)
+
+
+@exercise(
+    "02",
+    reference=_bidirectional_concat,
+    forbidden=(stacked.Bidirectional, *TORCH_RNN),
+    gradients=True,
+)
+def bidirectional_concat(student_fn) -> int:
+    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out``.
+
+    h_fwd (B, T, H): states of an RNN run forwards over x. h_bwd (B, T, H): states of a
+    second RNN run over the time-reversed input x.flip(1), in the order it produced them.
+    Returns (B, T, 2H): at each time t the forward state then the backward state that
+    belongs to the same t, exactly like ``torch.nn.RNN(bidirectional=True)``.
+    """
+    cases = [(2, 4, 3, 2), (1, 5, 2, 3), (3, 3, 4, 1), (4, 1, 3, 2), (5, 6, 2, 2)]
+    for seed, (B, T, H, I) in enumerate(cases):
+        g = generator(50 + seed)
+        x = randn(g, B, T, I)
+        bi = torch_module(g, torch.nn.RNN, I, H, batch_first=True, bidirectional=True)
+        one = torch_module(g, torch.nn.RNN, I, H, batch_first=True)
+        with torch.no_grad():
+            expected = bi(x)[0]
+            for suffix, inputs in (("", x), ("_reverse", x.flip(1))):
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(one, f"{kind}_l0").copy_(getattr(bi, f"{kind}_l0{suffix}"))
+                if suffix:
+                    h_bwd = one(inputs)[0]
+                else:
+                    h_fwd = one(inputs)[0]
+        case = f"case {seed + 1} (B={B}, T={T}, H={H})"
+        args = (h_fwd.clone(), h_bwd.clone())
+        dtype = torch.float64 if seed == 4 else torch.float32
+        got = call("bidirectional_concat", student_fn, *args, dtype=dtype)
+        _tensor_result("bidirectional_concat", case, got)
+        compare(
+            "bidirectional_concat",
+            case,
+            got,
+            expected,
+            mistakes={
+                "h_bwd was not reversed in time: its first entry belongs to the LAST "
+                "time step; put it back in forward order.": torch.cat([h_fwd, h_bwd], -1),
+                "the halves are in the wrong order: forward first, then backward.": (
+                    torch.cat([h_bwd.flip(1), h_fwd], -1)
+                ),
+                "h_fwd was reversed instead of h_bwd.": torch.cat([h_fwd.flip(1), h_bwd], -1),
+                "both halves were reversed; only h_bwd runs backwards in time.": (
+                    torch.cat([h_fwd.flip(1), h_bwd.flip(1)], -1)
+                ),
+            },
+            shape_hints={
+                (B, 2 * T, H): "the states were joined along time (dim=1); concatenate "
+                "the features, the last dimension.",
+                (2, B, T, H): "the states were stacked; concatenate them along the last dimension.",
+            },
+        )
+        if seed == 0:
+            check_gradients(
+                "bidirectional_concat", f"case {seed + 1}", student_fn, args, wrt=("h_fwd", "h_bwd")
+            )
+    return len(cases)
