@@ -92,29 +92,30 @@ def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
 def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
     """LSTM gates: what the forget, input and output gates do to the cell state.
 
-    Mode "constant": fixed gates ``f``, ``i``, ``o`` in [0, 1] and candidate ``g`` in
-    [-1, 1]; input pulses x(t) = 1 at t = 5, 15, 25 let the candidate in, so
-    c(t) = f c(t-1) + i g x(t) and h(t) = o tanh(c(t)). Mode "trained": a ``torch.nn.LSTM``
-    with ``hidden`` units trained on the adding problem (T = 10, trained on first use,
-    then cached) reads test sequence number ``sequence``; the panels show its input with
-    the two marked steps, and its i, f, o gates over time (thin: units, thick: mean).
+    Mode "constant": fixed gates ``f``, ``o`` in [0, 1] and candidate ``g`` in [-1, 1]; the
+    input gate opens to ``i`` in [0, 1] at t = 5, 15, 25 and is closed (0) at every other
+    step, so c(t) = f c(t-1) + i(t) g and h(t) = o tanh(c(t)). Mode "trained": a
+    ``torch.nn.LSTM`` with ``hidden`` units trained on the adding problem (T = 10, trained
+    on first use, then cached) reads test sequence number ``sequence``; the panels show its
+    input with the two marked steps, and its i, f, o gates over time (thin: units, thick:
+    mean).
 
-    ``data()`` keys, constant mode: t, x, c, h. Trained mode: t, x (T, 2), markers,
-    i, f, o (T, hidden), prediction, target, mse.
+    ``data()`` keys, constant mode: t, i (the input gate i(t)), c, h. Trained mode: t,
+    x (T, 2), markers, i, f, o (T, hidden), prediction, target, mse.
     """
     T = check_int(T, "T", min_value=30, max_value=500)
     hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
     seed = check_int(seed, "seed", min_value=0)
     T_add = 10
     t = np.arange(1, T + 1)
-    x_pulse = np.zeros(T)
-    x_pulse[[p - 1 for p in _PULSES]] = 1.0
+    open_steps = np.zeros(T)  # where the input gate opens
+    open_steps[[p - 1 for p in _PULSES]] = 1.0
     x_test, y_test = tasks.adding_problem(8, T_add, seed=seed + 1234)
 
     fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2))
     ax_x, ax_c = axes[:, 0]
     const = [
-        *ax_x.step(t, x_pulse, where="mid", color="0.4", label="input pulse $x^{(t)}$"),
+        *ax_x.step(t, open_steps, where="mid", color="0.4", label="input gate $i^{(t)}$"),
         *ax_c.plot(t, np.zeros(T), color=_C["blue"], label="cell state $c^{(t)}$"),
         *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h^{(t)}$"),
     ]
@@ -152,7 +153,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             controls[control].disabled = not const_mode
         controls["sequence"].disabled = const_mode
         span = T if const_mode else T_add
-        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1), ylabel="input")
+        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1))
+        ax_x.set_ylabel("input gate" if const_mode else "input")
         ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
         ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
         opaque = dict(
@@ -166,11 +168,13 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             relabel(mode)
             state["mode"] = mode
         if mode == "constant":
+            i_t = i * open_steps  # the input gate over time
             c = np.zeros(T)
             prev = 0.0
             for k in range(T):
-                prev = c[k] = f * prev + i * g * x_pulse[k]
+                prev = c[k] = f * prev + i_t[k] * g
             h = o * np.tanh(c)
+            const[0].set_ydata(i_t)
             const[1].set_ydata(c)
             const[2].set_ydata(h)
             top = nice_ceiling(max(1.0, np.abs(c).max()))
@@ -181,7 +185,7 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
                 else ("never forgets" if f == 1 else "forgets at once")
             )
             title.set_text(f"f = {f:.2f}, i = {i:.2f}, o = {o:.2f}, g = {g:+.2f}: {tau}")
-            return dict(t=t, x=x_pulse.copy(), c=c, h=h)
+            return dict(t=t, i=i_t, c=c, h=h)
         x = x_test[sequence]
         gates, pred, mse = trained_view(sequence)
         markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
