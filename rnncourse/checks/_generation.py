@@ -1,4 +1,4 @@
-"""Checkers for notebook 07: next-token targets, sampling, schedules, scheduled sampling."""
+"""Checkers for notebook 07: next-token targets, sampling, schedules, the per-step coin flip."""
 
 from __future__ import annotations
 
@@ -6,50 +6,78 @@ import math
 
 import torch
 
+from .. import generation
 from .._random import generator
 from ._contract import call
-from ._framework import compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
-NO_SHIFT = "the targets were not shifted: the model would be fed the very token it predicts."
+
+def _next_token_targets(tokens):
+    """The course's answer to ``next_token_targets``."""
+    return tokens[:, :-1], tokens[:, 1:]
+
+
+@exercise("07", reference=_next_token_targets)
+def next_token_targets(student_fn) -> int:
+    """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
+
+    tokens (B, T) int64. Returns inputs = tokens[:, :-1] and targets = tokens[:, 1:],
+    both (B, T - 1): at each step the model reads a token and predicts the next one.
+    """
+    cases = [(2, 6), (3, 4), (1, 8), (4, 2)]
+    for seed, (B, T) in enumerate(cases):
+        tokens = torch.randint(0, 20, (B, T), generator=generator(110 + seed))
+        got = call("next_token_targets", student_fn, tokens.clone())
+        if not (isinstance(got, tuple | list) and len(got) == 2):
+            raise CheckFailed(
+                f"next_token_targets: expected a pair (inputs, targets), got {type(got).__name__}."
+            )
+        inputs, targets = (torch.as_tensor(v) for v in got)
+        if inputs.shape != targets.shape:
+            raise CheckFailed(
+                f"next_token_targets, case {seed + 1}: inputs {tuple(inputs.shape)} and "
+                f"targets {tuple(targets.shape)} must have the same shape (B, T - 1)."
+            )
+        earlier, later = _next_token_targets(tokens)
+        compare(
+            "next_token_targets",
+            f"case {seed + 1} (B={B}, T={T})",
+            torch.stack([inputs, targets]),
+            torch.stack([earlier, later]),
+            mistakes={
+                "the shift goes the wrong way: the inputs are the earlier tokens and the "
+                "targets the tokens one step later.": torch.stack([later, earlier]),
+                "the targets were not shifted: the model would be fed the very token it "
+                "predicts.": torch.stack([tokens, tokens]),
+                "a roll wraps the first token around to the end, so the last target is the "
+                "first token; cut one token off each end instead.": torch.stack(
+                    [tokens, tokens.roll(-1, 1)]
+                ),
+            },
+            shape_hints={
+                (2, B, T): "inputs and targets have T - 1 steps: the inputs lose the last "
+                "token and the targets the first."
+            },
+        )
+    return len(cases)
 
 
 def _token_model(g: torch.Generator, V: int):
-    """A peaked token model: (token (B,), h) -> (logits (B, V), h); sampling ~ argmax."""
+    """A peaked token model: (token (B,), h) -> (logits (B, V), h); sampling = argmax."""
     emb = randn(g, V, 4)
     W, U = randn(g, 4, 4, scale=0.6), randn(g, V, 4)
 
     def step(token, h=None):
         h = torch.tanh(emb[token] + (0 if h is None else h @ W.T))
-        logits = h @ U.T
-        peak = logits.argmax(-1)
+        peak = (h @ U.T).argmax(-1)
         return 60.0 * torch.nn.functional.one_hot(peak, V).double() - 30.0, h
 
     return step
 
 
-# The same loop shape as notebook 04's free_running reference (checks/_sequential.py), on
-# purpose: each reference is written the way its exercise asks for it (tokens here, vectors there).
-def _sample(step, start, steps, bug=""):
-    token, h, out = start, None, []
-    for _ in range(steps):
-        logits, h_new = step(start if bug == "no_feedback" else token, h)
-        h = None if bug == "reset" else h_new
-        token = logits.argmax(-1)
-        out.append(token)
-    out = torch.stack(out, 1)
-    if bug == "with_start":
-        out = torch.cat([start[:, None], out[:, :-1]], 1)
-    return out
-
-
 def _sampling_loop(step_fn, start, steps):
-    """The course's answer to ``sampling_loop``: draw each token, feed it back."""
-    token, h, out = start, None, []
-    for _ in range(steps):
-        logits, h = step_fn(token, h)
-        token = torch.distributions.Categorical(logits=logits).sample()
-        out.append(token)
-    return torch.stack(out, dim=1)
+    """The course's answer to ``sampling_loop``: a draw from softmax(logits) at every step."""
+    return generation.sample_sequence(step_fn, start, steps, strategy="temperature")
 
 
 # A flat Markov model for the sampling test: the logits depend on the last token only.
@@ -82,229 +110,294 @@ def _check_draws(student_fn) -> None:
     probs = FLAT.double().softmax(-1)
     first, second = got[:, 0], got[:, 1]
     if bool((first == FLAT[0].argmax()).all()) and bool((second == FLAT[first].argmax(-1)).all()):
-        raise AssertionError(
-            f"sampling_loop, {case}: every token is the most likely one. Likely mistake: "
-            "argmax picks the top token; draw a sample from the distribution instead, "
-            "torch.distributions.Categorical(logits=logits).sample()."
+        raise CheckFailed(
+            f"sampling_loop, {case}: every token is the most likely one. Likely mistake: the "
+            "top token is picked every time; draw each token at random, with the "
+            "probabilities that the softmax of the logits gives."
         )
     if not _counts_agree(first, probs[0]):
-        raise AssertionError(
+        raise CheckFailed(
             f"sampling_loop, {case}: the first tokens are not distributed as "
-            "softmax(logits). Likely mistake: sample from the logits (Categorical(logits=...)) "
-            "or from logits.softmax(-1), without changing them."
+            "softmax(logits). Likely mistake: the distribution was built from something "
+            "other than the logits as they come (probabilities passed where logits are "
+            "expected, or the logits scaled)."
         )
     for token in range(FLAT.shape[0]):
         after = second[first == token]
         if after.numel() > 50 and not _counts_agree(after, probs[token]):
-            raise AssertionError(
+            raise CheckFailed(
                 f"sampling_loop, {case}: the second tokens do not follow the first. Likely "
-                "mistake: the token fed back is not the one you sampled (feed back and "
-                "return the same draw)."
+                "mistake: the token fed back is not the one returned (feed back and return "
+                "the same draw)."
             )
 
 
-@exercise("07", reference=_sampling_loop)
+@exercise(
+    "07",
+    reference=_sampling_loop,
+    forbidden=(
+        (generation.sample_sequence, "generation.sample_sequence"),
+        (generation.free_running, "generation.free_running"),
+    ),
+)
 def sampling_loop(student_fn) -> int:
     """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
 
     ``step_fn(token, h) -> (logits, h)`` takes tokens (B,) int64 and a state (``None`` at
-    the start) and returns logits (B, V). Each step samples a token from the logits
-    (e.g. ``torch.distributions.Categorical(logits=logits).sample()``) and feeds it back.
-    start (B,) int64. Returns the sampled tokens (B, steps) int64, without ``start``.
-    A confident model makes sampling and argmax agree, so the tokens are compared exactly;
-    a flat one then checks that the tokens are drawn from softmax(logits), not the argmax.
+    the start) and returns logits (B, V). Each step draws a token from softmax(logits) and
+    feeds it back. start (B,) int64. Returns the sampled tokens (B, steps) int64, without
+    ``start``. A confident model makes sampling and argmax agree, so the tokens are compared
+    exactly; a flat one then checks that the tokens are drawn from softmax(logits).
     """
-    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5)]
+    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
     for seed, (B, V, steps) in enumerate(cases):
         g = generator(100 + seed)
         step = _token_model(g, V)
         start = torch.randint(0, V, (B,), generator=g)
         got = call("sampling_loop", student_fn, step, start.clone(), steps)
+        right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
         compare(
             "sampling_loop",
             f"case {seed + 1} (B={B}, V={V}, steps={steps})",
             got,
-            _sample(step, start, steps),
+            right,
             mistakes={
-                "the sampled token is not fed back: every step got `start`.": _sample(
-                    step, start, steps, "no_feedback"
+                "the sampled token is not fed back: every step read `start`.": (
+                    generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
                 ),
-                "the state is not carried: pass the h returned by the last step.": _sample(
-                    step, start, steps, "reset"
+                "the state is not carried: each step must get the state the previous step "
+                "returned.": generation.sample_sequence(
+                    lambda token, h, s=step: s(token, None), start, steps
                 ),
                 "`start` was returned as the first token; return only sampled tokens.": (
-                    _sample(step, start, steps, "with_start")
+                    torch.cat([start[:, None], right[:, :-1]], 1)
                 ),
             },
             shape_hints={
                 (B, steps, V): "the logits were returned; sample a token from each.",
                 (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
-                (steps, B): "the result is time-first; stack along dim=1.",
+                (steps, B): "the result is time-first; stack the steps along dim=1.",
             },
         )
     _check_draws(student_fn)
     return len(cases) + 1
 
 
-def _next_token_targets(tokens):
-    """The course's answer to ``next_token_targets``."""
-    return tokens[:, :-1], tokens[:, 1:]
-
-
-@exercise("07", reference=_next_token_targets)
-def next_token_targets(student_fn) -> int:
-    """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
-
-    tokens (B, T) int64. Returns inputs = tokens[:, :-1] and targets = tokens[:, 1:],
-    both (B, T - 1): at each step the model reads a token and predicts the next one.
-    """
-    for seed, (B, T) in enumerate([(2, 6), (3, 4), (1, 8)]):
-        tokens = torch.randint(0, 20, (B, T), generator=generator(110 + seed))
-        got = call("next_token_targets", student_fn, tokens.clone())
-        if not (isinstance(got, tuple | list) and len(got) == 2):
-            raise AssertionError(
-                f"next_token_targets: expected a pair (inputs, targets), got {type(got).__name__}."
-            )
-        inputs, targets = (torch.as_tensor(v) for v in got)
-        if inputs.shape != targets.shape:
-            raise AssertionError(
-                f"next_token_targets, case {seed + 1}: inputs {tuple(inputs.shape)} and "
-                f"targets {tuple(targets.shape)} must have the same shape (B, T - 1)."
-            )
-        pair = torch.stack([tokens[:, :-1], tokens[:, 1:]])
-        compare(
-            "next_token_targets",
-            f"case {seed + 1} (B={B}, T={T})",
-            torch.stack([inputs, targets]),
-            pair,
-            mistakes={
-                "the shift goes the wrong way: inputs are the earlier tokens "
-                "tokens[:, :-1], targets the later ones tokens[:, 1:].": pair.flip(0),
-                NO_SHIFT: torch.stack([tokens, tokens]),
-                "torch.roll wraps the first token around to the end; slice instead: "
-                "tokens[:, :-1] and tokens[:, 1:].": torch.stack([tokens, tokens.roll(-1, 1)]),
-            },
-            shape_hints={
-                (2, B, T): "inputs and targets have T - 1 steps: drop the last token from "
-                "inputs and the first from targets."
-            },
-        )
-    return 3
-
-
-def _schedule(kind: str, i: int, k: float, c: float, eps_min: float, bug: str = "") -> float:
-    if kind == "linear":
-        floor = min if bug == "min" else max
-        eps = k - c * i if bug == "no_floor" else floor(eps_min, k - c * i)
-    elif kind == "exponential":
-        eps = math.exp(-k * i) if bug == "exp" else k**i
-    else:
-        exponent = i if bug == "no_scale" else (-i if bug == "sign" else i) / k
-        eps = k / (k + math.exp(exponent))
-    return 1 - eps if bug == "model_prob" else eps
+_SCHEDULES = {
+    "linear": lambda i, k, c, eps_min: generation.LinearSchedule(k, c, eps_min)(i),
+    "exponential": lambda i, k, c, eps_min: generation.ExponentialSchedule(k)(i),
+    "inverse_sigmoid": lambda i, k, c, eps_min: generation.InverseSigmoidSchedule(k)(i),
+}
 
 
 def _sampling_schedule(kind, i, k, c=0.0, eps_min=0.0):
-    """The course's answer to ``sampling_schedule``."""
-    return _schedule(kind, i, k, c, eps_min)
+    """The course's answer to ``sampling_schedule``: generation's schedule of that kind."""
+    if kind not in _SCHEDULES:
+        raise ValueError(f"kind must be one of {', '.join(_SCHEDULES)}, got {kind!r}.")
+    return _SCHEDULES[kind](i, k, c, eps_min)
 
 
-@exercise("07", reference=_sampling_schedule)
+NOT_ONE_MINUS = (
+    "this is the probability of using the MODEL's token; eps is the probability of the "
+    "TRUE token, starting near 1 and falling."
+)
+
+
+def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) -> dict:
+    """{message: value} of the typical wrong schedules of ``kind`` at update ``i``."""
+    right = _sampling_schedule(kind, i, k, c, eps_min)
+    if kind == "linear":
+        return {
+            NOT_ONE_MINUS: 1 - right,
+            "the linear schedule has no floor here: eps must never fall below eps_min.": (
+                k - c * i
+            ),
+            "eps_min is the lowest eps allowed, so the larger of the two values counts, "
+            "not the smaller.": min(eps_min, k - c * i),
+            "the drop was scaled by k: eps falls by c at every update, whatever its start k.": max(
+                eps_min, k * (1 - c * i)
+            ),
+        }
+    if kind == "exponential":
+        return {
+            NOT_ONE_MINUS: 1 - right,
+            "the exponential schedule raises k to the power i (k < 1); it is not an "
+            "exponential function of -k i.": math.exp(-k * i),
+        }
+    return {
+        NOT_ONE_MINUS: 1 - right,
+        "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
+        "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
+        "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
+    }
+
+
+@exercise(
+    "07",
+    reference=_sampling_schedule,
+    forbidden=(
+        (generation.LinearSchedule.__call__, "generation.LinearSchedule"),
+        (generation.ExponentialSchedule.__call__, "generation.ExponentialSchedule"),
+        (generation.InverseSigmoidSchedule.__call__, "generation.InverseSigmoidSchedule"),
+    ),
+)
 def sampling_schedule(student_fn) -> int:
     """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
 
-    eps is the probability of feeding the TRUE previous token at training step i
+    eps is the probability of feeding the TRUE previous token at training update i
     (Bengio et al., 2015): "linear" eps = max(eps_min, k - c i); "exponential" eps = k**i
-    with k < 1; "inverse_sigmoid" eps = k / (k + exp(i / k)) with k >= 1.
+    with k < 1; "inverse_sigmoid" eps = k / (k + exp(i / k)) with k >= 1. Any other kind
+    raises ValueError. Every constant is varied: k, c and eps_min of each kind.
     """
+    exponential = [(0, 0.97), (10, 0.97), (5, 0.9), (50, 0.99)]
+    inverse_sigmoid = [(0, 20.0), (40, 20.0), (12, 5.0), (300, 100.0)]
     cases = (
-        [("linear", i, 1.0, 0.01, 0.1) for i in (0, 30, 95, 200)]
-        + [("exponential", i, 0.97, 0.0, 0.0) for i in (0, 10, 50)]
-        + [("inverse_sigmoid", i, 20.0, 0.0, 0.0) for i in (0, 40, 100)]
+        [
+            ("linear", 0, 1.0, 0.01, 0.1),
+            ("linear", 30, 1.0, 0.01, 0.1),
+            ("linear", 50, 0.8, 0.004, 0.05),
+            ("linear", 250, 0.9, 0.003, 0.0),
+            ("linear", 200, 1.0, 0.01, 0.1),
+            ("linear", 7, 0.6, 0.05, 0.3),
+        ]
+        + [("exponential", i, k, 0.0, 0.0) for i, k in exponential]
+        + [("inverse_sigmoid", i, k, 0.0, 0.0) for i, k in inverse_sigmoid]
     )
     for kind, i, k, c, eps_min in cases:
         got = call("sampling_schedule", student_fn, kind, i, k, c=c, eps_min=eps_min)
-        mistakes = {
-            "this is the probability of using the MODEL's token; eps is the probability "
-            "of the TRUE token, starting near 1 and falling.": _schedule(
-                kind, i, k, c, eps_min, "model_prob"
-            ),
-            "the linear schedule needs its floor: max(eps_min, k - c * i).": _schedule(
-                kind, i, k, c, eps_min, "no_floor"
-            ),
-            "the exponential schedule is k**i (k < 1), not exp(-k i).": _schedule(
-                kind, i, k, c, eps_min, "exp"
-            ),
-            "the inverse sigmoid has exp(+i / k) in the denominator, so eps falls "
-            "with i.": _schedule(kind, i, k, c, eps_min, "sign"),
-            "the inverse sigmoid divides i by k: exp(i / k), not exp(i).": _schedule(
-                kind, i, k, c, eps_min, "no_scale"
-            ),
-            "eps_min is the lowest eps allowed: max(eps_min, k - c * i), not min.": _schedule(
-                kind, i, k, c, eps_min, "min"
-            ),
-        }
         compare(
             "sampling_schedule",
             f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}",
             float(got) if isinstance(got, int | float) else got,
-            _schedule(kind, i, k, c, eps_min),
-            mistakes=mistakes,
+            _sampling_schedule(kind, i, k, c, eps_min),
+            mistakes=_schedule_mistakes(kind, i, k, c, eps_min),
         )
-    return len(cases)
-
-
-def _coin_flip_inputs(true_inputs, model_outputs, eps, generator):
-    """The course's answer to ``coin_flip_inputs``."""
-    coins = torch.rand(true_inputs.shape[:2], generator=generator) < eps
-    return torch.where(coins[..., None], true_inputs, model_outputs.detach())
-
-
-@exercise("07", reference=_coin_flip_inputs)
-def coin_flip_inputs(student_fn) -> int:
-    """Check ``coin_flip_inputs(true_inputs, model_outputs, eps, generator) -> inputs``.
-
-    true_inputs, model_outputs (B, T, D); eps, the probability of the TRUE input;
-    generator, a torch.Generator. Draw the coins as
-    ``torch.rand(B, T, generator=generator) < eps`` (True: use the true input) and return
-    the mix (B, T, D). The model's outputs must be detached: no gradient may flow back
-    through a fed-back sample.
-    """
-    cases = [(2, 4, 3, 0.5), (3, 5, 2, 0.8), (2, 6, 1, 0.3)]
-    for seed, (B, T, D, eps) in enumerate(cases):
-        g = generator(120 + seed)
-        true, model = randn(g, B, T, D), randn(g, B, T, D).requires_grad_()
-
-        def mix(coins, true=true, model=model):
-            return torch.where(coins[..., None], true, model.detach())
-
-        got = call("coin_flip_inputs", student_fn, true, model, eps, generator(7 + seed))
-        case = f"case {seed + 1} (B={B}, T={T}, eps={eps})"
+    defaults = [("linear", 5, 0.9), ("linear", 3, 0.7, 0.5)]  # c = 0 and eps_min = 0 unless given
+    for kind, i, k, *given in defaults:
+        c = given[0] if given else 0.0
+        got = call("sampling_schedule", student_fn, kind, i, k, *given)
         compare(
-            "coin_flip_inputs",
-            case,
-            got,
-            mix(torch.rand(B, T, generator=generator(7 + seed)) < eps),
-            mistakes={
-                "the coins are reversed: eps is the probability of the TRUE input "
-                "(coin < eps means true).": mix(
-                    torch.rand(B, T, generator=generator(7 + seed)) >= eps
-                ),
-                "one coin per sequence was drawn; draw one per step, torch.rand(B, T).": mix(
-                    (torch.rand(B, 1, generator=generator(7 + seed)) < eps).expand(B, T)
-                ),
-                "one coin per number was drawn; one coin per (sequence, step) decides all "
-                "D features together: torch.rand(B, T), then coins[..., None].": torch.where(
-                    torch.rand(B, T, D, generator=generator(7 + seed)) < eps, true, model.detach()
-                ),
-            },
+            "sampling_schedule",
+            f"kind={kind!r}, i={i}, k={k}" + (f", c={c}" if given else "") + ", the rest default",
+            float(got) if isinstance(got, int | float) else got,
+            _sampling_schedule(kind, i, k, c),
+            hint="the defaults are c = 0 and eps_min = 0, as the signature states.",
         )
-        if isinstance(got, torch.Tensor) and got.requires_grad:
-            got.sum().backward()
-            if model.grad is not None and model.grad.abs().sum() > 0:
-                raise AssertionError(
-                    f"coin_flip_inputs, {case}: gradient flows into model_outputs. Likely "
-                    "mistake: the sampled outputs are fed back without detaching; use "
-                    "model_outputs.detach()."
+    case = "kind='cosine', an unknown kind, i=3, k=0.9"
+    try:
+        got = call("sampling_schedule", student_fn, "cosine", 3, 0.9)
+    except StudentCodeError as err:
+        if isinstance(err.__cause__, ValueError):
+            return len(defaults) + len(cases) + 1
+        raise CheckFailed(
+            f"sampling_schedule, {case}: raised {type(err.__cause__).__name__}. Likely "
+            "mistake: an unknown kind must raise ValueError, with a message that names the "
+            "three kinds."
+        ) from None
+    raise CheckFailed(
+        f"sampling_schedule, {case}: returned {got!r} instead of raising ValueError. Likely "
+        "mistake: a last branch serves every kind not named before it, so a misspelt kind "
+        "would silently train with another schedule; name all three kinds and raise "
+        "ValueError for any other."
+    )
+
+
+LINED_UP = (
+    "the B coins were lined up with the features (the last axis) instead of the rows: give "
+    "them a trailing axis of size 1, so that each row's coin covers its D features."
+)
+
+
+def _coin_flip_inputs(true_input, model_output, eps, generator):
+    """The course's answer to ``coin_flip_inputs``: generation's scheduled-sampling step."""
+    return generation.scheduled_sampling_step(true_input, model_output, eps, seed=generator)[0]
+
+
+@exercise(
+    "07",
+    reference=_coin_flip_inputs,
+    forbidden=(
+        (generation.scheduled_sampling_step, "generation.scheduled_sampling_step"),
+        (generation.scheduled_sampling, "generation.scheduled_sampling"),
+    ),
+)
+def coin_flip_inputs(student_fn) -> int:
+    """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs``.
+
+    One step of scheduled sampling: true_input and model_output are (B, D) values or (B,)
+    token ids of the same dtype; eps is the probability of the TRUE input; generator a
+    torch.Generator. One coin per sequence, ``torch.rand(B, generator=generator) < eps``
+    (True: the true input), chooses between the two; the model's output is detached. Returns
+    the chosen inputs, shaped and typed like true_input. Values in float32 and float64, token
+    ids, B = D (where coins lined up with the features would go unnoticed otherwise), eps at
+    0 and 1.
+    """
+    cases = [
+        (4, 4, 0.3, torch.float32),
+        (3, 2, 0.5, torch.float32),
+        (5, 3, 0.8, torch.float64),
+        (6, None, 0.6, torch.int64),
+        (3, 1, 1.0, torch.float32),
+        (4, 2, 0.0, torch.float64),
+    ]
+    for seed, (B, D, eps, dtype) in enumerate(cases):
+        g = generator(120 + seed)
+        if D is None:
+            true, own = (torch.randint(0, 9, (B,), generator=g) for _ in range(2))
+            label = f"tokens, B={B}"
+        else:
+            true = randn(g, B, D).to(dtype)
+            own = randn(g, B, D).to(dtype).requires_grad_()
+            label = f"values (B={B}, D={D}), {str(dtype)[6:]}"
+        case = f"case {seed + 1} ({label}, eps={eps})"
+        draws = generator(7 + seed)
+        try:
+            got = call("coin_flip_inputs", student_fn, true, own, eps, draws, dtype=None)
+        except StudentCodeError as err:
+            if "must match the size" not in str(err):
+                raise
+            raise StudentCodeError(f"{err}\n  Likely mistake: {LINED_UP}") from err.__cause__
+        if 0 < eps < 1 and torch.equal(draws.get_state(), generator(7 + seed).get_state()):
+            raise CheckFailed(
+                f"coin_flip_inputs, {case}: nothing was drawn from `generator`. Likely "
+                "mistake: the coins come from torch's global generator; draw them from the "
+                "one given, so that a seed repeats the run."
+            )
+        u = torch.rand(B, generator=generator(7 + seed))
+        expected = _coin_flip_inputs(true, own, eps, generator(7 + seed))
+        rows = (B,) + (1,) * (true.dim() - 1)
+        mistakes = {
+            "the coins are reversed: eps is the probability of the TRUE input, so the true "
+            "input goes where the uniform number lies below eps.": torch.where(
+                (u >= eps).view(rows), true, own.detach()
+            ),
+            "the probability is reversed: eps itself is the chance of the true input, not "
+            "1 - eps.": torch.where((u < 1 - eps).view(rows), true, own.detach()),
+        }
+        if D is not None:
+            mistakes[
+                "one coin per number was drawn; one coin per sequence decides all D features "
+                "of its row together."
+            ] = torch.where(
+                torch.rand(B, D, generator=generator(7 + seed)) < eps, true, own.detach()
+            )
+        if B == D:
+            mistakes[LINED_UP] = torch.where(u < eps, true, own.detach())
+        compare("coin_flip_inputs", case, got, expected, mistakes=mistakes)
+        after = generator(7 + seed)
+        torch.rand(B, generator=after)
+        if not torch.equal(draws.get_state(), after.get_state()):
+            raise CheckFailed(
+                f"coin_flip_inputs, {case}: `generator` did not give exactly one number per "
+                "sequence. Likely mistake: draw the B numbers every time, also when eps is 0 "
+                "or 1, so that the draws after this step stay in step with a seeded run."
+            )
+        if isinstance(got, torch.Tensor) and got.requires_grad and own.requires_grad:
+            (grad,) = torch.autograd.grad(got.sum(), own, allow_unused=True)
+            if grad is not None and bool((grad != 0).any()):
+                raise CheckFailed(
+                    f"coin_flip_inputs, {case}: a gradient flows into model_output. Likely "
+                    "mistake: the model's output is fed back without detaching it, so "
+                    "training would run through the model's own feedback."
                 )
     return len(cases)

@@ -20,79 +20,154 @@ from .._random import generator
 from ._contract import call
 from ._framework import close, compare, exercise, torch_module
 
-# The schedule the checker passes: eps_i = 0.85, 0.6, 0.35, 0.1 at updates 0..3, so both
+# The schedule the checker passes: eps_i = 0.85, 0.65, 0.45, 0.25 at updates 0..3, so both
 # kinds of input occur and a reversed or shifted schedule shows.
 UPDATES = 4
 
 
 def _schedule(i: int) -> float:
-    return 0.85 - 0.25 * i
+    return 0.85 - 0.2 * i
 
 
-def _train(step, optimizer, batches, schedule, loss_fn, draws, tokens=False, bug=""):
-    """The reference loop; ``bug`` names a mistake (or a valid variant) to reproduce.
-
-    Per step t, after the model's output o: (tokens only) a sample from softmax(o), then
-    the coins ``torch.rand(B) < eps``; the next input is the true ``targets[:, t]`` where a
-    coin is True and the model's own (detached) value elsewhere.
-    """
+def _fit(optimizer, batches, schedule, loss_fn, outputs: Callable) -> list[float]:
+    """One update per batch: ``loss_fn(outputs(first, targets, schedule(i)), targets)``,
+    zero the gradients, backpropagate, step. Returns the losses."""
     losses = []
     for i, (first, targets) in enumerate(batches):
-        eps = schedule(i + 1 if bug == "from_one" else i)
-        B, T = targets.shape[:2]
-        once = None
-        if bug in ("per_sequence", "per_batch"):
-            once = torch.rand(B if bug == "per_sequence" else 1, generator=draws)
-        x, h, outputs = first, None, []
-        for t in range(T):
-            o, h = step(x, h)
-            outputs.append(o)
-            if bug == "skip_last" and t == T - 1:
-                break
-            u = torch.rand(B, generator=draws) if bug == "coin_first" else None
-            if not tokens:
-                own = o if bug == "no_detach" else o.detach()
-            elif bug == "argmax":
-                own = o.argmax(-1)
-            elif bug == "multinomial":
-                own = torch.multinomial(o.detach().softmax(-1), 1, generator=draws)[:, 0]
-            else:
-                own = generation.sample_categorical(o.detach().softmax(-1), seed=draws)
-            if once is not None:
-                u = once.expand(B)
-            elif u is None:
-                u = torch.rand(B, generator=draws)
-            if bug == "reversed":
-                coins = u >= eps
-            elif bug == "one_minus":
-                coins = u < 1 - eps
-            else:
-                coins = u < eps
-            x = torch.where(coins.view(B, *[1] * (own.dim() - 1)), targets[:, t], own)
-        loss = loss_fn(torch.stack(outputs, dim=1), targets)
-        if bug != "no_zero_grad":
-            optimizer.zero_grad()
+        loss = loss_fn(outputs(first, targets, schedule(i)), targets)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     return losses
 
 
+def _sampler(draws: torch.Generator) -> Callable:
+    """logits (B, V) -> a token (B,) drawn from their softmax, as generation samples."""
+    return lambda o: generation.sample_categorical(o.detach().softmax(-1), seed=draws)
+
+
 def _reference(step, optimizer, batches, schedule, loss_fn, generator, tokens=False):
-    """The course's answer to ``train_scheduled_sampling`` (see the checker's docstring)."""
-    return _train(step, optimizer, batches, schedule, loss_fn, generator, tokens)
+    """The course's answer to ``train_scheduled_sampling``: generation.scheduled_sampling
+    runs each sequence (the sample, then the coin, before every step but the first)."""
+    to_input = _sampler(generator) if tokens else None
+
+    def outputs(first, targets, eps):
+        out, _, _ = generation.scheduled_sampling(
+            step, targets, first, eps, to_input=to_input, seed=generator
+        )
+        return out
+
+    return _fit(optimizer, batches, schedule, loss_fn, outputs)
+
+
+def _mix(true, own, eps, draws):
+    """The right coin flip: the true input where a uniform number lies below eps."""
+    return generation.scheduled_sampling_step(true, own, eps, seed=draws)[0]
+
+
+def _after_every_step(step, draws, own: Callable, mix: Callable = _mix) -> Callable:
+    """outputs(first, targets, eps) of a loop that chooses the next input after every step,
+    the last one too (whose draws go unused): the way most loops are written."""
+
+    def outputs(first, targets, eps):
+        x, h, out = first, None, []
+        for t in range(targets.shape[1]):
+            o, h = step(x, h)
+            out.append(o)
+            x = mix(targets[:, t], own(o), eps, draws)
+        return torch.stack(out, dim=1)
+
+    return outputs
+
+
+class _NoZeroGrad:
+    """The optimizer of a loop that never zeroes the gradients."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def zero_grad(self):
+        pass
+
+    def step(self):
+        self.optimizer.step()
+
+
+def _rows(coins: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return coins.view(-1, *[1] * (like.dim() - 1))
+
+
+def _variants(step, opt, batches, draws, tokens: bool) -> dict[str, Callable]:
+    """{what: a run of the loop} for the valid loops and the typical mistakes that apply.
+
+    Each entry is a thunk that trains (and so changes the model and ``draws``): run one per
+    fresh model and generator.
+    """
+    own = _sampler(draws) if tokens else (lambda o: o.detach())
+    sched, loss = _schedule, (_token_loss if tokens else F.mse_loss)
+
+    def fit(outputs, optimizer=opt, schedule=sched, data=batches):
+        return lambda: _fit(optimizer, data, schedule, loss, outputs)
+
+    def loop(mix=_mix, fed=own):
+        return _after_every_step(step, draws, fed, mix)
+
+    def coins(y):  # one uniform number per sequence
+        return torch.rand(y.shape[0], generator=draws)
+
+    runs = {
+        "after_last": fit(loop()),  # valid: it also draws after the last step
+        "reversed": fit(loop(lambda y, o, eps, g: torch.where(_rows(coins(y) >= eps, y), y, o))),
+        "one_minus": fit(loop(), schedule=lambda i: 1 - sched(i)),
+        "per_batch": fit(
+            loop(lambda y, o, eps, g: torch.where(torch.rand(1, generator=g) < eps, y, o))
+        ),
+        "from_one": fit(loop(), schedule=lambda i: sched(i + 1)),
+        "first_target": fit(loop(), data=[(y[:, 0], y) for _, y in batches]),
+        "no_zero_grad": fit(loop(), optimizer=_NoZeroGrad(opt)),
+    }
+    if tokens:
+        multinomial = lambda o: torch.multinomial(o.detach().softmax(-1), 1, generator=draws)  # noqa: E731
+        runs["multinomial"] = fit(loop(fed=lambda o: multinomial(o)[:, 0]))  # valid too
+        runs["argmax"] = fit(loop(fed=lambda o: o.argmax(-1)))
+    else:
+        no_detach = lambda y, o, eps, g: torch.where(_rows(coins(y) < eps, y), y, o)  # noqa: E731
+        runs["no_detach"] = fit(loop(no_detach, fed=lambda o: o))
+    return runs
+
+
+VALID = ("after_last", "multinomial")
+MISTAKES = {
+    "no_detach": "gradient flows back through the fed-back prediction: the model's own "
+    "output must be detached before it becomes an input, so the model is not trained "
+    "through its own inputs.",
+    "reversed": "the coins are reversed: eps is the probability of the TRUE input, so the "
+    "target goes where the uniform number lies below eps.",
+    "one_minus": "the probability is reversed: eps itself is the chance of the TRUE input, "
+    "not 1 - eps.",
+    "per_batch": "a single coin was drawn for the whole batch; every sequence needs its own "
+    "coin at every step.",
+    "from_one": "the schedule is called with the update number counted from 1; the first "
+    "update is i = 0.",
+    "argmax": "the most likely token (argmax) is fed back; draw a sample from the softmax "
+    "of the logits instead, as at generation time.",
+    "first_target": "the first input is the first target; each sequence starts from its "
+    "`first` input, and the targets are what the steps predict.",
+    "no_zero_grad": "the gradients accumulate over updates: zero them before every backward pass.",
+}
 
 
 class _Net(torch.nn.Module):
-    """A tiny float32 model: (x_t (B, D) or tokens (B,), h) -> (o_t (B, D or V), h)."""
+    """A tiny model: (x_t (B, D) or tokens (B,), h) -> (o_t (B, D or V), h)."""
 
-    def __init__(self, seed: int, D: int, H: int, V: int | None):
+    def __init__(self, seed: int, D: int, H: int, V: int | None, dtype: torch.dtype):
         super().__init__()
         g = generator(seed)
         self.emb = None if V is None else torch_module(g, torch.nn.Embedding, V, D, scale=1.0)
         self.cell = torch_module(g, torch.nn.RNNCell, D, H, scale=0.7)
         self.out = torch_module(g, torch.nn.Linear, H, D if V is None else V, scale=0.7)
-        self.float()
+        self.to(dtype)
 
     def step(self, x, h=None):
         h = self.cell(x if self.emb is None else self.emb(x), h)
@@ -103,58 +178,56 @@ def _token_loss(logits, targets):
     return F.cross_entropy(logits.transpose(1, 2), targets)
 
 
-def _case(seed: int, B: int, T: int, D: int, V: int | None):
-    """(fresh model factory, batches, loss_fn) for one case; every call builds equal models."""
+def _case(seed: int, B: int, T: int, D: int, V: int | None, dtype: torch.dtype):
+    """(fresh model factory, batches) for one case; every call builds equal models."""
     g = generator(seed)
     batches = []
     for _ in range(UPDATES):
         if V is None:
-            series = torch.randn(B, T + 1, D, generator=g)
+            series = torch.randn(B, T + 1, D, generator=g, dtype=torch.float64).to(dtype)
             batches.append((series[:, 0], series[:, 1:]))
         else:
             tokens = torch.randint(0, V, (B, T + 1), generator=g)
             batches.append((tokens[:, 0], tokens[:, 1:]))
-    return (lambda: _Net(1000 + seed, D, 4, V)), batches, (F.mse_loss if V is None else _token_loss)
+    return (lambda: _Net(1000 + seed, D, 4, V, dtype)), batches
 
 
-def _run(fn: Callable, make, batches, loss_fn, draws_seed: int, tokens: bool, bug=None):
-    """Train a fresh model with ``fn`` (or the reference with ``bug``): (losses, weights)."""
+def _weights(net) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+
+
+def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
+    """Train a fresh model with the student's ``fn``: (losses, trained weights)."""
     net = make()
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
-    draws = generator(draws_seed)
-    batches = copy.deepcopy(batches)
-    if bug is None:
-        name = "train_scheduled_sampling"
-        losses = call(name, fn, net.step, opt, batches, _schedule, loss_fn, draws, tokens=tokens)
+    loss_fn = _token_loss if tokens else F.mse_loss
+    losses = call(
+        "train_scheduled_sampling", fn, net.step, opt, copy.deepcopy(batches), _schedule,
+        loss_fn, generator(draws_seed), tokens=tokens, dtype=dtype,
+    )  # fmt: skip
+    if isinstance(losses, list | tuple) and all(isinstance(v, torch.Tensor) for v in losses):
+        losses = [float(v.detach()) for v in losses]
+    return losses, _weights(net)
+
+
+def _course(make, batches, draws_seed: int, tokens: bool, variant: str | None = None):
+    """The same with the reference (``variant`` None) or one of :func:`_variants`."""
+    net = make()
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    draws, batches = generator(draws_seed), copy.deepcopy(batches)
+    if variant is None:
+        loss_fn = _token_loss if tokens else F.mse_loss
+        losses = _reference(net.step, opt, batches, _schedule, loss_fn, draws, tokens)
     else:
-        losses = _train(net.step, opt, batches, _schedule, loss_fn, draws, tokens, bug)
-    weights = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
-    return losses, weights
+        losses = _variants(net.step, opt, batches, draws, tokens)[variant]()
+    return losses, _weights(net)
 
 
-MISTAKES = {
-    "no_detach": "gradient flows back through the fed-back prediction: feed "
-    "o.detach(), so the model is not trained through its own inputs.",
-    "per_sequence": "one coin per sequence was drawn for the whole sequence; flip a new coin "
-    "at every step, torch.rand(B, generator=generator) < eps.",
-    "per_batch": "a single coin was drawn for the whole batch; every sequence needs its own "
-    "coin at every step, torch.rand(B, generator=generator) < eps.",
-    "reversed": "the coins are reversed: eps is the probability of the TRUE input, so "
-    "feed targets[:, t] where torch.rand(B) < eps.",
-    "one_minus": "the coins are reversed: eps is the probability of the TRUE input, so "
-    "feed targets[:, t] where torch.rand(B) < eps (not 1 - eps).",
-    "from_one": "the schedule is called with the update number counted from 1; the first "
-    "update is i = 0: eps = schedule(i).",
-    "argmax": "the most likely token (argmax) is fed back; draw a sample instead, "
-    "generation.sample_categorical(o.softmax(-1), seed=generator), as at generation time.",
-    "no_zero_grad": "the gradients accumulate over updates: call optimizer.zero_grad() "
-    "before loss.backward().",
-}
-# Valid orders of the draws, also accepted.
-VARIANTS = ("coin_first", "skip_last", "multinomial")
-
-
-@exercise("07", reference=_reference)
+@exercise(
+    "07",
+    reference=_reference,
+    forbidden=((generation.scheduled_sampling, "generation.scheduled_sampling"),),
+)
 def train_scheduled_sampling(student_fn) -> int:
     """Check ``train_scheduled_sampling(step, optimizer, batches, schedule, loss_fn,
     generator, tokens=False) -> losses``.
@@ -163,41 +236,48 @@ def train_scheduled_sampling(student_fn) -> int:
     ``batches`` a list of ``(first, targets)`` with ``first`` the first input, ``(B, D)``
     values or ``(B,)`` tokens, and ``targets`` ``(B, T, D)`` or ``(B, T)``; ``o_t`` is
     ``(B, D)`` or logits ``(B, V)``. Update ``i`` runs the model over ``targets`` with
-    ``eps = schedule(i)``: after each step, the next input is ``targets[:, t]`` where
-    ``torch.rand(B, generator=generator) < eps`` and otherwise the model's own output,
-    detached (values), or a token drawn from ``softmax(o_t)`` with
-    ``generation.sample_categorical(..., seed=generator)`` first (tokens). Then
+    ``eps = schedule(i)``: after each step, the model's own output (detached), or with
+    ``tokens`` a token drawn from ``softmax(o_t)`` by
+    ``generation.sample_categorical(..., seed=generator)``, and one coin per sequence,
+    ``torch.rand(B, generator=generator) < eps``, choose the next input (``targets[:, t]``
+    where the coin is True); a loop may skip the choice after the last step. Then
     ``loss_fn(outputs (B, T, ...), targets)``, zero_grad, backward, step. Returns the
-    losses, one float per update.
+    losses, one float per update. Values in float32 and float64, and tokens.
     """
-    cases = [(0, 3, 4, 2, None), (1, 4, 3, 1, None), (2, 5, 4, 3, 6), (3, 4, 5, 2, 5)]
-    for seed, B, T, D, V in cases:
+    cases = [
+        (0, 3, 4, 2, None, torch.float32),
+        (1, 4, 3, 1, None, torch.float64),
+        (2, 5, 4, 3, 6, torch.float32),
+        (3, 4, 5, 2, 5, torch.float32),
+    ]
+    for seed, B, T, D, V, dtype in cases:
         tokens = V is not None
-        make, batches, loss_fn = _case(130 + seed, B, T, D, V)
-        kind = f"tokens, V={V}" if tokens else f"values, D={D}"
+        make, batches = _case(130 + seed, B, T, D, V, dtype)
+        kind = f"tokens, V={V}" if tokens else f"values, D={D}, {str(dtype)[6:]}"
         label = f"case {seed + 1} ({kind}, B={B}, T={T}, {UPDATES} updates)"
-        got, weights = _run(student_fn, make, batches, loss_fn, 7 + seed, tokens)
-        if isinstance(got, list | tuple) and all(isinstance(v, torch.Tensor) for v in got):
-            got = [float(v.detach()) for v in got]
-        for valid in ("", *VARIANTS):
-            losses, right = _run(None, make, batches, loss_fn, 7 + seed, tokens, valid)
+        got, weights = _student(student_fn, make, batches, 7 + seed, tokens, dtype)
+        for valid in (None, *VALID):
+            if valid == "multinomial" and not tokens:
+                continue
+            losses, right = _course(make, batches, 7 + seed, tokens, valid)
             if close(got, losses) and close(weights, right):
                 break
         else:
-            losses, right = _run(None, make, batches, loss_fn, 7 + seed, tokens, "")
-            runs = {b: _run(None, make, batches, loss_fn, 7 + seed, tokens, b) for b in MISTAKES}
-            mistakes = [(MISTAKES[bug], run[0]) for bug, run in runs.items()]
+            losses, right = _course(make, batches, 7 + seed, tokens)
+            runs = {
+                bug: _course(make, batches, 7 + seed, tokens, bug)
+                for bug in MISTAKES
+                if (bug != "no_detach" or not tokens) and (bug != "argmax" or tokens)
+            }
             compare(
                 "train_scheduled_sampling",
                 label,
                 got,
                 losses,
-                mistakes=mistakes,
-                shape_hints={
-                    (): "return the list of losses, one per update, not only the last.",
-                },
+                mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
+                shape_hints={(): "return the list of losses, one per update, not only the last."},
                 hint="follow the order of the draws: per step, the sample (tokens only), "
-                "then the coins torch.rand(B, generator=generator) < eps.",
+                "then one coin per sequence, both from `generator`.",
                 what="losses",
             )
             compare(
@@ -207,7 +287,7 @@ def train_scheduled_sampling(student_fn) -> int:
                 right,
                 mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
                 hint="the losses agree but the trained weights do not: zero the gradients, "
-                "then loss.backward() and optimizer.step() once per update.",
+                "backpropagate and take one optimizer step per update.",
                 what="trained weights",
             )
     return len(cases)
