@@ -73,8 +73,8 @@ def test_wrong_answer_falls_back_and_points_to_the_check_cell(capsys):
 def test_the_checker_s_result_is_what_use_reads(capsys):
     fn = notebook_function(RNN_STEP)["rnn_step"]
     result = checks.rnn_step(fn)
-    assert isinstance(result, checks.Result) and result.passed and result.cases == 5
-    assert repr(result) == "✓ rnn_step: all 5 cases pass"
+    assert isinstance(result, checks.Result) and result.passed and result.cases == 7
+    assert repr(result) == "✓ rnn_step: all 7 cases pass"
     with pytest.raises(checks.CheckFailed):
         checks.rnn_step(transposed)
     assert not _framework.LAST["rnn_step"][1]  # what checks.use reads after a failure

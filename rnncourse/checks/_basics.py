@@ -37,7 +37,8 @@ TORCH_RNN = (
 def _student_error_hint(err: StudentCodeError, hints: dict[str, str]) -> StudentCodeError:
     """``err`` with a likely mistake added when its message holds one of ``hints``' keys."""
     why = next((hint for words, hint in hints.items() if words in str(err)), "")
-    return StudentCodeError(f"{err}\n  Likely mistake: {why}") if why else err
+    raised, _, detail = str(err).partition(": ")  # torch's words on a line of their own
+    return StudentCodeError(f"{raised}:\n  {detail}\n  Likely mistake: {why}") if why else err
 
 
 def _rnn_step(h, x, W, U, b):
