@@ -24,16 +24,7 @@ reference until then), so the code you write runs the rest of the course.
 from __future__ import annotations
 
 from . import _display, _progress
-from ._backprop import (
-    BUG_LABELS,
-    backward_A,
-    backward_B,
-    backward_C,
-    find_the_bug,
-    numerical_gradient,
-    rnn_backward,
-    rnn_loss_and_grads,
-)
+from ._backprop import rnn_backward
 from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_rnn
 from ._framework import (
     GRADING_ENV,
@@ -45,12 +36,21 @@ from ._framework import (
     StudentCodeError,
     grading,
 )
+from ._full_bptt import rnn_loss_and_grads
 from ._gating import cell_state_gradient, gated_leaky_step, gru_step, lstm_step, time_constant
 from ._generation import (
     coin_flip_inputs,
     next_token_targets,
     sampling_loop,
     sampling_schedule,
+)
+from ._gradient_check import (
+    BUG_LABELS,
+    backward_A,
+    backward_B,
+    backward_C,
+    find_the_bug,
+    numerical_gradient,
 )
 from ._real_text import bigram_nll
 from ._scan import combine, min_gru_forward, scan_equals_loop

@@ -1,68 +1,211 @@
-"""Checkers for notebook 03: backpropagation through time by hand, gradient checks.
+"""Checkers for notebook 03's backpropagation through time by hand, in NumPy.
 
-``rnn_backward`` (the recurrent part), ``numerical_gradient``, ``find_the_bug`` and
-``rnn_loss_and_grads`` (the whole gradient of a tanh RNN with a linear readout and a squared
-error). Chunked truncated BPTT is checked in :mod:`rnncourse.checks._truncation`.
+``rnn_backward`` (the recurrent part: given every state's delta from its readout) and
+``rnn_loss_and_grads`` (forward pass, squared error and every gradient of a tanh RNN with a
+linear readout). Their answers are compared with torch autograd; the reference answers and
+every known wrong variant come from :mod:`rnncourse.bptt`'s backward pass.
+
+A wrong gradient is also localised. The answer runs again on probes in which only the last
+steps contribute (the state just before them at tanh's saturation, whose slope 0 lets no
+delta pass further back), and the message says at which step, counting back from the last
+one as the backward pass does, its values first leave the reference's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import torch
 
+from .. import bptt
 from .._random import generator
-from ..bptt import numerical_gradient as _numerical_gradient
-from ._contract import call
-from ._framework import compare, exercise, randn
+from ._contract import _labels, call
+from ._framework import CheckFailed, close, compare, exercise, randn
+
+# the course's own backward passes, and autograd, already do what these exercises ask
+_COURSE_BPTT = (
+    bptt.rnn_backward,
+    bptt.rnn_step_backward,
+    bptt.truncated_rnn_backward,
+    torch.autograd.grad,
+    torch.autograd.backward,
+)
 
 OVERWRITE = (
-    "the gradient is overwritten instead of accumulated, so only one step counts. "
-    "W, U and b are shared by all steps: add each step's share with +=."
+    "the gradient is overwritten instead of accumulated, so only one step's share is left. "
+    "W, U and b are the same arrays at every step: each step adds its share to a running total."
 )
 BRANCH = (
     "deltas are not added at a branch. h(t) feeds both the loss at step t and the next "
-    "step, so its delta is dh = dh_out[:, t] + dh_prev, dh_prev being what step t + 1 "
-    "sent back."
+    "step, so its delta is the sum of what its readout sends and what step t + 1 sends back."
 )
 TRANSPOSE = (
-    "transposed weights in the backward pass: with a(t) = h(t-1) @ W.T + ..., the delta "
-    "sent back to h(t-1) is dh_prev = da @ W (not da @ W.T), and dW = da.T @ h(t-1)."
+    "transposed weights in the backward pass. The delta for h(t-1) goes back through the "
+    "product with W that made a(t), the other way round: the forward pass multiplies h(t-1) by "
+    "W's transpose (rows), so the backward pass multiplies the delta by W itself; dW is "
+    "oriented like W."
 )
-TANH = "the tanh derivative (1 - h(t)**2) is missing from the delta."
+TANH = (
+    "the tanh derivative is missing: between the delta of h(t) and the delta of a(t) lies "
+    "tanh's slope, 1 - h(t)**2, entry by entry."
+)
+SLOPE_OF_PREVIOUS = (
+    "the tanh derivative is taken at h(t-1). Step t's tanh produced h(t), so its slope is "
+    "1 - h(t)**2, from the same step's state."
+)
+STATE_IN_DW = (
+    "dW pairs each step's delta with h(t), the state the step writes. W multiplies h(t-1), "
+    "the state the step reads: that is dW's factor at step t."
+)
+WRAPPED = (
+    "at the first step h(t-1) is h(0) = 0, which the stored states do not hold; another state "
+    "was used there (an index t - 1 = -1 counts from the end of an array)."
+)
+PER_EXAMPLE = (
+    "the gradients are divided by the batch size B. dh_out already holds each example's own "
+    "delta (any 1/B of a loss is inside it): a gradient sums every example's share."
+)
+U_TRANSPOSED = "dU is transposed: it has U's shape (H, I), a row per hidden unit."
 
 
-def _backward(dh_out, xs, hs, W, U, bug: str = ""):
-    """BPTT for h(t) = tanh(W h(t-1) + U x(t) + b), with an optional known bug."""
-    B, T, H = hs.shape
-    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    dh_prev = np.zeros((B, H))
-    order = range(T) if bug == "overwrite_forward" else reversed(range(T))
-    for t in order:
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = dh_out[:, t] + dh_prev
-        if bug == "branch":
-            dh = dh_out[:, t]
-        elif bug == "branch_out" and t < T - 1:
-            dh = dh_prev
-        da = dh if bug == "tanh" else dh * (1 - hs[:, t] ** 2)
-        parts = (da.T @ h_prev, da.T @ xs[:, t], da.sum(0))
-        if bug.startswith("overwrite"):
-            dW, dU, db = parts
-        else:
-            dW, dU, db = dW + parts[0], dU + parts[1], db + parts[2]
-        dh_prev = da @ (W.T if bug == "transpose" else W)
-    if bug == "transpose_dW":
-        dW = dW.T
-    return dW, dU, db
+def _previous(hs: np.ndarray) -> np.ndarray:
+    """h(t-1) for every step of hs (B, T, H): h(0) = 0, h(1), ..., h(T-1)."""
+    return np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+
+
+def _bptt(dh_out, xs, h_prev, h_t, W, U):
+    """``bptt.rnn_backward`` on the exercise's arrays: (dW, dU, db, dh), in float64.
+
+    ``dh_out`` (B, T, H) is what a readout V = I with dL/do(t) = dh_out[:, t] sends back.
+    ``h_prev`` (B, T, H) holds each step's h(t-1), dW's factor; ``h_t`` the states whose
+    tanh slope is taken. ``dh`` (B, T, H) is the total dL/dh(t) at every step.
+    """
+    dh_out, xs, h_prev, h_t, W, U = (
+        np.asarray(a, np.float64) for a in (dh_out, xs, h_prev, h_t, W, U)
+    )
+    B, T, H = h_t.shape
+    params = {"U": U, "W": W, "b": np.zeros(H), "V": np.eye(H), "b_o": np.zeros(H)}
+    steps = [(xs[:, t], h_prev[:, t], None, h_t[:, t], U, W, "tanh") for t in range(T)]
+    cache = {"params": params, "h": h_t, "do": dh_out, "loss_steps": list(range(T)), "steps": steps}
+    grads, dh = bptt.rnn_backward(cache)
+    return grads["W"], grads["U"], grads["b"], dh
 
 
 def _rnn_backward(dh_out, xs, hs, W, U):
-    """The course's answer to ``rnn_backward``: BPTT with ``+=`` and deltas added at h(t)."""
-    return _backward(dh_out, xs, hs, W, U)
+    """The course's answer to ``rnn_backward``: bptt's backward pass, in the inputs' dtype."""
+    dtype = np.result_type(dh_out, xs, hs, W, U)
+    return tuple(g.astype(dtype) for g in _bptt(dh_out, xs, _previous(hs), hs, W, U)[:3])
+
+
+# --- the contract for NumPy answers -----------------------------------------------------
+
+
+def _arrays(label: str, value):
+    """``(label, array)`` for every NumPy array in ``value`` (an array, tuple, list or dict)."""
+    if isinstance(value, np.ndarray):
+        yield label, value
+    elif isinstance(value, tuple | list):
+        for i, v in enumerate(value):
+            yield from _arrays(f"{label}[{i}]", v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _arrays(f"{label}[{k!r}]", v)
+
+
+def _call_numpy(name: str, fn, *args, returns: tuple[str, ...] = ()):
+    """:func:`call` for NumPy arguments, which its checks do not see: the arrays (and a dict
+    of them) must come back unchanged, and the float arrays of the result keep the inputs'
+    dtype. ``returns`` names the items of a tuple result, for the messages."""
+    labelled = _labels(name, fn, args, {})
+    before = [(lab, a, a.copy()) for label, v in labelled for lab, a in _arrays(label, v)]
+    dicts = [(label, v, dict(v)) for label, v in labelled if isinstance(v, dict)]
+    got = call(name, fn, *args, dtype=None)
+    changed = [f"`{lab}`" for lab, a, old in before if not np.array_equal(a, old, equal_nan=True)]
+    for label, d, old in dicts:
+        if d.keys() != old.keys() or any(d[k] is not v for k, v in old.items()):
+            changed.append(f"`{label}` (a key added, removed or replaced)")
+    if changed:
+        raise CheckFailed(
+            f"{name} changed its input {changed[0]} in place. Later cells use these arrays "
+            f"again (the states, the parameters): compute new arrays instead of writing into "
+            f"the given ones (+= or item assignment on an argument, or on a slice of it such "
+            f"as one step's rows, writes into the caller's array)."
+        )
+    floats = {a.dtype for _, a, _ in before if np.issubdtype(a.dtype, np.floating)}
+    if len(floats) != 1:
+        return got
+    want = floats.pop()
+    named = isinstance(got, tuple | list) and len(got) == len(returns)
+    for label, value in zip(returns, got, strict=True) if named else [("its result", got)]:
+        for lab, a in _arrays(label, value):
+            if np.issubdtype(a.dtype, np.floating) and a.dtype != want and a.ndim:
+                raise CheckFailed(
+                    f"{name} returned {lab} as {a.dtype} for {want} inputs. Likely mistake: "
+                    f"an array made inside the function in another dtype (np.zeros and "
+                    f"np.ones make float64 unless given one); a result keeps its inputs' "
+                    f"dtype, since later cells mix it with their own arrays."
+                )
+    return got
+
+
+# --- localising a wrong gradient ----------------------------------------------------------
+
+
+def _quietly(fn, *args):
+    """``fn(*args)`` with its printing swallowed, or None when it raises."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return fn(*args)
+    except Exception:  # noqa: BLE001 (a probe the answer cannot run says nothing)
+        return None
+
+
+def _first_step_off(what: str, T: int, probe, atol: float, rtol: float) -> str:
+    """Where ``what`` first differs, counting back from the last step; "" when unknown.
+
+    ``probe(s)`` returns (the answer's, the reference's) ``what`` when only steps s..T-1
+    (0-based) contribute, or None. The full problem (s = 0) is known to differ.
+    """
+    if T == 1:
+        return ""
+    first = 0
+    for s in range(T - 1, 0, -1):
+        pair = probe(s)
+        if pair is None or pair[0] is None:
+            return ""
+        if not close(*pair, atol=atol, rtol=rtol):
+            first = s
+            break
+    lead = f"Step by step, counting back from step {T} as the backward pass does: {what}"
+    if first == T - 1:
+        return f"{lead} differs already when step {T} alone contributes."
+    agree = f"step {T}" if first == T - 2 else f"steps {T}..{first + 2}"
+    return (
+        f"{lead} agrees for {agree} and first differs at step {first + 1} (index {first} of "
+        f"the time axis): what changes at t = {first + 1}?"
+    )
+
+
+def _compare_located(name, case, got, expected, *, locate, **kwargs) -> None:
+    """:func:`compare`, adding where the values first differ (``locate()``) to a failure."""
+    try:
+        compare(name, case, got, expected, **kwargs)
+    except CheckFailed as err:
+        where = locate() if "wrong values" in str(err) else ""
+        raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
+
+
+def _tolerance(dtype) -> dict:
+    return {"atol": 1e-8, "rtol": 1e-6} if dtype == np.float64 else {"atol": 1e-5, "rtol": 1e-4}
+
+
+# --- exercise 1: rnn_backward -------------------------------------------------------------
 
 
 def _problem(seed: int, B: int, T: int, H: int, I: int):
-    """A random forward pass in torch; returns NumPy inputs and autograd's gradients."""
+    """A random forward pass in torch (float64): NumPy inputs and autograd's gradients."""
     g = generator(seed)
     xs, dh_out = randn(g, B, T, I), randn(g, B, T, H)
     W = randn(g, H, H, scale=0.7).requires_grad_()
@@ -78,366 +221,91 @@ def _problem(seed: int, B: int, T: int, H: int, I: int):
     return arrays, [gr.numpy() for gr in grads]
 
 
-@exercise("03", reference=_rnn_backward)
+def _last_steps(arrays, s: int):
+    """The exercise's arrays with only steps s..T-1 (0-based) contributing: no readout delta
+    before step s, and h(s-1) = 1, whose tanh slope 0 stops every delta there."""
+    dh_out, xs, hs, W, U = (a.copy() for a in arrays)
+    dh_out[:, :s] = 0
+    hs[:, s - 1] = 1
+    return dh_out, xs, hs, W, U
+
+
+_BACKWARD_CASES = [  # B, T, H, I, dtype: B = 1 and T = 1 once, float32 once, I above and below H
+    (3, 5, 4, 2, np.float64),
+    (1, 1, 3, 3, np.float64),
+    (2, 8, 3, 5, np.float32),
+    (4, 12, 5, 1, np.float64),
+]
+
+
+def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) -> None:
+    """Case ``n`` of ``rnn_backward``: values, the named mistakes, where a wrong one starts."""
+    arrays, expected = _problem(60 + n, B, T, H, I)
+    given = [a.astype(dtype) for a in arrays]
+    case = f"case {n + 1} (B={B}, T={T}, H={H}, I={I}, {np.dtype(dtype).name})"
+    got = _call_numpy(
+        "rnn_backward", student_fn, *(a.copy() for a in given), returns=("dW", "dU", "db")
+    )
+    if not (isinstance(got, tuple | list) and len(got) == 3):
+        raise AssertionError(
+            f"rnn_backward, {case}: expected a tuple (dW, dU, db), got {type(got).__name__}."
+        )
+    dh_out, xs, hs, W, U = (a.astype(np.float64) for a in given)
+    prev = _previous(hs)
+    right = _bptt(dh_out, xs, prev, hs, W, U)
+    da = right[3] * (1 - hs**2)  # each step's delta of a(t)
+
+    def share(t):  # step t's share alone: what an overwritten total keeps
+        return da[:, t].T @ prev[:, t], da[:, t].T @ xs[:, t], da[:, t].sum(0)
+
+    last_only = np.where(np.arange(T)[:, None] == T - 1, dh_out, 0)
+    wrong = [
+        (OVERWRITE, share(0)),
+        (OVERWRITE, share(T - 1)),  # a loop run forwards in time
+        (BRANCH, _bptt(dh_out, xs, prev, hs, 0 * W, U)),  # nothing from step t + 1
+        (BRANCH, _bptt(last_only, xs, prev, hs, W, U)),  # no readout delta but the last
+        (TRANSPOSE, _bptt(dh_out, xs, prev, hs, W.T, U)),
+        (TRANSPOSE, (right[0].T, *right[1:])),
+        (TANH, _bptt(dh_out, xs, prev, 0 * hs, W, U)),
+        (SLOPE_OF_PREVIOUS, _bptt(dh_out, xs, prev, prev, W, U)),
+        (STATE_IN_DW, _bptt(dh_out, xs, hs, hs, W, U)),
+        (WRAPPED, _bptt(dh_out, xs, np.roll(hs, 1, axis=1), hs, W, U)),
+        (PER_EXAMPLE, tuple(g / B for g in right)),
+    ]
+    tolerance = _tolerance(dtype)
+
+    def probe(s, k):
+        arrays_s = _last_steps(given, s)
+        mine = _quietly(student_fn, *(a.copy() for a in arrays_s))
+        mine = mine[k] if isinstance(mine, tuple | list) and len(mine) == 3 else None
+        return mine, _rnn_backward(*arrays_s)[k]
+
+    for k, what in enumerate(("dW", "dU", "db")):
+        _compare_located(
+            "rnn_backward",
+            case,
+            got[k],
+            expected[k],
+            locate=lambda k=k, what=what: _first_step_off(
+                what, T, lambda s: probe(s, k), **tolerance
+            ),
+            mistakes=[(message, variant[k]) for message, variant in wrong],
+            shape_hints={(I, H): U_TRANSPOSED} if k == 1 else None,
+            what=what,
+            **tolerance,
+        )
+
+
+@exercise("03", reference=_rnn_backward, forbidden=_COURSE_BPTT)
 def rnn_backward(student_fn) -> int:
     """Check ``rnn_backward(dh_out, xs, hs, W, U) -> (dW, dU, db)`` (NumPy arrays).
 
     Forward pass: h(t) = tanh(W h(t-1) + U x(t) + b), h(0) = 0. Shapes: dh_out (B, T, H),
     the part of dL/dh(t) that comes from the outputs at step t; xs (B, T, I); hs (B, T, H),
-    the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,),
-    compared with torch autograd. The arguments are passed by position.
+    the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,) in
+    the inputs' dtype (float32 or float64), compared with torch autograd; the inputs must
+    be left unchanged. The arguments are passed by position.
     """
-    cases = [(2, 3, 3, 2), (1, 4, 2, 3), (3, 5, 4, 2)]
-    for seed, (B, T, H, I) in enumerate(cases):
-        arrays, expected = _problem(60 + seed, B, T, H, I)
-        got = call("rnn_backward", student_fn, *(a.copy() for a in arrays))
-        if not (isinstance(got, tuple | list) and len(got) == 3):
-            raise AssertionError(
-                f"rnn_backward: expected a tuple (dW, dU, db), got {type(got).__name__}."
-            )
-        bugs = {
-            OVERWRITE: ("overwrite", "overwrite_forward"),
-            BRANCH: ("branch", "branch_out"),
-            TRANSPOSE: ("transpose", "transpose_dW"),
-            TANH: ("tanh",),
-        }
-        for k, what in enumerate(("dW", "dU", "db")):
-            mistakes = [
-                (message, _backward(*arrays, bug=bug)[k])
-                for message, names in bugs.items()
-                for bug in names
-            ]
-            compare(
-                "rnn_backward",
-                f"case {seed + 1} (B={B}, T={T}, H={H}, I={I})",
-                got[k],
-                expected[k],
-                mistakes=mistakes,
-                what=what,
-                atol=1e-8,
-            )
-    return len(cases)
-
-
-def _f_sin(x):
-    return float(np.sum(np.sin(x) * x**2))
-
-
-def _df_sin(x):
-    return np.cos(x) * x**2 + 2 * x * np.sin(x)
-
-
-_A = np.array([[0.5, -1.0, 0.3], [0.2, 0.8, -0.6]])
-
-
-def _f_tanh(x):
-    return float(np.sum(np.tanh(x @ _A)))
-
-
-def _df_tanh(x):
-    return (1 - np.tanh(x @ _A) ** 2) @ _A.T
-
-
-def _wrong_gradient(f, x, eps, bug):
-    x = x.copy()
-    if bug == "all_at_once":
-        return np.full_like(x, (f(x + eps) - f(x - eps)) / (2 * eps))
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f(x)
-        x[i] = old - eps if bug != "forward" else old
-        down = f(x)
-        x[i] = old
-        grad[i] = (up - down) / (eps if bug == "forward" or bug == "one_eps" else 2 * eps)
-    return grad
-
-
-@exercise("03", reference=_numerical_gradient)
-def numerical_gradient(student_fn) -> int:
-    """Check ``numerical_gradient(f, x, eps) -> grad`` by central differences.
-
-    ``f`` maps a float64 NumPy array x (any shape) to a float; ``grad`` has x's shape and
-    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged.
-    Compared with the exact (analytical) gradient.
-    """
-    rng = np.random.default_rng(70)
-    cases = [
-        ("sum(sin(x) * x**2), x of shape (4,)", _f_sin, _df_sin, rng.normal(size=4)),
-        ("sum(sin(x) * x**2), x of shape (2, 3)", _f_sin, _df_sin, rng.normal(size=(2, 3))),
-        ("sum(tanh(x @ A)), x of shape (3, 2)", _f_tanh, _df_tanh, rng.normal(size=(3, 2))),
-    ]
-    eps = 1e-5
-    for k, (desc, f, df, x) in enumerate(cases):
-        before = x.copy()
-        got = call("numerical_gradient", student_fn, f, x, eps)
-        if not np.allclose(x, before, atol=1e-12, rtol=0):
-            raise AssertionError(
-                f"numerical_gradient, case {k + 1} ({desc}): x was changed in place. "
-                "Likely mistake: restore each entry after perturbing it (x[i] = old)."
-            )
-        compare(
-            "numerical_gradient",
-            f"case {k + 1} ({desc}, eps={eps})",
-            got,
-            df(before),
-            mistakes={
-                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is "
-                "about eps, the central difference's about eps**2.": _wrong_gradient(
-                    f, before, eps, "forward"
-                ),
-                "the central difference must be divided by 2 * eps, not eps.": (
-                    _wrong_gradient(f, before, eps, "one_eps")
-                ),
-                "all entries were perturbed at once; perturb one entry at a time.": (
-                    _wrong_gradient(f, before, eps, "all_at_once")
-                ),
-            },
-            atol=1e-7,
-            rtol=1e-6,
-        )
-    return len(cases)
-
-
-# --- find the bug: three backward passes, each with one mistake ----------------------
-# The three functions are deliberately near-copies of one correct backward pass: the
-# exercise is to spot the one line in which each differs.
-
-
-def backward_A(dh_out, xs, hs, W, U):
-    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
-    B, T, H = hs.shape
-    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    dh_prev = np.zeros((B, H))
-    for t in reversed(range(T)):
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = dh_out[:, t] + dh_prev
-        da = dh * (1 - hs[:, t] ** 2)
-        dW += da.T @ h_prev
-        dU += da.T @ xs[:, t]
-        db += da.sum(0)
-        dh_prev = da @ W.T
-    return dW, dU, db
-
-
-def backward_B(dh_out, xs, hs, W, U):
-    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
-    B, T, H = hs.shape
-    dh_prev = np.zeros((B, H))
-    for t in reversed(range(T)):
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = dh_out[:, t] + dh_prev
-        da = dh * (1 - hs[:, t] ** 2)
-        dW = da.T @ h_prev
-        dU = da.T @ xs[:, t]
-        db = da.sum(0)
-        dh_prev = da @ W
-    return dW, dU, db
-
-
-def backward_C(dh_out, xs, hs, W, U):
-    """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
-    B, T, H = hs.shape
-    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
-    dh_prev = np.zeros((B, H))
-    for t in reversed(range(T)):
-        h_prev = hs[:, t - 1] if t > 0 else np.zeros((B, H))
-        dh = dh_prev if t < T - 1 else dh_out[:, t]
-        da = dh * (1 - hs[:, t] ** 2)
-        dW += da.T @ h_prev
-        dU += da.T @ xs[:, t]
-        db += da.sum(0)
-        dh_prev = da @ W
-    return dW, dU, db
-
-
-BUG_LABELS = ("overwrite", "branch", "transpose", "tanh_derivative")
-_BUGS = {"A": "transpose", "B": "overwrite", "C": "branch"}
-_BUG_HINTS = {
-    "transpose": "look at how dh_prev is passed back to h(t-1): which way round is W?",
-    "overwrite": "look at how dW, dU and db collect the contributions of the steps.",
-    "branch": "look at which deltas reach h(t): it feeds the loss AND the next step.",
-}
-
-
-@exercise("03")
-def find_the_bug(student_fn) -> int:
-    """Check ``find_the_bug() -> {"A": label, "B": label, "C": label}``.
-
-    ``backward_A``, ``backward_B`` and ``backward_C`` (in ``rnncourse.checks``) each
-    contain one bug. Label each with one of ``BUG_LABELS``: "overwrite" (gradient
-    overwritten, not accumulated), "branch" (deltas not added at a branch), "transpose"
-    (transposed weights), "tanh_derivative" (missing tanh derivative).
-    """
-    answer = call("find_the_bug", student_fn)
-    if not isinstance(answer, dict):
-        raise AssertionError(
-            "find_the_bug: expected a dict such as {'A': 'overwrite', 'B': ..., 'C': ...}, "
-            f"got {type(answer).__name__}."
-        )
-    for key, bug in _BUGS.items():
-        if key not in answer:
-            raise AssertionError(f"find_the_bug: no label for backward_{key}; add key {key!r}.")
-        label = answer[key]
-        if label not in BUG_LABELS:
-            raise AssertionError(
-                f"find_the_bug: {label!r} for backward_{key} is not a label; use one of "
-                + ", ".join(repr(b) for b in BUG_LABELS)
-                + "."
-            )
-        if label != bug:
-            raise AssertionError(
-                f"find_the_bug: backward_{key} does not have the {label!r} bug. Hint: "
-                f"{_BUG_HINTS[bug]} Compare its gradients with numerical_gradient."
-            )
-    return len(_BUGS)
-
-
-# --- the whole gradient: a tanh RNN with a linear readout and a squared error -----------
-
-PARAM_NAMES = ("U", "W", "b", "V", "b_o")
-FULL_OVERWRITE = (
-    "dW, dU or db is overwritten instead of accumulated, so only the step the loop visits "
-    "last counts. They are shared by all steps: add each step's share with +=."
-)
-READOUT_OVERWRITE = (
-    "the readout's dV or db_o is overwritten: V and b_o are used at every step too, so "
-    "they also collect a share from every step (+=)."
-)
-FULL_BRANCH = (
-    "only one of the two deltas reaches h(t). It feeds o(t) and h(t+1), so "
-    "dh = do(t) @ V + (what step t + 1 sent back): both terms, added."
-)
-FULL_TANH = (
-    "the tanh derivative is missing: da = dh * (1 - h(t)**2) before dW, dU, db and the "
-    "delta for step t - 1."
-)
-V_TRANSPOSED = (
-    "dV has V's transpose's shape (H, O): with o(t) = h(t) @ V.T + b_o, "
-    "dV = do(t).T @ h(t), of shape (O, H) like V."
-)
-NO_BATCH_MEAN = (
-    "the loss is not divided by the batch size B: L = (1/B) sum over the batch and the "
-    "steps of 0.5 * ||o(t) - y(t)||^2, so dL/do(t) = (o(t) - y(t)) / B."
-)
-
-
-def _full_bptt(params, x, y, bug: str = ""):
-    """(L, grads) for the tanh RNN with readout, as the exercise asks; ``bug`` names a mistake."""
-    U, W, b, V, b_o = (np.asarray(params[k], dtype=np.float64) for k in PARAM_NAMES)
-    B, T, _ = x.shape
-    hs = np.zeros((B, T + 1, W.shape[0]))  # hs[:, t + 1] = h(t + 1); hs[:, 0] = h(0) = 0
-    for t in range(T):
-        hs[:, t + 1] = np.tanh(x[:, t] @ U.T + hs[:, t] @ W.T + b)
-    o = hs[:, 1:] @ V.T + b_o
-    scale = 1.0 if bug == "no_batch_mean" else 1.0 / B
-    loss = 0.5 * float(((o - y) ** 2).sum()) * scale
-    do = (o - y) * scale
-    g = {k: np.zeros_like(v) for k, v in zip(PARAM_NAMES, (U, W, b, V, b_o), strict=True)}
-    dh_next = np.zeros_like(hs[:, 0])
-    for t in reversed(range(T)):
-        readout = (do[:, t].T @ hs[:, t + 1], do[:, t].sum(0))
-        if bug == "overwrite_readout":
-            g["V"], g["b_o"] = readout
-        else:
-            g["V"], g["b_o"] = g["V"] + readout[0], g["b_o"] + readout[1]
-        from_readout = do[:, t] @ V
-        dh = from_readout if bug == "branch" else from_readout + dh_next
-        da = dh if bug == "tanh" else dh * (1 - hs[:, t + 1] ** 2)
-        shares = (da.T @ hs[:, t], da.T @ x[:, t], da.sum(0))
-        if bug == "overwrite":
-            g["W"], g["U"], g["b"] = shares
-        else:
-            g["W"], g["U"], g["b"] = (g[k] + s for k, s in zip("WUb", shares, strict=True))
-        dh_next = da @ W
-    if bug == "transpose_V":
-        g["V"] = g["V"].T
-    return loss, g
-
-
-def _rnn_loss_and_grads(params, x, y):
-    """The course's answer to ``rnn_loss_and_grads``."""
-    return _full_bptt(params, x, y)
-
-
-_FULL_BUGS = {
-    "overwrite": FULL_OVERWRITE,
-    "overwrite_readout": READOUT_OVERWRITE,
-    "branch": FULL_BRANCH,
-    "tanh": FULL_TANH,
-    "transpose_V": V_TRANSPOSED,
-    "no_batch_mean": NO_BATCH_MEAN,
-}
-
-
-def _full_problem(seed: int, B: int, T: int, I: int, H: int, O: int):
-    """Seeded parameters and data (NumPy) and autograd's loss and gradients (float64)."""
-    g = generator(seed)
-    shapes = {"U": (H, I), "W": (H, H), "b": (H,), "V": (O, H), "b_o": (O,)}
-    p = {k: randn(g, *s, scale=0.6).requires_grad_() for k, s in shapes.items()}
-    x, y = randn(g, B, T, I), randn(g, B, T, O)
-    h, loss = torch.zeros(B, H, dtype=torch.float64), 0.0
-    for t in range(T):
-        h = torch.tanh(x[:, t] @ p["U"].T + h @ p["W"].T + p["b"])
-        loss = loss + 0.5 * ((h @ p["V"].T + p["b_o"] - y[:, t]) ** 2).sum() / B
-    grads = torch.autograd.grad(loss, [p[k] for k in PARAM_NAMES])
-    arrays = {k: v.detach().numpy() for k, v in p.items()}
-    expected = {k: gr.numpy() for k, gr in zip(PARAM_NAMES, grads, strict=True)}
-    return arrays, x.numpy(), y.numpy(), loss.item(), expected
-
-
-@exercise("03", reference=_rnn_loss_and_grads)
-def rnn_loss_and_grads(student_fn) -> int:
-    """Check ``rnn_loss_and_grads(params, x, y) -> (L, grads)`` (NumPy, float64).
-
-    The model: h(t) = tanh(U x(t) + W h(t-1) + b), h(0) = 0, o(t) = V h(t) + b_o, and
-    L = (1/B) sum over the batch and t = 1..T of 0.5 * ||o(t) - y(t)||^2. Shapes: params a
-    dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); x (B, T, I); y (B, T, O).
-    Returns the float L and a dict of gradients with the parameters' names and shapes,
-    compared with torch autograd.
-    """
-    cases = [(2, 4, 3, 5, 2), (3, 5, 2, 4, 3), (1, 6, 2, 3, 1)]
-    for seed, (B, T, I, H, O) in enumerate(cases):
-        params, x, y, loss, expected = _full_problem(80 + seed, B, T, I, H, O)
-        case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, O={O})"
-        got = call(
-            "rnn_loss_and_grads",
-            student_fn,
-            {k: v.copy() for k, v in params.items()},
-            x.copy(),
-            y.copy(),
-        )
-        if not (isinstance(got, tuple | list) and len(got) == 2 and isinstance(got[1], dict)):
-            raise AssertionError(
-                f"rnn_loss_and_grads, {case}: expected a pair (loss, grads) with grads a dict, "
-                f"got {type(got).__name__}."
-            )
-        missing = [k for k in PARAM_NAMES if k not in got[1]]
-        if missing:
-            raise AssertionError(
-                f"rnn_loss_and_grads, {case}: grads has no {', '.join(map(repr, missing))}; "
-                f"it needs one gradient per parameter: {', '.join(map(repr, PARAM_NAMES))}."
-            )
-        wrong = {bug: _full_bptt(params, x, y, bug) for bug in _FULL_BUGS}
-        compare(
-            "rnn_loss_and_grads",
-            case,
-            got[0],
-            loss,
-            mistakes=[(NO_BATCH_MEAN, wrong["no_batch_mean"][0])],
-            hint="L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs.",
-            what="loss",
-            atol=1e-8,
-        )
-        for name in ("V", "b_o", "W", "U", "b"):
-            compare(
-                "rnn_loss_and_grads",
-                case,
-                got[1][name],
-                expected[name],
-                mistakes=[(message, wrong[bug][1][name]) for bug, message in _FULL_BUGS.items()],
-                what=f"d{name}",
-                atol=1e-8,
-            )
-    return len(cases)
+    for n, sizes in enumerate(_BACKWARD_CASES):
+        _backward_case(student_fn, n, *sizes)
+    return len(_BACKWARD_CASES)

@@ -3,21 +3,27 @@
 A long sequence is processed in chunks of ``k`` steps. The state is carried from one chunk to
 the next, but with ``.detach()``: the next chunk starts from its value, and the backward pass
 stops there. Each chunk ends with one optimiser step on its own loss.
+
+The answer is compared with the same procedure in float64, chunk loss by chunk loss: a
+chunk's loss comes before its update, so the first chunk whose loss differs tells which
+update (or which starting state) first went wrong, and the message says so.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._random import generator
 from ._contract import call
-from ._framework import StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
 NO_DETACH = (
-    "the state is carried into the next chunk without .detach(): its backward pass runs into "
-    "the previous chunk's graph, which the previous backward() already freed (and whose "
-    "weights the optimiser has changed since). Start each chunk with h = h.detach()."
+    "the state is carried into the next chunk still attached to the previous chunk's graph: "
+    "its backward pass runs into that graph, which the previous backward() already freed "
+    "(and whose weights the optimiser has changed since). Cut the graph at the start of each "
+    "chunk, keeping the state's value."
 )
 RESET = (
     "the state is reset to zero at every chunk, so the network forgets everything at each "
@@ -29,33 +35,76 @@ EVERY_STEP = (
     "stay connected."
 )
 NO_ZERO_GRAD = (
-    "the gradients are not zeroed before each chunk's backward(), so each step also applies "
-    "the gradients of every earlier chunk. Call opt.zero_grad() before loss.backward()."
+    "the gradients are not zeroed before each chunk's backward pass; backward() adds to what "
+    "the parameters hold, so each update also applies the gradients of every earlier chunk."
 )
 LOSS_SUM = (
-    "the chunk's loss is summed, not averaged: use F.mse_loss(o, y_chunk), the mean over the "
-    "batch, the chunk's steps and the outputs."
+    "the chunk's loss is summed, not averaged: F.mse_loss's default, the mean over the "
+    "batch, the chunk's steps and the outputs, is the loss asked for."
+)
+STATE_DTYPE = (
+    "the state is made in another dtype than the model and x (torch.zeros makes float32 "
+    "unless told otherwise): the state must take x's dtype, float32 or float64."
 )
 
 
-def _chunked(cell, readout, x, y, k, opt, bug: str = ""):
-    """Chunked truncated BPTT; returns the chunk losses. ``bug`` names a known mistake."""
+def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
+    """Which chunk's loss first differs, and what that says; "" when the lengths differ."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return ""
+    off = np.flatnonzero(~np.isclose(got, expected, atol=atol, rtol=rtol))
+    if off.size == 0:
+        return ""
+    j = int(off[0])
+    if j == 0:
+        return (
+            "The first chunk's loss differs already. It comes before any update, so the "
+            "difference lies in the forward pass or in the loss itself."
+        )
+    agree = "chunk 1" if j == 1 else f"chunks 1..{j}"
+    return (
+        f"The losses agree for {agree} and first differ at chunk {j + 1}. A chunk's loss comes "
+        f"before its update: so the update after chunk {j}, or the state chunk {j + 1} starts "
+        f"from, is the first to differ."
+    )
+
+
+def _chunked(
+    cell,
+    readout,
+    x,
+    y,
+    k,
+    opt,
+    *,
+    carry=torch.Tensor.detach,
+    feed=None,
+    loss=F.mse_loss,
+    zero_grad=True,
+):
+    """Chunked truncated BPTT; returns the chunk losses.
+
+    Each keyword changes one thing, as a known mistake does: ``carry`` turns the previous
+    chunk's last state into the next chunk's first (detached), ``feed`` the state each step
+    receives (unchanged when None), ``loss`` gives a chunk's loss, ``zero_grad`` whether
+    the gradients are zeroed before each backward pass.
+    """
     B, T, _ = x.shape
     h = torch.zeros(B, cell.hidden_size, dtype=x.dtype)
     losses = []
     for start in range(0, T, k):
-        h = torch.zeros_like(h) if bug == "reset" else h.detach()
+        h = carry(h)
         outputs = []
         for t in range(start, min(start + k, T)):
-            h = cell(x[:, t], h.detach() if bug == "every_step" else h)
+            h = cell(x[:, t], h if feed is None else feed(h))
             outputs.append(readout(h))
-        o, target = torch.stack(outputs, 1), y[:, start : start + k]
-        loss = F.mse_loss(o, target, reduction="sum" if bug == "sum" else "mean")
-        if bug != "no_zero_grad":
+        chunk_loss = loss(torch.stack(outputs, 1), y[:, start : start + k])
+        if zero_grad:
             opt.zero_grad()
-        loss.backward()
+        chunk_loss.backward()
         opt.step()
-        losses.append(loss.item())
+        losses.append(chunk_loss.item())
     return losses
 
 
@@ -64,7 +113,12 @@ def _tbptt_chunks(cell, readout, x, y, k, opt):
     return _chunked(cell, readout, x, y, k, opt)
 
 
-_BUGS = {"reset": RESET, "every_step": EVERY_STEP, "no_zero_grad": NO_ZERO_GRAD, "sum": LOSS_SUM}
+_WRONG = [  # (message, the one change to _chunked that the mistake makes)
+    (RESET, {"carry": torch.zeros_like}),
+    (EVERY_STEP, {"feed": torch.Tensor.detach}),
+    (NO_ZERO_GRAD, {"zero_grad": False}),
+    (LOSS_SUM, {"loss": lambda o, target: F.mse_loss(o, target, reduction="sum")}),
+]
 
 
 def _model(seed: int, I: int, H: int, O: int, lr: float, dtype):
@@ -86,14 +140,93 @@ def _weights(cell, readout) -> torch.Tensor:
     return torch.cat([p.detach().double().reshape(-1) for p in params])
 
 
-def _run(seed, sizes, bug=""):
+def _run(seed, sizes, **change):
     """Run ``_chunked`` in float64 on a fresh model: (chunk losses, weights after)."""
-    B, T, I, H, O, k, lr = sizes
+    B, T, I, H, O, k, lr, _ = sizes
     cell, readout, opt = _model(seed, I, H, O, lr, torch.float64)
     g = generator(seed + 1)
     x, y = randn(g, B, T, I), randn(g, B, T, O)
-    losses = _chunked(cell, readout, x, y, k, opt, bug)
+    losses = _chunked(cell, readout, x, y, k, opt, **change)
     return torch.tensor(losses, dtype=torch.float64), _weights(cell, readout)
+
+
+_CASES = [  # B, T, I, H, O, k, lr, dtype
+    (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
+    (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
+    (1, 12, 2, 5, 1, 5, 0.4, torch.float32),
+    (2, 5, 1, 3, 1, 8, 0.3, torch.float32),  # k > T: one chunk
+    (2, 4, 2, 3, 1, 1, 0.3, torch.float64),  # k = 1, a float64 model
+    (4, 64, 1, 8, 1, 8, 0.1, torch.float32),  # the chunk length the notebook trains with
+]
+
+
+def _case(student_fn, n: int, sizes) -> None:
+    """Case ``n``: the chunk losses, then the weights after the last update."""
+    B, T, I, H, O, k, lr, dtype = sizes
+    seed = 90 + 2 * n
+    case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
+    losses, weights = _run(seed, sizes)
+    wrong = [(message, *_run(seed, sizes, **change)) for message, change in _WRONG]
+    cell, readout, opt = _model(seed, I, H, O, lr, dtype)
+    g = generator(seed + 1)
+    x, y = randn(g, B, T, I), randn(g, B, T, O)
+    try:
+        got = call(
+            "tbptt_chunks",
+            student_fn,
+            cell,
+            readout,
+            x,
+            y,
+            k,
+            opt,
+            dtype=dtype,
+            mutable=("cell", "readout", "opt"),  # training updates them
+        )
+    except StudentCodeError as err:
+        text = str(err.__cause__)
+        if "second time" in text or "inplace operation" in text:
+            raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
+        if "dtype" in text or "scalar type" in text:
+            raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
+        raise
+    if not isinstance(got, tuple | list):
+        raise AssertionError(
+            f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
+            f"got {type(got).__name__}."
+        )
+    got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
+    tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
+    try:
+        compare(
+            "tbptt_chunks",
+            case,
+            got,
+            losses,
+            mistakes=[(message, wrong_losses) for message, wrong_losses, _ in wrong],
+            shape_hints={
+                (T,): "one loss per step was returned; return one per chunk.",
+                (1,): "one loss was returned; return one per chunk.",
+            },
+            what="chunk losses",
+            **tolerance,
+        )
+    except CheckFailed as err:
+        where = _first_chunk_off(got, losses, **tolerance)
+        raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
+    try:
+        compare(
+            "tbptt_chunks",
+            case,
+            _weights(cell, readout),
+            weights,
+            mistakes=[(message, wrong_weights) for message, _, wrong_weights in wrong],
+            what="weights after the last chunk",
+            **tolerance,
+        )
+    except CheckFailed as err:
+        last = "\n  Every chunk's loss agrees: only the last update differs."
+        raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
 
 
 @exercise("03", reference=_tbptt_chunks)
@@ -102,61 +235,13 @@ def tbptt_chunks(student_fn) -> int:
 
     ``cell`` is a ``torch.nn.RNNCell`` (``cell(x_t (B, I), h (B, H)) -> h (B, H)``),
     ``readout`` a ``torch.nn.Linear(H, O)``, ``x`` (B, T, I), ``y`` (B, T, O), ``opt`` an
-    optimiser over both. The sequence is cut into chunks of ``k`` steps (the last may be
-    shorter); h starts at zeros and is carried from chunk to chunk, detached; each chunk's
-    loss is ``F.mse_loss`` of its outputs (B, k, O) against its targets, followed by one
-    ``zero_grad``, ``backward``, ``step``. Compared with the same procedure in float64:
-    the chunk losses, then the weights after the last step.
+    optimiser over both; the model and x are float32 or float64. The sequence is cut into
+    chunks of ``k`` steps (the last may be shorter; k > T gives one chunk); h starts at
+    zeros in x's dtype and is carried from chunk to chunk, detached; each chunk's loss is
+    ``F.mse_loss`` of its outputs (B, k, O) against its targets, followed by one
+    ``zero_grad``, ``backward``, ``step``. Compared with the same procedure in float64: the
+    chunk losses (the first that differs is named), then the weights after the last step.
     """
-    cases = [(2, 10, 2, 4, 1, 4, 0.3), (3, 9, 1, 3, 2, 3, 0.5), (2, 12, 2, 5, 1, 5, 0.4)]
-    for n, sizes in enumerate(cases):
-        B, T, I, H, O, k, lr = sizes
-        seed = 90 + 2 * n
-        case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k})"
-        losses, weights = _run(seed, sizes)
-        wrong = {bug: _run(seed, sizes, bug) for bug in _BUGS}
-        cell, readout, opt = _model(seed, I, H, O, lr, torch.float32)
-        g = generator(seed + 1)
-        x, y = randn(g, B, T, I), randn(g, B, T, O)
-        try:
-            got = call(
-                "tbptt_chunks",
-                student_fn,
-                cell,
-                readout,
-                x,
-                y,
-                k,
-                opt,
-                mutable=("cell", "readout", "opt"),  # training updates them
-            )
-        except StudentCodeError as err:
-            text = str(err.__cause__)
-            if "second time" in text or "inplace operation" in text:
-                raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
-            raise
-        if not isinstance(got, tuple | list):
-            raise AssertionError(
-                f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
-                f"got {type(got).__name__}."
-            )
-        got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
-        for what, mine, expected, index in (
-            ("chunk losses", got, losses, 0),
-            ("weights after the last chunk", _weights(cell, readout), weights, 1),
-        ):
-            compare(
-                "tbptt_chunks",
-                case,
-                mine,
-                expected,
-                mistakes=[(message, wrong[bug][index]) for bug, message in _BUGS.items()],
-                shape_hints={
-                    (T,): "one loss per step was returned; return one per chunk.",
-                    (1,): "one loss was returned; return one per chunk.",
-                },
-                what=what,
-                atol=1e-4,
-                rtol=1e-3,
-            )
-    return len(cases)
+    for n, sizes in enumerate(_CASES):
+        _case(student_fn, n, sizes)
+    return len(_CASES)
