@@ -26,6 +26,7 @@ from __future__ import annotations
 from . import _display, _progress
 from ._backprop import rnn_backward
 from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_rnn
+from ._capstone import train_step, validation_nll
 from ._framework import (
     GRADING_ENV,
     REGISTRY,
@@ -113,9 +114,11 @@ __all__ = [
     "state_space_to_rnn",
     "steady_weights",
     "tbptt_chunks",
+    "train_step",
     "teacher_forced_inputs",
     "time_constant",
     "train_scheduled_sampling",
+    "validation_nll",
 ]
 
 

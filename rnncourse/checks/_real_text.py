@@ -11,7 +11,7 @@ from rnncourse.tasks.corpora import load_names
 
 from .._random import generator
 from ._contract import call
-from ._framework import compare, exercise
+from ._framework import CheckFailed, compare, exercise
 
 LETTERS = string.ascii_lowercase
 """The names' letters; token 0 is '.', the start and the end of every name."""
@@ -45,22 +45,23 @@ def _nll(probs: torch.Tensor, names, *, per_name: bool = False, **frame) -> floa
     return float(-probs[first, second].log().mean())
 
 
+def _table(names, alpha, **frame) -> torch.Tensor:
+    """``P(b | a)``, the add-``alpha`` table of ``names``, each row normalised: ``(27, 27)``."""
+    smoothed = _counts(names, **frame) + alpha
+    return smoothed / smoothed.sum(1, keepdim=True)
+
+
 def _bigram_nll(train_names, valid_names, alpha=1.0):
-    """The reference: validation NLL (nats per character) of add-``alpha`` bigram counts.
+    """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts.
 
     ``train_names``, ``valid_names``: lists of lower-case names. Every name is read as
-    ``'.' + name + '.'`` over the 27 tokens ``'.', 'a', ..., 'z'``;
-    ``P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha)`` with ``N`` ``(27, 27)``
-    counted on the training names; the result is the mean of ``-ln P(b | a)`` over every
-    pair of the validation names (each name's letters and its end).
+    ``'.' + name + '.'`` over the 27 tokens ``'.', 'a', ..., 'z'``; ``probs`` ``(27, 27)``
+    is ``P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha)`` with ``N`` counted on
+    the training names; ``nll`` is the mean of ``-ln P(b | a)`` over every pair of the
+    validation names (each name's letters and its end), a float.
     """
-    return _framed(train_names, valid_names, alpha)
-
-
-def _framed(train_names, valid_names, alpha, **frame) -> float:
-    """:func:`_bigram_nll` with every name framed as ``frame`` says (start, end)."""
-    smoothed = _counts(train_names, **frame) + alpha
-    return _nll(smoothed / smoothed.sum(1, keepdim=True), valid_names, **frame)
+    probs = _table(train_names, alpha)
+    return _nll(probs, valid_names), probs
 
 
 def _random_names(g: torch.Generator, n: int, letters: str, longest: int) -> list[str]:
@@ -69,64 +70,157 @@ def _random_names(g: torch.Generator, n: int, letters: str, longest: int) -> lis
     return ["".join(letters[i] for i in pick) for pick in picks]
 
 
+def _unseen(train, valid) -> tuple[str, str] | None:
+    """A pair of the validation names that no training name holds, as two characters."""
+    seen = set(zip(*(t.tolist() for t in _pairs(train)), strict=True))
+    for a, b in zip(*(t.tolist() for t in _pairs(valid)), strict=True):
+        if (a, b) not in seen:
+            return tuple("." if i == 0 else LETTERS[i - 1] for i in (a, b))
+    return None
+
+
+def _split_answer(case: str, got):
+    """The answer's ``(nll as a float, probs)``, or a message naming what came back."""
+    if not (isinstance(got, tuple | list) and len(got) == 2):
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else None
+        what = f"a tensor of shape {shape}" if shape is not None else type(got).__name__
+        raise CheckFailed(
+            f"bigram_nll, {case}: expected a pair (nll, probs), got {what}. Likely mistake: "
+            f"return both, the mean NLL on the validation names and the (27, 27) table."
+        )
+    nll, probs = got
+    if isinstance(nll, torch.Tensor) and nll.numel() == 1:
+        nll = nll.item()
+    if not isinstance(nll, int | float):
+        raise CheckFailed(
+            f"bigram_nll, {case}: the NLL must be one number (a float), got "
+            f"{type(nll).__name__}; the table goes second."
+        )
+    return float(nll), probs
+
+
 @exercise("09", reference=_bigram_nll)
 def bigram_nll(student_fn) -> int:
-    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> float``.
+    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)``.
 
     The validation negative log-likelihood, in nats per character, of bigram counts from
-    the training names with ``alpha`` added to every count (see :func:`_bigram_nll`).
+    the training names with ``alpha`` added to every count, and the normalised table
+    ``probs`` ``(27, 27)`` (see :func:`_bigram_nll`). Names wrapped in '.' give every token
+    as many successors as predecessors, so row and column totals of the counts agree and a
+    table normalised along the wrong axis scores the same NLL: the table itself is checked.
+    ``alpha = 0`` is allowed: a validation pair never seen in training then costs
+    ``-ln 0``, and the NLL is infinite.
     """
     names = load_names()
     g = generator(900)
+    real = names[:300:3] + names[1000:1200]
     cases = [
         ("three short names", ["ab", "ba", "abc"], ["ab", "cab"], 1.0),
         ("letters a-e", _random_names(g, 30, "abcde", 6), _random_names(g, 10, "abcde", 6), 0.5),
         ("letters a-z", _random_names(g, 40, LETTERS, 5), _random_names(g, 15, LETTERS, 5), 2.0),
-        ("300 real names", names[:300:3] + names[1000:1200], names[5000:5100], 1.0),
+        ("300 real names", real, names[5000:5100], 1.0),
+        ("300 real names, no pseudo-counts", real, names[5000:5100], 0.0),
+        (
+            "300 real names, no pseudo-counts, validation names seen in training",
+            real,
+            real[:40],
+            0.0,
+        ),
     ]
     for k, (what, train, valid, alpha) in enumerate(cases):
         sizes = f"{len(train)} training and {len(valid)} validation names"
         case = f"case {k + 1} ({what}, {sizes}, alpha={alpha})"
-        got = call("bigram_nll", student_fn, list(train), list(valid), alpha)
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if isinstance(got, (int, float)) and got == -math.inf:
-            raise AssertionError(
-                f"bigram_nll, {case}: got {got}. Likely mistake: a letter never seen in "
-                f"training has a row total of 0, and N + alpha divided by 0 is infinite: "
-                f"alpha is missing from the denominator (the row total plus 27 alpha)."
-            )
-        if isinstance(got, (int, float)) and not math.isfinite(got):
-            raise AssertionError(
-                f"bigram_nll, {case}: got {got}. Likely mistake: a pair never seen in "
-                f"training gets probability 0, so its -ln P is infinite; add alpha to every "
-                f"count before normalising (smoothing)."
-            )
+        if k == 0:  # alpha left at its default, as notebook 09 calls it
+            case = case.replace(f"alpha={alpha}", "alpha left out, 1.0")
+            got = call("bigram_nll", student_fn, list(train), list(valid))
+        else:
+            got = call("bigram_nll", student_fn, list(train), list(valid), alpha)
+        nll, probs = _split_answer(case, got)
         counts = _counts(train)
         smoothed = counts + alpha
         rows = smoothed / smoothed.sum(1, keepdim=True)
+        expected = _nll(rows, valid)
+        if alpha > 0 and nll == -math.inf:
+            raise CheckFailed(
+                f"bigram_nll, {case}: got {nll}. Likely mistake: a letter never seen in "
+                f"training has a row total of 0, and N + alpha divided by 0 is infinite: "
+                f"alpha is missing from the denominator (the row total plus 27 alpha)."
+            )
+        if alpha > 0 and not math.isfinite(nll):
+            raise CheckFailed(
+                f"bigram_nll, {case}: got {nll}. Likely mistake: a pair never seen in "
+                f"training gets probability 0, so its -ln P is infinite; add alpha to every "
+                f"count before normalising (smoothing)."
+            )
+        unseen = _unseen(train, valid)
+        if alpha == 0 and unseen is not None and math.isfinite(nll):
+            raise CheckFailed(
+                f"bigram_nll, {case}: got {nll:.4f}, expected inf. Likely mistake: the pair "
+                f"{''.join(unseen)!r} of a validation name never occurs in training, so at "
+                f"alpha = 0 its probability is exactly 0 and -ln 0 is infinite; a "
+                f"small number added inside the log (or a clamp) hides that, and the sweep "
+                f"over alpha needs to show it."
+            )
         compare(
             "bigram_nll",
             case,
-            got,
-            torch.tensor(_nll(rows, valid), dtype=torch.float64),
+            probs,
+            rows,
+            what="probs",
             mistakes=[
+                (
+                    "each column sums to 1, not each row: normalise every row a of the table "
+                    "(P(b | a) divides by the total of row a, the pairs that start with a).",
+                    smoothed / smoothed.sum(0, keepdim=True),
+                ),
                 (
                     "alpha is missing from the denominator: divide N[a, b] + alpha by the "
                     "total of row a once alpha is added (its counts plus 27 alpha), so that "
                     "every row sums to 1.",
-                    _nll(smoothed / counts.sum(1, keepdim=True), valid),
+                    smoothed / counts.sum(1, keepdim=True),
+                ),
+                (
+                    "the table holds the counts; divide each row by its total to turn it "
+                    "into probabilities.",
+                    smoothed,
                 ),
                 (
                     "the end of each name is not predicted: read a name as '.' + name + '.', "
                     "so the last pair (last letter, '.') counts too.",
-                    _framed(train, valid, alpha, end=False),
+                    _table(train, alpha, end=False),
                 ),
                 (
                     "the first letter is not predicted: start every name with '.', so the "
                     "pair ('.', first letter) counts too.",
-                    _framed(train, valid, alpha, start=False),
+                    _table(train, alpha, start=False),
                 ),
+                (
+                    "the counts come from the validation names; count the training names "
+                    "only, then score the validation names.",
+                    _table(valid, alpha),
+                ),
+                *(
+                    [
+                        (
+                            f"alpha was not used: the table holds add-one counts, but this "
+                            f"case asks for alpha={alpha}; add the alpha the function is given.",
+                            _table(train, 1.0),
+                        )
+                    ]
+                    if alpha != 1
+                    else []
+                ),
+            ],
+            hint="count the training pairs into N (27, 27), add alpha to every entry and "
+            "divide each row by its sum.",
+        )
+        compare(
+            "bigram_nll",
+            case,
+            nll,
+            expected,
+            what="nll",
+            mistakes=[
                 (
                     "the mean was taken per name, not per character: average -ln P over "
                     "every pair of all validation names together.",
@@ -135,24 +229,19 @@ def bigram_nll(student_fn) -> int:
                 (
                     "the result is in bits (log base 2); the course measures nats, the "
                     "natural log (torch.log, math.log).",
-                    _nll(rows, valid) / math.log(2),
-                ),
-                (
-                    "the counts come from the validation names; count the training names "
-                    "only, then score the validation names.",
-                    _framed(valid, valid, alpha),
+                    expected / math.log(2),
                 ),
                 (
                     "the negative log-likelihoods were summed; return their mean, in nats "
                     "per character.",
-                    _nll(rows, valid) * len(_pairs(valid)[0]),
+                    expected * len(_pairs(valid)[0]),
+                ),
+                (
+                    "the end of each validation name is not scored: read a name as '.' + "
+                    "name + '.', so the last pair (last letter, '.') counts too.",
+                    _nll(rows, valid, end=False),
                 ),
             ],
-            shape_hints={
-                (27, 27): "the table was returned; return the mean NLL on the validation "
-                "names, one number."
-            },
-            hint="count the training pairs into N (27, 27), add alpha, divide each row by "
-            "its sum, and average -ln P(b | a) over the validation pairs.",
+            hint="average -ln P(b | a) over the pairs of the validation names.",
         )
     return len(cases)
