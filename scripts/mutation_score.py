@@ -2,10 +2,10 @@
 
 Each mutant changes one thing in the solution of an exercise, as a slip would: an operator
 (``+``/``-``, ``*``/``/``, ``<``/``<=``), a number (``n`` to ``n + 1`` or ``n - 1``), a
-transpose or a ``.detach()`` left out, a statement left out, two arguments swapped, an
-accumulation ``+=`` turned into ``=``, ``tanh`` and ``sigmoid`` swapped. The checker must
-reject it. Some mutants do not change what the function computes (the same value written
-another way): those survive in any checker, so the score is a lower bound.
+transpose or a ``.detach()`` left out, a statement (not a docstring) left out, two arguments
+swapped, an accumulation ``+=`` turned into ``=``, ``tanh`` and ``sigmoid`` swapped. The
+checker must reject it. Some mutants do not change what the function computes (the same value
+written another way): those survive in any checker, so the score is a lower bound.
 
 The answers come from the progress file that executing the solution notebooks writes
 (``notebooks/solutions/.rnncourse-progress.json``: run ``python -m authoring release --execute``
@@ -61,7 +61,8 @@ def _sites(tree: ast.AST):
             yield node, "overwrite"
         if isinstance(node, ast.FunctionDef | ast.For | ast.While | ast.If | ast.With):
             for i, stmt in enumerate(node.body):
-                if not isinstance(stmt, ast.Return) and len(node.body) > 1:
+                docstring = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                if not isinstance(stmt, ast.Return) and len(node.body) > 1 and not docstring:
                     yield (node, i), "drop_statement"
 
 
