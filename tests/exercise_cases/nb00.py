@@ -74,6 +74,11 @@ CASES = {
             (lambda h, x, W, U, b: torch.tanh(x @ U.T + b), "W h is missing"),
             (lambda h, x, W, U, b: torch.sigmoid(h @ W.T + x @ U.T + b), "logistic sigmoid"),
             (lambda h, x, W, U, b: torch.relu(h @ W.T + x @ U.T + b), "is a ReLU"),
+            # right only for the batch size of two: the bias repeated for two rows
+            (
+                lambda h, x, W, U, b: torch.tanh(h @ W.T + x @ U.T + b.repeat(2, 1)),
+                "expected shape (1, 5), got (2, 5)",
+            ),
             (lambda h, x, W, U, b: rnn_step(h, x, W, U, b).detach(), "reaches any input"),
             (lambda h, x, W, U, b: rnn_step(h.detach(), x, W, U, b), "no gradient reaches h."),
             (lambda h, x, W, U, b: rnn_step(h, x, W.detach(), U, b), "no gradient reaches W."),
