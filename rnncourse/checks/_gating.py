@@ -165,9 +165,10 @@ def time_constant(student_fn) -> int:
             got,
             -1 / log,
             mistakes={
-                "wrong sign: log(gate) < 0, so tau = -1 / log(gate) is positive.": 1 / log,
-                "1 / (1 - gate) only approximates tau for gates close to 1; use the exact "
-                "-1 / log(gate).": 1 / (1 - gate),
+                "wrong sign: the log of a gate in (0, 1) is negative, and a time constant is "
+                "a positive number of steps.": 1 / log,
+                "1 / (1 - gate) only approximates tau for gates close to 1; the exact value "
+                "comes from solving gate**k = exp(-k / tau) with the natural log.": 1 / (1 - gate),
                 "this is the decay rate -log(gate); the time constant is its inverse.": -log,
                 "log10 was used; the time constant needs the natural log, torch.log.": (
                     -1 / torch.log10(gate)
