@@ -34,8 +34,9 @@ _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
 @functools.lru_cache(maxsize=2)
 def _corpus(name: str):
-    """What a sample is compared with: the set of names, or the whole text."""
-    return frozenset(tasks.load_names()) if name == "names" else tasks.load_shakespeare()
+    """What a sample is compared with: the training names (the split every names model of
+    the course trains on), or the whole text."""
+    return frozenset(tasks.split_names().train) if name == "names" else tasks.load_shakespeare()
 
 
 def _adjusted(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
@@ -74,9 +75,9 @@ def sampling_explorer(
     ``draw`` in [0, 99], another set of samples at the same setting (the samples are
     drawn with seed ``100 * seed + draw``, so the same values give the same samples).
     Panels: the samples (monospace; for a model trained on ``"names"`` or
-    ``"shakespeare"``, samples found in the data set, ``names.txt`` or the whole text, are
-    grey and marked "*", new ones blue) and the next-character distribution after the
-    prefix in vocabulary order (grey outline: the model's own, temperature 1 with every
+    ``"shakespeare"``, samples found in the data, the training split of the names or the
+    whole text, are grey and marked "*", new ones blue) and the next-character distribution
+    after the prefix in vocabulary order (grey outline: the model's own, temperature 1 with every
     token; blue: after temperature and top-k). ``<pad>`` and ``<start>``, which the
     model is never trained to predict, are left out of the bar chart but not of sampling.
 
@@ -166,7 +167,7 @@ def sampling_explorer(
     }  # fmt: skip
     what = "name" if names else "text"
     note = (
-        f"* in the data set ({'names.txt' if names else 'the whole text'})"
+        f"* in {'the training split' if names else 'the whole text'}"
         if corpus is not None
         else f"the {what}s sampled at this setting"
     )
