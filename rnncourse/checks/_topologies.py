@@ -1,11 +1,9 @@
 """Checkers for notebook 02's output topologies: a summary head, an encoder-decoder with
 three hand-overs of its context, and the temporal softmax loss of a padded batch.
 
-Each exercise has a reference answer (for :func:`rnncourse.checks.use`), and each case is
-checked against torch itself (``F.cross_entropy``) or the plain loop of notebook 01. Later
-cells train through every one of them (02's classifier and encoder-decoder, 09's names
-model), so each checker also compares gradients with autograd's through the reference.
-Stacked and bidirectional layers are checked in :mod:`rnncourse.checks._stacked`.
+Cases are checked against torch (``F.cross_entropy``) or the plain loop of notebook 01. Later
+cells train through each answer (02's classifier and encoder-decoder, 09's names model), so
+gradients are compared too. Stacked and bidirectional layers: :mod:`._stacked`.
 """
 
 from __future__ import annotations
@@ -125,6 +123,11 @@ def many_to_one_head(student_fn) -> int:
 # --- encoder-decoder: three ways of handing over the context ---------------------------------
 
 
+SIZES = {
+    "cannot be multiplied": "the encoder's and the decoder's sizes are mixed up: here the "
+    "decoder's states are (B, D), the width of W_d, and C is (B, H); a product with a "
+    "weight is written row-first, h @ W.T."
+}
 # how each hand-over gives the decoder C: (in words, starts from C, reads C at every step)
 ROWS = {
     "state": ("starts from C and reads no input", True, False),
@@ -238,7 +241,7 @@ def encoder_decoder_forward(student_fn) -> int:
         )
         kwargs = {"context": context} if context else {}
         args = (x.clone(), *(p.clone() for p in enc), *(p.clone() for p in dec), steps)
-        got = call("encoder_decoder_forward", student_fn, *args, dtype=dtype, **kwargs)
+        got = _call_named("encoder_decoder_forward", student_fn, args, dtype, SIZES, **kwargs)
         _tensor_result("encoder_decoder_forward", case, got)
         mistakes = _enc_dec_mistakes(mode, hs, dec, steps)
         if context is None:

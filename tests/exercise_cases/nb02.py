@@ -124,6 +124,16 @@ def enc_dec_default_both(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="both")
     return enc_dec(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context=context)
 
 
+def enc_dec_encoder_width(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="input"):
+    """The decoder starts from zeros of the encoder's width (right only when D = H)."""
+    h = rnn_forward(x, W_e, U_e, b_e)[:, -1]
+    s, out = (h if context != "input" else torch.zeros_like(h)), []
+    for _ in range(steps):
+        s = torch.tanh(s @ W_d.T + (h @ U_d.T if context != "state" else 0) + b_d)
+        out.append(s)
+    return torch.stack(out, 1)
+
+
 def enc_dec_in_place(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="input"):
     out = enc_dec(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context=context)
     b_d += 0  # an augmented assignment on an argument writes into it
@@ -385,6 +395,7 @@ CASES = {
             (enc_dec_key_error, "raised KeyError"),
             (enc_dec_default_both, "the default context is"),
             (enc_dec_in_place, "changed its input `b_d` in place"),
+            (enc_dec_encoder_width, "sizes are mixed up"),
             (enc_dec_torch_rnn, "torch.nn.modules.rnn.RNN"),
         ],
     ),
