@@ -61,6 +61,7 @@ from ._stability import clip_global_norm, jacobian_product_norm, predict_regime,
 from ._stacked import bidirectional_concat, stacked_forward
 from ._topologies import encoder_decoder_forward, many_to_one_head, masked_cross_entropy
 from ._truncation import tbptt_chunks
+from ._unrolled import unrolled_loss
 from ._use import expect, reference, use
 
 _display.register()
@@ -118,6 +119,7 @@ __all__ = [
     "teacher_forced_inputs",
     "time_constant",
     "train_scheduled_sampling",
+    "unrolled_loss",
     "validation_nll",
 ]
 
