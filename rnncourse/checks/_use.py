@@ -88,12 +88,12 @@ def _carrying(fn: Callable, name: str, whose: str | None) -> Callable:
 RUNNING: dict[str, str | None] = {}
 
 
-def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> bool:
+def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> None:
     """Say so when a cell that runs answers (through :func:`use`) does not show ``claim``.
 
     Prints nothing when ``holds`` is true. Otherwise one warning names the functions of
     yours that the cell runs as the first suspects (or says that the course's reference ran,
-    so the cause lies elsewhere). Returns ``holds``.
+    so the cause lies elsewhere). Returns nothing, so a cell may end with it.
 
     Example: ``checks.expect(mse < 0.01, "the GRU solves the adding problem", uses="gru_step")``.
     """
@@ -102,7 +102,7 @@ def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> bool:
     if unknown:
         raise ValueError(f"checks.expect: no exercise named {unknown[0]!r}.")
     if holds:
-        return True
+        return
     yours = [RUNNING[n] for n in names if RUNNING.get(n)]
     if yours:
         print(
@@ -118,7 +118,6 @@ def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> bool:
             f"{', '.join(names)}: the cause lies elsewhere (a changed cell above, or a very "
             f"different machine)."
         )
-    return False
 
 
 def reference(name: str) -> Callable:
