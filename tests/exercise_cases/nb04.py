@@ -207,6 +207,8 @@ def unrolled(step_fn, clean, noisy, k, mode="right"):
             losses.append(F.mse_loss(y, target))
         if mode == "detach":
             y = y.detach()
+        if mode == "detach_input" and j < k:  # cuts the start as well as the feedback
+            y = y.detach()
     if mode == "last_only":
         return losses[-1]
     if mode == "sum_k":
@@ -320,6 +322,7 @@ CASES = {
             (_loss("one_start"), "only noisy[:, 0] starts a run"),
             (_loss("fewer_starts"), "the last start"),
             (_loss("detach"), "fed-back outputs are cut"),
+            (_loss("detach_input"), "fed-back outputs are cut"),
             (_loss("in_place"), "changed its input `noisy` in place"),
             (_loss("unchecked"), "raised ZeroDivisionError"),
             (_loss("type_error"), "raised TypeError"),
