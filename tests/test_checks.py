@@ -353,8 +353,9 @@ def test_a_result_in_another_dtype_is_named(name):
 @pytest.mark.parametrize("name", WITH_GRADIENTS)
 def test_a_cut_gradient_is_named(name):
     right = CASES[name][0]
-    with pytest.raises(checks.CheckFailed, match="no gradient reaches"):
+    with pytest.raises(checks.CheckFailed) as info:
         getattr(checks, name)(lambda *a, **k: _detached(right(*a, **k)))
+    assert "no gradient reaches" in flat(info.value)
 
 
 def test_a_checker_that_must_compare_gradients_does(monkeypatch):

@@ -260,8 +260,8 @@ def check_gradients(
             f"{name}, {case}: autograd cannot differentiate through it ({err}). Likely "
             f"mistake: an in-place operation overwrote a value that backward needs. {IN_PLACE}"
         ) from None
-    for label, got_g, want_g in zip(wrt, grads, expected, strict=True):
-        want_g = torch.zeros_like(s_leaves[0]) if want_g is None else want_g
+    for label, leaf, got_g, want_g in zip(wrt, s_leaves, grads, expected, strict=True):
+        want_g = torch.zeros_like(leaf) if want_g is None else want_g
         reaches = got_g is not None and bool((got_g != 0).any())
         if not reaches and bool((want_g != 0).any()):
             raise CheckFailed(
