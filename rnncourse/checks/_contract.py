@@ -227,7 +227,12 @@ def check_gradients(
     select = select or (lambda out: out)
     runs = []
     for who in (fn, reference):
-        a, k = copy.deepcopy((tuple(_to_dtype(v, torch.float64) for v in args), kwargs))
+        a, k = copy.deepcopy(
+            (
+                tuple(_to_dtype(v, torch.float64) for v in args),
+                {name_: _to_dtype(v, torch.float64) for name_, v in kwargs.items()},
+            )
+        )
         leaves = dict(p for label, v in _labels(name, who, a, k) for p in _tensors(label, v))
         missing = [w for w in wrt if w not in leaves]
         if missing:
