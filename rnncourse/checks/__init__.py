@@ -57,9 +57,10 @@ from ._real_text import bigram_nll
 from ._scan import combine, min_gru_forward, scan_equals_loop
 from ._scheduled_sampling import train_scheduled_sampling
 from ._sequential import free_running, output_feedback, teacher_forced_inputs
-from ._stability import clip_global_norm, jacobian_product_norm, predict_regime, steady_weights
+from ._stability import jacobian_product_norm, predict_regime, steady_weights
 from ._stacked import bidirectional_concat, stacked_forward
 from ._topologies import encoder_decoder_forward, many_to_one_head, masked_cross_entropy
+from ._training_gradients import clip_global_norm, gradient_by_lag
 from ._truncation import tbptt_chunks
 from ._unrolled import unrolled_loss
 from ._use import expect, reference, use
@@ -93,6 +94,7 @@ __all__ = [
     "find_the_bug",
     "free_running",
     "gated_leaky_step",
+    "gradient_by_lag",
     "gru_step",
     "jacobian_product_norm",
     "lstm_step",
