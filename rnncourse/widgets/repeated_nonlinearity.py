@@ -9,8 +9,6 @@ Example::
 
 from __future__ import annotations
 
-import math
-
 import ipywidgets
 import numpy as np
 
@@ -32,9 +30,11 @@ def repeated_nonlinearity_explorer(
     every constant input x in [-x_range, x_range]: the lecture's h(t) = g(A h(t-1) + B x + b)
     with one unit, input weight ``u`` and bias ``b``. Controls: ``T`` in [1, max_T] and
     ``gain`` rho in [0, 3]. Panels: h(T) against x (earlier steps faint) and the size of
-    its slope |dh(T)/dx| on a fixed log axis, on which exponential growth with T is a
-    steady climb. With rho > 1 the curve sharpens into a step as T grows: a few steps of
-    a smooth nonlinearity make a very nonlinear function of the input.
+    its slope |dh(T)/dx| on a log axis from 1e-4 up to 1e2, 1e4, 1e8 or 1e16, the lowest
+    that holds the curve (it moves in big steps, so exponential growth with T is a climb
+    on an axis that rarely changes). With rho > 1 the curve sharpens into a step as T
+    grows: a few steps of a smooth nonlinearity make a very nonlinear function of the
+    input.
 
     ``data()`` keys: x (N,), h (N,) = h(T) at each x, slope (N,), steps (T, N) = h(1)..h(T).
     """
@@ -51,8 +51,6 @@ def repeated_nonlinearity_explorer(
             slope = slopes[k] = (1 - h**2) * (gain * slope + u)  # exact dh(t)/dx, chain rule
         return steps, slopes
 
-    # fixed limits: up to the steepest slope that the largest gain reaches in max_T steps
-    top = max(np.abs(run(max_T, 3.0)[1]).max(), abs(u), 1.0)
     fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
     ax_h, ax_d = axes[0]
     faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
@@ -60,7 +58,7 @@ def repeated_nonlinearity_explorer(
     ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h^{(T)}(x)$")
     ax_h.set_title("final state (faint: earlier steps)")
     (line_d,) = ax_d.plot(x, np.ones_like(x), color=_C["vermillion"])
-    ax_d.set(yscale="log", ylim=(1e-4, 10.0 ** math.ceil(math.log10(top) + 0.5)))
+    ax_d.set(yscale="log", ylim=(1e-4, 1e2))
     ax_d.set(xlabel="constant input x", ylabel="slope size $|dh^{(T)}/dx|$")
     ax_d.set_title("sensitivity to the input (log scale)")
     title = fig.suptitle("")
@@ -74,6 +72,7 @@ def repeated_nonlinearity_explorer(
                 line.set_ydata(steps[k])
         line_h.set_ydata(h)
         line_d.set_ydata(for_log_axis(np.abs(slope)))
+        ax_d.set_ylim(1e-4, _top(np.abs(slope).max()))
         title.set_text(
             f"h(t) = tanh({gain:.2f} h(t-1) + {u:g} x + {b:g}), T = {T}: "
             f"steepest slope {np.abs(slope).max():.4g}"
@@ -85,3 +84,11 @@ def repeated_nonlinearity_explorer(
         "gain": slider(ipywidgets.FloatSlider, 1.5, 0.0, 3.0, 0.05, "gain ρ"),
     }
     return Explorer(controls, fig, draw, dynamic=[*faint, line_h, line_d, title])
+
+
+def _top(steepest: float) -> float:
+    """10^k for the smallest k in 2, 4, 8, 16, ... that holds ``steepest`` with a little room."""
+    k = 2
+    while 10.0**k < 2 * steepest:
+        k *= 2
+    return 10.0**k
