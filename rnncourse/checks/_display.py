@@ -2,11 +2,11 @@
 
 In IPython (Jupyter, Colab, VS Code, nbgrader), importing ``rnncourse.checks`` registers a
 display for :class:`CheckFailed` and :class:`StudentCodeError`. A wrong answer shows its
-diagnosis alone, already wrapped to 88 columns. An error raised by the student's code shows
-the frames of the student's code and the line of the check cell, without the checker's frames
-(files inside this package) in between. Under a grader the traceback is left out entirely,
-so that a student's feedback starts with the diagnosis and names no path of the grader's
-machine. Outside IPython nothing changes.
+diagnosis alone, already wrapped (88 columns; 82 under a grader). An error raised by the
+student's code shows the frames of the student's code and the line of the check cell,
+without the checker's frames (files inside this package) in between. Under a grader the
+traceback is left out entirely, so that a student's feedback starts with the diagnosis and
+names no path of the grader's machine. Outside IPython nothing changes.
 """
 
 from __future__ import annotations

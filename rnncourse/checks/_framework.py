@@ -23,7 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-WIDTH = 88  # the diagnosis is wrapped to this width: nbgrader's feedback and validate keep it
+WIDTH = 88  # the diagnosis is wrapped to this width in a notebook
+# Under a grader: `nbgrader validate` indents every line by 4 and cuts it after 87 characters,
+# so each line keeps to 82 (and the first, after the longest exception name, to 87 in all).
+GRADER_WIDTH = 82
 
 
 class NotAttempted(Exception):
@@ -109,12 +112,14 @@ ACTIVE: dict = {}
 LAST: dict[str, tuple[Callable, Result]] = {}
 
 
-def wrap(message: str, width: int = WIDTH) -> str:
+def wrap(message: str, width: int | None = None) -> str:
     """``message`` with every line wrapped to ``width`` columns, indentation kept.
 
-    The first line leaves room for the exception's name in front of it
-    (``StudentCodeError: ``), so that what a grader shows fits too.
+    ``width`` defaults to ``WIDTH``, or ``GRADER_WIDTH`` under a grader. The first line
+    leaves room for the exception's name in front of it (``StudentCodeError: ``), so that
+    what a grader shows fits too.
     """
+    width = width or (GRADER_WIDTH if grading() else WIDTH)
     out = []
     for k, line in enumerate(message.split("\n")):
         body = line.lstrip(" ")
@@ -173,8 +178,10 @@ def exercise(
                 LAST[name] = (student_fn, Result(name, False, reason="is not attempted yet"))
                 if grading():
                     raise NotAttemptedError(
-                        f"{name}: not attempted yet, so this check fails under the grader "
-                        f"(replace `raise NotImplementedError()` with your code)."
+                        wrap(
+                            f"{name}: not attempted yet, so this check fails under the grader "
+                            f"(replace `raise NotImplementedError()` with your code)."
+                        )
                     ) from None
                 print(f"{name}: not attempted yet")
                 return LAST[name][1]
@@ -184,6 +191,17 @@ def exercise(
                 raise StudentCodeError(wrap(str(err))) from err.__cause__
             except AssertionError as err:
                 raise CheckFailed(wrap(str(err))) from None
+            except Exception as err:  # the checker's own code tripped over what came back
+                # shown as a diagnosis too: a traceback through the checker would print its
+                # source, the table of mistakes and the expressions of the answer with it
+                what = (str(err).strip().splitlines() or [""])[0][:160]
+                raise CheckFailed(
+                    wrap(
+                        f"{name}: the check cannot use what your function returned "
+                        f"({type(err).__name__}: {what}). Compare the type, shape and dtype "
+                        f"of your result with the docstring."
+                    )
+                ) from None
             finally:
                 checked = ACTIVE.get("gradients_checked")
                 ACTIVE.clear()
