@@ -349,7 +349,7 @@ def train_step(student_fn) -> int:
             f"{given}, {str(dtype).replace('torch.', '')} model)"
         )
         optimizer = OPTIMIZERS[opt](model.parameters(), lr=lr)
-        args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # as 09 calls it
+        args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # None: the default
         got = _call("train_step", student_fn, *args, mutable=("model", "optimizer"))
         max_norm = max_norm or 1.0
         loss, grad_norm = _logged(case, got)
