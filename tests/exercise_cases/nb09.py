@@ -113,9 +113,9 @@ def score(model, data, batch_size=1024, mode="right"):
             if mode == "per_name":
                 means.append((nll * real).sum(1) / real.sum(1))
                 continue
-            total += float((nll * real).sum())
+            total += (nll * real).sum().item()
             count += int(real.numel()) if mode == "divisor" else int(real.sum())
-            means.append(float((nll * real).sum()) / int(real.sum()))
+            means.append((nll * real).sum().item() / int(real.sum()))
     if mode == "per_name":
         return float(torch.cat(means).mean())
     if mode == "mean_of_means":
