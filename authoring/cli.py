@@ -5,6 +5,12 @@
     nothing and exits with status 1 if anything is out of date; ``--execute`` first
     re-runs the solution notebooks (all, or those numbered NN) so their stored outputs
     are fresh. Outside a clone it exits with status 2 and says so.
+``python -m authoring release --nbgrader COURSE [--pin REF] [--check]``
+    instead of ``notebooks/``, write the nbgrader course's source tree,
+    ``COURSE/source/NN_topic/NN_topic.ipynb``, whose badges and Colab set-up cell follow
+    the student copies at REF (a tag, branch or commit; a version 0.1.0 means the tag
+    v0.1.0; default: v and the package's version), and the settings the course needs in
+    ``COURSE/nbgrader_config.py`` (:mod:`authoring.assignments`).
 ``python -m authoring site [--root DIR] [--out DIR] [--no-frames]``
     build the course website (Sphinx, from the solution notebooks' stored outputs) into
     ``site/_build/html``; needs ``pip install -e ".[site]"``. The notebooks that show
@@ -20,6 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from authoring import assignments
 from authoring import release as release_mod
 
 
@@ -36,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NN",
         default=None,
         help="re-run the solution notebooks (all, or those numbered NN) before releasing",
+    )
+    rel.add_argument(
+        "--nbgrader",
+        metavar="COURSE",
+        default=None,
+        help="write the nbgrader source tree of every notebook into this course folder",
+    )
+    rel.add_argument(
+        "--pin",
+        metavar="REF",
+        default=None,
+        help="with --nbgrader: the tag, branch or commit students install (default: v<version>)",
     )
     site = sub.add_parser("site", help="build the course website into site/_build/html")
     site.add_argument("--out", default=None, help="HTML folder (default: site/_build/html)")
@@ -69,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.pin is not None and args.nbgrader is None:
+        print("python -m authoring release: --pin goes with --nbgrader COURSE.", file=sys.stderr)
+        return 2
     if args.execute is not None and not args.check:
         for name, seconds in release_mod.execute_solutions(root, args.execute or None).items():
             print(f"executed {name} in {seconds:.1f} s")
+    if args.nbgrader is not None:
+        return _nbgrader(root, Path(args.nbgrader), args.pin, args.check)
     changed = release_mod.release(root, check=args.check)
     names = [str(p.relative_to(root)) for p in changed]
     if args.check:
@@ -81,4 +105,34 @@ def main(argv: list[str] | None = None) -> int:
         print("All notebooks are up to date.")
         return 0
     print("Wrote:\n  " + "\n  ".join(names) if names else "Nothing to do: all up to date.")
+    return 0
+
+
+def _nbgrader(root: Path, course: Path, pin: str | None, check: bool) -> int:
+    """``release --nbgrader COURSE``: the source tree, then what to look at before a term."""
+    try:
+        ref = assignments.pin_ref(root, pin)
+        changed = assignments.nbgrader_source(root, course, pin=pin, check=check)
+    except ValueError as err:
+        print(f"python -m authoring release: {err}", file=sys.stderr)
+        return 2
+    names = [str(p) for p in changed]
+    if check:
+        if names:
+            print("Out of date (run without --check):\n  " + "\n  ".join(names))
+            return 1
+        print(f"The nbgrader course {course} is up to date (pinned to {ref}).")
+        return 0
+    print(f"Wrote (pinned to {ref}):\n  " + "\n  ".join(names) if names else "Nothing to do.")
+    notes = [p for path in sorted(release_mod.solutions_folder(root).glob("[0-9][0-9]_*.ipynb"))
+             for p in assignments.grade_id_problems(path)]  # fmt: skip
+    if assignments.ref_exists(root, ref) is False:
+        notes.append(
+            f"{ref} is no tag, branch or commit of this clone yet: create and push it "
+            f"(git tag {ref} && git push origin {ref}) before students open the notebooks."
+        )
+    notes += [f"{p}: holds answers; delete it" for p in assignments.stray_progress_files(course)]
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Next, in {course}: nbgrader generate_assignment NN_topic (one per notebook).")
     return 0

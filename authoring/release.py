@@ -28,6 +28,9 @@ these two cells are ever rewritten.
 The setup cell installs this package on Colab only, with ``pip install --no-deps``:
 Colab already ships every dependency (torch, numpy, matplotlib, ipywidgets, tqdm,
 nbformat), and ``--no-deps`` guarantees that its torch and numpy are never upgraded.
+The committed notebooks follow ``main``; with a ``ref`` (a tag, branch or commit) the
+badges open the notebook at that ref and the setup cell installs the package from it, as
+an nbgrader course pins them for a term (:mod:`authoring.assignments`).
 """
 
 from __future__ import annotations
@@ -100,23 +103,25 @@ def _owner_repo(repo_url: str) -> str:
     return f"{match.group(1)}/{match.group(2)}"
 
 
-def badge_urls(repo_url: str, path: str) -> tuple[str, str]:
-    """Return the (Colab, Binder) URLs that open ``path`` (e.g. ``notebooks/01_x.ipynb``)."""
+def badge_urls(repo_url: str, path: str, ref: str = "main") -> tuple[str, str]:
+    """Return the (Colab, Binder) URLs that open ``path`` (e.g. ``notebooks/01_x.ipynb``)
+    as it is at ``ref`` (a branch, tag or commit of the repository)."""
     slug = _owner_repo(repo_url)
-    colab = f"https://colab.research.google.com/github/{slug}/blob/main/{path}"
-    binder = f"https://mybinder.org/v2/gh/{slug}/main?labpath={quote(path, safe='')}"
+    colab = f"https://colab.research.google.com/github/{slug}/blob/{ref}/{path}"
+    binder = f"https://mybinder.org/v2/gh/{slug}/{ref}?labpath={quote(path, safe='')}"
     return colab, binder
 
 
-def _badges_source(repo_url: str, path: str) -> str:
-    colab, binder = badge_urls(repo_url, path)
+def _badges_source(repo_url: str, path: str, ref: str = "main") -> str:
+    colab, binder = badge_urls(repo_url, path, ref)
     return (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})\n"
         f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})"
     )
 
 
-def _setup_source(repo_url: str) -> str:
+def _setup_source(repo_url: str, ref: str | None = None) -> str:
+    package = f"rnncourse @ git+{repo_url.rstrip('/')}" + (f"@{ref}" if ref else "")
     return (
         "# On Google Colab only: install this course's package. --no-deps keeps Colab's own\n"
         "# torch and numpy (Colab already has every dependency). Elsewhere, nothing happens.\n"
@@ -128,7 +133,7 @@ def _setup_source(repo_url: str) -> str:
         "import torch\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q --no-deps "rnncourse @ git+{repo_url.rstrip("/")}"\n'
+        f'    %pip install -q --no-deps "{package}"\n'
         "\n"
         "# One math thread: the models are small, and one thread stays fast while other programs\n"
         "# use the CPU. More threads: set RNNCOURSE_THREADS before starting Jupyter.\n"
@@ -146,18 +151,20 @@ def _tagged(nb, tag: str) -> int | None:
     return None
 
 
-def sync_header(nb, repo_url: str, path: str):
+def sync_header(nb, repo_url: str, path: str, *, ref: str | None = None):
     """Put the badges cell first and the Colab setup cell before the first code cell.
 
     Cells already tagged ``badges`` / ``colab-setup`` get the new source; nothing else
-    in ``nb`` changes. Returns ``nb`` (modified in place).
+    in ``nb`` changes. With ``ref``, the badges open ``path`` at that ref and the setup
+    cell installs the package from it; without, they follow ``main``. Returns ``nb``
+    (modified in place).
     """
     badges = _tagged(nb, BADGES_TAG)
     if badges is None:
         cell = _new_cell(nb, "markdown", BADGES_TAG)
         nb.cells.insert(0, cell)
         badges = 0
-    nb.cells[badges].source = _badges_source(repo_url, path)
+    nb.cells[badges].source = _badges_source(repo_url, path, ref or "main")
     setup = _tagged(nb, SETUP_TAG)
     if setup is None:
         first_code = next(
@@ -166,7 +173,7 @@ def sync_header(nb, repo_url: str, path: str):
         cell = _new_cell(nb, "code", SETUP_TAG)
         nb.cells.insert(max(first_code, badges + 1), cell)
         setup = max(first_code, badges + 1)
-    nb.cells[setup].source = _setup_source(repo_url)
+    nb.cells[setup].source = _setup_source(repo_url, ref)
     return nb
 
 
@@ -201,10 +208,11 @@ def strip_solutions(source: str, *, markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def make_student(solution, repo_url: str, path: str):
+def make_student(solution, repo_url: str, path: str, *, ref: str | None = None):
     """Return the student version of the solution notebook ``solution`` (not modified).
 
-    ``path`` is where the student notebook lives in the repository, for its badges.
+    ``path`` is where the student notebook lives in the repository, for its badges;
+    ``ref`` pins the badges and the install (see :func:`sync_header`).
     """
     if not isinstance(solution, nbformat.NotebookNode) or "cells" not in solution:
         raise TypeError(
@@ -223,7 +231,7 @@ def make_student(solution, repo_url: str, path: str):
                 cell.source = ANSWER_STUB
             else:
                 cell.source = strip_solutions(cell.source, markdown=True)
-    sync_header(nb, repo_url, path)
+    sync_header(nb, repo_url, path, ref=ref)
     left = [m for cell in nb.cells for m in MARKERS if m in cell.source]
     if left:
         raise ValueError(f"the student notebook {path} would still contain {left[0]!r}.")

@@ -1,9 +1,11 @@
 """Student notebooks are made from the solutions (`python -m authoring release`), and never
-contain solution text."""
+contain solution text; an nbgrader course's source tree is made from them too (`--nbgrader`),
+pinned, with grade ids in one scheme. nbgrader itself runs in tests/grading."""
 
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from authoring import cli, release
+from authoring import assignments, cli, release
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -309,3 +311,172 @@ def test_release_execute_refreshes_solution_outputs(repo, capsys):
     student = read(repo / "notebooks" / "02_plain.ipynb")
     assert all(not c.outputs for c in student.cells if c.cell_type == "code")
     assert read(repo / "notebooks" / "solutions" / "01_demo.ipynb").cells[2].outputs  # untouched
+
+
+# --- an nbgrader course: release --nbgrader ------------------------------------------------
+
+
+def _header(nb) -> tuple[str, str]:
+    (badges,) = [c.source for c in nb.cells if "badges" in c.metadata.get("tags", [])]
+    (setup,) = [c.source for c in nb.cells if "colab-setup" in c.metadata.get("tags", [])]
+    return badges, setup
+
+
+def _body(nb) -> list:
+    return [c for c in nb.cells if not {"badges", "colab-setup"} & set(c.metadata.get("tags", []))]
+
+
+def test_a_pinned_student_copy_opens_and_installs_that_ref():
+    solution = read(FIXTURES / "01_demo.ipynb")
+    pinned = release.make_student(solution, URL, "notebooks/01_demo.ipynb", ref="v2.0.1")
+    badges, setup = _header(pinned)
+    assert "/blob/v2.0.1/notebooks/01_demo.ipynb" in badges
+    assert "/course-fork/v2.0.1?labpath=notebooks%2F01_demo.ipynb" in badges
+    assert f'"rnncourse @ git+{URL}@v2.0.1"' in setup and "--no-deps" in setup
+    plain = release.make_student(solution, URL, "notebooks/01_demo.ipynb")
+    assert "/blob/main/" in _header(plain)[0] and f'git+{URL}"' in _header(plain)[1]
+    # only the two generated cells differ
+    for a, b in zip(plain.cells, pinned.cells, strict=True):
+        assert a.source == b.source or {"badges", "colab-setup"} & set(a.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize(
+    ("pin", "ref"),
+    [(None, "v0.3.0"), ("0.4.1", "v0.4.1"), ("v0.4.1", "v0.4.1"), ("main", "main"),
+     ("3f2a9c1", "3f2a9c1"), ("term/2025-fall", "term/2025-fall")],
+)  # fmt: skip
+def test_pin_ref_defaults_to_the_version_tag(repo, pin, ref):
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('name = "x"', 'name = "x"\nversion = "0.3.0"')
+    )
+    assert assignments.pin_ref(repo, pin) == ref
+
+
+@pytest.mark.parametrize("pin", ["", "-x", "a b", "v1..2", "main/", "x;rm"])
+def test_pin_ref_rejects_what_git_would_refuse(repo, pin):
+    with pytest.raises(ValueError, match="--pin must be a version"):
+        assignments.pin_ref(repo, pin)
+
+
+def test_nbgrader_source_tree_keeps_answers_and_pins_the_student_header(repo, tmp_path):
+    course = tmp_path / "course"
+    written = assignments.nbgrader_source(repo, course, pin="v1.2.0")
+    sources = sorted(course.glob("source/*/*.ipynb"))
+    assert [p.relative_to(course).as_posix() for p in sources] == [
+        "source/01_demo/01_demo.ipynb",
+        "source/02_plain/02_plain.ipynb",
+    ]
+    assert set(written) == {*sources, course / "nbgrader_config.py"}
+    for path in sources:
+        source = read(path)
+        solution = read(repo / "notebooks" / "solutions" / path.name)
+        text = path.read_text()
+        assert release.BEGIN in text and "solutions" not in "".join(_header(source))
+        badges, setup = _header(source)
+        assert f"/blob/v1.2.0/notebooks/{path.name}" in badges and "@v1.2.0" in setup
+        # what nbgrader releases from it is the pinned student copy
+        ours = release.make_student(source, URL, f"notebooks/{path.name}", ref="v1.2.0")
+        theirs = release.make_student(solution, URL, f"notebooks/{path.name}", ref="v1.2.0")
+        assert ours == theirs
+        # everything but the two generated cells is the solution, outputs included
+        assert _body(source) == _body(solution)
+    config = (course / "nbgrader_config.py").read_text()
+    assert config.startswith("c = get_config()\n") and config.count(assignments.CONFIG_MARK) == 1
+    assert assignments.nbgrader_source(repo, course, pin="v1.2.0") == []  # idempotent
+    assert assignments.nbgrader_source(repo, course, pin="v1.3.0", check=True) == sources
+
+
+def test_nbgrader_config_block_is_added_once_to_an_existing_config(repo, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    mine = 'c = get_config()\nc.CourseDirectory.course_id = "rnn-fall"\n'
+    (course / "nbgrader_config.py").write_text(mine)
+    assignments.nbgrader_source(repo, course, pin="main")
+    assignments.nbgrader_source(repo, course, pin="v9")
+    config = (course / "nbgrader_config.py").read_text()
+    assert config.startswith(mine) and config.count(assignments.CONFIG_MARK) == 1
+    # the block is a valid config: run it as nbgrader's loader would
+    from traitlets.config import Config
+
+    namespace = {"get_config": Config, "c": Config()}
+    environ = dict(os.environ)
+    os.environ.update(RNNCOURSE_PROGRESS="/shared/progress.json", RNNCOURSE_GRADING="0")
+    try:
+        exec(compile(config, "nbgrader_config.py", "exec"), namespace)
+        assert "RNNCOURSE_PROGRESS" not in os.environ and "RNNCOURSE_GRADING" not in os.environ
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    c = namespace["c"]
+    assert c.Execute.timeout == 120
+    assert c.CourseDirectory.ignore.get_value([".ipynb_checkpoints"]) == [
+        ".ipynb_checkpoints",
+        assignments.PROGRESS_GLOB,
+    ]
+
+
+def test_cli_release_nbgrader(repo, tmp_path, capsys):
+    course = tmp_path / "course"
+    argv = ["release", "--root", str(repo), "--nbgrader", str(course), "--pin", "v1.0"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr()
+    assert "pinned to v1.0" in out.out and "01_demo.ipynb" in out.out
+    assert "nbgrader generate_assignment" in out.out
+    assert not (repo / "notebooks" / "01_demo.ipynb").exists()  # notebooks/ is left alone
+    assert cli.main([*argv, "--check"]) == 0
+    assert cli.main([*argv[:-1], "v1.1", "--check"]) == 1
+    # an instructor ran a source notebook in place: its answers are named for deletion
+    (course / "source" / "01_demo" / ".rnncourse-progress.json").write_text("{}")
+    assert cli.main(argv) == 0
+    assert "progress.json: holds answers; delete it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--pin", "v1"], "--pin goes with --nbgrader"),
+        (["--nbgrader", "{course}", "--pin", "a b"], "--pin must be a version"),
+        (["--nbgrader", "{course}"], 'no version = "X.Y.Z" line'),
+    ],
+)
+def test_cli_release_nbgrader_says_what_is_wrong(repo, tmp_path, capsys, argv, words):
+    argv = [a.replace("{course}", str(tmp_path / "course")) for a in argv]
+    assert cli.main(["release", "--root", str(repo), *argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "course").exists()
+
+
+def test_grade_id_problems_names_each_cell_off_the_scheme(tmp_path):
+    def cell(source, **nbgrader):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": nbgrader})
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            cell("def f():\n    pass", solution=True, grade=False, grade_id="04-f-answer"),
+            cell("checks.f(f)", grade=True, locked=True, grade_id="04-f", points=1),
+            cell("def g():\n    pass", solution=True, grade=False, grade_id="g"),
+            cell("checks.g(g)", grade=True, locked=True, grade_id="g-check", points=2),
+            cell("checks.h(h)", grade=True, locked=True, grade_id="04-h", points=0),
+        ]
+    )
+    path = tmp_path / "04_demo.ipynb"
+    nbformat.write(nb, path)
+    assert assignments.grade_id_problems(path) == [
+        "04_demo.ipynb cell 2: 'g' does not start with 04-",
+        "04_demo.ipynb cell 3: 'g-check' does not start with 04-",
+        "04_demo.ipynb cell 3: check cell 'g-check', expected 04-g",
+        "04_demo.ipynb cell 2: answer cell 'g', expected 04-g-answer",
+        "04_demo.ipynb cell 4: check cell '04-h' carries no points",
+    ]
+
+
+@pytest.mark.parametrize(
+    "solution",
+    sorted((REPO / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")),
+    ids=lambda p: p.name[:2],
+)
+def test_every_check_cell_follows_the_grade_id_scheme(solution):
+    """NN-<exercise> for a check cell, NN-<exercise>-answer for its answer: gradebooks key
+    every score on these ids, so they change only between terms."""
+    assert assignments.grade_id_problems(solution) == []
