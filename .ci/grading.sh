@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The grading and website environment, and its tests. Builds a fresh venv at VENV (default:
-# $TMPDIR/rnncourse-ci/grading): torch's CPU build, this package with its test and site
-# extras, and nbgrader. nbgrader and the site's packages live here, apart from the README's
-# environments, which they would only lengthen. Then runs the nbgrader grading test
+# $TMPDIR/rnncourse-ci/grading): torch's CPU build, this package with its test, site and
+# grading (nbgrader) extras. nbgrader and the site's packages live here, apart from the
+# README's environments, which they would only lengthen. Then runs the nbgrader grading test
 # (tests/grading) and the website's build and browser tests (tests/test_site.py), which
 # build it with the author tooling in authoring/ (python -m authoring site; not installed,
 # it runs from this clone).
@@ -26,7 +26,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 if [[ -n "$BUILD" ]]; then
     python3 -m venv --clear "$VENV"
     "$VENV/bin/pip" install -q torch==2.13.0  # the CPU build first: nothing below replaces it
-    "$VENV/bin/pip" install -q -e ".[test,site]" nbgrader
+    "$VENV/bin/pip" install -q -e ".[test,site,grading]"
 fi
 "$VENV/bin/python" - <<'PY'
 from importlib.metadata import version
