@@ -1,11 +1,17 @@
-"""An nbgrader course directory that grades one course notebook at a time.
+"""nbgrader course directories made by the documented commands, and grading in them.
 
-Each worker process of the grading test owns one course directory (its own
-``nbgrader_config.py`` and sqlite gradebook) and grades the notebooks it is handed in turn,
-each as an assignment named after the notebook (``03_bptt``): ``generate_assignment`` on the
-solution notebook, then ``autograde`` for every submission (student id -> notebook), then
-``generate_feedback``. nbgrader runs the notebooks' kernels with ``NBGRADER_EXECUTION`` set,
-so an untouched exercise fails its check cell.
+:func:`make_course` makes a course as the instructor guide says: ``nbgrader quickstart``
+(which configures nbgrader's header notebook, 3 cells), then ``python -m authoring release
+--nbgrader COURSE`` (every notebook's source, pinned, and the course's settings in
+``nbgrader_config.py``). :func:`without_header` turns the header off in a copy.
+
+Each worker process of the grading test copies the course once (its own sqlite gradebook)
+and grades the notebooks it is handed in turn (:func:`grade`): ``generate_assignment``,
+``autograde`` for every submission, ``generate_feedback`` for some. Submissions are made
+from what nbgrader released, as a student hands it in (:func:`answered`). nbgrader runs the
+kernels with ``NBGRADER_EXECUTION`` set, so an untouched exercise fails its check cell, and
+in ``autograded/<student>/<assignment>/``, so a later assignment finds the answers of the
+earlier ones in its sibling folders.
 
 nbgrader runs the ``alembic`` command (its gradebook's migrations) from ``PATH``: the grading
 test puts its interpreter's ``bin`` folder there.
@@ -15,90 +21,140 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-CELL_TIMEOUT_S = 120
+import nbformat
+
 COURSE_ID = "rnncourse"
+HEADER_LINE = 'c.IncludeHeaderFooter.header = "source/header.ipynb"'
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 _course: dict = {}  # this process's course directory and nbgrader API
 
 
-def config_text(root: Path, db: Path) -> str:
-    """The ``nbgrader_config.py`` of a course directory at ``root`` with gradebook ``db``."""
-    return (
-        "c = get_config()\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(db)!r}\n"
-        f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT_S}\n"
-        f"c.Execute.timeout = {CELL_TIMEOUT_S}\n"
-        "c.Execute.interrupt_on_timeout = True\n"
+def make_course(work: Path, root: Path) -> Path:
+    """A course at ``work/COURSE_ID``: ``nbgrader quickstart``, then the release command.
+
+    quickstart's example assignment goes; its header notebook and config stay.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "quickstart", COURSE_ID],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+    assert done.returncode == 0, done.stdout + done.stderr
+    course = work / COURSE_ID
+    shutil.rmtree(course / "source" / "ps1")
+    assert HEADER_LINE in (course / "nbgrader_config.py").read_text(), "quickstart changed"
+    command = [sys.executable, "-m", "authoring", "release", "--nbgrader", str(course)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return course
 
 
-def _api(work: Path):
-    """This process's course directory under ``work`` and its ``NbGraderAPI`` (made once)."""
-    if not _course:
-        from nbgrader.apps import NbGraderAPI
-        from traitlets.config import Config
-        from traitlets.config.loader import PyFileConfigLoader
-
-        root = work / f"course-{os.getpid()}"
-        root.mkdir(parents=True)
-        # nbgrader and SQLAlchemy log plenty; keep it in a file beside the course
-        log = os.open(work / f"course-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT, 0o644)
-        os.dup2(log, 2)
-        db = work / f"gradebook-{os.getpid()}.db"
-        (root / "nbgrader_config.py").write_text(config_text(root, db))
-        config = Config()
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
-        _course.update(root=root, api=NbGraderAPI(config=config))
-    return _course["root"], _course["api"]
+def without_header(course: Path, to: Path) -> Path:
+    """A copy of ``course`` at ``to`` whose assignments have no header notebook."""
+    shutil.copytree(course, to)
+    config = to / "nbgrader_config.py"
+    config.write_text(config.read_text().replace(HEADER_LINE, f"# {HEADER_LINE}"))
+    return to
 
 
-def _ok(result: dict, what: str) -> None:
+def api(course: Path):
+    """An ``NbGraderAPI`` on ``course``, configured by its ``nbgrader_config.py``."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
+    config.CourseDirectory.root = str(course)
+    return NbGraderAPI(config=config)
+
+
+def ok(result: dict, what: str) -> None:
     if not result.get("success"):
         raise RuntimeError(f"nbgrader {what} failed:\n{result.get('error')}\n{result.get('log')}")
 
 
-def grade(work: str, solution: str, submissions: dict[str, str], feedback: list[str]) -> dict:
-    """Release ``solution`` and autograde each submission; return what was made where.
-
-    Args:
-        work: the folder holding every course directory and gradebook.
-        solution: path of the solution notebook (``NN_topic.ipynb``).
-        submissions: ``{student id: path of the notebook that student hands in}``.
-        feedback: the students to run ``generate_feedback`` for.
-
-    Returns:
-        ``{"course": course root, "assignment": id, "released": path, "autograded":
-        {student: path}, "feedback": {student: path}, "seconds": wall time}``.
-    """
-    start = time.perf_counter()
-    root, api = _api(Path(work))
-    name = Path(solution).name
-    assignment = Path(solution).stem
-    source = root / "source" / assignment
-    source.mkdir(parents=True)
-    shutil.copy(solution, source / name)
-    _ok(api.generate_assignment(assignment), f"generate_assignment {assignment}")
-    autograded, feedback_files = {}, {}
-    for student, path in submissions.items():
-        folder = root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        shutil.copy(path, folder / name)
-        _ok(api.autograde(assignment, student), f"autograde {assignment} {student}")
-        autograded[student] = str(root / "autograded" / student / assignment / name)
-        if student in feedback:
-            _ok(api.generate_feedback(assignment, student), f"feedback {assignment} {student}")
-            html = root / "feedback" / student / assignment / name.replace(".ipynb", ".html")
-            feedback_files[student] = str(html)
-    return {
-        "course": str(root),
-        "assignment": assignment,
-        "released": str(root / "release" / assignment / name),
-        "autograded": autograded,
-        "feedback": feedback_files,
-        "seconds": time.perf_counter() - start,
+def answered(released, solution, replace: dict[str, str]) -> nbformat.NotebookNode:
+    """``released`` with every answer cell filled in as ``solution`` answers it, markers gone,
+    except the answers ``replace`` holds (``{grade_id: source}``)."""
+    answers = {
+        c.metadata.nbgrader["grade_id"]: c.source
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
     }
+    handed_in = nbformat.from_dict(released)
+    for cell in handed_in.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            source = replace.get(grade_id, answers[grade_id])
+            lines = source.split("\n")
+            cell.source = "\n".join(line for line in lines if line.strip() not in (BEGIN, END))
+    return handed_in
+
+
+def _this_course(work: Path, template: Path) -> tuple[Path, object]:
+    """This process's copy of the course ``template`` under ``work``, and its API (made once)."""
+    if not _course:
+        course = shutil.copytree(template, work / f"course-{os.getpid()}")
+        # nbgrader and SQLAlchemy log plenty; keep it in a file beside the course
+        log = os.open(work / f"course-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT, 0o644)
+        os.dup2(log, 2)
+        _course.update(root=course, api=api(course))  # loading the config applies it
+    return _course["root"], _course["api"]
+
+
+def grade(work: str, template: str, jobs: list[dict]) -> list[dict]:
+    """Grade the notebooks of ``jobs`` in turn, in this process's copy of ``template``.
+
+    Each job: ``{"solution": path of NN_topic.ipynb, "students": {student: None (the
+    released notebook untouched) or {grade_id: source} (answered, these answers replaced)},
+    "carry": {student: a progress file in the course (path from its root), which the student
+    hands in beside the notebook},
+    "feedback": [students to run generate_feedback for]}``.
+
+    Returns, per job: ``{"course", "assignment", "released", "submitted", "autograded",
+    "feedback": {student: path}, "seconds"}``.
+    """
+    results = []
+    for job in jobs:
+        start = time.perf_counter()
+        course, nbgrader = _this_course(Path(work), Path(template))
+        solution = Path(job["solution"])
+        assignment, name = solution.stem, solution.name
+        ok(nbgrader.generate_assignment(assignment), f"generate_assignment {assignment}")
+        released = course / "release" / assignment / name
+        paths: dict[str, dict[str, str]] = {"submitted": {}, "autograded": {}, "feedback": {}}
+        for student, replace in job["students"].items():
+            folder = course / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            handed_in = nbformat.read(released, as_version=4)
+            if replace is not None:
+                handed_in = answered(handed_in, nbformat.read(solution, as_version=4), replace)
+            nbformat.write(handed_in, folder / name)
+            if student in job.get("carry", {}):
+                shutil.copy(course / job["carry"][student], folder / ".rnncourse-progress.json")
+            ok(nbgrader.autograde(assignment, student), f"autograde {assignment} {student}")
+            paths["submitted"][student] = str(folder / name)
+            paths["autograded"][student] = str(course / "autograded" / student / assignment / name)
+            if student in job.get("feedback", []):
+                ok(nbgrader.generate_feedback(assignment, student), f"feedback {student}")
+                html = course / "feedback" / student / assignment / f"{assignment}.html"
+                paths["feedback"][student] = str(html)
+        results.append(
+            {
+                "course": str(course),
+                "assignment": assignment,
+                "released": str(released),
+                **paths,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    return results
