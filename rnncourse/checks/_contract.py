@@ -88,37 +88,61 @@ def _code_of(item):
 
 
 def _forbidden(name: str) -> tuple[dict, dict]:
-    """``({code object: description}, {builtin: description})`` that ``name`` may not call."""
+    """``({code object: (description, advice)}, {builtin: (description, advice)})`` that
+    ``name`` may not call. An entry of ``forbidden`` is a function, ``(function,
+    description)`` or ``(function, description, advice)``: the advice, when given, follows
+    the description instead of the usual "which already does what this exercise asks"."""
     if name not in REGISTRY:
         return {}, {}
     ex = REGISTRY[name]
     codes, builtins = {}, {}
     if ex.reference is not None and _code_of(ex.reference) is not None:
-        codes[_code_of(ex.reference)] = "the course's reference answer to this exercise"
+        codes[_code_of(ex.reference)] = ("the course's reference answer to this exercise", None)
     for item in ex.forbidden:
-        described = item if isinstance(item, tuple) else (item, None)
-        target, what = described
+        target, what, advice = (*item, None)[:3] if isinstance(item, tuple) else (item, None, None)
         code = _code_of(target)
         label = what or f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
         if code is not None:
-            codes[code] = label
+            codes[code] = (label, advice)
         else:
-            builtins[target] = what or f"torch's kernel {getattr(target, '__name__', target)}"
+            kernel = what or f"torch's kernel {getattr(target, '__name__', target)}"
+            builtins[target] = (kernel, advice)
     return codes, builtins
 
 
-class _Watch:
-    """Notes the first forbidden function called while active (``sys.setprofile``)."""
+def _handed_out(frame) -> bool:
+    """Whether ``frame`` runs a function that :func:`rnncourse.checks.use` handed out."""
+    return (
+        frame.f_code.co_name == "run" and frame.f_globals.get("__name__") == f"{__package__}._use"
+    )
 
-    def __init__(self, codes: dict, builtins: dict):
-        self.codes, self.builtins, self.hit = codes, builtins, None
+
+class _Watch:
+    """Notes the first forbidden function called while active (``sys.setprofile``).
+
+    An answer may build on another exercise's answer that :func:`rnncourse.checks.use`
+    handed out (the course's reference, until the student's passes): what that function
+    calls is not watched, except the reference of the exercise being checked (``own``).
+    """
+
+    def __init__(self, codes: dict, builtins: dict, own=None):
+        self.codes, self.builtins, self.own, self.hit = codes, builtins, own, None
         self._old = None
+        self._handed_out = None  # the frame of a function checks.use handed out, while it runs
 
     def _profile(self, frame, event, arg):
         if self.hit is not None:
             return
-        if event == "call":
-            self.hit = self.codes.get(frame.f_code)
+        if self._handed_out is not None:
+            if event == "return" and frame is self._handed_out:
+                self._handed_out = None
+            elif event == "call" and frame.f_code is self.own:
+                self.hit = self.codes.get(frame.f_code)
+        elif event == "call":
+            if _handed_out(frame):
+                self._handed_out = frame
+            else:
+                self.hit = self.codes.get(frame.f_code)
         elif event == "c_call":
             try:
                 self.hit = self.builtins.get(arg)
@@ -137,11 +161,16 @@ class _Watch:
         return False
 
 
-def _forbidden_call(name: str, what: str) -> CheckFailed:
+def _forbidden_call(name: str, hit: tuple[str, str | None]) -> CheckFailed:
+    what, advice = hit
     return CheckFailed(
-        f"{name} calls {what}, which already does what this exercise asks. Write it with "
-        f"your own tensor operations: that is the exercise, and later cells build on your "
-        f"version."
+        f"{name} calls {what}"
+        + (
+            f" {advice}"
+            if advice
+            else ", which already does what this exercise asks. Write it with your own tensor "
+            "operations: that is the exercise, and later cells build on your version."
+        )
     )
 
 
@@ -160,7 +189,8 @@ def call(name: str, fn, *args, dtype=torch.float32, mutable: tuple = (), **kwarg
     labelled = _labels(name, fn, args, kwargs)
     inputs = [pair for label, v in labelled if label not in mutable for pair in _tensors(label, v)]
     before = [(label, t, t.detach().clone(), t._version) for label, t in inputs]
-    watch = _Watch(*_forbidden(name))
+    reference = REGISTRY[name].reference if name in REGISTRY else None
+    watch = _Watch(*_forbidden(name), own=_code_of(reference) if reference else None)
     try:
         with watch:
             out = fn(*args, **kwargs)
