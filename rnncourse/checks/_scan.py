@@ -1,10 +1,14 @@
 """Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan.
 
-A scan must not only give the loop's states, it must also avoid the loop's chain of T
-dependent steps: the checkers measure the longest chain of dependent tensor operations
-(:func:`rnncourse.depth.measure_depth`) at two lengths, 16 times apart. A loop's chain
-grows 16-fold; a tree scan's (about log2 T rounds) grows less than 2-fold, a blocked
-scan's (about sqrt T) 4-fold. More than 8-fold is reported as a loop over time.
+The notebook runs these answers at T = 1000 and 4096 with gates in (0, 1), whose running
+product underflows in float32 after about a hundred steps, and trains minGRU through them;
+so the checks run T = 1024 and 3000 and compare gradients with autograd's. A scan must also
+avoid the loop's chain of T dependent steps: the checkers measure the longest chain of
+dependent tensor operations (:func:`rnncourse.depth.measure_depth`) at two lengths, 16 times
+apart. A loop's chain grows 16-fold; a tree scan's (about log2 T rounds) less than 2-fold, a
+blocked scan's (about sqrt T) 4-fold. More than 8-fold is reported as a loop over time. The
+references are the course's ``scan.combine``, ``scan.hillis_steele_scan`` and
+``scan.MinGRU``; minGRU runs on the student's own scan, handed over by ``checks.use``.
 """
 
 from __future__ import annotations
@@ -15,11 +19,73 @@ from rnncourse import scan
 from rnncourse.depth import measure_depth
 
 from .._random import generator
-from ._contract import call
-from ._framework import NotAttempted, close, compare, exercise, randn
+from ._contract import call, check_gradients
+from ._framework import CheckFailed, NotAttempted, close, compare, exercise, randn
 
-SHORT_T, LONG_T = 32, 512
+try:  # torch's own scan (private, in torch >= 2.5): it would do the exercise
+    from torch._higher_order_ops.associative_scan import associative_scan as _torch_scan
+except ImportError:  # pragma: no cover (older torch)
+    _torch_scan = None
+
+SHORT_T, LONG_T = 64, 1024
 LOOP_GROWTH = 8  # chain growth over a 16-fold length that counts as a loop over time
+F32, F64 = torch.float32, torch.float64
+SCANS = (
+    scan.parallel_scan,
+    scan.hillis_steele_scan,
+    scan.blelloch_scan,
+    scan.blocked_scan,
+    scan.log_space_scan,
+    scan.linear_recurrence_loop,
+)
+TORCH_SCAN = () if _torch_scan is None else ((_torch_scan, "torch's associative_scan"),)
+BY_PAIRS = (
+    "Build every state from combine's pairs, whose products span only the steps between two "
+    "positions, as the rounds do."
+)
+ON_A_SCAN = "Run the recurrence through your scan, whose pairs span only the steps between two."
+ON_YOUR_SCAN = (
+    "instead of your own linear_scan. Build minGRU on the scan you wrote: "
+    'checks.use("scan_equals_loop", linear_scan) hands it over as my_scan (the course\'s '
+    "until yours passes), and later cells train your minGRU through it."
+)
+
+
+def _case(k: int, sizes: str, dtype, note: str = "") -> str:
+    """A case's description: its number, sizes, what is special about it, dtype."""
+    return f"case {k} ({sizes}{note}, {'float64' if dtype == F64 else 'float32'})"
+
+
+def _call(name: str, student_fn, *args, dtype=F32):
+    """``call``, naming a helper of the student's that is still a stub (e.g. ``combine``)."""
+    try:
+        return call(name, student_fn, *args, dtype=dtype)
+    except NotAttempted as err:
+        tb = err.__cause__.__traceback__ if err.__cause__ is not None else None
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        own = getattr(student_fn, "__code__", None)
+        if tb is not None and own is not None and tb.tb_frame.f_code is not own:
+            helper, yours = tb.tb_frame.f_code.co_name, getattr(student_fn, "__name__", name)
+            raise CheckFailed(
+                f"{name}: your {yours if yours.isidentifier() else name} calls {helper}, which "
+                f"is not written yet: do its exercise first."
+            ) from None
+        raise
+
+
+def _unstable(T: int, got, what: str, fix: str) -> str:
+    """The likely mistake when a long case fails and no known slip matches."""
+    if isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all()):
+        return (
+            f"numerically unstable at T = {T}: the result holds nan or inf where every state "
+            f"is finite. A product of {what} over the whole prefix underflows to 0 (in "
+            f"float32 after about a hundred gates), and dividing by it gives inf. {fix}"
+        )
+    return (
+        f"right on short cases, off at T = {T}: something accumulated over the whole prefix "
+        f"(a product of {what}, a sum of their logarithms) loses precision as T grows. {fix}"
+    )
 
 
 def _reject_loop_over_time(name: str, run, advice: str) -> None:
@@ -29,7 +95,7 @@ def _reject_loop_over_time(name: str, run, advice: str) -> None:
     """
     short, long = (measure_depth(run, T).depth for T in (SHORT_T, LONG_T))
     if long > LOOP_GROWTH * max(short, 1):
-        raise AssertionError(
+        raise CheckFailed(
             f"{name}: the values are right, but the work runs as a loop over time. Its "
             f"longest chain of tensor operations that wait for each other is {short} "
             f"operations for T = {SHORT_T} and {long} for T = {LONG_T}: {long / max(short, 1):.0f}"
@@ -38,45 +104,65 @@ def _reject_loop_over_time(name: str, run, advice: str) -> None:
         )
 
 
-@exercise("08", reference=scan.combine)
+@exercise("08", reference=scan.combine, gradients=True)
 def combine(student_fn) -> int:
     """Check ``combine((a1, b1), (a2, b2)) -> (a, b)`` for h_t = a_t * h_{t-1} + b_t.
 
     Each pair stands for the map h -> a * h + b; combine returns the map "first (a1, b1),
-    then (a2, b2)": (a1 * a2, a2 * b1 + b2). All tensors have the same shape (B, H).
+    then (a2, b2)". The four tensors share one shape: (B, H) in the statement, (B, T, H)
+    slices where the scan's rounds call it, (H,) in the notebook's test of associativity.
+    float32 and float64; gradients reach all four inputs, since minGRU trains through it.
     """
-    cases = [(2, 3), (1, 4), (3, 2)]
-    for seed, (B, H) in enumerate(cases):
-        g = generator(190 + seed)
-        a1, b1, a2, b2 = (randn(g, B, H) for _ in range(4))
-        got = call("combine", student_fn, (a1.clone(), b1.clone()), (a2.clone(), b2.clone()))
+    cases = [((2, 3), F32), ((1, 4), F32), ((3, 2), F64), ((2, 6, 3), F32), ((5,), F32)]
+    for k, (shape, dtype) in enumerate(cases):
+        g = generator(190 + k)
+        a1, b1, a2, b2 = (randn(g, *shape) for _ in range(4))
+        case = _case(k + 1, "shape " + str(shape), dtype)
+        want_a, want_b = a1 * a2, a2 * b1 + b2
+        args = ((a1, b1), (a2, b2))
+        got = call("combine", student_fn, *args, dtype=dtype)
         if not (isinstance(got, tuple | list) and len(got) == 2):
-            raise AssertionError(f"combine: expected a pair (a, b), got {type(got).__name__}.")
-        a, b = (torch.as_tensor(v) for v in got)
-        compare("combine", f"case {seed + 1} (B={B}, H={H})", a, a1 * a2, what="a")
+            raise CheckFailed(f"combine: expected a pair (a, b), got {type(got).__name__}.")
+        a, b = got
+        one_decay = "a holds one step's decay only; the combined step applies both decays."
         compare(
             "combine",
-            f"case {seed + 1} (B={B}, H={H}); applying the two steps to h gives "
-            "a2 * (a1 * h + b1) + b2",
+            case,
+            a,
+            want_a,
+            what="a",
+            mistakes=[
+                ("the decays were added; applying one step after the other multiplies h by "
+                 "each decay in turn.", a1 + a2),
+                (one_decay, a1),
+                (one_decay, a2),
+            ],
+        )  # fmt: skip
+        compare(
+            "combine",
+            f"{case}; applying first, then second, to h gives a2 * (a1 * h + b1) + b2",
             b,
-            a2 * b1 + b2,
+            want_b,
             what="b",
             mistakes={
-                "the order is wrong: (a1, b1) comes first, so b1 is scaled by the LATER "
-                "a2: b = a2 * b1 + b2.": a1 * b2 + b1,
-                "b1 must be carried through the second step: b = a2 * b1 + b2.": b1 + b2,
-                "b1 was scaled by its own a1; it is scaled by the later step's a2.": (a1 * b1 + b2),
+                "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
+                "LATER step's decay, and b2 enters after it.": a1 * b2 + b1,
+                "b1 must pass through the second step too: the later decay scales what the "
+                "first step produced.": b1 + b2,
+                "b1 was scaled by its own step's decay a1; it is scaled by the later step's.": (
+                    a1 * b1 + b2
+                ),
+                "b2 was scaled too: the later step's input term enters after its decay.": (
+                    a2 * (b1 + b2)
+                ),
+                "b1 was scaled by both decays; only the later step's acts on it.": a1 * a2 * b1
+                + b2,
             },
         )
+        if k in (0, 3):
+            wrt = ("first[0]", "first[1]", "second[0]", "second[1]")
+            check_gradients("combine", case, student_fn, args, wrt=wrt)
     return len(cases)
-
-
-def _loop(a, b):
-    h, hs = torch.zeros_like(b[:, 0]), []
-    for t in range(a.shape[1]):
-        h = a[:, t] * h + b[:, t]
-        hs.append(h)
-    return torch.stack(hs, 1)
 
 
 def _rounds(a, b, *, swap=False, offsets=None):
@@ -98,7 +184,7 @@ def _rounds(a, b, *, swap=False, offsets=None):
 def _broken_combine(student_fn) -> str:
     """Why the ``combine`` next to the student's scan gives wrong pairs, or ''."""
     helper = getattr(student_fn, "__globals__", {}).get("combine")
-    if not callable(helper) or helper is scan.combine:
+    if not callable(helper) or scan.combine in (helper, getattr(helper, "__wrapped__", None)):
         return ""
     g = generator(205)
     first, second = (randn(g, 2, 3), randn(g, 2, 3)), (randn(g, 2, 3), randn(g, 2, 3))
@@ -115,76 +201,92 @@ def _broken_combine(student_fn) -> str:
     )
 
 
-def _call_scan(student_fn, a, b):
-    """Call the student's scan; a stub ``combine`` inside it is named as such."""
-    try:
-        return call("scan_equals_loop", student_fn, a, b)
-    except NotAttempted as err:
-        helper = getattr(student_fn, "__globals__", {}).get("combine")
-        tb = err.__cause__.__traceback__ if err.__cause__ is not None else None
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None and tb.tb_frame.f_code is getattr(helper, "__code__", None):
-            raise AssertionError(
-                "scan_equals_loop: your linear_scan calls combine, which is not written yet: "
-                "do the combine exercise first."
-            ) from None
-        raise
+def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tensor:
+    """Decays (B, T, H), exact in float32: any real value in (-0.25, 1.25), or gates.
+
+    Gates lie in (0.05, 0.95), whose running product underflows, except in the last unit
+    (when H > 1), whose gates in (0.998, 1) remember for thousands of steps.
+    """
+    low, width = (-0.25, 1.5) if kind == "any" else (0.05, 0.9)
+    a = torch.rand(B, T, H, generator=g, dtype=F64) * width + low
+    if kind == "gates" and H > 1:
+        a[..., -1] = 1 - 0.002 * torch.rand(B, T, generator=g, dtype=F64)
+    return a.float().double()
 
 
 def _coefficients(T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Gates a in (0.05, 0.95) and inputs b, each (1, T, 2), for the depth measurement."""
     g = generator(seed)
-    a = torch.rand(1, T, 2, generator=g, dtype=torch.float64) * 0.9 + 0.05
-    return a, randn(g, 1, T, 2)
+    return _decays(g, 1, T, 2, "gates"), randn(g, 1, T, 2)
 
 
-@exercise("08", reference=scan.hillis_steele_scan)
+@exercise(
+    "08",
+    reference=scan.hillis_steele_scan,
+    forbidden=tuple((f, f"the course's scan.{f.__name__}") for f in SCANS[:1] + SCANS[2:])
+    + TORCH_SCAN,
+    gradients=True,
+)
 def scan_equals_loop(student_fn) -> int:
     """Check ``linear_scan(a, b) -> hs``: all states of h_t = a_t * h_{t-1} + b_t, h_0 = 0.
 
-    Shapes: a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T). Compared with a plain loop
-    on three cases; then the chain of dependent operations must grow more slowly than T
-    (a scan, not a loop over time).
+    Shapes: a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T), in the inputs' dtype.
+    Compared with the course's loop on decays of any sign and size, on one step, on
+    float64, and at T = 1024 and 3000 with gates in (0, 1), whose running product underflows
+    (the notebook runs T = 1000 and 4096); gradients reach a and b. Then the chain of
+    dependent operations must grow more slowly than T (a scan, not a loop over time).
     """
-    cases = [(2, 5, 3), (1, 8, 2), (3, 7, 1)]
-    for seed, (B, T, H) in enumerate(cases):
-        g = generator(200 + seed)
-        a = torch.rand(B, T, H, generator=g, dtype=torch.float64) * 1.5 - 0.25
-        b = randn(g, B, T, H)
-        expected = _loop(a, b)
-        got = _call_scan(student_fn, a.clone(), b.clone())
-        zero = torch.zeros(B, 1, H, dtype=a.dtype)
+    cases = [  # B, T, H, decays, dtype
+        (2, 5, 3, "any", F32),
+        (1, 8, 2, "any", F32),
+        (3, 7, 1, "any", F32),
+        (2, 1, 3, "any", F32),
+        (4, 13, 2, "any", F64),
+        (2, 1024, 3, "gates", F32),
+        (1, 3000, 2, "gates", F64),
+    ]
+    for k, (B, T, H, kind, dtype) in enumerate(cases):
+        g = generator(200 + k)
+        a, b = _decays(g, B, T, H, kind), randn(g, B, T, H)
+        note = ", gates in (0, 1)" if kind == "gates" else ""
+        case = _case(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
+        expected = scan.linear_recurrence_loop(a, b)
+        got = _call("scan_equals_loop", student_fn, a, b, dtype=dtype)
         helper = _broken_combine(student_fn)
         if helper and not close(got, expected):
-            raise AssertionError(f"scan_equals_loop, case {seed + 1}: wrong values; {helper}")
-        doubling = [2**k for k in range((T - 1).bit_length())]
+            raise CheckFailed(f"scan_equals_loop, {case}: wrong values; {helper}")
+        doubling = [2**j for j in range((T - 1).bit_length())]
+        shown = doubling if len(doubling) <= 4 else [*doubling[:3], "...", doubling[-1]]
+        early = (
+            f"the rounds stop too early: d keeps doubling while d < T (T = {T} needs d = "
+            f"{', '.join(map(str, shown))})."
+        )
+        zero = torch.zeros(B, 1, H, dtype=a.dtype)
         compare(
             "scan_equals_loop",
-            f"case {seed + 1} (B={B}, T={T}, H={H})",
+            case,
             got,
             expected,
-            mistakes={
-                "the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.": torch.cat(
-                    [zero, expected[:, :-1]], 1
-                ),
-                "the scan runs backwards in time; h_t depends on steps 1..t.": _loop(
-                    a.flip(1), b.flip(1)
-                ).flip(1),
-                "each b_s was also scaled by its own a_s; b_s enters unscaled at step s.": (
-                    _loop(a, a * b)
-                ),
-                "only the total a_1 ... a_t was used; each b_s is scaled by the a's "
-                "AFTER step s.": a.cumprod(1) * b.cumsum(1),
-                "the pairs are combined in the wrong order: the partner d places to the "
-                "left holds the earlier steps, so it goes first.": _rounds(a, b, swap=True),
-                f"the last round is missing: keep doubling d while d < T (T = {T} needs d = "
-                f"{', '.join(map(str, doubling))}).": _rounds(a, b, offsets=doubling[:-1]),
-                "d must double every round (1, 2, 4, ...): with d += 1 some steps are "
-                "composed twice.": _rounds(a, b, offsets=range(1, T)),
-            },
+            mistakes=[
+                ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
+                    [zero, expected[:, :-1]], 1)),
+                ("the scan runs backwards in time; h_t depends on steps 1..t.",
+                 scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
+                ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
+                 scan.linear_recurrence_loop(a, a * b)),
+                ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
+                 "step s.", a.cumprod(1) * b.cumsum(1)),
+                ("the pairs are combined in the wrong order: the partner d places to the left "
+                 "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
+                *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
+                ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
+                 "composed twice.", _rounds(a, b, offsets=range(1, T))),
+            ],
             shape_hints={(B, H): "only the last state was returned; return all T states."},
-        )
+            hint=_unstable(T, got, "the decays", BY_PAIRS) if T > 100 else "",
+        )  # fmt: skip
+        if k in (0, 4):
+            check_gradients("scan_equals_loop", case, student_fn, (a, b), wrt=("a", "b"))
     _reject_loop_over_time(
         "scan_equals_loop",
         lambda T: call("scan_equals_loop", student_fn, *_coefficients(T, 210)),
@@ -212,62 +314,83 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
     return torch.stack(hs, 1)
 
 
-def _min_gru_module(g, I: int, H: int) -> scan.MinGRU:
+def _min_gru_module(g, I: int, H: int, scale: float) -> scan.MinGRU:
     """A float64 ``scan.MinGRU`` with weights drawn from ``g`` (global RNG untouched)."""
     with torch.random.fork_rng(devices=[]):
         module = scan.MinGRU(I, H).double()
     with torch.no_grad():
         for p in module.parameters():
-            p.copy_(randn(g, *p.shape, scale=0.8))
+            p.copy_(randn(g, *p.shape, scale=scale))
     return module
 
 
-@exercise("08", reference=_min_gru_reference)
+@exercise(
+    "08",
+    reference=_min_gru_reference,
+    forbidden=tuple((f, f"the course's scan.{f.__name__}", ON_YOUR_SCAN) for f in SCANS)
+    + tuple((t, w, ON_YOUR_SCAN) for t, w in TORCH_SCAN)
+    + (
+        (scan.MinGRU, "the course's scan.MinGRU"),
+        (scan.MinGRU.coefficients, "the course's scan.MinGRU.coefficients"),
+        (scan.MinGRU.step, "the course's scan.MinGRU.step"),
+    ),
+    gradients=True,
+)
 def min_gru_forward(student_fn) -> int:
     """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs``, computed with a scan.
 
     minGRU: z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n,
     h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t). Shapes: x (B, T, I), h0 (B, H), U_z and U_n
-    (H, I), b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)). Compared with
-    ``rnncourse.scan.MinGRU`` and with a step-by-step loop; then, as for the scan, the
-    chain of dependent operations must grow more slowly than T.
+    (H, I), b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)) in the inputs' dtype.
+    Compared with ``rnncourse.scan.MinGRU`` and with a step-by-step loop: I != H, one step,
+    float64, notebook 09's sizes (I = 32, H = 128) and T = 1024; gradients reach every
+    input and weight. The scan must be the student's own (``checks.use``), and, as for the
+    scan, the chain of dependent operations must grow more slowly than T.
     """
-    cases = [(2, 6, 3, 4), (1, 9, 2, 3), (3, 5, 1, 2)]
-    for seed, (B, T, I, H) in enumerate(cases):
-        g = generator(220 + seed)
-        module = _min_gru_module(g, I, H)
+    cases = [  # B, T, I, H, weight scale, dtype
+        (2, 6, 3, 4, 0.8, F32),
+        (1, 9, 2, 3, 0.8, F32),
+        (3, 5, 1, 2, 0.8, F32),
+        (2, 1, 3, 2, 0.8, F64),
+        (4, 7, 4, 3, 0.8, F64),
+        (5, 12, 32, 128, 0.2, F32),
+        (2, 1024, 2, 3, 0.8, F32),
+    ]
+    for k, (B, T, I, H, scale, dtype) in enumerate(cases):
+        g = generator(220 + k)
+        module = _min_gru_module(g, I, H, scale)
         x, h0 = randn(g, B, T, I), randn(g, B, H)
         weights = [module.gate.weight, module.gate.bias]
-        weights += [module.candidate.weight, module.candidate.bias]
-        weights = [w.detach() for w in weights]
+        weights = [w.detach() for w in weights + [module.candidate.weight, module.candidate.bias]]
         with torch.no_grad():
             expected = module(x, h0)
-        loop = _min_gru_loop(x, h0, *weights)
-        if not close(expected, loop, atol=1e-9, rtol=1e-9):
+        if not close(expected, _min_gru_loop(x, h0, *weights), atol=1e-9, rtol=1e-9):
             raise RuntimeError("min_gru_forward: scan.MinGRU and its step loop disagree.")
         U_z, b_z, U_n, b_n = weights
         z = torch.sigmoid(x @ U_z.T + b_z)
         a, b = 1 - z, z * (x @ U_n.T + b_n)
-        unscaled = b.clone()
-        unscaled[:, 0] = b[:, 0] + h0
-        got = call("min_gru_forward", student_fn, x.clone(), h0.clone(), *weights)
+        case = _case(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
+        args = (x, h0, *weights)
+        got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
         compare(
             "min_gru_forward",
-            f"case {seed + 1} (B={B}, T={T}, I={I}, H={H})",
+            case,
             got,
             expected,
             mistakes={
                 "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
-                "lambda(t) is 1 - z(t) and u(t) is z(t) * n(t).": _min_gru_loop(
+                "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
                     x, h0, *weights, swap=True
                 ),
-                "h(0) was ignored, as if the state started at zero: fold it into the first "
-                "step, u(1) becomes lambda(1) * h(0) + u(1).": _min_gru_loop(
+                "h(0) was ignored, as if the state started at zero: the scan starts from "
+                "zero, so h(0) must enter through the first step's input term.": _min_gru_loop(
                     x, torch.zeros_like(h0), *weights
                 ),
-                "h(0) was added to u(1) without its decay: h(1) = lambda(1) * h(0) + u(1), "
-                "so multiply h(0) by lambda(1) first.": scan.linear_recurrence_loop(a, unscaled),
-                "the candidate of minGRU has no tanh: n(t) = U_n x(t) + b_n.": _min_gru_loop(
+                "h(0) entered the first input term without its decay: it passes through "
+                "step 1's lambda(1), as any earlier state does.": scan.linear_recurrence_loop(
+                    a, torch.cat([b[:, :1] + h0[:, None], b[:, 1:]], 1)
+                ),
+                "the candidate of minGRU has no tanh: n(t) is linear in x(t).": _min_gru_loop(
                     x, h0, *weights, tanh=True
                 ),
                 "the states are shifted by one step: hs[:, 0] is h(1), not h(0).": torch.cat(
@@ -278,13 +401,17 @@ def min_gru_forward(student_fn) -> int:
                 (B, T + 1, H): "h(0) was returned as a first state; return h(1) ... h(T).",
                 (B, H): "only the last state was returned; return all T states.",
             },
+            hint=_unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else "",
         )
+        if k in (0, 4):
+            wrt = ("U_z", "b_z", "U_n", "b_n", "x", "h0")  # the gate first: a cut z names U_z
+            check_gradients("min_gru_forward", case, student_fn, args, wrt=wrt)
     g = generator(230)
     weights = [randn(g, 2, 1), randn(g, 2), randn(g, 2, 1), randn(g, 2)]
     _reject_loop_over_time(
         "min_gru_forward",
         lambda T: call("min_gru_forward", student_fn, randn(g, 1, T, 1), randn(g, 1, 2), *weights),
-        "Compute z(t) and n(t) for all steps at once (x @ U_z.T works on (B, T, I)), then "
-        "hand lambda = 1 - z and u = z * n to your scan.",
+        "Compute z(t) and n(t) for all steps at once (a matrix product works on inputs of "
+        "shape (B, T, I)), then hand the decays and input terms of all steps to your scan.",
     )
     return len(cases)
