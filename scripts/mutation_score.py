@@ -4,7 +4,8 @@ Each mutant changes one thing in the solution of an exercise, as a slip would: a
 (``+``/``-``, ``*``/``/``, ``<``/``<=``), a number (``n`` to ``n + 1`` or ``n - 1``), a
 transpose or a ``.detach()`` left out, a statement (not a docstring) left out, two arguments
 swapped, an accumulation ``+=`` turned into ``=``, ``tanh`` and ``sigmoid`` swapped. The
-checker must reject it. Some mutants do not change what the function computes (the same value
+checker must reject it (one still running after ``LIMIT`` seconds, a loop that never ends,
+counts as rejected). Some mutants do not change what the function computes (the same value
 written another way): those survive in any checker, so the score is a lower bound.
 
 The answers come from the progress file that executing the solution notebooks writes
@@ -23,6 +24,7 @@ import contextlib
 import copy
 import io
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,15 @@ SWAP_OPS = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
 }  # fmt: skip
 SWAP_NAMES = {"tanh": "sigmoid", "sigmoid": "tanh", "max": "min", "min": "max"}
+LIMIT = 30  # seconds per mutant: a mutant still running then (a loop that never ends) is rejected
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _stop(*_):
+    raise _TooLong()
 
 
 def _sites(tree: ast.AST):
@@ -134,11 +145,17 @@ def score(name: str, record: dict, checks) -> tuple[int, int, list[str], float]:
             fn = _answers.rebuild(
                 {**record, "source": f"{rest}\n\n{mutant}"}, lambda other: checks.reference(other)
             )
+            if hasattr(signal, "SIGALRM"):  # not on Windows
+                signal.signal(signal.SIGALRM, _stop)
+                signal.alarm(LIMIT)
             with contextlib.redirect_stdout(io.StringIO()):
                 result = checks.REGISTRY[name].checker(fn)
             passed = bool(result)
         except Exception:  # noqa: BLE001 (any failure is a rejection)
             passed = False
+        finally:
+            if hasattr(signal, "SIGALRM"):
+                signal.alarm(0)
         rejected += not passed
         if passed:
             survivors.append(mutant)
