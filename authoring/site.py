@@ -12,7 +12,8 @@ landing page and an instructor page, from ``site/`` in a clone of the course rep
 * generated tables (``_generated/*.md``): the course map (title, claims, exercises, points),
   each notebook's learning goals, time per notebook, and exercises and points per notebook,
   all read from the notebooks themselves (nbgrader metadata), ``README.md`` and
-  ``site/notebook_times.json``;
+  ``site/notebook_times.json``, and the instructor guide's plan, student time and schedule
+  (:mod:`authoring.guide`);
 * MathJax 3 from the ``sphinx-mathjax-offline`` package, so that math renders offline.
 
 Then it runs Sphinx with warnings as errors and nitpicky references, into
@@ -36,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 
+from . import guide
 from .frames import explorer_frames
 from .release import NOTEBOOK_NAME, solutions_folder
 
@@ -220,6 +222,7 @@ def _generated(root: Path, summaries: list[dict]) -> dict[str, str]:
         "goals.md": "\n".join(goals),
         "exercises.md": exercises,
         "times.md": timing,
+        **guide.fragments(root, summaries, times),  # the instructor guide's tables
     }
 
 

@@ -24,10 +24,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from authoring import site
+from authoring import guide, site
 from tests.test_browser import CHROMIUM_ARGS, page  # noqa: F401 (page is a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts"
 HAS_SPHINX = all(importlib.util.find_spec(m) for m in ("sphinx", "myst_nb", "sphinx_book_theme"))
@@ -137,7 +138,8 @@ def test_site_builds_with_every_notebook_and_the_instructor_tables(built):
     pages = {p.stem for p in (out / "notebooks").glob("*.html")}
     assert pages == {p.stem for p in SOLUTIONS}
     assert site.broken_links(out) == []
-    instructor = re.sub(r"<[^>]+>", "", (out / "instructor.html").read_text(encoding="utf-8"))
+    guide = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("instructor*.html")))
+    instructor = re.sub(r"<[^>]+>", "", guide)
     index = (out / "index.html").read_text(encoding="utf-8")
     for path in SOLUTIONS:
         summary = site.notebook_summary(path)
@@ -149,8 +151,8 @@ def test_site_builds_with_every_notebook_and_the_instructor_tables(built):
     # one title, one search field, no code line wider than the page's code blocks
     assert re.search(r"<title>([^<]*)</title>", index).group(1).count("by running them") == 1
     assert index.count("search-button-field") == 1
-    code = re.findall(r'<div class="highlight-bash[^>]*><div class="highlight"><pre>(.*?)</pre>',
-                      index + instructor, re.S)  # fmt: skip
+    block = r'<div class="highlight-(?:bash|python)[^>]*><div class="highlight"><pre>(.*?)</pre>'
+    code = re.findall(block, index + guide, re.S)
     widest = max(len(line) for block in code for line in re.sub(r"<[^>]+>", "", block).split("\n"))
     assert code and widest <= 72, widest
 
@@ -170,6 +172,105 @@ def test_every_explorer_moves_on_the_site_within_2_mb(built):
             assert len(sizes) >= 20 and sum(sizes) <= 2_000_000, (folder, len(sizes), sum(sizes))
             for src in re.findall(r"data-frames='([^']*)'", html)[k][1:-1].split(", "):
                 assert (out / "notebooks" / src.strip('"')).resolve().is_file()
+
+
+@pytest.mark.slow
+def test_instructor_guide_holds_what_a_term_needs(built):
+    out, _ = built
+    pages = {p.stem: _text(p) for p in out.glob("instructor*.html")}
+    assert set(pages) == {"instructor", "instructor-plan", "instructor-grading",
+                          "instructor-changing"}  # fmt: skip
+    plan = pages["instructor-plan"]
+    for path in SOLUTIONS:
+        summary = site.notebook_summary(path)
+        assert summary["title"] in plan
+        first_goal = re.sub(r"[*`]", "", summary["goals"].split("\n")[0][2:].split("$")[0])
+        assert " ".join(first_goal.split()[:5]) in plan, first_goal
+    assert plan.count("Before it:") == len(SOLUTIONS)
+    assert plan.count("Estimated student time:") == len(SOLUTIONS)
+    assert "it is an estimate, and no student was timed for it" in plan
+    for words in ("150 to 250 words a minute", "notebook_times.json", "solution lines",
+                  "A sample schedule", "What to lecture beside the notebooks",
+                  "Backpropagation through time.", "scheduled sampling"):  # fmt: skip
+        assert words in plan, words
+    grading = pages["instructor-grading"]
+    for words in ('pip install -e ".[grading]"', "nbgrader quickstart", "--nbgrader",
+                  "--pin", "header notebook", "git tag v0.1.0", "release_feedback",
+                  "Spawner.environment", "RNNCOURSE_PROGRESS", "/srv/nbgrader/exchange",
+                  "nbgrader export", "lms.csv", "Changing a grade id breaks the gradebook",
+                  "CourseDirectory.ignore"):  # fmt: skip
+        assert words in grading, words
+    changing = pages["instructor-changing"]
+    for words in ("Its points", "Its checker", "tests/exercise_cases", "BEGIN HIDDEN TESTS",
+                  "Constants", "Signatures", "Held-out cases"):  # fmt: skip
+        assert words in changing, words
+
+
+def _text(built_page: Path) -> str:
+    """The words of a built page, tags and entities gone."""
+    import html
+
+    text = built_page.read_text(encoding="utf-8")
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", text, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
+def test_student_time_is_an_estimate_made_of_counts(tmp_path):
+    counted = guide.measure(FIXTURES / "01_demo.ipynb")
+    # markdown words (badges aside), the two lines between the markers, one widget
+    assert counted == {"words": 38, "exercises": 1, "lines": 2, "explorers": 1}
+    # 38 words at 250 and 150 a minute, 2 lines at 2 and 5 minutes, one explorer at 2 and 5,
+    # a minute's run: 7.2 and 16.3 minutes, rounded outward to 5
+    assert guide.estimate(counted, 60.0) == (5, 20)
+    summaries = [site.notebook_summary(p) for p in SOLUTIONS]
+    parts = guide.fragments(ROOT, summaries, site._times(ROOT))
+    table = parts["student_time.md"]
+    assert all(f"notebooks/{p.name}" in table for p in SOLUTIONS) and "| all |" in table
+    assert (
+        "**estimate**" in parts["time_method.md"]
+        and "no student was timed" in parts["time_method.md"]
+    )
+
+
+def test_schedule_takes_every_notebook_once_in_eight_weeks_or_six():
+    numbers = [n for notebooks, _, _ in guide.SCHEDULE for n in notebooks]
+    assert numbers == sorted(p.name[:2] for p in SOLUTIONS)
+    assert 6 <= len(guide.SCHEDULE) <= 8
+    short = [week for _, _, week in guide.SCHEDULE]
+    assert short == sorted(short) and max(short) == 6
+    assert set(guide.BACKGROUND) == {p.name[:2] for p in SOLUTIONS}
+
+
+def test_builds_on_finds_the_earlier_answers_a_notebook_runs():
+    found = guide.builds_on(SOLUTIONS)
+    assert found["01"]["runs"] == {"00": ["rnn_step"]}
+    assert found["02"]["runs"] == {"01": ["rnn_forward"]}
+    assert set(found["09"]["runs"]) == {"00", "02", "05", "06", "07", "08"}
+    assert "gru_step" in found["09"]["runs"]["06"]
+    for number, earlier in found.items():
+        assert all(n < number for n in [*earlier["named"], *earlier["runs"]])
+
+
+def test_the_lms_snippet_turns_the_export_around(tmp_path, monkeypatch):
+    text = (ROOT / "site" / "instructor-grading.md").read_text(encoding="utf-8")
+    section = text.split("## Scores for a learning-management system", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    columns = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
+               "late_submission_penalty,score,max_score")  # fmt: skip
+    rows = [
+        "01_stateful,,,ada,,,,4.0,0.0,4.0,4.0",
+        "00_getting_started,,,ada,,,,1.0,0.0,1.0,1.0",
+        "00_getting_started,,,bo,,,,0.0,0.0,0.0,1.0",
+    ]
+    (tmp_path / "grades.csv").write_text("\n".join([columns, *rows]) + "\n")
+    monkeypatch.chdir(tmp_path)
+    exec(snippet, {})
+    assert (tmp_path / "lms.csv").read_text().splitlines() == [
+        "student_id,00_getting_started,01_stateful",
+        "max_score,1.0,4.0",
+        "ada,1.0,4.0",
+        "bo,0.0,",
+    ]
 
 
 def test_instructor_times_are_the_benchmarks_table_of_the_pinned_run():
