@@ -176,8 +176,9 @@ def grade_id_problems(path: str | Path) -> list[str]:
     """The graded and answer cells of notebook ``path`` whose ids break the scheme.
 
     The check cell (nbgrader ``grade: true``, with points) of exercise ``name`` in notebook
-    ``NN`` is ``NN-name`` and calls ``checks.name(``; the answer cell before it (``solution:
-    true``) is ``NN-name-answer``. Returns one line per cell that differs (empty: all follow).
+    ``NN`` is ``NN-name`` and calls ``checks.name(`` (or, graded by tests of its own, calls
+    no checker); the answer cell before it (``solution: true``) is ``NN-name-answer``.
+    Returns one line per cell that differs (empty: all follow).
     """
     path = Path(path)
     number = path.name[:2]
@@ -193,7 +194,10 @@ def grade_id_problems(path: str | Path) -> list[str]:
         if not meta.get("grade"):
             continue
         called = re.findall(r"\bchecks\.(\w+)\(", cell.source)
-        name = called[0] if called else "<exercise>"
+        # a check cell of the course calls its checker; one of an instructor's own (a
+        # variant graded by hidden tests) names its exercise in the id
+        own = GRADE_ID.match(grade_id)
+        name = called[0] if called else own.group(2) if own and not own.group(3) else "<name>"
         if grade_id != f"{number}-{name}":
             problems.append(
                 f"{path.name} cell {k}: check cell {grade_id!r}, expected {number}-{name}"

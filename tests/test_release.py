@@ -457,6 +457,8 @@ def test_grade_id_problems_names_each_cell_off_the_scheme(tmp_path):
             cell("checks.f(f)", grade=True, locked=True, grade_id="04-f", points=1),
             cell("def g():\n    pass", solution=True, grade=False, grade_id="g"),
             cell("checks.g(g)", grade=True, locked=True, grade_id="g-check", points=2),
+            cell("def own():\n    pass", solution=True, grade=False, grade_id="04-own-answer"),
+            cell("assert own() is None", grade=True, locked=True, grade_id="04-own", points=1),
             cell("checks.h(h)", grade=True, locked=True, grade_id="04-h", points=0),
         ]
     )
@@ -467,7 +469,7 @@ def test_grade_id_problems_names_each_cell_off_the_scheme(tmp_path):
         "04_demo.ipynb cell 3: 'g-check' does not start with 04-",
         "04_demo.ipynb cell 3: check cell 'g-check', expected 04-g",
         "04_demo.ipynb cell 2: answer cell 'g', expected 04-g-answer",
-        "04_demo.ipynb cell 4: check cell '04-h' carries no points",
+        "04_demo.ipynb cell 6: check cell '04-h' carries no points",
     ]
 
 
