@@ -136,6 +136,8 @@ def combine(student_fn) -> int:
                  "each decay in turn.", a1 + a2),
                 (one_decay, a1),
                 (one_decay, a2),
+                ("the pair is returned in the wrong order: the decay comes first, then the "
+                 "input term.", want_b),
             ],
         )  # fmt: skip
         compare(
@@ -184,7 +186,12 @@ def _rounds(a, b, *, swap=False, offsets=None):
 def _broken_combine(student_fn) -> str:
     """Why the ``combine`` next to the student's scan gives wrong pairs, or ''."""
     helper = getattr(student_fn, "__globals__", {}).get("combine")
-    if not callable(helper) or scan.combine in (helper, getattr(helper, "__wrapped__", None)):
+    calls = "combine" in getattr(getattr(student_fn, "__code__", None), "co_names", ())
+    if (
+        not calls
+        or not callable(helper)
+        or scan.combine in (helper, getattr(helper, "__wrapped__", None))
+    ):
         return ""
     g = generator(205)
     first, second = (randn(g, 2, 3), randn(g, 2, 3)), (randn(g, 2, 3), randn(g, 2, 3))

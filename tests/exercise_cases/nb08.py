@@ -250,6 +250,7 @@ CASES = {
             (lambda p, q: (p[0] * q[0], p[0] * q[0] * p[1] + q[1]), "scaled by both decays"),
             (lambda p, q: (p[0] + q[0], q[0] * p[1] + q[1]), "decays were added"),
             (lambda p, q: (q[0], q[0] * p[1] + q[1]), "one step's decay only"),
+            (lambda p, q: combine_right(p, q)[::-1], "pair is returned in the wrong order"),
             (combine_in_place, "changed its input `second[1]` in place"),
             (
                 lambda p, q: (combine_right(p, q)[0].detach(), combine_right(p, q)[1]),
