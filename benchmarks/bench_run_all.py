@@ -1,0 +1,204 @@
+"""Run All in a real JupyterLab, on a quiet machine and beside a second busy program.
+
+A student's Run All goes through JupyterLab, its kernel and the browser, not through pytest.
+This script starts JupyterLab on a loopback port (no token, temporary Jupyter folders, nothing
+global read or written) and opens each solution notebook in headless Chromium from the system
+package (Playwright with ``executable_path``) at laptop size, 1280 x 800. It waits for the
+kernel to be idle, chooses Run > Run All Cells and times until the last cell has run (a cell
+appended to a temporary copy prints a marker). Each notebook runs three ways:
+
+    quiet,  1 thread    the course's default: the first cell sets one math thread
+    loaded, 1 thread    while LOAD other processes spin on the CPU (default 1: a second program)
+    loaded, N threads   the same load, RNNCOURSE_THREADS=N (torch's own default, the core count)
+
+and the script prints a markdown table (seconds; the ratio to quiet). The notebooks run in a
+temporary folder with the solutions' shared progress file, so every later notebook runs the
+earlier answers as a student's would. Install Chromium with ``bash .ci/setup_browser.sh``.
+
+A run still going after ``--limit`` seconds is cut off and shown as such.
+
+Usage: python benchmarks/bench_run_all.py [NN ...] [--load N] [--limit SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "notebooks" / "solutions"
+MARKER = "run-all finished"
+LAPTOP = {"width": 1280, "height": 800}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+@contextmanager
+def jupyterlab(root: Path, threads: int):
+    """A JupyterLab server over ``root`` whose kernels read RNNCOURSE_THREADS=threads."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, RNNCOURSE_THREADS=str(threads))
+    for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
+                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"]:  # fmt: skip
+        env[name] = str(root.parent / f"jupyter-{threads}" / name.lower())
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("JupyterLab did not start") from None
+                time.sleep(0.25)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+@contextmanager
+def cpu_load(processes: int):
+    """``processes`` Python processes that spin on the CPU until the block ends."""
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)
+    ]
+    try:
+        time.sleep(1)
+        yield
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+
+def run_all_seconds(page, url: str, name: str, limit_s: float) -> float:
+    """Open notebook ``name``, run all cells once the kernel is idle; seconds until done.
+
+    Returns ``inf`` when the run has not finished after ``limit_s`` seconds.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{url}/lab/tree/{name}?reset")  # a fresh workspace: only this notebook open
+    page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for()
+    page.locator(".jp-Notebook:visible .jp-Cell").first.click()
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    start = time.perf_counter()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    try:
+        done = page.locator(".jp-OutputArea-output", has_text=MARKER)
+        done.wait_for(timeout=1000 * limit_s)
+        seconds = time.perf_counter() - start
+    except PlaywrightTimeout:
+        seconds = float("inf")
+    # close the notebook and shut its kernel down, so the next run starts alone
+    page.goto("about:blank")
+    for kernel in json.load(urllib.request.urlopen(f"{url}/api/kernels", timeout=5)):
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=10).close()
+    return seconds
+
+
+def prepare(folder: Path, paths: list[Path]) -> None:
+    """Copy the notebooks with a marker cell at the end, and the shared progress file."""
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(f"print({MARKER!r})"))
+        nbformat.write(nb, folder / path.name)
+    progress = SOLUTIONS / ".rnncourse-progress.json"
+    if progress.exists():
+        shutil.copy(progress, folder / progress.name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="notebook numbers to run, e.g. 06 09")
+    parser.add_argument("--load", type=int, default=1, help="busy processes beside the kernel")
+    parser.add_argument("--limit", type=float, default=600, help="seconds before a run is cut off")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("Chromium not found; install it with: bash .ci/setup_browser.sh")
+    from playwright.sync_api import sync_playwright
+
+    paths = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+    paths = [p for p in paths if not args.only or p.name[:2] in args.only]
+    cores = os.cpu_count() or 1
+    import torch
+
+    default_threads = torch.get_num_threads()
+    ways = [("quiet", 1, 0), ("loaded", 1, args.load), ("loaded", default_threads, args.load)]
+    seconds: dict[tuple[str, int], dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        root = Path(tmp) / "course"
+        root.mkdir()
+        prepare(root, paths)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=LAPTOP)
+        page.set_default_timeout(120_000)
+        for threads in sorted({t for _, t, _ in ways}):
+            with jupyterlab(root, threads) as url:
+                for label, t, load in ways:
+                    if t != threads:
+                        continue
+                    with cpu_load(load):
+                        for path in paths:
+                            s = run_all_seconds(page, url, path.name, args.limit)
+                            seconds.setdefault((label, t), {})[path.name] = s
+                            took = (
+                                f"{s:.1f} s" if s < args.limit else f"cut off at {args.limit:.0f} s"
+                            )
+                            print(f"  {path.name}: {label}, {t} thread(s): {took}", flush=True)
+        browser.close()
+    print(
+        f"\nRun All in JupyterLab, {cores} cores, torch {torch.__version__}; loaded = "
+        f"{args.load} busy process(es) beside the kernel; N = {default_threads} "
+        "(torch's default)\n"
+    )
+    heads = [f"{label}, {t} thread{'s' if t > 1 else ''}" for label, t, _ in ways]
+    print("| notebook | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(ways))
+
+    def cell(s: float, quiet: float) -> str:
+        if s == float("inf"):
+            return f"> {args.limit:.0f} (cut off)"
+        return f"{s:.1f} ({s / quiet:.1f}x)"
+
+    for path in paths:
+        quiet = seconds[("quiet", 1)][path.name]
+        others = [seconds[(label, t)][path.name] for label, t, _ in ways[1:]]
+        cells = [f"{quiet:.1f}"] + [cell(s, quiet) for s in others]
+        print(f"| {path.stem} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
