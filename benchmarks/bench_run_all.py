@@ -114,12 +114,16 @@ def run_all_seconds(page, url: str, name: str, limit_s: float) -> float:
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     start = time.perf_counter()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-    try:
-        done = page.locator(".jp-OutputArea-output", has_text=MARKER)
-        done.wait_for(timeout=1000 * limit_s)
+    error = page.locator(".jp-OutputArea-output", has_text="Traceback (most recent call last)")
+    try:  # Run All stops at an error, so the marker would never come: wait for either
+        page.locator(".jp-OutputArea-output", has_text=MARKER).or_(error).first.wait_for(
+            timeout=1000 * limit_s
+        )
         seconds = time.perf_counter() - start
     except PlaywrightTimeout:
         seconds = float("inf")
+    if error.count():
+        raise SystemExit(f"{name} raised an error under Run All; open it in JupyterLab to see")
     # close the notebook and shut its kernel down, so the next run starts alone
     page.goto("about:blank")
     for kernel in json.load(urllib.request.urlopen(f"{url}/api/kernels", timeout=5)):
