@@ -367,7 +367,8 @@ def execute_solutions(
         raise ImportError("execute_solutions needs nbclient: pip install nbclient") from err
     solutions_dir = solutions_folder(root)
     repo_url = repository_url(Path(root) / "pyproject.toml")
-    progress = (solutions_dir / ".rnncourse-progress.json").resolve()  # kernels run in solutions_dir
+    # absolute: the kernels run in solutions_dir, not in this process's folder
+    progress = (solutions_dir / ".rnncourse-progress.json").resolve()
     paths = [p for p in sorted(solutions_dir.glob("*.ipynb")) if NOTEBOOK_NAME.match(p.name)]
     wanted = [p for p in paths if not only or p.name[:2] in only]
     if not only:
