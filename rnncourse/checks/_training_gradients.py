@@ -38,12 +38,11 @@ def _scaled(grads, factor):
     "05",
     reference=_clip_global_norm,
     forbidden=(
-        (inspect.unwrap(torch.nn.utils.clip_grad_norm_), "torch.nn.utils.clip_grad_norm_"),
-        (
-            inspect.unwrap(torch.nn.utils.clip_grads_with_norm_),
-            "torch.nn.utils.clip_grads_with_norm_",
+        *(  # torch's clipping helpers; the last two are newer than torch 2.1, the lower bound
+            (inspect.unwrap(getattr(torch.nn.utils, name)), f"torch.nn.utils.{name}")
+            for name in ("clip_grad_norm_", "clip_grads_with_norm_", "get_total_norm")
+            if hasattr(torch.nn.utils, name)
         ),
-        (inspect.unwrap(torch.nn.utils.get_total_norm), "torch.nn.utils.get_total_norm"),
         (inspect.unwrap(training.clip_grad_norm), "training.clip_grad_norm, the course's"),
         (inspect.unwrap(training.global_grad_norm), "training.global_grad_norm, the course's"),
     ),
