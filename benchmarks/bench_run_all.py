@@ -1,11 +1,12 @@
 """Run All in a real JupyterLab, on a quiet machine and beside a second busy program.
 
 A student's Run All goes through JupyterLab, its kernel and the browser, not through pytest.
-This script starts JupyterLab on a loopback port (no token, temporary Jupyter folders, nothing
-global read or written) and opens each solution notebook in headless Chromium from the system
-package (Playwright with ``executable_path``) at laptop size, 1280 x 800. It waits for the
-kernel to be idle, chooses Run > Run All Cells and times until the last cell has run (a cell
-appended to a temporary copy prints a marker). Each notebook runs three ways:
+This script starts JupyterLab on a loopback port (``authoring.jupyterlab``, as the browser test
+does: no token, temporary Jupyter folders, nothing global read or written) and opens each
+solution notebook in headless Chromium from the system package (Playwright with
+``executable_path``) at laptop size, 1280 x 800. It waits for the kernel to be idle, chooses
+Run > Run All Cells and times until the last cell has run (a cell appended to a temporary copy
+prints a marker). Each notebook runs three ways:
 
     quiet,  1 thread    the course's default: the first cell sets one math thread
     loaded, 1 thread    while LOAD other processes spin on the CPU (default 1: a second program)
@@ -26,64 +27,25 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from math import isinf
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the clone
+from authoring.jupyterlab import lab_server  # noqa: E402
+
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 MARKER = "run-all finished"
 LAPTOP = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-
-
-@contextmanager
-def jupyterlab(root: Path, threads: int):
-    """A JupyterLab server over ``root`` whose kernels read RNNCOURSE_THREADS=threads."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, RNNCOURSE_THREADS=str(threads))
-    for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"]:  # fmt: skip
-        env[name] = str(root.parent / f"jupyter-{threads}" / name.lower())
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("JupyterLab did not start") from None
-                time.sleep(0.25)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 @contextmanager
@@ -170,7 +132,8 @@ def main() -> None:
         page = browser.new_page(viewport=LAPTOP)
         page.set_default_timeout(120_000)
         for threads in sorted({t for _, t, _ in ways}):
-            with jupyterlab(root, threads) as url:
+            home = root.parent / f"jupyter-{threads}"
+            with lab_server(root, home, {"RNNCOURSE_THREADS": str(threads)}) as url:
                 for label, t, load in ways:
                     if t != threads:
                         continue
@@ -178,9 +141,7 @@ def main() -> None:
                         for path in paths:
                             s = run_all_seconds(page, url, path.name, args.limit)
                             seconds.setdefault((label, t), {})[path.name] = s
-                            took = (
-                                f"{s:.1f} s" if s < args.limit else f"cut off at {args.limit:.0f} s"
-                            )
+                            took = f"cut off at {args.limit:.0f} s" if isinf(s) else f"{s:.1f} s"
                             print(f"  {path.name}: {label}, {t} thread(s): {took}", flush=True)
         browser.close()
     print(
@@ -193,7 +154,7 @@ def main() -> None:
     print("|---|" + "---:|" * len(ways))
 
     def cell(s: float, quiet: float) -> str:
-        if s == float("inf"):
+        if isinf(s):
             return f"> {args.limit:.0f} (cut off)"
         return f"{s:.1f} ({s / quiet:.1f}x)"
 

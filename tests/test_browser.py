@@ -19,18 +19,13 @@ or Playwright cannot be found; install them with ``bash .ci/setup_browser.sh``.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from authoring.jupyterlab import LabDidNotStart, lab_server
 
 pytestmark = pytest.mark.browser
 
@@ -52,28 +47,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SERVER_START_S = 60  # JupyterLab up and answering /api/status
 RENDER_MS = 40_000  # all cells run and the widgets shown (kernel start included)
 CHANGE_MS = 20_000  # the plot redrawn after a key press
-
-# Settings written to the temporary user-settings folder: no news pop-up, no update check.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return json.load(response)
 
 
 @pytest.fixture
@@ -84,69 +59,16 @@ def lab_url(tmp_path):
     root.mkdir()
     for notebook in (NOTEBOOK, EVERY_EXPLORER):
         shutil.copy(notebook, root / notebook.name)
-    env = dict(os.environ)
-    for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"]:
-        env[name] = str(tmp_path / name.lower())
-    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
-    for file, values in LAB_SETTINGS.items():
-        path = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.token=", "--ServerApp.password=",
-        "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.terminals_enabled=False",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-    ]  # fmt: skip
-    log = (tmp_path / "jupyterlab.log").open("w")
-    server = subprocess.Popen(
-        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with code {server.returncode}:\n{_tail(log)}")
-            try:
-                _get_json(f"{url}/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer in {SERVER_START_S} s:\n{_tail(log)}")
-                time.sleep(0.25)
-        yield url
+        with lab_server(root, tmp_path / "jupyter") as url:
+            yield url
+    except LabDidNotStart as err:
+        pytest.fail(str(err))
     finally:
-        _stop(server)
-        log.close()
-        ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(tmp_path / "jupyterlab.log", ARTIFACTS / "browser_jupyterlab.log")
-
-
-def _tail(log, n: int = 3000) -> str:
-    log.flush()
-    return Path(log.name).read_text()[-n:]
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the server and its kernels (they share the server's process group)."""
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=15)
+        log = tmp_path / "jupyter" / "jupyterlab.log"
+        if log.exists():
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(log, ARTIFACTS / "browser_jupyterlab.log")
 
 
 @pytest.fixture
