@@ -186,6 +186,25 @@ def test_a_gru_step_calling_a_helper_of_its_cell_runs_in_notebook_09(capsys, pro
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in yours.parameters())
 
 
+def test_use_rebuilds_only_the_answer_asked_for(capsys, progress_file, monkeypatch):
+    """Other answers in the progress file are not run (an answer's own `uses` would be)."""
+    checks.rnn_step(notebook_function(RNN_STEP)["rnn_step"])
+    new_kernel()
+    data = json.loads(progress_file.read_text())
+    other = {"name": "lstm_step", "source": "raise SystemExit('ran')", "passed": 2.0}
+    data["answers"]["lstm_step"] = other
+    progress_file.write_text(json.dumps(data))
+    rebuilt, rebuild = [], _answers.rebuild
+    monkeypatch.setattr(
+        _answers,
+        "rebuild",
+        lambda record, resolve: rebuilt.append(record["name"]) or rebuild(record, resolve),
+    )
+    assert checks.use("rnn_step").__wrapped__ is not REFERENCE
+    assert rebuilt == ["rnn_step"]
+    assert "using yours from notebook 00" in capsys.readouterr().out
+
+
 def test_a_saved_answer_that_no_longer_passes_is_not_used(capsys, progress_file):
     checks.rnn_step(notebook_function(RNN_STEP)["rnn_step"])
     new_kernel()
