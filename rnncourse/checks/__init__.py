@@ -1,24 +1,11 @@
 """Exercise checkers with specific feedback, and a record of progress.
 
-In a notebook, write the exercise's function, then call its checker with it::
-
-    from rnncourse import checks
-    checks.rnn_step(rnn_step)
-
-A checker runs your function on several seeded cases and compares each answer with a
-reference built on torch itself (``torch.nn`` modules, autograd) or on exact formulas.
-It prints one line when every case passes; on a wrong answer it raises
-``AssertionError`` naming the case, the expected and actual values and, when the answer
-matches a known wrong variant, the likely mistake. A function that still raises
-``NotImplementedError`` prints "not attempted yet" and nothing fails, so a fresh
-notebook runs top to bottom; under a grader (nbgrader sets ``NBGRADER_EXECUTION``; others
-set ``RNNCOURSE_GRADING=1``) it raises :class:`NotAttemptedError` instead, so doing nothing
-scores nothing. Any other error your function raises is shown under the
-exercise's name as a :class:`StudentCodeError`.
-
-``checks.progress()`` prints which exercises have passed, per notebook, and
-``checks.use(name, fn)`` hands later cells your function once it passes (the course's
-reference until then), so the code you write runs the rest of the course.
+In a notebook: ``checks.rnn_step(rnn_step)`` runs your function on seeded cases and prints
+one line when all pass. A wrong answer raises :class:`CheckFailed` naming the case, the
+values and the likely mistake; an error in your code, :class:`StudentCodeError`. A stub
+prints "not attempted yet", or under a grader (``NBGRADER_EXECUTION`` or
+``RNNCOURSE_GRADING=1``) raises :class:`NotAttemptedError`. ``checks.progress()`` shows what
+has passed; ``checks.use(name, fn)`` hands later cells your function once it passes.
 """
 
 from __future__ import annotations
@@ -127,15 +114,14 @@ __all__ = [
 
 
 def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
-    """Summarise which exercises have passed, per notebook in course order; print a table.
+    """Print and return which exercises have passed, per notebook in course order.
 
     Args:
         notebook: show only this notebook (e.g. ``"03"``); ``None`` shows all.
 
     Returns:
         ``{notebook: {exercise: status}}`` with status ``"passed"`` (in this session),
-        ``"passed earlier"`` (in an earlier session or notebook folder, from the progress
-        file) or ``"not yet"``.
+        ``"passed earlier"`` (in the progress file) or ``"not yet"``.
     """
     notebooks = sorted({ex.notebook for ex in REGISTRY.values()})
     if notebook is not None:
@@ -149,14 +135,14 @@ def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
     earlier = _progress.load_everywhere()
     summary: dict[str, dict[str, str]] = {nb: {} for nb in notebooks}
     for name, ex in REGISTRY.items():  # registered in each notebook's order
-        if ex.notebook not in summary:
-            continue
-        if name in _progress.SESSION_PASSED:
-            summary[ex.notebook][name] = "passed"
-        elif name in earlier:
-            summary[ex.notebook][name] = "passed earlier"
-        else:
-            summary[ex.notebook][name] = "not yet"
+        if ex.notebook in summary:
+            summary[ex.notebook][name] = (
+                "passed"
+                if name in _progress.SESSION_PASSED
+                else "passed earlier"
+                if name in earlier
+                else "not yet"
+            )
     marks = {"passed": "✓", "passed earlier": "✓ (earlier)", "not yet": "·"}
     for nb, exercises in summary.items():
         done = sum(status != "not yet" for status in exercises.values())

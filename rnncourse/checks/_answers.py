@@ -1,13 +1,4 @@
-"""A passing answer, kept so that a later notebook can run it again.
-
-When a check passes, :func:`capture` records the function's source together with what it
-needs from its notebook: helper functions it calls (defined in its cell or another),
-the modules it names (``torch``, ``np``, ...), constants, and the answers of other exercises
-it calls (``step = checks.use("rnn_step")``). :func:`rebuild` turns the record back into a
-function in a later notebook, running nothing but that answer and what it needs. A name
-that cannot be carried over (a tensor or an object defined outside the answer's cell) is
-listed under ``missing``, so that the later notebook can say exactly what is missing.
-"""
+"""A passing answer, kept with what it needs from its notebook so a later one can run it."""
 
 from __future__ import annotations
 
@@ -57,41 +48,33 @@ def _is_notebook_code(fn) -> bool:
 
 
 def _import_line(name: str, value) -> str | None:
-    """An import statement that binds ``name`` to ``value``, or None."""
+    """An import statement that binds ``name`` to ``value`` (a module or a module's global)."""
     if isinstance(value, types.ModuleType):
         module = value.__name__
         return f"import {module}" if module == name else f"import {module} as {name}"
-    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", "")
+    if not module or not qualname.isidentifier():  # nested, or "<lambda>", or none
         return None
     try:
-        found = importlib.import_module(module)
-        for part in qualname.split("."):
-            found = getattr(found, part)
+        if getattr(importlib.import_module(module), qualname) is not value:
+            return None
     except (ImportError, AttributeError):
         return None
-    if found is not value:
-        return None
-    head, _, tail = qualname.rpartition(".")
-    where = f"{module}.{head}" if head else module
-    return f"from {where} import {tail}" + ("" if tail == name else f" as {name}")
+    return f"from {module} import {qualname}" + ("" if qualname == name else f" as {name}")
 
 
 def capture(fn) -> dict | None:
     """The record of a passing answer ``fn``, or None when its source cannot be read.
 
-    Returns ``{"name", "source", "uses", "missing"}``: the function's name; its source after
-    the imports, constants and helpers it needs; ``{global name: exercise}`` for the answers
-    of other exercises it calls; the global names that could not be carried over.
+    ``{"name", "source", "uses", "missing"}``: the function's name; its source after the
+    imports, constants and helper functions it needs; ``{global name: exercise}`` for the
+    answers of other exercises it calls (``step = checks.use("rnn_step")``); the global
+    names that cannot be carried over (a tensor or other object defined outside the cell).
     """
     if not isinstance(fn, types.FunctionType) or fn.__name__ == "<lambda>" or _source(fn) is None:
         return None
-    imports: dict[str, str] = {}
-    constants: dict[str, str] = {}
-    helpers: list[str] = []
-    uses: dict[str, str] = {}
-    missing: list[str] = []
-    done: set[str] = set()
+    imports, constants, uses = {}, {}, {}
+    helpers, missing, done = [], [], set()
 
     def visit(f) -> None:
         for name in _global_loads(f.__code__):
@@ -103,8 +86,7 @@ def capture(fn) -> dict | None:
             value = f.__globals__[name]
             if value is getattr(builtins, name, object()):
                 continue
-            exercise = exercise_of(value)
-            if exercise is not None:
+            if (exercise := exercise_of(value)) is not None:
                 uses[name] = exercise
             elif isinstance(value, types.FunctionType) and _is_notebook_code(value):
                 source = _source(value)
@@ -130,10 +112,10 @@ def capture(fn) -> dict | None:
 
 
 def rebuild(record: dict, resolve) -> types.FunctionType:
-    """The function of a :func:`capture` ``record``.
+    """The function of a :func:`capture` ``record``, running nothing else.
 
-    ``resolve(exercise)`` returns the function to bind for each of the answer's ``uses``.
-    Raises ``NameError`` naming what is missing, or the error the source raises.
+    ``resolve(exercise)`` gives the function to bind for each of its ``uses``. Raises
+    ``NameError`` naming what is missing, or the error the source raises.
     """
     if record.get("missing"):
         names = ", ".join(f"`{n}`" for n in record["missing"])
@@ -145,7 +127,7 @@ def rebuild(record: dict, resolve) -> types.FunctionType:
     namespace = {name: resolve(exercise) for name, exercise in record.get("uses", {}).items()}
     filename = f"<your {record['name']}>"
     source = record["source"]
-    # kept where inspect finds it, so that the rebuilt function can be captured again
+    # where inspect finds it, so that the rebuilt function can be captured again
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     fn = namespace.get(record["name"])

@@ -1,22 +1,9 @@
-"""What a passing answer promises every cell that runs it later.
-
-A check compares values on a few cases; later cells then train through the answer, pass it
-their own tensors, and run it at other lengths. So every call of a student's function made
-by a checker (:func:`call`) also verifies that
-
-* it leaves its inputs as they were: values and autograd's version counters (an in-place
-  change spoils the caller's tensors or breaks backward later);
-* its result keeps the inputs' dtype (float32 in, float32 out; float64 in, float64 out);
-* it does not call what it is asked to write: the exercise's reference answer, torch's own
-  module or kernel for it, the course's implementation (listed per exercise).
-
-And :func:`check_gradients` compares the gradients of a loss through the answer with
-autograd through the reference, for every input and parameter: a ``.detach()`` or a value
-taken out of the graph gives right numbers and wrong training.
-"""
+"""What a passing answer promises the cells that run it later: :func:`call` and
+:func:`check_gradients`."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import sys
@@ -27,6 +14,7 @@ import torch
 from ._framework import ACTIVE, REGISTRY, CheckFailed, NotAttempted, StudentCodeError
 
 __all__ = ["call", "check_gradients"]
+_USE = f"{__package__}._use"  # the module whose `run` wraps what checks.use hands out
 
 IN_PLACE = (
     "Later cells pass their own tensors (a model's states, a batch) and use them again "
@@ -34,6 +22,14 @@ IN_PLACE = (
     "into the given ones (methods ending in _ such as mul_ or add_, and item assignment "
     "x[...] = ..., write in place)."
 )
+ALREADY_DONE = (
+    ", which already does what this exercise asks. Write it with your own tensor "
+    "operations: that is the exercise, and later cells build on your version."
+)
+
+
+def _reference(name: str):
+    return getattr(REGISTRY.get(name), "reference", None)
 
 
 def _to_dtype(value, dtype):
@@ -49,13 +45,11 @@ def _to_dtype(value, dtype):
 
 def _labels(name: str, fn, args: tuple, kwargs: dict) -> list[tuple[str, object]]:
     """``[(parameter name, value)]``, named as the exercise names them (its reference)."""
-    reference = REGISTRY[name].reference if name in REGISTRY else None
-    for source in (reference, fn):
+    for source in (_reference(name), fn):
         try:
-            bound = inspect.signature(source).bind(*args, **kwargs)
+            return list(inspect.signature(source).bind(*args, **kwargs).arguments.items())
         except (TypeError, ValueError):
             continue
-        return list(bound.arguments.items())
     return [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
 
 
@@ -83,116 +77,84 @@ def _code_of(item):
     """The code object that runs when ``item`` is called (a function, method or module)."""
     if isinstance(item, type) and issubclass(item, torch.nn.Module):
         item = item.forward
-    item = getattr(item, "__func__", item)
-    return getattr(item, "__code__", None)
+    return getattr(getattr(item, "__func__", item), "__code__", None)
 
 
 def _forbidden(name: str) -> tuple[dict, dict]:
-    """``({code object: (description, advice)}, {builtin: (description, advice)})`` that
-    ``name`` may not call. An entry of ``forbidden`` is a function, ``(function,
-    description)`` or ``(function, description, advice)``: the advice, when given, follows
-    the description instead of the usual "which already does what this exercise asks"."""
+    """``({code: (description, advice)}, {builtin: (description, advice)})`` that ``name``
+    may not call: its reference and its ``forbidden`` entries, each a function,
+    ``(function, description)`` or ``(function, description, advice)``."""
     if name not in REGISTRY:
         return {}, {}
     ex = REGISTRY[name]
     codes, builtins = {}, {}
-    if ex.reference is not None and _code_of(ex.reference) is not None:
+    if _code_of(ex.reference) is not None:
         codes[_code_of(ex.reference)] = ("the course's reference answer to this exercise", None)
     for item in ex.forbidden:
         target, what, advice = (*item, None)[:3] if isinstance(item, tuple) else (item, None, None)
-        code = _code_of(target)
-        label = what or f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
-        if code is not None:
-            codes[code] = (label, advice)
+        if _code_of(target) is not None:
+            label = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+            codes[_code_of(target)] = (what or label, advice)
         else:
-            kernel = what or f"torch's kernel {getattr(target, '__name__', target)}"
-            builtins[target] = (kernel, advice)
+            kernel = f"torch's kernel {getattr(target, '__name__', target)}"
+            builtins[target] = (what or kernel, advice)
     return codes, builtins
 
 
-def _handed_out(frame) -> bool:
-    """Whether ``frame`` runs a function that :func:`rnncourse.checks.use` handed out."""
-    return (
-        frame.f_code.co_name == "run" and frame.f_globals.get("__name__") == f"{__package__}._use"
-    )
+@contextlib.contextmanager
+def _watching(name: str):
+    """Yields a namespace whose ``hit`` notes the first call of what ``name`` may not call
+    (``sys.setprofile``); not inside what ``checks.use`` handed out, except its reference."""
+    codes, builtins = _forbidden(name)
+    own = _code_of(_reference(name))
+    watch = SimpleNamespace(hit=None, handed_out=None)  # the frame of a handed-out function
 
-
-class _Watch:
-    """Notes the first forbidden function called while active (``sys.setprofile``).
-
-    An answer may build on another exercise's answer that :func:`rnncourse.checks.use`
-    handed out (the course's reference, until the student's passes): what that function
-    calls is not watched, except the reference of the exercise being checked (``own``).
-    """
-
-    def __init__(self, codes: dict, builtins: dict, own=None):
-        self.codes, self.builtins, self.own, self.hit = codes, builtins, own, None
-        self._old = None
-        self._handed_out = None  # the frame of a function checks.use handed out, while it runs
-
-    def _profile(self, frame, event, arg):
-        if self.hit is not None:
+    def profile(frame, event, arg):
+        if watch.hit is not None:
             return
-        if self._handed_out is not None:
-            if event == "return" and frame is self._handed_out:
-                self._handed_out = None
-            elif event == "call" and frame.f_code is self.own:
-                self.hit = self.codes.get(frame.f_code)
+        if watch.handed_out is not None:
+            if event == "return" and frame is watch.handed_out:
+                watch.handed_out = None
+            elif event == "call" and frame.f_code is own:
+                watch.hit = codes.get(own)
         elif event == "call":
-            if _handed_out(frame):
-                self._handed_out = frame
+            if frame.f_code.co_name == "run" and frame.f_globals.get("__name__") == _USE:
+                watch.handed_out = frame
             else:
-                self.hit = self.codes.get(frame.f_code)
+                watch.hit = codes.get(frame.f_code)
         elif event == "c_call":
-            try:
-                self.hit = self.builtins.get(arg)
-            except TypeError:  # an unhashable callable
-                pass
+            with contextlib.suppress(TypeError):  # an unhashable callable
+                watch.hit = builtins.get(arg)
 
-    def __enter__(self):
-        if self.codes or self.builtins:
-            self._old = sys.getprofile()
-            sys.setprofile(self._profile)
-        return self
-
-    def __exit__(self, *exc):
-        if self.codes or self.builtins:
-            sys.setprofile(self._old)
-        return False
+    old = sys.getprofile()
+    if codes or builtins:
+        sys.setprofile(profile)
+    try:
+        yield watch
+    finally:
+        sys.setprofile(old)
 
 
 def _forbidden_call(name: str, hit: tuple[str, str | None]) -> CheckFailed:
     what, advice = hit
-    return CheckFailed(
-        f"{name} calls {what}"
-        + (
-            f" {advice}"
-            if advice
-            else ", which already does what this exercise asks. Write it with your own tensor "
-            "operations: that is the exercise, and later cells build on your version."
-        )
-    )
+    return CheckFailed(f"{name} calls {what}" + (f" {advice}" if advice else ALREADY_DONE))
 
 
 def call(name: str, fn, *args, dtype=torch.float32, mutable: tuple = (), **kwargs):
-    """Call the student's ``fn`` as a checker does, and hold it to the contract.
+    """Call the student's ``fn`` with float tensors as ``dtype`` (``None``: unchanged).
 
-    Float tensors are passed as ``dtype`` (float32 by default, like the notebooks' data;
-    ``None`` passes them unchanged). Raises :class:`NotAttempted` for a stub,
-    :class:`StudentCodeError` for an error in the student's code, and :class:`CheckFailed`
-    when the function calls what it should write, changes an input in place (inputs whose
-    parameter is named in ``mutable``, such as an optimizer's model, may change), or returns
-    a float tensor of another dtype than its float inputs.
+    Raises :class:`NotAttempted` for a stub, :class:`StudentCodeError` for an error in the
+    student's code, and :class:`CheckFailed` when ``fn`` calls what it should write, changes
+    an input in place (values or version counter; parameters named in ``mutable`` may
+    change), or returns a float tensor of another dtype than its float inputs.
     """
     args = tuple(_to_dtype(a, dtype) for a in args)
     kwargs = {k: _to_dtype(v, dtype) for k, v in kwargs.items()}
     labelled = _labels(name, fn, args, kwargs)
     inputs = [pair for label, v in labelled if label not in mutable for pair in _tensors(label, v)]
     before = [(label, t, t.detach().clone(), t._version) for label, t in inputs]
-    reference = REGISTRY[name].reference if name in REGISTRY else None
-    watch = _Watch(*_forbidden(name), own=_code_of(reference) if reference else None)
     try:
-        with watch:
+        with _watching(name) as watch:
             out = fn(*args, **kwargs)
     except NotImplementedError as err:
         raise NotAttempted(name) from err
@@ -245,31 +207,23 @@ def check_gradients(
 ) -> None:
     """Compare the gradients of a loss through ``fn`` with autograd through the reference.
 
-    Both run in float64 on copies of ``args`` (and ``kwargs``); the inputs named in ``wrt``
-    (parameter names of the reference, e.g. ``"W"``, or ``"net.U"`` for a module's
-    parameter, ``"state[1]"`` for an item) require grad. The loss is a fixed random weighting
-    of every float tensor of the output (``select(output)`` picks them, default all).
-    Raises :class:`CheckFailed` naming the first input that no gradient reaches or whose
+    Both run in float64 on copies of ``args`` and ``kwargs``; ``wrt`` names the inputs to
+    differentiate as the reference's parameters (``"W"``, ``"net.U"``, ``"state[1]"``). The
+    loss is a fixed random weighting of the float tensors of ``select(output)`` (default the
+    output). Raises :class:`CheckFailed` for the first input no gradient reaches or whose
     gradient differs.
     """
-    kwargs = kwargs or {}
     reference = REGISTRY[name].reference
     select = select or (lambda out: out)
     runs = []
     for who in (fn, reference):
-        a, k = copy.deepcopy(
-            (
-                tuple(_to_dtype(v, torch.float64) for v in args),
-                {name_: _to_dtype(v, torch.float64) for name_, v in kwargs.items()},
-            )
-        )
+        a, k = copy.deepcopy((tuple(args), dict(kwargs or {})))
+        a, k = _to_dtype(a, torch.float64), {n: _to_dtype(v, torch.float64) for n, v in k.items()}
         leaves = dict(p for label, v in _labels(name, who, a, k) for p in _tensors(label, v))
         missing = [w for w in wrt if w not in leaves]
         if missing:
             raise ValueError(f"check_gradients: no input named {missing}; have {list(leaves)}")
-        for w in wrt:
-            leaves[w].requires_grad_(True)
-        runs.append((a, k, [leaves[w] for w in wrt]))
+        runs.append((a, k, [leaves[w].requires_grad_(True) for w in wrt]))
     (s_args, s_kwargs, s_leaves), (r_args, r_kwargs, r_leaves) = runs
     with torch.enable_grad():
         want = _floats(select(reference(*r_args, **r_kwargs)))

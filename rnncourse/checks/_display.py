@@ -1,12 +1,10 @@
-"""How a failed check shows in a notebook: the diagnosis, not the checker's own frames.
+"""How a failed check shows in IPython: the diagnosis, not the checker's own frames.
 
-In IPython (Jupyter, Colab, VS Code, nbgrader), importing ``rnncourse.checks`` registers a
-display for :class:`CheckFailed` and :class:`StudentCodeError`. A wrong answer shows its
-diagnosis alone, already wrapped (88 columns; 82 under a grader). An error raised by the
-student's code shows the frames of the student's code and the line of the check cell,
-without the checker's frames (files inside this package) in between. Under a grader the
-traceback is left out entirely, so that a student's feedback starts with the diagnosis and
-names no path of the grader's machine. Outside IPython nothing changes.
+Importing ``rnncourse.checks`` registers a display for :class:`CheckFailed` and
+:class:`StudentCodeError`: a wrong answer shows its wrapped diagnosis alone; an error in the
+student's code shows its frames and the check cell's line, without this package's frames.
+Under a grader the traceback is left out, so the feedback names no path of the grader's
+machine.
 """
 
 from __future__ import annotations
@@ -33,9 +31,9 @@ def _without_package_frames(tb: types.TracebackType | None) -> types.TracebackTy
     return chain
 
 
-def _where_in_student_code(err: BaseException) -> str:
+def _where_in_student_code(err: BaseException | None) -> str:
     """``in your_function, line N: source`` for the innermost student frame of ``err``."""
-    tb, last = _without_package_frames(err.__traceback__), None
+    tb, last = _without_package_frames(getattr(err, "__traceback__", None)), None
     while tb is not None:
         last, tb = tb, tb.tb_next
     if last is None:
@@ -46,24 +44,18 @@ def _where_in_student_code(err: BaseException) -> str:
     return f"\n  (in {code.co_name}, line {offset} of the function: {line})" if line else ""
 
 
-def _lines(shell, etype, value, tb, tb_offset=None) -> list[str]:
-    """What to show for a failed check: the traceback's lines (see the module docstring)."""
-    if grading() or issubclass(etype, CheckFailed):
-        where = ""
-        if issubclass(etype, StudentCodeError) and value.__cause__ is not None:
-            where = _where_in_student_code(value.__cause__)
-        return [f"{etype.__name__}: {value}{where}"]
-    cause = value.__cause__
-    if cause is not None:
-        cause.__traceback__ = _without_package_frames(cause.__traceback__)
-    return shell.InteractiveTB.structured_traceback(
-        etype, value, _without_package_frames(tb), tb_offset=tb_offset
-    )
-
-
 def _show(shell, etype, value, tb, tb_offset=None) -> None:
-    """IPython's custom-exception handler: sends the error output (a grader sees it fail)."""
-    shell._showtraceback(etype, value, _lines(shell, etype, value, tb, tb_offset))
+    """IPython's custom-exception handler (sends error output, so a grader sees it fail)."""
+    cause = value.__cause__
+    if grading() or issubclass(etype, CheckFailed):
+        where = _where_in_student_code(cause) if issubclass(etype, StudentCodeError) else ""
+        lines = [f"{etype.__name__}: {value}{where}"]
+    else:
+        if cause is not None:
+            cause.__traceback__ = _without_package_frames(cause.__traceback__)
+        tb = _without_package_frames(tb)
+        lines = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, lines)
 
 
 def register() -> None:

@@ -1,15 +1,6 @@
-"""The machinery every checker shares: the exercise registry, the checker's wrapper, comparing.
+"""What every checker shares: the exercise registry, the checker's wrapper, :func:`compare`.
 
-A checker is a short function decorated with :func:`exercise`. It receives the student's
-function, calls it through :func:`rnncourse.checks._contract.call` on a few seeded cases and
-compares each answer with :func:`compare`, which knows the typical wrong answers
-(``mistakes``) and names the one that matches. Student functions get float32 tensors, like
-the notebooks' data; references are computed in float64.
-
-A checker returns a :class:`Result` (whether the answer passed), which
-:func:`rnncourse.checks.use` reads. A wrong answer raises :class:`CheckFailed`, whose message
-is the diagnosis, wrapped to fit a notebook and a grader's feedback
-(:mod:`rnncourse.checks._display` shows it without the checker's own frames).
+Checkers pass the student's function float32 tensors and compute references in float64.
 """
 
 from __future__ import annotations
@@ -23,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-WIDTH = 88  # the diagnosis is wrapped to this width in a notebook
-# Under a grader: `nbgrader validate` indents every line by 4 and cuts it after 87 characters,
-# so each line keeps to 82 (and the first, after the longest exception name, to 87 in all).
+WIDTH = 88  # a diagnosis is wrapped to this width in a notebook
+# `nbgrader validate` indents every line by 4 and cuts it after 87 characters
 GRADER_WIDTH = 82
+GRADING_ENV = "RNNCOURSE_GRADING"
 
 
 class NotAttempted(Exception):
@@ -45,20 +36,15 @@ class NotAttemptedError(CheckFailed):
     """Under a grader, an exercise whose function still raises ``NotImplementedError``."""
 
 
-GRADING_ENV = "RNNCOURSE_GRADING"
-
-
 def grading() -> bool:
     """True when a grader runs the notebook, so an untouched exercise must fail its check.
 
-    nbgrader sets ``NBGRADER_EXECUTION`` in the kernel it runs (autograde, validate); any
-    other grader sets ``RNNCOURSE_GRADING=1``. ``RNNCOURSE_GRADING=0`` turns it off.
+    ``RNNCOURSE_GRADING`` set to 1/true/yes or 0/false/no decides; otherwise nbgrader's
+    ``NBGRADER_EXECUTION`` does.
     """
     explicit = os.environ.get(GRADING_ENV, "").strip().lower()
-    if explicit in ("1", "true", "yes"):
-        return True
-    if explicit in ("0", "false", "no"):
-        return False
+    if explicit in ("1", "true", "yes", "0", "false", "no"):
+        return explicit in ("1", "true", "yes")
     return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
@@ -66,13 +52,8 @@ def grading() -> bool:
 class Exercise:
     """One exercise: its name, notebook, checker, reference answer and what it may not call.
 
-    ``reference`` is the course's own answer, with the student function's signature: later
-    cells run it (through :func:`rnncourse.checks.use`) until the student's answer passes.
-    ``forbidden`` lists the functions that already do what the exercise asks (torch's own
-    module, the course's implementation): an answer that calls one of them, or the
-    reference, is rejected. With ``gradients`` the checker must compare the gradients of
-    the answer with autograd's (:func:`rnncourse.checks._contract.check_gradients`), since
-    later cells train through it.
+    ``reference`` has the student function's signature (``checks.use`` hands it out until the
+    student's answer passes); with ``gradients`` the checker must call ``check_gradients``.
     """
 
     name: str
@@ -105,8 +86,7 @@ class Result:
 
 
 REGISTRY: dict[str, Exercise] = {}
-
-# set while a checker runs: the exercise, and whether its gradients were compared
+# while a checker runs: {"gradients_checked": whether check_gradients ran}
 ACTIVE: dict = {}
 # {exercise: (the function checked last in this process, its Result)}, for checks.use
 LAST: dict[str, tuple[Callable, Result]] = {}
@@ -115,16 +95,15 @@ LAST: dict[str, tuple[Callable, Result]] = {}
 def wrap(message: str, width: int | None = None) -> str:
     """``message`` with every line wrapped to ``width`` columns, indentation kept.
 
-    ``width`` defaults to ``WIDTH``, or ``GRADER_WIDTH`` under a grader. The first line
-    leaves room for the exception's name in front of it (``StudentCodeError: ``), so that
-    what a grader shows fits too.
+    ``width`` defaults to ``WIDTH``, or ``GRADER_WIDTH`` under a grader; the first line
+    leaves room for ``StudentCodeError: `` in front of it.
     """
     width = width or (GRADER_WIDTH if grading() else WIDTH)
     out = []
     for k, line in enumerate(message.split("\n")):
         body = line.lstrip(" ")
         indent = " " * (len(line) - len(body))
-        more = indent + "    " if body.startswith("Likely mistake") else indent + "  "
+        more = indent + ("    " if body.startswith("Likely mistake") else "  ")
         room = width - (len(StudentCodeError.__name__) + 2 if k == 0 else 0)
         lines = textwrap.wrap(
             body, room, initial_indent=indent, subsequent_indent=more, break_on_hyphens=False
@@ -147,12 +126,9 @@ def exercise(
 ) -> Callable:
     """Register a checker for notebook ``notebook`` (e.g. ``"01"``); see :class:`Exercise`.
 
-    The decorated body takes the student's function and returns the number of cases it
-    ran. The wrapper prints the pass line, records the answer (``checks.use`` runs it in
-    later notebooks), turns a stub that still raises ``NotImplementedError`` into a "not
-    attempted yet" line (a failing :class:`NotAttemptedError` under a grader), and raises
-    every wrong answer as :class:`CheckFailed` with a wrapped message. It returns a
-    :class:`Result`, which shows nothing in a notebook beyond the printed line.
+    The decorated body takes the student's function and returns the number of cases run.
+    The checker prints one line, records a pass, raises a wrong answer as :class:`CheckFailed`
+    (a stub as :class:`NotAttemptedError` under a grader) and returns a :class:`Result`.
     """
 
     def decorate(body: Callable) -> Callable:
@@ -166,48 +142,39 @@ def exercise(
                     f"{type(student_fn).__name__}. Pass it without calling it: "
                     f"checks.{name}({name}), not checks.{name}({name}(...))."
                 )
-            ACTIVE.clear()
-            ACTIVE.update(name=name, gradients_checked=False)
-            failed = Result(
-                name, False, reason=f"does not pass checks.{name} yet (its check cell says why)"
-            )
-            LAST[name] = (student_fn, failed)
+            reason = f"does not pass checks.{name} yet (its check cell says why)"
+            LAST[name] = (student_fn, Result(name, False, reason=reason))
+            ACTIVE["gradients_checked"] = False
             try:
                 n_cases = body(student_fn)
             except NotAttempted:
                 LAST[name] = (student_fn, Result(name, False, reason="is not attempted yet"))
                 if grading():
-                    raise NotAttemptedError(
-                        wrap(
-                            f"{name}: not attempted yet, so this check fails under the grader "
-                            f"(replace `raise NotImplementedError()` with your code)."
-                        )
-                    ) from None
+                    message = (
+                        f"{name}: not attempted yet, so this check fails under the grader "
+                        f"(replace `raise NotImplementedError()` with your code)."
+                    )
+                    raise NotAttemptedError(wrap(message)) from None
                 print(f"{name}: not attempted yet")
                 return LAST[name][1]
-            except CheckFailed as err:
-                raise type(err)(wrap(str(err))) from None
             except StudentCodeError as err:
                 raise StudentCodeError(wrap(str(err))) from err.__cause__
             except AssertionError as err:
-                raise CheckFailed(wrap(str(err))) from None
-            except Exception as err:  # the checker's own code tripped over what came back
-                # shown as a diagnosis too: a traceback through the checker would print its
-                # source, the table of mistakes and the expressions of the answer with it
+                kind = type(err) if isinstance(err, CheckFailed) else CheckFailed
+                raise kind(wrap(str(err))) from None
+            except Exception as err:  # the checker tripped over what came back: no traceback
                 what = (str(err).strip().splitlines() or [""])[0][:160]
-                raise CheckFailed(
-                    wrap(
-                        f"{name}: the check cannot use what your function returned "
-                        f"({type(err).__name__}: {what}). Compare the type, shape and dtype "
-                        f"of your result with the docstring."
-                    )
-                ) from None
+                message = (
+                    f"{name}: the check cannot use what your function returned "
+                    f"({type(err).__name__}: {what}). Compare the type, shape and dtype "
+                    f"of your result with the docstring."
+                )
+                raise CheckFailed(wrap(message)) from None
             finally:
-                checked = ACTIVE.get("gradients_checked")
-                ACTIVE.clear()
+                checked = ACTIVE.pop("gradients_checked", False)
             if gradients and not checked:
                 raise RuntimeError(f"checks.{name} must compare gradients (check_gradients).")
-            from . import _progress  # (a late import: _progress imports this module)
+            from . import _progress  # late: _progress imports this module
 
             print(f"✓ {name}: all {n_cases} cases pass")
             _progress.record(name, student_fn)
@@ -224,16 +191,14 @@ def _as_array(value) -> np.ndarray | None:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    return arr
 
 
 def _excerpt(arr: np.ndarray) -> str:
-    flat = arr.reshape(-1)[:4]
     more = ", ..." if arr.size > 4 else ""
-    return "[" + ", ".join(f"{v:.4g}" for v in flat) + more + "]"
+    return "[" + ", ".join(f"{v:.4g}" for v in arr.reshape(-1)[:4]) + more + "]"
 
 
 def close(a, b, *, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
@@ -257,21 +222,14 @@ def compare(
     atol: float = 1e-5,
     rtol: float = 1e-4,
 ) -> None:
-    """Raise :class:`CheckFailed` with a specific message unless ``got`` matches ``expected``.
+    """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` (tensors, arrays, numbers).
 
-    Args:
-        name: the exercise's name.
-        case: a short description of the case (sizes, seed).
-        got, expected: tensors, arrays or numbers.
-        mistakes: ``{message: wrong answer}`` (or a list of such pairs); the message of
-            the first wrong answer that ``got`` equals is reported as the likely mistake.
-            A message names the mistake and the idea of the fix, never the corrected code.
-        shape_hints: ``{shape: message}`` for wrong shapes that point to a known mistake.
-        hint: the message when no known mistake matches.
-        what: which part of the answer this is (e.g. ``"dW"``), for the message.
+    The message names ``name``, the part ``what`` (e.g. ``"dW"``) and ``case`` (sizes, seed),
+    and as the likely mistake the first of ``mistakes`` (``{message: wrong answer}`` or a list
+    of pairs) that ``got`` equals, else ``shape_hints[shape]`` for a wrong shape or ``hint``
+    for wrong values. A message names the mistake and the idea of the fix, never the code.
     """
-    exp = _as_array(expected)
-    arr = _as_array(got)
+    exp, arr = _as_array(expected), _as_array(got)
     label = f"{name} ({what})" if what else name
     if got is None:
         raise CheckFailed(
@@ -282,22 +240,21 @@ def compare(
             f"{label}, {case}: expected a tensor of shape {exp.shape}, got {type(got).__name__}."
         )
     pairs = list(mistakes.items() if isinstance(mistakes, dict) else (mistakes or []))
+
+    def known() -> str:  # the first known mistake that `got` equals
+        return next((m for m, wrong in pairs if close(got, wrong, atol=atol, rtol=rtol)), "")
+
     if arr.shape != exp.shape:
-        why = next((m for m, wrong in pairs if close(got, wrong, atol=atol, rtol=rtol)), "")
-        why = why or (shape_hints or {}).get(tuple(arr.shape), "")
+        why = known() or (shape_hints or {}).get(tuple(arr.shape), "")
         raise CheckFailed(
             f"{label}, {case}: expected shape {tuple(exp.shape)}, got {tuple(arr.shape)}."
             + (f" Likely mistake: {why}" if why else "")
         )
     if np.allclose(arr, exp, atol=atol, rtol=rtol):
         return
-    likely = hint
-    for message, wrong in pairs:
-        if close(got, wrong, atol=atol, rtol=rtol):
-            likely = message
-            break
-    if not np.isfinite(arr).all() and np.isfinite(exp).all():
-        likely = likely or (
+    likely = known() or hint
+    if not likely and not np.isfinite(arr).all() and np.isfinite(exp).all():
+        likely = (
             "the result holds nan or inf where the exact values are finite: a product or a "
             "division that over- or underflows at this length. Rearrange the computation so "
             "that no intermediate value grows or shrinks without bound."
@@ -315,15 +272,12 @@ def compare(
 
 def randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
     """Normal float64 values times ``scale``, drawn from ``g``, exact in float32 too."""
-    values = scale * torch.randn(*shape, generator=g, dtype=torch.float64)
-    return values.float().double()
+    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).float().double()
 
 
 def torch_module(g: torch.Generator, cls: type, *args, scale: float = 0.6, **kwargs):
-    """Build a float64 ``cls(*args, **kwargs)`` (a ``torch.nn`` module), weights drawn from ``g``.
-
-    The module is built inside ``fork_rng`` so the global random state is left as it was.
-    """
+    """A float64 ``cls(*args, **kwargs)`` (a ``torch.nn`` module), weights drawn from ``g``;
+    built inside ``fork_rng``, so the global random state is left as it was."""
     with torch.random.fork_rng(devices=[]):
         module = cls(*args, **kwargs).double()
     with torch.no_grad():

@@ -1,15 +1,7 @@
-"""The progress record: which exercises have passed, now and in earlier sessions.
+"""The progress file: for each exercise passed, when, in which notebook, and the answer.
 
-The record is a small JSON file, ``.rnncourse-progress.json`` in the current working
-directory (set the environment variable ``RNNCOURSE_PROGRESS`` to use another path). It is
-written atomically, and a damaged file is moved aside with a warning: keeping the record
-never makes a check fail. For each exercise that passed it keeps when, in which notebook,
-and the answer itself (:mod:`rnncourse.checks._answers`), so that a later notebook can run
-the student's own function (:func:`rnncourse.checks.use`).
-
-Where every notebook has a folder of its own (nbgrader's assignments, on a JupyterHub or
-when grading), the record of a sibling folder (``../*/.rnncourse-progress.json``) is read
-too, unless ``RNNCOURSE_PROGRESS`` names one file for all.
+Written atomically; a damaged file is moved aside with a warning, so keeping the record never
+fails a check.
 """
 
 from __future__ import annotations
@@ -26,13 +18,11 @@ from ._framework import REGISTRY
 
 ENV_VAR = "RNNCOURSE_PROGRESS"
 DEFAULT_NAME = ".rnncourse-progress.json"
-
 # what an answer kept by version 1 of the file could use without importing it
 V1_PRELUDE = (
     "import math\nimport numpy as np\nimport torch\nimport torch.nn as nn\n"
     "import torch.nn.functional as F\n"
 )
-
 # exercises passed since this Python process (the notebook kernel) started
 SESSION_PASSED: set[str] = set()
 
@@ -43,11 +33,8 @@ def progress_path() -> Path:
 
 
 def _read(path: Path, *, repair: bool) -> dict[str, dict]:
-    """``{exercise: answer record}`` from ``path``; ``{}`` if missing or damaged.
-
-    With ``repair`` a damaged file is moved aside (with a warning). Version 1 files, which
-    kept ``{"passed": {name: time}, "code": {name: source}}``, are read too.
-    """
+    """``{exercise: record}`` from ``path``, also of version 1; ``{}`` if missing or damaged
+    (with ``repair``, a damaged file is moved aside)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -62,8 +49,7 @@ def _read(path: Path, *, repair: bool) -> dict[str, dict]:
         else:  # version 1
             answers = {n: {"passed": t} for n, t in data["passed"].items()}
             for n, source in data.get("code", {}).items():  # it ran after these imports
-                source = f"{V1_PRELUDE}\n{source}"
-                answers.setdefault(n, {"passed": 0.0}).update(source=source, name=n)
+                answers.setdefault(n, {}).update(source=f"{V1_PRELUDE}\n{source}", name=n)
         if not isinstance(answers, dict) or not all(isinstance(a, dict) for a in answers.values()):
             raise TypeError("'answers' is not a mapping of records")
         for record in answers.values():
@@ -86,14 +72,13 @@ def _read(path: Path, *, repair: bool) -> dict[str, dict]:
 
 
 def load() -> dict[str, dict]:
-    """``{exercise: record}`` from this folder's progress file (see the module docstring)."""
+    """``{exercise: record}`` from this folder's progress file."""
     return _read(progress_path(), repair=True)
 
 
 def load_everywhere() -> dict[str, dict]:
-    """:func:`load`, plus sibling assignment folders' records; the latest pass of each wins.
-
-    Each record gains ``"where"``: the file it came from.
+    """:func:`load`, and unless ``$RNNCOURSE_PROGRESS`` is set, the records of sibling folders
+    (one per nbgrader assignment); the latest pass wins. Each record gets ``"where"``: its file.
     """
     path = progress_path()
     paths = [path]
@@ -109,17 +94,12 @@ def load_everywhere() -> dict[str, dict]:
 
 
 def record(name: str, fn=None) -> None:
-    """Mark exercise ``name`` as passed, in this session and in the file.
-
-    ``fn`` is the function that passed; its answer (source and what it needs) is kept in
-    the file for :func:`rnncourse.checks.use` in later notebooks.
-    """
+    """Mark exercise ``name`` as passed, in this session and in the file with ``fn``'s answer."""
     SESSION_PASSED.add(name)
     path = progress_path()
     answers = _read(path, repair=True)
-    entry = {"passed": time.time(), "notebook": REGISTRY[name].notebook if name in REGISTRY else ""}
-    captured = _answers.capture(fn) if fn is not None else None
-    answers[name] = {**entry, **(captured or {})}
+    notebook = REGISTRY[name].notebook if name in REGISTRY else ""
+    answers[name] = {"passed": time.time(), "notebook": notebook, **(_answers.capture(fn) or {})}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

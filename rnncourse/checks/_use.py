@@ -1,21 +1,7 @@
 """Your code runs the course: later cells use the function you wrote once it passes.
 
-After an exercise, a notebook continues with the student's own function::
-
-    step = checks.use("rnn_step", rnn_step)
-
-:func:`use` returns the student's function when it passes the exercise's checker, and
-the course's reference answer otherwise, so a notebook with untouched exercises still
-runs top to bottom. It prints one line saying which one runs, and why.
-
-Without a function (``checks.use("gru_step")``, in a later notebook) it looks for the
-function that passed earlier in this kernel, then for the answer that passed in an earlier
-notebook (kept in the progress file, see :mod:`rnncourse.checks._progress`), which it
-rebuilds and checks again before running it.
-
-The function returned carries the exercise's name. When the student's function raises
-inside a later cell, the error says whose function it was; when it returns nan or inf for
-finite inputs, a one-line warning names it as the first suspect.
+The function :func:`use` hands out carries the exercise's name: an error it raises in a
+later cell says whose function it was, and nan or inf for finite inputs prints a warning.
 """
 
 from __future__ import annotations
@@ -28,25 +14,25 @@ from collections.abc import Callable
 import torch
 
 from . import _answers, _progress
-from ._framework import LAST, REGISTRY, NotAttemptedError, Result, StudentCodeError
+from ._framework import LAST, REGISTRY, Result, StudentCodeError
+
+# {exercise: whose function checks.use handed out last ("your gru_step (notebook 06)"), or
+# None for the course's reference}: what checks.expect names as the suspect
+RUNNING: dict[str, str | None] = {}
 
 
 def _quietly_checked(name: str, fn: Callable) -> Result:
     """The checker's :class:`Result` for ``fn`` (from this kernel's last check, or run now)."""
     last = LAST.get(name)
-    if last is not None and last[0] is fn:
-        return last[1]
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return REGISTRY[name].checker(fn)
-    except NotAttemptedError:  # a stub, under a grader
-        return Result(name, False, reason="is not attempted yet")
-    except (AssertionError, StudentCodeError):
-        return Result(
-            name, False, reason=f"does not pass checks.{name} yet (its check cell says why)"
-        )
-    except Exception as err:  # noqa: BLE001 (any error in student code means: not yet)
-        return Result(name, False, reason=f"raised {type(err).__name__} when checked")
+    if last is None or last[0] is not fn:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                REGISTRY[name].checker(fn)
+        except (AssertionError, StudentCodeError):
+            pass  # the checker has put the Result in LAST
+        except Exception as err:  # noqa: BLE001 (any error in student code means: not yet)
+            return Result(name, False, reason=f"raised {type(err).__name__} when checked")
+    return LAST[name][1]
 
 
 def _non_finite(value) -> bool:
@@ -83,17 +69,9 @@ def _carrying(fn: Callable, name: str, whose: str | None) -> Callable:
     return run
 
 
-# {exercise: whose function checks.use handed out last ("your gru_step (notebook 06)"), or
-# None for the course's reference}: what checks.expect names as the suspect
-RUNNING: dict[str, str | None] = {}
-
-
 def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> None:
-    """Say so when a cell that runs answers (through :func:`use`) does not show ``claim``.
-
-    Prints nothing when ``holds`` is true. Otherwise one warning names the functions of
-    yours that the cell runs as the first suspects (or says that the course's reference ran,
-    so the cause lies elsewhere). Returns nothing, so a cell may end with it.
+    """Unless ``holds``, warn that this cell does not show ``claim``, naming the student's
+    functions among ``uses`` (exercise names) as the first suspects. Returns None.
 
     Example: ``checks.expect(mse < 0.01, "the GRU solves the adding problem", uses="gru_step")``.
     """
@@ -120,38 +98,36 @@ def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> None:
         )
 
 
+def _usable() -> str:
+    return ", ".join(sorted(n for n, ex in REGISTRY.items() if ex.reference))
+
+
 def reference(name: str) -> Callable:
     """The course's reference answer to exercise ``name`` (to compare with yours)."""
     if not isinstance(name, str) or REGISTRY.get(name) is None or REGISTRY[name].reference is None:
-        known = ", ".join(sorted(n for n, ex in REGISTRY.items() if ex.reference))
-        raise ValueError(f"checks.reference: no exercise named {name!r}; exercises: {known}.")
+        raise ValueError(f"checks.reference: no exercise named {name!r}; exercises: {_usable()}.")
     return _carrying(REGISTRY[name].reference, name, None)
 
 
-def _earlier(name: str) -> tuple[Callable | None, str, str]:
-    """The answer to ``name`` that passed in an earlier notebook: (function, notebook, why not)."""
+def _earlier(name: str) -> tuple[Callable | None, str]:
+    """The answer in the progress file, rebuilt and checked again: (fn, where) or (None, why)."""
     record = _progress.load_everywhere().get(name)
     if record is None:
-        return None, "", f"has not passed checks.{name} yet"
-    notebook = record.get("notebook") or "an earlier notebook"
-    where = f"from notebook {notebook}" if record.get("notebook") else "from an earlier notebook"
+        return None, f"has not passed checks.{name} yet"
+    notebook = record.get("notebook")
+    where = f"from notebook {notebook}" if notebook else "from an earlier notebook"
     if not record.get("source"):
-        return None, notebook, f"{where} passed, but its source could not be kept"
-    try:
-        fn = _answers.rebuild(record, lambda other: _resolve(other))
+        return None, f"{where} passed, but its source could not be kept"
+    try:  # only this answer runs; the exercises it calls come from use() too
+        fn = _answers.rebuild(record, _resolve)
     except Exception as err:  # noqa: BLE001 (a saved answer that cannot be rebuilt is not used)
-        return None, notebook, f"{where} could not be rebuilt here: {err}"
-    result = _quietly_checked(name, fn)
-    if not result.passed:
-        return (
-            None,
-            notebook,
-            (
-                f"{where} does not pass checks.{name} as it stands now (rerun its check cell there "
-                f"to see why)"
-            ),
+        return None, f"{where} could not be rebuilt here: {err}"
+    if not _quietly_checked(name, fn).passed:
+        return None, (
+            f"{where} does not pass checks.{name} as it stands now (rerun its check cell there "
+            f"to see why)"
         )
-    return fn, notebook, ""
+    return fn, where
 
 
 def _resolve(name: str) -> Callable:
@@ -161,22 +137,15 @@ def _resolve(name: str) -> Callable:
 
 
 def use(name: str, fn: Callable | None = None) -> Callable:
-    """Return the function later cells should run for exercise ``name``, and say which.
+    """The function later cells should run for exercise ``name``; prints which and why.
 
-    Args:
-        name: the exercise's name, as in ``checks.<name>``.
-        fn: your function for it. When it passes the exercise's checker (checked quietly,
-            or already checked in this kernel), it is returned. ``None`` looks for an answer
-            that passed earlier: in this kernel, or in an earlier notebook (the progress
-            file keeps it; it must pass the checker again here).
-
-    Returns:
-        Your function, or the course's reference answer with the same signature, labelled
-        with the exercise (see the module docstring).
+    That is ``fn`` when it passes the exercise's checker (run quietly). Without ``fn``: the
+    function that passed in this kernel, else the answer that passed in an earlier notebook
+    (rebuilt from the progress file; it must pass again here). Otherwise the course's
+    reference, which has the same signature.
     """
     if not isinstance(name, str) or name not in REGISTRY:
-        known = ", ".join(sorted(n for n, ex in REGISTRY.items() if ex.reference))
-        raise ValueError(f"checks.use: no exercise named {name!r}; exercises to use: {known}.")
+        raise ValueError(f"checks.use: no exercise named {name!r}; exercises to use: {_usable()}.")
     exercise = REGISTRY[name]
     if exercise.reference is None:
         raise ValueError(f"checks.use: exercise {name!r} has no reference answer to fall back on.")
@@ -192,15 +161,14 @@ def use(name: str, fn: Callable | None = None) -> Callable:
             print(f"→ {name}: using yours (it passes checks.{name}).")
             return _carrying(fn, name, here)
         why = result.reason
+    elif (last := LAST.get(name)) is not None and last[1].passed:
+        print(f"→ {name}: using yours (it passed checks.{name} in this notebook).")
+        return _carrying(last[0], name, here)
     else:
-        last = LAST.get(name)
-        if last is not None and last[1].passed:
-            print(f"→ {name}: using yours (it passed checks.{name} in this notebook).")
-            return _carrying(last[0], name, here)
-        found, notebook, why = _earlier(name)
+        found, why = _earlier(name)
         if found is not None:
-            print(f"→ {name}: using yours from notebook {notebook} (it passes checks.{name}).")
-            return _carrying(found, name, f"your {name} (from notebook {notebook})")
+            print(f"→ {name}: using yours {why} (it passes checks.{name}).")
+            return _carrying(found, name, f"your {name} ({why})")
     print(
         f"→ {name}: using the course's reference, since yours {why}; "
         f"rerun this cell once checks.{name} passes to use yours."
