@@ -26,12 +26,7 @@ from ._framework import (
 )
 from ._full_bptt import rnn_loss_and_grads
 from ._gating import cell_state_gradient, gated_leaky_step, gru_step, lstm_step, time_constant
-from ._generation import (
-    coin_flip_inputs,
-    next_token_targets,
-    sampling_loop,
-    sampling_schedule,
-)
+from ._generation import coin_flip_inputs, next_token_targets, sampling_loop, sampling_schedule
 from ._gradient_check import (
     BUG_LABELS,
     backward_A,
@@ -114,15 +109,9 @@ __all__ = [
 
 
 def progress(notebook: str | None = None) -> dict[str, dict[str, str]]:
-    """Print and return which exercises have passed, per notebook in course order.
-
-    Args:
-        notebook: show only this notebook (e.g. ``"03"``); ``None`` shows all.
-
-    Returns:
-        ``{notebook: {exercise: status}}`` with status ``"passed"`` (in this session),
-        ``"passed earlier"`` (in the progress file) or ``"not yet"``.
-    """
+    """Print and return ``{notebook: {exercise: status}}`` in course order, for one
+    ``notebook`` (e.g. ``"03"``) or all; status is ``"passed"`` (in this session),
+    ``"passed earlier"`` (in the progress file) or ``"not yet"``."""
     notebooks = sorted({ex.notebook for ex in REGISTRY.values()})
     if notebook is not None:
         if not isinstance(notebook, str):

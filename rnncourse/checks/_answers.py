@@ -64,13 +64,10 @@ def _import_line(name: str, value) -> str | None:
 
 
 def capture(fn) -> dict | None:
-    """The record of a passing answer ``fn``, or None when its source cannot be read.
-
-    ``{"name", "source", "uses", "missing"}``: the function's name; its source after the
-    imports, constants and helper functions it needs; ``{global name: exercise}`` for the
-    answers of other exercises it calls (``step = checks.use("rnn_step")``); the global
-    names that cannot be carried over (a tensor or other object defined outside the cell).
-    """
+    """The record ``{"name", "source", "uses", "missing"}`` of a passing answer ``fn`` (None
+    if its source cannot be read): its source after the imports, constants and helpers it needs;
+    ``{global name: exercise}`` for the answers of other exercises it calls; the global names
+    that cannot be carried over (a tensor or other object defined outside the cell)."""
     if not isinstance(fn, types.FunctionType) or fn.__name__ == "<lambda>" or _source(fn) is None:
         return None
     imports, constants, uses = {}, {}, {}
@@ -112,11 +109,9 @@ def capture(fn) -> dict | None:
 
 
 def rebuild(record: dict, resolve) -> types.FunctionType:
-    """The function of a :func:`capture` ``record``, running nothing else.
-
-    ``resolve(exercise)`` gives the function to bind for each of its ``uses``. Raises
-    ``NameError`` naming what is missing, or the error the source raises.
-    """
+    """The function of a :func:`capture` ``record``, binding ``resolve(exercise)`` for each of
+    its ``uses`` and running nothing else. Raises ``NameError`` naming what is missing, or the
+    error the source raises."""
     if record.get("missing"):
         names = ", ".join(f"`{n}`" for n in record["missing"])
         raise NameError(

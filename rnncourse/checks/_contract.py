@@ -13,7 +13,6 @@ import torch
 
 from ._framework import ACTIVE, REGISTRY, CheckFailed, NotAttempted, StudentCodeError
 
-__all__ = ["call", "check_gradients"]
 _USE = f"{__package__}._use"  # the module whose `run` wraps what checks.use hands out
 
 IN_PLACE = (
@@ -26,10 +25,6 @@ ALREADY_DONE = (
     ", which already does what this exercise asks. Write it with your own tensor "
     "operations: that is the exercise, and later cells build on your version."
 )
-
-
-def _reference(name: str):
-    return getattr(REGISTRY.get(name), "reference", None)
 
 
 def _to_dtype(value, dtype):
@@ -45,7 +40,7 @@ def _to_dtype(value, dtype):
 
 def _labels(name: str, fn, args: tuple, kwargs: dict) -> list[tuple[str, object]]:
     """``[(parameter name, value)]``, named as the exercise names them (its reference)."""
-    for source in (_reference(name), fn):
+    for source in (getattr(REGISTRY.get(name), "reference", None), fn):
         try:
             return list(inspect.signature(source).bind(*args, **kwargs).arguments.items())
         except (TypeError, ValueError):
@@ -106,7 +101,7 @@ def _watching(name: str):
     """Yields a namespace whose ``hit`` notes the first call of what ``name`` may not call
     (``sys.setprofile``); not inside what ``checks.use`` handed out, except its reference."""
     codes, builtins = _forbidden(name)
-    own = _code_of(_reference(name))
+    own = _code_of(getattr(REGISTRY.get(name), "reference", None))
     watch = SimpleNamespace(hit=None, handed_out=None)  # the frame of a handed-out function
 
     def profile(frame, event, arg):
@@ -135,18 +130,12 @@ def _watching(name: str):
         sys.setprofile(old)
 
 
-def _forbidden_call(name: str, hit: tuple[str, str | None]) -> CheckFailed:
-    what, advice = hit
-    return CheckFailed(f"{name} calls {what}" + (f" {advice}" if advice else ALREADY_DONE))
-
-
 def call(name: str, fn, *args, dtype=torch.float32, mutable: tuple = (), **kwargs):
     """Call the student's ``fn`` with float tensors as ``dtype`` (``None``: unchanged).
 
     Raises :class:`NotAttempted` for a stub, :class:`StudentCodeError` for an error in the
-    student's code, and :class:`CheckFailed` when ``fn`` calls what it should write, changes
-    an input in place (values or version counter; parameters named in ``mutable`` may
-    change), or returns a float tensor of another dtype than its float inputs.
+    student's code, :class:`CheckFailed` when ``fn`` calls what it should write, changes an
+    input in place (except parameters named in ``mutable``) or returns another float dtype.
     """
     args = tuple(_to_dtype(a, dtype) for a in args)
     kwargs = {k: _to_dtype(v, dtype) for k, v in kwargs.items()}
@@ -159,15 +148,13 @@ def call(name: str, fn, *args, dtype=torch.float32, mutable: tuple = (), **kwarg
     except NotImplementedError as err:
         raise NotAttempted(name) from err
     except Exception as err:
-        if watch.hit:
-            raise _forbidden_call(name, watch.hit) from None
-        raise StudentCodeError(f"{name} raised {type(err).__name__}: {err}") from err
+        if not watch.hit:  # else the forbidden call is the diagnosis
+            raise StudentCodeError(f"{name} raised {type(err).__name__}: {err}") from err
     if watch.hit:
-        raise _forbidden_call(name, watch.hit)
+        what, advice = watch.hit
+        raise CheckFailed(f"{name} calls {what}" + (f" {advice}" if advice else ALREADY_DONE))
     for label, t, copy_, version in before:
-        same = t.shape == copy_.shape and bool(
-            ((t.detach() == copy_) | (t.detach().isnan() & copy_.isnan())).all()
-        )
+        same = t.shape == copy_.shape and torch.allclose(t, copy_, rtol=0, atol=0, equal_nan=True)
         if t._version != version or not same:
             raise CheckFailed(
                 f"{name} changed its input `{label}` in place"
@@ -207,11 +194,10 @@ def check_gradients(
 ) -> None:
     """Compare the gradients of a loss through ``fn`` with autograd through the reference.
 
-    Both run in float64 on copies of ``args`` and ``kwargs``; ``wrt`` names the inputs to
-    differentiate as the reference's parameters (``"W"``, ``"net.U"``, ``"state[1]"``). The
-    loss is a fixed random weighting of the float tensors of ``select(output)`` (default the
-    output). Raises :class:`CheckFailed` for the first input no gradient reaches or whose
-    gradient differs.
+    Both run in float64 on copies of ``args`` and ``kwargs``; ``wrt`` names the inputs as the
+    reference's parameters (``"W"``, ``"net.U"``, ``"state[1]"``). The loss weights the float
+    tensors of ``select(output)`` (default the output) at random, with a fixed seed. Raises
+    :class:`CheckFailed` for the first input no gradient reaches or whose gradient differs.
     """
     reference = REGISTRY[name].reference
     select = select or (lambda out: out)

@@ -1,10 +1,7 @@
 """How a failed check shows in IPython: the diagnosis, not the checker's own frames.
 
-Importing ``rnncourse.checks`` registers a display for :class:`CheckFailed` and
-:class:`StudentCodeError`: a wrong answer shows its wrapped diagnosis alone; an error in the
-student's code shows its frames and the check cell's line, without this package's frames.
-Under a grader the traceback is left out, so the feedback names no path of the grader's
-machine.
+A wrong answer shows its diagnosis alone; an error in the student's code its frames without
+this package's. Under a grader the traceback is left out: it would name the grader's paths.
 """
 
 from __future__ import annotations

@@ -37,11 +37,8 @@ class NotAttemptedError(CheckFailed):
 
 
 def grading() -> bool:
-    """True when a grader runs the notebook, so an untouched exercise must fail its check.
-
-    ``RNNCOURSE_GRADING`` set to 1/true/yes or 0/false/no decides; otherwise nbgrader's
-    ``NBGRADER_EXECUTION`` does.
-    """
+    """Whether a grader runs the notebook: ``RNNCOURSE_GRADING`` (1/true/yes or 0/false/no)
+    if set, else nbgrader's ``NBGRADER_EXECUTION``. An untouched exercise then fails."""
     explicit = os.environ.get(GRADING_ENV, "").strip().lower()
     if explicit in ("1", "true", "yes", "0", "false", "no"):
         return explicit in ("1", "true", "yes")
@@ -50,11 +47,8 @@ def grading() -> bool:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its name, notebook, checker, reference answer and what it may not call.
-
-    ``reference`` has the student function's signature (``checks.use`` hands it out until the
-    student's answer passes); with ``gradients`` the checker must call ``check_gradients``.
-    """
+    """One exercise: its name, notebook, checker, reference answer (with the student function's
+    signature), what it may not call, and whether its checker must call ``check_gradients``."""
 
     name: str
     notebook: str
@@ -93,11 +87,8 @@ LAST: dict[str, tuple[Callable, Result]] = {}
 
 
 def wrap(message: str, width: int | None = None) -> str:
-    """``message`` with every line wrapped to ``width`` columns, indentation kept.
-
-    ``width`` defaults to ``WIDTH``, or ``GRADER_WIDTH`` under a grader; the first line
-    leaves room for ``StudentCodeError: `` in front of it.
-    """
+    """``message`` with every line wrapped to ``width`` (default ``WIDTH``, ``GRADER_WIDTH``
+    under a grader), indentation kept, leaving room for ``StudentCodeError: `` on line one."""
     width = width or (GRADER_WIDTH if grading() else WIDTH)
     out = []
     for k, line in enumerate(message.split("\n")):
@@ -124,9 +115,9 @@ def exercise(
     forbidden: tuple = (),
     gradients: bool = False,
 ) -> Callable:
-    """Register a checker for notebook ``notebook`` (e.g. ``"01"``); see :class:`Exercise`.
+    """Register the decorated body, which takes the student's function and returns the number
+    of cases run, as the checker of an exercise of ``notebook`` (e.g. ``"01"``).
 
-    The decorated body takes the student's function and returns the number of cases run.
     The checker prints one line, records a pass, raises a wrong answer as :class:`CheckFailed`
     (a stub as :class:`NotAttemptedError` under a grader) and returns a :class:`Result`.
     """

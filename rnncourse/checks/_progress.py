@@ -1,7 +1,6 @@
 """The progress file: for each exercise passed, when, in which notebook, and the answer.
 
-Written atomically; a damaged file is moved aside with a warning, so keeping the record never
-fails a check.
+It is written atomically; a damaged file is moved aside with a warning, never failing a check.
 """
 
 from __future__ import annotations

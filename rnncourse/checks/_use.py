@@ -71,13 +71,10 @@ def _carrying(fn: Callable, name: str, whose: str | None) -> Callable:
 
 def expect(holds: bool, claim: str, *, uses: str | tuple[str, ...]) -> None:
     """Unless ``holds``, warn that this cell does not show ``claim``, naming the student's
-    functions among ``uses`` (exercise names) as the first suspects. Returns None.
-
-    Example: ``checks.expect(mse < 0.01, "the GRU solves the adding problem", uses="gru_step")``.
-    """
+    functions among ``uses`` (exercise names) as the first suspects. Returns None. Example:
+    ``checks.expect(mse < 0.01, "the GRU solves the adding problem", uses="gru_step")``."""
     names = (uses,) if isinstance(uses, str) else tuple(uses)
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
+    if unknown := [n for n in names if n not in REGISTRY]:
         raise ValueError(f"checks.expect: no exercise named {unknown[0]!r}.")
     if holds:
         return
@@ -139,10 +136,9 @@ def _resolve(name: str) -> Callable:
 def use(name: str, fn: Callable | None = None) -> Callable:
     """The function later cells should run for exercise ``name``; prints which and why.
 
-    That is ``fn`` when it passes the exercise's checker (run quietly). Without ``fn``: the
-    function that passed in this kernel, else the answer that passed in an earlier notebook
-    (rebuilt from the progress file; it must pass again here). Otherwise the course's
-    reference, which has the same signature.
+    That is ``fn`` when it passes the exercise's checker (run quietly); without ``fn``, the
+    function that passed in this kernel, else the answer that passed in an earlier notebook,
+    rebuilt and checked again; otherwise the course's reference (same signature).
     """
     if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"checks.use: no exercise named {name!r}; exercises to use: {_usable()}.")
