@@ -1,8 +1,7 @@
 """How many tensor operations of a computation must run one after another: its depth.
 
-A loop over time, h(t) = a(t) * h(t-1) + b(t), builds a chain: each step's multiply waits
-for the previous step's add, so the chain grows in proportion to T. A parallel scan does
-more operations in all, but each round works on the whole sequence at once, so its chain
+A loop over time, h(t) = a(t) * h(t-1) + b(t), is a chain that grows like T; a parallel
+scan does more operations in all, but each round works on the whole sequence, so its chain
 grows like log T. :func:`measure_depth` runs a function and measures that chain: every
 torch operation's result is one step deeper than the deepest tensor it read::
 
@@ -32,9 +31,8 @@ _IN_PLACE_OPERATORS = {f"__i{op}__" for op in _OPERATORS}  # +=, -=, ...
 
 def _writes_first_argument(name: str, kwargs: dict) -> bool:
     """Whether an operation named ``name`` writes into a tensor it was given."""
-    if name == "__setitem__" or name in _IN_PLACE_OPERATORS or "out" in kwargs:
-        return True
-    return name.endswith("_") and not name.endswith("__")  # add_, copy_, zero_, ...
+    in_place = name.endswith("_") and not name.endswith("__")  # add_, copy_, zero_, ...
+    return in_place or name in _IN_PLACE_OPERATORS or name == "__setitem__" or "out" in kwargs
 
 
 class _DepthMode(TorchFunctionMode):
@@ -86,12 +84,9 @@ class Depth:
 
 
 def measure_depth(fn: Callable, *args, **kwargs) -> Depth:
-    """Call ``fn(*args, **kwargs)`` and measure its chain of dependent torch operations.
-
-    ``fn`` is any function of tensors, e.g. a scan of ``a, b`` ``(B, T, H)``; ``args`` and
-    ``kwargs`` are passed as they are, and input tensors have depth 0. Returns a
-    :class:`Depth`.
-    """
+    """Call ``fn(*args, **kwargs)`` (any function of tensors, e.g. a scan of ``a, b``
+    ``(B, T, H)``) and measure its chain of dependent torch operations, counting from the
+    input tensors at depth 0. Returns a :class:`Depth`."""
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {type(fn).__name__}.")
     with _DepthMode() as mode:
