@@ -1,10 +1,7 @@
 """Stacked and bidirectional recurrences, and ``torch.nn.RNN``/``LSTM``/``GRU`` rebuilt.
 
-:class:`Bidirectional` runs a forward and a backward pass over the same sequence,
-:class:`Stacked` puts layers on top of each other, and :func:`from_torch` makes a
-:class:`TorchEquivalent` of a whole torch module from cells loaded with
-``Cell.from_torch``. Each layer runs with :func:`rnncourse.sequences.run` (batch-first,
-``lengths`` for a padded batch).
+Every layer runs with :func:`rnncourse.sequences.run` (batch-first, ``lengths`` for a
+padded batch); :func:`from_torch` rebuilds a whole torch module from cells.
 """
 
 from __future__ import annotations
@@ -127,13 +124,10 @@ class TorchEquivalent(nn.Module):
 
 
 def from_torch(module) -> TorchEquivalent:
-    """Build the rnncourse equivalent of a ``torch.nn.RNN``, ``LSTM`` or ``GRU``.
-
-    Every layer and direction becomes a cell loaded with ``Cell.from_torch(module,
-    layer, direction)``; the result computes the same function (dropout between layers,
-    which torch applies only in training mode, is not reproduced). See
-    :class:`TorchEquivalent` for shapes.
-    """
+    """The :class:`TorchEquivalent` of a ``torch.nn.RNN``, ``LSTM`` or ``GRU``: every layer
+    and direction a cell loaded with ``Cell.from_torch(module, layer, direction)``. It
+    computes the same function, without the dropout torch applies between layers in
+    training mode."""
     multi_layer = {c: torch_interop.torch_types(c)[1] for c in (RNNCell, LSTMCell, GRUCell)}
     cell_class = next((c for c, t in multi_layer.items() if isinstance(module, t)), None)
     if cell_class is None:
