@@ -1,23 +1,14 @@
-"""One recurrent step, written from scratch with plain torch tensor operations.
+"""One recurrent step, ``h(t) = f(h(t-1), x(t))``, from plain torch tensor operations.
 
-A recurrent cell maps the input at one time step and the previous state to the next
-state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
-``rnncourse.sequences``; this module only defines the step.
+``U`` multiplies the input, ``W`` the previous state (the notation table of ``rnncourse``).
+The biases ``b_x`` and ``b_h`` are torch's ``bias_ih`` and ``bias_hh``, kept apart so that
+weights load from torch one to one; they only appear summed, ``b = b_x + b_h``.
 
-Names follow the course's notation (the table in ``rnncourse``'s docstring): ``U``
-multiplies the input, ``W`` the previous state. The biases ``b_x`` (input side) and
-``b_h`` (state side) are torch's ``bias_ih`` and ``bias_hh``, kept apart only so that
-weights load from torch one to one: they always appear summed, ``b = b_x + b_h`` (the
-single ``b`` of ``rnncourse.bptt``), and ``dL/db_x = dL/db_h = dL/db``.
-
-The four step functions right below are the maths and nothing else: the plain RNN, the
-gated leaky unit, the LSTM and the GRU. The classes after them hold the parameters,
-check the inputs and call the steps; :class:`StepCell` calls a step function you wrote
-instead (the exercises' signatures), so your step trains as a layer. Every cell works on
-a batch: ``x`` is ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (the LSTM's
-the pair ``(h, c)``). ``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal torch's cells;
-``Cell.from_torch(module)`` copies a torch module's weights (names and gate order:
-``rnncourse.torch_interop``).
+The step functions are the bare maths; the cells hold the parameters, check the inputs
+and call them (:class:`StepCell` calls a step function you wrote). Every cell works on a
+batch: ``x`` is ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (LSTM: the pair
+``(h, c)``). ``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal torch's cells, and
+``Cell.from_torch(module)`` copies a torch module's weights.
 """
 
 from __future__ import annotations
@@ -34,8 +25,8 @@ from rnncourse._validation import check_choice, check_float, check_int, check_te
 __all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell", "StepCell"]
 
 
-# The steps: x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None,
-# G gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
+# The steps: x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None
+# for G gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
 
 
 def _rnn_step(x, h, U, W, b_x, b_h, nonlinearity: str = "tanh"):
@@ -63,8 +54,7 @@ def _lstm_step(x, h, c, U, W, b_x, b_h):
     """One LSTM step from its gates (:func:`_lstm_gates`): ``(h, c)``."""
     i, f, g, o = _lstm_gates(x, h, U, W, b_x, b_h)
     c = f * c + i * g  # the cell state, updated additively
-    h = o * torch.tanh(c)
-    return h, c
+    return o * torch.tanh(c), c
 
 
 def _gru_step(x, h, U, W, b_x, b_h):
@@ -82,10 +72,8 @@ class RecurrentCell(nn.Module):
 
     ``input_size`` ``I`` and ``hidden_size`` ``H`` are the features of ``x`` ``(B, I)`` and
     ``h`` ``(B, H)``; ``pair_state`` is True when the state is a pair ``(h, c)`` (LSTM).
-    ``forward(x, state=None) -> new_state`` checks its inputs (``state=None`` means a zero
-    state) and calls ``step(x, state)``, the bare maths that subclasses implement and
-    that ``rnncourse.sequences.run`` calls at every time step, once its inputs are checked.
-    ``output(state)`` returns the hidden vector ``h`` of shape ``(B, H)``.
+    ``forward(x, state=None) -> new_state`` checks its inputs (None: a zero state) and
+    calls ``step(x, state)``, the bare maths that subclasses implement.
     """
 
     pair_state = False
@@ -166,9 +154,8 @@ class _TorchLikeCell(RecurrentCell):
         rows = self.n_gates * self.hidden_size
         self.U = nn.Parameter(torch.empty(rows, self.input_size))
         self.W = nn.Parameter(torch.empty(rows, self.hidden_size))
-        # register_parameter, so that a missing bias is still a (None) parameter slot
-        self.register_parameter("b_x", nn.Parameter(torch.empty(rows)) if bias else None)
-        self.register_parameter("b_h", nn.Parameter(torch.empty(rows)) if bias else None)
+        for name in ("b_x", "b_h"):  # without bias, still a (None) parameter slot
+            self.register_parameter(name, nn.Parameter(torch.empty(rows)) if bias else None)
         self.reset_parameters()
 
     @property
@@ -184,7 +171,7 @@ class _TorchLikeCell(RecurrentCell):
     @classmethod
     def from_torch(cls, module: nn.Module, layer: int = 0, direction: int = 0):
         """A new cell holding a copy of the weights of the matching torch cell, or of one
-        ``layer`` and ``direction`` of a multi-layer module (``torch_interop.cell_from_torch``)."""
+        ``layer`` and ``direction`` of a multi-layer module."""
         return torch_interop.cell_from_torch(cls, module, layer, direction)
 
     def extra_repr(self) -> str:
@@ -227,9 +214,8 @@ class LSTMCell(_TorchLikeCell):
         c(t) = f * c(t-1) + i * g     cell state (the lecture's a(t)), updated additively
         h(t) = o * tanh(c(t))
 
-    Parameters as :class:`RNNCell`'s with ``4H`` rows; rows ``k*H:(k+1)*H`` belong to
-    gate ``k`` of ``i, f, g, o``. ``forward(x (B, I), state=None)`` takes and returns a
-    pair ``(h, c)`` of ``(B, H)`` tensors; ``output(state)`` is ``h``.
+    Parameters as :class:`RNNCell`'s with ``4H`` rows, ``k*H:(k+1)*H`` for gate ``k``.
+    ``forward(x (B, I), state=None)`` takes and returns a pair ``(h, c)``, each ``(B, H)``.
     """
 
     n_gates = 4
@@ -257,9 +243,9 @@ class GRUCell(_TorchLikeCell):
         n = tanh(U_n x + b_xn + r * (W_n h + b_hn))       candidate state
         h(t) = (1 - z) * n + z * h(t-1)
 
-    ``z`` plays the role of the gated leaky unit's ``sigmoid(theta)``: near 1 the state is
-    kept, near 0 it is replaced by ``n``. Parameters as :class:`RNNCell`'s with ``3H``
-    rows; ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
+    ``z`` plays the gated leaky unit's ``sigmoid(theta)``: near 1 the state is kept, near 0
+    replaced by ``n``. Parameters as :class:`RNNCell`'s with ``3H`` rows;
+    ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     n_gates = 3
@@ -272,9 +258,9 @@ class StepCell(_TorchLikeCell):
     """A tanh RNN, LSTM or GRU cell whose step is a function you wrote.
 
     The cell holds the parameters in torch's shapes, gate order and initialisation and
-    calls ``step_fn`` with them, as they are, at every time step: ``sequences.run``,
-    ``ManyToOne``, ``ManyToMany`` and ``CharModel`` train your step like a built-in cell.
-    ``kind`` picks the exercises' signature (``x (B, I)``, ``h`` and ``c`` ``(B, H)``):
+    calls ``step_fn`` with them, as they are, at every step, so your step trains like a
+    built-in cell. ``kind`` picks the exercises' signature (``x (B, I)``, ``h``, ``c``
+    ``(B, H)``):
 
     - ``"rnn"``: ``step_fn(h, x, W, U, b) -> h_new``; ``U (H, I)``, ``W (H, H)``, ``b (H,)``;
     - ``"lstm"``: ``step_fn(x, h, c, U, W, b) -> (h_new, c_new)``; ``U (4H, I)``,
@@ -282,10 +268,9 @@ class StepCell(_TorchLikeCell):
     - ``"gru"``: ``step_fn(x, h, U, W, b_x, b_h) -> h_new``; ``U (3H, I)``, ``W (3H, H)``,
       ``b_x``, ``b_h`` ``(3H,)``, rows ``r, z, n``.
 
-    Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias``
-    is added to the LSTM's forget-gate rows of ``b_x`` (``H:2H``) at initialisation, so the
-    cell starts by keeping its state (0: torch's initialisation). The state ``step_fn``
-    returns is checked for its shape at every step, naming the function when it is wrong.
+    Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias`` is
+    added to the LSTM's forget-gate rows ``H:2H`` of ``b_x`` at initialisation (0: torch's).
+    The state ``step_fn`` returns is checked for its shape at every step.
     """
 
     def __init__(
@@ -328,26 +313,19 @@ class StepCell(_TorchLikeCell):
 
 
 class GatedLeakyCell(RecurrentCell):
-    """The gated leaky unit of the lecture: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
+    """The lecture's gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
-    The lecture writes ``sigmoid(c)``; ``c`` is the LSTM's cell state in this course. Each
-    of the ``H`` units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous
-    value and adds its input: near 1 it remembers for about ``1 / (1 - sigmoid(theta))``
-    steps, near 0 it forgets at once.
+    (The lecture's ``sigmoid(c)``: ``c`` is the LSTM's cell state in this course.) Each of
+    the ``H`` units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous value
+    and adds its input: near 1 it remembers for about ``1 / (1 - sigmoid(theta))`` steps.
+    An input has ``H + C`` features: ``x(t)``, then the context ``z(t)`` (``C =
+    context_size``). With ``C == 0``, ``theta`` ``(H,)`` is a learned parameter (a fixed time
+    constant per unit); with ``C > 0``, ``theta(t) = V z(t) + b_theta``, ``V`` ``(H, C)``,
+    ``b_theta`` ``(H,)``, so the context opens and closes the gate.
 
-    The input at one step has ``H + C`` features: the first ``H`` are ``x(t)``, the
-    remaining ``C = context_size`` are the context ``z(t)`` that sets the gate.
-
-    - ``context_size == 0``: ``theta`` is a learned parameter of shape ``(H,)``, so each
-      unit has a fixed, learned time constant.
-    - ``context_size > 0``: ``theta(t) = V z(t) + b_theta`` with ``V`` ``(H, C)`` and
-      ``b_theta`` ``(H,)``, so the network can open and close the gate as the context
-      changes.
-
-    The gate starts at retention values spread evenly from 0.5 to 0.95 over the units
-    (time constants from 2 to 20 steps, the lecture's "wide range of time constants");
-    ``V`` starts ``uniform(-1/sqrt(C), 1/sqrt(C))``. ``forward(x (B, H + C), state=None)``
-    returns the new ``s`` ``(B, H)``; ``gate(x)`` returns ``sigmoid(theta)`` ``(B, H)``.
+    The retentions start spread evenly from 0.5 to 0.95 over the units (time constants 2
+    to 20 steps); ``V`` starts ``uniform(-1/sqrt(C), 1/sqrt(C))``. ``forward(x (B, H + C),
+    state=None)`` returns the new ``s`` ``(B, H)``; ``gate(x)`` ``sigmoid(theta)`` ``(B, H)``.
     """
 
     def __init__(self, hidden_size: int, context_size: int = 0):
@@ -355,8 +333,7 @@ class GatedLeakyCell(RecurrentCell):
         context_size = check_int(context_size, "context_size", min_value=0)
         super().__init__(hidden_size + context_size, hidden_size)
         self.context_size = context_size
-        # theta is a parameter of its own without context, else theta(t) = V z(t) + b_theta
-        own = context_size == 0
+        own = context_size == 0  # theta of its own, else theta(t) = V z(t) + b_theta
         self.register_parameter("theta", nn.Parameter(torch.empty(hidden_size)) if own else None)
         V = None if own else nn.Parameter(torch.empty(hidden_size, context_size))
         self.register_parameter("V", V)

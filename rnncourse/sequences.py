@@ -1,16 +1,9 @@
 """Running a recurrent cell over time, and the output topologies built on that loop.
 
-A cell (:mod:`rnncourse.cells`) computes one step, ``h(t) = f(h(t-1), x(t))``.
-:func:`run` unrolls it over a batch of sequences, padded ones too (``lengths``,
-:func:`length_mask`); the topologies of the lecture arrange inputs and outputs around
-that loop: :class:`ManyToMany`, :class:`ManyToOne`, :class:`EncoderDecoder`,
-:class:`OneToMany`, and :class:`OutputFeedback` (feedback only through the output,
-trained with teacher forcing in one parallel pass on :func:`shift_right`'s inputs).
-Stacked and bidirectional recurrences are in :mod:`rnncourse.stacked`.
-
-Every tensor is batch-first, ``(B, T, features)``; the initial state is zero unless one
-is given. A state is ``h`` ``(B, H)``, or for an LSTM the pair ``(h, c)``. The input
-checks are at the end of the file.
+:func:`run` unrolls a cell (:mod:`rnncourse.cells`) over a batch of sequences, padded
+ones too (``lengths``, :func:`length_mask`); the lecture's topologies arrange inputs and
+outputs around that loop. Every tensor is batch-first, ``(B, T, features)``; a state is
+``h`` ``(B, H)`` (LSTM: the pair ``(h, c)``), zero unless one is given.
 """
 
 from __future__ import annotations
@@ -44,8 +37,7 @@ def run(cell, x, state=None, lengths=None):
     """
     cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
-    valid = _valid(lengths, x)
-    return _unroll(cell, x, state, valid)
+    return _unroll(cell, x, state, _valid(lengths, x))
 
 
 def _unroll(cell, x, state, valid):
@@ -63,8 +55,7 @@ def _unroll(cell, x, state, valid):
         else:  # a padded step keeps the old state and outputs zeros
             keep = valid[:, t, None]
             state = _where(keep, new_state, state)
-            h = cell.output(state)
-            hs.append(torch.where(keep, h, torch.zeros_like(h)))
+            hs.append(torch.where(keep, cell.output(state), 0.0))
     return torch.stack(hs, dim=1), state
 
 
@@ -108,8 +99,8 @@ def _valid(lengths, x):
 
 
 class _ReadOut(nn.Module):
-    """A cell and a linear readout ``o = V h + b_o``: ``V = readout.weight`` ``(O, H)``,
-    ``b_o = readout.bias`` ``(O,)``."""
+    """A cell and a readout ``o = V h + b_o``, ``V = readout.weight`` ``(O, H)``, ``b_o =
+    readout.bias`` ``(O,)``."""
 
     def __init__(self, cell, output_size: int):
         super().__init__()
@@ -131,7 +122,7 @@ class ManyToMany(_ReadOut):
         hs, final = _unroll(self.cell, x, state, valid)
         o = self.readout(hs)
         if valid is not None:  # hs is zero at padded steps, but the readout adds its bias
-            o = torch.where(valid[..., None], o, torch.zeros_like(o))
+            o = torch.where(valid[..., None], o, 0.0)
         return o, final
 
 
@@ -150,20 +141,14 @@ class ManyToOne(_ReadOut):
 class EncoderDecoder(nn.Module):
     """An encoder summarises one sequence into a context ``C``; a decoder unrolls another.
 
-    ``C = h_enc(tau_in)``, the encoder's final hidden state ``(B, H_enc)``. The decoder
-    gets ``C`` in one of three ways (``context``):
-
-    - ``"state"``: as its initial state, ``h_dec(0) = C`` (an LSTM decoder starts with
-      cell state zero). Needs ``decoder_cell.hidden_size == H_enc`` and
-      ``decoder_cell.input_size == D``.
-    - ``"input"``: as a constant input at every step, ``[y_in(t), C]``; the decoder
-      starts from zero. Needs ``decoder_cell.input_size == D + H_enc``.
-    - ``"both"``: both of the above.
-
-    ``D`` is the width of the decoder's own inputs ``y_in`` (e.g. the previous target
-    under teacher forcing; zeros without ``y_in``); the outputs are ``o(t) = V h_dec(t) +
-    b_o``. ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out, D), lengths=None)
-    -> o (B, T_out, O)``; ``lengths`` marks the valid steps of a padded ``x``.
+    ``C = h_enc(tau_in)`` ``(B, H_enc)``, the encoder's final hidden state, reaches the
+    decoder as (``context``) ``"state"``: its initial state ``h_dec(0) = C`` (an LSTM's
+    cell state starts at zero; needs ``decoder_cell.hidden_size == H_enc``); ``"input"``:
+    a constant input ``[y_in(t), C]`` at every step (needs ``decoder_cell.input_size ==
+    D + H_enc``); or ``"both"``. ``D`` is the width of the decoder's own inputs ``y_in``
+    (e.g. the previous target under teacher forcing; zeros without ``y_in``); the outputs
+    are ``o(t) = V h_dec(t) + b_o``. ``forward(x (B, T_in, I), steps=T_out, y_in=None
+    (B, T_out, D), lengths=None) -> o (B, T_out, O)``; ``lengths`` as in :func:`run`.
     """
 
     def __init__(self, encoder_cell, decoder_cell, output_size: int, context: str = "state"):
@@ -211,13 +196,11 @@ class EncoderDecoder(nn.Module):
 
 
 class OneToMany(_ReadOut):
-    """One input vector, a sequence of outputs.
+    """One input vector, a sequence of outputs ``o(t) = V h(t) + b_o``.
 
-    ``o(t) = V h(t) + b_o``. With ``feed_back_output=True`` the network reads ``x0`` at the
-    first step and its own previous output after that, ``x(t) = o(t-1)`` (so
-    ``output_size`` must equal ``cell.input_size``); otherwise it reads ``x0`` at every
-    step.
-
+    With ``feed_back_output=True`` the network reads ``x0`` at the first step and its own
+    previous output after that, ``x(t) = o(t-1)`` (so ``output_size`` must equal
+    ``cell.input_size``); otherwise ``x0`` at every step.
     ``forward(x0 (B, I), steps) -> o (B, steps, O)``.
     """
 
@@ -251,8 +234,6 @@ def shift_right(y, y0=None):
     ``y``: float vectors ``(B, T, O)`` or integer token ids ``(B, T)``; ``y0``: what
     stands before the first target, ``(B, O)`` or ``(B,)``, zeros if None. Returns
     ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
-    ``OutputFeedback.teacher_forced`` takes it, and ``generation.teacher_forced_inputs``
-    (a start value that broadcasts) builds on it.
     """
     y = check_tensor(y, "y", floating=False)
     if y.dim() not in (2, 3):
@@ -279,12 +260,9 @@ class OutputFeedback(nn.Module):
     ``h(t) = tanh(U x(t) + R y(t-1) + b)``, ``o(t) = V h(t) + b_o``, with ``U (H, I)``,
     ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``.
 
-    - :meth:`teacher_forced` ``(x (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given
-      the true previous outputs, so no step waits for another: all steps are computed
-      in one batched pass, without a loop over time.
-    - :meth:`generate` ``(x (B, T, I), y0=None (B, O)) -> o (B, T, O)`` feeds back its
-      own outputs, ``y(t-1) = o(t-1)``, and must go step by step.
-
+    :meth:`teacher_forced` ``(x (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given the
+    true previous outputs, so all steps run in one batched pass; :meth:`generate` ``(x,
+    y0=None (B, O)) -> o`` feeds back its own outputs, ``y(t-1) = o(t-1)``, step by step.
     ``forward(x, y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
     """
 
