@@ -1,7 +1,7 @@
 """Backpropagation through time by hand, in NumPy (float64).
 
-An RNN unrolled over T steps is a deep network whose layers share their weights, and
-backpropagation through it needs two ideas beyond ordinary backprop:
+An unrolled RNN is a deep network whose layers share their weights; backpropagation
+through it needs two ideas beyond ordinary backprop:
 
 1. **Shared parameters accumulate.** U, W and b are used at every step, so their
    gradient sums every step's contribution: ``dW += ...``, never ``dW = ...``.
@@ -14,13 +14,11 @@ The vanilla RNN, for t = 1..T (batch-first), with ``params`` a dict of ``U (H, I
     h(t) = tanh(U x(t) + W h(t-1) + b)  (or relu),  h(0) = 0 unless given,
     o(t) = V h(t) + b_o,  L = (1/B) sum_b sum_t loss(o(t), y(t))
 
-``b`` is the sum ``b_x + b_h`` of ``rnncourse.cells`` and torch (so dL/db_x = dL/db_h =
+``b`` is the sum ``b_x + b_h`` of ``rnncourse.cells`` and torch (dL/db_x = dL/db_h =
 dL/db); ``b_o`` is the readout's bias. ``dh`` is the total dL/dh(t) at step t, ``dh_prev``
-what step t sends back to h(t-1) (``rnncourse.lstm_bptt`` adds ``dc``, ``dc_prev``).
-Losses per step: ``"softmax"`` (cross-entropy, integer class targets) or ``"mse"``
-(0.5 * ||o(t) - y(t)||^2); ``outputs="last"`` puts a loss on the last step only.
-Each cache holds what the matching backward needs. The step functions are bare maths:
-:func:`rnn_forward` checks and converts its inputs once for all steps.
+what step t sends back to h(t-1). Losses per step: ``"softmax"`` (cross-entropy) or
+``"mse"`` (0.5 * ||o(t) - y(t)||^2). The step functions are bare maths: the public
+functions check and convert their inputs once for all steps.
 """
 
 from __future__ import annotations
@@ -36,9 +34,6 @@ __all__ = [
 ]  # fmt: skip
 
 RNN_PARAMS = ("U", "W", "b", "V", "b_o")
-
-
-# ----------------------------------------------------------------------------- checks
 
 
 def get_params(params, keys, what: str) -> dict[str, np.ndarray]:
@@ -105,9 +100,6 @@ def _check_cache(cache) -> dict:
     return cache
 
 
-# ------------------------------------------------------------------------- one step
-
-
 def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
     """One step h(t) = act(U x(t) + W h(t-1) + b), without input checks.
 
@@ -162,34 +154,20 @@ def _loss_and_grad(o, targets, loss: str, batch: int):
     return 0.5 * (diff**2).sum() / batch, diff / batch
 
 
-# --------------------------------------------------------------------- whole sequence
-
-
 def rnn_forward(
-    params,
-    x,
-    targets,
-    h0=None,
-    *,
-    loss: str = "softmax",
-    outputs: str = "every",
-    nonlinearity: str = "tanh",
+    params, x, targets, h0=None, *, loss="softmax", outputs="every", nonlinearity="tanh"
 ):
     """Run the RNN over a sequence and compute the total loss.
 
-    Args:
-        params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-        x: inputs (B, T, I); h0: initial state (B, H), zeros when None.
-        targets: for ``loss="softmax"`` (cross-entropy) integer class indices (B, T), or
-            (B,) with ``outputs="last"`` (many-to-one; default ``"every"``: a loss at
-            every step, summed); for ``loss="mse"`` (0.5 * squared error) floats
-            (B, T, O), or (B, O) with ``outputs="last"``.
-        nonlinearity: ``"tanh"`` or ``"relu"``.
+    ``params``: U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); ``x``: inputs (B, T, I);
+    ``h0``: initial state (B, H), zeros when None; ``targets``: with ``loss="softmax"``
+    integer class indices (B, T), or (B,) with ``outputs="last"`` (many-to-one; default
+    ``"every"``: a loss at every step, summed); with ``loss="mse"`` floats (B, T, O), or
+    (B, O) with ``outputs="last"``; ``nonlinearity``: ``"tanh"`` or ``"relu"``.
 
-    Returns:
-        ``(loss, cache)``: the scalar loss L = (1/B) sum over batch and loss steps, and a
-        cache for :func:`rnn_backward`. ``cache["h"]`` holds the states (B, T, H) and
-        ``cache["o"]`` the outputs (B, S, O) at the S steps with a loss.
+    Returns ``(loss, cache)``: the scalar L = (1/B) sum over batch and loss steps, and a
+    cache for :func:`rnn_backward`, with the states ``cache["h"]`` (B, T, H) and the
+    outputs ``cache["o"]`` (B, S, O) at the S steps with a loss.
     """
     check_choice(loss, "loss", ("softmax", "mse"))
     check_choice(outputs, "outputs", ("every", "last"))
@@ -218,10 +196,9 @@ def _readout_backward(cache, t, grads, dh_prev):
 def rnn_backward(cache):
     """Full backpropagation through time, from the ``cache`` of :func:`rnn_forward`.
 
-    Returns:
-        ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
-        (same shapes as the parameters); ``dh`` (B, T, H) holds the total dL/dh(t) at
-        every step: this step's loss plus everything that flows back from later steps.
+    Returns ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
+    (of the parameter's shape); ``dh`` (B, T, H) holds the total dL/dh(t) at every step:
+    this step's loss plus everything that flows back from later steps.
     """
     p = _check_cache(cache)["params"]
     B, T, H = cache["h"].shape
@@ -248,9 +225,8 @@ def truncated_rnn_backward(cache, k: int):
     each loss sees only its own step; k >= T: full BPTT. The readout V, b_o is not
     affected. Each loss's delta is carried back at most k steps (O(T k) work).
 
-    Returns:
-        ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` sums the truncated
-        deltas that reach h(s) (from the losses at steps s .. s+k-1).
+    Returns ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` sums the
+    truncated deltas that reach h(s) (from the losses at steps s .. s+k-1).
     """
     k = check_int(k, "k", min_value=1)
     p = _check_cache(cache)["params"]
@@ -267,9 +243,6 @@ def truncated_rnn_backward(cache, k: int):
             grads["b"] += db
         # Whatever is left here would reach h(t-k): truncation drops it.
     return grads, dh
-
-
-# --------------------------------------------------------------- numerical gradients
 
 
 def numerical_gradient(f, x, eps: float = 1e-6):
@@ -313,11 +286,10 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
     ``params, x, targets, h0`` (not modified) and ``**forward_kwargs`` (``loss``,
     ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step.
 
-    Returns:
-        dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error` over
-        that parameter's entries. Below about 1e-7 in float64 means the two agree. With
-        ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error
-        that is a kink, not a bug.
+    Returns a dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error`
+    over that parameter's entries: below about 1e-7 the two agree. With
+    ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error that
+    is a kink, not a bug.
     """
     _, cache = rnn_forward(params, x, targets, h0, **forward_kwargs)
     grads, _ = rnn_backward(cache)
@@ -336,9 +308,8 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     every earlier step s, keeping the delta ``dx`` that reaches x(s) instead of the
     weight gradients (T^2 O backward steps). Arguments as :func:`rnn_forward`'s.
 
-    Returns:
-        array S of shape (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I)
-        Jacobian do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
+    Returns S (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I) Jacobian
+    do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
     """
     p, x, h0 = _check_inputs(params, x, h0, nonlinearity)
     B, T, I = x.shape

@@ -31,9 +31,8 @@ __all__ = [
 
 
 def _check_ab(a, b, h0):
-    check_tensor(a, "a", ("B", "T", "H"), floating=False)
-    check_tensor(b, "b", ("B", "T", "H"), floating=False)
     for name, t in (("a", a), ("b", b)):
+        check_tensor(t, name, ("B", "T", "H"), floating=False)
         if not (t.is_floating_point() or t.is_complex()):
             raise TypeError(f"{name} must be a float or complex tensor, got {t.dtype}.")
     if a.shape != b.shape:
@@ -289,13 +288,7 @@ class LRU(nn.Module):
     """
 
     def __init__(
-        self,
-        input_size: int,
-        state_size: int,
-        r_min: float = 0.4,
-        r_max: float = 0.99,
-        max_phase: float = 2 * math.pi,
-        seed: int | torch.Generator | None = 0,
+        self, input_size, state_size, r_min=0.4, r_max=0.99, max_phase=2 * math.pi, seed=0
     ):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
@@ -326,10 +319,7 @@ class LRU(nn.Module):
         check_tensor(x, "x", ("B", "T", self.input_size))
         check_choice(method, "method", ("hillis_steele", "blelloch", "blocked", "loop"))
         lam = self.eigenvalues()
-        gamma = torch.sqrt(1 - lam.abs() ** 2)
-        Bc = torch.complex(self.B_re, self.B_im)
-        Cc = torch.complex(self.C_re, self.C_im)
-        bx = gamma * (x.to(Bc.dtype) @ Bc.T)  # (B, T, N)
-        a = lam.expand_as(bx)
-        h = parallel_scan(a, bx, method=method)
+        Bc, Cc = torch.complex(self.B_re, self.B_im), torch.complex(self.C_re, self.C_im)
+        bx = torch.sqrt(1 - lam.abs() ** 2) * (x.to(Bc.dtype) @ Bc.T)  # gamma B x, (B, T, N)
+        h = parallel_scan(lam.expand_as(bx), bx, method=method)
         return (h @ Cc.T).real + self.D * x

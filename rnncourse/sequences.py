@@ -29,11 +29,9 @@ def run(cell, x, state=None, lengths=None):
     ``(B, T, I)``, ``state`` ``(B, H)`` (LSTM: a pair ``(h, c)``) or zeros if None, and
     ``lengths`` optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
 
-    Returns:
-        ``(hs, final_state)``: ``hs`` of shape ``(B, T, H)`` with ``hs[:, t] = h(t)``,
-        and the state after the last step. At a padded step the state is carried over
-        unchanged and its ``hs`` row is zero, so ``final_state`` is each sequence's
-        state at its own last valid step.
+    Returns ``(hs, final_state)``: ``hs`` ``(B, T, H)`` with ``hs[:, t] = h(t)``, and the
+    state after the last step. A padded step carries the state over unchanged and has a
+    zero ``hs`` row, so ``final_state`` is each sequence's state at its last valid step.
     """
     cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
