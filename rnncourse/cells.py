@@ -70,10 +70,10 @@ def _gru_step(x, h, U, W, b_x, b_h):
 class RecurrentCell(nn.Module):
     """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
 
-    ``input_size`` ``I`` and ``hidden_size`` ``H`` are the features of ``x`` ``(B, I)`` and
-    ``h`` ``(B, H)``; ``pair_state`` is True when the state is a pair ``(h, c)`` (LSTM).
-    ``forward(x, state=None) -> new_state`` checks its inputs (None: a zero state) and
-    calls ``step(x, state)``, the bare maths that subclasses implement.
+    ``input_size`` I and ``hidden_size`` H are the features of ``x`` ``(B, I)`` and ``h``
+    ``(B, H)``; ``pair_state``: the state is a pair ``(h, c)`` (LSTM). ``forward(x,
+    state=None)`` checks its inputs (None: a zero state) and calls ``step(x, state)``,
+    the bare maths that subclasses implement.
     """
 
     pair_state = False
@@ -96,9 +96,7 @@ class RecurrentCell(nn.Module):
         """An all-zero state ``(B, H)`` (or a pair), by default of the parameters' dtype."""
         batch_size = check_int(batch_size, "batch_size", min_value=1)
         param = next(self.parameters())
-        dtype = param.dtype if dtype is None else dtype
-        device = param.device if device is None else device
-        h = torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        h = param.new_zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
         return (h, h.clone()) if self.pair_state else h
 
     def output(self, state) -> torch.Tensor:
@@ -116,34 +114,27 @@ class RecurrentCell(nn.Module):
             )
         if state is None:
             return self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
-        if not self.pair_state:
-            return self._check_h(state, x, "state")
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
+        if self.pair_state and (not isinstance(state, (tuple, list)) or len(state) != 2):
             raise TypeError(
                 "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
                 f"{type(state).__name__}. Pass None for a zero state."
             )
-        return self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c")
-
-    def _check_h(self, h, x: torch.Tensor, name: str) -> torch.Tensor:
         shape = (x.shape[0], self.hidden_size)
         hint = f"It must be (batch, hidden_size) = {shape} to match x; pass None for zeros."
-        h = check_tensor(h, name, shape, hint=hint)
-        if h.dtype != x.dtype:
-            raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
-        return h
+        parts = {"h": state[0], "c": state[1]} if self.pair_state else {"state": state}
+        for name, h in parts.items():
+            check_tensor(h, name, shape, hint=hint)
+            if h.dtype != x.dtype:
+                raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
+        return tuple(parts.values()) if self.pair_state else state
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
 class _TorchLikeCell(RecurrentCell):
-    """Shared parts of the RNN, LSTM and GRU cells: ``n_gates`` stacked blocks of rows.
-
-    Parameters: ``U`` ``(n_gates*H, I)``, ``W`` ``(n_gates*H, H)``, ``b_x`` and ``b_h``
-    ``(n_gates*H,)`` (or ``None`` with ``bias=False``), all initialised like torch from
-    ``uniform(-1/sqrt(H), 1/sqrt(H))``.
-    """
+    """The RNN, LSTM and GRU cells' parameters, ``G = n_gates`` blocks of rows: ``U``
+    ``(G*H, I)``, ``W`` ``(G*H, H)``, ``b_x``, ``b_h`` ``(G*H,)`` (None with ``bias=False``)."""
 
     n_gates = 1
 
@@ -187,9 +178,7 @@ class RNNCell(_TorchLikeCell):
     ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
-    def __init__(
-        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True
-    ):
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True):
         check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
@@ -225,8 +214,7 @@ class LSTMCell(_TorchLikeCell):
         return _lstm_step(x, *state, self.U, self.W, self.b_x, self.b_h)
 
     def gates(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, ...]:
-        """The gates ``(i, f, g, o)``, each ``(B, H)``, of the step ``forward(x, state)``
-        would take."""
+        """The gates ``(i, f, g, o)``, each ``(B, H)``, of the step ``forward(x, state)``."""
         x = check_tensor(x, "x", ("B", self.input_size))
         h, _ = self.check_state(state, x)
         return _lstm_gates(x, h, self.U, self.W, self.b_x, self.b_h)
@@ -273,9 +261,7 @@ class StepCell(_TorchLikeCell):
     The state ``step_fn`` returns is checked for its shape at every step.
     """
 
-    def __init__(
-        self, step_fn, kind: str, input_size: int, hidden_size: int, *, forget_bias: float = 0.0
-    ):
+    def __init__(self, step_fn, kind, input_size, hidden_size, *, forget_bias=0.0):
         if not callable(step_fn) or isinstance(step_fn, nn.Module):
             raise TypeError(f"step_fn must be a function such as gru_step, got {step_fn!r}.")
         kinds = {"rnn": 1, "lstm": 4, "gru": 3}

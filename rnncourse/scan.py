@@ -1,17 +1,12 @@
 """Linear recurrences computed in parallel: associative scans, minGRU and an LRU-style layer.
 
-A vanilla RNN needs T sequential steps: h(t) = tanh(W h(t-1) + U x(t) + b) passes the
-previous state through a nonlinearity. A *linear* recurrence with coefficients from x(t)
-only, h(t) = lambda(t) * h(t-1) + u(t) (element-wise), composes two steps into another of
-the same form,
-
-    (lambda_1, u_1) then (lambda_2, u_2)  =  (lambda_2 * lambda_1,  lambda_2 * u_1 + u_2),
-
-and that composition is associative, so all of h(1)..h(T) are a *scan* of O(log T)
-parallel depth. The arguments ``a`` (lambda(t)) and ``b`` (u(t)) take the scan
-literature's names (not the course's pre-activation a(t) or bias b); they are ``(B, T,
-H)``, ``h0`` is ``(B, H)``, and every scan returns the states ``h`` ``(B, T, H)``,
-complex wherever the maths allows (the LRU uses that).
+A vanilla RNN's tanh makes it take T sequential steps. A *linear* recurrence
+h(t) = a(t) * h(t-1) + b(t) (element-wise, a and b from the input only) composes two steps
+into one of the same form (:func:`combine`), associatively, so all of h(1)..h(T) are a
+*scan* of O(log T) parallel depth. ``a`` (the decay lambda(t)) and ``b`` (the input term)
+are the scan literature's names, not the course's pre-activation or bias. Every scan takes
+``a, b`` ``(B, T, H)`` and ``h0`` ``(B, H)`` (None: zero), complex where the maths allows,
+and returns the states ``h`` ``(B, T, H)``.
 """
 
 from __future__ import annotations
@@ -62,10 +57,9 @@ def _pad(a, b, n: int):
 def combine(first, second):
     """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
 
-    ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second``
-    ``(a_2, b_2)`` the later one; the result ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both
-    to a state h: a_2 (a_1 h + b_1) + b_2. Any (broadcastable) shapes. The order matters:
-    ``combine(second, first)`` is a different map.
+    ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second`` ``(a_2,
+    b_2)`` the later (order matters); ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both to a
+    state h, a_2 (a_1 h + b_1) + b_2. Any broadcastable shapes.
     """
     a1, b1 = first
     a2, b2 = second
