@@ -14,11 +14,10 @@ The vanilla RNN, for t = 1..T (batch-first), with ``params`` a dict of ``U (H, I
     h(t) = tanh(U x(t) + W h(t-1) + b)  (or relu),  h(0) = 0 unless given,
     o(t) = V h(t) + b_o,  L = (1/B) sum_b sum_t loss(o(t), y(t))
 
-``b`` is the sum ``b_x + b_h`` of ``rnncourse.cells`` and torch (dL/db_x = dL/db_h =
-dL/db); ``b_o`` is the readout's bias. ``dh`` is the total dL/dh(t) at step t, ``dh_prev``
-what step t sends back to h(t-1). Losses per step: ``"softmax"`` (cross-entropy) or
-``"mse"`` (0.5 * ||o(t) - y(t)||^2). The step functions are bare maths: the public
-functions check and convert their inputs once for all steps.
+``b`` is ``b_x + b_h`` of ``rnncourse.cells`` and torch (dL/db_x = dL/db_h = dL/db).
+``dh`` is the total dL/dh(t) at step t, ``dh_prev`` what step t sends back to h(t-1).
+Losses per step: ``"softmax"`` (cross-entropy) or ``"mse"`` (0.5 * ||o(t) - y(t)||^2).
+The step functions are bare maths; the public functions check their inputs once.
 """
 
 from __future__ import annotations
@@ -105,7 +104,6 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
 
     ``x_t``: x(t) (B, I); ``h_prev``: h(t-1) (B, H); ``params``: U (H, I), W (H, H),
     b (H,) float64 (other keys ignored); ``nonlinearity``: ``"tanh"`` or ``"relu"``.
-
     Returns h(t) (B, H) and a cache for :func:`rnn_step_backward`.
     """
     U, W = params["U"], params["W"]
@@ -117,11 +115,9 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
 def rnn_step_backward(dh, cache):
     """Backward through one step of :func:`rnn_step_forward`, without input checks.
 
-    ``dh``: the total dL/dh(t) (B, H) arriving at this step's output.
-
-    Returns ``(dx, dh_prev, dU, dW, db)`` of shapes (B, I), (B, H), (H, I), (H, H), (H,):
-    ``dh_prev`` goes back to h(t-1); the rest is this step's contribution only (the
-    caller sums them over steps).
+    ``dh``: the total dL/dh(t) (B, H). Returns ``(dx, dh_prev, dU, dW, db)`` of shapes
+    (B, I), (B, H), (H, I), (H, H), (H,): ``dh_prev`` goes back to h(t-1); the rest is
+    this step's contribution only (the caller sums them over steps).
     """
     x_t, h_prev, a, h_t, U, W, nonlinearity = cache
     if nonlinearity == "tanh":
@@ -164,7 +160,6 @@ def rnn_forward(
     integer class indices (B, T), or (B,) with ``outputs="last"`` (many-to-one; default
     ``"every"``: a loss at every step, summed); with ``loss="mse"`` floats (B, T, O), or
     (B, O) with ``outputs="last"``; ``nonlinearity``: ``"tanh"`` or ``"relu"``.
-
     Returns ``(loss, cache)``: the scalar L = (1/B) sum over batch and loss steps, and a
     cache for :func:`rnn_backward`, with the states ``cache["h"]`` (B, T, H) and the
     outputs ``cache["o"]`` (B, S, O) at the S steps with a loss.
@@ -224,7 +219,6 @@ def truncated_rnn_backward(cache, k: int):
     if h(t-k) were a constant (in torch: loss t computed from ``h[t-k].detach()``). k = 1:
     each loss sees only its own step; k >= T: full BPTT. The readout V, b_o is not
     affected. Each loss's delta is carried back at most k steps (O(T k) work).
-
     Returns ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` sums the
     truncated deltas that reach h(s) (from the losses at steps s .. s+k-1).
     """
@@ -252,7 +246,6 @@ def numerical_gradient(f, x, eps: float = 1e-6):
     is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` (a float array of
     any shape) through a closure, e.g.
     ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
-
     Returns an array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
     """
     check_array(x, "x")
@@ -270,10 +263,8 @@ def numerical_gradient(f, x, eps: float = 1e-6):
 
 
 def relative_error(a, n) -> float:
-    """Largest entry-wise relative error ``|a - n| / max(1e-8, |a| + |n|)``.
-
-    The floor 1e-8 measures entries where both are (near) zero absolutely, in units of 1e-8.
-    """
+    """Largest entry-wise relative error ``|a - n| / max(1e-8, |a| + |n|)``: the floor
+    measures entries where both are (near) zero absolutely, in units of 1e-8."""
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
     if a.shape != n.shape:
         raise ValueError(f"a and n must have the same shape, got {a.shape} and {n.shape}.")
@@ -285,7 +276,6 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
 
     ``params, x, targets, h0`` (not modified) and ``**forward_kwargs`` (``loss``,
     ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step.
-
     Returns a dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error`
     over that parameter's entries: below about 1e-7 the two agree. With
     ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error that
@@ -307,7 +297,6 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     BPTT's backward pass, started from one output o(t) at a time and carried back to
     every earlier step s, keeping the delta ``dx`` that reaches x(s) instead of the
     weight gradients (T^2 O backward steps). Arguments as :func:`rnn_forward`'s.
-
     Returns S (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I) Jacobian
     do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
     """
@@ -328,8 +317,7 @@ def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=Non
 
     Sizes I, H, O; entries normal with standard deviation 1/sqrt(fan_in) (fan_in = I for
     U, H for W and V), biases zero; ``seed``: an int, ``np.random.Generator`` or None.
-
-    Returns dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
+    Returns a dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
     """
     I = check_int(input_size, "input_size", min_value=1)
     H = check_int(hidden_size, "hidden_size", min_value=1)

@@ -31,10 +31,8 @@ def lstm_step_forward(x_t, h_prev, c_prev, params):
 
     ``x_t``: x(t) (B, I); ``h_prev``, ``c_prev``: h(t-1), c(t-1) (B, H); ``params``: dict
     with U (4H, I), W (4H, H), b (4H,), torch's ``weight_ih``, ``weight_hh`` and
-    ``bias_ih + bias_hh``.
-
-    Returns ``(h_t, c_t, cache)``: h(t) and c(t), each (B, H), and a cache for
-    :func:`lstm_step_backward`.
+    ``bias_ih + bias_hh``. Returns ``(h_t, c_t, cache)``: h(t) and c(t), each (B, H), and a
+    cache for :func:`lstm_step_backward`.
     """
     p = get_params(params, ("U", "W", "b"), "LSTM step")
     H4, I = check_array(p["U"], "params['U']", ("4H", "I")).shape
@@ -60,10 +58,8 @@ def lstm_step_backward(dh, dc, cache):
 
     ``dh``: the total dL/dh(t) (B, H) (readout delta plus what step t+1 sent back);
     ``dc``: what step t+1 sent back to c(t) (its ``dc_prev``), (B, H); this step adds the
-    path through h(t).
-
-    Returns ``(dx, dh_prev, dc_prev, dU, dW, db)`` of shapes (B, I), (B, H), (B, H),
-    (4H, I), (4H, H), (4H,).
+    path through h(t). Returns ``(dx, dh_prev, dc_prev, dU, dW, db)`` of shapes (B, I),
+    (B, H), (B, H), (4H, I), (4H, H), (4H,).
     """
     x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
     check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
