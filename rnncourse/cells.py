@@ -1,14 +1,12 @@
 """One recurrent step, ``h(t) = f(h(t-1), x(t))``, from plain torch tensor operations.
 
-``U`` multiplies the input, ``W`` the previous state (the notation table of ``rnncourse``).
-The biases ``b_x`` and ``b_h`` are torch's ``bias_ih`` and ``bias_hh``, kept apart so that
-weights load from torch one to one; they only appear summed, ``b = b_x + b_h``.
-
-The step functions are the bare maths; the cells hold the parameters, check the inputs
-and call them (:class:`StepCell` calls a step function you wrote). Every cell works on a
-batch: ``x`` is ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (LSTM: the pair
-``(h, c)``). ``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal torch's cells, and
-``Cell.from_torch(module)`` copies a torch module's weights.
+``U`` multiplies the input, ``W`` the previous state; the biases ``b_x``, ``b_h`` are
+torch's ``bias_ih``, ``bias_hh``, kept apart so that weights load from torch one to one
+(they only appear summed, ``b = b_x + b_h``). The step functions are the bare maths; the
+cells hold the parameters, check the inputs and call them. Every cell works on a batch:
+``x`` ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (LSTM: the pair ``(h, c)``).
+``RNNCell``, ``LSTMCell``, ``GRUCell`` equal torch's cells; ``Cell.from_torch(module)``
+copies a torch module's weights.
 """
 
 from __future__ import annotations
@@ -172,10 +170,10 @@ class _TorchLikeCell(RecurrentCell):
 class RNNCell(_TorchLikeCell):
     """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
 
-    ``act`` is ``nonlinearity``, ``"tanh"`` or ``"relu"``. Parameters (torch name in
-    brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)`` (weight_hh), ``b_x`` ``(H,)``
-    (bias_ih), ``b_h`` ``(H,)`` (bias_hh); with ``bias=False`` the biases are ``None``.
-    ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
+    ``act`` is ``nonlinearity``, ``"tanh"`` or ``"relu"``. Parameters (torch's names):
+    ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)`` (weight_hh), ``b_x``, ``b_h`` ``(H,)``
+    (bias_ih, bias_hh; None with ``bias=False``). ``forward(x (B, I), state=None)``
+    returns the new ``h`` ``(B, H)``.
     """
 
     def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True):
@@ -191,20 +189,15 @@ class RNNCell(_TorchLikeCell):
 
 
 class LSTMCell(_TorchLikeCell):
-    """The long short-term memory step; the state is the pair ``(h, c)``.
+    """The long short-term memory step; the state is the pair ``(h, c)``, each ``(B, H)``.
 
-    With ``a = U x(t) + b_x + W h(t-1) + b_h`` split into four blocks of ``H`` rows in
+    ``a = U x(t) + b_x + W h(t-1) + b_h`` is split into four blocks of ``H`` rows
+    (``k*H:(k+1)*H`` for gate ``k``; parameters as :class:`RNNCell`'s with ``4H`` rows) in
     torch's order ``i, f, g, o``::
 
-        i = sigmoid(a_i)              input gate: how much of g enters the cell
-        f = sigmoid(a_f)              forget gate: how much of c(t-1) is kept
-        g = tanh(a_g)                 candidate change of the cell state
-        o = sigmoid(a_o)              output gate: how much of the cell is shown
-        c(t) = f * c(t-1) + i * g     cell state (the lecture's a(t)), updated additively
-        h(t) = o * tanh(c(t))
-
-    Parameters as :class:`RNNCell`'s with ``4H`` rows, ``k*H:(k+1)*H`` for gate ``k``.
-    ``forward(x (B, I), state=None)`` takes and returns a pair ``(h, c)``, each ``(B, H)``.
+        i = sigmoid(a_i)   input gate        f = sigmoid(a_f)   forget gate
+        g = tanh(a_g)      candidate         o = sigmoid(a_o)   output gate
+        c(t) = f * c(t-1) + i * g  (the lecture's a(t))     h(t) = o * tanh(c(t))
     """
 
     n_gates = 4
@@ -221,19 +214,15 @@ class LSTMCell(_TorchLikeCell):
 
 
 class GRUCell(_TorchLikeCell):
-    """The gated recurrent unit step.
+    """The gated recurrent unit step: ``forward(x (B, I), state=None)`` -> ``h`` ``(B, H)``.
 
-    With ``U x(t) + b_x`` and ``W h(t-1) + b_h`` each split into three blocks of ``H``
-    rows in torch's order ``r, z, n``::
+    ``U x(t) + b_x`` and ``W h(t-1) + b_h`` are split into three blocks of ``H`` rows in
+    torch's order ``r, z, n`` (parameters as :class:`RNNCell`'s with ``3H`` rows)::
 
         r = sigmoid(U_r x + b_xr + W_r h + b_hr)          reset gate
-        z = sigmoid(U_z x + b_xz + W_z h + b_hz)          update gate
+        z = sigmoid(U_z x + b_xz + W_z h + b_hz)          update gate: near 1 keeps h(t-1)
         n = tanh(U_n x + b_xn + r * (W_n h + b_hn))       candidate state
         h(t) = (1 - z) * n + z * h(t-1)
-
-    ``z`` plays the gated leaky unit's ``sigmoid(theta)``: near 1 the state is kept, near 0
-    replaced by ``n``. Parameters as :class:`RNNCell`'s with ``3H`` rows;
-    ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     n_gates = 3
@@ -246,19 +235,16 @@ class StepCell(_TorchLikeCell):
     """A tanh RNN, LSTM or GRU cell whose step is a function you wrote.
 
     The cell holds the parameters in torch's shapes, gate order and initialisation and
-    calls ``step_fn`` with them, as they are, at every step, so your step trains like a
-    built-in cell. ``kind`` picks the exercises' signature (``x (B, I)``, ``h``, ``c``
-    ``(B, H)``):
+    calls ``step_fn`` with them as they are, so your step trains like a built-in cell (the
+    state it returns is checked at every step). ``forget_bias`` is added to the LSTM's
+    forget-gate rows ``H:2H`` of ``b_x`` at initialisation (0: torch's). ``kind`` picks
+    the exercises' signature, with ``x (B, I)``, ``h``, ``c`` ``(B, H)``, ``b = b_x + b_h``:
 
     - ``"rnn"``: ``step_fn(h, x, W, U, b) -> h_new``; ``U (H, I)``, ``W (H, H)``, ``b (H,)``;
     - ``"lstm"``: ``step_fn(x, h, c, U, W, b) -> (h_new, c_new)``; ``U (4H, I)``,
       ``W (4H, H)``, ``b (4H,)``, rows ``i, f, g, o``;
     - ``"gru"``: ``step_fn(x, h, U, W, b_x, b_h) -> h_new``; ``U (3H, I)``, ``W (3H, H)``,
       ``b_x``, ``b_h`` ``(3H,)``, rows ``r, z, n``.
-
-    Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias`` is
-    added to the LSTM's forget-gate rows ``H:2H`` of ``b_x`` at initialisation (0: torch's).
-    The state ``step_fn`` returns is checked for its shape at every step.
     """
 
     def __init__(self, step_fn, kind, input_size, hidden_size, *, forget_bias=0.0):
@@ -301,17 +287,14 @@ class StepCell(_TorchLikeCell):
 class GatedLeakyCell(RecurrentCell):
     """The lecture's gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
-    (The lecture's ``sigmoid(c)``: ``c`` is the LSTM's cell state in this course.) Each of
-    the ``H`` units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous value
-    and adds its input: near 1 it remembers for about ``1 / (1 - sigmoid(theta))`` steps.
-    An input has ``H + C`` features: ``x(t)``, then the context ``z(t)`` (``C =
-    context_size``). With ``C == 0``, ``theta`` ``(H,)`` is a learned parameter (a fixed time
-    constant per unit); with ``C > 0``, ``theta(t) = V z(t) + b_theta``, ``V`` ``(H, C)``,
-    ``b_theta`` ``(H,)``, so the context opens and closes the gate.
-
-    The retentions start spread evenly from 0.5 to 0.95 over the units (time constants 2
-    to 20 steps); ``V`` starts ``uniform(-1/sqrt(C), 1/sqrt(C))``. ``forward(x (B, H + C),
-    state=None)`` returns the new ``s`` ``(B, H)``; ``gate(x)`` ``sigmoid(theta)`` ``(B, H)``.
+    (The lecture's ``sigmoid(c)``; ``c`` is the LSTM's cell state here.) Each of the ``H``
+    units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous value and adds
+    its input, so it remembers for about ``1 / (1 - sigmoid(theta))`` steps. An input has
+    ``H + C`` features, ``x(t)`` then the context ``z(t)`` (``C = context_size``). With
+    ``C == 0``, ``theta`` ``(H,)`` is a learned parameter; with ``C > 0``, ``theta(t) = V
+    z(t) + b_theta``, ``V`` ``(H, C)``, ``b_theta`` ``(H,)``. The retentions start spread
+    from 0.5 to 0.95 over the units (time constants 2 to 20 steps), ``V`` uniform(+-1/sqrt(C)).
+    ``forward(x (B, H + C), state=None)`` returns the new ``s`` ``(B, H)``.
     """
 
     def __init__(self, hidden_size: int, context_size: int = 0):
