@@ -86,12 +86,10 @@ def linear_recurrence_loop(a, b, h0=None):
 
 
 def hillis_steele_scan(a, b, h0=None):
-    """Inclusive scan by recursive doubling (Hillis & Steele 1986).
-
-    At level d = 1, 2, 4, ... every position t >= d combines with position t - d, so after
-    ceil(log2 T) levels each position holds the composition of all steps up to it. Depth
-    O(log T), work O(T log T). Arguments and result as ``linear_recurrence_loop``.
-    """
+    """Inclusive scan by recursive doubling (Hillis & Steele 1986): depth O(log T), work
+    O(T log T). At level d = 1, 2, 4, ... every position t >= d combines with position
+    t - d, so after ceil(log2 T) levels each holds the composition of all steps up to it.
+    Arguments and result as ``linear_recurrence_loop``."""
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
     T = a.shape[1]
@@ -106,7 +104,6 @@ def hillis_steele_scan(a, b, h0=None):
 
 def blelloch_scan(a, b, h0=None):
     """Work-efficient scan (Blelloch 1990): an up-sweep then a down-sweep over a tree.
-
     Padded to a power of two with identity steps (a = 1, b = 0). Up-sweep: each level
     combines neighbouring pairs of the level below, so a node holds its block's
     composition. Down-sweep: the root's prefix is the identity; a left child's prefix is
@@ -135,7 +132,6 @@ def blelloch_scan(a, b, h0=None):
 
 def blocked_scan(a, b, h0=None, block: int | None = None):
     """Reduce, then scan: the blocked scan that multi-core CPUs and GPUs actually run.
-
     The T steps are cut into C blocks of L steps (``block``, default ceil(sqrt(T))), all
     worked on side by side, like one block per core: 1. *reduce*: run every block from a
     zero state (L vector steps) and multiply its a's, so each block is one combined step;
@@ -165,7 +161,6 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
 
 def log_space_scan(a, b, h0=None):
     """The closed form h(t) = sum_{s<=t} (prod_{r=s+1..t} a(r)) b(s), with cumulative ops.
-
     With A(t) = sum_{r<=t} log a(r), h(t) = exp(A(t)) sum_{s<=t} exp(log b(s) - A(s)): a
     ``logcumsumexp``, the form minGRU uses, with the depth of ``torch.cumsum``. Needs real
     a(t) > 0 (gates in (0, 1)); b of either sign goes through the complex logarithm. A(t)
@@ -216,20 +211,17 @@ def sequential_depth(T: int, method: str = "hillis_steele") -> int:
 
 
 class MinGRU(nn.Module):
-    """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans.
-
-    For input x(t) of size I and state h(t) of size H::
+    """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans::
 
         z(t) = sigmoid(U_z x(t) + b_z)          update gate (``gate``), from x(t) only
         n(t) = U_n x(t) + b_n                   candidate (``candidate``): no tanh, no h(t-1)
         h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t)
 
-    the linear recurrence with a = 1 - z(t), b = z(t) * n(t): training is one parallel
-    scan, and ``step`` still generates one step at a time. ``sequence_fn``, optional, is a
-    whole-sequence function of yours, such as notebook 08's ``min_gru_forward(x (B, T, I),
-    h0 (B, H), U_z (H, I), b_z (H,), U_n (H, I), b_n (H,)) -> hs (B, T, H)``: ``forward``
-    then calls it with ``gate.weight``, ``gate.bias``, ``candidate.weight``,
-    ``candidate.bias`` as they are, so your function trains as this layer.
+    (a = 1 - z(t), b = z(t) * n(t)): training is one parallel scan; ``step`` generates one
+    step at a time. ``sequence_fn``, optional, is a whole-sequence function of yours
+    (notebook 08's ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n
+    (H, I), b_n (H,)) -> hs (B, T, H)``) that ``forward`` calls with the layer's weights
+    and biases as they are, so it trains as this layer.
     """
 
     def __init__(self, input_size: int, hidden_size: int, sequence_fn=None):

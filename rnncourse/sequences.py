@@ -28,7 +28,6 @@ def run(cell, x, state=None, lengths=None):
     ``cell`` is a cell from :mod:`rnncourse.cells` with ``cell.input_size == I``, ``x``
     ``(B, T, I)``, ``state`` ``(B, H)`` (LSTM: a pair ``(h, c)``) or zeros if None, and
     ``lengths`` optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
-
     Returns ``(hs, final_state)``: ``hs`` ``(B, T, H)`` with ``hs[:, t] = h(t)``, and the
     state after the last step. A padded step carries the state over unchanged and has a
     zero ``hs`` row, so ``final_state`` is each sequence's state at its last valid step.
@@ -67,11 +66,10 @@ def _where(keep, new, old):
 def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | None = None):
     """Which steps of a padded batch are real: ``mask[b, t] = t < lengths[b]``.
 
-    ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given,
-    each from ``min_length`` (default 1: a recurrent network cannot summarise an empty
-    sequence) to ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor
-    on the device of ``lengths``: True at the first ``lengths[b]`` steps of sequence
-    ``b``, False at the padding after them.
+    ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given, each
+    from ``min_length`` (default 1: an RNN cannot summarise an empty sequence) to
+    ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor on the device
+    of ``lengths``, False at the padding.
     """
     steps = check_int(steps, "steps", min_value=0)
     min_length = check_int(min_length, "min_length", min_value=0)
@@ -184,9 +182,8 @@ class EncoderDecoder(nn.Module):
             hint = f"The decoder of this model reads {d} features per step besides C."
             y_in = check_tensor(y_in, "y_in", (batch, steps, d), hint=hint)
         state = None
-        if self.context in ("state", "both"):
-            zero = self.decoder.zero_state(batch, dtype=C.dtype, device=C.device)
-            state = (C, *zero[1:]) if isinstance(zero, tuple) else C
+        if self.context in ("state", "both"):  # an LSTM's cell state starts at zero
+            state = (C, torch.zeros_like(C)) if self.decoder.pair_state else C
         if self.context in ("input", "both"):
             y_in = torch.cat([y_in, C[:, None].expand(-1, y_in.shape[1], -1)], dim=2)
         hs, _ = run(self.decoder, y_in, state)
@@ -246,8 +243,7 @@ def shift_right(y, y0=None):
             f"per step use shape (B, T, 1)."
         )
     step = (y.shape[0], *y.shape[2:])
-    if y0 is None:
-        y0 = y.new_zeros(step)
+    y0 = y.new_zeros(step) if y0 is None else y0
     y0 = check_tensor(y0, "y0", step, floating=False, hint="One start value per row.")
     return torch.cat([y0[:, None].to(y.dtype), y[:, :-1]], dim=1)
 
@@ -256,12 +252,11 @@ class OutputFeedback(nn.Module):
     """A network whose only recurrence goes through its output (no state-to-state link).
 
     ``h(t) = tanh(U x(t) + R y(t-1) + b)``, ``o(t) = V h(t) + b_o``, with ``U (H, I)``,
-    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``.
-
-    :meth:`teacher_forced` ``(x (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given the
-    true previous outputs, so all steps run in one batched pass; :meth:`generate` ``(x,
-    y0=None (B, O)) -> o`` feeds back its own outputs, ``y(t-1) = o(t-1)``, step by step.
-    ``forward(x, y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
+    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``. :meth:`teacher_forced` ``(x
+    (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given the true previous outputs, so
+    all steps run in one batched pass; :meth:`generate` ``(x, y0=None (B, O)) -> o``
+    feeds back its own outputs, ``y(t-1) = o(t-1)``, step by step. ``forward(x,
+    y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
     """
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int):
@@ -299,9 +294,6 @@ class OutputFeedback(nn.Module):
 
     def forward(self, x, y_prev=None):
         return self.generate(x) if y_prev is None else self.teacher_forced(x, y_prev)
-
-
-# --------------------------------------------------------------------------- input checks
 
 
 def check_cell(cell, name: str = "cell") -> RecurrentCell:
