@@ -39,13 +39,11 @@ def _check_shape(actual: tuple, name: str, shape: Shape, hint: str) -> None:
 def check_tensor(
     x, name: str, shape: Shape = None, *, floating=True, allow_empty=False, hint=""
 ) -> torch.Tensor:
-    """Check that ``x`` is a torch tensor of ``shape`` and return it.
-
-    ``name`` names the argument in the message; in ``shape`` an int fixes a dimension and
-    ``None`` or a name such as ``"B"`` accepts any size. ``floating`` requires a
-    floating-point dtype, ``allow_empty`` accepts a zero-sized dimension, and ``hint``
-    (how to fix the input) ends the message.
-    """
+    """Check that ``x`` is a torch tensor of ``shape`` and return it. ``name`` names the
+    argument in the message; in ``shape`` an int fixes a dimension and ``None`` or a name
+    such as ``"B"`` accepts any size. ``floating`` requires a floating-point dtype,
+    ``allow_empty`` accepts a zero-sized dimension, and ``hint`` (how to fix the input)
+    ends the message."""
     if isinstance(x, np.ndarray):
         raise TypeError(
             f"{name} must be a torch.Tensor, got a numpy array of shape {x.shape}. "

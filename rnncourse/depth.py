@@ -9,8 +9,8 @@ torch operation's result is one step deeper than the deepest tensor it read::
     measure_depth(scan.linear_recurrence_loop, a, b).depth    # about 2 T
     measure_depth(scan.hillis_steele_scan, a, b).depth        # about 4 log2 T
 
-Only torch operations count (functions, methods, operators, indexing, in-place writes,
-also through a view); a tensor made from NumPy or Python numbers starts a new chain.
+Only torch operations count (in-place writes too, also through a view); a tensor made
+from NumPy or Python numbers starts a new chain.
 """
 
 from __future__ import annotations

@@ -28,9 +28,8 @@ def _reverse_within(x, lengths):
 
 
 class Bidirectional(nn.Module):
-    """A forward pass and a backward pass over the same sequence, side by side.
-
-    ``hs[:, t] = [h_fwd(t), h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
+    """A forward and a backward pass over the same sequence: ``hs[:, t] = [h_fwd(t),
+    h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
     valid step back to its first, so padding never changes a result. ``forward(x (B, T,
     I), state=None, lengths=None) -> (hs (B, T, H_f + H_b), (final_fwd, final_bwd))``;
     ``state`` is a pair of initial states or None.
@@ -55,14 +54,12 @@ class Bidirectional(nn.Module):
         elif not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("state must be a pair (forward_state, backward_state) or None.")
         hs_f, final_f = run(self.forward_cell, x, state[0], lengths)  # checks x and lengths
-        x_b = _reverse_within(x, lengths)
-        hs_b, final_b = run(self.backward_cell, x_b, state[1], lengths)
+        hs_b, final_b = run(self.backward_cell, _reverse_within(x, lengths), state[1], lengths)
         return torch.cat([hs_f, _reverse_within(hs_b, lengths)], dim=2), (final_f, final_b)
 
 
 class Stacked(nn.Module):
     """Layers on top of each other: layer ``l``'s states ``hs`` are layer ``l+1``'s inputs.
-
     ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain.
     ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_top), finals)``;
     ``state`` and ``finals`` are lists with one state per layer.
@@ -100,8 +97,7 @@ class Stacked(nn.Module):
 
 
 class TorchEquivalent(nn.Module):
-    """rnncourse cells arranged like a ``torch.nn.RNN``/``LSTM``/``GRU``, with its formats.
-
+    """rnncourse cells arranged like a ``torch.nn.RNN``/``LSTM``/``GRU``, with its formats:
     ``forward(x (B, T, I), state=None, lengths=None)`` returns ``(output, h_n)`` or, for
     an LSTM, ``(output, (h_n, c_n))``: ``output (B, T, D*H)`` and ``h_n, c_n
     (L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,

@@ -68,15 +68,12 @@ def _weight_suffix(module: nn.Module, cell_type: type, layer: int, direction: in
 
 
 def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, direction: int = 0):
-    """A new ``cell_class`` holding a copy of the weights of a torch module.
-
-    ``cell_class`` is ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (or a subclass), ``module``
-    the matching torch cell (``nn.LSTMCell`` for ``LSTMCell``) or multi-layer module
-    (``nn.LSTM``), of which ``layer`` and ``direction`` (``1``: reverse) pick one cell.
-    The cell's ``U, W, b_x, b_h`` are detached clones of ``weight_ih``, ``weight_hh``,
-    ``bias_ih``, ``bias_hh``; above the first layer, ``input_size`` is the size of the
-    layer below's output.
-    """
+    """A new ``cell_class`` (``RNNCell``, ``LSTMCell``, ``GRUCell`` or a subclass) holding a
+    copy of the weights of ``module``, the matching torch cell (``nn.LSTMCell`` for
+    ``LSTMCell``) or multi-layer module (``nn.LSTM``), of which ``layer`` and ``direction``
+    (``1``: reverse) pick one cell. ``U, W, b_x, b_h`` are detached clones of
+    ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``; above the first layer,
+    ``input_size`` is the size of the layer below's output."""
     cell_type, seq_type = torch_types(cell_class)
     if not isinstance(module, (cell_type, seq_type)):
         raise TypeError(
