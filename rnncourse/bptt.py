@@ -1,15 +1,12 @@
-"""Backpropagation through time by hand, in NumPy (float64).
-
-An unrolled RNN is a deep network whose layers share their weights; backpropagation
-through it needs two ideas beyond ordinary backprop:
+"""Backpropagation through time by hand, in NumPy (float64): two ideas beyond backprop.
 
 1. **Shared parameters accumulate.** U, W and b are used at every step, so their
    gradient sums every step's contribution: ``dW += ...``, never ``dW = ...``.
 2. **Deltas add at a branch.** h(t) feeds the readout o(t) and the next step h(t+1), so
    going backwards their two deltas are added before flowing on into step t.
 
-The vanilla RNN, for t = 1..T (batch-first), with ``params`` a dict of ``U (H, I)``,
-``W (H, H)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``::
+The vanilla RNN (batch-first), ``params`` a dict of ``U (H, I)``, ``W (H, H)``, ``b (H,)``,
+``V (O, H)``, ``b_o (O,)``::
 
     h(t) = tanh(U x(t) + W h(t-1) + b)  (or relu),  h(0) = 0 unless given,
     o(t) = V h(t) + b_o,  L = (1/B) sum_b sum_t loss(o(t), y(t))
@@ -256,9 +253,8 @@ def numerical_gradient(f, x, eps: float = 1e-6):
         x[i] = old + eps
         f_plus = float(f(x))
         x[i] = old - eps
-        f_minus = float(f(x))
+        grad[i] = (f_plus - float(f(x))) / (2 * eps)
         x[i] = old  # restore
-        grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 

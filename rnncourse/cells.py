@@ -41,11 +41,7 @@ def _gated_leaky_step(x, s, retention):
 def _lstm_gates(x, h, U, W, b_x, b_h):
     """The four gate blocks of an LSTM step in torch's order: ``(i, f, g, o)``, each ``(B, H)``."""
     a_i, a_f, a_g, a_o = (F.linear(x, U, b_x) + F.linear(h, W, b_h)).chunk(4, dim=1)
-    i = torch.sigmoid(a_i)  # input gate: how much of g enters the cell
-    f = torch.sigmoid(a_f)  # forget gate: how much of c(t-1) is kept
-    g = torch.tanh(a_g)  # candidate change of the cell state
-    o = torch.sigmoid(a_o)  # output gate: how much of the cell is shown
-    return i, f, g, o
+    return torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
 
 
 def _lstm_step(x, h, c, U, W, b_x, b_h):

@@ -1,8 +1,7 @@
 """Stacked and bidirectional recurrences, and ``torch.nn.RNN``/``LSTM``/``GRU`` rebuilt.
 
 Every layer runs with :func:`rnncourse.sequences.run` (batch-first, ``lengths`` for a
-padded batch); :func:`from_torch` rebuilds a whole torch module from cells.
-"""
+padded batch)."""
 
 from __future__ import annotations
 

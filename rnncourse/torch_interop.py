@@ -1,12 +1,11 @@
 """How the cells of ``rnncourse.cells`` correspond to ``torch.nn``'s recurrent modules.
 
 Each torch-like cell computes the same function as its ``torch.nn`` counterpart, with the
-lecture's parameter names (``PARAMETER_NAMES``) and its gates' row blocks in torch's
-order (``GATE_ORDER``): rows ``k*H:(k+1)*H`` belong to gate ``k``.
-
-A multi-layer module (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) holds one set of weights per
-layer ``l`` and direction ``d``, suffixed ``_l{l}`` (``_reverse`` for ``d = 1``); its
-states ``h_0``, ``h_n`` (``c_0``, ``c_n``) are ``(L*D, B, H)``, row ``l*D + d``.
+lecture's parameter names (``PARAMETER_NAMES``) and the gates' row blocks ``k*H:(k+1)*H``
+in torch's order (``GATE_ORDER``). A multi-layer module (``nn.RNN``, ``nn.LSTM``,
+``nn.GRU``) holds one set of weights per layer ``l`` and direction ``d``, suffixed
+``_l{l}`` (``_reverse`` for ``d = 1``); its states ``h_0``, ``h_n`` (``c_0``, ``c_n``)
+are ``(L*D, B, H)``, row ``l*D + d``.
 """
 
 from __future__ import annotations
