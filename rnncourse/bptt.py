@@ -209,15 +209,13 @@ def rnn_backward(cache):
 
 
 def truncated_rnn_backward(cache, k: int):
-    """Truncated backpropagation through time with window ``k >= 1``, from ``cache`` (of
-    :func:`rnn_forward`).
+    """Truncated BPTT with window ``k >= 1``, from the ``cache`` of :func:`rnn_forward`.
 
     The loss at step t reaches the parameters through steps t, t-1, ..., t-k+1 only, as
-    if h(t-k) were a constant (in torch: loss t computed from ``h[t-k].detach()``). k = 1:
-    each loss sees only its own step; k >= T: full BPTT. The readout V, b_o is not
-    affected. Each loss's delta is carried back at most k steps (O(T k) work).
-    Returns ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` sums the
-    truncated deltas that reach h(s) (from the losses at steps s .. s+k-1).
+    if h(t-k) were a constant (in torch: loss t computed from ``h[t-k].detach()``); k >= T
+    is full BPTT, and the readout V, b_o is not affected. Returns ``(grads, dh)`` like
+    :func:`rnn_backward`, where ``dh[:, s]`` sums the truncated deltas that reach h(s)
+    (from the losses at steps s .. s+k-1).
     """
     k = check_int(k, "k", min_value=1)
     p = _check_cache(cache)["params"]
@@ -239,10 +237,9 @@ def truncated_rnn_backward(cache, k: int):
 def numerical_gradient(f, x, eps: float = 1e-6):
     """Central-difference gradient of a scalar function with respect to every entry of x.
 
-    Each ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place, ``f(x)`` (a scalar)
-    is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` (a float array of
-    any shape) through a closure, e.g.
-    ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
+    Each ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place for ``f(x)`` (a
+    scalar) and then restored, so ``f`` may read ``x`` (a float array of any shape) through
+    a closure: ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
     Returns an array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
     """
     check_array(x, "x")
@@ -271,11 +268,10 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
     """Compare :func:`rnn_backward` with central differences for every parameter.
 
     ``params, x, targets, h0`` (not modified) and ``**forward_kwargs`` (``loss``,
-    ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step.
-    Returns a dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error`
-    over that parameter's entries: below about 1e-7 the two agree. With
-    ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error that
-    is a kink, not a bug.
+    ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step. Returns
+    a dict of the largest :func:`relative_error` over each parameter's entries, by name:
+    below about 1e-7 the two agree (with relu, a pre-activation within eps of 0 can give
+    a large error that is a kink, not a bug).
     """
     _, cache = rnn_forward(params, x, targets, h0, **forward_kwargs)
     grads, _ = rnn_backward(cache)
@@ -290,11 +286,10 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
 def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     """How strongly each output depends on each input: ||do(t)/dx(s)|| for all steps t, s.
 
-    BPTT's backward pass, started from one output o(t) at a time and carried back to
-    every earlier step s, keeping the delta ``dx`` that reaches x(s) instead of the
-    weight gradients (T^2 O backward steps). Arguments as :func:`rnn_forward`'s.
-    Returns S (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I) Jacobian
-    do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
+    BPTT's backward pass from one output o(t) at a time, keeping the delta ``dx`` that
+    reaches each x(s) (T^2 O backward steps). Arguments as :func:`rnn_forward`'s. Returns
+    S (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I) Jacobian do(t)/dx(s)
+    of sequence n, zero for s > t (no output sees a later input).
     """
     p, x, h0 = _check_inputs(params, x, h0, nonlinearity)
     B, T, I = x.shape

@@ -64,10 +64,9 @@ def _gru_step(x, h, U, W, b_x, b_h):
 class RecurrentCell(nn.Module):
     """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
 
-    ``input_size`` I and ``hidden_size`` H are the features of ``x`` ``(B, I)`` and ``h``
-    ``(B, H)``; ``pair_state``: the state is a pair ``(h, c)`` (LSTM). ``forward(x,
-    state=None)`` checks its inputs (None: a zero state) and calls ``step(x, state)``,
-    the bare maths that subclasses implement.
+    ``input_size`` I, ``hidden_size`` H: the features of ``x`` ``(B, I)`` and ``h`` ``(B,
+    H)``; ``pair_state``: the state is a pair ``(h, c)`` (LSTM). ``forward(x, state=None)``
+    checks its inputs (None: a zero state) and calls ``step``, the bare maths.
     """
 
     pair_state = False
@@ -166,10 +165,9 @@ class _TorchLikeCell(RecurrentCell):
 class RNNCell(_TorchLikeCell):
     """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
 
-    ``act`` is ``nonlinearity``, ``"tanh"`` or ``"relu"``. Parameters (torch's names):
-    ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)`` (weight_hh), ``b_x``, ``b_h`` ``(H,)``
-    (bias_ih, bias_hh; None with ``bias=False``). ``forward(x (B, I), state=None)``
-    returns the new ``h`` ``(B, H)``.
+    ``act``: ``nonlinearity``, ``"tanh"`` or ``"relu"``. ``U`` ``(H, I)`` (torch's weight_ih),
+    ``W`` ``(H, H)`` (weight_hh), ``b_x``, ``b_h`` ``(H,)`` (bias_ih, bias_hh; None with
+    ``bias=False``). ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True):
@@ -284,12 +282,11 @@ class GatedLeakyCell(RecurrentCell):
     """The lecture's gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
     (The lecture's ``sigmoid(c)``; ``c`` is the LSTM's cell state here.) Each of the ``H``
-    units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous value and adds
-    its input, so it remembers for about ``1 / (1 - sigmoid(theta))`` steps. An input has
-    ``H + C`` features, ``x(t)`` then the context ``z(t)`` (``C = context_size``). With
-    ``C == 0``, ``theta`` ``(H,)`` is a learned parameter; with ``C > 0``, ``theta(t) = V
-    z(t) + b_theta``, ``V`` ``(H, C)``, ``b_theta`` ``(H,)``. The retentions start spread
-    from 0.5 to 0.95 over the units (time constants 2 to 20 steps), ``V`` uniform(+-1/sqrt(C)).
+    units keeps a fraction ``sigmoid(theta)`` of its state, so it remembers for about ``1 /
+    (1 - sigmoid(theta))`` steps. An input has ``H + C`` features, ``x(t)`` then the context
+    ``z(t)`` (``C = context_size``). ``theta`` ``(H,)`` is a parameter if ``C == 0``, else
+    ``theta(t) = V z(t) + b_theta``, ``V`` ``(H, C)``, ``b_theta`` ``(H,)``. The retentions
+    start spread from 0.5 to 0.95 (time constants 2 to 20 steps), ``V`` uniform(+-1/sqrt(C)).
     ``forward(x (B, H + C), state=None)`` returns the new ``s`` ``(B, H)``.
     """
 

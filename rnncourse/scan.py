@@ -104,13 +104,13 @@ def hillis_steele_scan(a, b, h0=None):
 
 def blelloch_scan(a, b, h0=None):
     """Work-efficient scan (Blelloch 1990): an up-sweep then a down-sweep over a tree.
+
     Padded to a power of two with identity steps (a = 1, b = 0). Up-sweep: each level
-    combines neighbouring pairs of the level below, so a node holds its block's
-    composition. Down-sweep: the root's prefix is the identity; a left child's prefix is
-    its parent's, a right child's the parent's followed by the left sibling's block. At
-    the bottom each t has the composition of all steps *before* t; combined with step t it
-    gives h(t). Depth O(log T), work O(T), no in-place writes (autograd works). Arguments
-    and result as ``linear_recurrence_loop``.
+    combines neighbouring pairs of the level below. Down-sweep: the root's prefix is the
+    identity, a left child's prefix its parent's, a right child's the parent's followed by
+    the left sibling's block; at the bottom, combining each t's prefix with step t gives
+    h(t). Depth O(log T), work O(T), autograd works. Arguments and result as
+    ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
@@ -132,14 +132,13 @@ def blelloch_scan(a, b, h0=None):
 
 def blocked_scan(a, b, h0=None, block: int | None = None):
     """Reduce, then scan: the blocked scan that multi-core CPUs and GPUs actually run.
-    The T steps are cut into C blocks of L steps (``block``, default ceil(sqrt(T))), all
-    worked on side by side, like one block per core: 1. *reduce*: run every block from a
-    zero state (L vector steps) and multiply its a's, so each block is one combined step;
-    2. *scan the blocks*: carry the state through the C combined steps (the only serial
-    part with one block per core); 3. *rescan*: run every block again from its true
-    entering state (L steps). Depth O(sqrt T), work about twice the loop's, in few large
-    tensor operations: on a CPU the fastest form here for wide inputs
-    (benchmarks/bench_scan.py). Arguments and result as ``linear_recurrence_loop``.
+
+    The T steps are cut into C blocks of L steps (``block``, default ceil(sqrt(T))), worked
+    on side by side like one block per core: 1. *reduce*: run every block from a zero state
+    and multiply its a's, so each block is one combined step; 2. *scan the blocks*: carry
+    the state through the C combined steps; 3. *rescan*: run every block from its entering
+    state. Depth O(sqrt T), twice the loop's work in few large tensor operations: on a CPU
+    the fastest form here for wide inputs. Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     B, T, H = a.shape
@@ -161,12 +160,12 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
 
 def log_space_scan(a, b, h0=None):
     """The closed form h(t) = sum_{s<=t} (prod_{r=s+1..t} a(r)) b(s), with cumulative ops.
+
     With A(t) = sum_{r<=t} log a(r), h(t) = exp(A(t)) sum_{s<=t} exp(log b(s) - A(s)): a
-    ``logcumsumexp``, the form minGRU uses, with the depth of ``torch.cumsum``. Needs real
-    a(t) > 0 (gates in (0, 1)); b of either sign goes through the complex logarithm. A(t)
-    grows with T, so float32 loses about |A(t)| * 1e-7 of relative precision (use float64
-    or a tree scan for long sequences), and an exact zero in b gives NaN gradients.
-    Arguments and result as ``linear_recurrence_loop``.
+    ``logcumsumexp`` (minGRU's form), with the depth of ``torch.cumsum``. Needs real a > 0;
+    b of either sign goes through the complex logarithm. float32 loses about |A(t)| * 1e-7
+    of relative precision (use float64 or a tree scan for long sequences), and an exact
+    zero in b gives NaN gradients. Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     if a.is_complex() or b.is_complex():
@@ -217,11 +216,10 @@ class MinGRU(nn.Module):
         n(t) = U_n x(t) + b_n                   candidate (``candidate``): no tanh, no h(t-1)
         h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t)
 
-    (a = 1 - z(t), b = z(t) * n(t)): training is one parallel scan; ``step`` generates one
-    step at a time. ``sequence_fn``, optional, is a whole-sequence function of yours
-    (notebook 08's ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n
-    (H, I), b_n (H,)) -> hs (B, T, H)``) that ``forward`` calls with the layer's weights
-    and biases as they are, so it trains as this layer.
+    ``step`` generates one step at a time. ``sequence_fn``, optional, is a whole-sequence
+    function of yours, ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n
+    (H, I), b_n (H,)) -> hs (B, T, H)``: ``forward`` calls it with the layer's weights and
+    biases as they are, so it trains as this layer.
     """
 
     def __init__(self, input_size: int, hidden_size: int, sequence_fn=None):
@@ -235,7 +233,7 @@ class MinGRU(nn.Module):
         self.candidate = nn.Linear(input_size, hidden_size)
 
     def coefficients(self, x):
-        """x ``(B, T, I)`` -> (a, b), each ``(B, T, H)``."""
+        """x ``(B, T, I)`` -> (a, b) = (1 - z, z * n), each ``(B, T, H)``."""
         check_tensor(x, "x", ("B", "T", self.input_size))
         z = torch.sigmoid(self.gate(x))
         return 1 - z, z * self.candidate(x)
@@ -265,12 +263,11 @@ class LRU(nn.Module):
         h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
         y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
-    with lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``),
-    the diagonal recurrent matrix, inside the unit circle by construction, initialised
-    uniformly on the ring ``r_min <= |lambda| <= r_max < 1`` with phases in ``[0,
-    max_phase]``. gamma = sqrt(1 - |lambda|^2) gives unit white noise a unit-variance
-    state whatever |lambda|. ``input_size`` I is also the output size; ``seed`` (0: layers
-    built alike start alike) draws the initial parameters.
+    lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``) is
+    inside the unit circle by construction, initialised uniformly on the ring ``r_min <=
+    |lambda| <= r_max < 1`` with phases in ``[0, max_phase]``; gamma = sqrt(1 - |lambda|^2)
+    gives unit white noise a unit-variance state. ``seed`` (0: layers built alike start
+    alike) draws the initial parameters.
     """
 
     def __init__(

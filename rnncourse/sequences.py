@@ -137,14 +137,13 @@ class ManyToOne(_ReadOut):
 class EncoderDecoder(nn.Module):
     """An encoder summarises one sequence into a context ``C``; a decoder unrolls another.
 
-    ``C = h_enc(tau_in)`` ``(B, H_enc)``, the encoder's final hidden state, reaches the
-    decoder as (``context``) ``"state"``: its initial state ``h_dec(0) = C`` (an LSTM's
-    cell state starts at zero; needs ``decoder_cell.hidden_size == H_enc``); ``"input"``:
-    a constant input ``[y_in(t), C]`` at every step (needs ``decoder_cell.input_size ==
-    D + H_enc``); or ``"both"``. ``D`` is the width of the decoder's own inputs ``y_in``
-    (e.g. the previous target under teacher forcing; zeros without ``y_in``); the outputs
-    are ``o(t) = V h_dec(t) + b_o``. ``forward(x (B, T_in, I), steps=T_out, y_in=None
-    (B, T_out, D), lengths=None) -> o (B, T_out, O)``; ``lengths`` as in :func:`run`.
+    ``C = h_enc(tau_in)`` ``(B, H_enc)`` reaches the decoder as (``context``) ``"state"``,
+    its initial state ``h_dec(0) = C`` (an LSTM's cell state starts at zero; needs
+    ``decoder_cell.hidden_size == H_enc``), ``"input"``, a constant input ``[y_in(t), C]``
+    at every step (needs ``decoder_cell.input_size == D + H_enc``), or ``"both"``. ``y_in``
+    (zeros if None) are the decoder's own inputs of width ``D``, e.g. the previous target
+    under teacher forcing. ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out,
+    D), lengths=None) -> o (B, T_out, O)``, ``o(t) = V h_dec(t) + b_o``.
     """
 
     def __init__(self, encoder_cell, decoder_cell, output_size: int, context: str = "state"):
