@@ -1,9 +1,8 @@
-"""Backpropagation through time by hand, in NumPy (float64): two ideas beyond backprop.
+"""Backpropagation through time by hand, in NumPy (float64).
 
-1. **Shared parameters accumulate.** U, W and b are used at every step, so their
-   gradient sums every step's contribution: ``dW += ...``, never ``dW = ...``.
-2. **Deltas add at a branch.** h(t) feeds the readout o(t) and the next step h(t+1), so
-   going backwards their two deltas are added before flowing on into step t.
+Two ideas beyond ordinary backprop: **shared parameters accumulate** (U, W, b serve every
+step, so ``dW += ...``, never ``dW = ...``), and **deltas add at a branch** (h(t) feeds
+o(t) and h(t+1), so going backwards their two deltas add before flowing into step t).
 
 The vanilla RNN (batch-first), ``params`` a dict of ``U (H, I)``, ``W (H, H)``, ``b (H,)``,
 ``V (O, H)``, ``b_o (O,)``::
@@ -59,8 +58,7 @@ def _check_inputs(params, x, h0, nonlinearity: str):
     check_array(p["b_o"], "params['b_o']", (O,))
     hint = f"x is (batch, time, {I}) for U of shape {(H, I)}."
     x = check_array(x, "x", ("B", "T", I), hint=hint).astype(np.float64)
-    if h0 is None:
-        return p, x, np.zeros((x.shape[0], H))
+    h0 = np.zeros((x.shape[0], H)) if h0 is None else h0
     hint = "h0 is (batch, hidden) or None for zeros."
     return p, x, check_array(h0, "h0", (x.shape[0], H), hint=hint).astype(np.float64)
 

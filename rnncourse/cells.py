@@ -3,10 +3,8 @@
 ``U`` multiplies the input, ``W`` the previous state; the biases ``b_x``, ``b_h`` are
 torch's ``bias_ih``, ``bias_hh``, kept apart so that weights load from torch one to one
 (they only appear summed, ``b = b_x + b_h``). The step functions are the bare maths; the
-cells hold the parameters, check the inputs and call them. Every cell works on a batch:
-``x`` ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (LSTM: the pair ``(h, c)``).
-``RNNCell``, ``LSTMCell``, ``GRUCell`` equal torch's cells; ``Cell.from_torch(module)``
-copies a torch module's weights.
+cells hold the parameters, check the inputs and call them. ``RNNCell``, ``LSTMCell`` and
+``GRUCell`` equal torch's cells.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """How many tensor operations of a computation must run one after another: its depth.
 
-A loop over time, h(t) = a(t) * h(t-1) + b(t), is a chain that grows like T; a parallel
-scan does more operations in all, but each round works on the whole sequence, so its chain
-grows like log T. :func:`measure_depth` runs a function and measures that chain: every
-torch operation's result is one step deeper than the deepest tensor it read::
+A loop over time is a chain as long as T; a parallel scan does more operations, but its
+chain grows like log T. :func:`measure_depth` runs a function and measures that chain:
+every torch operation's result is one step deeper than the deepest tensor it read::
 
     a, b = torch.rand(1, 512, 2), torch.randn(1, 512, 2)      # (B, T, H)
     measure_depth(scan.linear_recurrence_loop, a, b).depth    # about 2 T
@@ -26,13 +25,13 @@ from torch.utils._pytree import tree_flatten
 __all__ = ["Depth", "measure_depth"]
 
 _OPERATORS = "add sub mul truediv floordiv mod pow matmul and or xor lshift rshift".split()
-_IN_PLACE_OPERATORS = {f"__i{op}__" for op in _OPERATORS}  # +=, -=, ...
+_WRITES = {f"__i{op}__" for op in _OPERATORS} | {"__setitem__"}  # +=, -=, ..., x[i] = v
 
 
 def _writes_first_argument(name: str, kwargs: dict) -> bool:
     """Whether an operation named ``name`` writes into a tensor it was given."""
     in_place = name.endswith("_") and not name.endswith("__")  # add_, copy_, zero_, ...
-    return in_place or name in _IN_PLACE_OPERATORS or name == "__setitem__" or "out" in kwargs
+    return in_place or name in _WRITES or "out" in kwargs
 
 
 class _DepthMode(TorchFunctionMode):

@@ -92,9 +92,8 @@ def hillis_steele_scan(a, b, h0=None):
     Arguments and result as ``linear_recurrence_loop``."""
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
-    T = a.shape[1]
     d = 1
-    while d < T:
+    while d < a.shape[1]:
         a_new, b_new = combine((a[:, :-d], b[:, :-d]), (a[:, d:], b[:, d:]))
         a = torch.cat([a[:, :d], a_new], dim=1)
         b = torch.cat([b[:, :d], b_new], dim=1)
@@ -115,8 +114,7 @@ def blelloch_scan(a, b, h0=None):
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
     B, T, H = a.shape
-    n = 1 << max(0, (T - 1).bit_length())
-    a, b = _pad(a, b, n)
+    a, b = _pad(a, b, 1 << max(0, (T - 1).bit_length()))  # a power of two
     levels = [(a, b)]
     while levels[-1][0].shape[1] > 1:  # up-sweep
         la, lb = levels[-1]

@@ -73,8 +73,7 @@ def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | N
     """
     steps = check_int(steps, "steps", min_value=0)
     min_length = check_int(min_length, "min_length", min_value=0)
-    if isinstance(lengths, (list, tuple)):
-        lengths = torch.tensor(lengths)
+    lengths = torch.tensor(lengths) if isinstance(lengths, (list, tuple)) else lengths
     shape = ("B" if batch_size is None else batch_size,)
     lengths = check_tensor(lengths, "lengths", shape, floating=False)
     if lengths.dtype == torch.bool or lengths.is_floating_point() or lengths.is_complex():
