@@ -1,8 +1,6 @@
-"""Input checks shared by every public function.
-
-Each raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a wrong shape
-or value, saying what was expected, what was given and, where it helps, how to fix it.
-"""
+"""Input checks shared by every public function: each raises ``TypeError`` for a wrong
+type or dtype and ``ValueError`` for a wrong shape or value, saying what was expected, what
+was given and, where it helps, how to fix it."""
 
 from __future__ import annotations
 

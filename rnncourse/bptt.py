@@ -96,11 +96,9 @@ def _check_cache(cache) -> dict:
 
 def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
     """One step h(t) = act(U x(t) + W h(t-1) + b), without input checks.
-
     ``x_t``: x(t) (B, I); ``h_prev``: h(t-1) (B, H); ``params``: U (H, I), W (H, H),
     b (H,) float64 (other keys ignored); ``nonlinearity``: ``"tanh"`` or ``"relu"``.
-    Returns h(t) (B, H) and a cache for :func:`rnn_step_backward`.
-    """
+    Returns h(t) (B, H) and a cache for :func:`rnn_step_backward`."""
     U, W = params["U"], params["W"]
     a = x_t @ U.T + h_prev @ W.T + params["b"]  # pre-activation, (B, H)
     h_t = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
@@ -109,11 +107,9 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
 
 def rnn_step_backward(dh, cache):
     """Backward through one step of :func:`rnn_step_forward`, without input checks.
-
     ``dh``: the total dL/dh(t) (B, H). Returns ``(dx, dh_prev, dU, dW, db)`` of shapes
     (B, I), (B, H), (H, I), (H, H), (H,): ``dh_prev`` goes back to h(t-1); the rest is
-    this step's contribution only (the caller sums them over steps).
-    """
+    this step's contribution only (the caller sums them over steps)."""
     x_t, h_prev, a, h_t, U, W, nonlinearity = cache
     if nonlinearity == "tanh":
         da = dh * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
@@ -185,11 +181,9 @@ def _readout_backward(cache, t, grads, dh_prev):
 
 def rnn_backward(cache):
     """Full backpropagation through time, from the ``cache`` of :func:`rnn_forward`.
-
     Returns ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
     (of the parameter's shape); ``dh`` (B, T, H) holds the total dL/dh(t) at every step:
-    this step's loss plus everything that flows back from later steps.
-    """
+    this step's loss plus everything that flows back from later steps."""
     p = _check_cache(cache)["params"]
     B, T, H = cache["h"].shape
     grads = {k: np.zeros_like(v) for k, v in p.items()}  # start every gradient at zero
@@ -303,11 +297,9 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
 
 def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=None):
     """Random float64 parameters for the vanilla RNN with readout.
-
     Sizes I, H, O; entries normal with standard deviation 1/sqrt(fan_in) (fan_in = I for
     U, H for W and V), biases zero; ``seed``: an int, ``np.random.Generator`` or None.
-    Returns a dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-    """
+    Returns a dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,)."""
     I = check_int(input_size, "input_size", min_value=1)
     H = check_int(hidden_size, "hidden_size", min_value=1)
     O = check_int(output_size, "output_size", min_value=1)

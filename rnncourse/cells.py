@@ -61,11 +61,9 @@ def _gru_step(x, h, U, W, b_x, b_h):
 
 class RecurrentCell(nn.Module):
     """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
-
     ``input_size`` I, ``hidden_size`` H: the features of ``x`` ``(B, I)`` and ``h`` ``(B,
     H)``; ``pair_state``: the state is a pair ``(h, c)`` (LSTM). ``forward(x, state=None)``
-    checks its inputs (None: a zero state) and calls ``step``, the bare maths.
-    """
+    checks its inputs (None: a zero state) and calls ``step``, the bare maths."""
 
     pair_state = False
 
@@ -162,11 +160,9 @@ class _TorchLikeCell(RecurrentCell):
 
 class RNNCell(_TorchLikeCell):
     """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
-
     ``act``: ``nonlinearity``, ``"tanh"`` or ``"relu"``. ``U`` ``(H, I)`` (torch's weight_ih),
     ``W`` ``(H, H)`` (weight_hh), ``b_x``, ``b_h`` ``(H,)`` (bias_ih, bias_hh; None with
-    ``bias=False``). ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
-    """
+    ``bias=False``). ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``."""
 
     def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True):
         check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))

@@ -55,12 +55,10 @@ def lstm_step_forward(x_t, h_prev, c_prev, params):
 
 def lstm_step_backward(dh, dc, cache):
     """Backward through one step of :func:`lstm_step_forward`.
-
     ``dh``: the total dL/dh(t) (B, H) (readout delta plus what step t+1 sent back);
     ``dc``: what step t+1 sent back to c(t) (its ``dc_prev``), (B, H); this step adds the
     path through h(t). Returns ``(dx, dh_prev, dc_prev, dU, dW, db)`` of shapes (B, I),
-    (B, H), (B, H), (4H, I), (4H, H), (4H,).
-    """
+    (B, H), (B, H), (4H, I), (4H, H), (4H,)."""
     x_t, h_prev, c_prev, i, f, g, o, tanh_c, U, W = cache
     check_array(dh, "dh", i.shape, hint="dh has the shape of h(t).")
     check_array(dc, "dc", i.shape, hint="dc has the shape of c(t).")

@@ -56,11 +56,9 @@ def _pad(a, b, n: int):
 
 def combine(first, second):
     """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
-
     ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second`` ``(a_2,
     b_2)`` the later (order matters); ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both to a
-    state h, a_2 (a_1 h + b_1) + b_2. Any broadcastable shapes.
-    """
+    state h, a_2 (a_1 h + b_1) + b_2. Any broadcastable shapes."""
     a1, b1 = first
     a2, b2 = second
     return a2 * a1, a2 * b1 + b2
@@ -77,9 +75,7 @@ def _states(a_steps, b_steps, h) -> list:
 
 def linear_recurrence_loop(a, b, h0=None):
     """Reference: run h(t) = a(t) * h(t-1) + b(t) step by step (T sequential steps).
-
-    ``a, b`` ``(B, T, H)``, ``h0`` ``(B, H)`` or None for zero -> ``h`` ``(B, T, H)``.
-    """
+    ``a, b`` ``(B, T, H)``, ``h0`` ``(B, H)`` or None for zero -> ``h`` ``(B, T, H)``."""
     _check_ab(a, b, h0)
     h = torch.zeros_like(b[:, 0]) if h0 is None else h0
     return torch.stack(_states(a.unbind(1), b.unbind(1), h), dim=1)
@@ -106,10 +102,9 @@ def blelloch_scan(a, b, h0=None):
 
     Padded to a power of two with identity steps (a = 1, b = 0). Up-sweep: each level
     combines neighbouring pairs of the level below. Down-sweep: the root's prefix is the
-    identity, a left child's prefix its parent's, a right child's the parent's followed by
-    the left sibling's block; at the bottom, combining each t's prefix with step t gives
-    h(t). Depth O(log T), work O(T), autograd works. Arguments and result as
-    ``linear_recurrence_loop``.
+    identity, a left child's its parent's, a right child's the parent's then the left
+    sibling's block; each t's prefix combined with step t gives h(t). Depth O(log T), work
+    O(T). Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
@@ -188,10 +183,8 @@ _METHODS = {
 
 def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
     """Compute h(t) = a(t) * h(t-1) + b(t) for all t with the chosen method.
-
     ``method``: ``"hillis_steele"`` (default), ``"blelloch"``, ``"blocked"``, ``"log"`` or
-    ``"loop"``; arguments and result as ``linear_recurrence_loop``.
-    """
+    ``"loop"``; arguments and result as ``linear_recurrence_loop``."""
     check_choice(method, "method", tuple(_METHODS))
     return _METHODS[method](a, b, h0)
 
@@ -256,16 +249,15 @@ class MinGRU(nn.Module):
 
 
 class LRU(nn.Module):
-    """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence.
+    """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence::
 
         h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
         y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
-    lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``) is
-    inside the unit circle by construction, initialised uniformly on the ring ``r_min <=
-    |lambda| <= r_max < 1`` with phases in ``[0, max_phase]``; gamma = sqrt(1 - |lambda|^2)
-    gives unit white noise a unit-variance state. ``seed`` (0: layers built alike start
-    alike) draws the initial parameters.
+    lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``) lies
+    inside the unit circle, initialised uniformly on the ring ``r_min <= |lambda| <= r_max
+    < 1`` with phases in ``[0, max_phase]``; gamma = sqrt(1 - |lambda|^2) gives unit white
+    noise a unit-variance state. ``seed`` (default 0) draws the initial parameters.
     """
 
     def __init__(

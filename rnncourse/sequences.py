@@ -24,14 +24,12 @@ __all__ = [
 
 def run(cell, x, state=None, lengths=None):
     """Run ``cell`` over a batch of sequences: ``h(t) = f(h(t-1), x(t))``.
-
     ``cell`` is a cell from :mod:`rnncourse.cells` with ``cell.input_size == I``, ``x``
     ``(B, T, I)``, ``state`` ``(B, H)`` (LSTM: a pair ``(h, c)``) or zeros if None, and
     ``lengths`` optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
     Returns ``(hs, final_state)``: ``hs`` ``(B, T, H)`` with ``hs[:, t] = h(t)``, and the
     state after the last step. A padded step carries the state over unchanged and has a
-    zero ``hs`` row, so ``final_state`` is each sequence's state at its last valid step.
-    """
+    zero ``hs`` row, so ``final_state`` is each sequence's state at its last valid step."""
     cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
     return _unroll(cell, x, state, _valid(lengths, x))
@@ -65,12 +63,10 @@ def _where(keep, new, old):
 
 def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | None = None):
     """Which steps of a padded batch are real: ``mask[b, t] = t < lengths[b]``.
-
     ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given, each
     from ``min_length`` (default 1: an RNN cannot summarise an empty sequence) to
     ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor on the device
-    of ``lengths``, False at the padding.
-    """
+    of ``lengths``, False at the padding."""
     steps = check_int(steps, "steps", min_value=0)
     min_length = check_int(min_length, "min_length", min_value=0)
     lengths = torch.tensor(lengths) if isinstance(lengths, (list, tuple)) else lengths
@@ -106,10 +102,8 @@ class _ReadOut(nn.Module):
 
 class ManyToMany(_ReadOut):
     """An output at every step through a shared linear readout, ``o(t) = V h(t) + b_o``.
-
     ``forward(x (B, T, I), state=None, lengths=None) -> (o (B, T, O), final_state)``;
-    outputs at padded steps are zero.
-    """
+    outputs at padded steps are zero."""
 
     def forward(self, x, state=None, lengths=None):
         x = _check_input(x, self.cell.input_size)
@@ -123,10 +117,8 @@ class ManyToMany(_ReadOut):
 
 class ManyToOne(_ReadOut):
     """One summary output per sequence, read from the state at its last valid step.
-
     ``o = V h(tau) + b_o``: the whole sequence is compressed into ``h(tau)``.
-    ``forward(x (B, T, I), lengths=None) -> o (B, O)``.
-    """
+    ``forward(x (B, T, I), lengths=None) -> o (B, O)``."""
 
     def forward(self, x, lengths=None):
         _, final = run(self.cell, x, lengths=lengths)
@@ -190,12 +182,10 @@ class EncoderDecoder(nn.Module):
 
 class OneToMany(_ReadOut):
     """One input vector, a sequence of outputs ``o(t) = V h(t) + b_o``.
-
     With ``feed_back_output=True`` the network reads ``x0`` at the first step and its own
     previous output after that, ``x(t) = o(t-1)`` (so ``output_size`` must equal
     ``cell.input_size``); otherwise ``x0`` at every step.
-    ``forward(x0 (B, I), steps) -> o (B, steps, O)``.
-    """
+    ``forward(x0 (B, I), steps) -> o (B, steps, O)``."""
 
     def __init__(self, cell, output_size: int, feed_back_output: bool = True):
         super().__init__(cell, output_size)
@@ -223,11 +213,9 @@ class OneToMany(_ReadOut):
 
 def shift_right(y, y0=None):
     """Previous outputs for teacher forcing: ``y_prev[:, t] = y[:, t-1]``.
-
     ``y``: float vectors ``(B, T, O)`` or integer token ids ``(B, T)``; ``y0``: what
     stands before the first target, ``(B, O)`` or ``(B,)``, zeros if None. Returns
-    ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
-    """
+    ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``."""
     y = check_tensor(y, "y", floating=False)
     if y.dim() not in (2, 3):
         raise ValueError(

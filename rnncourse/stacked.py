@@ -5,6 +5,8 @@ padded batch)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
@@ -31,8 +33,7 @@ class Bidirectional(nn.Module):
     h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
     valid step back to its first, so padding never changes a result. ``forward(x (B, T,
     I), state=None, lengths=None) -> (hs (B, T, H_f + H_b), (final_fwd, final_bwd))``;
-    ``state`` is a pair of initial states or None.
-    """
+    ``state`` is a pair of initial states or None."""
 
     def __init__(self, forward_cell, backward_cell):
         super().__init__()
@@ -61,8 +62,7 @@ class Stacked(nn.Module):
     """Layers on top of each other: layer ``l``'s states ``hs`` are layer ``l+1``'s inputs.
     ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain.
     ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_top), finals)``;
-    ``state`` and ``finals`` are lists with one state per layer.
-    """
+    ``state`` and ``finals`` are lists with one state per layer."""
 
     def __init__(self, cells):
         super().__init__()
@@ -87,10 +87,8 @@ class Stacked(nn.Module):
             raise TypeError(f"state must be None or a list of {len(self.layers)} layer states.")
         finals = []
         for layer, layer_state in zip(self.layers, state, strict=True):
-            if isinstance(layer, Bidirectional):
-                x, final = layer(x, layer_state, lengths)
-            else:
-                x, final = run(layer, x, layer_state, lengths)
+            run_layer = layer if isinstance(layer, Bidirectional) else partial(run, layer)
+            x, final = run_layer(x, layer_state, lengths)
             finals.append(final)
         return x, finals
 

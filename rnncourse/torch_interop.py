@@ -84,15 +84,12 @@ def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, directi
     U, W = getattr(module, "weight_ih" + suffix), getattr(module, "weight_hh" + suffix)
     cell = cell_class(U.shape[1], W.shape[1], bias=module.bias, **options)
     for ours, theirs in PARAMETER_NAMES.items():
-        if module.bias or ours in ("U", "W"):
-            source = getattr(module, theirs + suffix)
-            setattr(cell, ours, nn.Parameter(source.detach().clone()))
+        if getattr(cell, ours) is not None:  # b_x, b_h are None with bias=False
+            setattr(cell, ours, nn.Parameter(getattr(module, theirs + suffix).detach().clone()))
     return cell
 
 
-def split_torch_state(
-    state, num_layers: int, num_directions: int, batch: int, hidden_size: int, is_lstm: bool
-) -> list:
+def split_torch_state(state, num_layers, num_directions, batch, hidden_size, is_lstm) -> list:
     """torch's initial state ``h_0`` ``(L*D, B, H)`` (``is_lstm``: the pair ``(h_0, c_0)``)
     for ``L`` layers and ``D`` directions as a list of ``L`` states, ``h`` ``(B, H)`` (or
     ``(h, c)``), with two directions a pair ``(forward state, backward state)``."""
