@@ -1,7 +1,8 @@
 """Stacked and bidirectional recurrences, and ``torch.nn.RNN``/``LSTM``/``GRU`` rebuilt.
 
 Every layer runs with :func:`rnncourse.sequences.run` (batch-first, ``lengths`` for a
-padded batch)."""
+padded batch).
+"""
 
 from __future__ import annotations
 
@@ -99,8 +100,7 @@ class TorchEquivalent(nn.Module):
     an LSTM, ``(output, (h_n, c_n))``: ``output (B, T, D*H)`` and ``h_n, c_n
     (L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,
     direction ``d``. ``state`` is ``h_0`` or ``(h_0, c_0)`` in that same layout. Input is
-    always batch-first, whatever the original module's ``batch_first``.
-    """
+    always batch-first, whatever the original module's ``batch_first``."""
 
     def __init__(self, stack: Stacked, num_directions: int, is_lstm: bool):
         super().__init__()
