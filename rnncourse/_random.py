@@ -1,15 +1,11 @@
 """One way to turn a ``seed`` argument into a random-number generator.
 
-Every function in the package that draws random numbers takes ``seed`` and passes it
-through :func:`generator`, so ``seed`` means the same thing everywhere:
-
-* an ``int`` (>= 0): a new private ``torch.Generator`` seeded with it, so the same seed
-  gives the same numbers, whatever else the program has drawn;
-* a ``torch.Generator``: used as it is (and advanced), for a stream of draws;
-* ``None``: a new private generator seeded with fresh entropy from the operating system,
-  as NumPy's ``default_rng(None)`` does: different numbers on every call.
-
-The global generator (``torch.manual_seed``) is never read or advanced.
+Every function of the package that draws random numbers passes its ``seed`` through
+:func:`generator`: an ``int`` (>= 0) gives a new private ``torch.Generator`` seeded with
+it (same seed, same numbers, whatever else was drawn); a ``torch.Generator`` is used as
+it is (and advanced); ``None`` gives a private generator seeded from the operating
+system's entropy (different numbers on every call). The global generator
+(``torch.manual_seed``) is never read or advanced.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Input checks shared by every public function.
-
-Each helper raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a
-wrong shape or value, with a message that says what was expected, what was given
-and, where it helps, how to fix it.
-"""
+"""Input checks shared by every public function: each raises ``TypeError`` for a wrong
+type or dtype and ``ValueError`` for a wrong shape or value, saying what was expected, what
+was given and, where it helps, how to fix it."""
 
 from __future__ import annotations
 
@@ -15,8 +12,10 @@ import torch
 
 __all__ = ["check_tensor", "check_array", "check_int", "check_float", "check_choice"]
 
+Shape = Sequence[int | str | None] | None
 
-def _check_shape(actual: tuple, name: str, shape, hint: str) -> None:
+
+def _check_shape(actual: tuple, name: str, shape: Shape, hint: str) -> None:
     """``actual`` against ``shape``: an int fixes a dimension, None or a name accepts any."""
     if shape is None:
         return
@@ -36,21 +35,13 @@ def _check_shape(actual: tuple, name: str, shape, hint: str) -> None:
 
 
 def check_tensor(
-    x,
-    name: str,
-    shape: Sequence[int | str | None] | None = None,
-    *,
-    floating: bool = True,
-    allow_empty: bool = False,
-    hint: str = "",
+    x, name: str, shape: Shape = None, *, floating=True, allow_empty=False, hint=""
 ) -> torch.Tensor:
-    """Check that ``x`` is a torch tensor of the given shape and return it.
-
-    ``name`` is the argument's name in the message; ``shape`` the expected shape, where an
-    int fixes a dimension and ``None`` or a symbolic name such as ``"B"`` accepts any
-    size. ``floating`` requires a floating-point dtype, ``allow_empty`` accepts a
-    zero-sized dimension, and ``hint`` (how to fix the input) ends the message.
-    """
+    """Check that ``x`` is a torch tensor of ``shape`` and return it. ``name`` names the
+    argument in the message; in ``shape`` an int fixes a dimension and ``None`` or a name
+    such as ``"B"`` accepts any size. ``floating`` requires a floating-point dtype,
+    ``allow_empty`` accepts a zero-sized dimension, and ``hint`` (how to fix the input)
+    ends the message."""
     if isinstance(x, np.ndarray):
         raise TypeError(
             f"{name} must be a torch.Tensor, got a numpy array of shape {x.shape}. "
@@ -72,7 +63,7 @@ def check_tensor(
     return x
 
 
-def check_array(x, name: str, shape: Sequence[int | str | None] | None = None, *, hint=""):
+def check_array(x, name: str, shape: Shape = None, *, hint=""):
     """Check that ``x`` is a non-empty floating-point NumPy array of ``shape``; return it."""
     if isinstance(x, torch.Tensor):
         raise TypeError(
@@ -91,39 +82,29 @@ def check_array(x, name: str, shape: Sequence[int | str | None] | None = None, *
     return x
 
 
-def check_int(
-    value, name: str, *, min_value: int | None = None, max_value: int | None = None
-) -> int:
-    """Check that ``value`` is an integer (not a bool) within bounds and return it."""
+def check_int(value, name: str, *, min_value=None, max_value=None) -> int:
+    """Check that ``value`` is an integer (not a bool) within bounds; return it as int."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r}).")
-    value = int(value)
-    if min_value is not None and value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
-    if max_value is not None and value > max_value:
-        raise ValueError(f"{name} must be <= {max_value}, got {value}.")
-    return value
+    return _check_bounds(int(value), name, min_value, max_value)
 
 
-def check_float(
-    value,
-    name: str,
-    *,
-    min_value: float | None = None,
-    max_value: float | None = None,
-    strict_min: bool = False,
-) -> float:
-    """Check that ``value`` is a real number within bounds and return it as float."""
+def check_float(value, name: str, *, min_value=None, max_value=None, strict_min=False) -> float:
+    """Check that ``value`` is a real number within bounds (``> min_value`` with
+    ``strict_min``) and return it as float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r}).")
     value = float(value)
     if value != value:
         raise ValueError(f"{name} must be a number, got NaN.")
-    if min_value is not None:
-        if strict_min and value <= min_value:
-            raise ValueError(f"{name} must be > {min_value}, got {value}.")
-        if not strict_min and value < min_value:
-            raise ValueError(f"{name} must be >= {min_value}, got {value}.")
+    if strict_min and min_value is not None and value <= min_value:
+        raise ValueError(f"{name} must be > {min_value}, got {value}.")
+    return _check_bounds(value, name, min_value, max_value)
+
+
+def _check_bounds(value, name: str, min_value, max_value):
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
     if max_value is not None and value > max_value:
         raise ValueError(f"{name} must be <= {max_value}, got {value}.")
     return value

@@ -1,36 +1,19 @@
 """Backpropagation through time by hand, in NumPy (float64).
 
-A recurrent network unrolled over T steps is a deep network whose layers share their
-weights. Backpropagation through it needs only two ideas beyond ordinary backprop:
+Two ideas beyond ordinary backprop: **shared parameters accumulate** (U, W, b serve every
+step, so ``dW += ...``, never ``dW = ...``), and **deltas add at a branch** (h(t) feeds
+o(t) and h(t+1), so going backwards their two deltas add before flowing into step t).
 
-1. **Shared parameters accumulate.** U, W and b are used at every step, so their
-   gradient is the *sum* of the contributions from every step: ``dW += ...``, never
-   ``dW = ...`` (overwriting keeps only the last step visited).
-2. **Deltas add at a branch.** The state h(t) feeds two places: this step's readout
-   o(t) and the next step h(t+1). Going backwards, the delta from the readout and the
-   delta arriving from step t+1 are added, and the sum flows on into step t.
-
-The vanilla RNN here, for t = 1..T (batch-first, row vectors), with parameters in a dict
-``U (H, I)``, ``W (H, H)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``::
+The vanilla RNN (batch-first), ``params`` a dict of ``U (H, I)``, ``W (H, H)``, ``b (H,)``,
+``V (O, H)``, ``b_o (O,)``::
 
     h(t) = tanh(U x(t) + W h(t-1) + b)  (or relu),  h(0) = 0 unless given,
     o(t) = V h(t) + b_o,  L = (1/B) sum_b sum_t loss(o(t), y(t))
 
-One bias ``b`` per layer: ``rnncourse.cells`` and torch keep two, ``b_x + b_h``, which
-only ever appear summed, so by hand their sum is enough (and dL/db_x = dL/db_h = dL/db).
-``b_o`` is the readout's bias (Goodfellow et al.'s ``c``, which this course keeps for the
-LSTM cell state); the bias of an LSTM's output gate is rows 3H:4H of the LSTM's ``b``.
-
-The backward functions use two names for the delta of a state: ``dh``, the total
-dL/dh(t) at step t (this step's readout plus what step t+1 sent back), and ``dh_prev``,
-the part that step t sends back to h(t-1) (``rnncourse.lstm_bptt`` adds ``dc`` and
-``dc_prev`` for the LSTM's cell state). The per-step losses are ``"softmax"``
-(cross-entropy with integer class targets) and ``"mse"`` (0.5 * ||o(t) - y(t)||^2); with
-``outputs="last"`` only the last step has a loss (many-to-one).
-
-Forward and backward functions sit side by side, as in CS231n's ``rnn_layers.py``;
-every cache is whatever the matching backward needs. The step functions are bare maths:
-:func:`rnn_forward` checks and converts its inputs once for all steps.
+``b`` is ``b_x + b_h`` of ``rnncourse.cells`` and torch (dL/db_x = dL/db_h = dL/db).
+``dh`` is the total dL/dh(t) at step t, ``dh_prev`` what step t sends back to h(t-1).
+Losses per step: ``"softmax"`` (cross-entropy) or ``"mse"`` (0.5 * ||o(t) - y(t)||^2).
+The step functions are bare maths; the public functions check their inputs once.
 """
 
 from __future__ import annotations
@@ -46,9 +29,6 @@ __all__ = [
 ]  # fmt: skip
 
 RNN_PARAMS = ("U", "W", "b", "V", "b_o")
-
-
-# ----------------------------------------------------------------------------- checks
 
 
 def get_params(params, keys, what: str) -> dict[str, np.ndarray]:
@@ -67,14 +47,20 @@ def get_params(params, keys, what: str) -> dict[str, np.ndarray]:
     return {k: check_array(params[k], f"params[{k!r}]").astype(np.float64) for k in keys}
 
 
-def _check_rnn_params(params) -> dict[str, np.ndarray]:
+def _check_inputs(params, x, h0, nonlinearity: str):
+    """Checked float64 copies ``(params, x (B, T, I), h0 (B, H))``; zeros for h0=None."""
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     p = get_params(params, RNN_PARAMS, "vanilla RNN with readout")
     H, I = check_array(p["U"], "params['U']", ("H", "I")).shape
     check_array(p["W"], "params['W']", (H, H), hint="W is (H, H), H = params['U'].shape[0].")
     check_array(p["b"], "params['b']", (H,))
     O = check_array(p["V"], "params['V']", ("O", H), hint="V is (O, H).").shape[0]
     check_array(p["b_o"], "params['b_o']", (O,))
-    return p
+    hint = f"x is (batch, time, {I}) for U of shape {(H, I)}."
+    x = check_array(x, "x", ("B", "T", I), hint=hint).astype(np.float64)
+    h0 = np.zeros((x.shape[0], H)) if h0 is None else h0
+    hint = "h0 is (batch, hidden) or None for zeros."
+    return p, x, check_array(h0, "h0", (x.shape[0], H), hint=hint).astype(np.float64)
 
 
 def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: str):
@@ -99,18 +85,6 @@ def _check_targets(targets, loss: str, batch: int, steps: int, O: int, outputs: 
     return targets
 
 
-def _check_x(x, H: int, I: int) -> np.ndarray:
-    hint = f"x is (batch, time, {I}) for U of shape {(H, I)}."
-    return check_array(x, "x", ("B", "T", I), hint=hint).astype(np.float64)
-
-
-def _check_h0(h0, B: int, H: int) -> np.ndarray:
-    if h0 is None:
-        return np.zeros((B, H))
-    hint = "h0 is (batch, hidden) or None for zeros."
-    return check_array(h0, "h0", (B, H), hint=hint).astype(np.float64)
-
-
 def _check_cache(cache) -> dict:
     if not isinstance(cache, dict) or "steps" not in cache or "loss_steps" not in cache:
         raise TypeError(
@@ -120,21 +94,11 @@ def _check_cache(cache) -> dict:
     return cache
 
 
-# ------------------------------------------------------------------------- one step
-
-
 def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
-    """One step h(t) = act(U x(t) + W h(t-1) + b): the bare maths, without input checks.
-
-    Args:
-        x_t: input x(t) at this step, shape (B, I).
-        h_prev: previous state h(t-1), shape (B, H).
-        params: dict with U (H, I), W (H, H), b (H,) float64 (other keys are ignored), as
-            :func:`rnn_forward` checks them once for every step.
-        nonlinearity: ``"tanh"`` or ``"relu"``.
-
-    Returns h(t) of shape (B, H) and a cache for :func:`rnn_step_backward`.
-    """
+    """One step h(t) = act(U x(t) + W h(t-1) + b), without input checks.
+    ``x_t``: x(t) (B, I); ``h_prev``: h(t-1) (B, H); ``params``: U (H, I), W (H, H),
+    b (H,) float64 (other keys ignored); ``nonlinearity``: ``"tanh"`` or ``"relu"``.
+    Returns h(t) (B, H) and a cache for :func:`rnn_step_backward`."""
     U, W = params["U"], params["W"]
     a = x_t @ U.T + h_prev @ W.T + params["b"]  # pre-activation, (B, H)
     h_t = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
@@ -142,28 +106,26 @@ def rnn_step_forward(x_t, h_prev, params, nonlinearity: str = "tanh"):
 
 
 def rnn_step_backward(dh, cache):
-    """Backward through one step of :func:`rnn_step_forward` (bare maths, no checks).
-
-    Args:
-        dh: dL/dh(t), shape (B, H): the total delta arriving at this step's output.
-        cache: from :func:`rnn_step_forward`.
-
-    Returns:
-        ``(dx, dh_prev, dU, dW, db)`` with shapes (B, I), (B, H), (H, I), (H, H), (H,):
-        ``dh_prev`` is what this step sends back to h(t-1); the rest is this step's
-        contribution only (the caller sums them over steps).
-    """
+    """Backward through one step of :func:`rnn_step_forward`, without input checks.
+    ``dh``: the total dL/dh(t) (B, H). Returns ``(dx, dh_prev, dU, dW, db)`` of shapes
+    (B, I), (B, H), (H, I), (H, H), (H,): ``dh_prev`` goes back to h(t-1); the rest is
+    this step's contribution only (the caller sums them over steps)."""
     x_t, h_prev, a, h_t, U, W, nonlinearity = cache
     if nonlinearity == "tanh":
         da = dh * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2
     else:
         da = dh * (a > 0)  # relu'(a) = 1 where a > 0
-    dx = da @ U
-    dh_prev = da @ W
-    dU = da.T @ x_t
-    dW = da.T @ h_prev
-    db = da.sum(axis=0)
-    return dx, dh_prev, dU, dW, db
+    return da @ U, da @ W, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)
+
+
+def _run_steps(p, x, h, nonlinearity: str):
+    """The states (B, T, H) and step caches of the RNN over checked inputs."""
+    hs, steps = np.zeros((*x.shape[:2], h.shape[1])), []
+    for t in range(x.shape[1]):
+        h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
+        hs[:, t] = h
+        steps.append(step_cache)
+    return hs, steps
 
 
 def _loss_and_grad(o, targets, loss: str, batch: int):
@@ -172,65 +134,37 @@ def _loss_and_grad(o, targets, loss: str, batch: int):
         z = o - o.max(axis=-1, keepdims=True)  # shift for numerical stability
         logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
         y = targets.reshape(batch, -1)
-        picked = np.take_along_axis(logp, y[..., None], axis=-1)
-        total = -picked.sum() / batch
+        total = -np.take_along_axis(logp, y[..., None], axis=-1).sum() / batch
         one_hot = y[..., None] == np.arange(o.shape[-1])
-        do = np.exp(logp) - one_hot  # dloss/do = softmax(o) - one_hot(y)
-        return total, do / batch
+        return total, (np.exp(logp) - one_hot) / batch  # dloss/do = softmax(o) - one_hot(y)
     diff = o - targets.reshape(o.shape)
     return 0.5 * (diff**2).sum() / batch, diff / batch
 
 
-# --------------------------------------------------------------------- whole sequence
-
-
 def rnn_forward(
-    params,
-    x,
-    targets,
-    h0=None,
-    *,
-    loss: str = "softmax",
-    outputs: str = "every",
-    nonlinearity: str = "tanh",
+    params, x, targets, h0=None, *, loss="softmax", outputs="every", nonlinearity="tanh"
 ):
     """Run the RNN over a sequence and compute the total loss.
 
-    Args:
-        params: dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-        x: inputs (B, T, I); h0: initial state (B, H), zeros when None.
-        targets: for ``loss="softmax"`` (cross-entropy) integer class indices (B, T), or
-            (B,) with ``outputs="last"`` (many-to-one; default ``"every"``: a loss at
-            every step, summed); for ``loss="mse"`` (0.5 * squared error) floats
-            (B, T, O), or (B, O) with ``outputs="last"``.
-        nonlinearity: ``"tanh"`` or ``"relu"``.
-
-    Returns:
-        ``(loss, cache)``: the scalar loss L = (1/B) sum over batch and loss steps, and a
-        cache for :func:`rnn_backward`. ``cache["h"]`` holds the states (B, T, H) and
-        ``cache["o"]`` the outputs (B, S, O) at the S steps with a loss.
+    ``params``: U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); ``x``: inputs (B, T, I);
+    ``h0``: initial state (B, H), zeros when None; ``targets``: with ``loss="softmax"``
+    integer class indices (B, T), or (B,) with ``outputs="last"`` (many-to-one; default
+    ``"every"``: a loss at every step, summed); with ``loss="mse"`` floats (B, T, O), or
+    (B, O) with ``outputs="last"``; ``nonlinearity``: ``"tanh"`` or ``"relu"``.
+    Returns ``(loss, cache)``: the scalar L = (1/B) sum over batch and loss steps, and a
+    cache for :func:`rnn_backward`, with the states ``cache["h"]`` (B, T, H) and the
+    outputs ``cache["o"]`` (B, S, O) at the S steps with a loss.
     """
     check_choice(loss, "loss", ("softmax", "mse"))
     check_choice(outputs, "outputs", ("every", "last"))
-    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
-    p = _check_rnn_params(params)
-    H, I = p["U"].shape
-    O = p["V"].shape[0]
-    x = _check_x(x, H, I)
+    p, x, h0 = _check_inputs(params, x, h0, nonlinearity)
     B, T, _ = x.shape
-    targets = _check_targets(targets, loss, B, T, O, outputs)
-    h0 = _check_h0(h0, B, H)
-
-    hs, step_caches, h = np.zeros((B, T, H)), [], h0
-    for t in range(T):
-        h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
-        hs[:, t] = h
-        step_caches.append(step_cache)
-
+    targets = _check_targets(targets, loss, B, T, p["V"].shape[0], outputs)
+    hs, steps = _run_steps(p, x, h0, nonlinearity)
     loss_steps = list(range(T)) if outputs == "every" else [T - 1]
     o = hs[:, loss_steps] @ p["V"].T + p["b_o"]  # (B, S, O)
     total, do = _loss_and_grad(o, targets, loss, B)
-    cache = dict(params=p, x=x, h0=h0, h=hs, o=o, do=do, loss_steps=loss_steps, steps=step_caches)
+    cache = dict(params=p, x=x, h0=h0, h=hs, o=o, do=do, loss_steps=loss_steps, steps=steps)
     return float(total), cache
 
 
@@ -247,25 +181,19 @@ def _readout_backward(cache, t, grads, dh_prev):
 
 def rnn_backward(cache):
     """Full backpropagation through time, from the ``cache`` of :func:`rnn_forward`.
-
-    Returns:
-        ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
-        (same shapes as the parameters); ``dh`` of shape (B, T, H) holds the total
-        derivative dL/dh(t) at every step: this step's loss plus everything that flows
-        back from later steps.
-    """
+    Returns ``(grads, dh)``: ``grads`` maps "U", "W", "b", "V", "b_o" to dL/d(parameter)
+    (of the parameter's shape); ``dh`` (B, T, H) holds the total dL/dh(t) at every step:
+    this step's loss plus everything that flows back from later steps."""
     p = _check_cache(cache)["params"]
     B, T, H = cache["h"].shape
     grads = {k: np.zeros_like(v) for k, v in p.items()}  # start every gradient at zero
-    dh = np.zeros((B, T, H))  # dh[:, t] = dL/dh(t), the total at step t
+    dh = np.zeros((B, T, H))
     dh_prev = np.zeros((B, H))  # what step t+1 sent back to h(t): nothing after the last
     for t in reversed(range(T)):
-        # Branch at h(t): it feeds the readout o(t) and the next step h(t+1), so the two
-        # deltas are ADDED: dL/dh(t) = V^T dL/do(t) + (what step t+1 sent back).
+        # Branch at h(t): dL/dh(t) = V^T dL/do(t) + (what step t+1 sent back).
         dh[:, t] = _readout_backward(cache, t, grads, dh_prev)
         _, dh_prev, dU, dW, db = rnn_step_backward(dh[:, t], cache["steps"][t])
         # U, W, b are the same arrays at every step: ACCUMULATE with +=.
-        # Writing grads["W"] = dW here would keep only step 1's contribution.
         grads["U"] += dU
         grads["W"] += dW
         grads["b"] += db
@@ -273,20 +201,13 @@ def rnn_backward(cache):
 
 
 def truncated_rnn_backward(cache, k: int):
-    """Truncated backpropagation through time with window ``k >= 1``, from ``cache`` (of
-    :func:`rnn_forward`).
+    """Truncated BPTT with window ``k >= 1``, from the ``cache`` of :func:`rnn_forward`.
 
-    Definition: the loss at step t reaches the parameters through the step functions
-    of steps t, t-1, ..., t-k+1 only, i.e. as if h(t-k) were a constant. In torch
-    terms, loss t is computed from ``h[t-k].detach()``. With k = 1 each loss sees only
-    its own step; with k >= T this is full BPTT. The readout V, b_o is not affected.
-
-    Each loss's delta is carried back explicitly, at most k steps, so the code follows
-    the definition directly (O(T k) steps of work, fine for teaching sizes).
-
-    Returns:
-        ``(grads, dh)`` like :func:`rnn_backward`, where ``dh[:, s]`` is the sum of the
-        truncated deltas that reach h(s) (from the losses at steps s .. s+k-1).
+    The loss at step t reaches the parameters through steps t, t-1, ..., t-k+1 only, as
+    if h(t-k) were a constant (in torch: loss t computed from ``h[t-k].detach()``); k >= T
+    is full BPTT, and the readout V, b_o is not affected. Returns ``(grads, dh)`` like
+    :func:`rnn_backward`, where ``dh[:, s]`` sums the truncated deltas that reach h(s)
+    (from the losses at steps s .. s+k-1).
     """
     k = check_int(k, "k", min_value=1)
     p = _check_cache(cache)["params"]
@@ -294,8 +215,7 @@ def truncated_rnn_backward(cache, k: int):
     grads = {name: np.zeros_like(v) for name, v in p.items()}
     dh = np.zeros((B, T, H))
     for t in cache["loss_steps"]:
-        # The delta of loss t alone, entering at h(t) through the readout.
-        dh_loss = _readout_backward(cache, t, grads, np.zeros((B, H)))
+        dh_loss = _readout_backward(cache, t, grads, np.zeros((B, H)))  # loss t alone
         for s in range(t, max(t - k, -1), -1):  # steps t, t-1, ..., t-k+1
             dh[:, s] += dh_loss
             _, dh_loss, dU, dW, db = rnn_step_backward(dh_loss, cache["steps"][s])
@@ -306,17 +226,12 @@ def truncated_rnn_backward(cache, k: int):
     return grads, dh
 
 
-# --------------------------------------------------------------- numerical gradients
-
-
 def numerical_gradient(f, x, eps: float = 1e-6):
     """Central-difference gradient of a scalar function with respect to every entry of x.
 
-    For each entry, ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place, ``f(x)``
-    (a scalar) is evaluated, and ``x[i]`` is restored; so ``f`` may also read ``x`` (a
-    float array of any shape) through a closure, e.g.
-    ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
-
+    Each ``x[i]`` is set to ``x[i] + eps`` and ``x[i] - eps`` in place for ``f(x)`` (a
+    scalar) and then restored, so ``f`` may read ``x`` (a float array of any shape) through
+    a closure: ``numerical_gradient(lambda _: rnn_forward(params, x, y)[0], params["W"])``.
     Returns an array of x's shape: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) per entry.
     """
     check_array(x, "x")
@@ -327,18 +242,14 @@ def numerical_gradient(f, x, eps: float = 1e-6):
         x[i] = old + eps
         f_plus = float(f(x))
         x[i] = old - eps
-        f_minus = float(f(x))
+        grad[i] = (f_plus - float(f(x))) / (2 * eps)
         x[i] = old  # restore
-        grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 
 def relative_error(a, n) -> float:
-    """Largest entry-wise relative error ``|a - n| / max(1e-8, |a| + |n|)``.
-
-    The floor 1e-8 keeps entries where both gradients are (near) zero from dividing by
-    zero: there the error is measured absolutely, in units of 1e-8.
-    """
+    """Largest entry-wise relative error ``|a - n| / max(1e-8, |a| + |n|)``: the floor
+    measures entries where both are (near) zero absolutely, in units of 1e-8."""
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
     if a.shape != n.shape:
         raise ValueError(f"a and n must have the same shape, got {a.shape} and {n.shape}.")
@@ -349,53 +260,36 @@ def gradient_check(params, x, targets, h0=None, *, eps: float = 1e-6, **forward_
     """Compare :func:`rnn_backward` with central differences for every parameter.
 
     ``params, x, targets, h0`` (not modified) and ``**forward_kwargs`` (``loss``,
-    ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step.
-
-    Returns:
-        dict mapping "U", "W", "b", "V", "b_o" to the largest :func:`relative_error` over
-        that parameter's entries. Below about 1e-7 in float64 means the two agree. With
-        ``nonlinearity="relu"`` a pre-activation within eps of 0 can give a large error
-        that is a kink, not a bug.
+    ``outputs``, ``nonlinearity``) are :func:`rnn_forward`'s; ``eps`` is the step. Returns
+    a dict of the largest :func:`relative_error` over each parameter's entries, by name:
+    below about 1e-7 the two agree (with relu, a pre-activation within eps of 0 can give
+    a large error that is a kink, not a bug).
     """
-    p = {k: v.copy() for k, v in _check_rnn_params(params).items()}
-    _, cache = rnn_forward(p, x, targets, h0, **forward_kwargs)
+    _, cache = rnn_forward(params, x, targets, h0, **forward_kwargs)
     grads, _ = rnn_backward(cache)
-    errors = {}
-    for name in RNN_PARAMS:
-        num = numerical_gradient(
-            lambda _: rnn_forward(p, x, targets, h0, **forward_kwargs)[0], p[name], eps
-        )
-        errors[name] = relative_error(grads[name], num)
-    return errors
+    p = {k: v.copy() for k, v in cache["params"].items()}  # nudged in place below
+
+    def loss(_):
+        return rnn_forward(p, x, targets, h0, **forward_kwargs)[0]
+
+    return {k: relative_error(grads[k], numerical_gradient(loss, p[k], eps)) for k in RNN_PARAMS}
 
 
 def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
     """How strongly each output depends on each input: ||do(t)/dx(s)|| for all steps t, s.
 
-    The same backward pass as BPTT, started from one output o(t) at a time and carried back
-    to every earlier step s, keeping ``dx`` (the delta that reaches the input x(s)) instead
-    of the weight gradients. Work grows like T^2 O steps: fine for teaching sizes.
-
-    ``params``, ``x`` (B, T, I), ``h0`` and ``nonlinearity`` are :func:`rnn_forward`'s.
-
-    Returns:
-        array S of shape (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I)
-        Jacobian do(t)/dx(s) of sequence n, zero for s > t (no output sees a later input).
+    BPTT's backward pass from one output o(t) at a time, keeping the delta ``dx`` that
+    reaches each x(s) (T^2 O backward steps). Arguments as :func:`rnn_forward`'s. Returns
+    S (B, T, T): ``S[n, t, s]`` is the Frobenius norm of the (O, I) Jacobian do(t)/dx(s)
+    of sequence n, zero for s > t (no output sees a later input).
     """
-    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
-    p = _check_rnn_params(params)
-    H, I = p["U"].shape
-    x = _check_x(x, H, I)
-    B, T, _ = x.shape
-    h = _check_h0(h0, B, H)
-    steps = []
-    for t in range(T):
-        h, step_cache = rnn_step_forward(x[:, t], h, p, nonlinearity)
-        steps.append(step_cache)
+    p, x, h0 = _check_inputs(params, x, h0, nonlinearity)
+    B, T, I = x.shape
+    _, steps = _run_steps(p, x, h0, nonlinearity)
     jac = np.zeros((B, T, p["V"].shape[0], T, I))  # [n, t, j, s, i] = do_j(t)/dx_i(s)
     for t in range(T):
         for j, v_j in enumerate(p["V"]):
-            dh = np.broadcast_to(v_j, (B, H))  # do_j(t)/dh(t) = row j of V
+            dh = np.broadcast_to(v_j, (B, h0.shape[1]))  # do_j(t)/dh(t) = row j of V
             for s in range(t, -1, -1):
                 jac[:, t, j, s], dh, *_ = rnn_step_backward(dh, steps[s])
     return np.sqrt((jac**2).sum(axis=(2, 4)))
@@ -403,12 +297,9 @@ def input_sensitivity(params, x, h0=None, *, nonlinearity: str = "tanh"):
 
 def init_params(input_size: int, hidden_size: int, output_size: int, *, seed=None):
     """Random float64 parameters for the vanilla RNN with readout.
-
     Sizes I, H, O; entries normal with standard deviation 1/sqrt(fan_in) (fan_in = I for
     U, H for W and V), biases zero; ``seed``: an int, ``np.random.Generator`` or None.
-
-    Returns dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,).
-    """
+    Returns a dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,)."""
     I = check_int(input_size, "input_size", min_value=1)
     H = check_int(hidden_size, "hidden_size", min_value=1)
     O = check_int(output_size, "output_size", min_value=1)

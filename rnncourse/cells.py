@@ -1,23 +1,10 @@
-"""One recurrent step, written from scratch with plain torch tensor operations.
+"""One recurrent step, ``h(t) = f(h(t-1), x(t))``, from plain torch tensor operations.
 
-A recurrent cell maps the input at one time step and the previous state to the next
-state, ``h(t) = f(h(t-1), x(t))``. Running it over a sequence is the job of
-``rnncourse.sequences``; this module only defines the step.
-
-Names follow the course's notation (the table in ``rnncourse``'s docstring): ``U``
-multiplies the input, ``W`` the previous state. The biases ``b_x`` (input side) and
-``b_h`` (state side) are torch's ``bias_ih`` and ``bias_hh``, kept apart only so that
-weights load from torch one to one: they always appear summed, ``b = b_x + b_h`` (the
-single ``b`` of ``rnncourse.bptt``), and ``dL/db_x = dL/db_h = dL/db``.
-
-The four step functions right below are the maths and nothing else: the plain RNN, the
-gated leaky unit, the LSTM and the GRU. The classes after them hold the parameters,
-check the inputs and call the steps; :class:`StepCell` calls a step function you wrote
-instead (the exercises' signatures), so your step trains as a layer. Every cell works on
-a batch: ``x`` is ``(B, input_size)``, the state ``h`` ``(B, hidden_size)`` (the LSTM's
-the pair ``(h, c)``). ``RNNCell``, ``LSTMCell`` and ``GRUCell`` equal torch's cells;
-``Cell.from_torch(module)`` copies a torch module's weights (names and gate order:
-``rnncourse.torch_interop``).
+``U`` multiplies the input, ``W`` the previous state; the biases ``b_x``, ``b_h`` are
+torch's ``bias_ih``, ``bias_hh``, kept apart so that weights load from torch one to one
+(they only appear summed, ``b = b_x + b_h``). The step functions are the bare maths; the
+cells hold the parameters, check the inputs and call them. ``RNNCell``, ``LSTMCell`` and
+``GRUCell`` equal torch's cells.
 """
 
 from __future__ import annotations
@@ -34,8 +21,8 @@ from rnncourse._validation import check_choice, check_float, check_int, check_te
 __all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "GatedLeakyCell", "StepCell"]
 
 
-# The steps: x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None,
-# G gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
+# The steps: x (B, I), h and c (B, H); U (G*H, I), W (G*H, H), b_x and b_h (G*H,) or None
+# for G gate blocks. F.linear(x, U, b_x) is U x + b_x for every row of the batch.
 
 
 def _rnn_step(x, h, U, W, b_x, b_h, nonlinearity: str = "tanh"):
@@ -52,19 +39,14 @@ def _gated_leaky_step(x, s, retention):
 def _lstm_gates(x, h, U, W, b_x, b_h):
     """The four gate blocks of an LSTM step in torch's order: ``(i, f, g, o)``, each ``(B, H)``."""
     a_i, a_f, a_g, a_o = (F.linear(x, U, b_x) + F.linear(h, W, b_h)).chunk(4, dim=1)
-    i = torch.sigmoid(a_i)  # input gate: how much of g enters the cell
-    f = torch.sigmoid(a_f)  # forget gate: how much of c(t-1) is kept
-    g = torch.tanh(a_g)  # candidate change of the cell state
-    o = torch.sigmoid(a_o)  # output gate: how much of the cell is shown
-    return i, f, g, o
+    return torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
 
 
 def _lstm_step(x, h, c, U, W, b_x, b_h):
     """One LSTM step from its gates (:func:`_lstm_gates`): ``(h, c)``."""
     i, f, g, o = _lstm_gates(x, h, U, W, b_x, b_h)
     c = f * c + i * g  # the cell state, updated additively
-    h = o * torch.tanh(c)
-    return h, c
+    return o * torch.tanh(c), c
 
 
 def _gru_step(x, h, U, W, b_x, b_h):
@@ -79,14 +61,9 @@ def _gru_step(x, h, U, W, b_x, b_h):
 
 class RecurrentCell(nn.Module):
     """Base class of all cells: one step ``state(t) = f(state(t-1), x(t))``.
-
-    ``input_size`` ``I`` and ``hidden_size`` ``H`` are the features of ``x`` ``(B, I)`` and
-    ``h`` ``(B, H)``; ``pair_state`` is True when the state is a pair ``(h, c)`` (LSTM).
-    ``forward(x, state=None) -> new_state`` checks its inputs (``state=None`` means a zero
-    state) and calls ``step(x, state)``, the bare maths that subclasses implement and
-    that ``rnncourse.sequences.run`` calls at every time step, once its inputs are checked.
-    ``output(state)`` returns the hidden vector ``h`` of shape ``(B, H)``.
-    """
+    ``input_size`` I, ``hidden_size`` H: the features of ``x`` ``(B, I)`` and ``h`` ``(B,
+    H)``; ``pair_state``: the state is a pair ``(h, c)`` (LSTM). ``forward(x, state=None)``
+    checks its inputs (None: a zero state) and calls ``step``, the bare maths."""
 
     pair_state = False
 
@@ -108,9 +85,7 @@ class RecurrentCell(nn.Module):
         """An all-zero state ``(B, H)`` (or a pair), by default of the parameters' dtype."""
         batch_size = check_int(batch_size, "batch_size", min_value=1)
         param = next(self.parameters())
-        dtype = param.dtype if dtype is None else dtype
-        device = param.device if device is None else device
-        h = torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        h = param.new_zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
         return (h, h.clone()) if self.pair_state else h
 
     def output(self, state) -> torch.Tensor:
@@ -128,34 +103,27 @@ class RecurrentCell(nn.Module):
             )
         if state is None:
             return self.zero_state(x.shape[0], dtype=x.dtype, device=x.device)
-        if not self.pair_state:
-            return self._check_h(state, x, "state")
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
+        if self.pair_state and (not isinstance(state, (tuple, list)) or len(state) != 2):
             raise TypeError(
                 "The LSTM state must be a pair (h, c) of (batch, hidden_size) tensors, got "
                 f"{type(state).__name__}. Pass None for a zero state."
             )
-        return self._check_h(state[0], x, "h"), self._check_h(state[1], x, "c")
-
-    def _check_h(self, h, x: torch.Tensor, name: str) -> torch.Tensor:
         shape = (x.shape[0], self.hidden_size)
         hint = f"It must be (batch, hidden_size) = {shape} to match x; pass None for zeros."
-        h = check_tensor(h, name, shape, hint=hint)
-        if h.dtype != x.dtype:
-            raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
-        return h
+        parts = {"h": state[0], "c": state[1]} if self.pair_state else {"state": state}
+        for name, h in parts.items():
+            check_tensor(h, name, shape, hint=hint)
+            if h.dtype != x.dtype:
+                raise TypeError(f"{name} has dtype {h.dtype} but x has dtype {x.dtype}; use .to().")
+        return tuple(parts.values()) if self.pair_state else state
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
 class _TorchLikeCell(RecurrentCell):
-    """Shared parts of the RNN, LSTM and GRU cells: ``n_gates`` stacked blocks of rows.
-
-    Parameters: ``U`` ``(n_gates*H, I)``, ``W`` ``(n_gates*H, H)``, ``b_x`` and ``b_h``
-    ``(n_gates*H,)`` (or ``None`` with ``bias=False``), all initialised like torch from
-    ``uniform(-1/sqrt(H), 1/sqrt(H))``.
-    """
+    """The RNN, LSTM and GRU cells' parameters, ``G = n_gates`` blocks of rows: ``U``
+    ``(G*H, I)``, ``W`` ``(G*H, H)``, ``b_x``, ``b_h`` ``(G*H,)`` (None with ``bias=False``)."""
 
     n_gates = 1
 
@@ -166,9 +134,8 @@ class _TorchLikeCell(RecurrentCell):
         rows = self.n_gates * self.hidden_size
         self.U = nn.Parameter(torch.empty(rows, self.input_size))
         self.W = nn.Parameter(torch.empty(rows, self.hidden_size))
-        # register_parameter, so that a missing bias is still a (None) parameter slot
-        self.register_parameter("b_x", nn.Parameter(torch.empty(rows)) if bias else None)
-        self.register_parameter("b_h", nn.Parameter(torch.empty(rows)) if bias else None)
+        for name in ("b_x", "b_h"):  # without bias, still a (None) parameter slot
+            self.register_parameter(name, nn.Parameter(torch.empty(rows)) if bias else None)
         self.reset_parameters()
 
     @property
@@ -184,7 +151,7 @@ class _TorchLikeCell(RecurrentCell):
     @classmethod
     def from_torch(cls, module: nn.Module, layer: int = 0, direction: int = 0):
         """A new cell holding a copy of the weights of the matching torch cell, or of one
-        ``layer`` and ``direction`` of a multi-layer module (``torch_interop.cell_from_torch``)."""
+        ``layer`` and ``direction`` of a multi-layer module."""
         return torch_interop.cell_from_torch(cls, module, layer, direction)
 
     def extra_repr(self) -> str:
@@ -193,16 +160,11 @@ class _TorchLikeCell(RecurrentCell):
 
 class RNNCell(_TorchLikeCell):
     """The plain (Elman) recurrent step, ``h(t) = act(W h(t-1) + U x(t) + b_x + b_h)``.
+    ``act``: ``nonlinearity``, ``"tanh"`` or ``"relu"``. ``U`` ``(H, I)`` (torch's weight_ih),
+    ``W`` ``(H, H)`` (weight_hh), ``b_x``, ``b_h`` ``(H,)`` (bias_ih, bias_hh; None with
+    ``bias=False``). ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``."""
 
-    ``act`` is ``nonlinearity``, ``"tanh"`` or ``"relu"``. Parameters (torch name in
-    brackets): ``U`` ``(H, I)`` (weight_ih), ``W`` ``(H, H)`` (weight_hh), ``b_x`` ``(H,)``
-    (bias_ih), ``b_h`` ``(H,)`` (bias_hh); with ``bias=False`` the biases are ``None``.
-    ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
-    """
-
-    def __init__(
-        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True
-    ):
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True):
         check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
@@ -215,21 +177,15 @@ class RNNCell(_TorchLikeCell):
 
 
 class LSTMCell(_TorchLikeCell):
-    """The long short-term memory step; the state is the pair ``(h, c)``.
+    """The long short-term memory step; the state is the pair ``(h, c)``, each ``(B, H)``.
 
-    With ``a = U x(t) + b_x + W h(t-1) + b_h`` split into four blocks of ``H`` rows in
+    ``a = U x(t) + b_x + W h(t-1) + b_h`` is split into four blocks of ``H`` rows
+    (``k*H:(k+1)*H`` for gate ``k``; parameters as :class:`RNNCell`'s with ``4H`` rows) in
     torch's order ``i, f, g, o``::
 
-        i = sigmoid(a_i)              input gate: how much of g enters the cell
-        f = sigmoid(a_f)              forget gate: how much of c(t-1) is kept
-        g = tanh(a_g)                 candidate change of the cell state
-        o = sigmoid(a_o)              output gate: how much of the cell is shown
-        c(t) = f * c(t-1) + i * g     cell state (the lecture's a(t)), updated additively
-        h(t) = o * tanh(c(t))
-
-    Parameters as :class:`RNNCell`'s with ``4H`` rows; rows ``k*H:(k+1)*H`` belong to
-    gate ``k`` of ``i, f, g, o``. ``forward(x (B, I), state=None)`` takes and returns a
-    pair ``(h, c)`` of ``(B, H)`` tensors; ``output(state)`` is ``h``.
+        i = sigmoid(a_i)   input gate        f = sigmoid(a_f)   forget gate
+        g = tanh(a_g)      candidate         o = sigmoid(a_o)   output gate
+        c(t) = f * c(t-1) + i * g  (the lecture's a(t))     h(t) = o * tanh(c(t))
     """
 
     n_gates = 4
@@ -239,27 +195,22 @@ class LSTMCell(_TorchLikeCell):
         return _lstm_step(x, *state, self.U, self.W, self.b_x, self.b_h)
 
     def gates(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, ...]:
-        """The gates ``(i, f, g, o)``, each ``(B, H)``, of the step ``forward(x, state)``
-        would take."""
+        """The gates ``(i, f, g, o)``, each ``(B, H)``, of the step ``forward(x, state)``."""
         x = check_tensor(x, "x", ("B", self.input_size))
         h, _ = self.check_state(state, x)
         return _lstm_gates(x, h, self.U, self.W, self.b_x, self.b_h)
 
 
 class GRUCell(_TorchLikeCell):
-    """The gated recurrent unit step.
+    """The gated recurrent unit step: ``forward(x (B, I), state=None)`` -> ``h`` ``(B, H)``.
 
-    With ``U x(t) + b_x`` and ``W h(t-1) + b_h`` each split into three blocks of ``H``
-    rows in torch's order ``r, z, n``::
+    ``U x(t) + b_x`` and ``W h(t-1) + b_h`` are split into three blocks of ``H`` rows in
+    torch's order ``r, z, n`` (parameters as :class:`RNNCell`'s with ``3H`` rows)::
 
         r = sigmoid(U_r x + b_xr + W_r h + b_hr)          reset gate
-        z = sigmoid(U_z x + b_xz + W_z h + b_hz)          update gate
+        z = sigmoid(U_z x + b_xz + W_z h + b_hz)          update gate: near 1 keeps h(t-1)
         n = tanh(U_n x + b_xn + r * (W_n h + b_hn))       candidate state
         h(t) = (1 - z) * n + z * h(t-1)
-
-    ``z`` plays the role of the gated leaky unit's ``sigmoid(theta)``: near 1 the state is
-    kept, near 0 it is replaced by ``n``. Parameters as :class:`RNNCell`'s with ``3H``
-    rows; ``forward(x (B, I), state=None)`` returns the new ``h`` ``(B, H)``.
     """
 
     n_gates = 3
@@ -272,25 +223,19 @@ class StepCell(_TorchLikeCell):
     """A tanh RNN, LSTM or GRU cell whose step is a function you wrote.
 
     The cell holds the parameters in torch's shapes, gate order and initialisation and
-    calls ``step_fn`` with them, as they are, at every time step: ``sequences.run``,
-    ``ManyToOne``, ``ManyToMany`` and ``CharModel`` train your step like a built-in cell.
-    ``kind`` picks the exercises' signature (``x (B, I)``, ``h`` and ``c`` ``(B, H)``):
+    calls ``step_fn`` with them as they are, so your step trains like a built-in cell (the
+    state it returns is checked at every step). ``forget_bias`` is added to the LSTM's
+    forget-gate rows ``H:2H`` of ``b_x`` at initialisation (0: torch's). ``kind`` picks
+    the exercises' signature, with ``x (B, I)``, ``h``, ``c`` ``(B, H)``, ``b = b_x + b_h``:
 
     - ``"rnn"``: ``step_fn(h, x, W, U, b) -> h_new``; ``U (H, I)``, ``W (H, H)``, ``b (H,)``;
     - ``"lstm"``: ``step_fn(x, h, c, U, W, b) -> (h_new, c_new)``; ``U (4H, I)``,
       ``W (4H, H)``, ``b (4H,)``, rows ``i, f, g, o``;
     - ``"gru"``: ``step_fn(x, h, U, W, b_x, b_h) -> h_new``; ``U (3H, I)``, ``W (3H, H)``,
       ``b_x``, ``b_h`` ``(3H,)``, rows ``r, z, n``.
-
-    Where the signature has one bias, the cell passes ``b = b_x + b_h``. ``forget_bias``
-    is added to the LSTM's forget-gate rows of ``b_x`` (``H:2H``) at initialisation, so the
-    cell starts by keeping its state (0: torch's initialisation). The state ``step_fn``
-    returns is checked for its shape at every step, naming the function when it is wrong.
     """
 
-    def __init__(
-        self, step_fn, kind: str, input_size: int, hidden_size: int, *, forget_bias: float = 0.0
-    ):
+    def __init__(self, step_fn, kind, input_size, hidden_size, *, forget_bias=0.0):
         if not callable(step_fn) or isinstance(step_fn, nn.Module):
             raise TypeError(f"step_fn must be a function such as gru_step, got {step_fn!r}.")
         kinds = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -328,26 +273,15 @@ class StepCell(_TorchLikeCell):
 
 
 class GatedLeakyCell(RecurrentCell):
-    """The gated leaky unit of the lecture: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
+    """The lecture's gated leaky unit: ``s(t) = sigmoid(theta) * s(t-1) + x(t)``.
 
-    The lecture writes ``sigmoid(c)``; ``c`` is the LSTM's cell state in this course. Each
-    of the ``H`` units keeps a fraction ``sigmoid(theta)`` in ``(0, 1)`` of its previous
-    value and adds its input: near 1 it remembers for about ``1 / (1 - sigmoid(theta))``
-    steps, near 0 it forgets at once.
-
-    The input at one step has ``H + C`` features: the first ``H`` are ``x(t)``, the
-    remaining ``C = context_size`` are the context ``z(t)`` that sets the gate.
-
-    - ``context_size == 0``: ``theta`` is a learned parameter of shape ``(H,)``, so each
-      unit has a fixed, learned time constant.
-    - ``context_size > 0``: ``theta(t) = V z(t) + b_theta`` with ``V`` ``(H, C)`` and
-      ``b_theta`` ``(H,)``, so the network can open and close the gate as the context
-      changes.
-
-    The gate starts at retention values spread evenly from 0.5 to 0.95 over the units
-    (time constants from 2 to 20 steps, the lecture's "wide range of time constants");
-    ``V`` starts ``uniform(-1/sqrt(C), 1/sqrt(C))``. ``forward(x (B, H + C), state=None)``
-    returns the new ``s`` ``(B, H)``; ``gate(x)`` returns ``sigmoid(theta)`` ``(B, H)``.
+    (The lecture's ``sigmoid(c)``; ``c`` is the LSTM's cell state here.) Each of the ``H``
+    units keeps a fraction ``sigmoid(theta)`` of its state, so it remembers for about ``1 /
+    (1 - sigmoid(theta))`` steps. An input has ``H + C`` features, ``x(t)`` then the context
+    ``z(t)`` (``C = context_size``). ``theta`` ``(H,)`` is a parameter if ``C == 0``, else
+    ``theta(t) = V z(t) + b_theta``, ``V`` ``(H, C)``, ``b_theta`` ``(H,)``. The retentions
+    start spread from 0.5 to 0.95 (time constants 2 to 20 steps), ``V`` uniform(+-1/sqrt(C)).
+    ``forward(x (B, H + C), state=None)`` returns the new ``s`` ``(B, H)``.
     """
 
     def __init__(self, hidden_size: int, context_size: int = 0):
@@ -355,8 +289,7 @@ class GatedLeakyCell(RecurrentCell):
         context_size = check_int(context_size, "context_size", min_value=0)
         super().__init__(hidden_size + context_size, hidden_size)
         self.context_size = context_size
-        # theta is a parameter of its own without context, else theta(t) = V z(t) + b_theta
-        own = context_size == 0
+        own = context_size == 0  # theta of its own, else theta(t) = V z(t) + b_theta
         self.register_parameter("theta", nn.Parameter(torch.empty(hidden_size)) if own else None)
         V = None if own else nn.Parameter(torch.empty(hidden_size, context_size))
         self.register_parameter("V", V)

@@ -1,17 +1,15 @@
 """How many tensor operations of a computation must run one after another: its depth.
 
-A loop over time, h(t) = a(t) * h(t-1) + b(t), builds a chain: each step's multiply waits
-for the previous step's add, so the chain grows in proportion to T. A parallel scan does
-more operations in all, but each round works on the whole sequence at once, so its chain
-grows like log T. :func:`measure_depth` runs a function and measures that chain: every
-torch operation's result is one step deeper than the deepest tensor it read::
+A loop over time is a chain as long as T; a parallel scan does more operations, but its
+chain grows like log T. :func:`measure_depth` runs a function and measures that chain:
+every torch operation's result is one step deeper than the deepest tensor it read::
 
     a, b = torch.rand(1, 512, 2), torch.randn(1, 512, 2)      # (B, T, H)
     measure_depth(scan.linear_recurrence_loop, a, b).depth    # about 2 T
     measure_depth(scan.hillis_steele_scan, a, b).depth        # about 4 log2 T
 
-Only torch operations count (functions, methods, operators, indexing, in-place writes,
-also through a view); a tensor made from NumPy or Python numbers starts a new chain.
+Only torch operations count (in-place writes too, also through a view); a tensor made
+from NumPy or Python numbers starts a new chain.
 """
 
 from __future__ import annotations
@@ -27,14 +25,13 @@ from torch.utils._pytree import tree_flatten
 __all__ = ["Depth", "measure_depth"]
 
 _OPERATORS = "add sub mul truediv floordiv mod pow matmul and or xor lshift rshift".split()
-_IN_PLACE_OPERATORS = {f"__i{op}__" for op in _OPERATORS}  # +=, -=, ...
+_WRITES = {f"__i{op}__" for op in _OPERATORS} | {"__setitem__"}  # +=, -=, ..., x[i] = v
 
 
 def _writes_first_argument(name: str, kwargs: dict) -> bool:
     """Whether an operation named ``name`` writes into a tensor it was given."""
-    if name == "__setitem__" or name in _IN_PLACE_OPERATORS or "out" in kwargs:
-        return True
-    return name.endswith("_") and not name.endswith("__")  # add_, copy_, zero_, ...
+    in_place = name.endswith("_") and not name.endswith("__")  # add_, copy_, zero_, ...
+    return in_place or name in _WRITES or "out" in kwargs
 
 
 class _DepthMode(TorchFunctionMode):
@@ -86,12 +83,9 @@ class Depth:
 
 
 def measure_depth(fn: Callable, *args, **kwargs) -> Depth:
-    """Call ``fn(*args, **kwargs)`` and measure its chain of dependent torch operations.
-
-    ``fn`` is any function of tensors, e.g. a scan of ``a, b`` ``(B, T, H)``; ``args`` and
-    ``kwargs`` are passed as they are, and input tensors have depth 0. Returns a
-    :class:`Depth`.
-    """
+    """Call ``fn(*args, **kwargs)`` (any function of tensors, e.g. a scan of ``a, b``
+    ``(B, T, H)``) and measure its chain of dependent torch operations, counting from the
+    input tensors at depth 0. Returns a :class:`Depth`."""
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {type(fn).__name__}.")
     with _DepthMode() as mode:

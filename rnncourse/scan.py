@@ -1,26 +1,12 @@
 """Linear recurrences computed in parallel: associative scans, minGRU and an LRU-style layer.
 
-A vanilla RNN needs T sequential steps because h(t) = tanh(W h(t-1) + U x(t) + b) feeds
-the previous state through a nonlinearity. A *linear* recurrence with input-dependent
-coefficients,
-
-    h(t) = lambda(t) * h(t-1) + u(t)     (element-wise; lambda(t), u(t) from x(t) only),
-
-is different: composing two steps gives another step of the same form,
-
-    (lambda_1, u_1) then (lambda_2, u_2)  =  (lambda_2 * lambda_1,  lambda_2 * u_1 + u_2),
-
-and that composition is associative. So all prefixes h(1)..h(T) can be computed as a
-*scan* in O(log T) parallel depth instead of T sequential steps.
-
-In code the two coefficients are the arguments ``a`` (the decay lambda(t)) and ``b`` (the
-input term u(t)), the scan literature's names, not the course's pre-activation a(t) or
-bias b. Here: the sequential reference (``linear_recurrence_loop``), the combine
-operator, four parallel forms (Hillis-Steele, Blelloch, a blocked reduce-then-scan, a
-log-space cumulative form), and two layers built on them: ``MinGRU`` (Feng et al. 2024)
-and an LRU-style layer (after Orvieto et al. 2023). ``a`` and ``b`` are ``(B, T, H)``,
-``h0`` is ``(B, H)``, and every function returns the states ``h`` ``(B, T, H)``; complex
-tensors are accepted wherever the maths allows (the LRU uses them).
+A vanilla RNN's tanh makes it take T sequential steps. A *linear* recurrence
+h(t) = a(t) * h(t-1) + b(t) (element-wise, a and b from the input only) composes two steps
+into one of the same form (:func:`combine`), associatively, so all of h(1)..h(T) are a
+*scan* of O(log T) parallel depth. ``a`` (the decay lambda(t)) and ``b`` (the input term)
+are the scan literature's names, not the course's pre-activation or bias. Every scan takes
+``a, b`` ``(B, T, H)`` and ``h0`` ``(B, H)`` (None: zero), complex where the maths allows,
+and returns the states ``h`` ``(B, T, H)``.
 """
 
 from __future__ import annotations
@@ -40,9 +26,8 @@ __all__ = [
 
 
 def _check_ab(a, b, h0):
-    check_tensor(a, "a", ("B", "T", "H"), floating=False)
-    check_tensor(b, "b", ("B", "T", "H"), floating=False)
     for name, t in (("a", a), ("b", b)):
+        check_tensor(t, name, ("B", "T", "H"), floating=False)
         if not (t.is_floating_point() or t.is_complex()):
             raise TypeError(f"{name} must be a float or complex tensor, got {t.dtype}.")
     if a.shape != b.shape:
@@ -71,43 +56,40 @@ def _pad(a, b, n: int):
 
 def combine(first, second):
     """The associative operator of the linear recurrence h(t) = a(t) * h(t-1) + b(t).
-
-    ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second``
-    ``(a_2, b_2)`` the later one; the result ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both
-    to a state h: a_2 (a_1 h + b_1) + b_2. Any (broadcastable) shapes. The order matters:
-    ``combine(second, first)`` is a different map.
-    """
+    ``first`` ``(a_1, b_1)`` is the earlier step (or block of steps), ``second`` ``(a_2,
+    b_2)`` the later (order matters); ``(a_2 * a_1, a_2 * b_1 + b_2)`` applies both to a
+    state h, a_2 (a_1 h + b_1) + b_2. Any broadcastable shapes."""
     a1, b1 = first
     a2, b2 = second
     return a2 * a1, a2 * b1 + b2
 
 
-def linear_recurrence_loop(a, b, h0=None):
-    """Reference: run h(t) = a(t) * h(t-1) + b(t) step by step (T sequential steps).
-
-    ``a, b`` ``(B, T, H)``, ``h0`` ``(B, H)`` or None for zero -> ``h`` ``(B, T, H)``.
-    """
-    _check_ab(a, b, h0)
-    h = torch.zeros_like(b[:, 0]) if h0 is None else h0
+def _states(a_steps, b_steps, h) -> list:
+    """The states of h <- a_t * h + b_t for the pairs of ``a_steps``, ``b_steps`` in turn."""
     out = []
-    for a_t, b_t in zip(a.unbind(1), b.unbind(1), strict=True):
+    for a_t, b_t in zip(a_steps, b_steps, strict=True):
         h = a_t * h + b_t
         out.append(h)
-    return torch.stack(out, dim=1)
+    return out
+
+
+def linear_recurrence_loop(a, b, h0=None):
+    """Reference: run h(t) = a(t) * h(t-1) + b(t) step by step (T sequential steps).
+    ``a, b`` ``(B, T, H)``, ``h0`` ``(B, H)`` or None for zero -> ``h`` ``(B, T, H)``."""
+    _check_ab(a, b, h0)
+    h = torch.zeros_like(b[:, 0]) if h0 is None else h0
+    return torch.stack(_states(a.unbind(1), b.unbind(1), h), dim=1)
 
 
 def hillis_steele_scan(a, b, h0=None):
-    """Inclusive scan by recursive doubling (Hillis & Steele 1986).
-
-    At level d = 1, 2, 4, ... every position t >= d combines with position t - d, so after
-    ceil(log2 T) levels each position holds the composition of all steps up to it. Depth
-    O(log T), work O(T log T). Arguments and result as ``linear_recurrence_loop``.
-    """
+    """Inclusive scan by recursive doubling (Hillis & Steele 1986): depth O(log T), work
+    O(T log T). At level d = 1, 2, 4, ... every position t >= d combines with position
+    t - d, so after ceil(log2 T) levels each holds the composition of all steps up to it.
+    Arguments and result as ``linear_recurrence_loop``."""
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
-    T = a.shape[1]
     d = 1
-    while d < T:
+    while d < a.shape[1]:
         a_new, b_new = combine((a[:, :-d], b[:, :-d]), (a[:, d:], b[:, d:]))
         a = torch.cat([a[:, :d], a_new], dim=1)
         b = torch.cat([b[:, :d], b_new], dim=1)
@@ -118,23 +100,16 @@ def hillis_steele_scan(a, b, h0=None):
 def blelloch_scan(a, b, h0=None):
     """Work-efficient scan (Blelloch 1990): an up-sweep then a down-sweep over a tree.
 
-    The sequence is padded to a power of two with identity steps (a = 1, b = 0).
-
-    * Up-sweep: level 0 holds the single steps; each level above combines neighbouring
-      pairs, so a node holds the composition of the steps in its block.
-    * Down-sweep: the root's prefix is the identity. Going down, a left child's prefix is
-      its parent's prefix, and a right child's prefix is the parent's prefix followed by
-      the left sibling's block. At the bottom this gives, for every t, the composition of
-      all steps *before* t (an exclusive scan); one more combine with step t gives h(t).
-
-    Depth O(log T), work O(T). Written without in-place writes, so autograd works.
-    Arguments and result as ``linear_recurrence_loop``.
+    Padded to a power of two with identity steps (a = 1, b = 0). Up-sweep: each level
+    combines neighbouring pairs of the level below. Down-sweep: the root's prefix is the
+    identity, a left child's its parent's, a right child's the parent's then the left
+    sibling's block; each t's prefix combined with step t gives h(t). Depth O(log T), work
+    O(T). Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     b = _fold_h0(a, b, h0)
     B, T, H = a.shape
-    n = 1 << max(0, (T - 1).bit_length())
-    a, b = _pad(a, b, n)
+    a, b = _pad(a, b, 1 << max(0, (T - 1).bit_length()))  # a power of two
     levels = [(a, b)]
     while levels[-1][0].shape[1] > 1:  # up-sweep
         la, lb = levels[-1]
@@ -151,19 +126,12 @@ def blelloch_scan(a, b, h0=None):
 def blocked_scan(a, b, h0=None, block: int | None = None):
     """Reduce, then scan: the blocked scan that multi-core CPUs and GPUs actually run.
 
-    The T steps are cut into C blocks of L steps (L = ceil(sqrt(T)) unless ``block`` is
-    given), and the blocks are worked on side by side, like one block per core:
-
-    1. *Reduce.* Run every block from a zero state, all blocks at once (L vector steps),
-       and multiply each block's a's: each block is now one combined step (A_k, end_k).
-    2. *Scan the blocks.* The state entering block k is carried through the C combined
-       steps (C short vector steps; with one block per core this is the only serial part).
-    3. *Rescan.* Run every block again, all at once, from its true entering state (L steps).
-
-    Depth L + C + L = O(sqrt T), work about twice the loop's, and every step touches a
-    whole slab of C blocks, so it makes few, large tensor operations and little memory
-    traffic: on a CPU it is the fastest form here for wide inputs (benchmarks/bench_scan.py).
-    Arguments and result as ``linear_recurrence_loop``; ``block``: L, the steps per block.
+    The T steps are cut into C blocks of L steps (``block``, default ceil(sqrt(T))), worked
+    on side by side like one block per core: 1. *reduce*: run every block from a zero state
+    and multiply its a's, so each block is one combined step; 2. *scan the blocks*: carry
+    the state through the C combined steps; 3. *rescan*: run every block from its entering
+    state. Depth O(sqrt T), twice the loop's work in few large tensor operations: on a CPU
+    the fastest form here for wide inputs. Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     B, T, H = a.shape
@@ -172,34 +140,25 @@ def blocked_scan(a, b, h0=None, block: int | None = None):
     a, b = _pad(a, b, C * L)
     a_blocks, b_blocks = a.reshape(B, C, L, H), b.reshape(B, C, L, H)
     a_steps, b_steps = a_blocks.unbind(2), b_blocks.unbind(2)  # L slabs (B, C, H)
-    end = b_steps[0]  # 1. reduce: every block from a zero state
-    for a_l, b_l in zip(a_steps[1:], b_steps[1:], strict=True):
-        end = a_l * end + b_l
+    # 1. reduce: every block from a zero state, where its first step leaves b
+    end = [b_steps[0], *_states(a_steps[1:], b_steps[1:], b_steps[0])][-1]  # (B, C, H)
     gain = a_blocks.prod(dim=2)  # (B, C, H): a block's combined a
+    # 2. scan the blocks: the state entering each one
     h = torch.zeros_like(end[:, 0]) if h0 is None else h0.to(end.dtype)
-    entering = [h]  # 2. scan the blocks: the state entering each one
-    for g_k, end_k in zip(gain.unbind(1)[:-1], end.unbind(1)[:-1], strict=True):
-        h = g_k * h + end_k
-        entering.append(h)
-    h = torch.stack(entering, dim=1)  # (B, C, H)
-    out = []  # 3. rescan every block from its entering state
-    for a_l, b_l in zip(a_steps, b_steps, strict=True):
-        h = a_l * h + b_l
-        out.append(h)
+    entering = [h, *_states(gain.unbind(1)[:-1], end.unbind(1)[:-1], h)]
+    # 3. rescan every block from its entering state
+    out = _states(a_steps, b_steps, torch.stack(entering, dim=1))
     return torch.stack(out, dim=2).reshape(B, C * L, H)[:, :T]
 
 
 def log_space_scan(a, b, h0=None):
     """The closed form h(t) = sum_{s<=t} (prod_{r=s+1..t} a(r)) b(s), with cumulative ops.
 
-    With A(t) = sum_{r<=t} log a(r), the state is h(t) = exp(A(t)) sum_{s<=t} exp(log b(s) - A(s)),
-    and the sum is a ``logcumsumexp``. This is the form minGRU uses. It needs a(t) > 0
-    (gates in (0, 1)); b may have either sign, through the complex logarithm
-    (log(-x) = log x + i pi). Every operation is a cumulative sum, so the depth is that
-    of ``torch.cumsum``. Limits: A_t grows linearly with T, so float32 loses about
-    |A_t| * 1e-7 of relative precision (use float64, or a tree scan, for long
-    sequences), and an exact zero in b gives NaN gradients. Arguments and result as
-    ``linear_recurrence_loop``, with real ``a > 0``.
+    With A(t) = sum_{r<=t} log a(r), h(t) = exp(A(t)) sum_{s<=t} exp(log b(s) - A(s)): a
+    ``logcumsumexp`` (minGRU's form), with the depth of ``torch.cumsum``. Needs real a > 0;
+    b of either sign goes through the complex logarithm. float32 loses about |A(t)| * 1e-7
+    of relative precision (use float64 or a tree scan for long sequences), and an exact
+    zero in b gives NaN gradients. Arguments and result as ``linear_recurrence_loop``.
     """
     _check_ab(a, b, h0)
     if a.is_complex() or b.is_complex():
@@ -224,10 +183,8 @@ _METHODS = {
 
 def parallel_scan(a, b, h0=None, method: str = "hillis_steele"):
     """Compute h(t) = a(t) * h(t-1) + b(t) for all t with the chosen method.
-
     ``method``: ``"hillis_steele"`` (default), ``"blelloch"``, ``"blocked"``, ``"log"`` or
-    ``"loop"``; arguments and result as ``linear_recurrence_loop``.
-    """
+    ``"loop"``; arguments and result as ``linear_recurrence_loop``."""
     check_choice(method, "method", tuple(_METHODS))
     return _METHODS[method](a, b, h0)
 
@@ -244,23 +201,16 @@ def sequential_depth(T: int, method: str = "hillis_steele") -> int:
 
 
 class MinGRU(nn.Module):
-    """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans.
-
-    Equations, for input x(t) of size I and state h(t) of size H:
+    """minGRU (Feng et al. 2024): a GRU whose gates see only the input, so it scans::
 
         z(t) = sigmoid(U_z x(t) + b_z)          update gate (``gate``), from x(t) only
         n(t) = U_n x(t) + b_n                   candidate (``candidate``): no tanh, no h(t-1)
         h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t)
 
-    which is the linear recurrence with a = 1 - z(t) and b = z(t) * n(t). Because neither
-    depends on h(t-1), training runs as one parallel scan; generation can still run one
-    step at a time with ``step``.
-
-    ``sequence_fn``, optional, is a whole-sequence function of yours, such as notebook
-    08's ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n (H, I),
-    b_n (H,)) -> hs (B, T, H)``: ``forward`` then calls it with the layer's parameters
-    (``gate.weight``, ``gate.bias``, ``candidate.weight``, ``candidate.bias``) as they are,
-    so your function trains as this layer.
+    ``step`` generates one step at a time. ``sequence_fn``, optional, is a whole-sequence
+    function of yours, ``min_gru_forward(x (B, T, I), h0 (B, H), U_z (H, I), b_z (H,), U_n
+    (H, I), b_n (H,)) -> hs (B, T, H)``: ``forward`` calls it with the layer's weights and
+    biases as they are, so it trains as this layer.
     """
 
     def __init__(self, input_size: int, hidden_size: int, sequence_fn=None):
@@ -274,7 +224,7 @@ class MinGRU(nn.Module):
         self.candidate = nn.Linear(input_size, hidden_size)
 
     def coefficients(self, x):
-        """x ``(B, T, I)`` -> (a, b), each ``(B, T, H)``."""
+        """x ``(B, T, I)`` -> (a, b) = (1 - z, z * n), each ``(B, T, H)``."""
         check_tensor(x, "x", ("B", "T", self.input_size))
         z = torch.sigmoid(self.gate(x))
         return 1 - z, z * self.candidate(x)
@@ -299,29 +249,19 @@ class MinGRU(nn.Module):
 
 
 class LRU(nn.Module):
-    """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence.
+    """An LRU-style layer (after Orvieto et al. 2023): a diagonal complex linear recurrence::
 
         h(t) = lambda * h(t-1) + gamma * (B x(t))       h(t) complex, size N
         y(t) = Re(C h(t)) + D * x(t)                    y(t) real, size I (the paper's names)
 
-    with lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``):
-    the eigenvalues of the diagonal recurrent matrix, inside the unit circle by
-    construction (|lambda| = exp(-exp(nu_log)) < 1), initialised uniformly on the ring
-    ``r_min <= |lambda| <= r_max < 1`` with phases in ``[0, max_phase]``. The input is
-    normalised by gamma = sqrt(1 - |lambda|^2), so unit white noise gives a unit-variance
-    state whatever |lambda|. Near the unit circle the memory is long: notebook 05's
-    eigenvalue picture, made safe by parametrisation. ``input_size`` I is also the output
-    size; ``seed`` (0: layers built alike start alike) draws the initial parameters.
+    lambda = exp(-exp(nu_log) + i exp(theta_log)) (``nu_log``, ``theta_log`` ``(N,)``) lies
+    inside the unit circle, initialised uniformly on the ring ``r_min <= |lambda| <= r_max
+    < 1`` with phases in ``[0, max_phase]``; gamma = sqrt(1 - |lambda|^2) gives unit white
+    noise a unit-variance state. ``seed`` (default 0) draws the initial parameters.
     """
 
     def __init__(
-        self,
-        input_size: int,
-        state_size: int,
-        r_min: float = 0.4,
-        r_max: float = 0.99,
-        max_phase: float = 2 * math.pi,
-        seed: int | torch.Generator | None = 0,
+        self, input_size, state_size, r_min=0.4, r_max=0.99, max_phase=2 * math.pi, seed=0
     ):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", min_value=1)
@@ -352,10 +292,7 @@ class LRU(nn.Module):
         check_tensor(x, "x", ("B", "T", self.input_size))
         check_choice(method, "method", ("hillis_steele", "blelloch", "blocked", "loop"))
         lam = self.eigenvalues()
-        gamma = torch.sqrt(1 - lam.abs() ** 2)
-        Bc = torch.complex(self.B_re, self.B_im)
-        Cc = torch.complex(self.C_re, self.C_im)
-        bx = gamma * (x.to(Bc.dtype) @ Bc.T)  # (B, T, N)
-        a = lam.expand_as(bx)
-        h = parallel_scan(a, bx, method=method)
+        Bc, Cc = torch.complex(self.B_re, self.B_im), torch.complex(self.C_re, self.C_im)
+        bx = torch.sqrt(1 - lam.abs() ** 2) * (x.to(Bc.dtype) @ Bc.T)  # gamma B x, (B, T, N)
+        h = parallel_scan(lam.expand_as(bx), bx, method=method)
         return (h @ Cc.T).real + self.D * x

@@ -1,16 +1,9 @@
 """Running a recurrent cell over time, and the output topologies built on that loop.
 
-A cell (:mod:`rnncourse.cells`) computes one step, ``h(t) = f(h(t-1), x(t))``.
-:func:`run` unrolls it over a batch of sequences, padded ones too (``lengths``,
-:func:`length_mask`); the topologies of the lecture arrange inputs and outputs around
-that loop: :class:`ManyToMany`, :class:`ManyToOne`, :class:`EncoderDecoder`,
-:class:`OneToMany`, and :class:`OutputFeedback` (feedback only through the output,
-trained with teacher forcing in one parallel pass on :func:`shift_right`'s inputs).
-Stacked and bidirectional recurrences are in :mod:`rnncourse.stacked`.
-
-Every tensor is batch-first, ``(B, T, features)``; the initial state is zero unless one
-is given. A state is ``h`` ``(B, H)``, or for an LSTM the pair ``(h, c)``. The input
-checks are at the end of the file.
+:func:`run` unrolls a cell (:mod:`rnncourse.cells`) over a batch of sequences, padded
+ones too (``lengths``, :func:`length_mask`); the lecture's topologies arrange inputs and
+outputs around that loop. Every tensor is batch-first, ``(B, T, features)``; a state is
+``h`` ``(B, H)`` (LSTM: the pair ``(h, c)``), zero unless one is given.
 """
 
 from __future__ import annotations
@@ -31,21 +24,15 @@ __all__ = [
 
 def run(cell, x, state=None, lengths=None):
     """Run ``cell`` over a batch of sequences: ``h(t) = f(h(t-1), x(t))``.
-
     ``cell`` is a cell from :mod:`rnncourse.cells` with ``cell.input_size == I``, ``x``
     ``(B, T, I)``, ``state`` ``(B, H)`` (LSTM: a pair ``(h, c)``) or zeros if None, and
     ``lengths`` optional ``(B,)`` integer lengths, each in ``1..T``, for a padded batch.
-
-    Returns:
-        ``(hs, final_state)``: ``hs`` of shape ``(B, T, H)`` with ``hs[:, t] = h(t)``,
-        and the state after the last step. At a padded step the state is carried over
-        unchanged and its ``hs`` row is zero, so ``final_state`` is each sequence's
-        state at its own last valid step.
-    """
+    Returns ``(hs, final_state)``: ``hs`` ``(B, T, H)`` with ``hs[:, t] = h(t)``, and the
+    state after the last step. A padded step carries the state over unchanged and has a
+    zero ``hs`` row, so ``final_state`` is each sequence's state at its last valid step."""
     cell = check_cell(cell)
     x = _check_input(x, cell.input_size)
-    valid = _valid(lengths, x)
-    return _unroll(cell, x, state, valid)
+    return _unroll(cell, x, state, _valid(lengths, x))
 
 
 def _unroll(cell, x, state, valid):
@@ -63,8 +50,7 @@ def _unroll(cell, x, state, valid):
         else:  # a padded step keeps the old state and outputs zeros
             keep = valid[:, t, None]
             state = _where(keep, new_state, state)
-            h = cell.output(state)
-            hs.append(torch.where(keep, h, torch.zeros_like(h)))
+            hs.append(torch.where(keep, cell.output(state), 0.0))
     return torch.stack(hs, dim=1), state
 
 
@@ -77,17 +63,13 @@ def _where(keep, new, old):
 
 def length_mask(lengths, steps: int, *, min_length: int = 1, batch_size: int | None = None):
     """Which steps of a padded batch are real: ``mask[b, t] = t < lengths[b]``.
-
-    ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given,
-    each from ``min_length`` (default 1: a recurrent network cannot summarise an empty
-    sequence) to ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor
-    on the device of ``lengths``: True at the first ``lengths[b]`` steps of sequence
-    ``b``, False at the padding after them.
-    """
+    ``lengths``: ``(B,)`` integers (a tensor or a list), ``B = batch_size`` if given, each
+    from ``min_length`` (default 1: an RNN cannot summarise an empty sequence) to
+    ``steps``, the padded time size ``T``. Returns a ``(B, T)`` bool tensor on the device
+    of ``lengths``, False at the padding."""
     steps = check_int(steps, "steps", min_value=0)
     min_length = check_int(min_length, "min_length", min_value=0)
-    if isinstance(lengths, (list, tuple)):
-        lengths = torch.tensor(lengths)
+    lengths = torch.tensor(lengths) if isinstance(lengths, (list, tuple)) else lengths
     shape = ("B" if batch_size is None else batch_size,)
     lengths = check_tensor(lengths, "lengths", shape, floating=False)
     if lengths.dtype == torch.bool or lengths.is_floating_point() or lengths.is_complex():
@@ -108,8 +90,8 @@ def _valid(lengths, x):
 
 
 class _ReadOut(nn.Module):
-    """A cell and a linear readout ``o = V h + b_o``: ``V = readout.weight`` ``(O, H)``,
-    ``b_o = readout.bias`` ``(O,)``."""
+    """A cell and a readout ``o = V h + b_o``, ``V = readout.weight`` ``(O, H)``, ``b_o =
+    readout.bias`` ``(O,)``."""
 
     def __init__(self, cell, output_size: int):
         super().__init__()
@@ -120,10 +102,8 @@ class _ReadOut(nn.Module):
 
 class ManyToMany(_ReadOut):
     """An output at every step through a shared linear readout, ``o(t) = V h(t) + b_o``.
-
     ``forward(x (B, T, I), state=None, lengths=None) -> (o (B, T, O), final_state)``;
-    outputs at padded steps are zero.
-    """
+    outputs at padded steps are zero."""
 
     def forward(self, x, state=None, lengths=None):
         x = _check_input(x, self.cell.input_size)
@@ -131,16 +111,14 @@ class ManyToMany(_ReadOut):
         hs, final = _unroll(self.cell, x, state, valid)
         o = self.readout(hs)
         if valid is not None:  # hs is zero at padded steps, but the readout adds its bias
-            o = torch.where(valid[..., None], o, torch.zeros_like(o))
+            o = torch.where(valid[..., None], o, 0.0)
         return o, final
 
 
 class ManyToOne(_ReadOut):
     """One summary output per sequence, read from the state at its last valid step.
-
     ``o = V h(tau) + b_o``: the whole sequence is compressed into ``h(tau)``.
-    ``forward(x (B, T, I), lengths=None) -> o (B, O)``.
-    """
+    ``forward(x (B, T, I), lengths=None) -> o (B, O)``."""
 
     def forward(self, x, lengths=None):
         _, final = run(self.cell, x, lengths=lengths)
@@ -150,20 +128,13 @@ class ManyToOne(_ReadOut):
 class EncoderDecoder(nn.Module):
     """An encoder summarises one sequence into a context ``C``; a decoder unrolls another.
 
-    ``C = h_enc(tau_in)``, the encoder's final hidden state ``(B, H_enc)``. The decoder
-    gets ``C`` in one of three ways (``context``):
-
-    - ``"state"``: as its initial state, ``h_dec(0) = C`` (an LSTM decoder starts with
-      cell state zero). Needs ``decoder_cell.hidden_size == H_enc`` and
-      ``decoder_cell.input_size == D``.
-    - ``"input"``: as a constant input at every step, ``[y_in(t), C]``; the decoder
-      starts from zero. Needs ``decoder_cell.input_size == D + H_enc``.
-    - ``"both"``: both of the above.
-
-    ``D`` is the width of the decoder's own inputs ``y_in`` (e.g. the previous target
-    under teacher forcing; zeros without ``y_in``); the outputs are ``o(t) = V h_dec(t) +
-    b_o``. ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out, D), lengths=None)
-    -> o (B, T_out, O)``; ``lengths`` marks the valid steps of a padded ``x``.
+    ``C = h_enc(tau_in)`` ``(B, H_enc)`` reaches the decoder as (``context``) ``"state"``,
+    its initial state ``h_dec(0) = C`` (an LSTM's cell state starts at zero; needs
+    ``decoder_cell.hidden_size == H_enc``), ``"input"``, a constant input ``[y_in(t), C]``
+    at every step (needs ``decoder_cell.input_size == D + H_enc``), or ``"both"``. ``y_in``
+    (zeros if None) are the decoder's own inputs of width ``D``, e.g. the previous target
+    under teacher forcing. ``forward(x (B, T_in, I), steps=T_out, y_in=None (B, T_out,
+    D), lengths=None) -> o (B, T_out, O)``, ``o(t) = V h_dec(t) + b_o``.
     """
 
     def __init__(self, encoder_cell, decoder_cell, output_size: int, context: str = "state"):
@@ -201,9 +172,8 @@ class EncoderDecoder(nn.Module):
             hint = f"The decoder of this model reads {d} features per step besides C."
             y_in = check_tensor(y_in, "y_in", (batch, steps, d), hint=hint)
         state = None
-        if self.context in ("state", "both"):
-            zero = self.decoder.zero_state(batch, dtype=C.dtype, device=C.device)
-            state = (C, *zero[1:]) if isinstance(zero, tuple) else C
+        if self.context in ("state", "both"):  # an LSTM's cell state starts at zero
+            state = (C, torch.zeros_like(C)) if self.decoder.pair_state else C
         if self.context in ("input", "both"):
             y_in = torch.cat([y_in, C[:, None].expand(-1, y_in.shape[1], -1)], dim=2)
         hs, _ = run(self.decoder, y_in, state)
@@ -211,15 +181,11 @@ class EncoderDecoder(nn.Module):
 
 
 class OneToMany(_ReadOut):
-    """One input vector, a sequence of outputs.
-
-    ``o(t) = V h(t) + b_o``. With ``feed_back_output=True`` the network reads ``x0`` at the
-    first step and its own previous output after that, ``x(t) = o(t-1)`` (so
-    ``output_size`` must equal ``cell.input_size``); otherwise it reads ``x0`` at every
-    step.
-
-    ``forward(x0 (B, I), steps) -> o (B, steps, O)``.
-    """
+    """One input vector, a sequence of outputs ``o(t) = V h(t) + b_o``.
+    With ``feed_back_output=True`` the network reads ``x0`` at the first step and its own
+    previous output after that, ``x(t) = o(t-1)`` (so ``output_size`` must equal
+    ``cell.input_size``); otherwise ``x0`` at every step.
+    ``forward(x0 (B, I), steps) -> o (B, steps, O)``."""
 
     def __init__(self, cell, output_size: int, feed_back_output: bool = True):
         super().__init__(cell, output_size)
@@ -247,13 +213,9 @@ class OneToMany(_ReadOut):
 
 def shift_right(y, y0=None):
     """Previous outputs for teacher forcing: ``y_prev[:, t] = y[:, t-1]``.
-
     ``y``: float vectors ``(B, T, O)`` or integer token ids ``(B, T)``; ``y0``: what
     stands before the first target, ``(B, O)`` or ``(B,)``, zeros if None. Returns
-    ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``.
-    ``OutputFeedback.teacher_forced`` takes it, and ``generation.teacher_forced_inputs``
-    (a start value that broadcasts) builds on it.
-    """
+    ``y_prev``, of the shape and dtype of ``y``: ``y0`` then ``y[:, :-1]``."""
     y = check_tensor(y, "y", floating=False)
     if y.dim() not in (2, 3):
         raise ValueError(
@@ -267,8 +229,7 @@ def shift_right(y, y0=None):
             f"per step use shape (B, T, 1)."
         )
     step = (y.shape[0], *y.shape[2:])
-    if y0 is None:
-        y0 = y.new_zeros(step)
+    y0 = y.new_zeros(step) if y0 is None else y0
     y0 = check_tensor(y0, "y0", step, floating=False, hint="One start value per row.")
     return torch.cat([y0[:, None].to(y.dtype), y[:, :-1]], dim=1)
 
@@ -277,15 +238,11 @@ class OutputFeedback(nn.Module):
     """A network whose only recurrence goes through its output (no state-to-state link).
 
     ``h(t) = tanh(U x(t) + R y(t-1) + b)``, ``o(t) = V h(t) + b_o``, with ``U (H, I)``,
-    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``.
-
-    - :meth:`teacher_forced` ``(x (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given
-      the true previous outputs, so no step waits for another: all steps are computed
-      in one batched pass, without a loop over time.
-    - :meth:`generate` ``(x (B, T, I), y0=None (B, O)) -> o (B, T, O)`` feeds back its
-      own outputs, ``y(t-1) = o(t-1)``, and must go step by step.
-
-    ``forward(x, y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
+    ``R (H, O)``, ``b (H,)``, ``V (O, H)``, ``b_o (O,)``. :meth:`teacher_forced` ``(x
+    (B, T, I), y_prev (B, T, O)) -> o (B, T, O)`` is given the true previous outputs, so
+    all steps run in one batched pass; :meth:`generate` ``(x, y0=None (B, O)) -> o``
+    feeds back its own outputs, ``y(t-1) = o(t-1)``, step by step. ``forward(x,
+    y_prev=None)`` is ``teacher_forced`` with ``y_prev``, else ``generate``.
     """
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int):
@@ -323,9 +280,6 @@ class OutputFeedback(nn.Module):
 
     def forward(self, x, y_prev=None):
         return self.generate(x) if y_prev is None else self.teacher_forced(x, y_prev)
-
-
-# --------------------------------------------------------------------------- input checks
 
 
 def check_cell(cell, name: str = "cell") -> RecurrentCell:

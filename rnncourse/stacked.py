@@ -1,13 +1,12 @@
 """Stacked and bidirectional recurrences, and ``torch.nn.RNN``/``LSTM``/``GRU`` rebuilt.
 
-:class:`Bidirectional` runs a forward and a backward pass over the same sequence,
-:class:`Stacked` puts layers on top of each other, and :func:`from_torch` makes a
-:class:`TorchEquivalent` of a whole torch module from cells loaded with
-``Cell.from_torch``. Each layer runs with :func:`rnncourse.sequences.run` (batch-first,
-``lengths`` for a padded batch).
+Every layer runs with :func:`rnncourse.sequences.run` (batch-first, ``lengths`` for a
+padded batch).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 from torch import nn
@@ -31,13 +30,11 @@ def _reverse_within(x, lengths):
 
 
 class Bidirectional(nn.Module):
-    """A forward pass and a backward pass over the same sequence, side by side.
-
-    ``hs[:, t] = [h_fwd(t), h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
+    """A forward and a backward pass over the same sequence: ``hs[:, t] = [h_fwd(t),
+    h_bwd(t)]``, where ``h_bwd`` runs from each sequence's last
     valid step back to its first, so padding never changes a result. ``forward(x (B, T,
     I), state=None, lengths=None) -> (hs (B, T, H_f + H_b), (final_fwd, final_bwd))``;
-    ``state`` is a pair of initial states or None.
-    """
+    ``state`` is a pair of initial states or None."""
 
     def __init__(self, forward_cell, backward_cell):
         super().__init__()
@@ -58,18 +55,15 @@ class Bidirectional(nn.Module):
         elif not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("state must be a pair (forward_state, backward_state) or None.")
         hs_f, final_f = run(self.forward_cell, x, state[0], lengths)  # checks x and lengths
-        x_b = _reverse_within(x, lengths)
-        hs_b, final_b = run(self.backward_cell, x_b, state[1], lengths)
+        hs_b, final_b = run(self.backward_cell, _reverse_within(x, lengths), state[1], lengths)
         return torch.cat([hs_f, _reverse_within(hs_b, lengths)], dim=2), (final_f, final_b)
 
 
 class Stacked(nn.Module):
     """Layers on top of each other: layer ``l``'s states ``hs`` are layer ``l+1``'s inputs.
-
     ``cells`` is a list of cells (or :class:`Bidirectional` layers) whose sizes chain.
     ``forward(x (B, T, I), state=None, lengths=None) -> (hs (B, T, H_top), finals)``;
-    ``state`` and ``finals`` are lists with one state per layer.
-    """
+    ``state`` and ``finals`` are lists with one state per layer."""
 
     def __init__(self, cells):
         super().__init__()
@@ -94,23 +88,19 @@ class Stacked(nn.Module):
             raise TypeError(f"state must be None or a list of {len(self.layers)} layer states.")
         finals = []
         for layer, layer_state in zip(self.layers, state, strict=True):
-            if isinstance(layer, Bidirectional):
-                x, final = layer(x, layer_state, lengths)
-            else:
-                x, final = run(layer, x, layer_state, lengths)
+            run_layer = layer if isinstance(layer, Bidirectional) else partial(run, layer)
+            x, final = run_layer(x, layer_state, lengths)
             finals.append(final)
         return x, finals
 
 
 class TorchEquivalent(nn.Module):
-    """rnncourse cells arranged like a ``torch.nn.RNN``/``LSTM``/``GRU``, with its formats.
-
+    """rnncourse cells arranged like a ``torch.nn.RNN``/``LSTM``/``GRU``, with its formats:
     ``forward(x (B, T, I), state=None, lengths=None)`` returns ``(output, h_n)`` or, for
     an LSTM, ``(output, (h_n, c_n))``: ``output (B, T, D*H)`` and ``h_n, c_n
     (L*D, B, H)`` for ``L`` layers and ``D`` directions, row ``l*D + d`` for layer ``l``,
     direction ``d``. ``state`` is ``h_0`` or ``(h_0, c_0)`` in that same layout. Input is
-    always batch-first, whatever the original module's ``batch_first``.
-    """
+    always batch-first, whatever the original module's ``batch_first``."""
 
     def __init__(self, stack: Stacked, num_directions: int, is_lstm: bool):
         super().__init__()
@@ -127,13 +117,10 @@ class TorchEquivalent(nn.Module):
 
 
 def from_torch(module) -> TorchEquivalent:
-    """Build the rnncourse equivalent of a ``torch.nn.RNN``, ``LSTM`` or ``GRU``.
-
-    Every layer and direction becomes a cell loaded with ``Cell.from_torch(module,
-    layer, direction)``; the result computes the same function (dropout between layers,
-    which torch applies only in training mode, is not reproduced). See
-    :class:`TorchEquivalent` for shapes.
-    """
+    """The :class:`TorchEquivalent` of a ``torch.nn.RNN``, ``LSTM`` or ``GRU``: every layer
+    and direction a cell loaded with ``Cell.from_torch(module, layer, direction)``. It
+    computes the same function, without the dropout torch applies between layers in
+    training mode."""
     multi_layer = {c: torch_interop.torch_types(c)[1] for c in (RNNCell, LSTMCell, GRUCell)}
     cell_class = next((c for c, t in multi_layer.items() if isinstance(module, t)), None)
     if cell_class is None:

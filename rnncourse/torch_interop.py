@@ -1,17 +1,11 @@
 """How the cells of ``rnncourse.cells`` correspond to ``torch.nn``'s recurrent modules.
 
-Each torch-like cell computes the same function as its ``torch.nn`` counterpart, with
-the lecture's names for the parameters (``PARAMETER_NAMES``): torch's ``weight_ih``,
-``weight_hh``, ``bias_ih``, ``bias_hh`` are ``U``, ``W``, ``b_x``, ``b_h``.
-
-A gated cell stacks the rows of its gates in torch's order (``GATE_ORDER``): rows
-``k*H:(k+1)*H`` belong to gate ``k``; LSTM ``i, f, g, o``, GRU ``r, z, n``.
-
-A multi-layer module (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``) holds one set of weights per
-layer ``l`` and direction ``d``, suffixed ``_l{l}`` (``_reverse`` for ``d = 1``); its
-states ``h_0``, ``h_n`` (``c_0``, ``c_n``) are ``(L*D, B, H)``, row ``l*D + d``.
-``Cell.from_torch`` calls :func:`cell_from_torch`; ``rnncourse.stacked.from_torch``
-converts states with :func:`split_torch_state` and :func:`join_torch_state`.
+Each torch-like cell computes the same function as its ``torch.nn`` counterpart, with the
+lecture's parameter names (``PARAMETER_NAMES``) and the gates' row blocks ``k*H:(k+1)*H``
+in torch's order (``GATE_ORDER``). A multi-layer module (``nn.RNN``, ``nn.LSTM``,
+``nn.GRU``) holds one set of weights per layer ``l`` and direction ``d``, suffixed
+``_l{l}`` (``_reverse`` for ``d = 1``); its states ``h_0``, ``h_n`` (``c_0``, ``c_n``)
+are ``(L*D, B, H)``, row ``l*D + d``.
 """
 
 from __future__ import annotations
@@ -54,15 +48,14 @@ def _weight_suffix(module: nn.Module, cell_type: type, layer: int, direction: in
     """The suffix of one layer's and direction's parameter names, e.g. ``_l1_reverse``."""
     layer = check_int(layer, "layer", min_value=0)
     direction = check_int(direction, "direction", min_value=0)
-    if isinstance(module, cell_type):
-        layers, directions = 1, 1
-    else:
-        if getattr(module, "proj_size", 0) > 0:
-            raise ValueError(
-                f"LSTMs with projections (proj_size={module.proj_size}) have no "
-                "rnncourse equivalent; use proj_size=0."
-            )
-        layers, directions = module.num_layers, 2 if module.bidirectional else 1
+    single = isinstance(module, cell_type)
+    if not single and getattr(module, "proj_size", 0) > 0:
+        raise ValueError(
+            f"LSTMs with projections (proj_size={module.proj_size}) have no "
+            "rnncourse equivalent; use proj_size=0."
+        )
+    layers = 1 if single else module.num_layers
+    directions = 2 if not single and module.bidirectional else 1
     if layer >= layers:
         raise ValueError(f"layer must be < {layers} (the module's number of layers), got {layer}.")
     if direction >= directions:
@@ -70,21 +63,16 @@ def _weight_suffix(module: nn.Module, cell_type: type, layer: int, direction: in
             f"direction must be 0{' or 1' if directions == 2 else ''} for this module "
             f"(bidirectional={directions == 2}), got {direction}."
         )
-    if isinstance(module, cell_type):
-        return ""
-    return f"_l{layer}" + ("_reverse" if direction == 1 else "")
+    return "" if single else f"_l{layer}" + ("_reverse" if direction == 1 else "")
 
 
 def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, direction: int = 0):
-    """A new ``cell_class`` holding a copy of the weights of a torch module.
-
-    ``cell_class`` is ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (or a subclass), ``module``
-    the matching torch cell (``nn.LSTMCell`` for ``LSTMCell``) or multi-layer module
-    (``nn.LSTM``), of which ``layer`` and ``direction`` (``1``: reverse) pick one cell.
-    The cell's ``U, W, b_x, b_h`` are detached clones of ``weight_ih``, ``weight_hh``,
-    ``bias_ih``, ``bias_hh``; above the first layer, ``input_size`` is the size of the
-    layer below's output.
-    """
+    """A new ``cell_class`` (``RNNCell``, ``LSTMCell``, ``GRUCell`` or a subclass) holding a
+    copy of the weights of ``module``, the matching torch cell (``nn.LSTMCell`` for
+    ``LSTMCell``) or multi-layer module (``nn.LSTM``), of which ``layer`` and ``direction``
+    (``1``: reverse) pick one cell. ``U, W, b_x, b_h`` are detached clones of
+    ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``; above the first layer,
+    ``input_size`` is the size of the layer below's output."""
     cell_type, seq_type = torch_types(cell_class)
     if not isinstance(module, (cell_type, seq_type)):
         raise TypeError(
@@ -96,21 +84,15 @@ def cell_from_torch(cell_class: type, module: nn.Module, layer: int = 0, directi
     U, W = getattr(module, "weight_ih" + suffix), getattr(module, "weight_hh" + suffix)
     cell = cell_class(U.shape[1], W.shape[1], bias=module.bias, **options)
     for ours, theirs in PARAMETER_NAMES.items():
-        if module.bias or ours in ("U", "W"):
-            source = getattr(module, theirs + suffix)
-            setattr(cell, ours, nn.Parameter(source.detach().clone()))
+        if getattr(cell, ours) is not None:  # b_x, b_h are None with bias=False
+            setattr(cell, ours, nn.Parameter(getattr(module, theirs + suffix).detach().clone()))
     return cell
 
 
-def split_torch_state(
-    state, num_layers: int, num_directions: int, batch: int, hidden_size: int, is_lstm: bool
-) -> list:
-    """torch's initial state as one state per layer.
-
-    ``state`` is ``h_0`` ``(L*D, B, H)`` (LSTM, ``is_lstm``: the pair ``(h_0, c_0)``) for
-    ``L`` layers, ``D`` directions. Returns a list of ``L`` states, ``h`` ``(B, H)`` (or
-    ``(h, c)``), with two directions a pair ``(forward state, backward state)``.
-    """
+def split_torch_state(state, num_layers, num_directions, batch, hidden_size, is_lstm) -> list:
+    """torch's initial state ``h_0`` ``(L*D, B, H)`` (``is_lstm``: the pair ``(h_0, c_0)``)
+    for ``L`` layers and ``D`` directions as a list of ``L`` states, ``h`` ``(B, H)`` (or
+    ``(h, c)``), with two directions a pair ``(forward state, backward state)``."""
     if is_lstm and (not isinstance(state, (tuple, list)) or len(state) != 2):
         raise TypeError("state for an LSTM must be a pair (h_0, c_0) or None.")
     parts = tuple(state) if is_lstm else (state,)
@@ -124,11 +106,8 @@ def split_torch_state(
 
 
 def join_torch_state(finals: list, num_directions: int):
-    """Per-layer final states, as :func:`split_torch_state` makes them, in torch's layout.
-
-    Returns ``h_n`` of shape ``(L*D, B, H)``, or ``(h_n, c_n)`` when the states are
-    ``(h, c)`` pairs.
-    """
+    """Per-layer final states (as :func:`split_torch_state` makes them) in torch's layout:
+    ``h_n`` ``(L*D, B, H)``, or ``(h_n, c_n)`` for ``(h, c)`` pairs."""
     per_cell = [s for f in finals for s in (f if num_directions == 2 else (f,))]
     if isinstance(per_cell[0], tuple):
         return tuple(torch.stack(part) for part in zip(*per_cell, strict=True))
