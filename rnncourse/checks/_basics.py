@@ -1,6 +1,5 @@
 """Checkers for notebooks 00 and 01: one step, a forward pass, a state-space model as an RNN,
-a running sum. Later cells train through ``rnn_step`` and ``rnn_forward`` (notebook 02 builds
-on them), so their checkers also compare gradients with autograd's."""
+a running sum; the gradients of ``rnn_step`` and ``rnn_forward`` are compared too."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from .. import bptt, cells, sequences
 from .._random import generator
 from ..tasks.signals import discretize
 from ._contract import call, check_gradients
-from ._framework import StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
 TRANSPOSED_W = (
     "the recurrent weights are transposed. With batch-first rows, W h is written "
@@ -32,13 +31,35 @@ TORCH_RNN = (
     (torch.nn.RNN, "torch.nn.RNN, torch's own recurrent layer"),
     (torch.rnn_tanh, "torch.rnn_tanh, the kernel of torch's recurrent layer"),
 )
+COURSE_STEP = (
+    (cells._rnn_step, "the course's RNN step (rnncourse.cells)"),
+    (cells.RNNCell.step, "the course's RNNCell"),
+)
+COURSE_LOOP = (
+    (sequences.run, "sequences.run, the course's loop over time"),
+    (bptt.rnn_forward, "bptt.rnn_forward, the course's NumPy forward pass"),
+)
 
 
-def _student_error_hint(err: StudentCodeError, hints: dict[str, str]) -> StudentCodeError:
-    """``err`` with a likely mistake added when its message holds one of ``hints``' keys."""
-    why = next((hint for words, hint in hints.items() if words in str(err)), "")
-    raised, _, detail = str(err).partition(": ")  # torch's words on a line of their own
-    return StudentCodeError(f"{raised}:\n  {detail}\n  Likely mistake: {why}") if why else err
+def call_explained(
+    name: str, fn, *args, known: dict[str, str], as_failure=True, dtype=torch.float32, **kwargs
+):
+    """:func:`call`, naming the likely mistake of an error whose text holds a key of ``known``.
+
+    That error is raised as :class:`CheckFailed`, or with ``as_failure=False`` as the
+    :class:`StudentCodeError` it is, torch's words on a line of their own.
+    """
+    try:
+        return call(name, fn, *args, dtype=dtype, **kwargs)
+    except StudentCodeError as err:
+        why = next((hint for words, hint in known.items() if words in str(err)), None)
+        if why is None:
+            raise
+        if as_failure:
+            raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
+        raised, _, detail = str(err).partition(": ")
+        message = f"{raised}:\n  {detail}\n  Likely mistake: {why}"
+        raise StudentCodeError(message) from err.__cause__
 
 
 def _rnn_step(h, x, W, U, b):
@@ -46,22 +67,12 @@ def _rnn_step(h, x, W, U, b):
     return cells._rnn_step(x, h, U, W, None, b)
 
 
-@exercise(
-    "00",
-    reference=_rnn_step,
-    gradients=True,
-    forbidden=(
-        *TORCH_RNN[:2],
-        (cells._rnn_step, "the course's RNN step (rnncourse.cells)"),
-        (cells.RNNCell.step, "the course's RNNCell"),
-    ),
-)
+@exercise("00", reference=_rnn_step, gradients=True, forbidden=(*TORCH_RNN[:2], *COURSE_STEP))
 def rnn_step(student_fn) -> int:
     """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``.
 
     Shapes: h (B, H), x (B, I), W (H, H), U (H, I), b (H,); returns the new h (B, H), of
-    the inputs' dtype. Cases: batch sizes 1 to 5, H and I equal and different, float32
-    and float64; the gradients reach h, x, W, U and b as autograd's do.
+    the inputs' dtype. Cases: B from 1 to 5, H = I and not, float32 and float64, gradients.
     """
     f32, f64 = torch.float32, torch.float64
     # the case (3, 3, 3) has B = H = I, where a product in column form runs, with wrong values
@@ -73,13 +84,11 @@ def rnn_step(student_fn) -> int:
         W, U, b = randn(g, H, H, scale=0.7), randn(g, H, I, scale=0.7), randn(g, H)
         a = h @ W.T + x @ U.T + b
         case = f"case {seed + 1} (B={B}, H={H}, I={I}{DTYPE[dtype]})"
-        try:
-            got = call("rnn_step", student_fn, h.clone(), x.clone(), W.clone(), U.clone(), b,
-                       dtype=dtype)  # fmt: skip
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err, {"cannot be multiplied": COLUMN_FORM, "dtype": OTHER_DTYPE}
-            ) from err.__cause__
+        args = (h.clone(), x.clone(), W.clone(), U.clone(), b)
+        known = {"cannot be multiplied": COLUMN_FORM, "dtype": OTHER_DTYPE}
+        got = call_explained(
+            "rnn_step", student_fn, *args, known=known, as_failure=False, dtype=dtype
+        )
         mistakes = {
             TRANSPOSED_W: torch.tanh(h @ W + x @ U.T + b),
             "the tanh is missing: the new state is tanh(W h + U x + b).": a,
@@ -132,6 +141,15 @@ def _loop(x, W, U, b, act=torch.tanh, h0=None):
     return torch.stack(hs, 1)
 
 
+FORWARD_ERRORS = {
+    "cannot be multiplied": "a state or an input of the wrong width: the state h has H columns "
+    "(the size of W), the inputs at one step I columns.",
+    "dtype": OTHER_DTYPE,
+    "recursion": "a recursive call per time step: Python allows about 1000 nested calls, and "
+    "sequences are longer; loop over the steps instead.",
+}
+
+
 def _rnn_forward(x, W, U, b, h0=None):
     """The reference forward pass: the reference step at every time step, from h0 or zeros."""
     h = x.new_zeros(x.shape[0], W.shape[0]) if h0 is None else h0
@@ -142,24 +160,13 @@ def _rnn_forward(x, W, U, b, h0=None):
     return torch.stack(hs, 1)
 
 
-@exercise(
-    "01",
-    reference=_rnn_forward,
-    gradients=True,
-    forbidden=(
-        *TORCH_RNN,
-        (sequences.run, "sequences.run, the course's loop over time"),
-        (bptt.rnn_forward, "bptt.rnn_forward, the course's NumPy forward pass"),
-    ),
-)
+@exercise("01", reference=_rnn_forward, gradients=True, forbidden=(*TORCH_RNN, *COURSE_LOOP))
 def rnn_forward(student_fn) -> int:
     """Check ``rnn_forward(x, W, U, b, h0=None) -> hs``: h(t) = tanh(W h(t-1) + U x(t) + b).
 
     Shapes: x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0;
-    returns all states hs (B, T, H) (h(1) ... h(T), not h(0)), of the inputs' dtype. The same
-    weights are used at every step. Cases: T = 1 to 1024, one example and several, B = T,
-    float32 and float64, h0 given and not; the gradients reach x, W, U, b and h0 as
-    autograd's do.
+    returns all states hs (B, T, H) (h(1) ... h(T), not h(0)), of the inputs' dtype. Cases:
+    T = 1 to 1024, B = 1 and more, B = T, float32 and float64, h0 given and not, gradients.
     """
     cases = [  # B, T, H, I, h0 given, dtype
         (3, 3, 2, 4, False, torch.float32),  # B = T: inputs read time-first give numbers
@@ -181,19 +188,9 @@ def rnn_forward(student_fn) -> int:
         args = (x.clone(), W.clone(), U.clone(), b.clone()) + ((h0.clone(),) if with_h0 else ())
         given = "h0 given" if with_h0 else "h0=None"
         case = f"case {seed + 1} (B={B}, T={T}, H={H}, I={I}, {given}{DTYPE[dtype]})"
-        try:
-            got = call("rnn_forward", student_fn, *args, dtype=dtype)
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err,
-                {
-                    "cannot be multiplied": "a state or an input of the wrong width: the "
-                    "state h has H columns (the size of W), the inputs at one step I columns.",
-                    "dtype": OTHER_DTYPE,
-                    "recursion": "a recursive call per time step: Python allows about 1000 "
-                    "nested calls, and sequences are longer; loop over the steps instead.",
-                },
-            ) from err.__cause__
+        got = call_explained(
+            "rnn_forward", student_fn, *args, known=FORWARD_ERRORS, as_failure=False, dtype=dtype
+        )
         first = x.new_zeros(B, H) if h0 is None else h0
         mistakes = {
             TRANSPOSED_W: _loop(x, W.T, U, b, h0=h0),
@@ -235,6 +232,13 @@ def rnn_forward(student_fn) -> int:
     return len(cases)
 
 
+ZOH_ERRORS = {
+    "singular": "A^-1 (A_d - I) B needs an invertible A, and the double integrator's A is "
+    "singular. The exponential of the augmented matrix [[A, B], [0, 0]] dt gives B_d for any A.",
+    "dtype": OTHER_DTYPE,
+}
+
+
 def _state_space_to_rnn(A, B, dt):
     """The reference: zero-order hold, W = A_d, U = B_d, b = 0 (a linear RNN without bias)."""
     A_d, B_d = discretize(A, B, dt, method="zoh")
@@ -242,11 +246,8 @@ def _state_space_to_rnn(A, B, dt):
 
 
 def _exact_zoh(A, B, dt):
-    """Zero-order hold by closed forms: exp(A dt), and int_0^dt exp(A s) ds B (float64).
-
-    For invertible A the integral is A^-1 (exp(A dt) - I) B; for nilpotent A (A^2 = 0,
-    the double integrator) the series stops: (I dt + A dt^2 / 2) B.
-    """
+    """Zero-order hold by closed forms: exp(A dt), and A^-1 (exp(A dt) - I) B, or for a
+    nilpotent A (A^2 = 0, the double integrator) (I dt + A dt^2 / 2) B."""
     A_d = torch.linalg.matrix_exp(A * dt)
     eye = torch.eye(A.shape[0], dtype=A.dtype)
     if torch.allclose(A @ A, torch.zeros_like(A)):
@@ -287,13 +288,11 @@ def _truncated_series(size: float) -> str:
 def state_space_to_rnn(student_fn) -> int:
     """Check ``state_space_to_rnn(A, B, dt) -> (W, U, b)``, zero-order hold.
 
-    The continuous system x' = A x + B u, with u held constant over each step of ``dt``,
-    becomes x(t) = A_d x(t-1) + B_d u(t); the linear RNN h(t) = W h(t-1) + U x(t) + b must
-    reproduce it: W = A_d = exp(A dt), U = B_d = int_0^dt exp(A s) ds B, b = 0.
+    x' = A x + B u, with u held over each step of ``dt``, becomes the linear RNN
+    h(t) = W h(t-1) + U x(t) + b with W = exp(A dt), U = int_0^dt exp(A s) ds B, b = 0.
     Shapes: A (n, n), B (n, m), dt a float; returns W (n, n), U (n, m), b (n,) of A's dtype.
-    Checked against the closed forms (matrix exponential, and A^-1 (A_d - I) B or the
-    series of a nilpotent A), on random stable systems (one with a step so long that
-    |eigenvalue| dt reaches about 8, in float64) and the double integrator (a singular A).
+    Cases: random stable systems (one in float64 with |eigenvalue| dt about 8) and the
+    double integrator (a singular A).
     """
     g = generator(60)
     integrator = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
@@ -306,18 +305,10 @@ def state_space_to_rnn(student_fn) -> int:
     for A, B, dt, label, dtype in systems:
         n, m = B.shape
         case = f"{label} (A {n}x{n}, B {n}x{m}, dt={dt:g}{DTYPE[dtype]})"
-        try:
-            answer = call("state_space_to_rnn", student_fn, A.clone(), B.clone(), dt, dtype=dtype)
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err,
-                {
-                    "singular": "A^-1 (A_d - I) B needs an invertible A, and the double "
-                    "integrator's A is singular. The exponential of the augmented matrix "
-                    "[[A, B], [0, 0]] dt gives B_d for any A.",
-                    "dtype": OTHER_DTYPE,
-                },
-            ) from err.__cause__
+        args = (A.clone(), B.clone(), dt)
+        answer = call_explained(
+            "state_space_to_rnn", student_fn, *args, known=ZOH_ERRORS, as_failure=False, dtype=dtype
+        )
         if not (isinstance(answer, tuple | list) and len(answer) == 3):
             raise AssertionError(
                 f"state_space_to_rnn, {case}: expected a triple (W, U, b), "

@@ -1,13 +1,6 @@
-"""Checkers for notebook 09's network of names: its score on held-out names, its update.
-
-``validation_nll`` scores a character model on a padded batch of names; ``train_step`` makes
-one update with the student's own loss (notebook 02) and clipping (notebook 05). Both run
-every model of the notebook, so the checks look at what those cells rely on: the score
-covers every real character and nothing else, batch by batch, without recording a graph;
-the update changes every parameter exactly as the reference's update does (a cut gradient
-leaves a parameter unchanged), from any optimizer, and logs the loss and the gradient
-norm before clipping. The models here are tiny character models with a ``torch.nn.GRU``.
-"""
+"""Checkers for notebook 09's network of names: ``validation_nll``, its score on held-out
+names, and ``train_step``, one update with the student's loss (02) and clipping (05). The
+models are tiny character models with a ``torch.nn.GRU``."""
 
 from __future__ import annotations
 
@@ -24,8 +17,8 @@ from rnncourse.tasks.next_char import encode_names
 from rnncourse.tasks.text import Vocab
 
 from .._random import generator
-from ._contract import call
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, torch_module
+from ._basics import call_explained
+from ._framework import CheckFailed, compare, exercise, torch_module
 from ._real_text import _random_names
 
 CLASSES_AXIS = {
@@ -42,17 +35,6 @@ def _case_data(g: torch.Generator, n: int, letters: str, longest: int, dtype):
     names[0] = letters[0] * longest  # one name as long as any, and one of a single letter
     names[-1] = letters[-1]
     return model, encode_names(names, vocab)
-
-
-def _call(name: str, fn, *args, **kwargs):
-    """``call``, naming the classes' axis when torch's cross-entropy complains about it."""
-    try:
-        return call(name, fn, *args, dtype=None, **kwargs)
-    except StudentCodeError as err:
-        why = next((hint for words, hint in CLASSES_AXIS.items() if words in str(err)), None)
-        if why is None:
-            raise
-        raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
 
 
 def _number(name: str, case: str, value, what: str) -> float:
@@ -178,11 +160,9 @@ def validation_nll(student_fn) -> int:
             f"{str(dtype).replace('torch.', '')} model)"
         )
         recorder = _Recorder(model)
-        if batch_size is None:  # as notebook 09 calls it
-            batch_size = 1024
-            got = _call("validation_nll", student_fn, recorder, data)
-        else:
-            got = _call("validation_nll", student_fn, recorder, data, batch_size)
+        args = (recorder, data) + ((batch_size,) if batch_size else ())  # None: left out, as in 09
+        got = call_explained("validation_nll", student_fn, *args, known=CLASSES_AXIS, dtype=None)
+        batch_size = batch_size or 1024
         _check_calls(case, recorder.calls, n, batch_size)
         got = _number("validation_nll", case, got, "the score")
         with torch.no_grad():
@@ -197,44 +177,29 @@ def validation_nll(student_fn) -> int:
             case,
             got,
             _validation_nll(copy.deepcopy(model).double(), data, batch_size),
-            mistakes=[
-                (
-                    "padding counted: the mean runs over every position, the padded ones "
-                    "too; average over the real targets t < lengths[n] only.",
-                    float(nll.mean()),
+            mistakes={
+                "padding counted: the mean runs over every position, the padded ones too; "
+                "average over the real targets t < lengths[n] only.": float(nll.mean()),
+                "padding counted in the divisor: the padded positions are left out of the sum "
+                "but counted when dividing; divide by the number of real targets.": (
+                    float(nll[real].sum()) / nll.numel()
                 ),
-                (
-                    "padding counted in the divisor: the padded positions are left out of the "
-                    "sum but counted when dividing; divide by the number of real targets.",
-                    float(nll[real].sum()) / nll.numel(),
+                "the end of each name is not scored: the last real target of a row, <stop>, "
+                "counts too (lengths include it).": float(nll[steps < lengths[:, None] - 1].mean()),
+                "the batches' means were averaged, so a short last batch weighs as much as a "
+                "full one; add up the negative log-likelihoods and the number of real targets "
+                "over all batches, and divide once at the end.": (
+                    sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks)
                 ),
-                (
-                    "the end of each name is not scored: the last real target of a row, "
-                    "<stop>, counts too (lengths include it).",
-                    float(nll[steps < lengths[:, None] - 1].mean()),
+                "the mean was taken per name, not per character: each name's mean was "
+                "averaged, so a short name weighs as much as a long one.": (
+                    float(((nll * real).sum(1) / lengths).mean())
                 ),
-                (
-                    "the batches' means were averaged, so a short last batch weighs as much "
-                    "as a full one; add up the negative log-likelihoods and the number of "
-                    "real targets over all batches, and divide once at the end.",
-                    sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks),
-                ),
-                (
-                    "the mean was taken per name, not per character: each name's mean was "
-                    "averaged, so a short name weighs as much as a long one.",
-                    float(((nll * real).sum(1) / lengths).mean()),
-                ),
-                (
-                    "the negative log-likelihoods were summed; return their mean, in nats "
-                    "per character.",
-                    float(nll[real].sum()),
-                ),
-                (
-                    "the result is in bits (log base 2); the course measures nats, the "
-                    "natural log.",
-                    mean / math.log(2),
-                ),
-            ],
+                "the negative log-likelihoods were summed; return their mean, in nats per "
+                "character.": float(nll[real].sum()),
+                "the result is in bits (log base 2); the course measures nats, the natural "
+                "log.": mean / math.log(2),
+            },
             hint="add -ln p(target) over the real targets of every batch, count them, and "
             "divide the total by the count.",
         )
@@ -253,6 +218,26 @@ def _masked_loss(model, batch, reduce=None) -> torch.Tensor:
         return F.cross_entropy(logits[real], batch.targets[real])
     nll = F.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")
     return reduce(nll, real)
+
+
+def _wrong_losses(model, batch) -> dict[str, float]:
+    """{message: loss} of the known wrong losses of ``model`` on ``batch``."""
+
+    def loss(reduce):
+        return _masked_loss(model, batch, reduce).item()
+
+    return {
+        "padding counted: the loss averages every position, the padded ones too; average over "
+        "the real targets t < lengths[b] only (your masked_cross_entropy from notebook 02 "
+        "does).": loss(lambda nll, real: nll.mean()),
+        "the loss is a mean per name, so a short name weighs as much as a long one; average "
+        "over every real target of the batch.": loss(
+            lambda nll, real: ((nll * real).sum(1) / real.sum(1)).mean()
+        ),
+        "the losses were summed; the loop logs the mean over the real targets.": loss(
+            lambda nll, real: nll[real].sum()
+        ),
+    }
 
 
 def _train_step(model, optimizer, batch, max_norm=1.0):
@@ -303,6 +288,7 @@ def _logged(case: str, got) -> tuple[float, float]:
 
 
 OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
+MUTABLE = ("model", "optimizer")
 
 
 @exercise(
@@ -350,7 +336,9 @@ def train_step(student_fn) -> int:
         )
         optimizer = OPTIMIZERS[opt](model.parameters(), lr=lr)
         args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # None: the default
-        got = _call("train_step", student_fn, *args, mutable=("model", "optimizer"))
+        got = call_explained(
+            "train_step", student_fn, *args, known=CLASSES_AXIS, dtype=None, mutable=MUTABLE
+        )
         max_norm = max_norm or 1.0
         loss, grad_norm = _logged(case, got)
 
@@ -380,54 +368,31 @@ def train_step(student_fn) -> int:
                     f"out of the graph cuts it off from the loss, so training never updates it."
                 )
 
-        def mean_per_name(nll, real):
-            return ((nll * real).sum(1) / real.sum(1)).mean()
-
         compare(
             "train_step",
             case,
             loss,
             _masked_loss(exact, batch).item(),
             what="the loss",
-            mistakes=[
-                (
-                    "padding counted: the loss averages every position, the padded ones "
-                    "too; average over the real targets t < lengths[b] only (your "
-                    "masked_cross_entropy from notebook 02 does).",
-                    _masked_loss(exact, batch, lambda nll, real: nll.mean()).item(),
-                ),
-                (
-                    "the loss is a mean per name, so a short name weighs as much as a long "
-                    "one; average over every real target of the batch.",
-                    _masked_loss(exact, batch, mean_per_name).item(),
-                ),
-                (
-                    "the losses were summed; the loop logs the mean over the real targets.",
-                    _masked_loss(exact, batch, lambda nll, real: nll[real].sum()).item(),
-                ),
-            ],
+            mistakes=_wrong_losses(exact, batch),
         )
         added = [gr + s for gr, s in zip(G, stale, strict=True)]  # backward adds to old grads
-        mistakes = [
-            (
-                "the gradients of the previous update were still there: clear them through "
-                "the optimizer before backward, which adds to what it finds.",
-                p0 - lr * _flat(_clipped(added, max_norm)),
+        mistakes = {
+            "the gradients of the previous update were still there: clear them through the "
+            "optimizer before backward, which adds to what it finds.": (
+                p0 - lr * _flat(_clipped(added, max_norm))
             ),
-            (
-                "the step used the unclipped gradients: clip after backward and before the "
-                "step, and put the clipped tensors back into each parameter's .grad "
-                "(clip_global_norm returns new tensors and leaves the gradients as they were).",
-                p0 - lr * _flat(G),
-            ),
-        ]
+            "the step used the unclipped gradients: clip after backward and before the step, "
+            "and put the clipped tensors back into each parameter's .grad (clip_global_norm "
+            "returns new tensors and leaves the gradients as they were).": p0 - lr * _flat(G),
+        }
         compare(
             "train_step",
             case,
             _flat(after.values()),
             expected,
             what="the parameters after the update",
-            mistakes=mistakes if opt == "SGD" else [],
+            mistakes=mistakes if opt == "SGD" else {},
             hint="clear the gradients, compute the masked loss, backpropagate, clip all "
             "gradients together, write them back, then step.",
         )
@@ -437,12 +402,9 @@ def train_step(student_fn) -> int:
             grad_norm,
             _norm(G),
             what="the gradient norm",
-            mistakes=[
-                (
-                    "the norm was measured after clipping; the loop logs it before, where it "
-                    "shows how steep the loss is.",
-                    min(_norm(G), max_norm),
-                )
-            ],
+            mistakes={
+                "the norm was measured after clipping; the loop logs it before, where it shows "
+                "how steep the loss is.": min(_norm(G), max_norm)
+            },
         )
     return len(cases)

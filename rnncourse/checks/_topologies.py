@@ -1,10 +1,6 @@
 """Checkers for notebook 02's output topologies: a summary head, an encoder-decoder with
-three hand-overs of its context, and the temporal softmax loss of a padded batch.
-
-Cases are checked against torch (``F.cross_entropy``) or the plain loop of notebook 01. Later
-cells train through each answer (02's classifier and encoder-decoder, 09's names model), so
-gradients are compared too. Stacked and bidirectional layers: :mod:`._stacked`.
-"""
+three hand-overs of its context, and the temporal softmax loss of a padded batch. Later cells
+train through each answer, so gradients are compared too."""
 
 from __future__ import annotations
 
@@ -15,7 +11,7 @@ from rnncourse import charmodel, sequences
 from rnncourse._validation import check_choice
 
 from .._random import generator
-from ._basics import TRANSPOSED_W, _loop, _rnn_forward
+from ._basics import TRANSPOSED_W, _loop, _rnn_forward, call_explained
 from ._contract import call, check_gradients
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
@@ -36,17 +32,6 @@ def _tensor_result(name: str, case: str, got) -> None:
             f"mistake: the result left autograd (.item(), .tolist(), NumPy); later cells "
             f"train through it, so compute it with torch operations to the end."
         )
-
-
-def _call_named(name: str, fn, args: tuple, dtype, known: dict[str, str], **kwargs):
-    """``call``, with an error whose text holds a key of ``known`` named as that mistake."""
-    try:
-        return call(name, fn, *args, dtype=dtype, **kwargs)
-    except StudentCodeError as err:
-        why = next((hint for words, hint in known.items() if words in str(err)), None)
-        if why is None:
-            raise
-        raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
 
 
 # --- many-to-one: the head on the last valid state -------------------------------------------
@@ -73,27 +58,22 @@ def many_to_one_head(student_fn) -> int:
     number of valid steps (1 to T); V (K, H), b_o (K,). Returns logits (B, K) =
     V h_last + b_o, with h_last = hs[b, lengths[b] - 1], the last valid state.
     """
-    # (B, T, H, K, padding states zero, dtype); case 1 has K = H, case 4 has T = 1
-    cases = [
-        (3, 5, 4, 4, True, torch.float32),
-        (4, 6, 3, 2, False, torch.float32),
-        (2, 4, 5, 1, False, torch.float64),
-        (5, 1, 2, 3, False, torch.float32),
-        (6, 9, 4, 5, False, torch.float32),
-    ]
-    for seed, (B, T, H, K, zero_padding, dtype) in enumerate(cases):
+    # (B, T, H, K): case 1 has K = H and zeros for padding states, 3 is float64, 4 has T = 1
+    cases = [(3, 5, 4, 4), (4, 6, 3, 2), (2, 4, 5, 1), (5, 1, 2, 3), (6, 9, 4, 5)]
+    for seed, (B, T, H, K) in enumerate(cases):
         g = generator(30 + seed)
         lengths = torch.randint(1, T + 1, (B,), generator=g)
         lengths[0], lengths[-1] = T, 1
         hs = randn(g, B, T, H)
-        if zero_padding:
+        if seed == 0:
             hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
         V, b_o = randn(g, K, H), randn(g, K)
         rows = torch.arange(B)
         last = hs[rows, lengths - 1]
         case = f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})"
         args = (hs.clone(), lengths.clone(), V.clone(), b_o.clone())
-        got = _call_named("many_to_one_head", student_fn, args, dtype, HEAD_ERRORS)
+        dtype = torch.float64 if seed == 2 else torch.float32
+        got = call_explained("many_to_one_head", student_fn, *args, known=HEAD_ERRORS, dtype=dtype)
         _tensor_result("many_to_one_head", case, got)
         mistakes = {
             "the last time step hs[:, -1] was used, but shorter sequences end earlier; "
@@ -164,40 +144,28 @@ def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]
         return _decode(C, W, U_d, b_d, steps, start and same, fed, first_only)
 
     C = hs[:, -1]
-    out = [
-        ("the context is the encoder's FIRST state; it is the last, h(T).", run(hs[:, 0])),
-        ("the context is the mean of the encoder's states; it is the last, h(T).", run(hs.mean(1))),
-        (TRANSPOSED_W, run(C, W_d.T)),
-        (
-            "the decoder never sees the context: it must start from C, read it at every "
-            "step, or both, as the context argument says.",
-            run(C, start=False, fed=False),
-        ),
-    ]
+    out = {
+        "the context is the encoder's FIRST state; it is the last, h(T).": run(hs[:, 0]),
+        "the context is the mean of the encoder's states; it is the last, h(T).": run(hs.mean(1)),
+        TRANSPOSED_W: run(C, W_d.T),
+        "the decoder never sees the context: it must start from C, read it at every step, or "
+        "both, as the context argument says.": run(C, start=False, fed=False),
+    }
     if fed:
-        out.append(
-            (
-                "the context was fed only at the first decoder step; as an input it enters "
-                "at every step.",
-                run(C, first_only=True),
-            )
-        )
+        out[
+            "the context was fed only at the first decoder step; as an input it enters at "
+            "every step."
+        ] = run(C, first_only=True)
     if same:
         first = C if start else torch.zeros_like(C)
-        out.append(
-            (
-                "the states are shifted by one step: s(0) was returned first; return "
-                "s(1) ... s(steps).",
-                torch.cat([first[:, None], run(C)[:, :-1]], 1),
-            )
-        )
+        out[
+            "the states are shifted by one step: s(0) was returned first; return s(1) ... s(steps)."
+        ] = torch.cat([first[:, None], run(C)[:, :-1]], 1)
         told = f'with context="{context}" the decoder {ROWS[context][0]}, but here it'
-        out += [
-            (f'{told} {how} (the "{other}" row).', run(C, start=s, fed=f))
-            for other, (how, s, f) in ROWS.items()
-            if other != context
-        ]
-    return out
+        for other, (how, s, f) in ROWS.items():
+            if other != context:
+                out[f'{told} {how} (the "{other}" row).'] = run(C, start=s, fed=f)
+    return list(out.items())
 
 
 @exercise(
@@ -241,7 +209,9 @@ def encoder_decoder_forward(student_fn) -> int:
         )
         kwargs = {"context": context} if context else {}
         args = (x.clone(), *(p.clone() for p in enc), *(p.clone() for p in dec), steps)
-        got = _call_named("encoder_decoder_forward", student_fn, args, dtype, SIZES, **kwargs)
+        got = call_explained(
+            "encoder_decoder_forward", student_fn, *args, known=SIZES, dtype=dtype, **kwargs
+        )
         _tensor_result("encoder_decoder_forward", case, got)
         mistakes = _enc_dec_mistakes(mode, hs, dec, steps)
         if context is None:
@@ -302,6 +272,14 @@ LOSS_ERRORS = {
     "Expected target size": "the wrong axis for the classes: torch's cross-entropy reads the "
     "classes from dimension 1, the logits hold them in the last one.",
 }
+SHIFTED = (
+    "the targets are shifted by one step against the logits; they are aligned already: "
+    "targets[:, t] is the class for logits[:, t]."
+)
+TIME_AS_CLASSES = (
+    "the wrong axis for the classes: torch's cross-entropy reads the classes from dimension 1, "
+    "which is time here; the classes are the last dimension."
+)
 
 
 def _picked(log_probs, targets):
@@ -320,75 +298,40 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
     def mean(values, where=mask):
         return values[where].mean()
 
-    out = [
-        (
-            "padding counted: the mean runs over all B*T steps, the padded ones too; "
-            "average over the real steps t < lengths[b] only.",
-            nll.mean(),
+    mistakes = {
+        "padding counted: the mean runs over all B*T steps, the padded ones too; average over "
+        "the real steps t < lengths[b] only.": nll.mean(),
+        "padding counted in the divisor: the padded steps are left out of the sum but counted "
+        "in B*T; divide by the number of real steps.": real / (B * T),
+        "mean per sequence instead of per real step: each sequence's mean was averaged, so a "
+        "short sequence weighs as much as a long one; the loss is the mean over all real steps "
+        "of the batch.": ((nll * mask).sum(1) / lengths).mean(),
+        "the sum over the real steps was divided by the number of sequences B; the loss is the "
+        "mean over the real steps.": real / B,
+        "the loss is the sum over the real steps; it is their mean.": real,
+        "one padded step per sequence was counted: the real steps of sequence b are t = 0, "
+        "..., lengths[b] - 1.": mean(nll, time <= lengths[:, None]),
+        "the wrong axis for the classes: the softmax ran over time (dimension 1); the classes "
+        "are the last dimension, V.": mean(-_picked(logits.log_softmax(1), targets)),
+        "log-softmax missing: the raw logits were read as log-probabilities; take the "
+        "log-softmax over the classes first.": mean(-_picked(logits, targets)),
+        "log-softmax missing: -p(target) was averaged, without the log; the loss is "
+        "-log p(target).": mean(-_picked(logits.softmax(-1), targets)),
+        "probabilities passed as logits: the softmax was applied twice (cross-entropy takes "
+        "logits and applies its own log-softmax).": (
+            mean(-_picked(logits.softmax(-1).log_softmax(-1), targets))
         ),
-        (
-            "padding counted in the divisor: the padded steps are left out of the sum but "
-            "counted in B*T; divide by the number of real steps.",
-            real / (B * T),
-        ),
-        (
-            "mean per sequence instead of per real step: each sequence's mean was "
-            "averaged, so a short sequence weighs as much as a long one; the loss is the "
-            "mean over all real steps of the batch.",
-            ((nll * mask).sum(1) / lengths).mean(),
-        ),
-        (
-            "the sum over the real steps was divided by the number of sequences B; the "
-            "loss is the mean over the real steps.",
-            real / B,
-        ),
-        ("the loss is the sum over the real steps; it is their mean.", real),
-        (
-            "one padded step per sequence was counted: the real steps of sequence b are "
-            "t = 0, ..., lengths[b] - 1.",
-            mean(nll, time <= lengths[:, None]),
-        ),
-        (
-            "the wrong axis for the classes: the softmax ran over time (dimension 1); the "
-            "classes are the last dimension, V.",
-            mean(-_picked(logits.log_softmax(1), targets), mask),
-        ),
-        (
-            "log-softmax missing: the raw logits were read as log-probabilities; take the "
-            "log-softmax over the classes first.",
-            mean(-_picked(logits, targets), mask),
-        ),
-        (
-            "log-softmax missing: -p(target) was averaged, without the log; the loss is "
-            "-log p(target).",
-            mean(-_picked(logits.softmax(-1), targets), mask),
-        ),
-        (
-            "probabilities passed as logits: the softmax was applied twice (cross-entropy "
-            "takes logits and applies its own log-softmax).",
-            mean(-_picked(logits.softmax(-1).log_softmax(-1), targets), mask),
-        ),
-    ]
+    }
+    out = list(mistakes.items())
     if T > 1:
-        shifted = "the targets are shifted by one step against the logits; they are aligned "
-        shifted += "already: targets[:, t] is the class for logits[:, t]."
         log_probs = logits.log_softmax(-1)
         ahead = -_picked(log_probs[:, :-1], targets[:, 1:])
         behind = -_picked(log_probs[:, 1:], targets[:, :-1])
-        out += [
-            (shifted, mean(ahead, mask[:, 1:])),
-            (shifted, mean(behind, mask[:, 1:])),
-            (shifted, mean(ahead, mask[:, :-1])),
-        ]
+        shifts = [mean(ahead, mask[:, 1:]), mean(behind, mask[:, 1:]), mean(ahead, mask[:, :-1])]
+        out += [(SHIFTED, loss) for loss in shifts]
     if T == V:  # torch's cross_entropy reads classes from dimension 1
         nll_t = -logits.log_softmax(1).gather(1, targets[:, None])[:, 0]
-        out.append(
-            (
-                "the wrong axis for the classes: torch's cross-entropy reads the classes "
-                "from dimension 1, which is time here; the classes are the last dimension.",
-                mean(nll_t, mask),
-            )
-        )
+        out.append((TIME_AS_CLASSES, mean(nll_t)))
     return out
 
 
@@ -429,7 +372,9 @@ def masked_cross_entropy(student_fn) -> int:
         if scale > 10:
             case += ", large logits"
         args = (logits.clone(), targets.clone(), lengths.clone())
-        got = _call_named("masked_cross_entropy", student_fn, args, dtype, LOSS_ERRORS)
+        got = call_explained(
+            "masked_cross_entropy", student_fn, *args, known=LOSS_ERRORS, dtype=dtype
+        )
         _tensor_result("masked_cross_entropy", case, got)
         compare(
             "masked_cross_entropy",
