@@ -62,6 +62,15 @@ def call_explained(
         raise StudentCodeError(message) from err.__cause__
 
 
+def raised(name: str, fn, *args, **kwargs) -> BaseException | None:
+    """The error that ``fn`` raised under :func:`call`, or None when it returned."""
+    try:
+        call(name, fn, *args, **kwargs)
+    except StudentCodeError as err:
+        return err.__cause__
+    return None
+
+
 def _rnn_step(h, x, W, U, b):
     """The reference step, the course's RNN step maths: tanh(W h + U x + b), rows batch-first."""
     return cells._rnn_step(x, h, U, W, None, b)

@@ -23,6 +23,12 @@ TORCH_RNN = (
 )
 
 
+def layer_exercise(reference, *course):
+    """:func:`exercise` for a layer of notebook 02: gradients compared, and neither torch's
+    RNN nor the course's own ``course`` may be called."""
+    return exercise("02", reference=reference, forbidden=(*course, *TORCH_RNN), gradients=True)
+
+
 def _tensor_result(name: str, case: str, got) -> None:
     """A number taken out of autograd (``.item()``, NumPy) cannot be trained through."""
     values = got if isinstance(got, tuple | list) else (got,)
@@ -168,12 +174,7 @@ def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]
     return list(out.items())
 
 
-@exercise(
-    "02",
-    reference=_encoder_decoder_forward,
-    forbidden=(sequences.EncoderDecoder, *TORCH_RNN),
-    gradients=True,
-)
+@layer_exercise(_encoder_decoder_forward, sequences.EncoderDecoder)
 def encoder_decoder_forward(student_fn) -> int:
     """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps,
     context="input") -> states``.
