@@ -1,14 +1,10 @@
-"""Checkers for notebook 03's backpropagation through time by hand, in NumPy.
+"""Checker for notebook 03's backpropagation through time by hand, in NumPy, and what it
+shares with :mod:`._full_bptt`: the NumPy contract, and localising a wrong gradient.
 
-``rnn_backward`` (the recurrent part: given every state's delta from its readout) and
-``rnn_loss_and_grads`` (forward pass, squared error and every gradient of a tanh RNN with a
-linear readout). Their answers are compared with torch autograd; the reference answers and
-every known wrong variant come from :mod:`rnncourse.bptt`'s backward pass.
-
-A wrong gradient is also localised. The answer runs again on probes in which only the last
-steps contribute (the state just before them at tanh's saturation, whose slope 0 lets no
-delta pass further back), and the message says at which step, counting back from the last
-one as the backward pass does, its values first leave the reference's.
+Answers are compared with autograd; the references and known wrong variants come from
+:mod:`rnncourse.bptt`. A wrong gradient's answer runs again on probes in which only the last
+steps contribute (the state before them saturated, tanh's slope 0), and the message names
+the step, counting back from the last, where its values first leave the reference's.
 """
 
 from __future__ import annotations
@@ -21,11 +17,11 @@ import torch
 
 from .. import bptt
 from .._random import generator
+from ._basics import _loop
 from ._contract import _labels, call
 from ._framework import CheckFailed, close, compare, exercise, randn
 
-# the course's own backward passes, and autograd, already do what these exercises ask
-_COURSE_BPTT = (
+_COURSE_BPTT = (  # they already do what these exercises ask
     bptt.rnn_backward,
     bptt.rnn_step_backward,
     bptt.truncated_rnn_backward,
@@ -188,12 +184,14 @@ def _first_step_off(what: str, T: int, probe, atol: float, rtol: float) -> str:
     )
 
 
-def _compare_located(name, case, got, expected, *, locate, **kwargs) -> None:
-    """:func:`compare`, adding where the values first differ (``locate()``) to a failure."""
+def _compare_located(name, case, got, expected, *, what, T, probe, dtype, **kwargs) -> None:
+    """:func:`compare` at ``dtype``'s tolerance; to wrong values it adds where they first
+    differ, by :func:`_first_step_off` with ``probe``."""
+    tolerance = _tolerance(dtype)
     try:
-        compare(name, case, got, expected, **kwargs)
+        compare(name, case, got, expected, what=what, **tolerance, **kwargs)
     except CheckFailed as err:
-        where = locate() if "wrong values" in str(err) else ""
+        where = _first_step_off(what, T, probe, **tolerance) if "wrong values" in str(err) else ""
         raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
 
 
@@ -211,11 +209,7 @@ def _problem(seed: int, B: int, T: int, H: int, I: int):
     W = randn(g, H, H, scale=0.7).requires_grad_()
     U = randn(g, H, I, scale=0.7).requires_grad_()
     b = randn(g, H, scale=0.3).requires_grad_()
-    h, hs = torch.zeros(B, H, dtype=torch.float64), []
-    for t in range(T):
-        h = torch.tanh(h @ W.T + xs[:, t] @ U.T + b)
-        hs.append(h)
-    hs = torch.stack(hs, 1)
+    hs = _loop(xs, W, U, b)
     grads = torch.autograd.grad((hs * dh_out).sum(), (W, U, b))
     arrays = [v.detach().numpy() for v in (dh_out, xs, hs, W, U)]
     return arrays, [gr.numpy() for gr in grads]
@@ -272,7 +266,6 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
         (WRAPPED, _bptt(dh_out, xs, np.roll(hs, 1, axis=1), hs, W, U)),
         (PER_EXAMPLE, tuple(g / B for g in right)),
     ]
-    tolerance = _tolerance(dtype)
 
     def probe(s, k):
         arrays_s = _last_steps(given, s)
@@ -286,13 +279,12 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
             case,
             got[k],
             expected[k],
-            locate=lambda k=k, what=what: _first_step_off(
-                what, T, lambda s: probe(s, k), **tolerance
-            ),
+            what=what,
+            T=T,
+            probe=lambda s, k=k: probe(s, k),
+            dtype=dtype,
             mistakes=[(message, variant[k]) for message, variant in wrong],
             shape_hints={(I, H): U_TRANSPOSED} if k == 1 else None,
-            what=what,
-            **tolerance,
         )
 
 
@@ -303,8 +295,8 @@ def rnn_backward(student_fn) -> int:
     Forward pass: h(t) = tanh(W h(t-1) + U x(t) + b), h(0) = 0. Shapes: dh_out (B, T, H),
     the part of dL/dh(t) that comes from the outputs at step t; xs (B, T, I); hs (B, T, H),
     the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,) in
-    the inputs' dtype (float32 or float64), compared with torch autograd; the inputs must
-    be left unchanged. The arguments are passed by position.
+    the inputs' dtype (float32 or float64); the inputs must be left unchanged. The
+    arguments are passed by position.
     """
     for n, sizes in enumerate(_BACKWARD_CASES):
         _backward_case(student_fn, n, *sizes)

@@ -23,7 +23,6 @@ from ._backprop import (
     _bptt,
     _call_numpy,
     _compare_located,
-    _first_step_off,
     _previous,
     _quietly,
     _tolerance,
@@ -174,7 +173,6 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
             f"it needs one gradient per parameter: {', '.join(map(repr, PARAM_NAMES))}."
         )
     wrong = _full_wrong(params, x.astype(np.float64), y.astype(np.float64))
-    tolerance = _tolerance(dtype)
     compare(
         "rnn_loss_and_grads",
         case,
@@ -183,7 +181,7 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
         mistakes=[(message, w_loss) for message, w_loss, _ in wrong if w_loss is not None],
         hint="L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs.",
         what="loss",
-        **tolerance,
+        **_tolerance(dtype),
     )
 
     def probe(s, name):
@@ -200,13 +198,12 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
             case,
             got[1][name],
             expected[name],
-            locate=lambda name=name: _first_step_off(
-                f"d{name}", T, lambda s: probe(s, name), **tolerance
-            ),
+            what=f"d{name}",
+            T=T,
+            probe=lambda s, name=name: probe(s, name),
+            dtype=dtype,
             mistakes=[(message, grads[name]) for message, _, grads in wrong],
             shape_hints={(H, O): V_TRANSPOSED} if name == "V" else None,
-            what=f"d{name}",
-            **tolerance,
         )
 
 
