@@ -1,11 +1,6 @@
-"""Checker for notebook 03's whole gradient: ``rnn_loss_and_grads``, in NumPy.
-
-The forward pass, the squared error and every gradient of a tanh RNN with a linear readout,
-compared with torch autograd; the reference answer and the known wrong variants come from
-:mod:`rnncourse.bptt`. A wrong gradient is localised as in :mod:`._backprop`: here the
-probes saturate the state before the last steps through a large input, and give the earlier
-steps targets equal to their outputs.
-"""
+"""Checker for notebook 03's whole gradient, ``rnn_loss_and_grads`` in NumPy, localised as in
+:mod:`._backprop`: here the probes saturate the state before the last steps through a large
+input, and give the earlier steps targets equal to their outputs."""
 
 from __future__ import annotations
 
@@ -27,6 +22,7 @@ from ._backprop import (
     _quietly,
     _tolerance,
 )
+from ._basics import _loop
 from ._framework import compare, exercise, randn
 
 PARAM_NAMES = bptt.RNN_PARAMS  # U, W, b, V, b_o
@@ -113,10 +109,8 @@ def _full_problem(seed: int, B: int, T: int, I: int, H: int, O: int):
     shapes = {"U": (H, I), "W": (H, H), "b": (H,), "V": (O, H), "b_o": (O,)}
     p = {k: randn(g, *s, scale=0.6).requires_grad_() for k, s in shapes.items()}
     x, y = randn(g, B, T, I), randn(g, B, T, O)
-    h, loss = torch.zeros(B, H, dtype=torch.float64), 0.0
-    for t in range(T):
-        h = torch.tanh(x[:, t] @ p["U"].T + h @ p["W"].T + p["b"])
-        loss = loss + 0.5 * ((h @ p["V"].T + p["b_o"] - y[:, t]) ** 2).sum() / B
+    hs = _loop(x, p["W"], p["U"], p["b"])
+    loss = 0.5 * ((hs @ p["V"].T + p["b_o"] - y) ** 2).sum() / B
     grads = torch.autograd.grad(loss, [p[k] for k in PARAM_NAMES])
     arrays = {k: v.detach().numpy() for k, v in p.items()}
     expected = {k: gr.numpy() for k, gr in zip(PARAM_NAMES, grads, strict=True)}

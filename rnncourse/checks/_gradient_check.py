@@ -1,8 +1,5 @@
-"""Checkers for notebook 03's gradient checks: ``numerical_gradient`` and ``find_the_bug``.
-
-``find_the_bug`` shows three backward passes for h(t) = tanh(W h(t-1) + U x(t) + b), each
-with one bug, which the student names with one of ``BUG_LABELS``.
-"""
+"""Checkers for notebook 03's gradient checks: ``numerical_gradient``, and ``find_the_bug``,
+which names the bug of three backward passes with one of ``BUG_LABELS`` each."""
 
 from __future__ import annotations
 
@@ -32,7 +29,7 @@ def _df_tanh(x):
     return (1 - np.tanh(x @ _A) ** 2) @ _A.T
 
 
-def _differences(f, x, eps, *, up: float, down: float, divide: float):
+def _differences(f, x, *, up: float, down: float, divide: float):
     """(f(x + up e_i) - f(x + down e_i)) / divide for every entry i (x is copied)."""
     x, grad = x.copy(), np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -45,6 +42,7 @@ def _differences(f, x, eps, *, up: float, down: float, divide: float):
     return grad
 
 
+TOLERANCE = {"atol": 1e-7, "rtol": 1e-6}
 CLOSURE = (
     "f was evaluated at a copy of x. Later cells pass an f that reads x itself (a loss that "
     "reads the parameters through a closure and ignores its argument), so only a change of x "
@@ -77,25 +75,22 @@ def numerical_gradient(student_fn) -> int:
                 "restored. Likely mistake: each entry must get its old value back after "
                 "f has seen it raised and lowered."
             )
+        forward = _differences(f, before, up=eps, down=0.0, divide=eps)
+        at_once = np.full_like(before, (f(before + eps) - f(before - eps)) / (2 * eps))
         compare(
             "numerical_gradient",
             f"case {k + 1} ({desc}, eps={eps})",
             got,
             df(before),
             mistakes={
-                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is "
-                "about eps, the central difference's about eps**2.": _differences(
-                    f, before, eps, up=eps, down=0.0, divide=eps
+                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is about "
+                "eps, the central difference's about eps**2.": forward,
+                "the central difference must be divided by 2 * eps, not eps.": (
+                    _differences(f, before, up=eps, down=-eps, divide=eps)
                 ),
-                "the central difference must be divided by 2 * eps, not eps.": _differences(
-                    f, before, eps, up=eps, down=-eps, divide=eps
-                ),
-                "all entries were perturbed at once; perturb one entry at a time.": np.full_like(
-                    before, (f(before + eps) - f(before - eps)) / (2 * eps)
-                ),
+                "all entries were perturbed at once; perturb one entry at a time.": at_once,
             },
-            atol=1e-7,
-            rtol=1e-6,
+            **TOLERANCE,
         )
     _through_a_closure(student_fn, rng.normal(size=(4, 2)), eps)
     _default_step(student_fn, cases[2])
@@ -112,8 +107,7 @@ def _through_a_closure(student_fn, x, eps) -> None:
         got,
         _df_tanh(x),
         mistakes={CLOSURE: np.zeros_like(x)},
-        atol=1e-7,
-        rtol=1e-6,
+        **TOLERANCE,
     )
 
 
@@ -138,8 +132,7 @@ def _default_step(student_fn, case) -> None:
         hint="the default step eps is far from 1e-6, where the central difference is "
         "most accurate in float64: too large a step adds truncation error, too small a "
         "step rounding error.",
-        atol=1e-7,
-        rtol=1e-6,
+        **TOLERANCE,
     )
 
 
@@ -225,8 +218,7 @@ def find_the_bug(student_fn) -> int:
         if label not in BUG_LABELS:
             raise AssertionError(
                 f"find_the_bug: {label!r} for backward_{key} is not a label; use one of "
-                + ", ".join(repr(b) for b in BUG_LABELS)
-                + "."
+                f"{', '.join(map(repr, BUG_LABELS))}."
             )
         if label != bug:
             raise AssertionError(
