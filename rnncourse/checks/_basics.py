@@ -41,21 +41,19 @@ COURSE_LOOP = (
 )
 
 
-def call_explained(
-    name: str, fn, *args, known: dict[str, str], as_failure=True, dtype=torch.float32, **kwargs
-):
+def call_hinted(name: str, known: dict[str, str], fn, *args, keep_error=False, **kwargs):
     """:func:`call`, naming the likely mistake of an error whose text holds a key of ``known``.
 
-    That error is raised as :class:`CheckFailed`, or with ``as_failure=False`` as the
+    That error is raised as :class:`CheckFailed`, or with ``keep_error`` as the
     :class:`StudentCodeError` it is, torch's words on a line of their own.
     """
     try:
-        return call(name, fn, *args, dtype=dtype, **kwargs)
+        return call(name, fn, *args, **kwargs)
     except StudentCodeError as err:
         why = next((hint for words, hint in known.items() if words in str(err)), None)
         if why is None:
             raise
-        if as_failure:
+        if not keep_error:
             raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
         raised, _, detail = str(err).partition(": ")
         message = f"{raised}:\n  {detail}\n  Likely mistake: {why}"
@@ -71,6 +69,13 @@ def raised(name: str, fn, *args, **kwargs) -> BaseException | None:
     return None
 
 
+STEP_HINT = (
+    "the new state is tanh of W h + U x + b for every row of the batch. Compare each product "
+    "with the row form of notebook 00's section 2 (which weights need a transpose?), and add "
+    "the bias before squashing."
+)
+
+
 def _rnn_step(h, x, W, U, b):
     """The reference step, the course's RNN step maths: tanh(W h + U x + b), rows batch-first."""
     return cells._rnn_step(x, h, U, W, None, b)
@@ -83,7 +88,7 @@ def rnn_step(student_fn) -> int:
     Shapes: h (B, H), x (B, I), W (H, H), U (H, I), b (H,); returns the new h (B, H), of
     the inputs' dtype. Cases: B from 1 to 5, H = I and not, float32 and float64, gradients.
     """
-    f32, f64 = torch.float32, torch.float64
+    name, f32, f64 = "rnn_step", torch.float32, torch.float64
     # the case (3, 3, 3) has B = H = I, where a product in column form runs, with wrong values
     cases = [(2, 3, 4, f32), (1, 5, 2, f32), (3, 4, 4, f32), (4, 2, 3, f32), (2, 6, 1, f32),
              (3, 3, 3, f32), (5, 2, 3, f64)]  # fmt: skip
@@ -95,9 +100,7 @@ def rnn_step(student_fn) -> int:
         case = f"case {seed + 1} (B={B}, H={H}, I={I}{DTYPE[dtype]})"
         args = (h.clone(), x.clone(), W.clone(), U.clone(), b)
         known = {"cannot be multiplied": COLUMN_FORM, "dtype": OTHER_DTYPE}
-        got = call_explained(
-            "rnn_step", student_fn, *args, known=known, as_failure=False, dtype=dtype
-        )
+        got = call_hinted(name, known, student_fn, *args, keep_error=True, dtype=dtype)
         mistakes = {
             TRANSPOSED_W: torch.tanh(h @ W + x @ U.T + b),
             "the tanh is missing: the new state is tanh(W h + U x + b).": a,
@@ -108,35 +111,23 @@ def rnn_step(student_fn) -> int:
             ),
             "U x is missing: the step must see the input.": torch.tanh(h @ W.T + b),
             "W h is missing: the step must see the previous state.": torch.tanh(x @ U.T + b),
-            "the nonlinearity is the logistic sigmoid; tanh squashes the plain RNN's state.": (
-                torch.sigmoid(a)
-            ),
+            "the nonlinearity is the logistic sigmoid; tanh squashes the "
+            "plain RNN's state.": torch.sigmoid(a),
             "the nonlinearity is a ReLU; tanh squashes the plain RNN's state.": torch.relu(a),
         }
         if H == I:  # a transposed U runs
-            mistakes[
+            mistakes |= {
                 "the input weights are transposed: U maps the I inputs to the H units, so for "
-                "batch-first rows U x is x times U transposed."
-            ] = torch.tanh(h @ W.T + x @ U + b)
-            mistakes["both weight matrices, W and U, are transposed."] = torch.tanh(
-                h @ W + x @ U + b
-            )
+                "batch-first rows U x is x times U transposed.": torch.tanh(h @ W.T + x @ U + b),
+                "both weight matrices, W and U, are transposed.": torch.tanh(h @ W + x @ U + b),
+            }
         if B == H == I:
             mistakes[COLUMN_FORM] = torch.tanh(W @ h + U @ x + b)
-        compare(
-            "rnn_step",
-            case,
-            got,
-            torch.tanh(a),
-            mistakes=mistakes,
-            hint="the new state is tanh of W h + U x + b for every row of the batch. Compare "
-            "each product with the row form of notebook 00's section 2 (which weights need "
-            "a transpose?), and add the bias before squashing.",
-        )
+        compare(name, case, got, torch.tanh(a), mistakes=mistakes, hint=STEP_HINT)
     g = generator(0)
     args = (randn(g, 2, 3), randn(g, 2, 4), randn(g, 3, 3), randn(g, 3, 4), randn(g, 3))
     case = "gradients, B=2, H=3, I=4"
-    check_gradients("rnn_step", case, student_fn, args, wrt=("h", "x", "W", "U", "b"))
+    check_gradients(name, case, student_fn, args, wrt=("h", "x", "W", "U", "b"))
     return len(cases)
 
 
@@ -177,6 +168,7 @@ def rnn_forward(student_fn) -> int:
     returns all states hs (B, T, H) (h(1) ... h(T), not h(0)), of the inputs' dtype. Cases:
     T = 1 to 1024, B = 1 and more, B = T, float32 and float64, h0 given and not, gradients.
     """
+    name = "rnn_forward"
     cases = [  # B, T, H, I, h0 given, dtype
         (3, 3, 2, 4, False, torch.float32),  # B = T: inputs read time-first give numbers
         (1, 4, 4, 3, False, torch.float32),
@@ -197,9 +189,7 @@ def rnn_forward(student_fn) -> int:
         args = (x.clone(), W.clone(), U.clone(), b.clone()) + ((h0.clone(),) if with_h0 else ())
         given = "h0 given" if with_h0 else "h0=None"
         case = f"case {seed + 1} (B={B}, T={T}, H={H}, I={I}, {given}{DTYPE[dtype]})"
-        got = call_explained(
-            "rnn_forward", student_fn, *args, known=FORWARD_ERRORS, as_failure=False, dtype=dtype
-        )
+        got = call_hinted(name, FORWARD_ERRORS, student_fn, *args, keep_error=True, dtype=dtype)
         first = x.new_zeros(B, H) if h0 is None else h0
         mistakes = {
             TRANSPOSED_W: _loop(x, W.T, U, b, h0=h0),
@@ -214,13 +204,15 @@ def rnn_forward(student_fn) -> int:
             ] = _loop(x, W, U, b)
         time_first = "the result is time-first; stack the states along dim 1, for (B, T, H)."
         if B == T:
-            mistakes[
-                "the inputs were read time-first: x is batch-first (B, T, I), so the inputs "
-                "of step t are the column t of the time axis, for every example."
-            ] = _loop(x.transpose(0, 1), W, U, b, h0=h0)
-            mistakes[time_first] = expected.transpose(0, 1)
+            mistakes |= {
+                "the inputs were read time-first: x is batch-first (B, T, I), so the inputs of "
+                "step t are the column t of the time axis, for every example.": (
+                    _loop(x.transpose(0, 1), W, U, b, h0=h0)
+                ),
+                time_first: expected.transpose(0, 1),
+            }
         compare(
-            "rnn_forward",
+            name,
             case,
             got,
             expected,
@@ -237,7 +229,7 @@ def rnn_forward(student_fn) -> int:
     g = generator(19)
     args = (randn(g, 3, 4, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3), randn(g, 3, 3))
     case = "gradients, B=3, T=4, h0 given"
-    check_gradients("rnn_forward", case, student_fn, args, wrt=("x", "W", "U", "b", "h0"))
+    check_gradients(name, case, student_fn, args, wrt=("x", "W", "U", "b", "h0"))
     return len(cases)
 
 
@@ -303,7 +295,7 @@ def state_space_to_rnn(student_fn) -> int:
     Cases: random stable systems (one in float64 with |eigenvalue| dt about 8) and the
     double integrator (a singular A).
     """
-    g = generator(60)
+    name, g = "state_space_to_rnn", generator(60)
     integrator = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
     systems = [  # A, B, dt, what, dtype
         (*_stable_system(g, 2, 1), 0.05, "a damped 2-state system", torch.float32),
@@ -315,12 +307,10 @@ def state_space_to_rnn(student_fn) -> int:
         n, m = B.shape
         case = f"{label} (A {n}x{n}, B {n}x{m}, dt={dt:g}{DTYPE[dtype]})"
         args = (A.clone(), B.clone(), dt)
-        answer = call_explained(
-            "state_space_to_rnn", student_fn, *args, known=ZOH_ERRORS, as_failure=False, dtype=dtype
-        )
+        answer = call_hinted(name, ZOH_ERRORS, student_fn, *args, keep_error=True, dtype=dtype)
         if not (isinstance(answer, tuple | list) and len(answer) == 3):
             raise AssertionError(
-                f"state_space_to_rnn, {case}: expected a triple (W, U, b), "
+                f"{name}, {case}: expected a triple (W, U, b), "
                 f"got {type(answer).__name__}"
                 + (f" of length {len(answer)}." if isinstance(answer, tuple | list) else ".")
             )
@@ -331,7 +321,7 @@ def state_space_to_rnn(student_fn) -> int:
         size = torch.linalg.eigvals(A).abs().max().item() * dt
         series = [_taylor_zoh(A, B, dt, terms) for terms in range(3, 13)]
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             W,
             A_d,
@@ -364,7 +354,7 @@ def state_space_to_rnn(student_fn) -> int:
             ),
         }
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             U,
             B_d,
@@ -373,7 +363,7 @@ def state_space_to_rnn(student_fn) -> int:
             shape_hints={(m, n): "U is transposed: it maps the m inputs to the n states, (n, m)."},
         )
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             b,
             torch.zeros(n, dtype=A.dtype),

@@ -17,7 +17,7 @@ from rnncourse.tasks.next_char import encode_names
 from rnncourse.tasks.text import Vocab
 
 from .._random import generator
-from ._basics import call_explained
+from ._basics import call_hinted
 from ._framework import CheckFailed, compare, exercise, torch_module
 from ._real_text import _random_names
 
@@ -161,7 +161,7 @@ def validation_nll(student_fn) -> int:
         )
         recorder = _Recorder(model)
         args = (recorder, data) + ((batch_size,) if batch_size else ())  # None: left out, as in 09
-        got = call_explained("validation_nll", student_fn, *args, known=CLASSES_AXIS, dtype=None)
+        got = call_hinted("validation_nll", CLASSES_AXIS, student_fn, *args, dtype=None)
         batch_size = batch_size or 1024
         _check_calls(case, recorder.calls, n, batch_size)
         got = _number("validation_nll", case, got, "the score")
@@ -336,8 +336,8 @@ def train_step(student_fn) -> int:
         )
         optimizer = OPTIMIZERS[opt](model.parameters(), lr=lr)
         args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # None: the default
-        got = call_explained(
-            "train_step", student_fn, *args, known=CLASSES_AXIS, dtype=None, mutable=MUTABLE
+        got = call_hinted(
+            "train_step", CLASSES_AXIS, student_fn, *args, dtype=None, mutable=MUTABLE
         )
         max_norm = max_norm or 1.0
         loss, grad_norm = _logged(case, got)

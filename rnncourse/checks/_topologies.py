@@ -11,9 +11,9 @@ from rnncourse import charmodel, sequences
 from rnncourse._validation import check_choice
 
 from .._random import generator
-from ._basics import TRANSPOSED_W, _loop, _rnn_forward, call_explained
-from ._contract import call, check_gradients
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+from ._basics import TRANSPOSED_W, _loop, _rnn_forward, call_hinted, raised
+from ._contract import check_gradients
+from ._framework import CheckFailed, compare, exercise, randn
 
 TORCH_RNN = (
     torch.nn.RNN,
@@ -59,11 +59,11 @@ def _many_to_one_head(hs, lengths, V, b_o):
 def many_to_one_head(student_fn) -> int:
     """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
 
-    Shapes: hs (B, T, H) states of a padded batch (what stands past a sequence's end is not
-    to be read: zeros, or whatever the RNN computed on padding); lengths (B,) int64, the
-    number of valid steps (1 to T); V (K, H), b_o (K,). Returns logits (B, K) =
-    V h_last + b_o, with h_last = hs[b, lengths[b] - 1], the last valid state.
+    Shapes: hs (B, T, H) states of a padded batch (past a sequence's end: zeros or whatever
+    the RNN computed on padding); lengths (B,) int64, the valid steps (1 to T); V (K, H),
+    b_o (K,). Returns logits (B, K) = V h_last + b_o, h_last = hs[b, lengths[b] - 1].
     """
+    name = "many_to_one_head"
     # (B, T, H, K): case 1 has K = H and zeros for padding states, 3 is float64, 4 has T = 1
     cases = [(3, 5, 4, 4), (4, 6, 3, 2), (2, 4, 5, 1), (5, 1, 2, 3), (6, 9, 4, 5)]
     for seed, (B, T, H, K) in enumerate(cases):
@@ -79,8 +79,8 @@ def many_to_one_head(student_fn) -> int:
         case = f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})"
         args = (hs.clone(), lengths.clone(), V.clone(), b_o.clone())
         dtype = torch.float64 if seed == 2 else torch.float32
-        got = call_explained("many_to_one_head", student_fn, *args, known=HEAD_ERRORS, dtype=dtype)
-        _tensor_result("many_to_one_head", case, got)
+        got = call_hinted(name, HEAD_ERRORS, student_fn, *args, dtype=dtype)
+        _tensor_result(name, case, got)
         mistakes = {
             "the last time step hs[:, -1] was used, but shorter sequences end earlier; "
             "take each sequence's own last valid step.": hs[:, -1] @ V.T + b_o,
@@ -98,11 +98,9 @@ def many_to_one_head(student_fn) -> int:
             mistakes["the readout V is transposed: with batch-first rows, V h is h @ V.T."] = (
                 last @ V + b_o
             )
-        compare("many_to_one_head", case, got, last @ V.T + b_o, mistakes=mistakes)
+        compare(name, case, got, last @ V.T + b_o, mistakes=mistakes)
         if seed in (0, 2):
-            check_gradients(
-                "many_to_one_head", f"case {seed + 1}", student_fn, args, wrt=("hs", "V", "b_o")
-            )
+            check_gradients(name, f"case {seed + 1}", student_fn, args, wrt=("hs", "V", "b_o"))
     return len(cases)
 
 
@@ -180,13 +178,14 @@ def encoder_decoder_forward(student_fn) -> int:
     context="input") -> states``.
 
     The encoder runs h(t) = tanh(W_e h(t-1) + U_e x(t) + b_e) from h(0) = 0; its last state
-    h(T) is the context C. The decoder runs ``steps`` steps of
-    s(k) = tanh(W_d s(k-1) + U_d C + b_d) from s(0) = 0 (``context="input"``), of
-    s(k) = tanh(W_d s(k-1) + b_d) from s(0) = C (``"state"``; U_d unused), or of the first
-    equation from s(0) = C (``"both"``). Another ``context`` raises ``ValueError``.
+    is the context C. The decoder runs ``steps`` steps of s(k) = tanh(W_d s(k-1) + U_d C +
+    b_d) from s(0) = 0 (``context="input"``), of s(k) = tanh(W_d s(k-1) + b_d) from s(0) = C
+    (``"state"``; U_d unused), or of the first from s(0) = C (``"both"``); another
+    ``context`` raises ``ValueError``.
     Shapes: x (B, T, I), W_e (H, H), U_e (H, I), b_e (H,), W_d (D, D), U_d (D, H),
     b_d (D,), with D = H for "state" and "both"; returns s(1) ... s(steps), (B, steps, D).
     """
+    name = "encoder_decoder_forward"
     # (B, T, H, I, D, steps, context or None for the default, dtype)
     cases = [
         (3, 4, 3, 2, 3, 3, "input", torch.float32),
@@ -210,10 +209,8 @@ def encoder_decoder_forward(student_fn) -> int:
         )
         kwargs = {"context": context} if context else {}
         args = (x.clone(), *(p.clone() for p in enc), *(p.clone() for p in dec), steps)
-        got = call_explained(
-            "encoder_decoder_forward", student_fn, *args, known=SIZES, dtype=dtype, **kwargs
-        )
-        _tensor_result("encoder_decoder_forward", case, got)
+        got = call_hinted(name, SIZES, student_fn, *args, dtype=dtype, **kwargs)
+        _tensor_result(name, case, got)
         mistakes = _enc_dec_mistakes(mode, hs, dec, steps)
         if context is None:
             default = 'the default context is "input": without one, the decoder starts from 0.'
@@ -221,7 +218,7 @@ def encoder_decoder_forward(student_fn) -> int:
                 wrong = _encoder_decoder_forward(x, *enc, *dec, steps, context=other)
                 mistakes.insert(0, (default, wrong))
         compare(
-            "encoder_decoder_forward",
+            name,
             case,
             got,
             _encoder_decoder_forward(x, *enc, *dec, steps, context=mode),
@@ -231,8 +228,7 @@ def encoder_decoder_forward(student_fn) -> int:
         if context and context not in gradient_checked:
             gradient_checked.add(context)
             wrt = ("x", "W_e", "U_e", "b_e", "W_d", "b_d") + ("U_d",) * (context != "state")
-            name, label = "encoder_decoder_forward", f"case {seed + 1}"
-            check_gradients(name, label, student_fn, args, kwargs=kwargs, wrt=wrt)
+            check_gradients(name, f"case {seed + 1}", student_fn, args, kwargs=kwargs, wrt=wrt)
     _unknown_context_raises(student_fn)
     return len(cases) + 1
 
@@ -242,16 +238,14 @@ def _unknown_context_raises(student_fn) -> None:
     args = (randn(g, 2, 3, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3))
     args += (randn(g, 3, 3), randn(g, 3, 3), randn(g, 3), 2)
     case = 'case with context="initial", not one of "state", "input", "both"'
-    try:
-        call("encoder_decoder_forward", student_fn, *args, context="initial")
-    except StudentCodeError as err:
-        if isinstance(err.__cause__, ValueError):
-            return
+    err = raised("encoder_decoder_forward", student_fn, *args, context="initial")
+    if isinstance(err, ValueError):
+        return
+    if err is not None:
         raise CheckFailed(
-            f"encoder_decoder_forward, {case}: raised {type(err.__cause__).__name__} "
-            f"({err.__cause__}). An unknown context must raise ValueError, with a message "
-            f"naming the three values it accepts."
-        ) from None
+            f"encoder_decoder_forward, {case}: raised {type(err).__name__} ({err}). An unknown "
+            f"context must raise ValueError, with a message naming the three values it accepts."
+        )
     raise CheckFailed(
         f"encoder_decoder_forward, {case}: returned a result. Likely mistake: an unknown "
         f"value falls through to one of the hand-overs; raise ValueError naming the three "
@@ -345,12 +339,12 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
 def masked_cross_entropy(student_fn) -> int:
     """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``.
 
-    Shapes: logits (B, T, V) float; targets (B, T) int64 class ids in 0 .. V-1, whatever
-    stands past a sequence's length is padding (any id: 09's names put ``Vocab.pad_id``
-    there); lengths (B,) int64, each from 1 to T. Returns a 0-dim tensor, the mean of
-    -log softmax(logits[b, t])[targets[b, t]] over the real steps t < lengths[b] of the
-    whole batch: torch's ``F.cross_entropy`` over the real steps alone.
+    Shapes: logits (B, T, V) float; targets (B, T) int64 class ids in 0 .. V-1, any id past
+    a sequence's length (padding); lengths (B,) int64, each from 1 to T. Returns a 0-dim
+    tensor, the mean of -log softmax(logits[b, t])[targets[b, t]] over the real steps
+    t < lengths[b] of the whole batch (``F.cross_entropy`` over the real steps alone).
     """
+    name = "masked_cross_entropy"
     # (B, T, V, size of the logits, padding id or None for random ids, dtype);
     # case 2 has T = V; case 4 is shaped like 09's names, confident logits and pad id 0
     cases = [
@@ -373,12 +367,10 @@ def masked_cross_entropy(student_fn) -> int:
         if scale > 10:
             case += ", large logits"
         args = (logits.clone(), targets.clone(), lengths.clone())
-        got = call_explained(
-            "masked_cross_entropy", student_fn, *args, known=LOSS_ERRORS, dtype=dtype
-        )
-        _tensor_result("masked_cross_entropy", case, got)
+        got = call_hinted(name, LOSS_ERRORS, student_fn, *args, dtype=dtype)
+        _tensor_result(name, case, got)
         compare(
-            "masked_cross_entropy",
+            name,
             case,
             got,
             _masked_cross_entropy(logits, targets, lengths),
@@ -390,7 +382,5 @@ def masked_cross_entropy(student_fn) -> int:
             },
         )
         if seed in (0, 3):
-            check_gradients(
-                "masked_cross_entropy", f"case {seed + 1}", student_fn, args, wrt=("logits",)
-            )
+            check_gradients(name, f"case {seed + 1}", student_fn, args, wrt=("logits",))
     return len(cases)
