@@ -96,8 +96,6 @@ def _rnn_backward(dh_out, xs, hs, W, U):
 
 
 # --- the contract for NumPy answers -----------------------------------------------------
-
-
 def _arrays(label: str, value):
     """``(label, array)`` for every NumPy array in ``value`` (an array, tuple, list or dict)."""
     if isinstance(value, np.ndarray):
@@ -147,8 +145,6 @@ def _call_numpy(name: str, fn, *args, returns: tuple[str, ...] = ()):
 
 
 # --- localising a wrong gradient ----------------------------------------------------------
-
-
 def _quietly(fn, *args):
     """``fn(*args)`` with its printing swallowed, or None when it raises."""
     try:
@@ -200,8 +196,6 @@ def _tolerance(dtype) -> dict:
 
 
 # --- exercise 1: rnn_backward -------------------------------------------------------------
-
-
 def _problem(seed: int, B: int, T: int, H: int, I: int):
     """A random forward pass in torch (float64): NumPy inputs and autograd's gradients."""
     g = generator(seed)

@@ -56,8 +56,6 @@ def _number(name: str, case: str, value, what: str) -> float:
 
 
 # --- the score on held-out names -------------------------------------------------------------
-
-
 def _validation_nll(model, data, batch_size=1024):
     """The reference: mean -ln p(target) (a float) over every real target of ``data``, in
     batches of ``batch_size`` rows."""
@@ -198,8 +196,6 @@ def validation_nll(student_fn) -> int:
 
 
 # --- one update -------------------------------------------------------------------------------
-
-
 def _masked_loss(model, batch, reduce=None) -> torch.Tensor:
     """The mean cross-entropy over the real targets of ``batch`` (``reduce`` replaces the mean:
     ``reduce(nll (B, L), real (B, L) bool)``)."""

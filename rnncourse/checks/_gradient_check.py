@@ -138,8 +138,6 @@ def _default_step(student_fn, case) -> None:
 
 # --- find the bug: three backward passes, each with one mistake ----------------------
 # Near-copies of one correct backward pass: the exercise is to spot where each differs.
-
-
 def backward_A(dh_out, xs, hs, W, U):
     """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
     B, T, H = hs.shape

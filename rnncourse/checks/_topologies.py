@@ -41,7 +41,6 @@ def _tensor_result(name: str, case: str, got) -> None:
 
 
 # --- many-to-one: the head on the last valid state -------------------------------------------
-
 HEAD_ERRORS = {
     "out of bounds": "off by one: a sequence of length T has its last state at index T - 1 "
     "(the first state is at index 0).",
@@ -105,8 +104,6 @@ def many_to_one_head(student_fn) -> int:
 
 
 # --- encoder-decoder: three ways of handing over the context ---------------------------------
-
-
 SIZES = {
     "cannot be multiplied": "the encoder's and the decoder's sizes are mixed up: here the "
     "decoder's states are (B, D), the width of W_d, and C is (B, H); a product with a "
@@ -254,8 +251,6 @@ def _unknown_context_raises(student_fn) -> None:
 
 
 # --- the temporal softmax loss of a padded batch -------------------------------------------
-
-
 def _masked_cross_entropy(logits, targets, lengths):
     """The reference loss: the mean of -log softmax(logits[b, t])[targets[b, t]] over the
     real steps t < lengths[b] of the batch."""
