@@ -288,9 +288,8 @@ def rnn_backward(student_fn) -> int:
 
     Forward pass: h(t) = tanh(W h(t-1) + U x(t) + b), h(0) = 0. Shapes: dh_out (B, T, H),
     the part of dL/dh(t) that comes from the outputs at step t; xs (B, T, I); hs (B, T, H),
-    the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,) in
-    the inputs' dtype (float32 or float64); the inputs must be left unchanged. The
-    arguments are passed by position.
+    the states h(1) ... h(T); W (H, H); U (H, I), passed by position. Returns dW (H, H),
+    dU (H, I), db (H,) in the inputs' dtype; the inputs must be left unchanged.
     """
     for n, sizes in enumerate(_BACKWARD_CASES):
         _backward_case(student_fn, n, *sizes)

@@ -42,11 +42,8 @@ COURSE_LOOP = (
 
 
 def call_hinted(name: str, known: dict[str, str], fn, *args, keep_error=False, **kwargs):
-    """:func:`call`, naming the likely mistake of an error whose text holds a key of ``known``.
-
-    That error is raised as :class:`CheckFailed`, or with ``keep_error`` as the
-    :class:`StudentCodeError` it is, torch's words on a line of their own.
-    """
+    """:func:`call`; an error whose text holds a key of ``known`` gets that likely mistake, as
+    a :class:`CheckFailed` (with ``keep_error``, the :class:`StudentCodeError` it is)."""
     try:
         return call(name, fn, *args, **kwargs)
     except StudentCodeError as err:
@@ -83,11 +80,8 @@ def _rnn_step(h, x, W, U, b):
 
 @exercise("00", reference=_rnn_step, gradients=True, forbidden=(*TORCH_RNN[:2], *COURSE_STEP))
 def rnn_step(student_fn) -> int:
-    """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``.
-
-    Shapes: h (B, H), x (B, I), W (H, H), U (H, I), b (H,); returns the new h (B, H), of
-    the inputs' dtype. Cases: B from 1 to 5, H = I and not, float32 and float64, gradients.
-    """
+    """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``: h (B, H), x (B, I), W (H, H),
+    U (H, I), b (H,); returns the new h (B, H) in the inputs' dtype."""
     name, f32, f64 = "rnn_step", torch.float32, torch.float64
     # the case (3, 3, 3) has B = H = I, where a product in column form runs, with wrong values
     cases = [(2, 3, 4, f32), (1, 5, 2, f32), (3, 4, 4, f32), (4, 2, 3, f32), (2, 6, 1, f32),
@@ -164,9 +158,8 @@ def _rnn_forward(x, W, U, b, h0=None):
 def rnn_forward(student_fn) -> int:
     """Check ``rnn_forward(x, W, U, b, h0=None) -> hs``: h(t) = tanh(W h(t-1) + U x(t) + b).
 
-    Shapes: x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0;
-    returns all states hs (B, T, H) (h(1) ... h(T), not h(0)), of the inputs' dtype. Cases:
-    T = 1 to 1024, B = 1 and more, B = T, float32 and float64, h0 given and not, gradients.
+    x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0; returns the
+    states h(1) ... h(T) (not h(0)) stacked, hs (B, T, H), in the inputs' dtype.
     """
     name = "rnn_forward"
     cases = [  # B, T, H, I, h0 given, dtype
@@ -292,8 +285,6 @@ def state_space_to_rnn(student_fn) -> int:
     x' = A x + B u, with u held over each step of ``dt``, becomes the linear RNN
     h(t) = W h(t-1) + U x(t) + b with W = exp(A dt), U = int_0^dt exp(A s) ds B, b = 0.
     Shapes: A (n, n), B (n, m), dt a float; returns W (n, n), U (n, m), b (n,) of A's dtype.
-    Cases: random stable systems (one in float64 with |eigenvalue| dt about 8) and the
-    double integrator (a singular A).
     """
     name, g = "state_space_to_rnn", generator(60)
     integrator = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
@@ -383,12 +374,9 @@ def _running_sum_weights():
 
 @exercise("01", reference=_running_sum_weights)
 def running_sum_weights(student_fn) -> int:
-    """Check ``running_sum_weights() -> (W, U)``, each a (1, 1) tensor.
-
-    With them the ReLU RNN h(t) = relu(W h(t-1) + U x(t)), h(0) = 0, must output the
-    running sum h(t) = x(1) + ... + x(t) of non-negative inputs x of shape (B, T, 1):
-    within rounding for T = 1 to 10, and exactly for 100,000 inputs of 1.
-    """
+    """Check ``running_sum_weights() -> (W, U)``, each (1, 1), with which the ReLU RNN
+    h(t) = relu(W h(t-1) + U x(t)), h(0) = 0, outputs the running sum x(1) + ... + x(t) of
+    inputs x (B, T, 1) >= 0: within rounding for T = 1 to 10, exactly for 100,000 ones."""
     answer = call("running_sum_weights", student_fn)
     if not (isinstance(answer, tuple | list) and len(answer) == 2):
         raise AssertionError(

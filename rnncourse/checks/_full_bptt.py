@@ -209,8 +209,7 @@ def rnn_loss_and_grads(student_fn) -> int:
     L = (1/B) sum over the batch and t = 1..T of 0.5 * ||o(t) - y(t)||^2. Shapes: params a
     dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); x (B, T, I); y (B, T, O).
     Returns the float L and a dict of gradients with the parameters' names, shapes and
-    dtype (float32 or float64), compared with torch autograd; the inputs (and the dict)
-    must be left unchanged.
+    dtype (float32 or float64); the inputs (and the dict) must be left unchanged.
     """
     for n, sizes in enumerate(_FULL_CASES):
         _full_case(student_fn, n, *sizes)

@@ -55,9 +55,8 @@ def numerical_gradient(student_fn) -> int:
     """Check ``numerical_gradient(f, x, eps) -> grad`` by central differences.
 
     ``f`` maps a float64 NumPy array x (any shape) to a float; ``grad`` has x's shape and
-    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged.
-    Compared with the exact (analytical) gradient, also for an ``f`` that reads x through
-    a closure and with eps left at its default, as later cells call it.
+    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged; ``f``
+    may read x through a closure, and eps has a default.
     """
     rng = np.random.default_rng(70)
     cases = [

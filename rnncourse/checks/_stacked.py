@@ -37,14 +37,13 @@ def _torch_layers(rnn, L):
 
 @layer_exercise(_stacked_forward, stacked.Stacked, stacked.TorchEquivalent)
 def stacked_forward(student_fn) -> int:
-    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, a stack of tanh RNN layers.
+    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, tanh RNN layers each from zeros.
 
-    ``layers`` is a list of L triples ``(W, U, b)``: W (H, H), b (H,), and U (H, I) in
-    layer 1, which reads x (B, T, I), (H, H) in the layers above, which read the states of
-    the layer below. Every layer starts from zeros. Returns hs (B, T, H), the top layer's
-    states, and h_n (L, B, H), each layer's last state (also for L = 1): the ``(output,
-    h_n)`` of ``torch.nn.RNN(I, H, num_layers=L, batch_first=True)`` with those weights
-    (b = bias_ih + bias_hh).
+    ``layers``: L triples ``(W, U, b)``, W (H, H), b (H,), U (H, I) in layer 1, which reads
+    x (B, T, I), and (H, H) above, where each reads the states of the layer below. Returns
+    hs (B, T, H), the top layer's states, and h_n (L, B, H), each layer's last state (also
+    for L = 1): the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L,
+    batch_first=True)`` with those weights (b = bias_ih + bias_hh).
     """
     # (B, T, I, H, L): one layer, one step, I != H and I == H; case 4 in float64
     cases = [(2, 4, 3, 3, 2), (1, 5, 4, 4, 3), (3, 3, 2, 5, 1), (4, 1, 3, 2, 2), (3, 6, 2, 3, 4)]
@@ -121,13 +120,10 @@ def _bidirectional_concat(h_fwd, h_bwd):
 
 @layer_exercise(_bidirectional_concat, stacked.Bidirectional)
 def bidirectional_concat(student_fn) -> int:
-    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out``.
-
-    h_fwd (B, T, H): states of an RNN run forwards over x. h_bwd (B, T, H): states of a
-    second RNN run over x.flip(1), in the order it produced them. Returns (B, T, 2H): at
-    each t the forward state, then the backward state of the same t, as
-    ``torch.nn.RNN(bidirectional=True)`` does.
-    """
+    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out`` (B, T, 2H): at each t the forward
+    state, then the backward state of the same t, as ``torch.nn.RNN(bidirectional=True)``.
+    h_fwd (B, T, H): states of an RNN run over x; h_bwd (B, T, H): states of a second RNN
+    run over x.flip(1), in the order it produced them."""
     cases = [(2, 4, 3, 2), (1, 5, 2, 3), (3, 3, 4, 1), (4, 1, 3, 2), (5, 6, 2, 2)]
     for seed, (B, T, H, I) in enumerate(cases):
         g = generator(50 + seed)

@@ -56,12 +56,10 @@ def _many_to_one_head(hs, lengths, V, b_o):
 
 @exercise("02", reference=_many_to_one_head, gradients=True)
 def many_to_one_head(student_fn) -> int:
-    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
-
-    Shapes: hs (B, T, H) states of a padded batch (past a sequence's end: zeros or whatever
-    the RNN computed on padding); lengths (B,) int64, the valid steps (1 to T); V (K, H),
-    b_o (K,). Returns logits (B, K) = V h_last + b_o, h_last = hs[b, lengths[b] - 1].
-    """
+    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits`` (B, K) = V h_last + b_o with
+    h_last = hs[b, lengths[b] - 1]: hs (B, T, H) states of a padded batch (past a sequence's
+    end, zeros or what the RNN computed on padding), lengths (B,) int64 from 1 to T,
+    V (K, H), b_o (K,)."""
     name = "many_to_one_head"
     # (B, T, H, K): case 1 has K = H and zeros for padding states, 3 is float64, 4 has T = 1
     cases = [(3, 5, 4, 4), (4, 6, 3, 2), (2, 4, 5, 1), (5, 1, 2, 3), (6, 9, 4, 5)]
@@ -332,13 +330,11 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
     gradients=True,
 )
 def masked_cross_entropy(student_fn) -> int:
-    """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``.
-
-    Shapes: logits (B, T, V) float; targets (B, T) int64 class ids in 0 .. V-1, any id past
-    a sequence's length (padding); lengths (B,) int64, each from 1 to T. Returns a 0-dim
-    tensor, the mean of -log softmax(logits[b, t])[targets[b, t]] over the real steps
-    t < lengths[b] of the whole batch (``F.cross_entropy`` over the real steps alone).
-    """
+    """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``: logits (B, T, V)
+    float; targets (B, T) int64 class ids in 0 .. V-1, any id past a sequence's length
+    (padding); lengths (B,) int64, each from 1 to T. Returns a 0-dim tensor, the mean of
+    -log softmax(logits[b, t])[targets[b, t]] over the real steps t < lengths[b] of the
+    whole batch (``F.cross_entropy`` over the real steps alone)."""
     name = "masked_cross_entropy"
     # (B, T, V, size of the logits, padding id or None for random ids, dtype);
     # case 2 has T = V; case 4 is shaped like 09's names, confident logits and pad id 0

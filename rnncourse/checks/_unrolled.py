@@ -110,10 +110,9 @@ def unrolled_loss(student_fn) -> int:
     ``noisy[:, t]``, t = 0..T-k, all at once, ``step_fn`` ((B, n, D) -> (B, n, D), one step
     ahead) runs k steps on its own outputs; the output after j steps is compared with
     ``clean[:, t + j]``. The loss is the mean squared error over all starts, steps and
-    coordinates (k = 1: teacher forcing). A k outside 1..T raises ValueError. Cases: k = 1,
-    k = T, T = 1, the notebook's T = 40 and k = 10, float32 and float64, gradients.
+    coordinates (k = 1: teacher forcing). A k outside 1..T raises ValueError.
     """
-    cases = [  # B, T, D, H, k, dtype
+    cases = [  # B, T, D, H, k, dtype: k = 1, k = T, T = 1, and the notebook's T = 40, k = 10
         (3, 6, 2, 5, 3, torch.float32),
         (2, 7, 3, 4, 7, torch.float32),
         (4, 5, 2, 3, 1, torch.float32),
