@@ -58,26 +58,25 @@ def numerical_gradient(student_fn) -> int:
     grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged; ``f``
     may read x through a closure, and eps has a default.
     """
-    rng = np.random.default_rng(70)
+    name, eps, rng = "numerical_gradient", 1e-5, np.random.default_rng(70)
     cases = [
         ("sum(sin(x) * x**2), x of shape (4,)", _f_sin, _df_sin, rng.normal(size=4)),
         ("sum(sin(x) * x**2), x of shape (2, 3)", _f_sin, _df_sin, rng.normal(size=(2, 3))),
         ("sum(tanh(x @ A)), x of shape (3, 2)", _f_tanh, _df_tanh, rng.normal(size=(3, 2))),
     ]
-    eps = 1e-5
     for k, (desc, f, df, x) in enumerate(cases):
         before = x.copy()
-        got = call("numerical_gradient", student_fn, f, x, eps)
+        got = call(name, student_fn, f, x, eps)
         if not np.allclose(x, before, atol=1e-12, rtol=0):
             raise AssertionError(
-                f"numerical_gradient, case {k + 1} ({desc}): x was changed in place and not "
+                f"{name}, case {k + 1} ({desc}): x was changed in place and not "
                 "restored. Likely mistake: each entry must get its old value back after "
                 "f has seen it raised and lowered."
             )
         forward = _differences(f, before, up=eps, down=0.0, divide=eps)
         at_once = np.full_like(before, (f(before + eps) - f(before - eps)) / (2 * eps))
         compare(
-            "numerical_gradient",
+            name,
             f"case {k + 1} ({desc}, eps={eps})",
             got,
             df(before),
@@ -91,23 +90,12 @@ def numerical_gradient(student_fn) -> int:
             },
             **TOLERANCE,
         )
-    _through_a_closure(student_fn, rng.normal(size=(4, 2)), eps)
+    read = rng.normal(size=(4, 2))  # later cells pass an f that reads x itself, not its argument
+    got = call(name, student_fn, lambda _: _f_tanh(read), read, eps)
+    label = "case 4 (sum(tanh(x @ A)), f reading x itself, as the f of later cells does)"
+    compare(name, label, got, _df_tanh(read), mistakes={CLOSURE: np.zeros_like(read)}, **TOLERANCE)
     _default_step(student_fn, cases[2])
     return len(cases) + 2
-
-
-def _through_a_closure(student_fn, x, eps) -> None:
-    """Later cells pass an ``f`` that reads x through a closure, ignoring its argument."""
-    label = "case 4 (sum(tanh(x @ A)), f reading x itself, as the f of later cells does)"
-    got = call("numerical_gradient", student_fn, lambda _: _f_tanh(x), x, eps)
-    compare(
-        "numerical_gradient",
-        label,
-        got,
-        _df_tanh(x),
-        mistakes={CLOSURE: np.zeros_like(x)},
-        **TOLERANCE,
-    )
 
 
 def _default_step(student_fn, case) -> None:

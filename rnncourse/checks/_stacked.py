@@ -25,12 +25,9 @@ def _stacked_forward(x, layers):
 
 def _torch_layers(rnn, L):
     """[(W, U, b)] per layer of a ``torch.nn.RNN``: weight_hh, weight_ih, bias_ih + bias_hh."""
+    p = {name: t.detach() for name, t in rnn.named_parameters()}
     return [
-        (
-            getattr(rnn, f"weight_hh_l{k}").detach(),
-            getattr(rnn, f"weight_ih_l{k}").detach(),
-            (getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")).detach(),
-        )
+        (p[f"weight_hh_l{k}"], p[f"weight_ih_l{k}"], p[f"bias_ih_l{k}"] + p[f"bias_hh_l{k}"])
         for k in range(L)
     ]
 

@@ -125,14 +125,6 @@ def _encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="in
     return _rnn_forward(fed, W_d, U_d, b_d, h0=None if context == "input" else C)
 
 
-def _decode(C, W_d, U_d, b_d, steps, start, fed, first_only=False):
-    """Decoder states (B, steps, D) from C or zeros, fed C always, at step 1 only, or never."""
-    inputs = C[:, None].repeat(1, steps, 1) * float(fed)
-    if first_only:
-        inputs[:, 1:] = 0
-    return _loop(inputs, W_d, U_d, b_d, h0=C if start else None)
-
-
 def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]:
     """The known wrong answers for one hand-over: [(message, decoder states)]."""
     W_d, U_d, b_d = dec
@@ -140,7 +132,11 @@ def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]
     same = hs.shape[2] == W_d.shape[0]  # only then can a decoder start from C
 
     def run(C, W=W_d, start=start, fed=fed, first_only=False):
-        return _decode(C, W, U_d, b_d, steps, start and same, fed, first_only)
+        """Decoder states (B, steps, D) from C or zeros, fed C always, at step 1 only, or never."""
+        inputs = C[:, None].repeat(1, steps, 1) * float(fed)
+        if first_only:
+            inputs[:, 1:] = 0
+        return _loop(inputs, W, U_d, b_d, h0=C if start and same else None)
 
     C = hs[:, -1]
     out = {
@@ -191,7 +187,6 @@ def encoder_decoder_forward(student_fn) -> int:
         (5, 2, 3, 4, 3, 6, "state", torch.float64),
         (2, 6, 3, 2, 3, 3, None, torch.float64),
     ]
-    gradient_checked = set()
     for seed, (B, T, H, I, D, steps, context, dtype) in enumerate(cases):
         g = generator(40 + seed)
         x = randn(g, B, T, I)
@@ -220,8 +215,7 @@ def encoder_decoder_forward(student_fn) -> int:
             mistakes=mistakes,
             shape_hints={(B, steps + 1, D): "the initial state s(0) was included."},
         )
-        if context and context not in gradient_checked:
-            gradient_checked.add(context)
+        if seed in (0, 2, 3):  # the first case of each context
             wrt = ("x", "W_e", "U_e", "b_e", "W_d", "b_d") + ("U_d",) * (context != "state")
             check_gradients(name, f"case {seed + 1}", student_fn, args, kwargs=kwargs, wrt=wrt)
     _unknown_context_raises(student_fn)
