@@ -196,33 +196,27 @@ def validation_nll(student_fn) -> int:
 
 
 # --- one update -------------------------------------------------------------------------------
-def _masked_loss(model, batch, reduce=None) -> torch.Tensor:
-    """The mean cross-entropy over the real targets of ``batch`` (``reduce`` replaces the mean:
-    ``reduce(nll (B, L), real (B, L) bool)``)."""
+def _masked_loss(model, batch, per_target=False) -> torch.Tensor:
+    """The mean cross-entropy over the real targets of ``batch``; with ``per_target``, the
+    cross-entropy of every target (B, L) and the mask of the real ones (B, L)."""
     logits = model(batch.inputs)
     real = sequences.length_mask(batch.lengths, logits.shape[1])
-    if reduce is None:
-        return F.cross_entropy(logits[real], batch.targets[real])
-    nll = F.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")
-    return reduce(nll, real)
+    if per_target:
+        return F.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none"), real
+    return F.cross_entropy(logits[real], batch.targets[real])
 
 
 def _wrong_losses(model, batch) -> dict[str, float]:
     """{message: loss} of the known wrong losses of ``model`` on ``batch``."""
-
-    def loss(reduce):
-        return _masked_loss(model, batch, reduce).item()
-
+    nll, real = _masked_loss(model, batch, per_target=True)
     return {
         "padding counted: the loss averages every position, the padded ones too; average over "
         "the real targets t < lengths[b] only (your masked_cross_entropy from notebook 02 "
-        "does).": loss(lambda nll, real: nll.mean()),
+        "does).": nll.mean().item(),
         "the loss is a mean per name, so a short name weighs as much as a long one; average "
-        "over every real target of the batch.": loss(
-            lambda nll, real: ((nll * real).sum(1) / real.sum(1)).mean()
-        ),
-        "the losses were summed; the loop logs the mean over the real targets.": loss(
-            lambda nll, real: nll[real].sum()
+        "over every real target of the batch.": ((nll * real).sum(1) / real.sum(1)).mean().item(),
+        "the losses were summed; the loop logs the mean over the real targets.": (
+            nll[real].sum().item()
         ),
     }
 
@@ -255,20 +249,6 @@ def _norm(grads: list[torch.Tensor]) -> float:
 
 def _flat(tensors) -> torch.Tensor:
     return torch.cat([t.detach().double().reshape(-1) for t in tensors])
-
-
-def _logged(case: str, got) -> tuple[float, float]:
-    """The loss and the gradient norm from the dict an update returns."""
-    if not isinstance(got, dict) or not {"loss", "grad_norm"} <= set(got):
-        what = f"a dict with keys {sorted(got)}" if isinstance(got, dict) else type(got).__name__
-        raise CheckFailed(
-            f"train_step, {case}: returned {what}. Likely mistake: the loop logs what the "
-            f"update returns; return a dict with 'loss' and 'grad_norm', both numbers."
-        )
-    return (
-        _number("train_step", case, got["loss"], "the loss"),
-        _number("train_step", case, got["grad_norm"], "the gradient norm"),
-    )
 
 
 OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
@@ -321,7 +301,16 @@ def train_step(student_fn) -> int:
         args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # None: the default
         got = call_hinted(name, CLASSES_AXIS, student_fn, *args, dtype=None, mutable=MUTABLE)
         max_norm = max_norm or 1.0
-        loss, grad_norm = _logged(case, got)
+        if not isinstance(got, dict) or not {"loss", "grad_norm"} <= set(got):
+            what = (
+                f"a dict with keys {sorted(got)}" if isinstance(got, dict) else type(got).__name__
+            )
+            raise CheckFailed(
+                f"{name}, {case}: returned {what}. Likely mistake: the loop logs what the update "
+                f"returns; return a dict with 'loss' and 'grad_norm', both numbers."
+            )
+        loss = _number(name, case, got["loss"], "the loss")
+        grad_norm = _number(name, case, got["grad_norm"], "the gradient norm")
 
         # what the update should have done, in float64 from the same start
         exact = copy.deepcopy(start).double()

@@ -94,33 +94,28 @@ def numerical_gradient(student_fn) -> int:
     got = call(name, student_fn, lambda _: _f_tanh(read), read, eps)
     label = "case 4 (sum(tanh(x @ A)), f reading x itself, as the f of later cells does)"
     compare(name, label, got, _df_tanh(read), mistakes={CLOSURE: np.zeros_like(read)}, **TOLERANCE)
-    _default_step(student_fn, cases[2])
-    return len(cases) + 2
-
-
-def _default_step(student_fn, case) -> None:
-    """Later cells call ``numerical_gradient(f, x)``: the default step must be a good one."""
-    desc, f, df, x = case
+    desc, f, df, x = cases[2]  # later cells call numerical_gradient(f, x), with its default eps
     label = f"case 5 ({desc}, eps left at its default, as later cells call it)"
     try:
-        got = call("numerical_gradient", student_fn, f, x.copy())
+        got = call(name, student_fn, f, x.copy())
     except StudentCodeError as err:
         if isinstance(err.__cause__, TypeError) and "eps" in str(err.__cause__):
             raise AssertionError(
-                f"numerical_gradient, {label}: eps has no default. Later cells call "
-                f"numerical_gradient(f, x): keep the given default step."
+                f"{name}, {label}: eps has no default. Later cells call numerical_gradient(f, x): "
+                f"keep the given default step."
             ) from None
         raise
     compare(
-        "numerical_gradient",
+        name,
         label,
         got,
         df(x),
-        hint="the default step eps is far from 1e-6, where the central difference is "
-        "most accurate in float64: too large a step adds truncation error, too small a "
-        "step rounding error.",
+        hint="the default step eps is far from 1e-6, where the central difference is most "
+        "accurate in float64: too large a step adds truncation error, too small a step rounding "
+        "error.",
         **TOLERANCE,
     )
+    return len(cases) + 2
 
 
 # --- find the bug: three backward passes, each with one mistake ----------------------
