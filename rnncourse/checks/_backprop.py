@@ -1,11 +1,7 @@
-"""Checker for notebook 03's backpropagation through time by hand, in NumPy, and what it
-shares with :mod:`._full_bptt`: the NumPy contract, and localising a wrong gradient.
-
-Answers are compared with autograd; the references and known wrong variants come from
-:mod:`rnncourse.bptt`. A wrong gradient's answer runs again on probes in which only the last
-steps contribute (the state before them saturated, tanh's slope 0), and the message names
-the step, counting back from the last, where its values first leave the reference's.
-"""
+"""Checker for notebook 03's backpropagation through time by hand, in NumPy, with what it
+shares with :mod:`._full_bptt`: the NumPy contract, and localising a wrong gradient (the
+answer runs again on probes in which only the last steps contribute, and the message names
+the step, counting back from the last, where it first leaves the reference)."""
 
 from __future__ import annotations
 
@@ -231,12 +227,11 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
     arrays, expected = _problem(60 + n, B, T, H, I)
     given = [a.astype(dtype) for a in arrays]
     case = f"case {n + 1} (B={B}, T={T}, H={H}, I={I}, {np.dtype(dtype).name})"
-    got = _call_numpy(
-        "rnn_backward", student_fn, *(a.copy() for a in given), returns=("dW", "dU", "db")
-    )
+    name = "rnn_backward"
+    got = _call_numpy(name, student_fn, *(a.copy() for a in given), returns=("dW", "dU", "db"))
     if not (isinstance(got, tuple | list) and len(got) == 3):
         raise AssertionError(
-            f"rnn_backward, {case}: expected a tuple (dW, dU, db), got {type(got).__name__}."
+            f"{name}, {case}: expected a tuple (dW, dU, db), got {type(got).__name__}."
         )
     dh_out, xs, hs, W, U = (a.astype(np.float64) for a in given)
     prev = _previous(hs)
@@ -269,7 +264,7 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
 
     for k, what in enumerate(("dW", "dU", "db")):
         _compare_located(
-            "rnn_backward",
+            name,
             case,
             got[k],
             expected[k],
