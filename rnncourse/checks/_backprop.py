@@ -1,15 +1,7 @@
-"""Checkers for notebook 03's backpropagation through time by hand, in NumPy.
-
-``rnn_backward`` (the recurrent part: given every state's delta from its readout) and
-``rnn_loss_and_grads`` (forward pass, squared error and every gradient of a tanh RNN with a
-linear readout). Their answers are compared with torch autograd; the reference answers and
-every known wrong variant come from :mod:`rnncourse.bptt`'s backward pass.
-
-A wrong gradient is also localised. The answer runs again on probes in which only the last
-steps contribute (the state just before them at tanh's saturation, whose slope 0 lets no
-delta pass further back), and the message says at which step, counting back from the last
-one as the backward pass does, its values first leave the reference's.
-"""
+"""Checker for notebook 03's backpropagation through time by hand, in NumPy, with what it
+shares with :mod:`._full_bptt`: the NumPy contract, and localising a wrong gradient (the
+answer runs again on probes in which only the last steps contribute, and the message names
+the step, counting back from the last, where it first leaves the reference)."""
 
 from __future__ import annotations
 
@@ -21,11 +13,11 @@ import torch
 
 from .. import bptt
 from .._random import generator
+from ._basics import _loop
 from ._contract import _labels, call
 from ._framework import CheckFailed, close, compare, exercise, randn
 
-# the course's own backward passes, and autograd, already do what these exercises ask
-_COURSE_BPTT = (
+_COURSE_BPTT = (  # they already do what these exercises ask
     bptt.rnn_backward,
     bptt.rnn_step_backward,
     bptt.truncated_rnn_backward,
@@ -100,8 +92,6 @@ def _rnn_backward(dh_out, xs, hs, W, U):
 
 
 # --- the contract for NumPy answers -----------------------------------------------------
-
-
 def _arrays(label: str, value):
     """``(label, array)`` for every NumPy array in ``value`` (an array, tuple, list or dict)."""
     if isinstance(value, np.ndarray):
@@ -151,8 +141,6 @@ def _call_numpy(name: str, fn, *args, returns: tuple[str, ...] = ()):
 
 
 # --- localising a wrong gradient ----------------------------------------------------------
-
-
 def _quietly(fn, *args):
     """``fn(*args)`` with its printing swallowed, or None when it raises."""
     try:
@@ -188,12 +176,14 @@ def _first_step_off(what: str, T: int, probe, atol: float, rtol: float) -> str:
     )
 
 
-def _compare_located(name, case, got, expected, *, locate, **kwargs) -> None:
-    """:func:`compare`, adding where the values first differ (``locate()``) to a failure."""
+def _compare_located(name, case, got, expected, *, what, T, probe, dtype, **kwargs) -> None:
+    """:func:`compare` at ``dtype``'s tolerance; to wrong values it adds where they first
+    differ, by :func:`_first_step_off` with ``probe``."""
+    tolerance = _tolerance(dtype)
     try:
-        compare(name, case, got, expected, **kwargs)
+        compare(name, case, got, expected, what=what, **tolerance, **kwargs)
     except CheckFailed as err:
-        where = locate() if "wrong values" in str(err) else ""
+        where = _first_step_off(what, T, probe, **tolerance) if "wrong values" in str(err) else ""
         raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
 
 
@@ -202,8 +192,6 @@ def _tolerance(dtype) -> dict:
 
 
 # --- exercise 1: rnn_backward -------------------------------------------------------------
-
-
 def _problem(seed: int, B: int, T: int, H: int, I: int):
     """A random forward pass in torch (float64): NumPy inputs and autograd's gradients."""
     g = generator(seed)
@@ -211,11 +199,7 @@ def _problem(seed: int, B: int, T: int, H: int, I: int):
     W = randn(g, H, H, scale=0.7).requires_grad_()
     U = randn(g, H, I, scale=0.7).requires_grad_()
     b = randn(g, H, scale=0.3).requires_grad_()
-    h, hs = torch.zeros(B, H, dtype=torch.float64), []
-    for t in range(T):
-        h = torch.tanh(h @ W.T + xs[:, t] @ U.T + b)
-        hs.append(h)
-    hs = torch.stack(hs, 1)
+    hs = _loop(xs, W, U, b)
     grads = torch.autograd.grad((hs * dh_out).sum(), (W, U, b))
     arrays = [v.detach().numpy() for v in (dh_out, xs, hs, W, U)]
     return arrays, [gr.numpy() for gr in grads]
@@ -243,12 +227,11 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
     arrays, expected = _problem(60 + n, B, T, H, I)
     given = [a.astype(dtype) for a in arrays]
     case = f"case {n + 1} (B={B}, T={T}, H={H}, I={I}, {np.dtype(dtype).name})"
-    got = _call_numpy(
-        "rnn_backward", student_fn, *(a.copy() for a in given), returns=("dW", "dU", "db")
-    )
+    name = "rnn_backward"
+    got = _call_numpy(name, student_fn, *(a.copy() for a in given), returns=("dW", "dU", "db"))
     if not (isinstance(got, tuple | list) and len(got) == 3):
         raise AssertionError(
-            f"rnn_backward, {case}: expected a tuple (dW, dU, db), got {type(got).__name__}."
+            f"{name}, {case}: expected a tuple (dW, dU, db), got {type(got).__name__}."
         )
     dh_out, xs, hs, W, U = (a.astype(np.float64) for a in given)
     prev = _previous(hs)
@@ -272,7 +255,6 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
         (WRAPPED, _bptt(dh_out, xs, np.roll(hs, 1, axis=1), hs, W, U)),
         (PER_EXAMPLE, tuple(g / B for g in right)),
     ]
-    tolerance = _tolerance(dtype)
 
     def probe(s, k):
         arrays_s = _last_steps(given, s)
@@ -282,17 +264,16 @@ def _backward_case(student_fn, n: int, B: int, T: int, H: int, I: int, dtype) ->
 
     for k, what in enumerate(("dW", "dU", "db")):
         _compare_located(
-            "rnn_backward",
+            name,
             case,
             got[k],
             expected[k],
-            locate=lambda k=k, what=what: _first_step_off(
-                what, T, lambda s: probe(s, k), **tolerance
-            ),
+            what=what,
+            T=T,
+            probe=lambda s, k=k: probe(s, k),
+            dtype=dtype,
             mistakes=[(message, variant[k]) for message, variant in wrong],
             shape_hints={(I, H): U_TRANSPOSED} if k == 1 else None,
-            what=what,
-            **tolerance,
         )
 
 
@@ -302,9 +283,8 @@ def rnn_backward(student_fn) -> int:
 
     Forward pass: h(t) = tanh(W h(t-1) + U x(t) + b), h(0) = 0. Shapes: dh_out (B, T, H),
     the part of dL/dh(t) that comes from the outputs at step t; xs (B, T, I); hs (B, T, H),
-    the states h(1) ... h(T); W (H, H); U (H, I). Returns dW (H, H), dU (H, I), db (H,) in
-    the inputs' dtype (float32 or float64), compared with torch autograd; the inputs must
-    be left unchanged. The arguments are passed by position.
+    the states h(1) ... h(T); W (H, H); U (H, I), passed by position. Returns dW (H, H),
+    dU (H, I), db (H,) in the inputs' dtype; the inputs must be left unchanged.
     """
     for n, sizes in enumerate(_BACKWARD_CASES):
         _backward_case(student_fn, n, *sizes)

@@ -1,6 +1,5 @@
 """Checkers for notebooks 00 and 01: one step, a forward pass, a state-space model as an RNN,
-a running sum. Later cells train through ``rnn_step`` and ``rnn_forward`` (notebook 02 builds
-on them), so their checkers also compare gradients with autograd's."""
+a running sum; the gradients of ``rnn_step`` and ``rnn_forward`` are compared too."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from .. import bptt, cells, sequences
 from .._random import generator
 from ..tasks.signals import discretize
 from ._contract import call, check_gradients
-from ._framework import StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
 TRANSPOSED_W = (
     "the recurrent weights are transposed. With batch-first rows, W h is written "
@@ -32,13 +31,46 @@ TORCH_RNN = (
     (torch.nn.RNN, "torch.nn.RNN, torch's own recurrent layer"),
     (torch.rnn_tanh, "torch.rnn_tanh, the kernel of torch's recurrent layer"),
 )
+COURSE_STEP = (
+    (cells._rnn_step, "the course's RNN step (rnncourse.cells)"),
+    (cells.RNNCell.step, "the course's RNNCell"),
+)
+COURSE_LOOP = (
+    (sequences.run, "sequences.run, the course's loop over time"),
+    (bptt.rnn_forward, "bptt.rnn_forward, the course's NumPy forward pass"),
+)
 
 
-def _student_error_hint(err: StudentCodeError, hints: dict[str, str]) -> StudentCodeError:
-    """``err`` with a likely mistake added when its message holds one of ``hints``' keys."""
-    why = next((hint for words, hint in hints.items() if words in str(err)), "")
-    raised, _, detail = str(err).partition(": ")  # torch's words on a line of their own
-    return StudentCodeError(f"{raised}:\n  {detail}\n  Likely mistake: {why}") if why else err
+def call_hinted(name: str, known: dict[str, str], fn, *args, keep_error=False, **kwargs):
+    """:func:`call`; an error whose text holds a key of ``known`` gets that likely mistake, as
+    a :class:`CheckFailed` (with ``keep_error``, the :class:`StudentCodeError` it is)."""
+    try:
+        return call(name, fn, *args, **kwargs)
+    except StudentCodeError as err:
+        why = next((hint for words, hint in known.items() if words in str(err)), None)
+        if why is None:
+            raise
+        if not keep_error:
+            raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
+        raised, _, detail = str(err).partition(": ")
+        message = f"{raised}:\n  {detail}\n  Likely mistake: {why}"
+        raise StudentCodeError(message) from err.__cause__
+
+
+def raised(name: str, fn, *args, **kwargs) -> BaseException | None:
+    """The error that ``fn`` raised under :func:`call`, or None when it returned."""
+    try:
+        call(name, fn, *args, **kwargs)
+    except StudentCodeError as err:
+        return err.__cause__
+    return None
+
+
+STEP_HINT = (
+    "the new state is tanh of W h + U x + b for every row of the batch. Compare each product "
+    "with the row form of notebook 00's section 2 (which weights need a transpose?), and add "
+    "the bias before squashing."
+)
 
 
 def _rnn_step(h, x, W, U, b):
@@ -46,24 +78,11 @@ def _rnn_step(h, x, W, U, b):
     return cells._rnn_step(x, h, U, W, None, b)
 
 
-@exercise(
-    "00",
-    reference=_rnn_step,
-    gradients=True,
-    forbidden=(
-        *TORCH_RNN[:2],
-        (cells._rnn_step, "the course's RNN step (rnncourse.cells)"),
-        (cells.RNNCell.step, "the course's RNNCell"),
-    ),
-)
+@exercise("00", reference=_rnn_step, gradients=True, forbidden=(*TORCH_RNN[:2], *COURSE_STEP))
 def rnn_step(student_fn) -> int:
-    """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``.
-
-    Shapes: h (B, H), x (B, I), W (H, H), U (H, I), b (H,); returns the new h (B, H), of
-    the inputs' dtype. Cases: batch sizes 1 to 5, H and I equal and different, float32
-    and float64; the gradients reach h, x, W, U and b as autograd's do.
-    """
-    f32, f64 = torch.float32, torch.float64
+    """Check ``rnn_step(h, x, W, U, b) -> tanh(W h + U x + b)``: h (B, H), x (B, I), W (H, H),
+    U (H, I), b (H,); returns the new h (B, H) in the inputs' dtype."""
+    name, f32, f64 = "rnn_step", torch.float32, torch.float64
     # the case (3, 3, 3) has B = H = I, where a product in column form runs, with wrong values
     cases = [(2, 3, 4, f32), (1, 5, 2, f32), (3, 4, 4, f32), (4, 2, 3, f32), (2, 6, 1, f32),
              (3, 3, 3, f32), (5, 2, 3, f64)]  # fmt: skip
@@ -73,13 +92,9 @@ def rnn_step(student_fn) -> int:
         W, U, b = randn(g, H, H, scale=0.7), randn(g, H, I, scale=0.7), randn(g, H)
         a = h @ W.T + x @ U.T + b
         case = f"case {seed + 1} (B={B}, H={H}, I={I}{DTYPE[dtype]})"
-        try:
-            got = call("rnn_step", student_fn, h.clone(), x.clone(), W.clone(), U.clone(), b,
-                       dtype=dtype)  # fmt: skip
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err, {"cannot be multiplied": COLUMN_FORM, "dtype": OTHER_DTYPE}
-            ) from err.__cause__
+        args = (h.clone(), x.clone(), W.clone(), U.clone(), b)
+        known = {"cannot be multiplied": COLUMN_FORM, "dtype": OTHER_DTYPE}
+        got = call_hinted(name, known, student_fn, *args, keep_error=True, dtype=dtype)
         mistakes = {
             TRANSPOSED_W: torch.tanh(h @ W + x @ U.T + b),
             "the tanh is missing: the new state is tanh(W h + U x + b).": a,
@@ -90,35 +105,23 @@ def rnn_step(student_fn) -> int:
             ),
             "U x is missing: the step must see the input.": torch.tanh(h @ W.T + b),
             "W h is missing: the step must see the previous state.": torch.tanh(x @ U.T + b),
-            "the nonlinearity is the logistic sigmoid; tanh squashes the plain RNN's state.": (
-                torch.sigmoid(a)
-            ),
+            "the nonlinearity is the logistic sigmoid; tanh squashes the "
+            "plain RNN's state.": torch.sigmoid(a),
             "the nonlinearity is a ReLU; tanh squashes the plain RNN's state.": torch.relu(a),
         }
         if H == I:  # a transposed U runs
-            mistakes[
+            mistakes |= {
                 "the input weights are transposed: U maps the I inputs to the H units, so for "
-                "batch-first rows U x is x times U transposed."
-            ] = torch.tanh(h @ W.T + x @ U + b)
-            mistakes["both weight matrices, W and U, are transposed."] = torch.tanh(
-                h @ W + x @ U + b
-            )
+                "batch-first rows U x is x times U transposed.": torch.tanh(h @ W.T + x @ U + b),
+                "both weight matrices, W and U, are transposed.": torch.tanh(h @ W + x @ U + b),
+            }
         if B == H == I:
             mistakes[COLUMN_FORM] = torch.tanh(W @ h + U @ x + b)
-        compare(
-            "rnn_step",
-            case,
-            got,
-            torch.tanh(a),
-            mistakes=mistakes,
-            hint="the new state is tanh of W h + U x + b for every row of the batch. Compare "
-            "each product with the row form of notebook 00's section 2 (which weights need "
-            "a transpose?), and add the bias before squashing.",
-        )
+        compare(name, case, got, torch.tanh(a), mistakes=mistakes, hint=STEP_HINT)
     g = generator(0)
     args = (randn(g, 2, 3), randn(g, 2, 4), randn(g, 3, 3), randn(g, 3, 4), randn(g, 3))
     case = "gradients, B=2, H=3, I=4"
-    check_gradients("rnn_step", case, student_fn, args, wrt=("h", "x", "W", "U", "b"))
+    check_gradients(name, case, student_fn, args, wrt=("h", "x", "W", "U", "b"))
     return len(cases)
 
 
@@ -132,6 +135,15 @@ def _loop(x, W, U, b, act=torch.tanh, h0=None):
     return torch.stack(hs, 1)
 
 
+FORWARD_ERRORS = {
+    "cannot be multiplied": "a state or an input of the wrong width: the state h has H columns "
+    "(the size of W), the inputs at one step I columns.",
+    "dtype": OTHER_DTYPE,
+    "recursion": "a recursive call per time step: Python allows about 1000 nested calls, and "
+    "sequences are longer; loop over the steps instead.",
+}
+
+
 def _rnn_forward(x, W, U, b, h0=None):
     """The reference forward pass: the reference step at every time step, from h0 or zeros."""
     h = x.new_zeros(x.shape[0], W.shape[0]) if h0 is None else h0
@@ -142,25 +154,14 @@ def _rnn_forward(x, W, U, b, h0=None):
     return torch.stack(hs, 1)
 
 
-@exercise(
-    "01",
-    reference=_rnn_forward,
-    gradients=True,
-    forbidden=(
-        *TORCH_RNN,
-        (sequences.run, "sequences.run, the course's loop over time"),
-        (bptt.rnn_forward, "bptt.rnn_forward, the course's NumPy forward pass"),
-    ),
-)
+@exercise("01", reference=_rnn_forward, gradients=True, forbidden=(*TORCH_RNN, *COURSE_LOOP))
 def rnn_forward(student_fn) -> int:
     """Check ``rnn_forward(x, W, U, b, h0=None) -> hs``: h(t) = tanh(W h(t-1) + U x(t) + b).
 
-    Shapes: x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0;
-    returns all states hs (B, T, H) (h(1) ... h(T), not h(0)), of the inputs' dtype. The same
-    weights are used at every step. Cases: T = 1 to 1024, one example and several, B = T,
-    float32 and float64, h0 given and not; the gradients reach x, W, U, b and h0 as
-    autograd's do.
+    x (B, T, I), W (H, H), U (H, I), b (H,), h0 (B, H) or None for h(0) = 0; returns the
+    states h(1) ... h(T) (not h(0)) stacked, hs (B, T, H), in the inputs' dtype.
     """
+    name = "rnn_forward"
     cases = [  # B, T, H, I, h0 given, dtype
         (3, 3, 2, 4, False, torch.float32),  # B = T: inputs read time-first give numbers
         (1, 4, 4, 3, False, torch.float32),
@@ -181,19 +182,7 @@ def rnn_forward(student_fn) -> int:
         args = (x.clone(), W.clone(), U.clone(), b.clone()) + ((h0.clone(),) if with_h0 else ())
         given = "h0 given" if with_h0 else "h0=None"
         case = f"case {seed + 1} (B={B}, T={T}, H={H}, I={I}, {given}{DTYPE[dtype]})"
-        try:
-            got = call("rnn_forward", student_fn, *args, dtype=dtype)
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err,
-                {
-                    "cannot be multiplied": "a state or an input of the wrong width: the "
-                    "state h has H columns (the size of W), the inputs at one step I columns.",
-                    "dtype": OTHER_DTYPE,
-                    "recursion": "a recursive call per time step: Python allows about 1000 "
-                    "nested calls, and sequences are longer; loop over the steps instead.",
-                },
-            ) from err.__cause__
+        got = call_hinted(name, FORWARD_ERRORS, student_fn, *args, keep_error=True, dtype=dtype)
         first = x.new_zeros(B, H) if h0 is None else h0
         mistakes = {
             TRANSPOSED_W: _loop(x, W.T, U, b, h0=h0),
@@ -208,13 +197,15 @@ def rnn_forward(student_fn) -> int:
             ] = _loop(x, W, U, b)
         time_first = "the result is time-first; stack the states along dim 1, for (B, T, H)."
         if B == T:
-            mistakes[
-                "the inputs were read time-first: x is batch-first (B, T, I), so the inputs "
-                "of step t are the column t of the time axis, for every example."
-            ] = _loop(x.transpose(0, 1), W, U, b, h0=h0)
-            mistakes[time_first] = expected.transpose(0, 1)
+            mistakes |= {
+                "the inputs were read time-first: x is batch-first (B, T, I), so the inputs of "
+                "step t are the column t of the time axis, for every example.": (
+                    _loop(x.transpose(0, 1), W, U, b, h0=h0)
+                ),
+                time_first: expected.transpose(0, 1),
+            }
         compare(
-            "rnn_forward",
+            name,
             case,
             got,
             expected,
@@ -231,8 +222,15 @@ def rnn_forward(student_fn) -> int:
     g = generator(19)
     args = (randn(g, 3, 4, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3), randn(g, 3, 3))
     case = "gradients, B=3, T=4, h0 given"
-    check_gradients("rnn_forward", case, student_fn, args, wrt=("x", "W", "U", "b", "h0"))
+    check_gradients(name, case, student_fn, args, wrt=("x", "W", "U", "b", "h0"))
     return len(cases)
+
+
+ZOH_ERRORS = {
+    "singular": "A^-1 (A_d - I) B needs an invertible A, and the double integrator's A is "
+    "singular. The exponential of the augmented matrix [[A, B], [0, 0]] dt gives B_d for any A.",
+    "dtype": OTHER_DTYPE,
+}
 
 
 def _state_space_to_rnn(A, B, dt):
@@ -242,11 +240,8 @@ def _state_space_to_rnn(A, B, dt):
 
 
 def _exact_zoh(A, B, dt):
-    """Zero-order hold by closed forms: exp(A dt), and int_0^dt exp(A s) ds B (float64).
-
-    For invertible A the integral is A^-1 (exp(A dt) - I) B; for nilpotent A (A^2 = 0,
-    the double integrator) the series stops: (I dt + A dt^2 / 2) B.
-    """
+    """Zero-order hold by closed forms: exp(A dt), and A^-1 (exp(A dt) - I) B, or for a
+    nilpotent A (A^2 = 0, the double integrator) (I dt + A dt^2 / 2) B."""
     A_d = torch.linalg.matrix_exp(A * dt)
     eye = torch.eye(A.shape[0], dtype=A.dtype)
     if torch.allclose(A @ A, torch.zeros_like(A)):
@@ -287,15 +282,11 @@ def _truncated_series(size: float) -> str:
 def state_space_to_rnn(student_fn) -> int:
     """Check ``state_space_to_rnn(A, B, dt) -> (W, U, b)``, zero-order hold.
 
-    The continuous system x' = A x + B u, with u held constant over each step of ``dt``,
-    becomes x(t) = A_d x(t-1) + B_d u(t); the linear RNN h(t) = W h(t-1) + U x(t) + b must
-    reproduce it: W = A_d = exp(A dt), U = B_d = int_0^dt exp(A s) ds B, b = 0.
+    x' = A x + B u, with u held over each step of ``dt``, becomes the linear RNN
+    h(t) = W h(t-1) + U x(t) + b with W = exp(A dt), U = int_0^dt exp(A s) ds B, b = 0.
     Shapes: A (n, n), B (n, m), dt a float; returns W (n, n), U (n, m), b (n,) of A's dtype.
-    Checked against the closed forms (matrix exponential, and A^-1 (A_d - I) B or the
-    series of a nilpotent A), on random stable systems (one with a step so long that
-    |eigenvalue| dt reaches about 8, in float64) and the double integrator (a singular A).
     """
-    g = generator(60)
+    name, g = "state_space_to_rnn", generator(60)
     integrator = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
     systems = [  # A, B, dt, what, dtype
         (*_stable_system(g, 2, 1), 0.05, "a damped 2-state system", torch.float32),
@@ -306,21 +297,11 @@ def state_space_to_rnn(student_fn) -> int:
     for A, B, dt, label, dtype in systems:
         n, m = B.shape
         case = f"{label} (A {n}x{n}, B {n}x{m}, dt={dt:g}{DTYPE[dtype]})"
-        try:
-            answer = call("state_space_to_rnn", student_fn, A.clone(), B.clone(), dt, dtype=dtype)
-        except StudentCodeError as err:
-            raise _student_error_hint(
-                err,
-                {
-                    "singular": "A^-1 (A_d - I) B needs an invertible A, and the double "
-                    "integrator's A is singular. The exponential of the augmented matrix "
-                    "[[A, B], [0, 0]] dt gives B_d for any A.",
-                    "dtype": OTHER_DTYPE,
-                },
-            ) from err.__cause__
+        args = (A.clone(), B.clone(), dt)
+        answer = call_hinted(name, ZOH_ERRORS, student_fn, *args, keep_error=True, dtype=dtype)
         if not (isinstance(answer, tuple | list) and len(answer) == 3):
             raise AssertionError(
-                f"state_space_to_rnn, {case}: expected a triple (W, U, b), "
+                f"{name}, {case}: expected a triple (W, U, b), "
                 f"got {type(answer).__name__}"
                 + (f" of length {len(answer)}." if isinstance(answer, tuple | list) else ".")
             )
@@ -331,7 +312,7 @@ def state_space_to_rnn(student_fn) -> int:
         size = torch.linalg.eigvals(A).abs().max().item() * dt
         series = [_taylor_zoh(A, B, dt, terms) for terms in range(3, 13)]
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             W,
             A_d,
@@ -364,7 +345,7 @@ def state_space_to_rnn(student_fn) -> int:
             ),
         }
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             U,
             B_d,
@@ -373,7 +354,7 @@ def state_space_to_rnn(student_fn) -> int:
             shape_hints={(m, n): "U is transposed: it maps the m inputs to the n states, (n, m)."},
         )
         compare(
-            "state_space_to_rnn",
+            name,
             case,
             b,
             torch.zeros(n, dtype=A.dtype),
@@ -393,12 +374,9 @@ def _running_sum_weights():
 
 @exercise("01", reference=_running_sum_weights)
 def running_sum_weights(student_fn) -> int:
-    """Check ``running_sum_weights() -> (W, U)``, each a (1, 1) tensor.
-
-    With them the ReLU RNN h(t) = relu(W h(t-1) + U x(t)), h(0) = 0, must output the
-    running sum h(t) = x(1) + ... + x(t) of non-negative inputs x of shape (B, T, 1):
-    within rounding for T = 1 to 10, and exactly for 100,000 inputs of 1.
-    """
+    """Check ``running_sum_weights() -> (W, U)``, each (1, 1), with which the ReLU RNN
+    h(t) = relu(W h(t-1) + U x(t)), h(0) = 0, outputs the running sum x(1) + ... + x(t) of
+    inputs x (B, T, 1) >= 0: within rounding for T = 1 to 10, exactly for 100,000 ones."""
     answer = call("running_sum_weights", student_fn)
     if not (isinstance(answer, tuple | list) and len(answer) == 2):
         raise AssertionError(

@@ -1,13 +1,6 @@
-"""Checkers for notebook 09's network of names: its score on held-out names, its update.
-
-``validation_nll`` scores a character model on a padded batch of names; ``train_step`` makes
-one update with the student's own loss (notebook 02) and clipping (notebook 05). Both run
-every model of the notebook, so the checks look at what those cells rely on: the score
-covers every real character and nothing else, batch by batch, without recording a graph;
-the update changes every parameter exactly as the reference's update does (a cut gradient
-leaves a parameter unchanged), from any optimizer, and logs the loss and the gradient
-norm before clipping. The models here are tiny character models with a ``torch.nn.GRU``.
-"""
+"""Checkers for notebook 09's network of names: ``validation_nll``, its score on held-out
+names, and ``train_step``, one update with the student's loss (02) and clipping (05). The
+models are tiny character models with a ``torch.nn.GRU``."""
 
 from __future__ import annotations
 
@@ -24,9 +17,10 @@ from rnncourse.tasks.next_char import encode_names
 from rnncourse.tasks.text import Vocab
 
 from .._random import generator
-from ._contract import call
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, torch_module
+from ._basics import call_hinted
+from ._framework import CheckFailed, compare, exercise, torch_module
 from ._real_text import _random_names
+from ._sequential import dtype_name
 
 CLASSES_AXIS = {
     "Expected target size": "the wrong axis for the classes: torch's cross-entropy reads the "
@@ -42,17 +36,6 @@ def _case_data(g: torch.Generator, n: int, letters: str, longest: int, dtype):
     names[0] = letters[0] * longest  # one name as long as any, and one of a single letter
     names[-1] = letters[-1]
     return model, encode_names(names, vocab)
-
-
-def _call(name: str, fn, *args, **kwargs):
-    """``call``, naming the classes' axis when torch's cross-entropy complains about it."""
-    try:
-        return call(name, fn, *args, dtype=None, **kwargs)
-    except StudentCodeError as err:
-        why = next((hint for words, hint in CLASSES_AXIS.items() if words in str(err)), None)
-        if why is None:
-            raise
-        raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
 
 
 def _number(name: str, case: str, value, what: str) -> float:
@@ -73,15 +56,9 @@ def _number(name: str, case: str, value, what: str) -> float:
 
 
 # --- the score on held-out names -------------------------------------------------------------
-
-
 def _validation_nll(model, data, batch_size=1024):
-    """The reference: mean -ln p(target) over every real target of ``data``, in batches.
-
-    ``model(inputs (B, L))`` gives logits ``(B, L, V)``; ``data`` is a ``CorpusBatch`` from
-    ``tasks.encode_names`` (``inputs``, ``targets`` ``(N, L)``, ``lengths`` ``(N,)``: the
-    targets ``t < lengths[n]`` are real, the letters and ``<stop>``). Returns a float.
-    """
+    """The reference: mean -ln p(target) (a float) over every real target of ``data``, in
+    batches of ``batch_size`` rows."""
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(data.lengths), batch_size):
@@ -106,46 +83,45 @@ class _Recorder(nn.Module):
         return self.model(tokens)
 
 
-def _check_calls(case: str, calls: list[tuple[int, bool]], n: int, batch_size: int) -> None:
-    """The model ran on every row once, in batches of at most ``batch_size``, without a graph."""
-    name = "validation_nll"
+def _calls_problem(calls: list[tuple[int, bool]], n: int, batch_size: int) -> str:
+    """What is wrong ("" if nothing) with the model's ``calls`` (rows, recorded) for ``n``
+    rows: each row once, in batches of ``batch_size`` (the last may be shorter), no graph."""
+    rows = [r for r, _ in calls]
     if not calls:
-        raise CheckFailed(
-            f"{name}, {case}: the model was never called. Score the names with "
-            f"model(inputs), which gives the logits (B, L, V)."
+        return (
+            "the model was never called. Score the names with model(inputs), which gives the "
+            "logits (B, L, V)."
         )
     if any(recorded for _, recorded in calls):
-        raise CheckFailed(
-            f"{name}, {case}: autograd recorded the model's forward pass. Likely mistake: "
-            f"scoring is not training, yet every call kept a graph for a backward pass that "
-            f"never comes (memory and time for nothing); run the model under torch.no_grad()."
+        return (
+            "autograd recorded the model's forward pass. Likely mistake: scoring is not "
+            "training, yet every call kept a graph for a backward pass that never comes (memory "
+            "and time for nothing); run the model under torch.no_grad()."
         )
-    rows = [r for r, _ in calls]
     if max(rows) > batch_size and len(rows) == 1:
-        raise CheckFailed(
-            f"{name}, {case}: the model ran on {max(rows)} rows at once with batch_size="
-            f"{batch_size}. Likely mistake: batch_size was not used; run the model on "
-            f"consecutive slices of at most batch_size rows, so a large validation set fits "
-            f"in memory."
+        return (
+            f"the model ran on {max(rows)} rows at once with batch_size={batch_size}. Likely "
+            f"mistake: batch_size was not used; run the model on consecutive slices of at most "
+            f"batch_size rows, so a large validation set fits in memory."
         )
     if any(r != batch_size for r in rows[:-1]) or rows[-1] > batch_size:
-        raise CheckFailed(
-            f"{name}, {case}: the model ran on batches of {rows} rows with batch_size="
-            f"{batch_size}. Likely mistake: the slices are not batch_size rows each; step "
-            f"through the rows batch_size at a time (only the last batch may be shorter)."
+        return (
+            f"the model ran on batches of {rows} rows with batch_size={batch_size}. Likely "
+            f"mistake: the slices are not batch_size rows each; step through the rows "
+            f"batch_size at a time (only the last batch may be shorter)."
         )
     if sum(rows) < n:
-        raise CheckFailed(
-            f"{name}, {case}: the model saw {sum(rows)} of the {n} rows (batches of "
-            f"{rows}). Likely mistake: a batch was left out, often the last, shorter one; "
-            f"the slices must reach the last row."
+        return (
+            f"the model saw {sum(rows)} of the {n} rows (batches of {rows}). Likely mistake: a "
+            f"batch was left out, often the last, shorter one; the slices must reach the last row."
         )
     if sum(rows) > n:
-        raise CheckFailed(
-            f"{name}, {case}: the model saw {sum(rows)} rows for {n} names (batches of "
-            f"{rows}). Likely mistake: the slices overlap, so some names are scored twice; "
-            f"step through the rows batch_size at a time."
+        return (
+            f"the model saw {sum(rows)} rows for {n} names (batches of {rows}). Likely mistake: "
+            f"the slices overlap, so some names are scored twice; step through the rows "
+            f"batch_size at a time."
         )
+    return ""
 
 
 @exercise("09", reference=_validation_nll, forbidden=(charmodel.validation_nll,))
@@ -156,11 +132,10 @@ def validation_nll(student_fn) -> int:
     is a ``CorpusBatch`` (``inputs``, ``targets`` ``(N, L)``, ``lengths`` ``(N,)``): the
     targets ``t < lengths[n]`` of row ``n`` are real (the letters, then ``<stop>``), the
     rest ``<pad>``. Returns the mean of ``-ln softmax(logits)[target]`` over every real
-    target, in nats per character, running the model on consecutive batches of at most
-    ``batch_size`` rows without recording a graph. The batches are of unequal sizes, so a
-    mean of the batches' means differs from the mean over characters; one case runs a
-    float64 model.
+    target, in nats, running the model on consecutive batches of at most ``batch_size``
+    rows without recording a graph.
     """
+    name = "validation_nll"
     cases = [  # (names, letters, longest name, batch_size (None: the default), dtype)
         (7, "abc", 4, 3, torch.float32),
         (10, "abcdef", 6, 4, torch.float64),
@@ -173,18 +148,14 @@ def validation_nll(student_fn) -> int:
         lengths = data.lengths
         shown = lengths.tolist() if n <= 12 else f"from {lengths.min()} to {lengths.max()}"
         given = f"batch_size={batch_size}" if batch_size else "batch_size left out (1024)"
-        case = (
-            f"case {seed + 1} ({n} names, lengths {shown}, {given}, "
-            f"{str(dtype).replace('torch.', '')} model)"
-        )
+        case = f"case {seed + 1} ({n} names, lengths {shown}, {given}, {dtype_name(dtype)} model)"
         recorder = _Recorder(model)
-        if batch_size is None:  # as notebook 09 calls it
-            batch_size = 1024
-            got = _call("validation_nll", student_fn, recorder, data)
-        else:
-            got = _call("validation_nll", student_fn, recorder, data, batch_size)
-        _check_calls(case, recorder.calls, n, batch_size)
-        got = _number("validation_nll", case, got, "the score")
+        args = (recorder, data) + ((batch_size,) if batch_size else ())  # None: left out, as in 09
+        got = call_hinted(name, CLASSES_AXIS, student_fn, *args, dtype=None)
+        batch_size = batch_size or 1024
+        if problem := _calls_problem(recorder.calls, n, batch_size):
+            raise CheckFailed(f"{name}, {case}: {problem}")
+        got = _number(name, case, got, "the score")
         with torch.no_grad():
             log_probs = model(data.inputs).double().log_softmax(-1)
         nll = -log_probs.gather(-1, data.targets[..., None])[..., 0]  # (N, L)
@@ -193,48 +164,31 @@ def validation_nll(student_fn) -> int:
         mean = float(nll[real].mean())
         chunks = [slice(s, s + batch_size) for s in range(0, n, batch_size)]
         compare(
-            "validation_nll",
+            name,
             case,
             got,
             _validation_nll(copy.deepcopy(model).double(), data, batch_size),
-            mistakes=[
-                (
-                    "padding counted: the mean runs over every position, the padded ones "
-                    "too; average over the real targets t < lengths[n] only.",
-                    float(nll.mean()),
+            mistakes={
+                "padding counted: the mean runs over every position, the padded ones too; "
+                "average over the real targets t < lengths[n] only.": float(nll.mean()),
+                "padding counted in the divisor: the padded positions are left out of the sum "
+                "but counted when dividing; divide by the number of real "
+                "targets.": float(nll[real].sum()) / nll.numel(),
+                "the end of each name is not scored: the last real target of a row, <stop>, "
+                "counts too (lengths include it).": float(nll[steps < lengths[:, None] - 1].mean()),
+                "the batches' means were averaged, so a short last batch weighs as much as a "
+                "full one; add up the negative log-likelihoods and the number of real targets "
+                "over all batches, and divide once at the end.": (
+                    sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks)
                 ),
-                (
-                    "padding counted in the divisor: the padded positions are left out of the "
-                    "sum but counted when dividing; divide by the number of real targets.",
-                    float(nll[real].sum()) / nll.numel(),
-                ),
-                (
-                    "the end of each name is not scored: the last real target of a row, "
-                    "<stop>, counts too (lengths include it).",
-                    float(nll[steps < lengths[:, None] - 1].mean()),
-                ),
-                (
-                    "the batches' means were averaged, so a short last batch weighs as much "
-                    "as a full one; add up the negative log-likelihoods and the number of "
-                    "real targets over all batches, and divide once at the end.",
-                    sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks),
-                ),
-                (
-                    "the mean was taken per name, not per character: each name's mean was "
-                    "averaged, so a short name weighs as much as a long one.",
-                    float(((nll * real).sum(1) / lengths).mean()),
-                ),
-                (
-                    "the negative log-likelihoods were summed; return their mean, in nats "
-                    "per character.",
-                    float(nll[real].sum()),
-                ),
-                (
-                    "the result is in bits (log base 2); the course measures nats, the "
-                    "natural log.",
-                    mean / math.log(2),
-                ),
-            ],
+                "the mean was taken per name, not per character: each name's mean was "
+                "averaged, so a short name weighs as much as a long "
+                "one.": float(((nll * real).sum(1) / lengths).mean()),
+                "the negative log-likelihoods were summed; return their mean, in nats per "
+                "character.": float(nll[real].sum()),
+                "the result is in bits (log base 2); the course measures nats, the natural "
+                "log.": mean / math.log(2),
+            },
             hint="add -ln p(target) over the real targets of every batch, count them, and "
             "divide the total by the count.",
         )
@@ -242,24 +196,34 @@ def validation_nll(student_fn) -> int:
 
 
 # --- one update -------------------------------------------------------------------------------
-
-
-def _masked_loss(model, batch, reduce=None) -> torch.Tensor:
-    """The mean cross-entropy over the real targets of ``batch`` (``reduce`` replaces the mean:
-    ``reduce(nll (B, L), real (B, L) bool)``)."""
+def _masked_loss(model, batch, per_target=False) -> torch.Tensor:
+    """The mean cross-entropy over the real targets of ``batch``; with ``per_target``, the
+    cross-entropy of every target (B, L) and the mask of the real ones (B, L)."""
     logits = model(batch.inputs)
     real = sequences.length_mask(batch.lengths, logits.shape[1])
-    if reduce is None:
-        return F.cross_entropy(logits[real], batch.targets[real])
-    nll = F.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")
-    return reduce(nll, real)
+    if per_target:
+        return F.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none"), real
+    return F.cross_entropy(logits[real], batch.targets[real])
+
+
+def _wrong_losses(model, batch) -> dict[str, float]:
+    """{message: loss} of the known wrong losses of ``model`` on ``batch``."""
+    nll, real = _masked_loss(model, batch, per_target=True)
+    return {
+        "padding counted: the loss averages every position, the padded ones too; average over "
+        "the real targets t < lengths[b] only (your masked_cross_entropy from notebook 02 "
+        "does).": nll.mean().item(),
+        "the loss is a mean per name, so a short name weighs as much as a long one; average "
+        "over every real target of the batch.": ((nll * real).sum(1) / real.sum(1)).mean().item(),
+        "the losses were summed; the loop logs the mean over the real targets.": (
+            nll[real].sum().item()
+        ),
+    }
 
 
 def _train_step(model, optimizer, batch, max_norm=1.0):
-    """The reference update: masked cross-entropy, backward, global-norm clipping, step.
-
-    Returns ``{"loss": float, "grad_norm": float}``, the norm measured before clipping.
-    """
+    """The reference update: masked cross-entropy, backward, global-norm clipping, step;
+    returns ``{"loss": float, "grad_norm": float}``, the norm measured before clipping."""
     optimizer.zero_grad()
     loss = _masked_loss(model, batch)
     loss.backward()
@@ -268,11 +232,10 @@ def _train_step(model, optimizer, batch, max_norm=1.0):
     return {"loss": loss.item(), "grad_norm": norm.item()}
 
 
-def _gradients(model, batch, reduce=None) -> list[torch.Tensor]:
-    """The gradient of each parameter of ``model`` (float64) of a loss on ``batch``."""
+def _gradients(model, batch) -> list[torch.Tensor]:
+    """The gradient of the loss on ``batch`` for each parameter of ``model``."""
     params = list(model.parameters())
-    loss = _masked_loss(model, batch, reduce)
-    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    grads = torch.autograd.grad(_masked_loss(model, batch), params, allow_unused=True)
     return [torch.zeros_like(p) if gr is None else gr for p, gr in zip(params, grads, strict=True)]
 
 
@@ -288,21 +251,8 @@ def _flat(tensors) -> torch.Tensor:
     return torch.cat([t.detach().double().reshape(-1) for t in tensors])
 
 
-def _logged(case: str, got) -> tuple[float, float]:
-    """The loss and the gradient norm from the dict an update returns."""
-    if not isinstance(got, dict) or not {"loss", "grad_norm"} <= set(got):
-        what = f"a dict with keys {sorted(got)}" if isinstance(got, dict) else type(got).__name__
-        raise CheckFailed(
-            f"train_step, {case}: returned {what}. Likely mistake: the loop logs what the "
-            f"update returns; return a dict with 'loss' and 'grad_norm', both numbers."
-        )
-    return (
-        _number("train_step", case, got["loss"], "the loss"),
-        _number("train_step", case, got["grad_norm"], "the gradient norm"),
-    )
-
-
 OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
+MUTABLE = ("model", "optimizer")
 
 
 @exercise(
@@ -325,10 +275,9 @@ def train_step(student_fn) -> int:
     cross-entropy over the real targets, backpropagate, clip all gradients together to the
     global norm ``max_norm``, put the clipped gradients back, take the optimizer's step.
     Returns the loss and the global gradient norm before clipping, as floats. Every case
-    starts with stale gradients in the parameters (a previous update's); with SGD, clipping
-    shows in the parameters (cases 1 and 2, the second in float64 with the default
-    ``max_norm``), and Adam (case 3) checks that the update works with any optimizer.
+    starts with stale gradients (a previous update's); any optimizer works.
     """
+    name = "train_step"
     # (rows, letters, longest name, optimizer, lr, max_norm (None: the default), dtype);
     # case 2's gradient norm, 1.13, is above the default 1.0, so the default shows
     cases = [
@@ -346,13 +295,22 @@ def train_step(student_fn) -> int:
         given = f"max_norm={max_norm}" if max_norm else "max_norm left out (1.0)"
         case = (
             f"case {seed + 1} ({rows} names, lengths {batch.lengths.tolist()}, {opt} lr={lr}, "
-            f"{given}, {str(dtype).replace('torch.', '')} model)"
+            f"{given}, {dtype_name(dtype)} model)"
         )
         optimizer = OPTIMIZERS[opt](model.parameters(), lr=lr)
         args = (model, optimizer, batch) + ((max_norm,) if max_norm else ())  # None: the default
-        got = _call("train_step", student_fn, *args, mutable=("model", "optimizer"))
+        got = call_hinted(name, CLASSES_AXIS, student_fn, *args, dtype=None, mutable=MUTABLE)
         max_norm = max_norm or 1.0
-        loss, grad_norm = _logged(case, got)
+        if not isinstance(got, dict) or not {"loss", "grad_norm"} <= set(got):
+            what = (
+                f"a dict with keys {sorted(got)}" if isinstance(got, dict) else type(got).__name__
+            )
+            raise CheckFailed(
+                f"{name}, {case}: returned {what}. Likely mistake: the loop logs what the update "
+                f"returns; return a dict with 'loss' and 'grad_norm', both numbers."
+            )
+        loss = _number(name, case, got["loss"], "the loss")
+        grad_norm = _number(name, case, got["grad_norm"], "the gradient norm")
 
         # what the update should have done, in float64 from the same start
         exact = copy.deepcopy(start).double()
@@ -367,7 +325,7 @@ def train_step(student_fn) -> int:
         after = dict(model.named_parameters())
         if torch.equal(_flat(after.values()), p0):
             raise CheckFailed(
-                f"train_step, {case}: no parameter changed. Likely mistake: the optimizer's "
+                f"{name}, {case}: no parameter changed. Likely mistake: the optimizer's "
                 f"step is missing, or the gradients were cleared between backward and the step."
             )
         sizes = [p.numel() for p in after.values()]
@@ -375,74 +333,42 @@ def train_step(student_fn) -> int:
         for label, p in start.named_parameters():
             if bool(moved[label].any()) and torch.equal(after[label].detach().to(p), p.detach()):
                 raise CheckFailed(
-                    f"train_step, {case}: no gradient reached model.{label}, which stayed as "
+                    f"{name}, {case}: no gradient reached model.{label}, which stayed as "
                     f"it was. Likely mistake: a .detach(), torch.no_grad() or a value taken "
                     f"out of the graph cuts it off from the loss, so training never updates it."
                 )
 
-        def mean_per_name(nll, real):
-            return ((nll * real).sum(1) / real.sum(1)).mean()
-
-        compare(
-            "train_step",
-            case,
-            loss,
-            _masked_loss(exact, batch).item(),
-            what="the loss",
-            mistakes=[
-                (
-                    "padding counted: the loss averages every position, the padded ones "
-                    "too; average over the real targets t < lengths[b] only (your "
-                    "masked_cross_entropy from notebook 02 does).",
-                    _masked_loss(exact, batch, lambda nll, real: nll.mean()).item(),
-                ),
-                (
-                    "the loss is a mean per name, so a short name weighs as much as a long "
-                    "one; average over every real target of the batch.",
-                    _masked_loss(exact, batch, mean_per_name).item(),
-                ),
-                (
-                    "the losses were summed; the loop logs the mean over the real targets.",
-                    _masked_loss(exact, batch, lambda nll, real: nll[real].sum()).item(),
-                ),
-            ],
-        )
+        want = _masked_loss(exact, batch).item()
+        compare(name, case, loss, want, what="the loss", mistakes=_wrong_losses(exact, batch))
         added = [gr + s for gr, s in zip(G, stale, strict=True)]  # backward adds to old grads
-        mistakes = [
-            (
-                "the gradients of the previous update were still there: clear them through "
-                "the optimizer before backward, which adds to what it finds.",
-                p0 - lr * _flat(_clipped(added, max_norm)),
+        mistakes = {
+            "the gradients of the previous update were still there: clear them through the "
+            "optimizer before backward, which adds to what it finds.": (
+                p0 - lr * _flat(_clipped(added, max_norm))
             ),
-            (
-                "the step used the unclipped gradients: clip after backward and before the "
-                "step, and put the clipped tensors back into each parameter's .grad "
-                "(clip_global_norm returns new tensors and leaves the gradients as they were).",
-                p0 - lr * _flat(G),
-            ),
-        ]
+            "the step used the unclipped gradients: clip after backward and before the step, "
+            "and put the clipped tensors back into each parameter's .grad (clip_global_norm "
+            "returns new tensors and leaves the gradients as they were).": p0 - lr * _flat(G),
+        }
         compare(
-            "train_step",
+            name,
             case,
             _flat(after.values()),
             expected,
             what="the parameters after the update",
-            mistakes=mistakes if opt == "SGD" else [],
+            mistakes=mistakes if opt == "SGD" else {},
             hint="clear the gradients, compute the masked loss, backpropagate, clip all "
             "gradients together, write them back, then step.",
         )
         compare(
-            "train_step",
+            name,
             case,
             grad_norm,
             _norm(G),
             what="the gradient norm",
-            mistakes=[
-                (
-                    "the norm was measured after clipping; the loop logs it before, where it "
-                    "shows how steep the loss is.",
-                    min(_norm(G), max_norm),
-                )
-            ],
+            mistakes={
+                "the norm was measured after clipping; the loop logs it before, where it shows "
+                "how steep the loss is.": min(_norm(G), max_norm)
+            },
         )
     return len(cases)

@@ -1,11 +1,6 @@
-"""Checker for notebook 03's whole gradient: ``rnn_loss_and_grads``, in NumPy.
-
-The forward pass, the squared error and every gradient of a tanh RNN with a linear readout,
-compared with torch autograd; the reference answer and the known wrong variants come from
-:mod:`rnncourse.bptt`. A wrong gradient is localised as in :mod:`._backprop`: here the
-probes saturate the state before the last steps through a large input, and give the earlier
-steps targets equal to their outputs.
-"""
+"""Checker for notebook 03's whole gradient, ``rnn_loss_and_grads`` in NumPy, localised as in
+:mod:`._backprop`: here the probes saturate the state before the last steps through a large
+input, and give the earlier steps targets equal to their outputs."""
 
 from __future__ import annotations
 
@@ -23,11 +18,11 @@ from ._backprop import (
     _bptt,
     _call_numpy,
     _compare_located,
-    _first_step_off,
     _previous,
     _quietly,
     _tolerance,
 )
+from ._basics import _loop
 from ._framework import compare, exercise, randn
 
 PARAM_NAMES = bptt.RNN_PARAMS  # U, W, b, V, b_o
@@ -114,10 +109,8 @@ def _full_problem(seed: int, B: int, T: int, I: int, H: int, O: int):
     shapes = {"U": (H, I), "W": (H, H), "b": (H,), "V": (O, H), "b_o": (O,)}
     p = {k: randn(g, *s, scale=0.6).requires_grad_() for k, s in shapes.items()}
     x, y = randn(g, B, T, I), randn(g, B, T, O)
-    h, loss = torch.zeros(B, H, dtype=torch.float64), 0.0
-    for t in range(T):
-        h = torch.tanh(x[:, t] @ p["U"].T + h @ p["W"].T + p["b"])
-        loss = loss + 0.5 * ((h @ p["V"].T + p["b_o"] - y[:, t]) ** 2).sum() / B
+    hs = _loop(x, p["W"], p["U"], p["b"])
+    loss = 0.5 * ((hs @ p["V"].T + p["b_o"] - y) ** 2).sum() / B
     grads = torch.autograd.grad(loss, [p[k] for k in PARAM_NAMES])
     arrays = {k: v.detach().numpy() for k, v in p.items()}
     expected = {k: gr.numpy() for k, gr in zip(PARAM_NAMES, grads, strict=True)}
@@ -174,7 +167,6 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
             f"it needs one gradient per parameter: {', '.join(map(repr, PARAM_NAMES))}."
         )
     wrong = _full_wrong(params, x.astype(np.float64), y.astype(np.float64))
-    tolerance = _tolerance(dtype)
     compare(
         "rnn_loss_and_grads",
         case,
@@ -183,7 +175,7 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
         mistakes=[(message, w_loss) for message, w_loss, _ in wrong if w_loss is not None],
         hint="L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs.",
         what="loss",
-        **tolerance,
+        **_tolerance(dtype),
     )
 
     def probe(s, name):
@@ -200,13 +192,12 @@ def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype
             case,
             got[1][name],
             expected[name],
-            locate=lambda name=name: _first_step_off(
-                f"d{name}", T, lambda s: probe(s, name), **tolerance
-            ),
+            what=f"d{name}",
+            T=T,
+            probe=lambda s, name=name: probe(s, name),
+            dtype=dtype,
             mistakes=[(message, grads[name]) for message, _, grads in wrong],
             shape_hints={(H, O): V_TRANSPOSED} if name == "V" else None,
-            what=f"d{name}",
-            **tolerance,
         )
 
 
@@ -218,8 +209,7 @@ def rnn_loss_and_grads(student_fn) -> int:
     L = (1/B) sum over the batch and t = 1..T of 0.5 * ||o(t) - y(t)||^2. Shapes: params a
     dict with U (H, I), W (H, H), b (H,), V (O, H), b_o (O,); x (B, T, I); y (B, T, O).
     Returns the float L and a dict of gradients with the parameters' names, shapes and
-    dtype (float32 or float64), compared with torch autograd; the inputs (and the dict)
-    must be left unchanged.
+    dtype (float32 or float64); the inputs (and the dict) must be left unchanged.
     """
     for n, sizes in enumerate(_FULL_CASES):
         _full_case(student_fn, n, *sizes)

@@ -1,8 +1,5 @@
-"""Checkers for notebook 03's gradient checks: ``numerical_gradient`` and ``find_the_bug``.
-
-``find_the_bug`` shows three backward passes for h(t) = tanh(W h(t-1) + U x(t) + b), each
-with one bug, which the student names with one of ``BUG_LABELS``.
-"""
+"""Checkers for notebook 03's gradient checks: ``numerical_gradient``, and ``find_the_bug``,
+which names the bug of three backward passes with one of ``BUG_LABELS`` each."""
 
 from __future__ import annotations
 
@@ -32,7 +29,7 @@ def _df_tanh(x):
     return (1 - np.tanh(x @ _A) ** 2) @ _A.T
 
 
-def _differences(f, x, eps, *, up: float, down: float, divide: float):
+def _differences(f, x, *, up: float, down: float, divide: float):
     """(f(x + up e_i) - f(x + down e_i)) / divide for every entry i (x is copied)."""
     x, grad = x.copy(), np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -45,6 +42,7 @@ def _differences(f, x, eps, *, up: float, down: float, divide: float):
     return grad
 
 
+TOLERANCE = {"atol": 1e-7, "rtol": 1e-6}
 CLOSURE = (
     "f was evaluated at a copy of x. Later cells pass an f that reads x itself (a loss that "
     "reads the parameters through a closure and ignores its argument), so only a change of x "
@@ -57,96 +55,71 @@ def numerical_gradient(student_fn) -> int:
     """Check ``numerical_gradient(f, x, eps) -> grad`` by central differences.
 
     ``f`` maps a float64 NumPy array x (any shape) to a float; ``grad`` has x's shape and
-    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged.
-    Compared with the exact (analytical) gradient, also for an ``f`` that reads x through
-    a closure and with eps left at its default, as later cells call it.
+    grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). x must be left unchanged; ``f``
+    may read x through a closure, and eps has a default.
     """
-    rng = np.random.default_rng(70)
+    name, eps, rng = "numerical_gradient", 1e-5, np.random.default_rng(70)
     cases = [
         ("sum(sin(x) * x**2), x of shape (4,)", _f_sin, _df_sin, rng.normal(size=4)),
         ("sum(sin(x) * x**2), x of shape (2, 3)", _f_sin, _df_sin, rng.normal(size=(2, 3))),
         ("sum(tanh(x @ A)), x of shape (3, 2)", _f_tanh, _df_tanh, rng.normal(size=(3, 2))),
     ]
-    eps = 1e-5
     for k, (desc, f, df, x) in enumerate(cases):
         before = x.copy()
-        got = call("numerical_gradient", student_fn, f, x, eps)
+        got = call(name, student_fn, f, x, eps)
         if not np.allclose(x, before, atol=1e-12, rtol=0):
             raise AssertionError(
-                f"numerical_gradient, case {k + 1} ({desc}): x was changed in place and not "
+                f"{name}, case {k + 1} ({desc}): x was changed in place and not "
                 "restored. Likely mistake: each entry must get its old value back after "
                 "f has seen it raised and lowered."
             )
+        forward = _differences(f, before, up=eps, down=0.0, divide=eps)
+        at_once = np.full_like(before, (f(before + eps) - f(before - eps)) / (2 * eps))
         compare(
-            "numerical_gradient",
+            name,
             f"case {k + 1} ({desc}, eps={eps})",
             got,
             df(before),
             mistakes={
-                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is "
-                "about eps, the central difference's about eps**2.": _differences(
-                    f, before, eps, up=eps, down=0.0, divide=eps
+                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is about "
+                "eps, the central difference's about eps**2.": forward,
+                "the central difference must be divided by 2 * eps, not eps.": (
+                    _differences(f, before, up=eps, down=-eps, divide=eps)
                 ),
-                "the central difference must be divided by 2 * eps, not eps.": _differences(
-                    f, before, eps, up=eps, down=-eps, divide=eps
-                ),
-                "all entries were perturbed at once; perturb one entry at a time.": np.full_like(
-                    before, (f(before + eps) - f(before - eps)) / (2 * eps)
-                ),
+                "all entries were perturbed at once; perturb one entry at a time.": at_once,
             },
-            atol=1e-7,
-            rtol=1e-6,
+            **TOLERANCE,
         )
-    _through_a_closure(student_fn, rng.normal(size=(4, 2)), eps)
-    _default_step(student_fn, cases[2])
-    return len(cases) + 2
-
-
-def _through_a_closure(student_fn, x, eps) -> None:
-    """Later cells pass an ``f`` that reads x through a closure, ignoring its argument."""
+    read = rng.normal(size=(4, 2))  # later cells pass an f that reads x itself, not its argument
+    got = call(name, student_fn, lambda _: _f_tanh(read), read, eps)
     label = "case 4 (sum(tanh(x @ A)), f reading x itself, as the f of later cells does)"
-    got = call("numerical_gradient", student_fn, lambda _: _f_tanh(x), x, eps)
-    compare(
-        "numerical_gradient",
-        label,
-        got,
-        _df_tanh(x),
-        mistakes={CLOSURE: np.zeros_like(x)},
-        atol=1e-7,
-        rtol=1e-6,
-    )
-
-
-def _default_step(student_fn, case) -> None:
-    """Later cells call ``numerical_gradient(f, x)``: the default step must be a good one."""
-    desc, f, df, x = case
+    compare(name, label, got, _df_tanh(read), mistakes={CLOSURE: np.zeros_like(read)}, **TOLERANCE)
+    desc, f, df, x = cases[2]  # later cells call numerical_gradient(f, x), with its default eps
     label = f"case 5 ({desc}, eps left at its default, as later cells call it)"
     try:
-        got = call("numerical_gradient", student_fn, f, x.copy())
+        got = call(name, student_fn, f, x.copy())
     except StudentCodeError as err:
         if isinstance(err.__cause__, TypeError) and "eps" in str(err.__cause__):
             raise AssertionError(
-                f"numerical_gradient, {label}: eps has no default. Later cells call "
-                f"numerical_gradient(f, x): keep the given default step."
+                f"{name}, {label}: eps has no default. Later cells call numerical_gradient(f, x): "
+                f"keep the given default step."
             ) from None
         raise
     compare(
-        "numerical_gradient",
+        name,
         label,
         got,
         df(x),
-        hint="the default step eps is far from 1e-6, where the central difference is "
-        "most accurate in float64: too large a step adds truncation error, too small a "
-        "step rounding error.",
-        atol=1e-7,
-        rtol=1e-6,
+        hint="the default step eps is far from 1e-6, where the central difference is most "
+        "accurate in float64: too large a step adds truncation error, too small a step rounding "
+        "error.",
+        **TOLERANCE,
     )
+    return len(cases) + 2
 
 
 # --- find the bug: three backward passes, each with one mistake ----------------------
 # Near-copies of one correct backward pass: the exercise is to spot where each differs.
-
-
 def backward_A(dh_out, xs, hs, W, U):
     """A backward pass for h(t) = tanh(W h(t-1) + U x(t) + b) with one bug."""
     B, T, H = hs.shape
@@ -225,8 +198,7 @@ def find_the_bug(student_fn) -> int:
         if label not in BUG_LABELS:
             raise AssertionError(
                 f"find_the_bug: {label!r} for backward_{key} is not a label; use one of "
-                + ", ".join(repr(b) for b in BUG_LABELS)
-                + "."
+                f"{', '.join(map(repr, BUG_LABELS))}."
             )
         if label != bug:
             raise AssertionError(

@@ -1,9 +1,5 @@
-"""Checkers for notebook 02's stacked and bidirectional layers.
-
-Each case is checked against ``torch.nn.RNN`` (``num_layers=L``, ``bidirectional=True``)
-with the same weights; later cells run both answers, so their gradients are compared with
-autograd's through the reference too.
-"""
+"""Checkers for notebook 02's stacked and bidirectional layers, against ``torch.nn.RNN``
+(``num_layers=L``, ``bidirectional=True``) with the same weights; gradients are compared too."""
 
 from __future__ import annotations
 
@@ -14,10 +10,8 @@ from rnncourse import stacked
 from .._random import generator
 from ._basics import TRANSPOSED_W, _loop, _rnn_forward
 from ._contract import call, check_gradients
-from ._framework import CheckFailed, compare, exercise, randn, torch_module
-from ._topologies import TORCH_RNN, _tensor_result
-
-# --- stacked: layer on layer, step by step ----------------------------------------------
+from ._framework import CheckFailed, compare, randn, torch_module
+from ._topologies import _tensor_result, layer_exercise
 
 
 def _stacked_forward(x, layers):
@@ -31,43 +25,28 @@ def _stacked_forward(x, layers):
 
 def _torch_layers(rnn, L):
     """[(W, U, b)] per layer of a ``torch.nn.RNN``: weight_hh, weight_ih, bias_ih + bias_hh."""
+    p = {name: t.detach() for name, t in rnn.named_parameters()}
     return [
-        (
-            getattr(rnn, f"weight_hh_l{k}").detach(),
-            getattr(rnn, f"weight_ih_l{k}").detach(),
-            (getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")).detach(),
-        )
+        (p[f"weight_hh_l{k}"], p[f"weight_ih_l{k}"], p[f"bias_ih_l{k}"] + p[f"bias_hh_l{k}"])
         for k in range(L)
     ]
 
 
-@exercise(
-    "02",
-    reference=_stacked_forward,
-    forbidden=(stacked.Stacked, stacked.TorchEquivalent, *TORCH_RNN),
-    gradients=True,
-)
+@layer_exercise(_stacked_forward, stacked.Stacked, stacked.TorchEquivalent)
 def stacked_forward(student_fn) -> int:
-    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, a stack of tanh RNN layers.
+    """Check ``stacked_forward(x, layers) -> (hs, h_n)``, tanh RNN layers each from zeros.
 
-    ``layers`` is a list of L triples ``(W, U, b)``: layer 1 reads x (B, T, I), so its U is
-    (H, I); every later layer reads the states of the layer below, so its U is (H, H); W is
-    (H, H) and b (H,) everywhere. Every layer starts from zeros. Returns hs (B, T, H), the
-    top layer's states at every step, and h_n (L, B, H), each layer's last state (also for
-    L = 1): exactly the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L,
-    batch_first=True)`` with those weights (b = bias_ih + bias_hh), which is what the
-    cases are checked against.
+    ``layers``: L triples ``(W, U, b)``, W (H, H), b (H,), U (H, I) in layer 1, which reads
+    x (B, T, I), and (H, H) above, where each reads the states of the layer below. Returns
+    hs (B, T, H), the top layer's states, and h_n (L, B, H), each layer's last state (also
+    for L = 1): the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L,
+    batch_first=True)`` with those weights (b = bias_ih + bias_hh).
     """
-    # (B, T, I, H, L, dtype): one layer, one step, I != H and I == H, float64
-    cases = [
-        (2, 4, 3, 3, 2, torch.float32),
-        (1, 5, 4, 4, 3, torch.float32),
-        (3, 3, 2, 5, 1, torch.float32),
-        (4, 1, 3, 2, 2, torch.float64),
-        (3, 6, 2, 3, 4, torch.float32),
-    ]
-    for seed, (B, T, I, H, L, dtype) in enumerate(cases):
+    # (B, T, I, H, L): one layer, one step, I != H and I == H; case 4 in float64
+    cases = [(2, 4, 3, 3, 2), (1, 5, 4, 4, 3), (3, 3, 2, 5, 1), (4, 1, 3, 2, 2), (3, 6, 2, 3, 4)]
+    for seed, (B, T, I, H, L) in enumerate(cases):
         g = generator(70 + seed)
+        dtype = torch.float64 if seed == 3 else torch.float32
         x = randn(g, B, T, I)
         rnn = torch_module(g, torch.nn.RNN, I, H, num_layers=L, batch_first=True)
         with torch.no_grad():
@@ -84,25 +63,21 @@ def stacked_forward(student_fn) -> int:
             )
         _tensor_result("stacked_forward", case, answer)
         hs, finals = answer
-        per_layer, below = [], x
-        for layer in layers:
-            below = _loop(below, *layer)
+        per_layer, below, no_carry = [], x, x
+        for W, U, b in layers:
+            below = _loop(below, W, U, b)
             per_layer.append(below)
-        no_carry, below = [], x
-        for _, U, b in layers:
-            below = torch.tanh(below @ U.T + b)
-            no_carry.append(below)
+            no_carry = torch.tanh(no_carry @ U.T + b)
         mistakes = {
             "the first layer's states were returned; hs is the TOP layer's, after all L "
             "layers.": per_layer[0],
             TRANSPOSED_W: _stacked_forward(x, [(W.T, U, b) for W, U, b in layers])[0],
             "the states are not carried from step to step: each layer starts every step "
-            "from its own previous state, h_l(t-1).": no_carry[-1],
+            "from its own previous state, h_l(t-1).": no_carry,
         }
         if I == H:  # these wrong answers only run when the input is as wide as a state
-            mistakes["every layer was fed x; layer l > 1 reads the states of layer l - 1."] = _loop(
-                x, *layers[-1]
-            )
+            fed_x = "every layer was fed x; layer l > 1 reads the states of layer l - 1."
+            mistakes[fed_x] = _loop(x, *layers[-1])
             mistakes[
                 "the weights of layer 1 were used in every layer; each layer has its own (W, U, b)."
             ] = _stacked_forward(x, [layers[0]] * L)[0]
@@ -135,43 +110,31 @@ def stacked_forward(student_fn) -> int:
     return len(cases)
 
 
-# --- bidirectional: joining the two directions ---------------------------------------------
-
-
 def _bidirectional_concat(h_fwd, h_bwd):
     """The reference join: (B, T, 2H), the backward states put back in forward time order."""
     return torch.cat([h_fwd, h_bwd.flip(1)], dim=-1)
 
 
-@exercise(
-    "02",
-    reference=_bidirectional_concat,
-    forbidden=(stacked.Bidirectional, *TORCH_RNN),
-    gradients=True,
-)
+@layer_exercise(_bidirectional_concat, stacked.Bidirectional)
 def bidirectional_concat(student_fn) -> int:
-    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out``.
-
-    h_fwd (B, T, H): states of an RNN run forwards over x. h_bwd (B, T, H): states of a
-    second RNN run over the time-reversed input x.flip(1), in the order it produced them.
-    Returns (B, T, 2H): at each time t the forward state then the backward state that
-    belongs to the same t, exactly like ``torch.nn.RNN(bidirectional=True)``.
-    """
+    """Check ``bidirectional_concat(h_fwd, h_bwd) -> out`` (B, T, 2H): at each t the forward
+    state, then the backward state of the same t, as ``torch.nn.RNN(bidirectional=True)``.
+    h_fwd (B, T, H): states of an RNN run over x; h_bwd (B, T, H): states of a second RNN
+    run over x.flip(1), in the order it produced them."""
     cases = [(2, 4, 3, 2), (1, 5, 2, 3), (3, 3, 4, 1), (4, 1, 3, 2), (5, 6, 2, 2)]
     for seed, (B, T, H, I) in enumerate(cases):
         g = generator(50 + seed)
         x = randn(g, B, T, I)
         bi = torch_module(g, torch.nn.RNN, I, H, batch_first=True, bidirectional=True)
         one = torch_module(g, torch.nn.RNN, I, H, batch_first=True)
+        states = []  # each direction of bi run alone: forwards, then over x.flip(1)
         with torch.no_grad():
-            expected = bi(x)[0]
             for suffix, inputs in (("", x), ("_reverse", x.flip(1))):
                 for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                     getattr(one, f"{kind}_l0").copy_(getattr(bi, f"{kind}_l0{suffix}"))
-                if suffix:
-                    h_bwd = one(inputs)[0]
-                else:
-                    h_fwd = one(inputs)[0]
+                states.append(one(inputs)[0])
+            expected = bi(x)[0]
+        h_fwd, h_bwd = states
         case = f"case {seed + 1} (B={B}, T={T}, H={H})"
         args = (h_fwd.clone(), h_bwd.clone())
         dtype = torch.float64 if seed == 4 else torch.float32
@@ -200,7 +163,6 @@ def bidirectional_concat(student_fn) -> int:
             },
         )
         if seed == 0:
-            check_gradients(
-                "bidirectional_concat", f"case {seed + 1}", student_fn, args, wrt=("h_fwd", "h_bwd")
-            )
+            wrt = ("h_fwd", "h_bwd")
+            check_gradients("bidirectional_concat", "case 1", student_fn, args, wrt=wrt)
     return len(cases)

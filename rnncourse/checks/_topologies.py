@@ -1,10 +1,6 @@
 """Checkers for notebook 02's output topologies: a summary head, an encoder-decoder with
-three hand-overs of its context, and the temporal softmax loss of a padded batch.
-
-Cases are checked against torch (``F.cross_entropy``) or the plain loop of notebook 01. Later
-cells train through each answer (02's classifier and encoder-decoder, 09's names model), so
-gradients are compared too. Stacked and bidirectional layers: :mod:`._stacked`.
-"""
+three hand-overs of its context, and the temporal softmax loss of a padded batch. Later cells
+train through each answer, so gradients are compared too."""
 
 from __future__ import annotations
 
@@ -15,9 +11,9 @@ from rnncourse import charmodel, sequences
 from rnncourse._validation import check_choice
 
 from .._random import generator
-from ._basics import TRANSPOSED_W, _loop, _rnn_forward
-from ._contract import call, check_gradients
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+from ._basics import TRANSPOSED_W, _loop, _rnn_forward, call_hinted, raised
+from ._contract import check_gradients
+from ._framework import CheckFailed, compare, exercise, randn
 
 TORCH_RNN = (
     torch.nn.RNN,
@@ -25,6 +21,12 @@ TORCH_RNN = (
     (torch.rnn_tanh, "torch's RNN kernel torch.rnn_tanh"),
     (torch.rnn_tanh_cell, "torch's RNN kernel torch.rnn_tanh_cell"),
 )
+
+
+def layer_exercise(reference, *course):
+    """:func:`exercise` for a layer of notebook 02: gradients compared, and neither torch's
+    RNN nor the course's own ``course`` may be called."""
+    return exercise("02", reference=reference, forbidden=(*course, *TORCH_RNN), gradients=True)
 
 
 def _tensor_result(name: str, case: str, got) -> None:
@@ -38,19 +40,7 @@ def _tensor_result(name: str, case: str, got) -> None:
         )
 
 
-def _call_named(name: str, fn, args: tuple, dtype, known: dict[str, str], **kwargs):
-    """``call``, with an error whose text holds a key of ``known`` named as that mistake."""
-    try:
-        return call(name, fn, *args, dtype=dtype, **kwargs)
-    except StudentCodeError as err:
-        why = next((hint for words, hint in known.items() if words in str(err)), None)
-        if why is None:
-            raise
-        raise CheckFailed(f"{err}\n  Likely mistake: {why}") from None
-
-
 # --- many-to-one: the head on the last valid state -------------------------------------------
-
 HEAD_ERRORS = {
     "out of bounds": "off by one: a sequence of length T has its last state at index T - 1 "
     "(the first state is at index 0).",
@@ -66,35 +56,28 @@ def _many_to_one_head(hs, lengths, V, b_o):
 
 @exercise("02", reference=_many_to_one_head, gradients=True)
 def many_to_one_head(student_fn) -> int:
-    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits``.
-
-    Shapes: hs (B, T, H) states of a padded batch (what stands past a sequence's end is not
-    to be read: zeros, or whatever the RNN computed on padding); lengths (B,) int64, the
-    number of valid steps (1 to T); V (K, H), b_o (K,). Returns logits (B, K) =
-    V h_last + b_o, with h_last = hs[b, lengths[b] - 1], the last valid state.
-    """
-    # (B, T, H, K, padding states zero, dtype); case 1 has K = H, case 4 has T = 1
-    cases = [
-        (3, 5, 4, 4, True, torch.float32),
-        (4, 6, 3, 2, False, torch.float32),
-        (2, 4, 5, 1, False, torch.float64),
-        (5, 1, 2, 3, False, torch.float32),
-        (6, 9, 4, 5, False, torch.float32),
-    ]
-    for seed, (B, T, H, K, zero_padding, dtype) in enumerate(cases):
+    """Check ``many_to_one_head(hs, lengths, V, b_o) -> logits`` (B, K) = V h_last + b_o with
+    h_last = hs[b, lengths[b] - 1]: hs (B, T, H) states of a padded batch (past a sequence's
+    end, zeros or what the RNN computed on padding), lengths (B,) int64 from 1 to T,
+    V (K, H), b_o (K,)."""
+    name = "many_to_one_head"
+    # (B, T, H, K): case 1 has K = H and zeros for padding states, 3 is float64, 4 has T = 1
+    cases = [(3, 5, 4, 4), (4, 6, 3, 2), (2, 4, 5, 1), (5, 1, 2, 3), (6, 9, 4, 5)]
+    for seed, (B, T, H, K) in enumerate(cases):
         g = generator(30 + seed)
         lengths = torch.randint(1, T + 1, (B,), generator=g)
         lengths[0], lengths[-1] = T, 1
         hs = randn(g, B, T, H)
-        if zero_padding:
+        if seed == 0:
             hs[torch.arange(T)[None, :] >= lengths[:, None]] = 0.0
         V, b_o = randn(g, K, H), randn(g, K)
         rows = torch.arange(B)
         last = hs[rows, lengths - 1]
         case = f"case {seed + 1} (B={B}, T={T}, lengths={lengths.tolist()})"
         args = (hs.clone(), lengths.clone(), V.clone(), b_o.clone())
-        got = _call_named("many_to_one_head", student_fn, args, dtype, HEAD_ERRORS)
-        _tensor_result("many_to_one_head", case, got)
+        dtype = torch.float64 if seed == 2 else torch.float32
+        got = call_hinted(name, HEAD_ERRORS, student_fn, *args, dtype=dtype)
+        _tensor_result(name, case, got)
         mistakes = {
             "the last time step hs[:, -1] was used, but shorter sequences end earlier; "
             "take each sequence's own last valid step.": hs[:, -1] @ V.T + b_o,
@@ -112,17 +95,13 @@ def many_to_one_head(student_fn) -> int:
             mistakes["the readout V is transposed: with batch-first rows, V h is h @ V.T."] = (
                 last @ V + b_o
             )
-        compare("many_to_one_head", case, got, last @ V.T + b_o, mistakes=mistakes)
+        compare(name, case, got, last @ V.T + b_o, mistakes=mistakes)
         if seed in (0, 2):
-            check_gradients(
-                "many_to_one_head", f"case {seed + 1}", student_fn, args, wrt=("hs", "V", "b_o")
-            )
+            check_gradients(name, f"case {seed + 1}", student_fn, args, wrt=("hs", "V", "b_o"))
     return len(cases)
 
 
 # --- encoder-decoder: three ways of handing over the context ---------------------------------
-
-
 SIZES = {
     "cannot be multiplied": "the encoder's and the decoder's sizes are mixed up: here the "
     "decoder's states are (B, D), the width of W_d, and C is (B, H); a product with a "
@@ -146,14 +125,6 @@ def _encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps, context="in
     return _rnn_forward(fed, W_d, U_d, b_d, h0=None if context == "input" else C)
 
 
-def _decode(C, W_d, U_d, b_d, steps, start, fed, first_only=False):
-    """Decoder states (B, steps, D) from C or zeros, fed C always, at step 1 only, or never."""
-    inputs = C[:, None].repeat(1, steps, 1) * float(fed)
-    if first_only:
-        inputs[:, 1:] = 0
-    return _loop(inputs, W_d, U_d, b_d, h0=C if start else None)
-
-
 def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]:
     """The known wrong answers for one hand-over: [(message, decoder states)]."""
     W_d, U_d, b_d = dec
@@ -161,63 +132,51 @@ def _enc_dec_mistakes(context, hs, dec, steps) -> list[tuple[str, torch.Tensor]]
     same = hs.shape[2] == W_d.shape[0]  # only then can a decoder start from C
 
     def run(C, W=W_d, start=start, fed=fed, first_only=False):
-        return _decode(C, W, U_d, b_d, steps, start and same, fed, first_only)
+        """Decoder states (B, steps, D) from C or zeros, fed C always, at step 1 only, or never."""
+        inputs = C[:, None].repeat(1, steps, 1) * float(fed)
+        if first_only:
+            inputs[:, 1:] = 0
+        return _loop(inputs, W, U_d, b_d, h0=C if start and same else None)
 
     C = hs[:, -1]
-    out = [
-        ("the context is the encoder's FIRST state; it is the last, h(T).", run(hs[:, 0])),
-        ("the context is the mean of the encoder's states; it is the last, h(T).", run(hs.mean(1))),
-        (TRANSPOSED_W, run(C, W_d.T)),
-        (
-            "the decoder never sees the context: it must start from C, read it at every "
-            "step, or both, as the context argument says.",
-            run(C, start=False, fed=False),
-        ),
-    ]
+    out = {
+        "the context is the encoder's FIRST state; it is the last, h(T).": run(hs[:, 0]),
+        "the context is the mean of the encoder's states; it is the last, h(T).": run(hs.mean(1)),
+        TRANSPOSED_W: run(C, W_d.T),
+        "the decoder never sees the context: it must start from C, read it at every step, or "
+        "both, as the context argument says.": run(C, start=False, fed=False),
+    }
     if fed:
-        out.append(
-            (
-                "the context was fed only at the first decoder step; as an input it enters "
-                "at every step.",
-                run(C, first_only=True),
-            )
-        )
+        out[
+            "the context was fed only at the first decoder step; as an input it enters at "
+            "every step."
+        ] = run(C, first_only=True)
     if same:
         first = C if start else torch.zeros_like(C)
-        out.append(
-            (
-                "the states are shifted by one step: s(0) was returned first; return "
-                "s(1) ... s(steps).",
-                torch.cat([first[:, None], run(C)[:, :-1]], 1),
-            )
-        )
+        out[
+            "the states are shifted by one step: s(0) was returned first; return s(1) ... s(steps)."
+        ] = torch.cat([first[:, None], run(C)[:, :-1]], 1)
         told = f'with context="{context}" the decoder {ROWS[context][0]}, but here it'
-        out += [
-            (f'{told} {how} (the "{other}" row).', run(C, start=s, fed=f))
-            for other, (how, s, f) in ROWS.items()
-            if other != context
-        ]
-    return out
+        for other, (how, s, f) in ROWS.items():
+            if other != context:
+                out[f'{told} {how} (the "{other}" row).'] = run(C, start=s, fed=f)
+    return list(out.items())
 
 
-@exercise(
-    "02",
-    reference=_encoder_decoder_forward,
-    forbidden=(sequences.EncoderDecoder, *TORCH_RNN),
-    gradients=True,
-)
+@layer_exercise(_encoder_decoder_forward, sequences.EncoderDecoder)
 def encoder_decoder_forward(student_fn) -> int:
     """Check ``encoder_decoder_forward(x, W_e, U_e, b_e, W_d, U_d, b_d, steps,
     context="input") -> states``.
 
     The encoder runs h(t) = tanh(W_e h(t-1) + U_e x(t) + b_e) from h(0) = 0; its last state
-    h(T) is the context C. The decoder runs ``steps`` steps of
-    s(k) = tanh(W_d s(k-1) + U_d C + b_d) from s(0) = 0 (``context="input"``), of
-    s(k) = tanh(W_d s(k-1) + b_d) from s(0) = C (``"state"``; U_d unused), or of the first
-    equation from s(0) = C (``"both"``). Another ``context`` raises ``ValueError``.
+    is the context C. The decoder runs ``steps`` steps of s(k) = tanh(W_d s(k-1) + U_d C +
+    b_d) from s(0) = 0 (``context="input"``), of s(k) = tanh(W_d s(k-1) + b_d) from s(0) = C
+    (``"state"``; U_d unused), or of the first from s(0) = C (``"both"``); another
+    ``context`` raises ``ValueError``.
     Shapes: x (B, T, I), W_e (H, H), U_e (H, I), b_e (H,), W_d (D, D), U_d (D, H),
     b_d (D,), with D = H for "state" and "both"; returns s(1) ... s(steps), (B, steps, D).
     """
+    name = "encoder_decoder_forward"
     # (B, T, H, I, D, steps, context or None for the default, dtype)
     cases = [
         (3, 4, 3, 2, 3, 3, "input", torch.float32),
@@ -228,7 +187,6 @@ def encoder_decoder_forward(student_fn) -> int:
         (5, 2, 3, 4, 3, 6, "state", torch.float64),
         (2, 6, 3, 2, 3, 3, None, torch.float64),
     ]
-    gradient_checked = set()
     for seed, (B, T, H, I, D, steps, context, dtype) in enumerate(cases):
         g = generator(40 + seed)
         x = randn(g, B, T, I)
@@ -241,8 +199,8 @@ def encoder_decoder_forward(student_fn) -> int:
         )
         kwargs = {"context": context} if context else {}
         args = (x.clone(), *(p.clone() for p in enc), *(p.clone() for p in dec), steps)
-        got = _call_named("encoder_decoder_forward", student_fn, args, dtype, SIZES, **kwargs)
-        _tensor_result("encoder_decoder_forward", case, got)
+        got = call_hinted(name, SIZES, student_fn, *args, dtype=dtype, **kwargs)
+        _tensor_result(name, case, got)
         mistakes = _enc_dec_mistakes(mode, hs, dec, steps)
         if context is None:
             default = 'the default context is "input": without one, the decoder starts from 0.'
@@ -250,18 +208,16 @@ def encoder_decoder_forward(student_fn) -> int:
                 wrong = _encoder_decoder_forward(x, *enc, *dec, steps, context=other)
                 mistakes.insert(0, (default, wrong))
         compare(
-            "encoder_decoder_forward",
+            name,
             case,
             got,
             _encoder_decoder_forward(x, *enc, *dec, steps, context=mode),
             mistakes=mistakes,
             shape_hints={(B, steps + 1, D): "the initial state s(0) was included."},
         )
-        if context and context not in gradient_checked:
-            gradient_checked.add(context)
+        if seed in (0, 2, 3):  # the first case of each context
             wrt = ("x", "W_e", "U_e", "b_e", "W_d", "b_d") + ("U_d",) * (context != "state")
-            name, label = "encoder_decoder_forward", f"case {seed + 1}"
-            check_gradients(name, label, student_fn, args, kwargs=kwargs, wrt=wrt)
+            check_gradients(name, f"case {seed + 1}", student_fn, args, kwargs=kwargs, wrt=wrt)
     _unknown_context_raises(student_fn)
     return len(cases) + 1
 
@@ -271,16 +227,14 @@ def _unknown_context_raises(student_fn) -> None:
     args = (randn(g, 2, 3, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3))
     args += (randn(g, 3, 3), randn(g, 3, 3), randn(g, 3), 2)
     case = 'case with context="initial", not one of "state", "input", "both"'
-    try:
-        call("encoder_decoder_forward", student_fn, *args, context="initial")
-    except StudentCodeError as err:
-        if isinstance(err.__cause__, ValueError):
-            return
+    err = raised("encoder_decoder_forward", student_fn, *args, context="initial")
+    if isinstance(err, ValueError):
+        return
+    if err is not None:
         raise CheckFailed(
-            f"encoder_decoder_forward, {case}: raised {type(err.__cause__).__name__} "
-            f"({err.__cause__}). An unknown context must raise ValueError, with a message "
-            f"naming the three values it accepts."
-        ) from None
+            f"encoder_decoder_forward, {case}: raised {type(err).__name__} ({err}). An unknown "
+            f"context must raise ValueError, with a message naming the three values it accepts."
+        )
     raise CheckFailed(
         f"encoder_decoder_forward, {case}: returned a result. Likely mistake: an unknown "
         f"value falls through to one of the hand-overs; raise ValueError naming the three "
@@ -289,8 +243,6 @@ def _unknown_context_raises(student_fn) -> None:
 
 
 # --- the temporal softmax loss of a padded batch -------------------------------------------
-
-
 def _masked_cross_entropy(logits, targets, lengths):
     """The reference loss: the mean of -log softmax(logits[b, t])[targets[b, t]] over the
     real steps t < lengths[b] of the batch."""
@@ -302,6 +254,14 @@ LOSS_ERRORS = {
     "Expected target size": "the wrong axis for the classes: torch's cross-entropy reads the "
     "classes from dimension 1, the logits hold them in the last one.",
 }
+SHIFTED = (
+    "the targets are shifted by one step against the logits; they are aligned already: "
+    "targets[:, t] is the class for logits[:, t]."
+)
+TIME_AS_CLASSES = (
+    "the wrong axis for the classes: torch's cross-entropy reads the classes from dimension 1, "
+    "which is time here; the classes are the last dimension."
+)
 
 
 def _picked(log_probs, targets):
@@ -320,75 +280,40 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
     def mean(values, where=mask):
         return values[where].mean()
 
-    out = [
-        (
-            "padding counted: the mean runs over all B*T steps, the padded ones too; "
-            "average over the real steps t < lengths[b] only.",
-            nll.mean(),
+    mistakes = {
+        "padding counted: the mean runs over all B*T steps, the padded ones too; average over "
+        "the real steps t < lengths[b] only.": nll.mean(),
+        "padding counted in the divisor: the padded steps are left out of the sum but counted "
+        "in B*T; divide by the number of real steps.": real / (B * T),
+        "mean per sequence instead of per real step: each sequence's mean was averaged, so a "
+        "short sequence weighs as much as a long one; the loss is the mean over all real steps "
+        "of the batch.": ((nll * mask).sum(1) / lengths).mean(),
+        "the sum over the real steps was divided by the number of sequences B; the loss is the "
+        "mean over the real steps.": real / B,
+        "the loss is the sum over the real steps; it is their mean.": real,
+        "one padded step per sequence was counted: the real steps of sequence b are t = 0, "
+        "..., lengths[b] - 1.": mean(nll, time <= lengths[:, None]),
+        "the wrong axis for the classes: the softmax ran over time (dimension 1); the classes "
+        "are the last dimension, V.": mean(-_picked(logits.log_softmax(1), targets)),
+        "log-softmax missing: the raw logits were read as log-probabilities; take the "
+        "log-softmax over the classes first.": mean(-_picked(logits, targets)),
+        "log-softmax missing: -p(target) was averaged, without the log; the loss is "
+        "-log p(target).": mean(-_picked(logits.softmax(-1), targets)),
+        "probabilities passed as logits: the softmax was applied twice (cross-entropy takes "
+        "logits and applies its own log-softmax).": (
+            mean(-_picked(logits.softmax(-1).log_softmax(-1), targets))
         ),
-        (
-            "padding counted in the divisor: the padded steps are left out of the sum but "
-            "counted in B*T; divide by the number of real steps.",
-            real / (B * T),
-        ),
-        (
-            "mean per sequence instead of per real step: each sequence's mean was "
-            "averaged, so a short sequence weighs as much as a long one; the loss is the "
-            "mean over all real steps of the batch.",
-            ((nll * mask).sum(1) / lengths).mean(),
-        ),
-        (
-            "the sum over the real steps was divided by the number of sequences B; the "
-            "loss is the mean over the real steps.",
-            real / B,
-        ),
-        ("the loss is the sum over the real steps; it is their mean.", real),
-        (
-            "one padded step per sequence was counted: the real steps of sequence b are "
-            "t = 0, ..., lengths[b] - 1.",
-            mean(nll, time <= lengths[:, None]),
-        ),
-        (
-            "the wrong axis for the classes: the softmax ran over time (dimension 1); the "
-            "classes are the last dimension, V.",
-            mean(-_picked(logits.log_softmax(1), targets), mask),
-        ),
-        (
-            "log-softmax missing: the raw logits were read as log-probabilities; take the "
-            "log-softmax over the classes first.",
-            mean(-_picked(logits, targets), mask),
-        ),
-        (
-            "log-softmax missing: -p(target) was averaged, without the log; the loss is "
-            "-log p(target).",
-            mean(-_picked(logits.softmax(-1), targets), mask),
-        ),
-        (
-            "probabilities passed as logits: the softmax was applied twice (cross-entropy "
-            "takes logits and applies its own log-softmax).",
-            mean(-_picked(logits.softmax(-1).log_softmax(-1), targets), mask),
-        ),
-    ]
+    }
+    out = list(mistakes.items())
     if T > 1:
-        shifted = "the targets are shifted by one step against the logits; they are aligned "
-        shifted += "already: targets[:, t] is the class for logits[:, t]."
         log_probs = logits.log_softmax(-1)
         ahead = -_picked(log_probs[:, :-1], targets[:, 1:])
         behind = -_picked(log_probs[:, 1:], targets[:, :-1])
-        out += [
-            (shifted, mean(ahead, mask[:, 1:])),
-            (shifted, mean(behind, mask[:, 1:])),
-            (shifted, mean(ahead, mask[:, :-1])),
-        ]
+        shifts = [mean(ahead, mask[:, 1:]), mean(behind, mask[:, 1:]), mean(ahead, mask[:, :-1])]
+        out += [(SHIFTED, loss) for loss in shifts]
     if T == V:  # torch's cross_entropy reads classes from dimension 1
         nll_t = -logits.log_softmax(1).gather(1, targets[:, None])[:, 0]
-        out.append(
-            (
-                "the wrong axis for the classes: torch's cross-entropy reads the classes "
-                "from dimension 1, which is time here; the classes are the last dimension.",
-                mean(nll_t, mask),
-            )
-        )
+        out.append((TIME_AS_CLASSES, mean(nll_t)))
     return out
 
 
@@ -399,14 +324,12 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
     gradients=True,
 )
 def masked_cross_entropy(student_fn) -> int:
-    """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``.
-
-    Shapes: logits (B, T, V) float; targets (B, T) int64 class ids in 0 .. V-1, whatever
-    stands past a sequence's length is padding (any id: 09's names put ``Vocab.pad_id``
-    there); lengths (B,) int64, each from 1 to T. Returns a 0-dim tensor, the mean of
+    """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``: logits (B, T, V)
+    float; targets (B, T) int64 class ids in 0 .. V-1, any id past a sequence's length
+    (padding); lengths (B,) int64, each from 1 to T. Returns a 0-dim tensor, the mean of
     -log softmax(logits[b, t])[targets[b, t]] over the real steps t < lengths[b] of the
-    whole batch: torch's ``F.cross_entropy`` over the real steps alone.
-    """
+    whole batch (``F.cross_entropy`` over the real steps alone)."""
+    name = "masked_cross_entropy"
     # (B, T, V, size of the logits, padding id or None for random ids, dtype);
     # case 2 has T = V; case 4 is shaped like 09's names, confident logits and pad id 0
     cases = [
@@ -429,10 +352,10 @@ def masked_cross_entropy(student_fn) -> int:
         if scale > 10:
             case += ", large logits"
         args = (logits.clone(), targets.clone(), lengths.clone())
-        got = _call_named("masked_cross_entropy", student_fn, args, dtype, LOSS_ERRORS)
-        _tensor_result("masked_cross_entropy", case, got)
+        got = call_hinted(name, LOSS_ERRORS, student_fn, *args, dtype=dtype)
+        _tensor_result(name, case, got)
         compare(
-            "masked_cross_entropy",
+            name,
             case,
             got,
             _masked_cross_entropy(logits, targets, lengths),
@@ -444,7 +367,5 @@ def masked_cross_entropy(student_fn) -> int:
             },
         )
         if seed in (0, 3):
-            check_gradients(
-                "masked_cross_entropy", f"case {seed + 1}", student_fn, args, wrt=("logits",)
-            )
+            check_gradients(name, f"case {seed + 1}", student_fn, args, wrt=("logits",))
     return len(cases)

@@ -1,10 +1,5 @@
-"""Checker for notebook 04's k-step loss: a model trained on k steps of its own outputs.
-
-From every observed point of a sequence the model runs k steps on its own outputs, all
-starts at once, and each output is compared with the true position it predicts; k = 1 is
-teacher forcing. The loss is differentiated through the fed-back outputs (that is its
-point), so the checker compares gradients with autograd's and names a cut feedback.
-"""
+"""Checker for notebook 04's k-step loss, a model trained on k steps of its own outputs; its
+gradients flow through the fed-back outputs, so they are compared and a cut feedback named."""
 
 from __future__ import annotations
 
@@ -14,8 +9,9 @@ import torch.nn.functional as F
 from rnncourse import generation
 
 from .._random import generator
+from ._basics import raised
 from ._contract import call, check_gradients
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, compare, exercise, randn, torch_module
 from ._sequential import dtype_name, fed_back_detached
 
 
@@ -47,13 +43,11 @@ def _detached_feedback(step_fn, clean, noisy, k):
 
 def _predictor(g: torch.Generator, D: int, H: int, dtype) -> torch.nn.Module:
     """A model's one step ahead, (B, n, D) -> (B, n, D): V tanh(R y + b) + b_o."""
-    with torch.random.fork_rng(devices=[]):
-        net = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.Tanh(), torch.nn.Linear(H, D))
-    net = net.to(dtype)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(randn(g, *p.shape, scale=0.7))
-    return net
+
+    def build():
+        return torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.Tanh(), torch.nn.Linear(H, D))
+
+    return torch_module(g, build, scale=0.7).to(dtype)
 
 
 def _mistakes(step, clean, noisy, k) -> dict:
@@ -92,16 +86,15 @@ def _k_out_of_range(student_fn, step, clean, noisy) -> None:
     """A k of 0 or T + 1 must raise ValueError."""
     T = noisy.shape[1] - 1
     for k in (0, T + 1):
-        try:
-            call("unrolled_loss", student_fn, step, clean, noisy, k, dtype=None)
-        except StudentCodeError as err:
-            if isinstance(err.__cause__, ValueError):
-                continue
+        err = raised("unrolled_loss", student_fn, step, clean, noisy, k, dtype=None)
+        if isinstance(err, ValueError):
+            continue
+        if err is not None:
             raise CheckFailed(
-                f"unrolled_loss with k = {k} for T = {T} raised "
-                f"{type(err.__cause__).__name__}; a k outside 1..T must raise ValueError "
-                f"with a message that gives the allowed range, as the statement says."
-            ) from None
+                f"unrolled_loss with k = {k} for T = {T} raised {type(err).__name__}; a k "
+                f"outside 1..T must raise ValueError with a message that gives the allowed "
+                f"range, as the statement says."
+            )
         raise CheckFailed(
             f"unrolled_loss with k = {k} for T = {T} returned a value; a k outside 1..T must "
             f"raise ValueError naming the allowed range (there are only T steps to predict), "
@@ -113,15 +106,13 @@ def _k_out_of_range(student_fn, step, clean, noisy) -> None:
 def unrolled_loss(student_fn) -> int:
     """Check ``unrolled_loss(step_fn, clean, noisy, k) -> loss``.
 
-    clean, noisy (B, T + 1, D): true and observed positions y(0..T). From every observed
-    start ``noisy[:, t]``, t = 0..T-k, all at once, the model ``step_fn`` ((B, n, D) ->
-    (B, n, D), one step ahead) runs k steps on its own outputs; the output after j steps
-    is compared with ``clean[:, t + j]``. The loss is the mean squared error over all
-    starts, steps and coordinates; k = 1 is the teacher-forced loss. A k outside 1..T
-    raises ValueError. k = 1, k = T, T = 1, the notebook's T = 40 and k = 10, float32 and
-    float64; gradients reach the model's weights, clean and noisy through the feedback.
+    clean, noisy (B, T + 1, D): true and observed positions y(0..T). From every start
+    ``noisy[:, t]``, t = 0..T-k, all at once, ``step_fn`` ((B, n, D) -> (B, n, D), one step
+    ahead) runs k steps on its own outputs; the output after j steps is compared with
+    ``clean[:, t + j]``. The loss is the mean squared error over all starts, steps and
+    coordinates (k = 1: teacher forcing). A k outside 1..T raises ValueError.
     """
-    cases = [  # B, T, D, H, k, dtype
+    cases = [  # B, T, D, H, k, dtype: k = 1, k = T, T = 1, and the notebook's T = 40, k = 10
         (3, 6, 2, 5, 3, torch.float32),
         (2, 7, 3, 4, 7, torch.float32),
         (4, 5, 2, 3, 1, torch.float32),
@@ -137,10 +128,8 @@ def unrolled_loss(student_fn) -> int:
         case = f"case {seed + 1} (B={B}, T={T}, D={D}, k={k}, {dtype_name(dtype)})"
         got = call("unrolled_loss", student_fn, step, clean, noisy, k, dtype=None)
         with torch.no_grad():
-            right, mistakes = (
-                _unrolled_loss(step, clean, noisy, k),
-                _mistakes(step, clean, noisy, k),
-            )
+            right = _unrolled_loss(step, clean, noisy, k)
+            mistakes = _mistakes(step, clean, noisy, k)
         compare(
             "unrolled_loss",
             case,
