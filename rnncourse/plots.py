@@ -1,10 +1,7 @@
-"""Figures in one house style.
+"""Figures in one house style (Okabe-Ito colours, titles that say what to look for).
 
-Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
-shown twice or left open: in a notebook it displays as the cell's value, and
-``fig.savefig(path)`` writes it. Single-panel functions take ``ax=`` to draw into an
-existing Axes (whose figure they return). Colours come from the Okabe-Ito palette,
-distinguishable with the common forms of colour blindness; titles say what to look for.
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot (nothing is
+shown twice or left open); single-panel functions take ``ax=`` to draw into an Axes.
 """
 
 from __future__ import annotations
@@ -77,11 +74,9 @@ def use_style() -> None:
 def figure(
     nrows: int = 1, ncols: int = 1, *, figsize=(6.0, 3.2), sharex=False, sharey=False, **subplot_kw
 ):
-    """A new house-style Figure (not registered with pyplot) and its Axes array.
+    """A new house-style Figure (not registered with pyplot) and its Axes (nrows, ncols).
 
-    ``sharex``/``sharey`` are passed to ``Figure.subplots``; other keywords (e.g.
-    ``projection``) go to each subplot. Returns ``(fig, axes)`` with ``axes`` a NumPy
-    array of shape (nrows, ncols).
+    Keywords other than ``sharex``/``sharey`` (e.g. ``projection``) go to each subplot.
     """
     nrows = check_int(nrows, "nrows", min_value=1)
     ncols = check_int(ncols, "ncols", min_value=1)
@@ -97,14 +92,13 @@ def figure(
 def _array(x, name: str, ndims: Sequence[int], what: str) -> np.ndarray:
     """``x`` (tensor, array or nested list) as a float NumPy array with one of ``ndims``."""
     if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        x = x.numpy() if not x.is_complex() else x.resolve_conj().numpy()
+        x = x.detach().cpu().resolve_conj().numpy()
     elif not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must be a tensor, array or list of numbers; {err}") from None
-    if not (np.issubdtype(x.dtype, np.number) and not np.issubdtype(x.dtype, np.bool_)):
+    if not np.issubdtype(x.dtype, np.number):
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}.")
     if x.ndim not in ndims:
         raise ValueError(f"{name} must be {what}, got shape {x.shape} ({x.ndim} dimensions).")
@@ -123,11 +117,8 @@ def _one_axes(ax, figsize):
 
 
 def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
-    """Plot state trajectories h(t) over time, one line per unit.
-
-    ``hs``: states (T, H) of one sequence, or (B, T, H) for one panel per sequence (at
-    most 4); at most ``units`` units (the first ones) are drawn.
-    """
+    """Plot the first ``units`` units of the states ``hs`` (T, H) over time, or one panel
+    per sequence of (B, T, H) (at most 4)."""
     hs = _array(hs, "hs", (2, 3), "states of shape (T, H) or (B, T, H)")
     units = check_int(units, "units", min_value=1)
     hs = hs[None] if hs.ndim == 2 else hs[:4]
@@ -149,8 +140,8 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
 def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
     """Plot ||dh(T)/dh(t)|| against the lag T - t on a log axis, with the fitted growth rate.
 
-    ``norms``: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
-    (K, L) with K ``labels``, or a dict {label: (L,)}.
+    ``norms``: (L,) as from ``dynamics.jacobian_norms``, (K, L) with K ``labels``, or a
+    dict {label: (L,)}.
     """
     if isinstance(norms, Mapping):
         if labels is not None:
@@ -181,10 +172,9 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
 def plot_eigenvalues(
     W, *, ax=None, title: str | None = None, legend: str | None = "upper right"
 ) -> Figure:
-    """Plot eigenvalues in the complex plane with the unit circle.
+    """Plot the eigenvalues of ``W`` (H, H), or eigenvalues (H,), with the unit circle.
 
-    ``W``: a square weight matrix (H, H), or its complex eigenvalues (H,). ``legend``: a
-    matplotlib legend location, "outside" (right of the plot, off the points) or None.
+    ``legend``: a matplotlib location, "outside" (right of the plot) or None.
     """
     if legend is not None and not isinstance(legend, str):
         raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
@@ -214,12 +204,8 @@ def plot_eigenvalues(
 
 
 def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Figure:
-    """Plot gate values over time.
-
-    ``gates``: dict {name: values (T,) or (T, H)} (then each unit thin and their mean
-    thick); "i", "f", "g", "o" get fixed colours. ``markers``: time steps to mark with
-    vertical lines (e.g. where an input matters).
-    """
+    """Plot ``gates`` {name: values (T,) or (T, H)} over time ((T, H): units thin, mean
+    thick; "i", "f", "g", "o" in fixed colours), with vertical lines at ``markers``."""
     if not isinstance(gates, Mapping) or not gates:
         raise TypeError("gates must be a non-empty dict {name: values (T,) or (T, H)}.")
     fig, ax = _one_axes(ax, (6.0, 3.0))
@@ -244,7 +230,7 @@ def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Fig
 
 
 def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
-    """Normalise a training history to ``({name: per-step values}, {metric: (steps, values)})``."""
+    """A history as ``({name: per-step values}, {metric: (steps, values)})``."""
     evals = {}
     if isinstance(history, History):
         if not history.steps:
@@ -273,13 +259,12 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
 
 
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
-    """Plot training loss per step, and the gradient norm on a second (log) axis.
+    """Plot the loss per step, and the gradient norm on a second (log) axis.
 
-    ``history``: a :class:`rnncourse.training.History` (evaluation metrics drawn as
-    markers where they ran; gradient norms measured before clipping), a list of losses, a
-    dict ``{"loss": [...], "grad_norm": [...]}`` of per-step lists (other keys containing
-    "loss", e.g. "val_loss", drawn too) or a list of per-step dicts with those keys.
-    ``log_loss``: log scale for the loss axis (when all its values are positive).
+    ``history``: a :class:`rnncourse.training.History` (its evaluations as markers), a list
+    of losses, a dict of per-step lists ``{"loss": ..., "grad_norm": ...}`` (other keys
+    containing "loss" drawn too) or a list of per-step dicts. ``log_loss``: log loss axis
+    (when all values are positive).
     """
     hist, evals = _history(history)
     fig, axes = figure(figsize=(6.0, 3.2))

@@ -1,5 +1,5 @@
-"""The course's train loop (:func:`train`), gradient clipping equal to ``torch.nn.utils``'s,
-and a learning-rate schedule (:func:`cosine_decay`)."""
+"""The train loop (:func:`train`), gradient clipping as ``torch.nn.utils`` does it, and a
+learning-rate schedule (:func:`cosine_decay`)."""
 
 from __future__ import annotations
 
@@ -44,24 +44,20 @@ def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
 
 @torch.no_grad()
 def global_grad_norm(parameters) -> torch.Tensor:
-    """The Euclidean norm of all gradients together, as if concatenated into one vector.
+    """``||g|| = sqrt(sum_p ||grad_p||^2)``, the norm of all gradients as one vector.
 
-    ``||g|| = sqrt(sum_p ||grad_p||^2)``, a scalar tensor, for ``parameters`` (a tensor
-    or an iterable of tensors, e.g. ``model.parameters()``). Parameters without a
-    gradient are skipped; with none at all the result is 0.
+    ``parameters``: a tensor or an iterable of tensors (e.g. ``model.parameters()``); those
+    without a gradient are skipped (none at all: 0). Returns a scalar tensor.
     """
     return _norm(_grads(parameters))
 
 
 @torch.no_grad()
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
-    """Rescale all gradients together so that their global norm is at most ``max_norm``.
+    """Scale all gradients in place by ``min(1, max_norm / (||g|| + 1e-6))``, as
+    ``torch.nn.utils.clip_grad_norm_`` does; returns ``||g||`` before clipping.
 
-    Pascanu et al. (2013): when ``||g|| > max_norm``, ``g <- max_norm * g / ||g||``. The
-    direction of the whole update is kept; only its length shrinks. Like
-    ``torch.nn.utils.clip_grad_norm_``, the factor is ``max_norm / (||g|| + 1e-6)``,
-    clamped at 1, and gradients are changed in place. ``parameters`` as for
-    :func:`global_grad_norm`; returns the global norm before clipping.
+    ``parameters`` as for :func:`global_grad_norm`. The update keeps its direction.
     """
     max_norm = check_float(max_norm, "max_norm", min_value=0.0, strict_min=True)
     grads = _grads(parameters)
@@ -74,11 +70,8 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
 
 @torch.no_grad()
 def clip_grad_value(parameters, clip_value: float) -> None:
-    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place.
-
-    Same as ``torch.nn.utils.clip_grad_value_``. Unlike norm clipping this can change
-    the direction of the update.
-    """
+    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place, as
+    ``torch.nn.utils.clip_grad_value_`` does (this can turn the update)."""
     clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
     for g in _grads(parameters):
         g.clamp_(min=-clip_value, max=clip_value)
@@ -103,12 +96,13 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class History:
-    """What :func:`train` recorded, one value per update in ``loss``, ``grad_norm``
-    (measured before clipping; with ``update=``, what it logged as ``"grad_norm"``),
+    """What :func:`train` recorded.
+
+    Per update: ``loss``, ``grad_norm`` (before clipping, or what ``update`` logged),
     ``wall_time`` (seconds of training, evaluations not counted) and ``logged`` (name ->
-    values of the other numbers a custom ``update`` returned); ``eval_metrics`` (name ->
-    values) at the updates ``eval_steps``; and the ``reason`` training stopped:
-    ``"steps"`` (all done), ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``.
+    values of other numbers ``update`` returned). ``eval_metrics`` (name -> values) at the
+    updates ``eval_steps``. ``reason`` training stopped: ``"steps"`` (all done),
+    ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -135,12 +129,9 @@ class History:
         return self.reason != "steps"
 
     def best(self, metric: str | None = None, mode: str = "min") -> tuple[int, float]:
-        """The best value of a metric and the update count at which it was reached.
-
-        ``metric``: ``"loss"``, ``"grad_norm"`` or an evaluation metric's name; ``None``
-        means the first evaluation metric if there is one, else ``"loss"``. ``mode``:
-        ``"min"`` or ``"max"``. Returns ``(step, value)``.
-        """
+        """``(step, value)``: the best value of ``metric`` (``"loss"``, ``"grad_norm"`` or
+        an evaluation metric; ``None``: the first evaluation metric, else ``"loss"``) by
+        ``mode`` (``"min"`` or ``"max"``) and the update count where it was reached."""
         check_choice(mode, "mode", ("min", "max"))
         if metric is None:
             metric = next(iter(self.eval_metrics), "loss")
@@ -236,44 +227,39 @@ def train(
     seed: int | torch.Generator | None = None,
     progress: bool = True,
 ) -> History:
-    """Train ``model`` for at most ``steps`` updates and record what happened.
+    """Train ``model`` for at most ``steps`` updates; returns a :class:`History`.
 
-    Every update: get a pair ``(inputs, targets)``, compute
-    ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` when ``inputs`` is a tuple),
-    backpropagate, log the loss and the global gradient norm (before clipping), clip if
-    asked, take an optimizer step and set the learning rate to
+    Each update: get ``(inputs, targets)``, backpropagate
+    ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` for a tuple), log the loss and
+    the gradient norm before clipping, clip if asked, step, and set the learning rate to
     ``lr * lr_schedule(updates done)``. A NaN or infinite loss raises
-    :class:`NonFiniteLossError`, naming the update. Returns a :class:`History`; the
-    model ends in eval mode.
+    :class:`NonFiniteLossError`. The model ends in eval mode.
 
     Args:
-        batches: a callable ``step -> (inputs, targets)`` called with ``step = 0, 1, ...``
-            or an iterable of such pairs. With ``seed`` (an int or a ``torch.Generator``)
-            the callable gets the one private generator made from it instead, so batches
-            drawn from it, e.g. ``tasks.random_batch(data, 128, seed=g)``, repeat; the
-            global random generator is never used.
-        optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ready ``torch.optim.Optimizer``.
+        batches: a callable ``step -> (inputs, targets)`` (``step = 0, 1, ...``) or an
+            iterable of pairs. With ``seed`` (an int or a ``torch.Generator``) the callable
+            gets one private generator made from it instead of ``step``, e.g. for
+            ``tasks.random_batch(data, 128, seed=g)``; the global RNG is never used.
+        optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ``torch.optim.Optimizer``.
         lr_schedule: the learning rate's factor after ``u`` updates, e.g. :func:`cosine_decay`.
-        clip_norm, clip_value: clip the gradients' global norm (:func:`clip_grad_norm`),
-            or every entry (:func:`clip_grad_value`).
-        clip: ``clip(grads, max_norm) -> clipped``, on the list of gradient tensors (e.g.
-            notebook 05's ``clip_global_norm``), called with ``clip_norm`` instead of
-            :func:`clip_grad_norm`; the tensors it returns become the gradients.
-        update: ``update(model, inputs, targets, optimizer)`` performs one whole update
-            itself (forward, loss, backward, clipping, step) and returns the loss or a
-            dict of numbers with ``"loss"`` (and, if it likes, ``"grad_norm"``); it
-            replaces ``loss_fn``. Evaluation, keep-best, schedule and stop rules apply.
-        eval_fn: ``eval_fn(model)`` returns a score or a dict of named numbers; it runs
-            every ``eval_every`` updates and after the last, in eval mode without
-            gradients. The score, its first number, is lower for a better model.
+        clip_norm, clip_value: :func:`clip_grad_norm` or :func:`clip_grad_value` each update.
+        clip: ``clip(grads, max_norm) -> clipped`` on the list of gradients, called with
+            ``clip_norm`` instead of :func:`clip_grad_norm`; its tensors become the gradients.
+        update: ``update(model, inputs, targets, optimizer)`` does a whole update (forward,
+            backward, clipping, step) instead of ``loss_fn`` and returns the loss or a dict
+            with ``"loss"`` (and maybe ``"grad_norm"``). Evaluation, keep-best, schedule
+            and stop rules still apply.
+        eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict whose first
+            number is the score; run every ``eval_every`` updates and after the last, in
+            eval mode without gradients.
         keep_best: end with the weights that scored best (needs ``eval_fn``).
-        target, patience: stop at an evaluation once the score is at most ``target``, or
-            after ``patience`` evaluations without a new best.
-        seconds: stop once this many seconds of training have passed (checked at
-            evaluations; after every update without ``eval_fn``).
+        target, patience: stop at an evaluation once the score is <= ``target``, or after
+            ``patience`` evaluations without a new best.
+        seconds: stop after this many seconds of training (checked at evaluations; after
+            every update without ``eval_fn``).
         stop_when: ``stop_when(history) -> bool``, asked after every update.
-        report: ``report(history)``, called after every evaluation (e.g. to print it).
-        progress: show a progress bar (in Jupyter and in a terminal).
+        report: ``report(history)``, called after every evaluation.
+        progress: show a progress bar.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
@@ -354,7 +340,7 @@ def train(
 
 
 def _update(model, inputs, targets, loss_fn, optimizer, params, clip, clip_norm, clip_value):
-    """The built-in update; returns the loss (a tensor) and the gradient norm."""
+    """The built-in update; returns ``{"loss": tensor, "grad_norm": tensor}``."""
     optimizer.zero_grad()
     predictions = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
     loss = loss_fn(predictions, targets)
