@@ -1,15 +1,6 @@
-"""The ``rnncourse`` command.
-
-``rnncourse start [DIR] [--no-browser] [--copy-only] [-- JUPYTER_ARGS ...]``
-    copy the course notebooks into DIR (default ``./rnncourse-workspace``) and open
-    JupyterLab there; a notebook you edited is never overwritten. Arguments after
-    ``--`` go to ``jupyter lab`` as they are (``rnncourse start -- --port=8889``); as
-    root, ``--allow-root`` is added with a message.
-``rnncourse --version``
-    print the version of the course installed.
-
-The authors' and instructors' tools (student copies from the solutions, the website)
-run from a clone of the repository: ``python -m authoring``.
+"""The ``rnncourse`` command: ``rnncourse start [DIR]`` copies the course notebooks into
+DIR (default ``./rnncourse-workspace``) and opens JupyterLab there (``--help`` for the
+options); ``rnncourse --version``. Authors' tools: ``python -m authoring``, in a clone.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""Drawing a recurrent network folded (a loop) and unfolded over time.
-
-:func:`draw_unrolled` draws, with matplotlib only, the folded recurrent network (a loop
-through a delay square) beside the same network unfolded over T steps, where the
-shared weights U, W, V appear on every step; or a sequence-to-sequence model (encoder,
-context C, decoder).
-"""
+"""Drawing a recurrent network folded (a loop) and unfolded over time, with matplotlib."""
 
 from __future__ import annotations
 
@@ -16,6 +10,7 @@ from ._validation import check_choice, check_int
 __all__ = ["draw_unrolled"]
 
 _COLORS = {"x": "#cfe2f3", "h": "#fde3c8", "o": "#d9ead3", "C": "#ead1f5"}
+_EDGE = dict(edgecolor="0.2", linewidth=1.3, zorder=2)
 _R = 0.32  # node radius
 _DX = 1.5  # distance between time steps
 _Y = {"x": 0.0, "h": 1.5, "o": 3.0}  # rows: inputs, states, outputs
@@ -23,25 +18,21 @@ _CENTER = dict(ha="center", va="center")
 _WEIGHT_STYLE = dict(
     _CENTER, fontsize=11, color="#8b1e1e", fontweight="bold", zorder=3, gid="weight"
 )
+_LABEL_STYLE = dict(_CENTER, fontsize=12, zorder=3, gid="node")
 _NOTE_STYLE = dict(_CENTER, fontsize=10, color="0.3")
 
 
 def _node(ax, xy, label, kind, *, dashed=False):
     """A circle with a label at ``xy``; returns ``(xy, patch)`` (arrows attach to its edge)."""
     face, line = ("white", "--") if dashed else (_COLORS[kind], "-")
-    patch = Circle(xy, _R, facecolor=face, edgecolor="0.2", linewidth=1.3, linestyle=line)
-    patch.set_zorder(2)
-    ax.add_patch(patch)
-    ax.text(*xy, label, fontsize=12, zorder=3, gid="node", **_CENTER)
+    patch = ax.add_patch(Circle(xy, _R, facecolor=face, linestyle=line, **_EDGE))
+    ax.text(*xy, label, **_LABEL_STYLE)
     return xy, patch
 
 
 def _arrow(ax, start, end, label=None, *, rad=0.0, at=(0.5, 0.0), color="0.25"):
-    """An arrow between two (xy, patch) pairs, clipped to the patches' edges.
-
-    The label sits at fraction ``at[0]`` of the way from start to end, shifted
-    sideways by ``at[1]`` (positive: to the left of the direction of travel).
-    """
+    """An arrow between two (xy, patch) pairs, clipped to the patches' edges; the label
+    sits ``at[0]`` of the way along, ``at[1]`` to the left of the direction of travel."""
     (xa, ya), patch_a = start
     (xb, yb), patch_b = end
     ends = dict(posA=(xa, ya), posB=(xb, yb), patchA=patch_a, patchB=patch_b)
@@ -97,21 +88,14 @@ def draw_unrolled(
     T_out: int | None = None,
     title: str | None = None,
 ):
-    """Draw a recurrent network folded (a loop) and unfolded over T time steps.
+    """Draw a recurrent network unfolded over ``T`` (1 to 12) steps, sharing U, W, V.
 
-    The unfolded graph has input nodes x(t) (bottom), states h(t) (middle) and outputs
-    o(t) (top); every step reuses the same input weights U, recurrent weights W and
-    output weights V. The initial state h(0) = 0 is drawn dashed. On the left, the
-    folded graph shows the same network as one cell whose state returns to itself
-    through a delay (black square): the value comes back one step later.
-
-    ``T`` (1 to 12) steps are unfolded; ``outputs`` is ``"every"``, ``"last"``
-    (many-to-one: only o(T)) or ``"none"``; ``show_loop`` draws the folded network beside.
-    With ``encoder_decoder`` it draws a sequence-to-sequence model instead: an encoder
-    reads x(1..T) into states h(t), its last state becomes the context C, and a decoder
-    with its own weights W', V runs ``T_out`` steps (default T) with states s(t), fed C at
-    every step. It draws into ``ax`` or a new figure sized to fit, and returns the
-    Figure, not registered with pyplot: in a notebook it displays as the cell's value.
+    Inputs x(t) at the bottom, states h(t) (h(0) dashed), outputs o(t) on top:
+    ``outputs`` is ``"every"``, ``"last"`` or ``"none"``. ``show_loop`` draws the folded
+    network (a loop through a delay square) beside. ``encoder_decoder`` draws a
+    sequence-to-sequence model instead: the encoder's last state is the context C, fed
+    to every step of a decoder (weights W', V; states s(t)) of ``T_out`` steps (default
+    T). Draws into ``ax`` or a new figure; returns the Figure (not registered with pyplot).
     """
     T = check_int(T, "T", min_value=1, max_value=12)
     check_choice(outputs, "outputs", ("every", "last", "none"))
@@ -147,24 +131,12 @@ def draw_unrolled(
     caption = f"unfolded over T = {T} steps: {shared} shared"
 
     if encoder_decoder:
-        # The context C: a bar under the decoder, fed by the encoder's last state and
-        # feeding every decoder step.
+        # the context C: a bar under the decoder, feeding every decoder step
         x_first, x_last = x + 2 * _DX, x + (T_out + 1) * _DX
-        bar_xy = ((x_first + x_last) / 2, _Y["x"])
-        bar = FancyBboxPatch(
-            (x_first - 0.45, _Y["x"] - 0.27),
-            x_last - x_first + 0.9,
-            0.54,
-            boxstyle="round,pad=0.03",
-            facecolor=_COLORS["C"],
-            edgecolor="0.2",
-            linewidth=1.3,
-            zorder=2,
-        )
-        ax.add_patch(bar)
-        ax.text(
-            *bar_xy, r"$\mathbf{C}$", ha="center", va="center", fontsize=12, zorder=3, gid="node"
-        )
+        corner, width = (x_first - 0.45, _Y["x"] - 0.27), x_last - x_first + 0.9
+        box = dict(boxstyle="round,pad=0.03", facecolor=_COLORS["C"], **_EDGE)
+        bar = ax.add_patch(FancyBboxPatch(corner, width, 0.54, **box))
+        ax.text((x_first + x_last) / 2, _Y["x"], r"$\mathbf{C}$", **_LABEL_STYLE)
         _arrow(ax, prev, ((x_first - 0.3, _Y["x"]), bar))
         prev = None
         x += _DX
