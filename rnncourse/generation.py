@@ -120,7 +120,6 @@ class LinearSchedule:
         check_float(self.eps_min, "eps_min", min_value=0.0, max_value=self.k)
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         return max(self.eps_min, self.k - self.c * check_int(i, "i", min_value=0))
 
 
@@ -136,7 +135,6 @@ class ExponentialSchedule:
             raise ValueError(f"k must be < 1 so that eps decays, got {k}; try k=0.999.")
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         return self.k ** check_int(i, "i", min_value=0)
 
 
@@ -151,7 +149,6 @@ class InverseSigmoidSchedule:
         check_float(self.k, "k", min_value=1.0)
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         i = check_int(i, "i", min_value=0)
         if i / self.k > 700:  # exp would overflow; eps is 0 in double precision
             return 0.0

@@ -23,17 +23,13 @@ __all__ = [
 
 def _grads(parameters) -> list[torch.Tensor]:
     """The gradients of ``parameters`` (a tensor or an iterable), skipping ``None``."""
-    if isinstance(parameters, torch.Tensor):
-        parameters = [parameters]
-    grads = []
-    for p in parameters:
+    params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+    for p in params:
         if not isinstance(p, torch.Tensor):
             raise TypeError(
                 f"parameters must be tensors (e.g. model.parameters()), got {type(p).__name__}."
             )
-        if p.grad is not None:
-            grads.append(p.grad)
-    return grads
+    return [p.grad for p in params if p.grad is not None]
 
 
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -135,16 +131,14 @@ class History:
         check_choice(mode, "mode", ("min", "max"))
         if metric is None:
             metric = next(iter(self.eval_metrics), "loss")
+        check_choice(metric, "metric", ("loss", "grad_norm", *self.eval_metrics))
         if metric in ("loss", "grad_norm"):
             values, steps = getattr(self, metric), range(1, self.steps + 1)
-        elif metric in self.eval_metrics:
-            values, steps = self.eval_metrics[metric], self.eval_steps
         else:
-            check_choice(metric, "metric", ("loss", "grad_norm", *self.eval_metrics))
+            values, steps = self.eval_metrics[metric], self.eval_steps
         if not values:
             raise ValueError(f"No values of {metric!r} were recorded yet; train first.")
-        pick = min if mode == "min" else max
-        i = pick(range(len(values)), key=values.__getitem__)
+        i = (min if mode == "min" else max)(range(len(values)), key=values.__getitem__)
         return steps[i], values[i]
 
 
@@ -266,10 +260,10 @@ def train(
     _check_hooks(loss_fn, update, clip, clip_norm, clip_value)
     steps = check_int(steps, "steps", min_value=1)
     eval_every = check_int(eval_every, "eval_every", min_value=1)
-    if clip_norm is not None:
-        clip_norm = check_float(clip_norm, "clip_norm", min_value=0.0, strict_min=True)
-    if clip_value is not None:
-        clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
+    clip_norm, clip_value = (
+        None if v is None else check_float(v, name, min_value=0.0, strict_min=True)
+        for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value))
+    )
     if patience is not None:
         patience = check_int(patience, "patience", min_value=1)
     if keep_best and eval_fn is None:
