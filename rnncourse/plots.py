@@ -282,7 +282,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
         shown = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
         if log_loss and np.nanmin(shown) > 0:
             ax.set_yscale("log")
-        handles = ax.get_legend_handles_labels()
+        lines = list(ax.lines)
         if "grad_norm" in hist:
             ax2 = ax.twinx()
             g, red = hist["grad_norm"], PALETTE["vermillion"]
@@ -295,8 +295,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             ax2.set_ylabel("gradient norm (log)" if log_norm else "gradient norm", color=red)
             ax2.grid(False)
             ax2.spines["right"].set_visible(True)
-            h2 = ax2.get_legend_handles_labels()
-            handles = (handles[0] + h2[0], handles[1] + h2[1])
-        ax.legend(*handles, loc="upper right")
+            lines += ax2.lines
+        ax.legend(handles=lines, loc="upper right")
         ax.set_title(title or "Training: the loss should fall; gradient-norm spikes are cliffs")
     return fig
