@@ -162,8 +162,7 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
             text = f"rate {rate:+.2f}/step" if np.isfinite(rate) else "vanishes"
             ax.plot(np.arange(len(y)), np.where(y > 0, y, np.nan), label=f"{label or ''} ({text})")
         ax.set_yscale("log")
-        ax.set_xlabel("lag $T - t$ (steps)")
-        ax.set_ylabel(r"$\|\partial h^{(T)} / \partial h^{(t)}\|$")
+        ax.set(xlabel="lag $T - t$ (steps)", ylabel=r"$\|\partial h^{(T)} / \partial h^{(t)}\|$")
         ax.legend(loc="best")
         ax.set_title(title or "Gradient reach: a straight falling line means vanishing")
     return fig
@@ -178,12 +177,9 @@ def plot_eigenvalues(
     """
     if legend is not None and not isinstance(legend, str):
         raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
-    if isinstance(W, torch.Tensor) and W.ndim == 2:
-        eig = dynamics.eigenvalues(W).numpy()
-    else:
-        eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
-        if eig.ndim == 2:
-            eig = dynamics.eigenvalues(torch.as_tensor(eig)).numpy()
+    eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
+    if eig.ndim == 2:
+        eig = dynamics.eigenvalues(torch.as_tensor(eig)).numpy()
     fig, ax = _one_axes(ax, (3.6, 3.6))
     rho = float(np.abs(eig).max())
     with style():
@@ -192,8 +188,7 @@ def plot_eigenvalues(
         ax.scatter(eig.real, eig.imag, s=12, color=PALETTE["blue"], label="eigenvalues of W")
         lim = max(1.1, 1.1 * rho)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
-        ax.set_xlabel(r"Re $\lambda$")
-        ax.set_ylabel(r"Im $\lambda$")
+        ax.set(xlabel=r"Re $\lambda$", ylabel=r"Im $\lambda$")
         if legend == "outside":
             ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
         elif legend is not None:
@@ -222,8 +217,7 @@ def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Fig
         for m in markers if markers is not None else []:
             ax.axvline(float(m), color="0.2", ls=":", lw=1.2)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel("time step t")
-        ax.set_ylabel("gate value (0 = closed, 1 = open)")
+        ax.set(xlabel="time step t", ylabel="gate value (0 = closed, 1 = open)")
         ax.legend(loc="best", ncol=len(gates))
         ax.set_title(title or "Gate values over time: which gates move at the marked steps?")
     return fig
@@ -277,8 +271,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             ax.plot(np.arange(1, len(values) + 1), values, color=colors[k], label=name)
         for k, (name, (steps, values)) in enumerate(evals.items(), start=len(curves)):
             ax.plot(steps, values, "o-", ms=3, color=colors[k % len(colors)], label=name)
-        ax.set_xlabel("training step")
-        ax.set_ylabel("loss")
+        ax.set(xlabel="training step", ylabel="loss")
         shown = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
         if log_loss and np.nanmin(shown) > 0:
             ax.set_yscale("log")
