@@ -66,14 +66,10 @@ def _column(ax, x, t, outputs_here: bool, prev, state="h", weights=("U", "W", "V
 
 def _folded(ax, x0, outputs: str):
     """The folded network: x -> h -> o, and h back to itself through a delay square."""
-    h = _node(ax, (x0, _Y["h"]), _sup("h", "t"), "h")
-    _arrow(ax, _node(ax, (x0, _Y["x"]), _sup("x", "t"), "x"), h, "U", at=(0.5, -0.2))
-    if outputs != "none":
-        _arrow(ax, h, _node(ax, (x0, _Y["o"]), _sup("o", "t"), "o"), "V", at=(0.5, -0.2))
+    h = _column(ax, x0, "t", outputs != "none", None)
     side, sq_xy = 0.22, (x0 + 1.05, _Y["h"])
     corner = (sq_xy[0] - side / 2, sq_xy[1] - side / 2)
-    square = Rectangle(corner, side, side, facecolor="0.15", edgecolor="0.15", zorder=2)
-    ax.add_patch(square)
+    square = ax.add_patch(Rectangle(corner, side, side, color="0.15", zorder=2))
     _arrow(ax, h, (sq_xy, square), rad=-0.7)
     _arrow(ax, (sq_xy, square), h, "W", rad=-0.7, at=(0.5, 0.55))
     ax.text(sq_xy[0] + 0.05, sq_xy[1] - 0.75, "delay", **{**_NOTE_STYLE, "fontsize": 9})
