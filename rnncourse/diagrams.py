@@ -102,10 +102,7 @@ def draw_unrolled(
     width = (T + T_out + 1 if encoder_decoder else T) * _DX + (3.7 if loop else 0) + 1.4
     if ax is None:
         height = 2.6 if outputs == "none" else 3.6
-        fig = Figure(figsize=(max(4.0, 0.95 * width), height), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+        ax = Figure(figsize=(max(4.0, 0.95 * width), height), layout="constrained").add_subplot()
 
     x = 0.0
     if loop:
@@ -151,4 +148,4 @@ def draw_unrolled(
     ax.set_ylim(-1.15, (_Y["h"] + 0.75) if outputs == "none" else (_Y["o"] + 0.55))
     ax.set_aspect("equal")
     ax.axis("off")
-    return fig
+    return ax.figure
