@@ -223,33 +223,28 @@ def train(
 ) -> History:
     """Train ``model`` for at most ``steps`` updates; returns a :class:`History`.
 
-    Each update: get ``(inputs, targets)``, backpropagate
-    ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` for a tuple), log the loss and
-    the gradient norm before clipping, clip if asked, step, and set the learning rate to
-    ``lr * lr_schedule(updates done)``. A NaN or infinite loss raises
-    :class:`NonFiniteLossError`. The model ends in eval mode.
+    Each update backpropagates ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` for
+    a tuple), logs the loss and the gradient norm before clipping, clips if asked, steps
+    and sets the learning rate to ``lr * lr_schedule(updates done)``. A NaN or infinite
+    loss raises :class:`NonFiniteLossError`. The model ends in eval mode.
 
     Args:
-        batches: a callable ``step -> (inputs, targets)`` (``step = 0, 1, ...``) or an
-            iterable of pairs. With ``seed`` (an int or a ``torch.Generator``) the callable
-            gets one private generator made from it instead of ``step``, e.g. for
-            ``tasks.random_batch(data, 128, seed=g)``; the global RNG is never used.
+        batches: a callable ``step -> (inputs, targets)`` or an iterable of pairs. With
+            ``seed`` (an int or a ``torch.Generator``) the callable gets one private
+            generator instead of ``step``; the global RNG is never used.
         optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ``torch.optim.Optimizer``.
         lr_schedule: the learning rate's factor after ``u`` updates, e.g. :func:`cosine_decay`.
         clip_norm, clip_value: :func:`clip_grad_norm` or :func:`clip_grad_value` each update.
-        clip: ``clip(grads, max_norm) -> clipped`` on the list of gradients, called with
-            ``clip_norm`` instead of :func:`clip_grad_norm`; its tensors become the gradients.
-        update: ``update(model, inputs, targets, optimizer)`` does a whole update (forward,
-            backward, clipping, step) instead of ``loss_fn`` and returns the loss or a dict
-            with ``"loss"`` (and maybe ``"grad_norm"``). Evaluation, keep-best, schedule
-            and stop rules still apply.
+        clip: ``clip(grads, clip_norm) -> list of clipped grads``, instead of :func:`clip_grad_norm`.
+        update: ``update(model, inputs, targets, optimizer)`` does a whole update instead of
+            ``loss_fn``; returns the loss or a dict with ``"loss"`` (maybe ``"grad_norm"``).
         eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict whose first
-            number is the score; run every ``eval_every`` updates and after the last, in
-            eval mode without gradients.
+            number is the score; run in eval mode without gradients every ``eval_every``
+            updates and after the last.
         keep_best: end with the weights that scored best (needs ``eval_fn``).
-        target, patience: stop at an evaluation once the score is <= ``target``, or after
-            ``patience`` evaluations without a new best.
-        seconds: stop after this many seconds of training (checked at evaluations; after
+        target, patience: stop once the score is <= ``target``, or after ``patience``
+            evaluations without a new best.
+        seconds: stop after this much training time (checked at evaluations, or after
             every update without ``eval_fn``).
         stop_when: ``stop_when(history) -> bool``, asked after every update.
         report: ``report(history)``, called after every evaluation.
