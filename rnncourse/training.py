@@ -235,7 +235,7 @@ def train(
         optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ``torch.optim.Optimizer``.
         lr_schedule: the learning rate's factor after ``u`` updates, e.g. :func:`cosine_decay`.
         clip_norm, clip_value: :func:`clip_grad_norm` or :func:`clip_grad_value` each update.
-        clip: ``clip(grads, clip_norm) -> list of clipped grads``, instead of :func:`clip_grad_norm`.
+        clip: ``clip(grads, clip_norm) -> list of clipped grads``, not :func:`clip_grad_norm`.
         update: ``update(model, inputs, targets, optimizer)`` does a whole update instead of
             ``loss_fn``; returns the loss or a dict with ``"loss"`` (maybe ``"grad_norm"``).
         eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict whose first
