@@ -176,10 +176,9 @@ def scheduled_sampling_step(
             f"to_input=lambda logits: logits.argmax(-1)."
         )
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
-    batch = true_input.shape[0]
-    coins = torch.rand(batch, generator=_random.generator(seed))
+    coins = torch.rand(true_input.shape[0], generator=_random.generator(seed))
     used_true = (coins < eps).to(true_input.device)
-    mask = used_true.view(batch, *([1] * (true_input.dim() - 1)))
+    mask = used_true.view(-1, *([1] * (true_input.dim() - 1)))
     return torch.where(mask, true_input, model_input.detach()), used_true
 
 
@@ -204,18 +203,15 @@ def scheduled_sampling(
     true_inputs = teacher_forced_inputs(targets, start)
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
     generator = _random.generator(seed)
-    inputs = true_inputs[:, 0]
+    output, state = step_fn(true_inputs[:, 0], state)
+    outputs = [output]
     used = [torch.ones(targets.shape[0], dtype=torch.bool, device=targets.device)]
-    outputs = []
-    for t in range(targets.shape[1]):
-        if t > 0:
-            sample = outputs[-1] if to_input is None else to_input(outputs[-1])
-            inputs, used_true = scheduled_sampling_step(
-                true_inputs[:, t], sample, eps, seed=generator
-            )
-            used.append(used_true)
+    for t in range(1, targets.shape[1]):
+        sample = output if to_input is None else to_input(output)
+        inputs, coins = scheduled_sampling_step(true_inputs[:, t], sample, eps, seed=generator)
         output, state = step_fn(inputs, state)
         outputs.append(output)
+        used.append(coins)
     return torch.stack(outputs, dim=1), state, torch.stack(used, dim=1)
 
 
@@ -278,13 +274,12 @@ def sample_sequence(
                 raise ValueError(f"k must be <= the vocabulary size {logits.shape[1]}, got {k}.")
             if strategy == "greedy":
                 tokens = logits.argmax(-1)
+            elif strategy == "temperature":
+                tokens = sample_categorical((logits / temperature).softmax(-1), seed=generator)
             else:
-                scaled = logits / temperature
-                index = None
-                if strategy == "top_k":
-                    scaled, index = scaled.topk(k, dim=-1)
-                pick = sample_categorical(scaled.softmax(-1), seed=generator)
-                tokens = pick if index is None else index.gather(-1, pick[:, None]).squeeze(-1)
+                top, index = (logits / temperature).topk(k, dim=-1)
+                pick = sample_categorical(top.softmax(-1), seed=generator)
+                tokens = index.gather(-1, pick[:, None]).squeeze(-1)
             if stop_token is not None:
                 tokens = torch.where(done, stop_token, tokens)
                 done |= tokens == stop_token
@@ -300,9 +295,8 @@ def sample_independently(
     """One draw ``(T,)`` from each row of ``probs`` ``(T, V)`` (rows sum to 1), ignoring
     earlier draws: the wrong way to generate, which :func:`sample_sequence` fixes."""
     check_tensor(probs, "probs", ("T", "V"))
-    if bool((probs < 0).any()) or not torch.allclose(
-        probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4
-    ):
+    sums_to_one = torch.allclose(probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4)
+    if bool((probs < 0).any()) or not sums_to_one:
         raise ValueError(
             "every row of probs must be non-negative and sum to 1; turn logits into "
             "probabilities with logits.softmax(-1)."
