@@ -136,14 +136,10 @@ def jacobian_products(
         h, slope = _act(W @ hs[-1] + u, nonlinearity)
         hs.append(h)
         slopes.append(slope)
-    T = len(slopes)
-    jacs = torch.empty(T + 1, H, H, dtype=W.dtype)
-    J = torch.eye(H, dtype=W.dtype)
-    for t in range(T, 0, -1):
-        jacs[t] = J
-        J = (J * slopes[t - 1]) @ W  # dh(T)/dh(t-1) = dh(T)/dh(t) diag(phi'(a(t))) W
-    jacs[0] = J
-    return torch.stack(hs), jacs
+    jacs = [torch.eye(H, dtype=W.dtype)]  # from dh(T)/dh(T) back to dh(T)/dh(0)
+    for slope in reversed(slopes):
+        jacs.append((jacs[-1] * slope) @ W)  # dh(T)/dh(t-1) = dh(T)/dh(t) diag(phi'(a(t))) W
+    return torch.stack(hs), torch.stack(jacs[::-1])
 
 
 def jacobian_norms(
