@@ -1,14 +1,6 @@
-"""A character-level language model: embedding -> recurrent layer -> linear readout.
-
-:class:`CharModel` maps token ids ``(B, T)`` to next-character logits ``(B, T, V)``; its
-recurrent layer is ``torch.nn.GRU``/``LSTM``, a cell from :mod:`rnncourse.cells` or a
-:class:`~rnncourse.scan.MinGRU`. :func:`new_model` makes an untrained model for a corpus,
-:func:`next_char_loss` is its training loss. :func:`load_pretrained` gives the shipped
-``"names"`` or ``"shakespeare"`` model (made by ``scripts/train_char_models.py``);
-:func:`validation_nll` scores one, :func:`sample_text` and :func:`sample_names` generate.
-A checkpoint (:func:`to_checkpoint`) loads with ``torch.load(..., weights_only=True)``.
-
-Example::
+"""A character-level language model (embedding -> recurrent layer -> linear readout), the
+shipped ``"names"`` and ``"shakespeare"`` models (``scripts/train_char_models.py`` made
+them), scoring and sampling. Example::
 
     model = new_model("names", recurrent=cells.StepCell(gru_step, "gru", 32, 128), seed=0)
     model = load_pretrained("shakespeare")
@@ -48,15 +40,13 @@ _FORMAT = 1  # the checkpoint layout; raise when it changes
 
 
 class CharModel(nn.Module):
-    """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
-    ``o(t) = V h(t) + b_o``.
+    """Next-character prediction: ``h(t) = f(h(t-1), E[x(t)])``, ``o(t) = V h(t) + b_o``.
 
     ``V = vocab_size`` token ids, embeddings of ``I = embedding_size`` (default 32), a
     state of ``H = hidden_size`` (default 128). ``recurrent``: ``"gru"``, ``"lstm"`` (the
-    torch layers), a cell from :mod:`rnncourse.cells` (run with ``sequences.run``) or a
-    ``scan.MinGRU``; a cell or MinGRU sets ``I`` and ``H``. Parts: ``embedding``, ``rnn``,
-    ``readout``. A state is ``h`` ``(B, H)`` (LSTM: ``(h, c)``); ``None`` means zeros. A
-    loaded model also has ``vocab`` and ``info`` (the checkpoint's record).
+    torch layers), a cell from :mod:`rnncourse.cells` or a ``scan.MinGRU`` (which set
+    ``I`` and ``H``). Parts: ``embedding``, ``rnn``, ``readout``. A state is ``h`` ``(B,
+    H)`` (LSTM: ``(h, c)``), ``None`` for zeros. A loaded model has ``vocab`` and ``info``.
     """
 
     def __init__(
@@ -183,11 +173,8 @@ def new_model(
     seed: int | torch.Generator | None = None,
 ) -> CharModel:
     """An untrained :class:`CharModel` for ``corpus`` (``"names"``: 29 tokens, or
-    ``"shakespeare"``: 68), with ``vocab`` and ``info`` (``corpus``, ``start_token``).
-
-    ``seed`` draws every initial weight, a given cell's included; the global random
-    generator is left as it was. The other arguments are :class:`CharModel`'s.
-    """
+    ``"shakespeare"``: 68), with ``vocab`` and ``info`` (``corpus``, ``start_token``);
+    ``seed`` draws every initial weight, a given cell's too, the global RNG untouched."""
     vocab = char_vocab(load_names() if _corpus_arg(corpus) == "names" else load_shakespeare())
     with torch.random.fork_rng(devices=[]):
         model = CharModel(len(vocab), embedding_size, hidden_size, recurrent)
@@ -213,12 +200,9 @@ def _corpus_arg(corpus) -> str:
 
 
 def validation_data(corpus: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The validation split of ``corpus`` as ``(inputs (N, L), targets (N, L))``, int64.
-
-    ``"names"``: one name a row (3,203 rows). ``"shakespeare"``: the last 10 % of the text
-    in consecutive windows of ``VALID_WINDOW`` predictions (the last one shorter), each
-    scored from a zero state. ``targets`` are padded with ``Vocab.pad_id``.
-    """
+    """The validation split of ``corpus`` as int64 ``(inputs (N, L), targets (N, L))``,
+    padded with ``Vocab.pad_id``: one name a row, or the last 10 % of Shakespeare in
+    windows of ``VALID_WINDOW`` (the last one shorter)."""
     if _corpus_arg(corpus) == "names":
         batch = encode_names(split_names().valid)
         return batch.inputs, batch.targets
@@ -227,8 +211,7 @@ def validation_data(corpus: str) -> tuple[torch.Tensor, torch.Tensor]:
     n = (len(ids) - 1 + VALID_WINDOW - 1) // VALID_WINDOW
     padded = torch.full((n * VALID_WINDOW + 1,), Vocab.pad_id, dtype=torch.long)
     padded[: len(ids)] = ids
-    inputs = padded[:-1].reshape(n, VALID_WINDOW)
-    targets = padded[1:].reshape(n, VALID_WINDOW)
+    inputs, targets = padded[:-1].reshape(n, VALID_WINDOW), padded[1:].reshape(n, VALID_WINDOW)
     return inputs.masked_fill(targets == Vocab.pad_id, Vocab.pad_id), targets
 
 
@@ -292,12 +275,9 @@ def sample_text(
     temperature: float = 1.0,
     seed: int | torch.Generator | None = None,
 ) -> str:
-    """``prompt`` followed by up to ``length`` characters sampled from
-    ``softmax(logits / temperature)``.
-
-    A names model starts from ``<start>`` (the prompt, possibly empty, begins the name)
-    and ends at ``<stop>``; a running-text model needs a non-empty prompt.
-    """
+    """``prompt`` and up to ``length`` characters sampled from ``softmax(logits /
+    temperature)``. A names model starts a name at ``<start>`` (the prompt may be empty)
+    and ends at ``<stop>``; a running-text model needs a prompt."""
     if not isinstance(model, CharModel) or not isinstance(getattr(model, "vocab", None), Vocab):
         raise TypeError("model must be a CharModel with a vocab, e.g. load_pretrained('names').")
     if not isinstance(prompt, str):
@@ -354,11 +334,8 @@ def load_checkpoint(path) -> CharModel:
 
 
 def load_pretrained(name: str) -> CharModel:
-    """A shipped model, float32, in eval mode: ``"names"`` or ``"shakespeare"``.
-
-    ``model.vocab`` turns text into ids and back; ``model.info`` holds the corpus, the
-    hyperparameters, the training run and ``valid_nll`` (as :func:`validation_nll`).
-    """
+    """A shipped model, float32, in eval mode: ``"names"`` or ``"shakespeare"``. Its
+    ``info`` holds the corpus, hyperparameters, training run and ``valid_nll``."""
     if not isinstance(name, str) or name not in PRETRAINED:
         raise ValueError(f"no pretrained model {name!r}; choose one of {PRETRAINED}.")
     fix = "reinstall rnncourse or run scripts/train_char_models.py."
