@@ -64,8 +64,8 @@ def graph_summary(grad_fn) -> GraphSummary:
     """A :class:`GraphSummary` of the graph below ``grad_fn`` (or a tensor), unprinted."""
     root = _root(grad_fn)
     height = _heights(root)
-    counts = Counter(type(node).__name__ for node in height)
-    return GraphSummary(total=len(height), depth=height[root], counts=dict(counts))
+    counts = dict(Counter(type(node).__name__ for node in height))
+    return GraphSummary(total=len(height), depth=height[root], counts=counts)
 
 
 def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummary:

@@ -109,8 +109,7 @@ def _array(x, name: str, ndims: Sequence[int], what: str) -> np.ndarray:
 
 def _one_axes(ax, figsize):
     if ax is None:
-        fig, axes = figure(figsize=figsize)
-        return fig, axes[0, 0]
+        ax = figure(figsize=figsize)[1][0, 0]
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}.")
     return ax.figure, ax
@@ -261,8 +260,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
     (when all values are positive).
     """
     hist, evals = _history(history)
-    fig, axes = figure(figsize=(6.0, 3.2))
-    ax = axes[0, 0]
+    fig, ax = _one_axes(None, (6.0, 3.2))
     # the loss axis cycles through the palette without the gradient norm's vermillion
     colors = [c for name, c in PALETTE.items() if name != "vermillion"]
     with style():

@@ -358,8 +358,7 @@ def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> fl
     model.eval()
     with torch.no_grad():
         result = eval_fn(model)
-    if not isinstance(result, dict):
-        result = {"eval": result}
+    result = result if isinstance(result, dict) else {"eval": result}
     history.eval_steps.append(len(history.loss))
     for name, value in result.items():
         history.eval_metrics.setdefault(name, []).append(float(value))

@@ -38,13 +38,10 @@ def shipped_notebooks() -> dict[str, bytes]:
     """The shipped student notebooks, ``{file name: contents}``: from
     ``rnncourse/notebooks/`` in a wheel, else the repository's ``notebooks/``."""
     packaged = resources.files("rnncourse") / "notebooks"
-    if packaged.is_dir():
-        entries = {p.name: p.read_bytes() for p in packaged.iterdir() if p.name.endswith(".ipynb")}
-    elif REPO_NOTEBOOKS.is_dir():
-        entries = {p.name: p.read_bytes() for p in REPO_NOTEBOOKS.glob("*.ipynb")}
-    else:
-        entries = {}
-    return {k: entries[k] for k in sorted(entries) if not k.endswith(".updated.ipynb")}
+    folder = packaged if packaged.is_dir() else REPO_NOTEBOOKS
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    wanted = [n for n in names if n.endswith(".ipynb") and not n.endswith(".updated.ipynb")]
+    return {n: (folder / n).read_bytes() for n in wanted}
 
 
 def _digest(data: bytes) -> str:
@@ -87,10 +84,9 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
     manifest_path = dest / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            manifest = {}
     except (OSError, ValueError):
-        manifest = {}
+        manifest = None
+    manifest = manifest if isinstance(manifest, dict) else {}
     report = CopyReport()
     for name, data in notebooks.items():
         target, shipped = dest / name, _digest(data)
