@@ -27,11 +27,8 @@ __all__ = [
 
 
 def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
-    """The inputs of teacher forcing: ``inputs[:, 0] = start``, ``inputs[:, t] =
-    targets[:, t - 1]``, shaped like ``targets`` (ids ``(B, T)`` or vectors ``(B, T, D)``).
-
-    ``start`` broadcasts to one step: an int or ``(B,)`` ids; a number, ``(D,)`` or ``(B, D)``.
-    """
+    """Teacher forcing's inputs, shaped like ``targets`` (ids ``(B, T)`` or ``(B, T, D)``):
+    ``inputs[:, 0] = start`` (broadcast to one step), ``inputs[:, t] = targets[:, t - 1]``."""
     check_tensor(targets, "targets", floating=False)
     if targets.dim() not in (2, 3):
         raise ValueError(
@@ -58,10 +55,9 @@ def free_running(
     state=None,
     to_input: Callable | None = None,
 ) -> tuple[torch.Tensor, object]:
-    """Run ``step_fn`` on its own outputs: ``input_{t+1} = to_input(output_t)`` (e.g.
-    ``lambda logits: logits.argmax(-1)``; default: the output itself), from
-    ``first_input`` (``(B,)`` ids or ``(B, D)``). Returns ``(outputs (B, steps, ...), state)``.
-    """
+    """Run ``step_fn`` from ``first_input`` (``(B,)`` ids or ``(B, D)``) on its own outputs,
+    ``input_{t+1} = to_input(output_t)`` (default: the output); ``(outputs (B, steps, ...),
+    state)``."""
     check_tensor(first_input, "first_input", floating=False)
     steps = check_int(steps, "steps", min_value=1)
     inputs, outputs = first_input, []
@@ -75,14 +71,10 @@ def free_running(
 def free_running_error(
     step_fn: Callable, series: torch.Tensor, warmup: int, *, steps: int | None = None, state=None
 ) -> torch.Tensor:
-    """Squared error ``(B, steps)`` of a model fed its own predictions, by steps ahead.
-
-    ``step_fn(input_t (B, D), state) -> (prediction of the next value, state)`` reads the
-    true ``series[:, :warmup]`` (float ``(B, T, D)``, ``1 <= warmup < T``), then runs on
-    its own predictions (:func:`free_running`), without gradients. Column ``k - 1`` is the
-    error ``k`` steps ahead against ``series[:, warmup + k - 1]``, averaged over ``D``;
-    ``steps`` defaults to (and is at most) ``T - warmup``.
-    """
+    """Squared error ``(B, steps)``, averaged over ``D``, of predictions ``k`` steps ahead
+    (column ``k - 1``) when ``step_fn`` runs on its own predictions after reading the true
+    ``series[:, :warmup]`` (``(B, T, D)``, ``1 <= warmup < T``); no gradients. ``steps``
+    is at most, and by default, ``T - warmup``."""
     series = check_tensor(series, "series", ("B", "T", "D"))
     T = series.shape[1]
     if T < 2:
@@ -163,10 +155,7 @@ def scheduled_sampling_step(
     seed: int | torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per sequence, ``true_input`` (``(B,)`` ids or ``(B, D)``) with probability ``eps``,
-    else ``model_input`` (same shape and dtype), DETACHED so no gradient flows through it.
-
-    Returns ``(inputs like true_input, used_true (B,) bool)``; coins drawn from ``seed``.
-    """
+    else ``model_input`` (same shape and dtype) DETACHED: ``(inputs, used_true (B,) bool)``."""
     check_tensor(true_input, "true_input", floating=False)
     check_tensor(model_input, "model_input", tuple(true_input.shape), floating=False)
     if model_input.dtype != true_input.dtype:
@@ -192,14 +181,10 @@ def scheduled_sampling(
     state=None,
     seed: int | torch.Generator | None = None,
 ) -> tuple[torch.Tensor, object, torch.Tensor]:
-    """Run ``step_fn`` over ``targets`` (ids ``(B, T)`` or vectors ``(B, T, D)``) with
-    scheduled sampling.
-
-    Step 0 gets ``start`` (see :func:`teacher_forced_inputs`); each later step, per
-    sequence, gets ``targets[:, t - 1]`` with probability ``eps``, else
-    ``to_input(output_{t-1})`` detached (default: the output itself). Returns ``(outputs
-    (B, T, ...), state, used_true (B, T) bool)``; ``used_true`` is True at step 0.
-    """
+    """Run ``step_fn`` over ``targets`` (ids ``(B, T)`` or ``(B, T, D)``) with scheduled
+    sampling: after ``start``, each sequence gets ``targets[:, t - 1]`` with probability
+    ``eps``, else ``to_input(output_{t-1})`` detached (default: the output). Returns
+    ``(outputs (B, T, ...), state, used_true (B, T) bool)``."""
     true_inputs = teacher_forced_inputs(targets, start)
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
     generator = _random.generator(seed)
@@ -244,10 +229,10 @@ def sample_sequence(
 ) -> torch.Tensor:
     """Generate ids ``(B, n)``, ``n <= steps`` (start excluded), feeding each token back.
 
-    ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start``, an
-    int or ``(B,)`` ids. ``strategy``: ``"greedy"``, ``"temperature"`` (sample from
-    ``softmax(logits / temperature)``) or ``"top_k"`` (the same among the ``k``
-    likeliest). After ``stop_token`` a sequence repeats it; all stopped ends generation.
+    ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start`` (an
+    int or ``(B,)`` ids). ``strategy``: ``"greedy"``, ``"temperature"`` or ``"top_k"``
+    (among the ``k`` likeliest). A sequence that drew ``stop_token`` repeats it; when all
+    have, generation ends.
     """
     check_choice(strategy, "strategy", ("greedy", "temperature", "top_k"))
     steps = check_int(steps, "steps", min_value=1)
