@@ -77,10 +77,8 @@ def scale_to_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
 def random_recurrent_matrix(
     n: int, gain: float, *, seed: int | torch.Generator | None = None, dtype=torch.float64
 ) -> torch.Tensor:
-    """Random weights (n, n): N(0, 1/n) entries rescaled to spectral radius ``gain``.
-
-    ``seed``: an int, a ``torch.Generator`` or ``None`` (fresh); the global RNG is untouched.
-    """
+    """Random weights (n, n): N(0, 1/n) entries rescaled to spectral radius ``gain``, drawn
+    from ``seed`` (an int, a ``torch.Generator`` or ``None``), the global RNG untouched."""
     n = check_int(n, "n", min_value=1)
     gain = check_float(gain, "gain", min_value=0.0)
     W0 = torch.randn(n, n, generator=generator(seed), dtype=dtype) / math.sqrt(n)
@@ -145,11 +143,8 @@ def jacobian_products(
 def jacobian_norms(
     W, h0, xs=None, nonlinearity="tanh", U=None, b=None, *, steps=None, ord="spectral"
 ) -> torch.Tensor:
-    """Norm of dh(T)/dh(T-k) for every lag k = 0..T, shape (T + 1,).
-
-    Arguments as :func:`jacobian_products`, plus ``ord``: "spectral" (largest singular
-    value) or "fro" (Frobenius); entry 0 is the identity's norm.
-    """
+    """Norm (T + 1,) of dh(T)/dh(T-k) for lags k = 0..T, ``ord`` "spectral" or "fro"; the
+    other arguments as :func:`jacobian_products`."""
     ord = check_choice(ord, "ord", ("spectral", "fro"))
     _, jacs = jacobian_products(W, h0, xs, nonlinearity, U, b, steps=steps)
     norms = spectral_norms(jacs) if ord == "spectral" else torch.linalg.matrix_norm(jacs, "fro")
@@ -157,11 +152,8 @@ def jacobian_norms(
 
 
 def spectral_norms(J: torch.Tensor) -> torch.Tensor:
-    """Largest singular value of each matrix in J (..., H, H) -> (...).
-
-    sqrt of the top eigenvalue of J^T J (quicker than an SVD), or the SVD where J^T J
-    would underflow or overflow.
-    """
+    """Largest singular value (...) of each matrix in J (..., H, H): sqrt of the top
+    eigenvalue of J^T J (quicker), or the SVD where J^T J would under- or overflow."""
     J = check_tensor(J, "J")
     if J.ndim < 2 or J.shape[-1] != J.shape[-2]:
         raise ValueError(
@@ -217,8 +209,7 @@ def _as_input_type(value: torch.Tensor, like):
 def time_constant(gate=None, *, theta=None):
     """Time constant tau = -1 / ln(gate) of s(t) = gate s(t-1) + x(t): gate^k = exp(-k / tau).
 
-    Give ``gate`` = sigmoid(theta) in (0, 1) or the logit ``theta`` (safer near 1).
-    Floats give a float, tensors a float64 tensor.
+    Give ``gate`` in (0, 1) or its logit ``theta`` (safer near 1); a tensor gives float64.
     """
     return _as_input_type(-1.0 / _gate_to_log(gate, theta), theta if gate is None else gate)
 
@@ -290,13 +281,9 @@ def fixed_points(
 
 
 class PascanuBound(NamedTuple):
-    """Result of :func:`pascanu_bound`.
-
-    sigma_max: largest singular value of W; gamma: largest slope of phi; bound: 1 / gamma;
-    vanishing: ``sigma_max < bound``. ratios ``(steps + 1,)``: measured ||dh(T)/dh(t)|| /
-    (gamma sigma_max)^(T - t) at lags 0..steps (0 where the bound is 0); max_ratio: their
-    largest at lags >= 1 (<= 1 confirms the bound).
-    """
+    """sigma_max of W, gamma (largest slope of phi), bound = 1 / gamma, vanishing =
+    sigma_max < bound; ratios ``(steps + 1,)``: ||dh(T)/dh(t)|| / (gamma sigma_max)^(T - t)
+    at lags 0..steps (0 where the bound is 0), max_ratio their largest at lags >= 1."""
 
     sigma_max: float
     gamma: float

@@ -71,11 +71,10 @@ def graph_summary(grad_fn) -> GraphSummary:
 def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummary:
     """Print the autograd graph below ``grad_fn`` (or a tensor) as nested class names.
 
-    Each node is a line ``<class 'Name'>``, indented two spaces below its user; a node
-    reached again prints ``<class 'Name'> (seen above)`` instead of its subgraph, so there
-    is one line per edge plus the root. ``max_depth`` levels below the root are printed
-    (None: all), then ``... (N more nodes below)``. Prints to ``file`` (default stdout)
-    and returns (and prints) the whole graph's :class:`GraphSummary`.
+    One line ``<class 'Name'>`` per edge plus the root, indented two spaces below its
+    user; a node reached again prints ``(seen above)`` instead of its subgraph. Below
+    ``max_depth`` levels (None: all), ``... (N more nodes below)``. Prints to ``file``
+    (default stdout); returns (and prints) the whole graph's :class:`GraphSummary`.
     """
     root = _root(grad_fn)
     if max_depth is not None:

@@ -74,10 +74,8 @@ def use_style() -> None:
 def figure(
     nrows: int = 1, ncols: int = 1, *, figsize=(6.0, 3.2), sharex=False, sharey=False, **subplot_kw
 ):
-    """A new house-style Figure (not registered with pyplot) and its Axes (nrows, ncols).
-
-    Keywords other than ``sharex``/``sharey`` (e.g. ``projection``) go to each subplot.
-    """
+    """A new house-style Figure (not registered with pyplot) and its Axes (nrows, ncols);
+    other keywords (e.g. ``projection``) go to each subplot."""
     nrows = check_int(nrows, "nrows", min_value=1)
     ncols = check_int(ncols, "ncols", min_value=1)
     with style():
@@ -137,11 +135,8 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
 
 
 def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
-    """Plot ||dh(T)/dh(t)|| against the lag T - t on a log axis, with the fitted growth rate.
-
-    ``norms``: (L,) as from ``dynamics.jacobian_norms``, (K, L) with K ``labels``, or a
-    dict {label: (L,)}.
-    """
+    """Plot ``norms`` ||dh(T)/dh(t)|| (L,), (K, L) with K ``labels``, or {label: (L,)},
+    against the lag T - t on a log axis, with the fitted growth rate."""
     if isinstance(norms, Mapping):
         if labels is not None:
             raise ValueError("labels must be None when norms is a dict (its keys are the labels).")
@@ -170,10 +165,8 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
 def plot_eigenvalues(
     W, *, ax=None, title: str | None = None, legend: str | None = "upper right"
 ) -> Figure:
-    """Plot the eigenvalues of ``W`` (H, H), or eigenvalues (H,), with the unit circle.
-
-    ``legend``: a matplotlib location, "outside" (right of the plot) or None.
-    """
+    """Plot the eigenvalues of ``W`` (H, H), or eigenvalues (H,), with the unit circle;
+    ``legend``: a matplotlib location, "outside" (right of the plot) or None."""
     if legend is not None and not isinstance(legend, str):
         raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
     eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
@@ -254,10 +247,9 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
     """Plot the loss per step, and the gradient norm on a second (log) axis.
 
-    ``history``: a :class:`rnncourse.training.History` (its evaluations as markers), a list
-    of losses, a dict of per-step lists ``{"loss": ..., "grad_norm": ...}`` (other keys
-    containing "loss" drawn too) or a list of per-step dicts. ``log_loss``: log loss axis
-    (when all values are positive).
+    ``history``: a :class:`~rnncourse.training.History` (evaluations as markers), a list of
+    losses, a dict of per-step lists (``"loss"``, ``"grad_norm"``, other keys containing
+    "loss") or a list of such dicts. ``log_loss``: a log loss axis (if all are positive).
     """
     hist, evals = _history(history)
     fig, ax = _one_axes(None, (6.0, 3.2))

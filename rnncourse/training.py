@@ -40,21 +40,15 @@ def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
 
 @torch.no_grad()
 def global_grad_norm(parameters) -> torch.Tensor:
-    """``||g|| = sqrt(sum_p ||grad_p||^2)``, the norm of all gradients as one vector.
-
-    ``parameters``: a tensor or an iterable of tensors (e.g. ``model.parameters()``); those
-    without a gradient are skipped (none at all: 0). Returns a scalar tensor.
-    """
+    """``||g|| = sqrt(sum_p ||grad_p||^2)``, a scalar tensor, for ``parameters`` (a tensor or
+    an iterable of tensors); those without a gradient are skipped (none at all: 0)."""
     return _norm(_grads(parameters))
 
 
 @torch.no_grad()
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     """Scale all gradients in place by ``min(1, max_norm / (||g|| + 1e-6))``, as
-    ``torch.nn.utils.clip_grad_norm_`` does; returns ``||g||`` before clipping.
-
-    ``parameters`` as for :func:`global_grad_norm`. The update keeps its direction.
-    """
+    ``torch.nn.utils.clip_grad_norm_`` does; returns ``||g||`` before clipping."""
     max_norm = check_float(max_norm, "max_norm", min_value=0.0, strict_min=True)
     grads = _grads(parameters)
     total = _norm(grads)
@@ -92,14 +86,11 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class History:
-    """What :func:`train` recorded.
-
-    Per update: ``loss``, ``grad_norm`` (before clipping, or what ``update`` logged),
-    ``wall_time`` (seconds of training, evaluations not counted) and ``logged`` (name ->
-    values of other numbers ``update`` returned). ``eval_metrics`` (name -> values) at the
-    updates ``eval_steps``. ``reason`` training stopped: ``"steps"`` (all done),
-    ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``.
-    """
+    """What :func:`train` recorded: per update ``loss``, ``grad_norm`` (before clipping),
+    ``wall_time`` (seconds, evaluations not counted), ``logged`` (name -> values of other
+    numbers ``update`` returned); ``eval_metrics`` (name -> values) at updates
+    ``eval_steps``; and the ``reason`` it stopped: ``"steps"`` (all done), ``"target"``,
+    ``"seconds"``, ``"patience"`` or ``"stop_when"``."""
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)

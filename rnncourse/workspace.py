@@ -68,12 +68,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) -> CopyReport:
     """Copy ``notebooks`` (``{file name: contents}``, default :func:`shipped_notebooks`)
-    into the folder ``dest`` (created if needed) without ever losing a student's changes.
-
-    A missing notebook is copied; one whose cells equal those last copied (untouched or
-    only run) is replaced. One whose cells were edited is kept, and a newer shipped
-    version goes beside it as ``NAME.updated.ipynb`` with a message, once per version.
-    """
+    into the folder ``dest`` (created if needed) without ever losing a student's changes:
+    a notebook whose cells were edited (not only run) is kept, and a newer version goes
+    beside it as ``NAME.updated.ipynb`` with a message, once per version."""
     if not isinstance(dest, str | Path):
         raise TypeError(f"dest must be a folder path (str or Path), got {type(dest).__name__}.")
     dest = Path(dest)
