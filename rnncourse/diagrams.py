@@ -86,12 +86,10 @@ def draw_unrolled(
 ):
     """Draw a recurrent network unfolded over ``T`` (1 to 12) steps, sharing U, W, V.
 
-    Inputs x(t) at the bottom, states h(t) (h(0) dashed), outputs o(t) on top:
-    ``outputs`` is ``"every"``, ``"last"`` or ``"none"``. ``show_loop`` draws the folded
-    network (a loop through a delay square) beside. ``encoder_decoder`` draws a
-    sequence-to-sequence model instead: the encoder's last state is the context C, fed
-    to every step of a decoder (weights W', V; states s(t)) of ``T_out`` steps (default
-    T). Draws into ``ax`` or a new figure; returns the Figure (not registered with pyplot).
+    ``outputs``: ``"every"``, ``"last"`` or ``"none"``; ``show_loop`` draws the folded
+    network beside. ``encoder_decoder``: a sequence-to-sequence model instead, its context
+    C fed to every step of a decoder (W', V) of ``T_out`` steps (default T). Draws into
+    ``ax`` or a new figure; returns the Figure (not registered with pyplot).
     """
     T = check_int(T, "T", min_value=1, max_value=12)
     check_choice(outputs, "outputs", ("every", "last", "none"))

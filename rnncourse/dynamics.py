@@ -1,10 +1,6 @@
-"""Recurrent gain: eigenvalues, Jacobian products, fixed points and time constants.
-
-For the map ``h(t) = phi(W h(t-1) + U x(t) + b)`` on one sequence (states ``(H,)``,
-inputs ``(T, I)``): the exact Jacobians ``dh(T)/dh(t) = D(T) W ... D(t+1) W`` with
-``D(s) = diag(phi'(a(s)))``, their log growth rate, fixed points of small networks, and a
-gate's time constant.
-"""
+"""Recurrent gain of ``h(t) = phi(W h(t-1) + U x(t) + b)`` on one sequence (states
+``(H,)``, inputs ``(T, I)``): eigenvalues, exact Jacobian products ``dh(T)/dh(t)``, their
+growth rate, fixed points, and a gate's time constant."""
 
 from __future__ import annotations
 
@@ -119,10 +115,9 @@ def jacobian_products(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``h(t) = phi(W h(t-1) + U x(t) + b)``; return every exact Jacobian dh(T)/dh(t).
 
-    ``W`` (H, H), ``h0`` (H,), inputs ``xs`` (T, I) or ``None`` for zero input over
-    ``steps`` steps, ``nonlinearity`` one of ``NONLINEARITIES``, ``U`` (H, I) (``None``
-    adds ``x(t)`` (T, H) directly) and ``b`` (H,) or ``None``. Returns ``(hs (T + 1, H),
-    jacs (T + 1, H, H))`` with ``hs[0] = h0`` and ``jacs[t] = dh(T)/dh(t)`` (``jacs[T] = I``).
+    ``W`` (H, H), ``h0`` (H,), ``xs`` (T, I) or ``None`` (zero input for ``steps``), ``U``
+    (H, I) or ``None`` (``xs`` (T, H) added directly), ``b`` (H,) or ``None``. Returns
+    ``(hs (T + 1, H), jacs (T + 1, H, H))``, ``hs[0] = h0``, ``jacs[t] = dh(T)/dh(t)``.
     """
     W = _check_square(W)
     H = W.shape[0]
@@ -240,12 +235,9 @@ def fixed_points(
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> list[FixedPoint]:
-    """Fixed points h* = phi(W h* + U x + b) under constant input ``x``, sorted by h*[0].
-
-    Newton's method from the zero state and ``n_starts`` random states drawn from
-    ``seed`` (default 0: the same points every call). ``W`` (H, H), ``U`` (H, I), ``b``
-    (H,), ``x`` (I,) or ``None``. Points closer than 1e-6 count as one.
-    """
+    """Fixed points h* = phi(W h* + U x + b), sorted by h*[0], found by Newton's method from
+    zero and ``n_starts`` states drawn from ``seed``; ``W`` (H, H), ``U`` (H, I), ``b``
+    (H,), ``x`` (I,) or ``None``. Points closer than 1e-6 count as one."""
     W = _check_square(W)
     H = W.shape[0]
     nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)

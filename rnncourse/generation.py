@@ -1,11 +1,9 @@
 """Autoregressive generation: teacher forcing, free running, scheduled sampling, sampling.
 
-Shapes are batch-first: ``B`` sequences, ``T`` steps, vectors of size ``D``, ``V``
-tokens. A *step function* ``step_fn(input_t, state) -> (output_t, state)`` takes one step,
-``(B,)`` ids or ``(B, D)`` vectors, and gives ``(B, V)`` logits or ``(B, D)`` vectors;
-``state`` is ``None`` on the first call. ``eps`` is, as in Bengio et al. (2015), the
-probability of feeding the TRUE token (1: teacher forcing, 0: free running). A ``seed``
-is an int, a ``torch.Generator`` or ``None`` (fresh draws); the global RNG is never used.
+A *step function* ``step_fn(input_t, state) -> (output_t, state)`` maps ``(B,)`` ids or
+``(B, D)`` vectors to ``(B, V)`` logits or ``(B, D)``; ``state`` starts as ``None``.
+``eps`` is the probability of feeding the TRUE token (Bengio et al. 2015). A ``seed`` is
+an int, a ``torch.Generator`` or ``None``; the global RNG is never used.
 """
 
 from __future__ import annotations
