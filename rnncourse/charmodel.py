@@ -42,11 +42,10 @@ _FORMAT = 1  # the checkpoint layout; raise when it changes
 class CharModel(nn.Module):
     """Next-character prediction: ``h(t) = f(h(t-1), E[x(t)])``, ``o(t) = V h(t) + b_o``.
 
-    ``V = vocab_size`` token ids, embeddings of ``I = embedding_size`` (default 32), a
-    state of ``H = hidden_size`` (default 128). ``recurrent``: ``"gru"``, ``"lstm"`` (the
-    torch layers), a cell from :mod:`rnncourse.cells` or a ``scan.MinGRU`` (which set
-    ``I`` and ``H``). Parts: ``embedding``, ``rnn``, ``readout``. A state is ``h`` ``(B,
-    H)`` (LSTM: ``(h, c)``), ``None`` for zeros. A loaded model has ``vocab`` and ``info``.
+    ``V = vocab_size`` ids, ``I = embedding_size`` (default 32), ``H = hidden_size``
+    (default 128). ``recurrent``: ``"gru"``, ``"lstm"``, a cell from :mod:`rnncourse.cells`
+    or a ``scan.MinGRU`` (these set ``I`` and ``H``). A state is ``h`` ``(B, H)`` (LSTM:
+    ``(h, c)``), ``None`` for zeros. A loaded model has ``vocab`` and ``info``.
     """
 
     def __init__(
@@ -312,10 +311,7 @@ def from_checkpoint(checkpoint: dict) -> CharModel:
         raise ValueError(
             f"not a CharModel checkpoint of format {_FORMAT} (a dict from to_checkpoint)."
         )
-    sizes = checkpoint["sizes"]
-    model = CharModel(
-        sizes["vocab_size"], sizes["embedding_size"], sizes["hidden_size"], sizes["recurrent"]
-    )
+    model = CharModel(**checkpoint["sizes"])
     model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
     model.vocab = Vocab(checkpoint["vocab"][3:])
     if model.vocab.itos != checkpoint["vocab"]:

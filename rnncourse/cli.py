@@ -1,7 +1,5 @@
 """The ``rnncourse`` command: ``rnncourse start [DIR]`` copies the course notebooks into
-DIR (default ``./rnncourse-workspace``) and opens JupyterLab there (``--help`` for the
-options); ``rnncourse --version``. Authors' tools: ``python -m authoring``, in a clone.
-"""
+DIR and opens JupyterLab there (``--help`` for more); ``rnncourse --version``."""
 
 from __future__ import annotations
 

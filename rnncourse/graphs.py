@@ -16,9 +16,8 @@ __all__ = ["GraphSummary", "print_graph", "graph_summary"]
 
 @dataclass
 class GraphSummary:
-    """Size of an autograd graph: ``total`` distinct nodes (root included), ``depth``
-    (edges on the longest path to a leaf) and ``counts`` per class, e.g.
-    ``{"MvBackward0": 5}``."""
+    """Size of an autograd graph: ``total`` distinct nodes (root included), ``depth`` (edges
+    on the longest path to a leaf), ``counts`` per class, e.g. ``{"MvBackward0": 5}``."""
 
     total: int
     depth: int

@@ -1,8 +1,5 @@
-"""Figures in one house style (Okabe-Ito colours, titles that say what to look for).
-
-Every function returns a ``matplotlib.figure.Figure`` built without pyplot (nothing is
-shown twice or left open); single-panel functions take ``ax=`` to draw into an Axes.
-"""
+"""Figures in one house style (Okabe-Ito colours), each a ``matplotlib.figure.Figure``
+built without pyplot; single-panel functions take ``ax=`` to draw into an Axes."""
 
 from __future__ import annotations
 
@@ -239,7 +236,7 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
     series = {
         k: _array(v, f"history[{k!r}]", (1,), "a list of per-step numbers")
         for k, v in out.items()
-        if k == "loss" or k == "grad_norm" or "loss" in k
+        if k == "grad_norm" or "loss" in k
     }
     return series, evals
 

@@ -1,8 +1,5 @@
-"""A student workspace: a folder with copies of the course notebooks, opened in JupyterLab.
-
-A manifest remembers what was copied, so a notebook whose cells the student edited is
-never overwritten (see :func:`copy_notebooks`). Everything works offline.
-"""
+"""A student workspace: a folder with copies of the course notebooks, opened in JupyterLab;
+a manifest of what was copied keeps a student's edits (see :func:`copy_notebooks`)."""
 
 from __future__ import annotations
 
@@ -148,8 +145,7 @@ def start(
     dest: str | Path = DEFAULT_DIR, *, browser: bool = True, launch: bool = True, jupyter_args=()
 ) -> int:
     """Copy the notebooks into ``dest`` and, if ``launch``, run JupyterLab there with
-    ``jupyter_args`` (see :func:`jupyter_command`); returns its exit code (0 when only
-    copying)."""
+    ``jupyter_args``; returns its exit code (0 when only copying)."""
     command = jupyter_command(jupyter_args, browser=browser) if launch else None
     report = copy_notebooks(dest)
     total = sum(map(len, (report.new, report.updated, report.unchanged, report.kept)))
