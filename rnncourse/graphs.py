@@ -76,8 +76,7 @@ def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummar
     (default stdout); returns (and prints) the whole graph's :class:`GraphSummary`.
     """
     root = _root(grad_fn)
-    if max_depth is not None:
-        max_depth = check_int(max_depth, "max_depth", min_value=0)
+    max_depth = None if max_depth is None else check_int(max_depth, "max_depth", min_value=0)
     out = sys.stdout if file is None else file
     printed = set()
     stack = [(root, 0)]  # depth-first, without recursion
@@ -96,7 +95,6 @@ def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummar
             print(f"{pad}  ... ({below} more node{'s' * (below != 1)} below)", file=out)
         else:
             stack.extend((child, level + 1) for child in reversed(children))
-
     summary = graph_summary(root)
     print(f"total nodes: {summary.total} (depth {summary.depth})", file=out)
     for cls, n in sorted(summary.counts.items(), key=lambda item: (-item[1], item[0])):

@@ -229,9 +229,8 @@ def train(
         clip: ``clip(grads, clip_norm) -> list of clipped grads``, not :func:`clip_grad_norm`.
         update: ``update(model, inputs, targets, optimizer)`` does a whole update instead of
             ``loss_fn``; returns the loss or a dict with ``"loss"`` (maybe ``"grad_norm"``).
-        eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict whose first
-            number is the score; run in eval mode without gradients every ``eval_every``
-            updates and after the last.
+        eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict led by it, run
+            without gradients in eval mode every ``eval_every`` updates and after the last.
         keep_best: end with the weights that scored best (needs ``eval_fn``).
         target, patience: stop once the score is <= ``target``, or after ``patience``
             evaluations without a new best.
