@@ -237,10 +237,8 @@ def sample_sequence(
     temperature = check_float(temperature, "temperature", min_value=0.0, strict_min=True)
     if strategy == "top_k" and k is None:
         raise ValueError('strategy="top_k" needs k, the number of tokens to keep, e.g. k=5.')
-    if k is not None:
-        k = check_int(k, "k", min_value=1)
-    if stop_token is not None:
-        stop_token = check_int(stop_token, "stop_token", min_value=0)
+    k = None if k is None else check_int(k, "k", min_value=1)
+    stop_token = None if stop_token is None else check_int(stop_token, "stop_token", min_value=0)
     if isinstance(start, int) and not isinstance(start, bool):
         start = torch.tensor([start])
     tokens = check_tensor(start, "start", (None,), floating=False)

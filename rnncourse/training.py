@@ -249,8 +249,7 @@ def train(
         None if v is None else check_float(v, name, min_value=0.0, strict_min=True)
         for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value))
     )
-    if patience is not None:
-        patience = check_int(patience, "patience", min_value=1)
+    patience = None if patience is None else check_int(patience, "patience", min_value=1)
     if keep_best and eval_fn is None:
         raise TypeError("keep_best needs eval_fn, the score that picks the best weights.")
     optimizer = _optimizer(optimizer, model, lr)
