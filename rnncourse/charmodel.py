@@ -305,8 +305,7 @@ def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
 
 
 def from_checkpoint(checkpoint: dict) -> CharModel:
-    """The float32 ``CharModel`` in eval mode that ``checkpoint`` describes, with ``vocab``
-    and ``info`` attached."""
+    """The float32 ``CharModel`` of ``checkpoint``, in eval mode, with ``vocab`` and ``info``."""
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
         raise ValueError(
             f"not a CharModel checkpoint of format {_FORMAT} (a dict from to_checkpoint)."

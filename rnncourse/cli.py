@@ -33,13 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    cut = argv.index("--") if "--" in argv else len(argv)  # the rest is for jupyter lab
-    args = _parser().parse_args(argv[:cut])
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, jupyter_args = _parser().parse_args(argv[:cut]), argv[cut + 1 :]
     return workspace.start(
-        args.dir,
-        browser=not args.no_browser,
-        launch=not args.copy_only,
-        jupyter_args=argv[cut + 1 :],
+        args.dir, browser=not args.no_browser, launch=not args.copy_only, jupyter_args=jupyter_args
     )
 
 

@@ -86,10 +86,9 @@ def draw_unrolled(
 ):
     """Draw a recurrent network unfolded over ``T`` (1 to 12) steps, sharing U, W, V.
 
-    ``outputs``: ``"every"``, ``"last"`` or ``"none"``; ``show_loop`` draws the folded
-    network beside. ``encoder_decoder``: a sequence-to-sequence model instead, its context
-    C fed to every step of a decoder (W', V) of ``T_out`` steps (default T). Draws into
-    ``ax`` or a new figure; returns the Figure (not registered with pyplot).
+    ``outputs``: ``"every"``, ``"last"`` or ``"none"``; ``show_loop``: the folded network
+    beside; ``encoder_decoder``: a seq2seq model instead, its context C fed to every step
+    of a decoder (W', V) of ``T_out`` steps (default T). Returns the Figure (of ``ax``).
     """
     T = check_int(T, "T", min_value=1, max_value=12)
     check_choice(outputs, "outputs", ("every", "last", "none"))

@@ -37,11 +37,11 @@ def _act(a: torch.Tensor, nonlinearity: str) -> tuple[torch.Tensor, torch.Tensor
     return a, torch.ones_like(a)
 
 
-def _check_square(W, name: str = "W") -> torch.Tensor:
-    W = check_tensor(W, name, ("H", "H"))
+def _check_square(W) -> torch.Tensor:
+    W = check_tensor(W, "W", ("H", "H"))
     if W.shape[0] != W.shape[1]:
         raise ValueError(
-            f"{name} must be square (H, H), got shape {tuple(W.shape)}. A recurrent weight "
+            f"W must be square (H, H), got shape {tuple(W.shape)}. A recurrent weight "
             f"matrix maps the state to the state, so it has as many rows as columns."
         )
     return W
@@ -165,9 +165,8 @@ def spectral_norms(J: torch.Tensor) -> torch.Tensor:
 
 
 def log_growth_rate(norms: torch.Tensor, *, skip: int = 0) -> float:
-    """Least-squares slope r of log ``norms`` (L,) against lag (as from
-    :func:`jacobian_norms`), the first ``skip`` lags left out: the norm grows about e^r per
-    step. A zero norm gives ``-inf``."""
+    """Least-squares slope r of log ``norms`` (L,) against lag, the first ``skip`` lags left
+    out: the norm grows about e^r per step. A zero norm gives ``-inf``."""
     norms = check_tensor(norms, "norms", ("L",))
     skip = check_int(skip, "skip", min_value=0, max_value=norms.shape[0] - 2)
     y = norms[skip:].double()
@@ -202,10 +201,8 @@ def _as_input_type(value: torch.Tensor, like):
 
 
 def time_constant(gate=None, *, theta=None):
-    """Time constant tau = -1 / ln(gate) of s(t) = gate s(t-1) + x(t): gate^k = exp(-k / tau).
-
-    Give ``gate`` in (0, 1) or its logit ``theta`` (safer near 1); a tensor gives float64.
-    """
+    """Time constant tau = -1 / ln(gate) of s(t) = gate s(t-1) + x(t), from ``gate`` in
+    (0, 1) or its logit ``theta`` (safer near 1); a tensor gives a float64 tensor."""
     return _as_input_type(-1.0 / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
@@ -300,8 +297,7 @@ def pascanu_bound(
     steps = check_int(steps, "steps", min_value=1)
     gen = generator(seed)
     H = W.shape[0]
-    sigma = float(torch.linalg.matrix_norm(W, ord=2))
-    gamma = _GAMMA[nonlinearity]
+    sigma, gamma = float(torch.linalg.matrix_norm(W, ord=2)), _GAMMA[nonlinearity]
     h0 = torch.randn(H, generator=gen, dtype=W.dtype)
     xs = torch.randn(steps, H, generator=gen, dtype=W.dtype)
     norms = jacobian_norms(W, h0, xs, nonlinearity)

@@ -53,9 +53,8 @@ def free_running(
     state=None,
     to_input: Callable | None = None,
 ) -> tuple[torch.Tensor, object]:
-    """Run ``step_fn`` from ``first_input`` (``(B,)`` ids or ``(B, D)``) on its own outputs,
-    ``input_{t+1} = to_input(output_t)`` (default: the output); ``(outputs (B, steps, ...),
-    state)``."""
+    """Run ``step_fn`` from ``first_input`` (``(B,)`` ids or ``(B, D)``) on ``to_input(output)``
+    (default: the output itself); returns ``(outputs (B, steps, ...), state)``."""
     check_tensor(first_input, "first_input", floating=False)
     steps = check_int(steps, "steps", min_value=1)
     inputs, outputs = first_input, []
@@ -199,9 +198,8 @@ def scheduled_sampling(
 
 
 def sample_categorical(probs: torch.Tensor, *, seed: int | torch.Generator | None = None):
-    """One draw ``(B,)`` from each row of ``probs`` ``(B, V)`` (non-negative, any positive
-    sum) by inverting its cumulative sum; unlike ``torch.multinomial``, a seed gives the
-    same tokens on every torch version."""
+    """One draw ``(B,)`` per row of ``probs`` ``(B, V)`` (non-negative, positive sum); unlike
+    ``torch.multinomial``, a seed gives the same tokens on every torch version."""
     probs = check_tensor(probs, "probs", ("B", "V"))
     if bool((probs < 0).any()) or not bool((probs.sum(-1) > 0).all()):
         raise ValueError(
@@ -228,9 +226,8 @@ def sample_sequence(
     """Generate ids ``(B, n)``, ``n <= steps`` (start excluded), feeding each token back.
 
     ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start`` (an
-    int or ``(B,)`` ids). ``strategy``: ``"greedy"``, ``"temperature"`` or ``"top_k"``
-    (among the ``k`` likeliest). A sequence that drew ``stop_token`` repeats it; when all
-    have, generation ends.
+    int or ``(B,)`` ids); ``strategy``: ``"greedy"``, ``"temperature"`` or ``"top_k"``.
+    A sequence that drew ``stop_token`` repeats it; when all have, generation ends.
     """
     check_choice(strategy, "strategy", ("greedy", "temperature", "top_k"))
     steps = check_int(steps, "steps", min_value=1)

@@ -70,10 +70,9 @@ def graph_summary(grad_fn) -> GraphSummary:
 def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummary:
     """Print the autograd graph below ``grad_fn`` (or a tensor) as nested class names.
 
-    One line ``<class 'Name'>`` per edge plus the root, indented two spaces below its
-    user; a node reached again prints ``(seen above)`` instead of its subgraph. Below
-    ``max_depth`` levels (None: all), ``... (N more nodes below)``. Prints to ``file``
-    (default stdout); returns (and prints) the whole graph's :class:`GraphSummary`.
+    One line ``<class 'Name'>`` per edge plus the root, indented below its user; a node
+    seen before prints ``(seen above)``, and below ``max_depth`` levels (None: all) a count
+    of nodes. Prints to ``file`` (default stdout); returns the :class:`GraphSummary`.
     """
     root = _root(grad_fn)
     max_depth = None if max_depth is None else check_int(max_depth, "max_depth", min_value=0)

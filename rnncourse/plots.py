@@ -244,9 +244,9 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
     """Plot the loss per step, and the gradient norm on a second (log) axis.
 
-    ``history``: a :class:`~rnncourse.training.History` (evaluations as markers), a list of
-    losses, a dict of per-step lists (``"loss"``, ``"grad_norm"``, other keys containing
-    "loss") or a list of such dicts. ``log_loss``: a log loss axis (if all are positive).
+    ``history``: a :class:`~rnncourse.training.History`, a list of losses, a dict of
+    per-step lists (``"loss"``, ``"grad_norm"``, other ``"*loss*"``) or a list of dicts.
+    ``log_loss``: a log loss axis, if all values are positive.
     """
     hist, evals = _history(history)
     fig, ax = _one_axes(None, (6.0, 3.2))

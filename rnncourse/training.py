@@ -68,9 +68,8 @@ def clip_grad_value(parameters, clip_value: float) -> None:
 
 
 def cosine_decay(steps: int, floor: float = 0.01) -> Callable[[int], float]:
-    """The learning-rate factor after ``u`` updates: from 1 at ``u = 0`` to ``floor`` at
-    ``u = steps`` along half a cosine, ``floor + (1 - floor) (1 + cos(pi u / steps)) / 2``
-    (``floor`` after that). Pass it as ``train(..., lr_schedule=cosine_decay(steps))``."""
+    """``u -> floor + (1 - floor) (1 + cos(pi u / steps)) / 2`` (``floor`` after ``steps``),
+    a learning-rate factor for ``train(..., lr_schedule=cosine_decay(steps))``."""
     steps = check_int(steps, "steps", min_value=1)
     floor = check_float(floor, "floor", min_value=0.0, max_value=1.0)
 
@@ -87,10 +86,9 @@ class NonFiniteLossError(FloatingPointError):
 @dataclass
 class History:
     """What :func:`train` recorded: per update ``loss``, ``grad_norm`` (before clipping),
-    ``wall_time`` (seconds, evaluations not counted), ``logged`` (name -> values of other
-    numbers ``update`` returned); ``eval_metrics`` (name -> values) at updates
-    ``eval_steps``; and the ``reason`` it stopped: ``"steps"`` (all done), ``"target"``,
-    ``"seconds"``, ``"patience"`` or ``"stop_when"``."""
+    ``wall_time`` (seconds, evaluations not counted), ``logged`` (other numbers ``update``
+    returned); ``eval_metrics`` at updates ``eval_steps``; and the ``reason`` it stopped:
+    ``"steps"`` (all done), ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``."""
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)

@@ -49,8 +49,7 @@ def _cells_digest(data: bytes) -> str | None:
     """A digest of a notebook's cells (type and source), blind to outputs and metadata;
     ``None`` for a file that is not a notebook (it counts as edited)."""
     try:
-        cells = json.loads(data)["cells"]
-        text = [(c["cell_type"], "".join(c["source"])) for c in cells]
+        text = [(c["cell_type"], "".join(c["source"])) for c in json.loads(data)["cells"]]
     except (ValueError, KeyError, TypeError):
         return None
     return _digest(json.dumps(text).encode())
@@ -100,7 +99,7 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
                 continue
             if edited:
                 report.kept.append(name)
-                beside = target.with_name(target.name[: -len(".ipynb")] + ".updated.ipynb")
+                beside = target.with_suffix(".updated.ipynb")
                 if shipped != entry["copied"] and entry.get("offered") != shipped:
                     _write_atomic(beside, data)
                     print(
@@ -123,9 +122,8 @@ def _running_as_root() -> bool:
 
 
 def jupyter_command(jupyter_args=(), *, browser: bool = True) -> list[str]:
-    """``[python, -m, jupyter, lab, *args]``: ``--no-browser`` unless ``browser``, then
-    ``jupyter_args`` (a list of strings) as they are; as root, ``--allow-root`` is added
-    with a printed line."""
+    """``[python, -m, jupyter, lab, *args]``: ``--no-browser`` unless ``browser``, then the
+    strings ``jupyter_args``; as root, ``--allow-root`` is added with a message."""
     if isinstance(jupyter_args, str) or not all(isinstance(a, str) for a in jupyter_args):
         raise TypeError(
             "jupyter_args must be a list of strings, such as ['--port=8889'], "
