@@ -41,12 +41,8 @@ __version__ = "0.1.0"
 
 
 def _show_figures_as_images() -> None:
-    """In IPython, display a returned matplotlib Figure as a PNG image.
-
-    The package builds its figures without pyplot (so none leak), and IPython shows such
-    a Figure as an image only once the inline backend is active. Registering the PNG
-    formatter here makes ``fig`` as a cell's last line show the picture in any kernel.
-    """
+    """In IPython, show a Figure (built without pyplot) as a PNG even before the inline
+    backend is active."""
     import sys
 
     if "IPython" not in sys.modules:

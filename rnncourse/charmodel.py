@@ -1,24 +1,6 @@
-"""A character-level language model: embedding -> recurrent layer -> linear readout.
-
-:class:`CharModel` reads token ids ``(B, T)`` and gives next-character logits
-``(B, T, V)``. Its recurrent layer is a fast ``torch.nn.GRU`` or ``torch.nn.LSTM``, any
-cell from :mod:`rnncourse.cells` (a step function of your own in a
-:class:`~rnncourse.cells.StepCell`), run with :func:`rnncourse.sequences.run`, or a
-:class:`~rnncourse.scan.MinGRU` (your whole-sequence function as its ``sequence_fn``).
-``step`` takes one token per sequence, the interface of
-:func:`rnncourse.generation.sample_sequence`. :func:`new_model` makes an untrained model
-for a corpus from a seed; :func:`next_char_loss` is the loss to train it with
-``rnncourse.training.train``.
-
-Trained models ship with the package (``scripts/train_char_models.py`` made them):
-:func:`load_pretrained` gives ``"names"`` (first names, one per sequence, between
-``<start>`` and ``<stop>``) or ``"shakespeare"`` (running text); :func:`validation_nll`
-scores a model on its corpus's validation split; :func:`sample_text` and
-:func:`sample_names` generate. A checkpoint (:func:`to_checkpoint`) is a dict of
-tensors, numbers, strings, lists and dicts, so ``torch.load(..., weights_only=True)``
-reads it.
-
-Example::
+"""A character-level language model (embedding -> recurrent layer -> linear readout), the
+shipped ``"names"`` and ``"shakespeare"`` models (``scripts/train_char_models.py`` made
+them), scoring and sampling. Example::
 
     model = new_model("names", recurrent=cells.StepCell(gru_step, "gru", 32, 128), seed=0)
     model = load_pretrained("shakespeare")
@@ -58,19 +40,12 @@ _FORMAT = 1  # the checkpoint layout; raise when it changes
 
 
 class CharModel(nn.Module):
-    """Next-character prediction: ``e(t) = E[x(t)]``, ``h(t) = f(h(t-1), e(t))``,
-    ``o(t) = V h(t) + b_o``.
+    """Next-character prediction: ``h(t) = f(h(t-1), E[x(t)])``, ``o(t) = V h(t) + b_o``.
 
-    ``V = vocab_size`` token ids, embeddings of ``I = embedding_size`` features (default
-    32), a state of ``H = hidden_size`` (default 128). ``recurrent`` is ``"gru"``
-    (``torch.nn.GRU``), ``"lstm"`` (``torch.nn.LSTM``), a cell from
-    :mod:`rnncourse.cells` (e.g. a ``cells.StepCell`` running your step function), run
-    step by step with ``sequences.run``, or a ``scan.MinGRU`` run over the whole sequence
-    at once; with a cell or a MinGRU, ``I`` and ``H`` default to its sizes.
-
-    Parts: ``embedding`` (``nn.Embedding(V, I)``), ``rnn``, ``readout`` (``nn.Linear(H,
-    V)``). A state is ``h`` ``(B, H)`` (LSTM: ``(h, c)``) whatever the layer; ``None`` means
-    zeros. A loaded model also has ``vocab`` and ``info`` (the checkpoint's record).
+    ``V = vocab_size`` ids, ``I = embedding_size`` (default 32), ``H = hidden_size``
+    (default 128). ``recurrent``: ``"gru"``, ``"lstm"``, a cell from :mod:`rnncourse.cells`
+    or a ``scan.MinGRU`` (these set ``I`` and ``H``). A state is ``h`` ``(B, H)`` (LSTM:
+    ``(h, c)``), ``None`` for zeros. A loaded model has ``vocab`` and ``info``.
     """
 
     def __init__(
@@ -114,11 +89,8 @@ class CharModel(nn.Module):
         self.readout = nn.Linear(hidden_size, vocab_size)
 
     def run(self, tokens: torch.Tensor, state=None):
-        """Logits at every step and the state after the last one.
-
-        ``tokens``: int64 ids ``(B, T)``, each in ``[0, V)``; ``state``: ``h`` ``(B, H)``
-        (LSTM: ``(h, c)``), or ``None`` for zeros. Returns ``(logits (B, T, V), state)``.
-        """
+        """``tokens`` int64 ids ``(B, T)`` in ``[0, V)`` and a state (or ``None``) ->
+        ``(logits (B, T, V), state after the last step)``."""
         tokens = self._check_tokens(tokens, ("B", "T"), "tokens")
         e = self.embedding(tokens)  # (B, T, I)
         if self.kind == "cell":
@@ -142,11 +114,8 @@ class CharModel(nn.Module):
         return logits[:, 0], state
 
     def to_cells(self) -> CharModel:
-        """A copy whose recurrent layer is the matching ``rnncourse.cells`` cell, same weights.
-
-        It computes the same logits, step by step in readable Python, so a cell of your
-        own (with the same parameters) can be dropped in: ``CharModel(V, recurrent=cell)``.
-        """
+        """A copy (same weights, same logits) whose layer is the matching ``rnncourse.cells``
+        cell, so a cell of your own with the same parameters can replace it."""
         if self.kind in ("cell", "min_gru"):
             raise TypeError("this model already runs an rnncourse layer; copy it instead.")
         cell_class = cells.GRUCell if self.kind == "gru" else cells.LSTMCell
@@ -202,14 +171,9 @@ def new_model(
     *,
     seed: int | torch.Generator | None = None,
 ) -> CharModel:
-    """An untrained :class:`CharModel` for ``corpus``, with ``vocab`` and ``info`` attached.
-
-    ``corpus`` is ``"names"`` (29 tokens; a name runs from ``<start>`` to ``<stop>``) or
-    ``"shakespeare"`` (68 tokens, running text); the other arguments are
-    :class:`CharModel`'s. ``seed`` draws every initial weight, a given cell's included:
-    an int gives the same weights every time; the global random generator is left as it
-    was. ``info`` (``corpus``, ``start_token``) is what the sampling functions read.
-    """
+    """An untrained :class:`CharModel` for ``corpus`` (``"names"``: 29 tokens, or
+    ``"shakespeare"``: 68), with ``vocab`` and ``info`` (``corpus``, ``start_token``);
+    ``seed`` draws every initial weight, a given cell's too, the global RNG untouched."""
     vocab = char_vocab(load_names() if _corpus_arg(corpus) == "names" else load_shakespeare())
     with torch.random.fork_rng(devices=[]):
         model = CharModel(len(vocab), embedding_size, hidden_size, recurrent)
@@ -223,8 +187,8 @@ def new_model(
 
 
 def next_char_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy, in nats per character, of ``logits`` ``(B, T, V)`` against the
-    int64 ``targets`` ``(B, T)`` that are not ``<pad>``."""
+    """Mean cross-entropy (nats per character) of ``logits`` ``(B, T, V)`` against int64
+    ``targets`` ``(B, T)``, ``<pad>`` skipped."""
     return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
 
 
@@ -235,13 +199,9 @@ def _corpus_arg(corpus) -> str:
 
 
 def validation_data(corpus: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The validation split of ``corpus`` as ``(inputs (N, L), targets (N, L))``, int64.
-
-    ``"names"``: ``encode_names(split_names().valid)``, one name a row (3,203 rows).
-    ``"shakespeare"``: the last 10 % of the text (``split_text``) cut into consecutive
-    windows of ``VALID_WINDOW`` predictions (the last one shorter), each scored from a zero
-    state. Padding in ``targets`` is ``Vocab.pad_id``, which the loss skips.
-    """
+    """The validation split of ``corpus`` as int64 ``(inputs (N, L), targets (N, L))``,
+    padded with ``Vocab.pad_id``: one name a row, or the last 10 % of Shakespeare in
+    windows of ``VALID_WINDOW`` (the last one shorter)."""
     if _corpus_arg(corpus) == "names":
         batch = encode_names(split_names().valid)
         return batch.inputs, batch.targets
@@ -250,17 +210,13 @@ def validation_data(corpus: str) -> tuple[torch.Tensor, torch.Tensor]:
     n = (len(ids) - 1 + VALID_WINDOW - 1) // VALID_WINDOW
     padded = torch.full((n * VALID_WINDOW + 1,), Vocab.pad_id, dtype=torch.long)
     padded[: len(ids)] = ids
-    inputs = padded[:-1].reshape(n, VALID_WINDOW)
-    targets = padded[1:].reshape(n, VALID_WINDOW)
+    inputs, targets = padded[:-1].reshape(n, VALID_WINDOW), padded[1:].reshape(n, VALID_WINDOW)
     return inputs.masked_fill(targets == Vocab.pad_id, Vocab.pad_id), targets
 
 
 def validation_nll(model: CharModel, corpus: str | None = None) -> float:
-    """Mean negative log-likelihood (nats per predicted character) on ``corpus``'s validation.
-
-    ``corpus`` defaults to ``model.info["corpus"]`` of a loaded model. Measured in eval mode
-    without gradients, over :func:`validation_data`, padding skipped.
-    """
+    """Mean negative log-likelihood (nats per character) on ``corpus``'s validation data
+    (default: ``model.info["corpus"]``), in eval mode without gradients."""
     if not isinstance(model, CharModel):
         raise TypeError(f"model must be a CharModel, got {type(model).__name__}.")
     if corpus is None:
@@ -284,12 +240,8 @@ def sample_names(
     seed: int | torch.Generator | None = None,
     max_length: int = 20,
 ) -> list[str]:
-    """``n`` names drawn at once from a names model, each from ``<start>`` to ``<stop>``.
-
-    Every letter is drawn from ``softmax(logits / temperature)`` and fed back
-    (``generation.sample_sequence`` on a batch of ``n``). A name that has not ended after
-    ``max_length`` letters is cut there. ``seed`` makes the draw repeatable.
-    """
+    """``n`` names drawn at once from a names model, each letter from
+    ``softmax(logits / temperature)``; a name is cut after ``max_length`` letters."""
     if not isinstance(model, CharModel) or not getattr(model, "info", {}).get("start_token"):
         raise TypeError(
             "model must be a names CharModel, e.g. load_pretrained('names') or "
@@ -322,13 +274,9 @@ def sample_text(
     temperature: float = 1.0,
     seed: int | torch.Generator | None = None,
 ) -> str:
-    """``prompt`` followed by up to ``length`` generated characters.
-
-    The model reads the prompt, then samples from ``softmax(logits / temperature)``, feeding
-    each character back (``generation.sample_sequence``). A names model starts from
-    ``<start>`` (the prompt, possibly empty, is the name's beginning) and ends at ``<stop>``;
-    a running-text model needs a non-empty prompt. ``seed`` makes the sample repeatable.
-    """
+    """``prompt`` and up to ``length`` characters sampled from ``softmax(logits /
+    temperature)``. A names model starts a name at ``<start>`` (the prompt may be empty)
+    and ends at ``<stop>``; a running-text model needs a prompt."""
     if not isinstance(model, CharModel) or not isinstance(getattr(model, "vocab", None), Vocab):
         raise TypeError("model must be a CharModel with a vocab, e.g. load_pretrained('names').")
     if not isinstance(prompt, str):
@@ -343,12 +291,8 @@ def sample_text(
 
 
 def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
-    """A dict holding ``model``'s weights (float16), sizes, ``vocab`` and ``info``.
-
-    ``info`` is the record kept with the weights (e.g. ``corpus``, ``valid_nll``,
-    ``training``): numbers, strings, lists and dicts only, so the checkpoint loads with
-    ``torch.load(..., weights_only=True)``. Save it with ``torch.save``.
-    """
+    """A dict of ``model``'s float16 weights, sizes, ``vocab`` and ``info`` (numbers,
+    strings, lists and dicts only, e.g. ``corpus``, ``valid_nll``), for ``torch.save``."""
     if not isinstance(model, CharModel) or model.kind in ("cell", "min_gru"):
         raise TypeError("only a CharModel with recurrent='gru' or 'lstm' can be checkpointed.")
     if not isinstance(vocab, Vocab) or len(vocab) != model.vocab_size:
@@ -361,16 +305,12 @@ def to_checkpoint(model: CharModel, vocab: Vocab, **info) -> dict:
 
 
 def from_checkpoint(checkpoint: dict) -> CharModel:
-    """The float32 ``CharModel`` in eval mode that ``checkpoint`` describes, with ``vocab``
-    and ``info`` attached."""
+    """The float32 ``CharModel`` of ``checkpoint``, in eval mode, with ``vocab`` and ``info``."""
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
         raise ValueError(
             f"not a CharModel checkpoint of format {_FORMAT} (a dict from to_checkpoint)."
         )
-    sizes = checkpoint["sizes"]
-    model = CharModel(
-        sizes["vocab_size"], sizes["embedding_size"], sizes["hidden_size"], sizes["recurrent"]
-    )
+    model = CharModel(**checkpoint["sizes"])
     model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
     model.vocab = Vocab(checkpoint["vocab"][3:])
     if model.vocab.itos != checkpoint["vocab"]:
@@ -382,20 +322,15 @@ def from_checkpoint(checkpoint: dict) -> CharModel:
 def load_checkpoint(path) -> CharModel:
     """The model saved at ``path`` (a file written by ``torch.save(to_checkpoint(...))``)."""
     with warnings.catch_warnings():
-        # torch 2.1's weights-only loader warns about its own use of TypedStorage; nothing
-        # a student can act on, and it would show under every cell that loads a model
+        # torch 2.1's weights-only loader warns about its own use of TypedStorage
         warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     return from_checkpoint(checkpoint)
 
 
 def load_pretrained(name: str) -> CharModel:
-    """A shipped model, float32, in eval mode: ``"names"`` or ``"shakespeare"``.
-
-    ``model.vocab`` turns text into ids and back; ``model.info`` holds the corpus, the
-    hyperparameters, the training run and ``valid_nll`` (nats per character, as
-    :func:`validation_nll` measures it).
-    """
+    """A shipped model, float32, in eval mode: ``"names"`` or ``"shakespeare"``. Its
+    ``info`` holds the corpus, hyperparameters, training run and ``valid_nll``."""
     if not isinstance(name, str) or name not in PRETRAINED:
         raise ValueError(f"no pretrained model {name!r}; choose one of {PRETRAINED}.")
     fix = "reinstall rnncourse or run scripts/train_char_models.py."

@@ -1,16 +1,5 @@
-"""The ``rnncourse`` command.
-
-``rnncourse start [DIR] [--no-browser] [--copy-only] [-- JUPYTER_ARGS ...]``
-    copy the course notebooks into DIR (default ``./rnncourse-workspace``) and open
-    JupyterLab there; a notebook you edited is never overwritten. Arguments after
-    ``--`` go to ``jupyter lab`` as they are (``rnncourse start -- --port=8889``); as
-    root, ``--allow-root`` is added with a message.
-``rnncourse --version``
-    print the version of the course installed.
-
-The authors' and instructors' tools (student copies from the solutions, the website)
-run from a clone of the repository: ``python -m authoring``.
-"""
+"""The ``rnncourse`` command: ``rnncourse start [DIR]`` copies the course notebooks into
+DIR and opens JupyterLab there (``--help`` for more); ``rnncourse --version``."""
 
 from __future__ import annotations
 
@@ -44,13 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    cut = argv.index("--") if "--" in argv else len(argv)  # the rest is for jupyter lab
-    args = _parser().parse_args(argv[:cut])
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, jupyter_args = _parser().parse_args(argv[:cut]), argv[cut + 1 :]
     return workspace.start(
-        args.dir,
-        browser=not args.no_browser,
-        launch=not args.copy_only,
-        jupyter_args=argv[cut + 1 :],
+        args.dir, browser=not args.no_browser, launch=not args.copy_only, jupyter_args=jupyter_args
     )
 
 

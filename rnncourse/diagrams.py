@@ -1,10 +1,4 @@
-"""Drawing a recurrent network folded (a loop) and unfolded over time.
-
-:func:`draw_unrolled` draws, with matplotlib only, the folded recurrent network (a loop
-through a delay square) beside the same network unfolded over T steps, where the
-shared weights U, W, V appear on every step; or a sequence-to-sequence model (encoder,
-context C, decoder).
-"""
+"""Drawing a recurrent network folded (a loop) and unfolded over time, with matplotlib."""
 
 from __future__ import annotations
 
@@ -16,6 +10,7 @@ from ._validation import check_choice, check_int
 __all__ = ["draw_unrolled"]
 
 _COLORS = {"x": "#cfe2f3", "h": "#fde3c8", "o": "#d9ead3", "C": "#ead1f5"}
+_EDGE = dict(edgecolor="0.2", linewidth=1.3, zorder=2)
 _R = 0.32  # node radius
 _DX = 1.5  # distance between time steps
 _Y = {"x": 0.0, "h": 1.5, "o": 3.0}  # rows: inputs, states, outputs
@@ -23,25 +18,21 @@ _CENTER = dict(ha="center", va="center")
 _WEIGHT_STYLE = dict(
     _CENTER, fontsize=11, color="#8b1e1e", fontweight="bold", zorder=3, gid="weight"
 )
+_LABEL_STYLE = dict(_CENTER, fontsize=12, zorder=3, gid="node")
 _NOTE_STYLE = dict(_CENTER, fontsize=10, color="0.3")
 
 
 def _node(ax, xy, label, kind, *, dashed=False):
     """A circle with a label at ``xy``; returns ``(xy, patch)`` (arrows attach to its edge)."""
     face, line = ("white", "--") if dashed else (_COLORS[kind], "-")
-    patch = Circle(xy, _R, facecolor=face, edgecolor="0.2", linewidth=1.3, linestyle=line)
-    patch.set_zorder(2)
-    ax.add_patch(patch)
-    ax.text(*xy, label, fontsize=12, zorder=3, gid="node", **_CENTER)
+    patch = ax.add_patch(Circle(xy, _R, facecolor=face, linestyle=line, **_EDGE))
+    ax.text(*xy, label, **_LABEL_STYLE)
     return xy, patch
 
 
 def _arrow(ax, start, end, label=None, *, rad=0.0, at=(0.5, 0.0), color="0.25"):
-    """An arrow between two (xy, patch) pairs, clipped to the patches' edges.
-
-    The label sits at fraction ``at[0]`` of the way from start to end, shifted
-    sideways by ``at[1]`` (positive: to the left of the direction of travel).
-    """
+    """An arrow between two (xy, patch) pairs, clipped to the patches' edges; the label
+    sits ``at[0]`` of the way along, ``at[1]`` to the left of the direction of travel."""
     (xa, ya), patch_a = start
     (xb, yb), patch_b = end
     ends = dict(posA=(xa, ya), posB=(xb, yb), patchA=patch_a, patchB=patch_b)
@@ -75,14 +66,10 @@ def _column(ax, x, t, outputs_here: bool, prev, state="h", weights=("U", "W", "V
 
 def _folded(ax, x0, outputs: str):
     """The folded network: x -> h -> o, and h back to itself through a delay square."""
-    h = _node(ax, (x0, _Y["h"]), _sup("h", "t"), "h")
-    _arrow(ax, _node(ax, (x0, _Y["x"]), _sup("x", "t"), "x"), h, "U", at=(0.5, -0.2))
-    if outputs != "none":
-        _arrow(ax, h, _node(ax, (x0, _Y["o"]), _sup("o", "t"), "o"), "V", at=(0.5, -0.2))
+    h = _column(ax, x0, "t", outputs != "none", None)
     side, sq_xy = 0.22, (x0 + 1.05, _Y["h"])
     corner = (sq_xy[0] - side / 2, sq_xy[1] - side / 2)
-    square = Rectangle(corner, side, side, facecolor="0.15", edgecolor="0.15", zorder=2)
-    ax.add_patch(square)
+    square = ax.add_patch(Rectangle(corner, side, side, color="0.15", zorder=2))
     _arrow(ax, h, (sq_xy, square), rad=-0.7)
     _arrow(ax, (sq_xy, square), h, "W", rad=-0.7, at=(0.5, 0.55))
     ax.text(sq_xy[0] + 0.05, sq_xy[1] - 0.75, "delay", **{**_NOTE_STYLE, "fontsize": 9})
@@ -97,21 +84,11 @@ def draw_unrolled(
     T_out: int | None = None,
     title: str | None = None,
 ):
-    """Draw a recurrent network folded (a loop) and unfolded over T time steps.
+    """Draw a recurrent network unfolded over ``T`` (1 to 12) steps, sharing U, W, V.
 
-    The unfolded graph has input nodes x(t) (bottom), states h(t) (middle) and outputs
-    o(t) (top); every step reuses the same input weights U, recurrent weights W and
-    output weights V. The initial state h(0) = 0 is drawn dashed. On the left, the
-    folded graph shows the same network as one cell whose state returns to itself
-    through a delay (black square): the value comes back one step later.
-
-    ``T`` (1 to 12) steps are unfolded; ``outputs`` is ``"every"``, ``"last"``
-    (many-to-one: only o(T)) or ``"none"``; ``show_loop`` draws the folded network beside.
-    With ``encoder_decoder`` it draws a sequence-to-sequence model instead: an encoder
-    reads x(1..T) into states h(t), its last state becomes the context C, and a decoder
-    with its own weights W', V runs ``T_out`` steps (default T) with states s(t), fed C at
-    every step. It draws into ``ax`` or a new figure sized to fit, and returns the
-    Figure, not registered with pyplot: in a notebook it displays as the cell's value.
+    ``outputs``: ``"every"``, ``"last"`` or ``"none"``; ``show_loop``: the folded network
+    beside; ``encoder_decoder``: a seq2seq model instead, its context C fed to every step
+    of a decoder (W', V) of ``T_out`` steps (default T). Returns the Figure (of ``ax``).
     """
     T = check_int(T, "T", min_value=1, max_value=12)
     check_choice(outputs, "outputs", ("every", "last", "none"))
@@ -122,10 +99,7 @@ def draw_unrolled(
     width = (T + T_out + 1 if encoder_decoder else T) * _DX + (3.7 if loop else 0) + 1.4
     if ax is None:
         height = 2.6 if outputs == "none" else 3.6
-        fig = Figure(figsize=(max(4.0, 0.95 * width), height), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+        ax = Figure(figsize=(max(4.0, 0.95 * width), height), layout="constrained").add_subplot()
 
     x = 0.0
     if loop:
@@ -147,24 +121,12 @@ def draw_unrolled(
     caption = f"unfolded over T = {T} steps: {shared} shared"
 
     if encoder_decoder:
-        # The context C: a bar under the decoder, fed by the encoder's last state and
-        # feeding every decoder step.
+        # the context C: a bar under the decoder, feeding every decoder step
         x_first, x_last = x + 2 * _DX, x + (T_out + 1) * _DX
-        bar_xy = ((x_first + x_last) / 2, _Y["x"])
-        bar = FancyBboxPatch(
-            (x_first - 0.45, _Y["x"] - 0.27),
-            x_last - x_first + 0.9,
-            0.54,
-            boxstyle="round,pad=0.03",
-            facecolor=_COLORS["C"],
-            edgecolor="0.2",
-            linewidth=1.3,
-            zorder=2,
-        )
-        ax.add_patch(bar)
-        ax.text(
-            *bar_xy, r"$\mathbf{C}$", ha="center", va="center", fontsize=12, zorder=3, gid="node"
-        )
+        corner, width = (x_first - 0.45, _Y["x"] - 0.27), x_last - x_first + 0.9
+        box = dict(boxstyle="round,pad=0.03", facecolor=_COLORS["C"], **_EDGE)
+        bar = ax.add_patch(FancyBboxPatch(corner, width, 0.54, **box))
+        ax.text((x_first + x_last) / 2, _Y["x"], r"$\mathbf{C}$", **_LABEL_STYLE)
         _arrow(ax, prev, ((x_first - 0.3, _Y["x"]), bar))
         prev = None
         x += _DX
@@ -183,4 +145,4 @@ def draw_unrolled(
     ax.set_ylim(-1.15, (_Y["h"] + 0.75) if outputs == "none" else (_Y["o"] + 0.55))
     ax.set_aspect("equal")
     ax.axis("off")
-    return fig
+    return ax.figure

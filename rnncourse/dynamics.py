@@ -1,19 +1,6 @@
-"""Recurrent gain: eigenvalues, Jacobian products, fixed points and time constants.
-
-A vanilla RNN without output is the map
-
-    h(t) = phi(a(t)),    a(t) = W h(t-1) + U x(t) + b,
-
-with an element-wise nonlinearity phi (slope phi', largest slope gamma). How far back a
-gradient can reach is set by the Jacobian of the final state with respect to an earlier one,
-
-    dh(T)/dh(t) = D(T) W D(T-1) W ... D(t+1) W,    D(s) = diag(phi'(a(s))),
-
-a product of T - t matrices: when its norm shrinks by a constant factor per step the
-gradient vanishes, when it grows it explodes. This module computes those products
-exactly, fits their log growth rate, finds fixed points of small networks and turns a
-gate into a time constant; for single sequences, states ``(H,)`` and inputs ``(T, I)``.
-"""
+"""Recurrent gain of ``h(t) = phi(W h(t-1) + U x(t) + b)`` on one sequence (states
+``(H,)``, inputs ``(T, I)``): eigenvalues, exact Jacobian products ``dh(T)/dh(t)``, their
+growth rate, fixed points, and a gate's time constant."""
 
 from __future__ import annotations
 
@@ -33,12 +20,12 @@ __all__ = [
 ]  # fmt: skip
 
 NONLINEARITIES = ("tanh", "relu", "linear", "sigmoid")
-# Largest slope of each nonlinearity: gamma in Pascanu et al. (2013).
+# gamma, the largest slope of each nonlinearity
 _GAMMA = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
 
 
 def _act(a: torch.Tensor, nonlinearity: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(phi(a), phi'(a))`` for the named nonlinearity."""
+    """``(phi(a), phi'(a))`` for the named nonlinearity."""
     if nonlinearity == "tanh":
         h = torch.tanh(a)
         return h, 1 - h**2
@@ -50,18 +37,18 @@ def _act(a: torch.Tensor, nonlinearity: str) -> tuple[torch.Tensor, torch.Tensor
     return a, torch.ones_like(a)
 
 
-def _check_square(W, name: str = "W") -> torch.Tensor:
-    W = check_tensor(W, name, ("H", "H"))
+def _check_square(W) -> torch.Tensor:
+    W = check_tensor(W, "W", ("H", "H"))
     if W.shape[0] != W.shape[1]:
         raise ValueError(
-            f"{name} must be square (H, H), got shape {tuple(W.shape)}. A recurrent weight "
+            f"W must be square (H, H), got shape {tuple(W.shape)}. A recurrent weight "
             f"matrix maps the state to the state, so it has as many rows as columns."
         )
     return W
 
 
 def eigenvalues(W: torch.Tensor) -> torch.Tensor:
-    """Eigenvalues of a square matrix ``W`` (H, H), as a complex tensor of shape (H,)."""
+    """Eigenvalues of ``W`` (H, H), complex (H,)."""
     return torch.linalg.eigvals(_check_square(W))
 
 
@@ -71,7 +58,7 @@ def spectral_radius(W: torch.Tensor) -> float:
 
 
 def scale_to_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
-    """Return ``W * radius / rho(W)``, a copy of ``W`` (H, H) with spectral radius ``radius``."""
+    """``W * radius / rho(W)``: ``W`` (H, H) rescaled to spectral radius ``radius``."""
     radius = check_float(radius, "radius", min_value=0.0)
     rho = spectral_radius(W)
     if rho < 1e-12:
@@ -86,10 +73,8 @@ def scale_to_spectral_radius(W: torch.Tensor, radius: float) -> torch.Tensor:
 def random_recurrent_matrix(
     n: int, gain: float, *, seed: int | torch.Generator | None = None, dtype=torch.float64
 ) -> torch.Tensor:
-    """Random recurrent weights (n, n): N(0, 1/n) entries, rescaled to spectral radius ``gain``.
-
-    ``seed``: an int, a ``torch.Generator`` or ``None`` (fresh); the global RNG is untouched.
-    """
+    """Random weights (n, n): N(0, 1/n) entries rescaled to spectral radius ``gain``, drawn
+    from ``seed`` (an int, a ``torch.Generator`` or ``None``), the global RNG untouched."""
     n = check_int(n, "n", min_value=1)
     gain = check_float(gain, "gain", min_value=0.0)
     W0 = torch.randn(n, n, generator=generator(seed), dtype=dtype) / math.sqrt(n)
@@ -100,10 +85,9 @@ def _drive(W, xs, U, b, steps) -> torch.Tensor:
     """The input term ``U x(t) + b`` for every step, shape (T, H)."""
     H = W.shape[0]
     if xs is None:
-        steps = check_int(steps, "steps", min_value=1) if steps is not None else None
         if steps is None:
             raise ValueError("Give either the inputs xs (T, I) or the number of steps.")
-        drive = torch.zeros(steps, H, dtype=W.dtype)
+        drive = torch.zeros(check_int(steps, "steps", min_value=1), H, dtype=W.dtype)
     else:
         xs = check_tensor(xs, "xs", ("T", "I"))
         if U is None:
@@ -131,14 +115,9 @@ def jacobian_products(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``h(t) = phi(W h(t-1) + U x(t) + b)``; return every exact Jacobian dh(T)/dh(t).
 
-    ``W`` (H, H), ``h0`` (H,), inputs ``xs`` (T, I) or ``None`` for zero input over
-    ``steps`` steps, ``nonlinearity`` "tanh", "relu", "linear" or "sigmoid", ``U`` (H, I)
-    (``None`` adds ``x(t)`` (T, H) directly) and ``b`` (H,) or ``None``.
-
-    Returns:
-        ``(hs, jacs)``: the states ``hs`` (T + 1, H) with ``hs[0] = h0``, and
-        ``jacs`` (T + 1, H, H) with ``jacs[t] = dh(T)/dh(t)``; ``jacs[T]`` is the identity
-        and the lag of ``jacs[t]`` is ``T - t``.
+    ``W`` (H, H), ``h0`` (H,), ``xs`` (T, I) or ``None`` (zero input for ``steps``), ``U``
+    (H, I) or ``None`` (``xs`` (T, H) added directly), ``b`` (H,) or ``None``. Returns
+    ``(hs (T + 1, H), jacs (T + 1, H, H))``, ``hs[0] = h0``, ``jacs[t] = dh(T)/dh(t)``.
     """
     W = _check_square(W)
     H = W.shape[0]
@@ -150,27 +129,17 @@ def jacobian_products(
         h, slope = _act(W @ hs[-1] + u, nonlinearity)
         hs.append(h)
         slopes.append(slope)
-    T = len(slopes)
-    jacs = torch.empty(T + 1, H, H, dtype=W.dtype)
-    J = torch.eye(H, dtype=W.dtype)
-    for t in range(T, 0, -1):
-        jacs[t] = J
-        J = (J * slopes[t - 1]) @ W  # dh(T)/dh(t-1) = dh(T)/dh(t) diag(phi'(a(t))) W
-    jacs[0] = J
-    return torch.stack(hs), jacs
+    jacs = [torch.eye(H, dtype=W.dtype)]  # from dh(T)/dh(T) back to dh(T)/dh(0)
+    for slope in reversed(slopes):
+        jacs.append((jacs[-1] * slope) @ W)  # dh(T)/dh(t-1) = dh(T)/dh(t) diag(phi'(a(t))) W
+    return torch.stack(hs), torch.stack(jacs[::-1])
 
 
 def jacobian_norms(
     W, h0, xs=None, nonlinearity="tanh", U=None, b=None, *, steps=None, ord="spectral"
 ) -> torch.Tensor:
-    """Norm of dh(T)/dh(T-k) for every lag k = 0..T, shape (T + 1,).
-
-    Takes the arguments of :func:`jacobian_products` (same defaults and checks), plus
-    ``ord``: "spectral" (largest singular value, the most a gradient can be stretched) or
-    "fro" (Frobenius). Entry 0 is the identity's norm (1, or sqrt(H) for "fro").
-    Example: ``jacobian_norms(W, h0, xs, "tanh", U, b)`` or
-    ``jacobian_norms(W, h0, steps=50, ord="fro")``.
-    """
+    """Norm (T + 1,) of dh(T)/dh(T-k) for lags k = 0..T, ``ord`` "spectral" or "fro"; the
+    other arguments as :func:`jacobian_products`."""
     ord = check_choice(ord, "ord", ("spectral", "fro"))
     _, jacs = jacobian_products(W, h0, xs, nonlinearity, U, b, steps=steps)
     norms = spectral_norms(jacs) if ord == "spectral" else torch.linalg.matrix_norm(jacs, "fro")
@@ -178,12 +147,8 @@ def jacobian_norms(
 
 
 def spectral_norms(J: torch.Tensor) -> torch.Tensor:
-    """Largest singular value of each matrix in a batch J (..., H, H) -> (...).
-
-    Computed as sqrt(largest eigenvalue of J^T J), exact to rounding and quicker than an
-    SVD (about 30 against 44 ms for 51 matrices of 128 x 128). Where J^T J would lose
-    precision to underflow or overflow (norms near the dtype's limits) the SVD is used.
-    """
+    """Largest singular value (...) of each matrix in J (..., H, H): sqrt of the top
+    eigenvalue of J^T J (quicker), or the SVD where J^T J would under- or overflow."""
     J = check_tensor(J, "J")
     if J.ndim < 2 or J.shape[-1] != J.shape[-2]:
         raise ValueError(
@@ -200,14 +165,8 @@ def spectral_norms(J: torch.Tensor) -> torch.Tensor:
 
 
 def log_growth_rate(norms: torch.Tensor, *, skip: int = 0) -> float:
-    """Per-step log growth rate of a norm-vs-lag curve: the least-squares slope of log norm.
-
-    ``norms`` (L,) are indexed by lag (as returned by :func:`jacobian_norms`); the first
-    ``skip`` lags are left out of the fit (a transient). A rate r means the norm is
-    multiplied by about e^r per step: r < 0 vanishes, r > 0 explodes, and for a linear
-    RNN r tends to ln(spectral radius). Zero norms (a gradient that vanished exactly)
-    give ``-inf``.
-    """
+    """Least-squares slope r of log ``norms`` (L,) against lag, the first ``skip`` lags left
+    out: the norm grows about e^r per step. A zero norm gives ``-inf``."""
     norms = check_tensor(norms, "norms", ("L",))
     skip = check_int(skip, "skip", min_value=0, max_value=norms.shape[0] - 2)
     y = norms[skip:].double()
@@ -219,7 +178,7 @@ def log_growth_rate(norms: torch.Tensor, *, skip: int = 0) -> float:
 
 
 def _gate_to_log(gate, theta) -> torch.Tensor:
-    """ln(gate) as a float64 tensor, from either the gate value or its logit theta."""
+    """ln(gate) as a float64 tensor, from the gate value or its logit theta."""
     if (gate is None) == (theta is None):
         raise ValueError("Give exactly one of gate (the value sigmoid(theta)) or theta.")
     if theta is not None:
@@ -242,12 +201,8 @@ def _as_input_type(value: torch.Tensor, like):
 
 
 def time_constant(gate=None, *, theta=None):
-    """Time constant tau = -1 / ln(gate) of the gated leaky unit s(t) = gate s(t-1) + x(t).
-
-    After k steps an input's contribution is scaled by gate^k = exp(-k / tau).
-    Give the gate value ``gate`` = sigmoid(theta) in (0, 1), or the logit ``theta``
-    (numerically safer close to 1). Floats give a float, tensors a float64 tensor.
-    """
+    """Time constant tau = -1 / ln(gate) of s(t) = gate s(t-1) + x(t), from ``gate`` in
+    (0, 1) or its logit ``theta`` (safer near 1); a tensor gives a float64 tensor."""
     return _as_input_type(-1.0 / _gate_to_log(gate, theta), theta if gate is None else gate)
 
 
@@ -257,8 +212,8 @@ def half_life(gate=None, *, theta=None):
 
 
 class FixedPoint(NamedTuple):
-    """A fixed point ``h`` (H,) of the map, the eigenvalues (H,) of its Jacobian there,
-    and whether it is stable (all eigenvalues inside the unit circle)."""
+    """A fixed point ``h`` (H,), its Jacobian's eigenvalues (H,), and whether it is stable
+    (all of them inside the unit circle)."""
 
     h: torch.Tensor
     eigenvalues: torch.Tensor
@@ -277,29 +232,17 @@ def fixed_points(
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> list[FixedPoint]:
-    """Fixed points h* = phi(W h* + U x + b) of a small RNN under constant input ``x``.
-
-    Newton's method on F(h) = phi(W h + u) - h, with u = U x + b (``W`` (H, H), ``U``
-    (H, I), ``b`` (H,), ``x`` (I,) or ``None`` for no input), from ``n_starts`` random
-    starting states drawn from ``seed`` (0 by default: the same points every call;
-    uniform in [-1, 1]^H for tanh/sigmoid, N(0, 4) otherwise) plus the zero state.
-    Points closer than 1e-6 count as one.
-
-    Returns:
-        The unique fixed points sorted by their first coordinate, each with the
-        eigenvalues of the Jacobian diag(phi'(a)) W and a stability flag.
-    """
+    """Fixed points h* = phi(W h* + U x + b), sorted by h*[0], found by Newton's method from
+    zero and ``n_starts`` states drawn from ``seed``; ``W`` (H, H), ``U`` (H, I), ``b``
+    (H,), ``x`` (I,) or ``None``. Points closer than 1e-6 count as one."""
     W = _check_square(W)
     H = W.shape[0]
     nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
     n_starts = check_int(n_starts, "n_starts", min_value=1)
-    if x is not None:
-        x = check_tensor(x, "x", ("I",))
-        if U is None:
-            raise ValueError("x was given without U; pass U (H, I) to map it into the state.")
-        u = _drive(W, x[None], U, b, None)[0]
-    else:
-        u = _drive(W, None, None, b, 1)[0]
+    xs = None if x is None else check_tensor(x, "x", ("I",))[None]
+    if xs is not None and U is None:
+        raise ValueError("x was given without U; pass U (H, I) to map it into the state.")
+    u = _drive(W, xs, U, b, 1 if xs is None else None)[0]
     gen = generator(seed)
     if nonlinearity in ("tanh", "sigmoid"):
         starts = torch.rand(n_starts, H, generator=gen, dtype=W.dtype) * 2 - 1
@@ -318,9 +261,8 @@ def fixed_points(
             except RuntimeError:  # singular Jacobian: give up on this start
                 break
         g, slope = _act(W @ h + u, nonlinearity)
-        if not float((g - h).norm()) < max(tol, 1e-8) * 10:
-            continue
-        if any(float((p.h - h).norm()) < 1e-6 for p in found):
+        converged = float((g - h).norm()) < max(tol, 1e-8) * 10
+        if not converged or any(float((p.h - h).norm()) < 1e-6 for p in found):
             continue
         eig = torch.linalg.eigvals(slope[:, None] * W)
         found.append(FixedPoint(h, eig, bool(eig.abs().max() < 1)))
@@ -328,15 +270,9 @@ def fixed_points(
 
 
 class PascanuBound(NamedTuple):
-    """Result of :func:`pascanu_bound`.
-
-    sigma_max: largest singular value of W. gamma: largest slope of the nonlinearity.
-    bound: 1 / gamma. vanishing: ``sigma_max < bound``, which guarantees
-    ||dh(T)/dh(t)|| <= (gamma sigma_max)^(T - t) -> 0. ratios ``(steps + 1,)``: the measured
-    ||dh(T)/dh(t)|| / (gamma sigma_max)^(T - t) of a random run at lags 0..steps (1 at lag 0,
-    where the Jacobian is the identity). max_ratio: the largest of them at lags >= 1
-    (<= 1 confirms the inequality numerically; 0 where the bound itself is 0).
-    """
+    """sigma_max of W, gamma (largest slope of phi), bound = 1 / gamma, vanishing =
+    sigma_max < bound; ratios ``(steps + 1,)``: ||dh(T)/dh(t)|| / (gamma sigma_max)^(T - t)
+    at lags 0..steps (0 where the bound is 0), max_ratio their largest at lags >= 1."""
 
     sigma_max: float
     gamma: float
@@ -353,21 +289,15 @@ def pascanu_bound(
     steps: int = 30,
     seed: int | torch.Generator | None = 0,
 ) -> PascanuBound:
-    """Sufficient condition for vanishing gradients (Pascanu, Mikolov & Bengio, 2013).
-
-    Since ||dh(T)/dh(t)|| <= prod ||diag(phi'(a(s)))|| ||W|| <= (gamma sigma_max(W))^(T - t),
-    with gamma = 1 for tanh/relu and 1/4 for the logistic sigmoid, sigma_max(W) < 1/gamma
-    makes the gradient vanish. The inequality is checked on a run of ``steps`` steps
-    from a random state with random inputs drawn from ``seed`` (0 by default: the same
-    ratios every call), see :class:`PascanuBound`.
-    """
+    """Pascanu et al. (2013): sigma_max(W) < 1/gamma makes the gradient vanish, since
+    ||dh(T)/dh(t)|| <= (gamma sigma_max)^(T - t). Checked on a ``steps``-step run from a
+    random state and inputs drawn from ``seed`` (default 0: the same every call)."""
     W = _check_square(W)
     nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
     steps = check_int(steps, "steps", min_value=1)
     gen = generator(seed)
     H = W.shape[0]
-    sigma = float(torch.linalg.matrix_norm(W, ord=2))
-    gamma = _GAMMA[nonlinearity]
+    sigma, gamma = float(torch.linalg.matrix_norm(W, ord=2)), _GAMMA[nonlinearity]
     h0 = torch.randn(H, generator=gen, dtype=W.dtype)
     xs = torch.randn(steps, H, generator=gen, dtype=W.dtype)
     norms = jacobian_norms(W, h0, xs, nonlinearity)

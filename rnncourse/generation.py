@@ -1,19 +1,9 @@
 """Autoregressive generation: teacher forcing, free running, scheduled sampling, sampling.
 
-Shapes are batch-first: ``B`` sequences, ``T`` time steps, vectors of size ``D``, ``V``
-tokens. A model that feeds its own outputs back is a *step function*
-``step_fn(input_t, state) -> (output_t, state)``: ``input_t`` is one time step, ``(B,)``
-token ids or ``(B, D)`` vectors, ``output_t`` is ``(B, V)`` logits or ``(B, D)`` vectors,
-and ``state`` is whatever the model carries (``None`` on the first call).
-
-Scheduled sampling (Bengio et al. 2015): at training update i, each input is the TRUE
-previous token with probability ``eps_i`` and the model's own previous sample otherwise;
-``eps_i`` starts near 1 and decays, so the model gradually learns from its own mistakes.
-Every function and schedule here takes ``eps`` as Bengio et al. do, the probability of
-the TRUE token (1: teacher forcing, 0: free running); several libraries use ``1 - eps``.
-
-Every ``seed`` is an int (the same draws every time), a ``torch.Generator`` (used as it
-is) or ``None`` (fresh draws); torch's global generator is never used.
+A *step function* ``step_fn(input_t, state) -> (output_t, state)`` maps ``(B,)`` ids or
+``(B, D)`` vectors to ``(B, V)`` logits or ``(B, D)``; ``state`` starts as ``None``.
+``eps`` is the probability of feeding the TRUE token (Bengio et al. 2015). A ``seed`` is
+an int, a ``torch.Generator`` or ``None``; the global RNG is never used.
 """
 
 from __future__ import annotations
@@ -35,17 +25,8 @@ __all__ = [
 
 
 def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
-    """The inputs of teacher forcing: the targets shifted right by one step.
-
-    At step t the model gets the *true* output of step t - 1; at step 0 it gets
-    ``start``: for token ids ``targets (B, T)`` an int or ``(B,)`` ids, for vectors
-    ``(B, T, D)`` a number, ``(D,)`` or ``(B, D)``. This is
-    :func:`rnncourse.sequences.shift_right` with a start value that broadcasts.
-
-    Returns:
-        Inputs of the same shape and dtype as ``targets``: ``inputs[:, 0] = start`` and
-        ``inputs[:, t] = targets[:, t - 1]``; the last target is never an input.
-    """
+    """Teacher forcing's inputs, shaped like ``targets`` (ids ``(B, T)`` or ``(B, T, D)``):
+    ``inputs[:, 0] = start`` (broadcast to one step), ``inputs[:, t] = targets[:, t - 1]``."""
     check_tensor(targets, "targets", floating=False)
     if targets.dim() not in (2, 3):
         raise ValueError(
@@ -61,7 +42,7 @@ def teacher_forced_inputs(targets: torch.Tensor, start) -> torch.Tensor:
             f"start must broadcast to one step of targets {tuple(step_shape)}, got shape "
             f"{tuple(first.shape)}."
         ) from None
-    return sequences.shift_right(targets, first)  # the package's one shift (and dtype checks)
+    return sequences.shift_right(targets, first)
 
 
 def free_running(
@@ -72,15 +53,8 @@ def free_running(
     state=None,
     to_input: Callable | None = None,
 ) -> tuple[torch.Tensor, object]:
-    """Run an autoregressive model on its own outputs, as at test time.
-
-    ``output_t, state = step_fn(input_t, state)``, then ``input_{t+1} =
-    to_input(output_t)`` (e.g. ``lambda logits: logits.argmax(-1)``; default: the output
-    itself), from ``first_input`` (``(B,)`` ids or ``(B, D)``) and ``state`` (``None``:
-    the model's default).
-
-    Returns ``(outputs (B, steps, ...), final state)``.
-    """
+    """Run ``step_fn`` from ``first_input`` (``(B,)`` ids or ``(B, D)``) on ``to_input(output)``
+    (default: the output itself); returns ``(outputs (B, steps, ...), state)``."""
     check_tensor(first_input, "first_input", floating=False)
     steps = check_int(steps, "steps", min_value=1)
     inputs, outputs = first_input, []
@@ -94,22 +68,10 @@ def free_running(
 def free_running_error(
     step_fn: Callable, series: torch.Tensor, warmup: int, *, steps: int | None = None, state=None
 ) -> torch.Tensor:
-    """Squared error against steps ahead when a model runs on its own predictions.
-
-    The model first reads the true values ``series[:, :warmup]``, so that its state knows
-    the sequence; its output after the last one predicts ``series[:, warmup]``. From then
-    on each prediction is fed back as the next input (:func:`free_running`), and the one
-    ``k`` steps ahead is compared with ``series[:, warmup + k - 1]``: errors made early
-    are fed back and can compound, which is what this measures (without gradients).
-
-    ``step_fn(input_t (B, D), state) -> (output_t (B, D), state)`` predicts the value
-    after ``input_t``; ``series`` is float ``(B, T, D)``, ``1 <= warmup < T``, and
-    ``steps`` (default ``T - warmup``) at most ``T - warmup``.
-
-    Returns:
-        ``(B, steps)``: squared error averaged over ``D``; column ``k - 1`` is the error
-        ``k`` steps ahead. ``.mean(0)`` gives the MSE per step ahead.
-    """
+    """Squared error ``(B, steps)``, averaged over ``D``, of predictions ``k`` steps ahead
+    (column ``k - 1``) when ``step_fn`` runs on its own predictions after reading the true
+    ``series[:, :warmup]`` (``(B, T, D)``, ``1 <= warmup < T``); no gradients. ``steps``
+    is at most, and by default, ``T - warmup``."""
     series = check_tensor(series, "series", ("B", "T", "D"))
     T = series.shape[1]
     if T < 2:
@@ -125,22 +87,17 @@ def free_running_error(
         for t in range(warmup):
             prediction, state = step_fn(series[:, t], state)
         check_tensor(prediction, "output of step_fn", tuple(series[:, 0].shape))
+        predictions = [prediction[:, None]]
         if steps > 1:
-            rest, _ = free_running(step_fn, prediction, steps - 1, state=state)
-            predictions = torch.cat([prediction[:, None], rest], dim=1)
-        else:
-            predictions = prediction[:, None]
+            predictions.append(free_running(step_fn, prediction, steps - 1, state=state)[0])
         truth = series[:, warmup : warmup + steps]
-        return (predictions - truth).pow(2).mean(-1)
+        return (torch.cat(predictions, dim=1) - truth).pow(2).mean(-1)
 
 
 @dataclass(frozen=True)
 class LinearSchedule:
-    """``eps_i = max(eps_min, k - c * i)``, the probability of feeding the TRUE token.
-
-    ``k`` in [0, 1] is where it starts, ``c >= 0`` the decrease per update, ``eps_min``
-    in [0, k] the floor.
-    """
+    """``eps_i = max(eps_min, k - c * i)``, from ``k`` in [0, 1] down by ``c >= 0`` per
+    update to the floor ``eps_min`` in [0, k]."""
 
     k: float = 1.0
     c: float = 1e-3
@@ -152,13 +109,12 @@ class LinearSchedule:
         check_float(self.eps_min, "eps_min", min_value=0.0, max_value=self.k)
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         return max(self.eps_min, self.k - self.c * check_int(i, "i", min_value=0))
 
 
 @dataclass(frozen=True)
 class ExponentialSchedule:
-    """``eps_i = k ** i``, the probability of feeding the TRUE token; ``0 < k < 1``."""
+    """``eps_i = k ** i``, ``0 < k < 1``."""
 
     k: float = 0.999
 
@@ -168,17 +124,13 @@ class ExponentialSchedule:
             raise ValueError(f"k must be < 1 so that eps decays, got {k}; try k=0.999.")
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         return self.k ** check_int(i, "i", min_value=0)
 
 
 @dataclass(frozen=True)
 class InverseSigmoidSchedule:
-    """``eps_i = k / (k + exp(i / k))``, the probability of feeding the TRUE token.
-
-    With the time scale ``k >= 1`` it stays near 1 for roughly ``k * ln(k)`` updates and
-    then falls off smoothly.
-    """
+    """``eps_i = k / (k + exp(i / k))``, ``k >= 1``: near 1 for about ``k ln k`` updates,
+    then falling smoothly."""
 
     k: float = 100.0
 
@@ -186,9 +138,8 @@ class InverseSigmoidSchedule:
         check_float(self.k, "k", min_value=1.0)
 
     def __call__(self, i: int) -> float:
-        """eps at training update ``i >= 0``."""
         i = check_int(i, "i", min_value=0)
-        if i / self.k > 700:  # exp would overflow; eps is 0 to double precision anyway
+        if i / self.k > 700:  # exp would overflow; eps is 0 in double precision
             return 0.0
         return self.k / (self.k + math.exp(i / self.k))
 
@@ -200,18 +151,8 @@ def scheduled_sampling_step(
     *,
     seed: int | torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Choose, for every sequence separately, the true input or the model's own sample.
-
-    A coin (drawn from ``seed``) is flipped for each of the ``B`` sequences: with
-    probability ``eps`` the true input (``(B,)`` ids or ``(B, D)``) is fed, otherwise the
-    model's sample from the previous step (the same shape and dtype). The sample is
-    DETACHED, so no gradient flows back through it (the model does not learn through its
-    own feedback).
-
-    Returns:
-        ``(inputs, used_true)``: the chosen inputs, like ``true_input``, and the coins,
-        ``(B,)`` bool, True where the true input was fed.
-    """
+    """Per sequence, ``true_input`` (``(B,)`` ids or ``(B, D)``) with probability ``eps``,
+    else ``model_input`` (same shape and dtype) DETACHED: ``(inputs, used_true (B,) bool)``."""
     check_tensor(true_input, "true_input", floating=False)
     check_tensor(model_input, "model_input", tuple(true_input.shape), floating=False)
     if model_input.dtype != true_input.dtype:
@@ -221,10 +162,9 @@ def scheduled_sampling_step(
             f"to_input=lambda logits: logits.argmax(-1)."
         )
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
-    batch = true_input.shape[0]
-    coins = torch.rand(batch, generator=_random.generator(seed))
+    coins = torch.rand(true_input.shape[0], generator=_random.generator(seed))
     used_true = (coins < eps).to(true_input.device)
-    mask = used_true.view(batch, *([1] * (true_input.dim() - 1)))
+    mask = used_true.view(-1, *([1] * (true_input.dim() - 1)))
     return torch.where(mask, true_input, model_input.detach()), used_true
 
 
@@ -238,46 +178,28 @@ def scheduled_sampling(
     state=None,
     seed: int | torch.Generator | None = None,
 ) -> tuple[torch.Tensor, object, torch.Tensor]:
-    """Run a model over a training sequence with scheduled sampling.
-
-    Step 0 gets ``start`` (as in :func:`teacher_forced_inputs`). At every later step t,
-    each sequence independently gets the true previous target ``targets[:, t - 1]``
-    (``targets``: ids ``(B, T)`` or vectors ``(B, T, D)``) with probability ``eps`` (e.g.
-    ``schedule(i)``), or else the model's own sample ``to_input(output_{t-1})``, detached;
-    ``to_input`` is e.g. ``lambda logits: logits.argmax(-1)`` or a sampler (default: the
-    output itself). The coins are drawn from ``seed``.
-
-    Returns:
-        ``(outputs, state, used_true)``: outputs ``(B, T, ...)`` for the loss against
-        ``targets``, the final state, and ``(B, T)`` bool, True where the true input was
-        fed (always True at step 0).
-    """
+    """Run ``step_fn`` over ``targets`` (ids ``(B, T)`` or ``(B, T, D)``) with scheduled
+    sampling: after ``start``, each sequence gets ``targets[:, t - 1]`` with probability
+    ``eps``, else ``to_input(output_{t-1})`` detached (default: the output). Returns
+    ``(outputs (B, T, ...), state, used_true (B, T) bool)``."""
     true_inputs = teacher_forced_inputs(targets, start)
     eps = check_float(eps, "eps", min_value=0.0, max_value=1.0)
     generator = _random.generator(seed)
-    inputs = true_inputs[:, 0]
+    output, state = step_fn(true_inputs[:, 0], state)
+    outputs = [output]
     used = [torch.ones(targets.shape[0], dtype=torch.bool, device=targets.device)]
-    outputs = []
-    for t in range(targets.shape[1]):
-        if t > 0:
-            sample = outputs[-1] if to_input is None else to_input(outputs[-1])
-            inputs, used_true = scheduled_sampling_step(
-                true_inputs[:, t], sample, eps, seed=generator
-            )
-            used.append(used_true)
+    for t in range(1, targets.shape[1]):
+        sample = output if to_input is None else to_input(output)
+        inputs, coins = scheduled_sampling_step(true_inputs[:, t], sample, eps, seed=generator)
         output, state = step_fn(inputs, state)
         outputs.append(output)
+        used.append(coins)
     return torch.stack(outputs, dim=1), state, torch.stack(used, dim=1)
 
 
 def sample_categorical(probs: torch.Tensor, *, seed: int | torch.Generator | None = None):
-    """One draw from each row of ``probs``, by inverting its cumulative distribution.
-
-    ``probs``: ``(B, V)`` non-negative weights per row (they need not sum to 1). A
-    uniform number ``u`` per row picks the first token whose cumulative probability
-    exceeds ``u``. Unlike ``torch.multinomial``, whose algorithm has changed between torch
-    releases, the same seed gives the same tokens on every version. Returns ids ``(B,)``.
-    """
+    """One draw ``(B,)`` per row of ``probs`` ``(B, V)`` (non-negative, positive sum); unlike
+    ``torch.multinomial``, a seed gives the same tokens on every torch version."""
     probs = check_tensor(probs, "probs", ("B", "V"))
     if bool((probs < 0).any()) or not bool((probs.sum(-1) > 0).all()):
         raise ValueError(
@@ -301,28 +223,19 @@ def sample_sequence(
     stop_token: int | None = None,
     state=None,
 ) -> torch.Tensor:
-    """Generate tokens one at a time, feeding every sampled token back as the next input.
+    """Generate ids ``(B, n)``, ``n <= steps`` (start excluded), feeding each token back.
 
-    Because each token is fed back, later tokens depend on what was actually sampled
-    earlier (compare :func:`sample_independently`).
-
-    ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start``, an
-    int (one sequence) or ``(B,)`` ids. ``strategy``: ``"greedy"`` (most likely token),
-    ``"temperature"`` (sample from ``softmax(logits / temperature)``: below 1 sharpens,
-    above 1 flattens) or ``"top_k"`` (the same among the ``k`` likeliest). Once a sequence
-    emits ``stop_token`` the rest of it is filled with it; all stopped ends generation.
-
-    Returns the generated token ids ``(B, n)``, ``n <= steps``, without the start token.
+    ``step_fn(tokens (B,), state) -> (logits (B, V), state)`` starts from ``start`` (an
+    int or ``(B,)`` ids); ``strategy``: ``"greedy"``, ``"temperature"`` or ``"top_k"``.
+    A sequence that drew ``stop_token`` repeats it; when all have, generation ends.
     """
     check_choice(strategy, "strategy", ("greedy", "temperature", "top_k"))
     steps = check_int(steps, "steps", min_value=1)
     temperature = check_float(temperature, "temperature", min_value=0.0, strict_min=True)
     if strategy == "top_k" and k is None:
         raise ValueError('strategy="top_k" needs k, the number of tokens to keep, e.g. k=5.')
-    if k is not None:
-        k = check_int(k, "k", min_value=1)
-    if stop_token is not None:
-        stop_token = check_int(stop_token, "stop_token", min_value=0)
+    k = None if k is None else check_int(k, "k", min_value=1)
+    stop_token = None if stop_token is None else check_int(stop_token, "stop_token", min_value=0)
     if isinstance(start, int) and not isinstance(start, bool):
         start = torch.tensor([start])
     tokens = check_tensor(start, "start", (None,), floating=False)
@@ -339,13 +252,12 @@ def sample_sequence(
                 raise ValueError(f"k must be <= the vocabulary size {logits.shape[1]}, got {k}.")
             if strategy == "greedy":
                 tokens = logits.argmax(-1)
+            elif strategy == "temperature":
+                tokens = sample_categorical((logits / temperature).softmax(-1), seed=generator)
             else:
-                scaled = logits / temperature
-                index = None
-                if strategy == "top_k":
-                    scaled, index = scaled.topk(k, dim=-1)
-                pick = sample_categorical(scaled.softmax(-1), seed=generator)
-                tokens = pick if index is None else index.gather(-1, pick[:, None]).squeeze(-1)
+                top, index = (logits / temperature).topk(k, dim=-1)
+                pick = sample_categorical(top.softmax(-1), seed=generator)
+                tokens = index.gather(-1, pick[:, None]).squeeze(-1)
             if stop_token is not None:
                 tokens = torch.where(done, stop_token, tokens)
                 done |= tokens == stop_token
@@ -358,18 +270,11 @@ def sample_sequence(
 def sample_independently(
     probs: torch.Tensor, *, seed: int | torch.Generator | None = None
 ) -> torch.Tensor:
-    """Sample each step from its own distribution, ignoring what was sampled before.
-
-    This is the wrong way to generate a sequence: even when every per-step distribution
-    (a row of ``probs (T, V)``) is right, the draws do not agree with each other. With
-    next-word probabilities learned from "I think therefore I am", "I like machine
-    learning" and "I am not just a neural network", it can produce "I like just ...".
-    :func:`sample_sequence` avoids this by feeding each sample back. Returns ids ``(T,)``.
-    """
+    """One draw ``(T,)`` from each row of ``probs`` ``(T, V)`` (rows sum to 1), ignoring
+    earlier draws: the wrong way to generate, which :func:`sample_sequence` fixes."""
     check_tensor(probs, "probs", ("T", "V"))
-    if bool((probs < 0).any()) or not torch.allclose(
-        probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4
-    ):
+    sums_to_one = torch.allclose(probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4)
+    if bool((probs < 0).any()) or not sums_to_one:
         raise ValueError(
             "every row of probs must be non-negative and sum to 1; turn logits into "
             "probabilities with logits.softmax(-1)."

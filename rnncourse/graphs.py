@@ -1,12 +1,5 @@
-"""Looking at computation graphs: print the graph torch's autograd records.
-
-``print_graph`` walks the graph that autograd records while a tensor is computed: each
-node is a backward function (``MvBackward0`` for a matrix-vector product,
-``ReluBackward0``, ...) and ``next_functions`` points to the nodes that produced its
-inputs. For a recurrence the graph grows by a fixed set of nodes per time step, which
-is why its backward pass (backpropagation through time) costs time linear in T.
-Drawing the unrolled network is :func:`rnncourse.diagrams.draw_unrolled`.
-"""
+"""Print and measure the graph torch's autograd records (nodes such as ``MvBackward0``,
+linked by ``next_functions`` to the nodes that produced their inputs)."""
 
 from __future__ import annotations
 
@@ -23,13 +16,8 @@ __all__ = ["GraphSummary", "print_graph", "graph_summary"]
 
 @dataclass
 class GraphSummary:
-    """Size of an autograd graph, counting every node once.
-
-    Attributes:
-        total: number of distinct nodes reachable from the root (root included).
-        depth: length, in edges, of the longest path from the root to a leaf node.
-        counts: number of distinct nodes per class name, e.g. ``{"MvBackward0": 5}``.
-    """
+    """Size of an autograd graph: ``total`` distinct nodes (root included), ``depth`` (edges
+    on the longest path to a leaf), ``counts`` per class, e.g. ``{"MvBackward0": 5}``."""
 
     total: int
     depth: int
@@ -58,11 +46,7 @@ def _root(grad_fn):
 
 
 def _heights(root) -> dict:
-    """Longest path (in edges) from each node reachable from ``root`` down to a leaf.
-
-    An explicit stack instead of recursion, so graphs of long sequences fit; each node
-    is finished once, so shared nodes cost nothing extra.
-    """
+    """Longest path (in edges) from each node below ``root`` to a leaf, without recursion."""
     height: dict = {}
     stack = [(root, False)]
     while stack:
@@ -79,39 +63,27 @@ def graph_summary(grad_fn) -> GraphSummary:
     """A :class:`GraphSummary` of the graph below ``grad_fn`` (or a tensor), unprinted."""
     root = _root(grad_fn)
     height = _heights(root)
-    counts = Counter(type(node).__name__ for node in height)
-    return GraphSummary(total=len(height), depth=height[root], counts=dict(counts))
+    counts = dict(Counter(type(node).__name__ for node in height))
+    return GraphSummary(total=len(height), depth=height[root], counts=counts)
 
 
 def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummary:
-    """Print the autograd graph below ``grad_fn`` as nested class names.
+    """Print the autograd graph below ``grad_fn`` (or a tensor) as nested class names.
 
-    Each node is printed as ``<class 'Name'>``, indented two spaces more than the node
-    that uses it, children in the order of ``next_functions``. The graph is a DAG:
-    a node can be reached along many paths (the ``AccumulateGrad`` of a weight used at
-    every time step, for example). A plain tree walk would print it once per path,
-    which grows exponentially; here each node is printed in full (with the nodes below
-    it) only the first time it is reached, and later visits print
-    ``<class 'Name'> (seen above)``. So the printout has one line per edge of the graph
-    plus one for the root, not one per path.
-
-    ``grad_fn`` is ``tensor.grad_fn`` or the tensor. ``max_depth`` limits the printout to
-    that many levels below the root (0: the root only; None: everything); below a cut
-    node a line ``... (N more nodes below)`` counts the distinct nodes under it. Prints
-    to ``file`` (default ``sys.stdout``) and returns a :class:`GraphSummary` of the whole
-    graph, also printed at the end: total nodes, depth and nodes per class.
+    One line ``<class 'Name'>`` per edge plus the root, indented below its user; a node
+    seen before prints ``(seen above)``, and below ``max_depth`` levels (None: all) a count
+    of nodes. Prints to ``file`` (default stdout); returns the :class:`GraphSummary`.
     """
     root = _root(grad_fn)
-    if max_depth is not None:
-        max_depth = check_int(max_depth, "max_depth", min_value=0)
+    max_depth = None if max_depth is None else check_int(max_depth, "max_depth", min_value=0)
     out = sys.stdout if file is None else file
     printed = set()
-    stack = [(root, 0)]  # depth-first, with an explicit stack: no recursion limit
+    stack = [(root, 0)]  # depth-first, without recursion
     while stack:
         node, level = stack.pop()
         pad = "  " * level
         name = f"<class '{type(node).__name__}'>"
-        if node in printed:  # a shared node: print it (and what is below it) only once
+        if node in printed:
             print(f"{pad}{name} (seen above)", file=out)
             continue
         printed.add(node)
@@ -122,7 +94,6 @@ def print_graph(grad_fn, max_depth: int | None = None, file=None) -> GraphSummar
             print(f"{pad}  ... ({below} more node{'s' * (below != 1)} below)", file=out)
         else:
             stack.extend((child, level + 1) for child in reversed(children))
-
     summary = graph_summary(root)
     print(f"total nodes: {summary.total} (depth {summary.depth})", file=out)
     for cls, n in sorted(summary.counts.items(), key=lambda item: (-item[1], item[0])):

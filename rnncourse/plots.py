@@ -1,11 +1,5 @@
-"""Figures in one house style.
-
-Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
-shown twice or left open: in a notebook it displays as the cell's value, and
-``fig.savefig(path)`` writes it. Single-panel functions take ``ax=`` to draw into an
-existing Axes (whose figure they return). Colours come from the Okabe-Ito palette,
-distinguishable with the common forms of colour blindness; titles say what to look for.
-"""
+"""Figures in one house style (Okabe-Ito colours), each a ``matplotlib.figure.Figure``
+built without pyplot; single-panel functions take ``ax=`` to draw into an Axes."""
 
 from __future__ import annotations
 
@@ -77,12 +71,8 @@ def use_style() -> None:
 def figure(
     nrows: int = 1, ncols: int = 1, *, figsize=(6.0, 3.2), sharex=False, sharey=False, **subplot_kw
 ):
-    """A new house-style Figure (not registered with pyplot) and its Axes array.
-
-    ``sharex``/``sharey`` are passed to ``Figure.subplots``; other keywords (e.g.
-    ``projection``) go to each subplot. Returns ``(fig, axes)`` with ``axes`` a NumPy
-    array of shape (nrows, ncols).
-    """
+    """A new house-style Figure (not registered with pyplot) and its Axes (nrows, ncols);
+    other keywords (e.g. ``projection``) go to each subplot."""
     nrows = check_int(nrows, "nrows", min_value=1)
     ncols = check_int(ncols, "ncols", min_value=1)
     with style():
@@ -97,14 +87,13 @@ def figure(
 def _array(x, name: str, ndims: Sequence[int], what: str) -> np.ndarray:
     """``x`` (tensor, array or nested list) as a float NumPy array with one of ``ndims``."""
     if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        x = x.numpy() if not x.is_complex() else x.resolve_conj().numpy()
+        x = x.detach().cpu().resolve_conj().numpy()
     elif not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must be a tensor, array or list of numbers; {err}") from None
-    if not (np.issubdtype(x.dtype, np.number) and not np.issubdtype(x.dtype, np.bool_)):
+    if not np.issubdtype(x.dtype, np.number):
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}.")
     if x.ndim not in ndims:
         raise ValueError(f"{name} must be {what}, got shape {x.shape} ({x.ndim} dimensions).")
@@ -115,19 +104,15 @@ def _array(x, name: str, ndims: Sequence[int], what: str) -> np.ndarray:
 
 def _one_axes(ax, figsize):
     if ax is None:
-        fig, axes = figure(figsize=figsize)
-        return fig, axes[0, 0]
+        ax = figure(figsize=figsize)[1][0, 0]
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}.")
     return ax.figure, ax
 
 
 def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
-    """Plot state trajectories h(t) over time, one line per unit.
-
-    ``hs``: states (T, H) of one sequence, or (B, T, H) for one panel per sequence (at
-    most 4); at most ``units`` units (the first ones) are drawn.
-    """
+    """Plot the first ``units`` units of the states ``hs`` (T, H) over time, or one panel
+    per sequence of (B, T, H) (at most 4)."""
     hs = _array(hs, "hs", (2, 3), "states of shape (T, H) or (B, T, H)")
     units = check_int(units, "units", min_value=1)
     hs = hs[None] if hs.ndim == 2 else hs[:4]
@@ -147,11 +132,8 @@ def plot_states(hs, *, units: int = 8, title: str | None = None) -> Figure:
 
 
 def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None) -> Figure:
-    """Plot ||dh(T)/dh(t)|| against the lag T - t on a log axis, with the fitted growth rate.
-
-    ``norms``: norms per lag (L,) as from ``dynamics.jacobian_norms``, several curves
-    (K, L) with K ``labels``, or a dict {label: (L,)}.
-    """
+    """Plot ``norms`` ||dh(T)/dh(t)|| (L,), (K, L) with K ``labels``, or {label: (L,)},
+    against the lag T - t on a log axis, with the fitted growth rate."""
     if isinstance(norms, Mapping):
         if labels is not None:
             raise ValueError("labels must be None when norms is a dict (its keys are the labels).")
@@ -171,8 +153,7 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
             text = f"rate {rate:+.2f}/step" if np.isfinite(rate) else "vanishes"
             ax.plot(np.arange(len(y)), np.where(y > 0, y, np.nan), label=f"{label or ''} ({text})")
         ax.set_yscale("log")
-        ax.set_xlabel("lag $T - t$ (steps)")
-        ax.set_ylabel(r"$\|\partial h^{(T)} / \partial h^{(t)}\|$")
+        ax.set(xlabel="lag $T - t$ (steps)", ylabel=r"$\|\partial h^{(T)} / \partial h^{(t)}\|$")
         ax.legend(loc="best")
         ax.set_title(title or "Gradient reach: a straight falling line means vanishing")
     return fig
@@ -181,19 +162,13 @@ def plot_gradient_norms(norms, *, labels=None, ax=None, title: str | None = None
 def plot_eigenvalues(
     W, *, ax=None, title: str | None = None, legend: str | None = "upper right"
 ) -> Figure:
-    """Plot eigenvalues in the complex plane with the unit circle.
-
-    ``W``: a square weight matrix (H, H), or its complex eigenvalues (H,). ``legend``: a
-    matplotlib legend location, "outside" (right of the plot, off the points) or None.
-    """
+    """Plot the eigenvalues of ``W`` (H, H), or eigenvalues (H,), with the unit circle;
+    ``legend``: a matplotlib location, "outside" (right of the plot) or None."""
     if legend is not None and not isinstance(legend, str):
         raise TypeError(f"legend must be a location string, 'outside' or None, got {legend!r}.")
-    if isinstance(W, torch.Tensor) and W.ndim == 2:
-        eig = dynamics.eigenvalues(W).numpy()
-    else:
-        eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
-        if eig.ndim == 2:
-            eig = dynamics.eigenvalues(torch.as_tensor(eig)).numpy()
+    eig = _array(W, "W", (1, 2), "a square matrix (H, H) or complex eigenvalues (H,)")
+    if eig.ndim == 2:
+        eig = dynamics.eigenvalues(torch.as_tensor(eig)).numpy()
     fig, ax = _one_axes(ax, (3.6, 3.6))
     rho = float(np.abs(eig).max())
     with style():
@@ -202,8 +177,7 @@ def plot_eigenvalues(
         ax.scatter(eig.real, eig.imag, s=12, color=PALETTE["blue"], label="eigenvalues of W")
         lim = max(1.1, 1.1 * rho)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
-        ax.set_xlabel(r"Re $\lambda$")
-        ax.set_ylabel(r"Im $\lambda$")
+        ax.set(xlabel=r"Re $\lambda$", ylabel=r"Im $\lambda$")
         if legend == "outside":
             ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
         elif legend is not None:
@@ -214,12 +188,8 @@ def plot_eigenvalues(
 
 
 def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Figure:
-    """Plot gate values over time.
-
-    ``gates``: dict {name: values (T,) or (T, H)} (then each unit thin and their mean
-    thick); "i", "f", "g", "o" get fixed colours. ``markers``: time steps to mark with
-    vertical lines (e.g. where an input matters).
-    """
+    """Plot ``gates`` {name: values (T,) or (T, H)} over time ((T, H): units thin, mean
+    thick; "i", "f", "g", "o" in fixed colours), with vertical lines at ``markers``."""
     if not isinstance(gates, Mapping) or not gates:
         raise TypeError("gates must be a non-empty dict {name: values (T,) or (T, H)}.")
     fig, ax = _one_axes(ax, (6.0, 3.0))
@@ -236,15 +206,14 @@ def plot_gates(gates, *, markers=None, ax=None, title: str | None = None) -> Fig
         for m in markers if markers is not None else []:
             ax.axvline(float(m), color="0.2", ls=":", lw=1.2)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel("time step t")
-        ax.set_ylabel("gate value (0 = closed, 1 = open)")
+        ax.set(xlabel="time step t", ylabel="gate value (0 = closed, 1 = open)")
         ax.legend(loc="best", ncol=len(gates))
         ax.set_title(title or "Gate values over time: which gates move at the marked steps?")
     return fig
 
 
 def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
-    """Normalise a training history to ``({name: per-step values}, {metric: (steps, values)})``."""
+    """A history as ``({name: per-step values}, {metric: (steps, values)})``."""
     evals = {}
     if isinstance(history, History):
         if not history.steps:
@@ -267,23 +236,20 @@ def _history(history) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
     series = {
         k: _array(v, f"history[{k!r}]", (1,), "a list of per-step numbers")
         for k, v in out.items()
-        if k == "loss" or k == "grad_norm" or "loss" in k
+        if k == "grad_norm" or "loss" in k
     }
     return series, evals
 
 
 def plot_history(history, *, log_loss: bool = True, title: str | None = None) -> Figure:
-    """Plot training loss per step, and the gradient norm on a second (log) axis.
+    """Plot the loss per step, and the gradient norm on a second (log) axis.
 
-    ``history``: a :class:`rnncourse.training.History` (evaluation metrics drawn as
-    markers where they ran; gradient norms measured before clipping), a list of losses, a
-    dict ``{"loss": [...], "grad_norm": [...]}`` of per-step lists (other keys containing
-    "loss", e.g. "val_loss", drawn too) or a list of per-step dicts with those keys.
-    ``log_loss``: log scale for the loss axis (when all its values are positive).
+    ``history``: a :class:`~rnncourse.training.History`, a list of losses, a dict of
+    per-step lists (``"loss"``, ``"grad_norm"``, other ``"*loss*"``) or a list of dicts.
+    ``log_loss``: a log loss axis, if all values are positive.
     """
     hist, evals = _history(history)
-    fig, axes = figure(figsize=(6.0, 3.2))
-    ax = axes[0, 0]
+    fig, ax = _one_axes(None, (6.0, 3.2))
     # the loss axis cycles through the palette without the gradient norm's vermillion
     colors = [c for name, c in PALETTE.items() if name != "vermillion"]
     with style():
@@ -292,12 +258,11 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             ax.plot(np.arange(1, len(values) + 1), values, color=colors[k], label=name)
         for k, (name, (steps, values)) in enumerate(evals.items(), start=len(curves)):
             ax.plot(steps, values, "o-", ms=3, color=colors[k % len(colors)], label=name)
-        ax.set_xlabel("training step")
-        ax.set_ylabel("loss")
+        ax.set(xlabel="training step", ylabel="loss")
         shown = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
         if log_loss and np.nanmin(shown) > 0:
             ax.set_yscale("log")
-        handles = ax.get_legend_handles_labels()
+        lines = list(ax.lines)
         if "grad_norm" in hist:
             ax2 = ax.twinx()
             g, red = hist["grad_norm"], PALETTE["vermillion"]
@@ -310,8 +275,7 @@ def plot_history(history, *, log_loss: bool = True, title: str | None = None) ->
             ax2.set_ylabel("gradient norm (log)" if log_norm else "gradient norm", color=red)
             ax2.grid(False)
             ax2.spines["right"].set_visible(True)
-            h2 = ax2.get_legend_handles_labels()
-            handles = (handles[0] + h2[0], handles[1] + h2[1])
-        ax.legend(*handles, loc="upper right")
+            lines += ax2.lines
+        ax.legend(handles=lines, loc="upper right")
         ax.set_title(title or "Training: the loss should fall; gradient-norm spikes are cliffs")
     return fig

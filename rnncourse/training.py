@@ -1,5 +1,5 @@
-"""The course's train loop (:func:`train`), gradient clipping equal to ``torch.nn.utils``'s,
-and a learning-rate schedule (:func:`cosine_decay`)."""
+"""The train loop (:func:`train`), gradient clipping as ``torch.nn.utils`` does it, and a
+learning-rate schedule (:func:`cosine_decay`)."""
 
 from __future__ import annotations
 
@@ -23,17 +23,13 @@ __all__ = [
 
 def _grads(parameters) -> list[torch.Tensor]:
     """The gradients of ``parameters`` (a tensor or an iterable), skipping ``None``."""
-    if isinstance(parameters, torch.Tensor):
-        parameters = [parameters]
-    grads = []
-    for p in parameters:
+    params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+    for p in params:
         if not isinstance(p, torch.Tensor):
             raise TypeError(
                 f"parameters must be tensors (e.g. model.parameters()), got {type(p).__name__}."
             )
-        if p.grad is not None:
-            grads.append(p.grad)
-    return grads
+    return [p.grad for p in params if p.grad is not None]
 
 
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -44,25 +40,15 @@ def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
 
 @torch.no_grad()
 def global_grad_norm(parameters) -> torch.Tensor:
-    """The Euclidean norm of all gradients together, as if concatenated into one vector.
-
-    ``||g|| = sqrt(sum_p ||grad_p||^2)``, a scalar tensor, for ``parameters`` (a tensor
-    or an iterable of tensors, e.g. ``model.parameters()``). Parameters without a
-    gradient are skipped; with none at all the result is 0.
-    """
+    """``||g|| = sqrt(sum_p ||grad_p||^2)``, a scalar tensor, for ``parameters`` (a tensor or
+    an iterable of tensors); those without a gradient are skipped (none at all: 0)."""
     return _norm(_grads(parameters))
 
 
 @torch.no_grad()
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
-    """Rescale all gradients together so that their global norm is at most ``max_norm``.
-
-    Pascanu et al. (2013): when ``||g|| > max_norm``, ``g <- max_norm * g / ||g||``. The
-    direction of the whole update is kept; only its length shrinks. Like
-    ``torch.nn.utils.clip_grad_norm_``, the factor is ``max_norm / (||g|| + 1e-6)``,
-    clamped at 1, and gradients are changed in place. ``parameters`` as for
-    :func:`global_grad_norm`; returns the global norm before clipping.
-    """
+    """Scale all gradients in place by ``min(1, max_norm / (||g|| + 1e-6))``, as
+    ``torch.nn.utils.clip_grad_norm_`` does; returns ``||g||`` before clipping."""
     max_norm = check_float(max_norm, "max_norm", min_value=0.0, strict_min=True)
     grads = _grads(parameters)
     total = _norm(grads)
@@ -74,20 +60,16 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
 
 @torch.no_grad()
 def clip_grad_value(parameters, clip_value: float) -> None:
-    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place.
-
-    Same as ``torch.nn.utils.clip_grad_value_``. Unlike norm clipping this can change
-    the direction of the update.
-    """
+    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place, as
+    ``torch.nn.utils.clip_grad_value_`` does (this can turn the update)."""
     clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
     for g in _grads(parameters):
         g.clamp_(min=-clip_value, max=clip_value)
 
 
 def cosine_decay(steps: int, floor: float = 0.01) -> Callable[[int], float]:
-    """The learning-rate factor after ``u`` updates: from 1 at ``u = 0`` to ``floor`` at
-    ``u = steps`` along half a cosine, ``floor + (1 - floor) (1 + cos(pi u / steps)) / 2``
-    (``floor`` after that). Pass it as ``train(..., lr_schedule=cosine_decay(steps))``."""
+    """``u -> floor + (1 - floor) (1 + cos(pi u / steps)) / 2`` (``floor`` after ``steps``),
+    a learning-rate factor for ``train(..., lr_schedule=cosine_decay(steps))``."""
     steps = check_int(steps, "steps", min_value=1)
     floor = check_float(floor, "floor", min_value=0.0, max_value=1.0)
 
@@ -103,13 +85,10 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class History:
-    """What :func:`train` recorded, one value per update in ``loss``, ``grad_norm``
-    (measured before clipping; with ``update=``, what it logged as ``"grad_norm"``),
-    ``wall_time`` (seconds of training, evaluations not counted) and ``logged`` (name ->
-    values of the other numbers a custom ``update`` returned); ``eval_metrics`` (name ->
-    values) at the updates ``eval_steps``; and the ``reason`` training stopped:
-    ``"steps"`` (all done), ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``.
-    """
+    """What :func:`train` recorded: per update ``loss``, ``grad_norm`` (before clipping),
+    ``wall_time`` (seconds, evaluations not counted), ``logged`` (other numbers ``update``
+    returned); ``eval_metrics`` at updates ``eval_steps``; and the ``reason`` it stopped:
+    ``"steps"`` (all done), ``"target"``, ``"seconds"``, ``"patience"`` or ``"stop_when"``."""
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
@@ -135,25 +114,20 @@ class History:
         return self.reason != "steps"
 
     def best(self, metric: str | None = None, mode: str = "min") -> tuple[int, float]:
-        """The best value of a metric and the update count at which it was reached.
-
-        ``metric``: ``"loss"``, ``"grad_norm"`` or an evaluation metric's name; ``None``
-        means the first evaluation metric if there is one, else ``"loss"``. ``mode``:
-        ``"min"`` or ``"max"``. Returns ``(step, value)``.
-        """
+        """``(step, value)``: the best value of ``metric`` (``"loss"``, ``"grad_norm"`` or
+        an evaluation metric; ``None``: the first evaluation metric, else ``"loss"``) by
+        ``mode`` (``"min"`` or ``"max"``) and the update count where it was reached."""
         check_choice(mode, "mode", ("min", "max"))
         if metric is None:
             metric = next(iter(self.eval_metrics), "loss")
+        check_choice(metric, "metric", ("loss", "grad_norm", *self.eval_metrics))
         if metric in ("loss", "grad_norm"):
             values, steps = getattr(self, metric), range(1, self.steps + 1)
-        elif metric in self.eval_metrics:
-            values, steps = self.eval_metrics[metric], self.eval_steps
         else:
-            check_choice(metric, "metric", ("loss", "grad_norm", *self.eval_metrics))
+            values, steps = self.eval_metrics[metric], self.eval_steps
         if not values:
             raise ValueError(f"No values of {metric!r} were recorded yet; train first.")
-        pick = min if mode == "min" else max
-        i = pick(range(len(values)), key=values.__getitem__)
+        i = (min if mode == "min" else max)(range(len(values)), key=values.__getitem__)
         return steps[i], values[i]
 
 
@@ -236,56 +210,44 @@ def train(
     seed: int | torch.Generator | None = None,
     progress: bool = True,
 ) -> History:
-    """Train ``model`` for at most ``steps`` updates and record what happened.
+    """Train ``model`` for at most ``steps`` updates; returns a :class:`History`.
 
-    Every update: get a pair ``(inputs, targets)``, compute
-    ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` when ``inputs`` is a tuple),
-    backpropagate, log the loss and the global gradient norm (before clipping), clip if
-    asked, take an optimizer step and set the learning rate to
-    ``lr * lr_schedule(updates done)``. A NaN or infinite loss raises
-    :class:`NonFiniteLossError`, naming the update. Returns a :class:`History`; the
-    model ends in eval mode.
+    Each update backpropagates ``loss_fn(model(inputs), targets)`` (``model(*inputs)`` for
+    a tuple), logs the loss and the gradient norm before clipping, clips if asked, steps
+    and sets the learning rate to ``lr * lr_schedule(updates done)``. A NaN or infinite
+    loss raises :class:`NonFiniteLossError`. The model ends in eval mode.
 
     Args:
-        batches: a callable ``step -> (inputs, targets)`` called with ``step = 0, 1, ...``
-            or an iterable of such pairs. With ``seed`` (an int or a ``torch.Generator``)
-            the callable gets the one private generator made from it instead, so batches
-            drawn from it, e.g. ``tasks.random_batch(data, 128, seed=g)``, repeat; the
-            global random generator is never used.
-        optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ready ``torch.optim.Optimizer``.
+        batches: a callable ``step -> (inputs, targets)`` or an iterable of pairs. With
+            ``seed`` (an int or a ``torch.Generator``) the callable gets one private
+            generator instead of ``step``; the global RNG is never used.
+        optimizer: ``"adam"``, ``"sgd"`` (at ``lr``) or a ``torch.optim.Optimizer``.
         lr_schedule: the learning rate's factor after ``u`` updates, e.g. :func:`cosine_decay`.
-        clip_norm, clip_value: clip the gradients' global norm (:func:`clip_grad_norm`),
-            or every entry (:func:`clip_grad_value`).
-        clip: ``clip(grads, max_norm) -> clipped``, on the list of gradient tensors (e.g.
-            notebook 05's ``clip_global_norm``), called with ``clip_norm`` instead of
-            :func:`clip_grad_norm`; the tensors it returns become the gradients.
-        update: ``update(model, inputs, targets, optimizer)`` performs one whole update
-            itself (forward, loss, backward, clipping, step) and returns the loss or a
-            dict of numbers with ``"loss"`` (and, if it likes, ``"grad_norm"``); it
-            replaces ``loss_fn``. Evaluation, keep-best, schedule and stop rules apply.
-        eval_fn: ``eval_fn(model)`` returns a score or a dict of named numbers; it runs
-            every ``eval_every`` updates and after the last, in eval mode without
-            gradients. The score, its first number, is lower for a better model.
+        clip_norm, clip_value: :func:`clip_grad_norm` or :func:`clip_grad_value` each update.
+        clip: ``clip(grads, clip_norm) -> list of clipped grads``, not :func:`clip_grad_norm`.
+        update: ``update(model, inputs, targets, optimizer)`` does a whole update instead of
+            ``loss_fn``; returns the loss or a dict with ``"loss"`` (maybe ``"grad_norm"``).
+        eval_fn: ``eval_fn(model)`` -> a score (lower is better) or a dict led by it, run
+            without gradients in eval mode every ``eval_every`` updates and after the last.
         keep_best: end with the weights that scored best (needs ``eval_fn``).
-        target, patience: stop at an evaluation once the score is at most ``target``, or
-            after ``patience`` evaluations without a new best.
-        seconds: stop once this many seconds of training have passed (checked at
-            evaluations; after every update without ``eval_fn``).
+        target, patience: stop once the score is <= ``target``, or after ``patience``
+            evaluations without a new best.
+        seconds: stop after this much training time (checked at evaluations, or after
+            every update without ``eval_fn``).
         stop_when: ``stop_when(history) -> bool``, asked after every update.
-        report: ``report(history)``, called after every evaluation (e.g. to print it).
-        progress: show a progress bar (in Jupyter and in a terminal).
+        report: ``report(history)``, called after every evaluation.
+        progress: show a progress bar.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     _check_hooks(loss_fn, update, clip, clip_norm, clip_value)
     steps = check_int(steps, "steps", min_value=1)
     eval_every = check_int(eval_every, "eval_every", min_value=1)
-    if clip_norm is not None:
-        clip_norm = check_float(clip_norm, "clip_norm", min_value=0.0, strict_min=True)
-    if clip_value is not None:
-        clip_value = check_float(clip_value, "clip_value", min_value=0.0, strict_min=True)
-    if patience is not None:
-        patience = check_int(patience, "patience", min_value=1)
+    clip_norm, clip_value = (
+        None if v is None else check_float(v, name, min_value=0.0, strict_min=True)
+        for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value))
+    )
+    patience = None if patience is None else check_int(patience, "patience", min_value=1)
     if keep_best and eval_fn is None:
         raise TypeError("keep_best needs eval_fn, the score that picks the best weights.")
     optimizer = _optimizer(optimizer, model, lr)
@@ -354,7 +316,7 @@ def train(
 
 
 def _update(model, inputs, targets, loss_fn, optimizer, params, clip, clip_norm, clip_value):
-    """The built-in update; returns the loss (a tensor) and the gradient norm."""
+    """The built-in update; returns ``{"loss": tensor, "grad_norm": tensor}``."""
     optimizer.zero_grad()
     predictions = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
     loss = loss_fn(predictions, targets)
@@ -383,8 +345,7 @@ def _evaluate(model: torch.nn.Module, eval_fn: Callable, history: History) -> fl
     model.eval()
     with torch.no_grad():
         result = eval_fn(model)
-    if not isinstance(result, dict):
-        result = {"eval": result}
+    result = result if isinstance(result, dict) else {"eval": result}
     history.eval_steps.append(len(history.loss))
     for name, value in result.items():
         history.eval_metrics.setdefault(name, []).append(float(value))

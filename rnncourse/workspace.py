@@ -1,14 +1,5 @@
-"""A student workspace: a folder with copies of the course notebooks, opened in JupyterLab.
-
-``rnncourse start`` copies the student notebooks that ship with the package into a
-folder (``./rnncourse-workspace`` by default) and launches JupyterLab there. Running it
-again never overwrites a notebook the student edited: a small manifest remembers what
-was copied, and when a newer version ships for a notebook whose cells the student has
-edited, it is put beside it as ``NN_topic.updated.ipynb``, with a message, once per new
-version. A notebook the student only ran (its outputs, execution counts or metadata
-changed, not its cells) counts as unedited: it is updated in place, like an untouched
-copy. Everything works offline.
-"""
+"""A student workspace: a folder with copies of the course notebooks, opened in JupyterLab;
+a manifest of what was copied keeps a student's edits (see :func:`copy_notebooks`)."""
 
 from __future__ import annotations
 
@@ -41,19 +32,13 @@ class CopyReport:
 
 
 def shipped_notebooks() -> dict[str, bytes]:
-    """The student notebooks that ship with the package: ``{file name: contents}``.
-
-    An installed wheel holds them in ``rnncourse/notebooks/``; an editable (development)
-    install reads the repository's ``notebooks/`` folder instead.
-    """
+    """The shipped student notebooks, ``{file name: contents}``: from
+    ``rnncourse/notebooks/`` in a wheel, else the repository's ``notebooks/``."""
     packaged = resources.files("rnncourse") / "notebooks"
-    if packaged.is_dir():
-        entries = {p.name: p.read_bytes() for p in packaged.iterdir() if p.name.endswith(".ipynb")}
-    elif REPO_NOTEBOOKS.is_dir():
-        entries = {p.name: p.read_bytes() for p in REPO_NOTEBOOKS.glob("*.ipynb")}
-    else:
-        entries = {}
-    return {k: entries[k] for k in sorted(entries) if not k.endswith(".updated.ipynb")}
+    folder = packaged if packaged.is_dir() else REPO_NOTEBOOKS
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    wanted = [n for n in names if n.endswith(".ipynb") and not n.endswith(".updated.ipynb")]
+    return {n: (folder / n).read_bytes() for n in wanted}
 
 
 def _digest(data: bytes) -> str:
@@ -61,13 +46,10 @@ def _digest(data: bytes) -> str:
 
 
 def _cells_digest(data: bytes) -> str | None:
-    """A digest of a notebook's cells (type and source), blind to outputs and metadata.
-
-    ``None`` for a file that is not a notebook: it then counts as edited.
-    """
+    """A digest of a notebook's cells (type and source), blind to outputs and metadata;
+    ``None`` for a file that is not a notebook (it counts as edited)."""
     try:
-        cells = json.loads(data)["cells"]
-        text = [(c["cell_type"], "".join(c["source"])) for c in cells]
+        text = [(c["cell_type"], "".join(c["source"])) for c in json.loads(data)["cells"]]
     except (ValueError, KeyError, TypeError):
         return None
     return _digest(json.dumps(text).encode())
@@ -81,17 +63,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) -> CopyReport:
-    """Copy the course notebooks into ``dest`` without ever losing a student's changes.
-
-    Args:
-        dest: the workspace folder (created if needed).
-        notebooks: ``{file name: contents}``; defaults to :func:`shipped_notebooks`.
-
-    A notebook missing from ``dest`` is copied. One whose cells still equal those last
-    copied (untouched, or only run) is replaced by the new version. One whose cells the
-    student edited is kept, and a newer shipped version is written beside it as
-    ``NAME.updated.ipynb``, with a printed message, once per shipped version.
-    """
+    """Copy ``notebooks`` (``{file name: contents}``, default :func:`shipped_notebooks`)
+    into the folder ``dest`` (created if needed) without ever losing a student's changes:
+    a notebook whose cells were edited (not only run) is kept, and a newer version goes
+    beside it as ``NAME.updated.ipynb`` with a message, once per version."""
     if not isinstance(dest, str | Path):
         raise TypeError(f"dest must be a folder path (str or Path), got {type(dest).__name__}.")
     dest = Path(dest)
@@ -102,10 +77,9 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
     manifest_path = dest / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            manifest = {}
     except (OSError, ValueError):
-        manifest = {}
+        manifest = None
+    manifest = manifest if isinstance(manifest, dict) else {}
     report = CopyReport()
     for name, data in notebooks.items():
         target, shipped = dest / name, _digest(data)
@@ -116,18 +90,16 @@ def copy_notebooks(dest: str | Path, notebooks: dict[str, bytes] | None = None) 
             report.new.append(name)
         else:
             current = target.read_bytes()
-            cells = _cells_digest(current)
-            edited = _digest(current) != entry["copied"] and (
-                cells is None or cells != entry.get("cells")
-            )
-            if _digest(current) == shipped or (not edited and entry["copied"] == shipped):
+            now, cells = _digest(current), _cells_digest(current)
+            edited = now != entry["copied"] and (cells is None or cells != entry.get("cells"))
+            if now == shipped or (not edited and entry["copied"] == shipped):
                 report.unchanged.append(name)  # nothing new (the student may have run it)
-                if _digest(current) == shipped:
+                if now == shipped:
                     manifest[name] = {"copied": shipped, "cells": cells}
                 continue
             if edited:
                 report.kept.append(name)
-                beside = target.with_name(target.name[: -len(".ipynb")] + ".updated.ipynb")
+                beside = target.with_suffix(".updated.ipynb")
                 if shipped != entry["copied"] and entry.get("offered") != shipped:
                     _write_atomic(beside, data)
                     print(
@@ -150,13 +122,8 @@ def _running_as_root() -> bool:
 
 
 def jupyter_command(jupyter_args=(), *, browser: bool = True) -> list[str]:
-    """The command line that starts JupyterLab: ``[python, -m, jupyter, lab, *args]``.
-
-    ``jupyter_args`` (a list of strings) are passed to ``jupyter lab`` as they are, after
-    ``--no-browser`` when ``browser`` is False. JupyterLab refuses to start as root unless
-    it is given ``--allow-root``; containers and cloud machines often run as root, so there
-    the flag is added, with a printed line saying so.
-    """
+    """``[python, -m, jupyter, lab, *args]``: ``--no-browser`` unless ``browser``, then the
+    strings ``jupyter_args``; as root, ``--allow-root`` is added with a message."""
     if isinstance(jupyter_args, str) or not all(isinstance(a, str) for a in jupyter_args):
         raise TypeError(
             "jupyter_args must be a list of strings, such as ['--port=8889'], "
@@ -175,11 +142,8 @@ def jupyter_command(jupyter_args=(), *, browser: bool = True) -> list[str]:
 def start(
     dest: str | Path = DEFAULT_DIR, *, browser: bool = True, launch: bool = True, jupyter_args=()
 ) -> int:
-    """Copy the notebooks into ``dest`` and, unless ``launch`` is False, run JupyterLab there.
-
-    ``jupyter_args`` are extra arguments for ``jupyter lab`` (see :func:`jupyter_command`).
-    Returns the exit code of JupyterLab (0 when only copying).
-    """
+    """Copy the notebooks into ``dest`` and, if ``launch``, run JupyterLab there with
+    ``jupyter_args``; returns its exit code (0 when only copying)."""
     command = jupyter_command(jupyter_args, browser=browser) if launch else None
     report = copy_notebooks(dest)
     total = sum(map(len, (report.new, report.updated, report.unchanged, report.kept)))
