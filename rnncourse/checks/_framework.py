@@ -82,6 +82,8 @@ class Result:
 REGISTRY: dict[str, Exercise] = {}
 # while a checker runs: {"gradients_checked": whether check_gradients ran}
 ACTIVE: dict = {}
+# called as hook(name, fn) when fn passes: _progress adds the one that saves the answer
+ON_PASS: list[Callable] = []
 # {exercise: (the function checked last in this process, its Result)}, for checks.use
 LAST: dict[str, tuple[Callable, Result]] = {}
 
@@ -165,10 +167,9 @@ def exercise(
                 checked = ACTIVE.pop("gradients_checked", False)
             if gradients and not checked:
                 raise RuntimeError(f"checks.{name} must compare gradients (check_gradients).")
-            from . import _progress  # late: _progress imports this module
-
             print(f"✓ {name}: all {n_cases} cases pass")
-            _progress.record(name, student_fn)
+            for hook in ON_PASS:
+                hook(name, student_fn)
             LAST[name] = (student_fn, Result(name, True, n_cases))
             return LAST[name][1]
 
