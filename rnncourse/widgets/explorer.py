@@ -1,22 +1,8 @@
-"""The figure-rendering engine of the interactive explorers.
+"""The figure-rendering engine of the interactive explorers (ipywidgets 7.7 or 8).
 
-An :class:`Explorer` holds controls (ipywidgets), a matplotlib figure built once and a
-PNG view of it. A change of a control recomputes the data, updates the artists in
-place and re-renders the figure to a PNG shown in a ``widgets.Image``; the parts of
-the figure that did not change (axes, ticks, labels) are drawn once and reused. Only
-core ipywidgets are used (versions 7.7 and 8 both work).
-
-Displayed, an explorer makes two outputs: its current picture as a plain image, and the
-live view (controls above the picture). A frontend without a running widget manager
-(a static viewer, nbconvert's HTML, VS Code when its widget renderer fails, a notebook
-reopened without its kernel) shows the first; where the live view renders, it hides the
-plain picture, so the figure appears once.
-
-For writing an explorer: :func:`slider` makes a labelled slider that redraws while it
-is dragged, :func:`nice_limits` rounds axis limits so that they change only now and
-then, which lets the background be reused, and :func:`for_log_axis` leaves gaps where a
-log axis cannot draw. The explorers themselves are the other modules of
-:mod:`rnncourse.widgets`.
+:class:`Explorer`, and helpers for writing one: :func:`slider`, :func:`nice_ceiling` and
+:func:`nice_limits` (axis limits that change only now and then, so backgrounds are
+reused) and :func:`for_log_axis`.
 """
 
 from __future__ import annotations
@@ -39,13 +25,16 @@ from matplotlib.transforms import Bbox
 
 from rnncourse._validation import check_choice, check_float, check_int
 
-__all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
+__all__ = ["Explorer", "OPAQUE", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
 
+#: no font hinting: the same look at 96 dpi, and text draws about a fifth faster
 _QUICK_TEXT = {"text.hinting": "no_hinting"}
 _FAST_OCTREE, _NO_DITHER = 2, 0  # Pillow's Quantize.FASTOCTREE, Dither.NONE (named from 9.1)
 #: Every slider is this wide, label and readout included: its track keeps at least 150 px
 #: with the longest label, and the controls wrap onto more rows where a row is full.
 SLIDER_WIDTH = "400px"
+#: ``ax.legend(**OPAQUE)``: an opaque legend is kept as pixels and pasted, not redrawn
+OPAQUE = {"frameon": True, "framealpha": 1, "edgecolor": "none"}
 
 
 @contextlib.contextmanager
@@ -62,14 +51,13 @@ def _one_thread():
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
-    ``draw(**values)`` takes the value of every control by name, updates the artists and
-    returns the data shown. ``dynamic`` lists the artists it changes (lines, markers, the
-    title): only those, and the legends drawn over them, are redrawn on an update
-    (without ``dynamic``, every update draws the whole figure); the rest
-    (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
-    positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
-    labels is most of the cost of a full draw, so reusing them makes an update several
-    times faster.
+    ``draw(**values)`` gets the value of every control by name (no figure: it closes over
+    the artists it updates), updates them and returns the data shown. ``dynamic`` lists
+    the artists it changes (lines, markers, the title): only those, and the legends drawn
+    over them, are redrawn on an update. The rest is drawn once per state of the axes
+    (limits, labels, positions, legends, layout engine) and kept as a background, which
+    makes an update several times faster. Without ``dynamic`` every update draws the
+    whole figure.
 
     Attributes:
         controls: dict {name: ipywidget}, the knobs; the first one is the main knob.
@@ -79,7 +67,7 @@ class Explorer:
             ``widgets.VBox``.
     """
 
-    dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high (72 dpi made it 9 px)
+    dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high
     #: backgrounds kept (about 0.6 MB each), so moving a knob back and forth reuses them
     max_backgrounds = 16
 
@@ -88,7 +76,7 @@ class Explorer:
         if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. a bare matplotlib Figure()
             FigureCanvasAgg(fig)
         self._dynamic = list(dynamic)
-        # static key -> pixels of the figure without the overlay, most recent last
+        # static key -> (background pixels, pasted legends' pixels), most recent last
         self._backgrounds: collections.OrderedDict = collections.OrderedDict()
         self._data: dict = {}
         self._png = b""
@@ -97,12 +85,11 @@ class Explorer:
             format="png", layout=ipywidgets.Layout(max_width="100%", height="auto")
         )
         row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row),
-                                       self.image])  # fmt: skip
+        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row)])
         # Where the live view renders, this rule hides the plain picture shown beside it.
         hide = f"<style>img.{self._still_class()} {{display: none !important}}</style>"
         hider = ipywidgets.HTML(hide, layout=ipywidgets.Layout(display="none"))
-        self.widget.children += (hider,)
+        self.widget.children += (self.image, hider)
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -146,11 +133,7 @@ class Explorer:
 
     @property
     def cached_backgrounds(self) -> int:
-        """How many rendered backgrounds are kept for reuse, at most ``max_backgrounds``.
-
-        Read-only. An explorer without ``dynamic`` artists redraws everything and keeps
-        none.
-        """
+        """How many backgrounds are kept for reuse (read-only; 0 without ``dynamic``)."""
         return len(self._backgrounds)
 
     def data(self) -> dict:
@@ -165,7 +148,8 @@ class Explorer:
         """Recompute from the controls, update the artists and re-render the PNG."""
         with _one_thread():
             self._data = self._draw(**self.values)
-        self._png = self._render()
+        with matplotlib.rc_context(_QUICK_TEXT):
+            self._png = self._render()
         self.image.value = self._png
 
     def _overlay(self) -> list:
@@ -183,85 +167,73 @@ class Explorer:
         """What the reusable background depends on; a change forces a full draw."""
         fig = self.fig
         key = [type(fig.get_layout_engine()).__name__, fig.dpi, tuple(fig.get_size_inches())]
-        for ax in self.fig.axes:
+        for ax in fig.axes:
             key += [ax.get_visible(), tuple(ax.get_position().bounds), ax.get_xlim(),
                     ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
                     ax.get_ylabel(), ax.get_title(), ax.get_legend()]  # fmt: skip
         return tuple(key)
 
     def _render(self) -> bytes:
-        with matplotlib.rc_context(_QUICK_TEXT):
-            return self._draw_png()
+        """Draw the overlay over a kept background (or a new one) and return the PNG.
 
-    def _draw_png(self) -> bytes:
-        """Draw the figure with Agg and encode it as a 256-colour PNG with fast compression.
-
-        A full draw happens only when the background changed (see the class docstring);
-        otherwise the stored background is restored and only the overlay is drawn on it.
-        A legend with an opaque frame hides what lies under it, so it is kept as pixels
-        with the background and pasted over the overlay instead of drawn again (drawing
-        its text would cost about as much as the rest of an update). A figure of lines
-        and text needs no more than 256 colours (no pixel moves by more than 32 of 255 in
-        any channel): the palette makes the PNG about half as large and quicker to encode,
-        and zlib level 1 instead of 6 makes it barely larger. Text is drawn without font
-        hinting (``_QUICK_TEXT``), which looks the same at this size and draws about a
-        fifth faster.
+        An opaque legend hides what lies under it, so it is kept as pixels with the
+        background and pasted over the overlay instead of drawn again (drawing its text
+        would cost about as much as the rest of an update).
         """
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
-        canvas = self.fig.canvas
-        overlay = self._overlay()
-        # without a list of dynamic artists anything may have changed: draw everything
-        key = self._static_key()
-        background, patches = (
-            self._backgrounds.get(key, (None, [])) if self._dynamic else (None, [])
-        )
+        canvas, overlay = self.fig.canvas, self._overlay()
         pasted = [a for a in overlay if isinstance(a, Legend) and _opaque(a)]
-        if background is None:
-            engine = self.fig.get_layout_engine()
-            if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
-                # lay out once with everything visible, then keep the axes where they are
-                # (a draw function that changes labels sets "constrained" again)
-                engine.execute(self.fig)
-                self.fig.set_layout_engine("none")
-            shown = [a.get_visible() for a in overlay]
-            for a in overlay:
-                a.set_visible(False)
-            try:
-                canvas.draw()
-            finally:
-                for a, visible in zip(overlay, shown, strict=True):
-                    a.set_visible(visible)
-            renderer = canvas.get_renderer()
-            if self._dynamic:  # keyed after the layout ran: positions and engine changed
-                background = canvas.copy_from_bbox(self.fig.bbox)
-                for legend in pasted:
-                    legend.draw(renderer)
-                    box = legend.get_window_extent(renderer)  # whole pixels inside the box:
-                    inside = [math.ceil(box.x0), math.ceil(box.y0), int(box.x1), int(box.y1)]
-                    patches.append(canvas.copy_from_bbox(Bbox.from_extents(*inside)))
-                canvas.restore_region(background)
-                self._backgrounds[self._static_key()] = (background, patches)
-            while len(self._backgrounds) > self.max_backgrounds:
-                self._backgrounds.popitem(last=False)
-        else:
+        key = self._static_key()
+        if self._dynamic and key in self._backgrounds:
             self._backgrounds.move_to_end(key)
+            background, patches = self._backgrounds[key]
             canvas.restore_region(background)
+        else:
+            patches = self._draw_background(overlay, pasted)
         renderer = canvas.get_renderer()
         for a in overlay:
             if a not in pasted:
                 a.draw(renderer)
         for patch in patches:
             canvas.restore_region(patch)
-        width, height = canvas.get_width_height(physical=True)
-        rgba = PIL.Image.frombuffer(
-            "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        )
-        rgb = rgba.convert("RGB")  # the figure is opaque
-        palette = rgb.quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
-        buf = io.BytesIO()
-        palette.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        return _png(canvas)
+
+    def _draw_background(self, overlay: list, pasted: list) -> list:
+        """Draw all but the overlay; with ``dynamic``, keep it and the pasted legends.
+
+        Returns the pixels of the pasted legends.
+        """
+        fig, canvas = self.fig, self.fig.canvas
+        engine = fig.get_layout_engine()
+        if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
+            # lay out once with everything visible, then keep the axes where they are
+            # (a draw function that changes labels sets "constrained" again)
+            engine.execute(fig)
+            fig.set_layout_engine("none")
+        shown = [a.get_visible() for a in overlay]
+        for a in overlay:
+            a.set_visible(False)
+        try:
+            canvas.draw()
+        finally:
+            for a, visible in zip(overlay, shown, strict=True):
+                a.set_visible(visible)
+        patches = []
+        if self._dynamic:
+            renderer = canvas.get_renderer()
+            background = canvas.copy_from_bbox(fig.bbox)
+            for legend in pasted:
+                legend.draw(renderer)
+                box = legend.get_window_extent(renderer)  # whole pixels inside the box:
+                inside = [math.ceil(box.x0), math.ceil(box.y0), int(box.x1), int(box.y1)]
+                patches.append(canvas.copy_from_bbox(Bbox.from_extents(*inside)))
+            canvas.restore_region(background)
+            # keyed after the layout ran: positions and engine changed
+            self._backgrounds[self._static_key()] = (background, patches)
+            while len(self._backgrounds) > self.max_backgrounds:
+                self._backgrounds.popitem(last=False)
+        return patches
 
     def _still_class(self) -> str:
         """The HTML class of this explorer's plain picture (its view's id makes it unique)."""
@@ -270,11 +242,11 @@ class Explorer:
     def _display_bundles(self) -> list[dict]:
         """The two outputs a display makes: the plain picture, then the live view.
 
-        The picture is an output of its own, without the widget's MIME type: frontends
-        pick one MIME type per output and rank a widget view first (VS Code always, and
-        nbconvert's HTML when widget state was saved), so beside a view that cannot render
-        the picture would never show. Its HTML form carries the class that the live view
-        hides; ``image/png`` is there for frontends that show no HTML.
+        The picture serves frontends without a running widget manager (a static viewer,
+        nbconvert's HTML, a notebook reopened without its kernel). It is an output of its
+        own: frontends pick one MIME type per output and rank a widget view first. Its
+        HTML carries the class that the live view hides, so the figure shows once;
+        ``image/png`` is for frontends that show no HTML.
         """
         png = base64.b64encode(self._png).decode("ascii")
         name = f"<{type(self).__name__} {self.values}>"
@@ -298,6 +270,21 @@ class Explorer:
             display(bundle, raw=True)
 
 
+def _png(canvas) -> bytes:
+    """The canvas as a 256-colour PNG with fast compression.
+
+    Lines and text need no more than 256 colours (no pixel moves by more than 32 of 255
+    in any channel): the palette halves the PNG and speeds up encoding, and zlib level 1
+    makes it barely larger than level 6.
+    """
+    size = canvas.get_width_height(physical=True)
+    rgba = PIL.Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    palette = rgba.convert("RGB").quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
+    buf = io.BytesIO()
+    palette.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
 def _opaque(legend: Legend) -> bool:
     """Whether a legend's frame hides everything under it."""
     return legend.get_frame_on() and legend.get_frame().get_facecolor()[3] == 1.0
@@ -309,9 +296,7 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
     ``value`` in ``[lo, hi]`` moves in steps of ``step``; with ``continuous`` the
     explorer redraws while the slider is dragged. Every slider is ``SLIDER_WIDTH`` wide.
     """
-    # Redraw while the slider is dragged: an update (recompute, overlay on the kept
-    # background, PNG) takes at most 30 ms here, within the ~50 ms that smooth dragging
-    # needs (benchmarks/bench_widgets.py).
+    # an update takes at most 30 ms, within the ~50 ms that smooth dragging needs
     if not (
         isinstance(cls, type) and issubclass(cls, (ipywidgets.IntSlider, ipywidgets.FloatSlider))
     ):
@@ -331,8 +316,7 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
 def nice_ceiling(value: float) -> float:
     """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value.
 
-    Axis limits rounded this way change only now and then while a slider is dragged, so
-    the figure's background (ticks and labels) can be reused between updates.
+    Axis limits rounded this way change only now and then while a slider is dragged.
     """
     value = check_float(value, "value")
     if not value > 0:

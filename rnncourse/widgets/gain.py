@@ -1,11 +1,4 @@
-"""The gain explorer: how the spectral radius of W decides whether gradients survive.
-
-Example::
-
-    ex = gain_explorer()
-    ex.set(gain=1.2, nonlinearity="relu")
-    ex.data()["jac_norm"]        # what the figure shows
-"""
+"""The gain explorer: how the spectral radius of W decides whether gradients survive."""
 
 from __future__ import annotations
 
@@ -17,6 +10,7 @@ import numpy as np
 import torch
 
 from rnncourse import dynamics, plots
+from rnncourse._random import generator
 from rnncourse._validation import check_int
 from rnncourse.widgets.explorer import Explorer, for_log_axis, slider
 
@@ -37,19 +31,16 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     regime from the fitted growth rate r per step: vanishing (r < -0.02), stable or
     exploding (r > 0.02).
 
-    The network can be rebuilt: one ``torch.Generator`` seeded with ``seed`` draws, in
-    this order, ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=generator)`` (then
-    ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
-    all float64.
+    ``generator(seed)`` draws, in this order, ``W_1 = dynamics.random_recurrent_matrix(n,
+    1.0, seed=gen)`` (then ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)``
+    and the inputs ``(T, n)``, all float64.
 
-    The Jacobian norms are spectral norms (largest singular values, computed exactly from
-    the products). A product and its norm each cost about n^3 operations per lag, so to
-    keep a slider update within 30 ms the norms are shown at every lag up to 32 units,
-    every 2nd lag up to 64 and every 5th lag (0, 5, 10, ...) above; above 64 units the
-    products are also formed in single precision (their norms agree with double precision
-    to 1e-3 relative or better, far below what a log axis shows; norms under about 1e-38
-    become 0, far below the axis). The rate is the least-squares slope of log norm against the lags
-    shown, up to the first zero.
+    The Jacobian norms are exact spectral norms. To keep an update within 30 ms they are
+    shown at every lag up to 32 units, every 2nd lag up to 64 and every 5th lag above;
+    above 64 units the products are formed in single precision (norms within 1e-3
+    relative of double precision; under about 1e-38 they become 0, far below the axis).
+    The rate is the least-squares slope of log norm against the lags shown, up to the
+    first zero.
 
     ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,) (spectral norms at
     those lags), eigenvalues (n,) complex, rate, regime.
@@ -57,14 +48,12 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     n = check_int(n, "n", min_value=2, max_value=512)
     T = check_int(T, "T", min_value=2, max_value=500)
     lags = np.arange(0, T + 1, min(1 if n <= 32 else 2 if n <= 64 else 5, T // 2))
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    gen = generator(seed)
     W1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)
     h0 = torch.randn(n, generator=gen, dtype=torch.float64)
     noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
     eig1 = dynamics.eigenvalues(W1).numpy()
-    # The log axes span 10^-k .. 10^k, k = 2, 4, 8, ...: the smallest window that holds
-    # the curve, at most as wide as the largest gain with a linear unit (the fastest
-    # growth) needs. Windows change in big steps, so dragging rarely redraws the axes.
+    # the log axes span at most what the fastest growth (gain 2, linear) needs
     top = max(
         float(v.max())
         for xs in (None, noise)
@@ -97,8 +86,9 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     def draw(gain, nonlinearity, input):
         h_norm, jac = (v.copy() for v in norms(gain, nonlinearity, input))
         reach = int(np.cumprod(jac > 0).sum())  # up to the first zero: log needs a norm
-        rate = dynamics.log_growth_rate(torch.from_numpy(jac[:reach])) / lags[1] if (
-            reach > 1) else -math.inf  # per step  # fmt: skip
+        rate = -math.inf
+        if reach > 1:  # per step
+            rate = dynamics.log_growth_rate(torch.from_numpy(jac[:reach])) / lags[1]
         regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
         t = np.arange(T + 1)
         line_h.set_data(t, for_log_axis(h_norm))
@@ -126,8 +116,8 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
 
 
 def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
-    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (capped at k_max)
-    that holds the positive values, with a little room."""
+    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (at most k_max) that
+    holds the positive values: they change in big steps, so the background is reused."""
     v = values[np.isfinite(values) & (values > 0)]
     reach = float(np.abs(np.log10(v)).max()) + 0.3 if v.size else 0.0
     k = 2

@@ -1,11 +1,4 @@
-"""The leaky unit explorer: a gate between 0 and 1 sets how long a unit remembers.
-
-Example::
-
-    ex = leaky_unit_explorer()
-    ex.set(gate=0.95, pattern="impulse")
-    ex.data()["half_life"]
-"""
+"""The leaky unit explorer: a gate between 0 and 1 sets how long a unit remembers."""
 
 from __future__ import annotations
 
@@ -16,13 +9,14 @@ import numpy as np
 import torch
 
 from rnncourse import dynamics, plots
+from rnncourse._random import generator
 from rnncourse._validation import check_int
-from rnncourse.widgets.explorer import Explorer, nice_limits, slider
+from rnncourse.widgets.explorer import OPAQUE, Explorer, nice_limits, slider
 
 __all__ = ["leaky_unit_explorer"]
 
 _C = plots.PALETTE
-_PATTERNS = {"impulse": [5], "pulses": [5, 20, 35, 50]}
+_PATTERNS = {"impulse": [5], "pulses": [5, 20, 35, 50], "noise": []}  # steps where x = 1
 _USES = [17, 32, 47]  # context mode: the stored value is used (then cleared) at these steps
 _FORGET_GATE = 0.05
 
@@ -42,8 +36,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
     """
     T = check_int(T, "T", min_value=10, max_value=500)
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
-    noise = (0.3 * torch.randn(T, generator=gen, dtype=torch.float64)).numpy()
+    noise = (0.3 * torch.randn(T, generator=generator(seed), dtype=torch.float64)).numpy()
     t = np.arange(1, T + 1)
 
     fig, axes = plots.figure(2, 1, figsize=(7.0, 4.2), sharex=True)
@@ -51,7 +44,7 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     (line_x,) = ax_s.step(t, np.zeros(T), where="mid", color="0.5", lw=1, label="input $x^{(t)}$")
     (line_s,) = ax_s.plot(t, np.zeros(T), color=_C["blue"], label="state $s^{(t)}$")
     ax_s.set_ylabel("value (unitless)")
-    ax_s.legend(loc="upper right", ncol=2, framealpha=1, frameon=True, edgecolor="none")
+    ax_s.legend(loc="upper right", ncol=2, **OPAQUE)
     (line_g,) = ax_g.step(
         t, np.zeros(T), where="mid", color=_C["orange"], label=r"gate $\sigma(\theta^{(t)})$"
     )
@@ -59,15 +52,12 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     half = ax_g.axvline(0, color=_C["green"], ls=":", lw=1.2, label="half-life")
     ax_g.axhline(0.5, color="0.6", lw=0.8, zorder=1.5)  # under the curves
     ax_g.set(ylim=(-0.03, 1.03), xlim=(1, T), xlabel="time step t", ylabel="gate / influence")
-    ax_g.legend(loc="center right", framealpha=1, frameon=True, edgecolor="none")
+    ax_g.legend(loc="center right", **OPAQUE)
     title = fig.suptitle("")
 
     def draw(gate, pattern, mode):
-        x = np.zeros(T)
-        if pattern == "noise":
-            x = noise.copy()
-        else:
-            x[[p - 1 for p in _PATTERNS[pattern] if p <= T]] = 1.0
+        x = noise.copy() if pattern == "noise" else np.zeros(T)
+        x[[p - 1 for p in _PATTERNS[pattern] if p <= T]] = 1.0
         gates = np.full(T, gate)
         if mode == "context":
             z = np.ones(T)

@@ -1,11 +1,4 @@
-"""The LSTM gate explorer: what the forget, input and output gates do to the cell state.
-
-Example::
-
-    ex = lstm_gate_explorer()
-    ex.set(f=1.0, i=1.0, g=0.5)
-    ex.data()["c"]               # the cell state over time
-"""
+"""The LSTM gate explorer: what the forget, input and output gates do to the cell state."""
 
 from __future__ import annotations
 
@@ -16,8 +9,9 @@ import numpy as np
 import torch
 
 from rnncourse import cells, dynamics, plots, tasks, training
+from rnncourse._random import generator
 from rnncourse._validation import check_int, check_tensor
-from rnncourse.widgets.explorer import Explorer, nice_ceiling, slider
+from rnncourse.widgets.explorer import OPAQUE, Explorer, nice_ceiling, slider
 
 __all__ = ["lstm_gate_explorer", "lstm_gates"]
 
@@ -43,7 +37,7 @@ def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
     with torch.random.fork_rng(devices=[]):  # initial weights are seeded; global RNG untouched
         torch.manual_seed(seed)
         model = _AddingLSTM(hidden)
-    gen = torch.Generator().manual_seed(seed + 1)
+    gen = generator(seed + 1)
     training.train(
         model,
         lambda step: tasks.adding_problem(64, T, seed=gen),
@@ -120,16 +114,22 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h^{(t)}$"),
     ]
     ta = np.arange(1, T_add + 1)
-    trained = [
-        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$"),
-        *ax_c.plot(ta, np.zeros((T_add, hidden * 3)), lw=0.5, alpha=0.3),
-    ]
-    for k, gate in enumerate("ifo"):
-        for line in trained[1 + k * hidden : 1 + (k + 1) * hidden]:
-            line.set_color(plots.GATE_COLORS[gate])
-    means = [ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"]
+    (value,) = ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$")
+    # for each gate a thin line per unit and a thick one for the mean
+    units = {
+        k: ax_c.plot(ta, np.zeros((T_add, hidden)), lw=0.5, alpha=0.3, color=plots.GATE_COLORS[k])
+        for k in "ifo"
+    }
+    means = {
+        k: ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"
+    }
     marks = [ax.axvline(0, color="0.2", ls=":", lw=1.2) for ax in (ax_x, ax_x, ax_c, ax_c)]
-    trained += means + marks
+    trained = [
+        value,
+        *(line for lines in units.values() for line in lines),
+        *means.values(),
+        *marks,
+    ]
     title = fig.suptitle("")
     state = {"mode": None}
 
@@ -157,11 +157,9 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         ax_x.set_ylabel("input gate" if const_mode else "input")
         ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
         ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
-        opaque = dict(
-            loc="upper right", frameon=True, framealpha=1, edgecolor="none"
-        )  # pasted, not redrawn
-        ax_x.legend(handles=[const[0] if const_mode else trained[0]], **opaque)
-        ax_c.legend(handles=const[1:] if const_mode else means, ncol=3, **opaque)
+        ax_x.legend(handles=[const[0] if const_mode else value], loc="upper right", **OPAQUE)
+        handles = const[1:] if const_mode else list(means.values())
+        ax_c.legend(handles=handles, ncol=3, loc="upper right", **OPAQUE)
 
     def draw(f, i, o, g, mode, sequence):
         if mode != state["mode"]:
@@ -189,11 +187,11 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         x = x_test[sequence]
         gates, pred, mse = trained_view(sequence)
         markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
-        trained[0].set_ydata(x[:, 0].numpy())
-        for k, gate in enumerate("ifo"):
-            for j, line in enumerate(trained[1 + k * hidden : 1 + (k + 1) * hidden]):
-                line.set_ydata(gates[gate][:, j])
-            means[k].set_ydata(gates[gate].mean(axis=1))
+        value.set_ydata(x[:, 0].numpy())
+        for k, lines in units.items():
+            for j, line in enumerate(lines):
+                line.set_ydata(gates[k][:, j])
+            means[k].set_ydata(gates[k].mean(axis=1))
         for line, m in zip(marks, [*markers, *markers], strict=True):
             line.set_xdata([m, m])
         ax_c.set_ylim(-0.03, 1.03)

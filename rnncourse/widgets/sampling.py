@@ -1,11 +1,4 @@
-"""The sampling explorer: what temperature and top-k do to a character model's samples.
-
-Example::
-
-    ex = sampling_explorer(prefix="ma")
-    ex.set(temperature=0.5, top_k=5, draw=3)
-    ex.data()["samples"], ex.data()["share_new"]
-"""
+"""The sampling explorer: what temperature and top-k do to a character model's samples."""
 
 from __future__ import annotations
 
@@ -34,8 +27,7 @@ _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
 @functools.lru_cache(maxsize=2)
 def _corpus(name: str):
-    """What a sample is compared with: the training names (the split every names model of
-    the course trains on), or the whole text."""
+    """What a sample is compared with: the names' training split, or the whole text."""
     return frozenset(tasks.split_names().train) if name == "names" else tasks.load_shakespeare()
 
 
@@ -72,14 +64,12 @@ def sampling_explorer(
     (default 40).
 
     Controls: ``temperature`` in [0.05, 2.0]; ``top_k`` in [1, V] (V keeps every token);
-    ``draw`` in [0, 99], another set of samples at the same setting (the samples are
-    drawn with seed ``100 * seed + draw``, so the same values give the same samples).
-    Panels: the samples (monospace; for a model trained on ``"names"`` or
-    ``"shakespeare"``, samples found in the data, the training split of the names or the
-    whole text, are grey and marked "*", new ones blue) and the next-character distribution
-    after the prefix in vocabulary order (grey outline: the model's own, temperature 1 with every
-    token; blue: after temperature and top-k). ``<pad>`` and ``<start>``, which the
-    model is never trained to predict, are left out of the bar chart but not of sampling.
+    ``draw`` in [0, 99], another set of samples at the same setting (drawn with seed
+    ``100 * seed + draw``, so the same values give the same samples). Panels: the samples
+    (for a model trained on ``"names"`` or ``"shakespeare"``, those found in the data, the
+    names' training split or the whole text, are grey and marked "*", new ones blue) and
+    the next-character distribution after the prefix (grey outline: the model's own;
+    blue: after temperature and top-k), without ``<pad>`` and ``<start>``.
 
     ``data()`` keys: samples (list of ``n_samples`` str, prefix included), known (bool
     array ``(n_samples,)``), share_new (float, NaN without a data set to compare with),
@@ -123,7 +113,7 @@ def sampling_explorer(
     with torch.no_grad():
         logits, _ = model.run(torch.tensor([ids]))
         logits = logits[0, -1].double()  # (V,) the next character after the prefix
-        # every sample starts from the state after all but the last prefix token
+        # samples start from the state before the last prefix token, which they read first
         state = model.run(torch.tensor([ids[:-1]] * n_samples))[1] if len(ids) > 1 else None
     start = torch.full((n_samples,), ids[-1], dtype=torch.long)
     corpus = _corpus(info["corpus"]) if info.get("corpus") in ("names", "shakespeare") else None
@@ -149,13 +139,11 @@ def sampling_explorer(
         known = [corpus is not None and t in corpus for t in texts]
         return tuple(texts), np.array(known)
 
-    # ----------------------------------------------------------------- the figure
     fig, axes = plots.figure(1, 2, figsize=(10.0, 3.6))
     ax_s, ax_p = axes[0]
     ax_s.set_axis_off()
-    # One multi-line text per column and colour (new names blue, known ones grey), the
-    # other colour's lines left blank: two texts per column draw
-    # several times faster than one per sample.
+    # per column one text of new samples (blue) and one of known ones (grey), each with
+    # the other's lines blank: several times faster to draw than a text per sample
     columns = math.ceil(n_samples / _ROWS)
     panels = {
         (c, old): ax_s.text(
@@ -176,8 +164,7 @@ def sampling_explorer(
     labels = [_SHOWN.get(vocab.itos[i], vocab.itos[i]) for i in shown]
     model_probs = logits.softmax(-1).numpy()
     ax_p.bar(shown, model_probs[shown], width=0.8, fill=False, edgecolor="0.55", lw=1)
-    # the sampled distribution: one collection of rectangles (one artist draws faster
-    # than a bar per token)
+    # the sampled distribution: one artist draws faster than a bar per token
     bar_x = shown[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # corners of each bar
     bars = PolyCollection([], facecolors=_C["blue"], alpha=0.75)
     ax_p.add_collection(bars)
@@ -186,7 +173,7 @@ def sampling_explorer(
     ax_p.tick_params(axis="x", length=0)
     start_text = f"{prefix!r}" if prefix else "<start> (a name's first letter)"
     ax_p.set_title(f"next character after {start_text}")
-    # said in the label, not a legend: a legend over the bars is redrawn on every update
+    # a label, not a legend, which would be redrawn over the bars on every update
     ax_p.set_xlabel('"." ends the name; grey outline: the model; blue: what is sampled')
     title = fig.suptitle("")
 
@@ -203,7 +190,7 @@ def sampling_explorer(
         share_new = 1 - known.mean() if corpus is not None else math.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             entropy = float(-np.where(probs > 0, probs * np.log(probs), 0.0).sum())
-        # a short title: with matplotlib 3.11 every glyph costs ~0.1 ms to draw
+        # a short title: every glyph costs ~0.1 ms to draw
         new = f": {int((~known).sum())} of {n_samples} new" if corpus is not None else ""
         k = "all" if top_k == V else top_k
         title.set_text(f"temperature {temperature:.2f}, top-k {k}{new}")
