@@ -3,10 +3,6 @@
 A Reber string runs from B to E through a small graph; an embedded string is
 ``B c <Reber string> c E`` with ``c`` in {T, P}, so the next-to-last symbol can only be
 predicted by remembering the second one across the whole inner string.
-
-``reber_strings`` draws strings, ``is_grammatical`` and ``next_symbols`` read them,
-``reber_batch`` encodes them and ``reber_correct`` scores a network the usual way
-(``REBER_BASELINE_SOLVED``: a network that cannot carry the second symbol).
 """
 
 from __future__ import annotations
@@ -49,8 +45,8 @@ _REBER = {
 def _moves(state, embedded: bool) -> dict:
     """Legal next symbols from ``state``, as ``{symbol: next state}``.
 
-    The embedded grammar's state is ``(outer, inner)``: ``outer`` is the symbol chosen at
-    step two (T or P), remembered while the inner Reber string runs.
+    An embedded state is ``(outer, inner)``: ``outer`` is the second symbol (T or P),
+    remembered while the inner Reber string runs.
     """
     if not embedded:
         return _REBER[state]
@@ -73,8 +69,7 @@ def _start(embedded: bool):
 
 
 def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
-    """Draw ``n`` strings from the (embedded) Reber grammar, each state taking one of its
-    outgoing edges with equal probability."""
+    """``n`` strings of the (embedded) Reber grammar, every edge out of a state equally likely."""
     n = check_int(n, "n", min_value=1)
     g = generator(seed)
     strings = []
@@ -136,11 +131,9 @@ class ReberBatch(NamedTuple):
 def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
     """Encode strings for next-symbol prediction, padded to the longest.
 
-    ``x`` is one-hot over ``REBER_ALPHABET`` (all-zero rows at padding); ``targets[b, t]``
-    is the multi-hot set of symbols the grammar allows after ``x[b, : t + 1]`` (all zero at
-    the final E, where nothing may follow, and at padding). A network "solves" a string
-    when its most active outputs are the legal next symbols at every step: see
-    ``reber_correct``.
+    ``x`` is one-hot over ``REBER_ALPHABET``; ``targets[b, t]`` is the multi-hot set of
+    symbols the grammar allows after ``x[b, : t + 1]``. Both are all zero at padding, and
+    ``targets`` also at the final E. Score a network with ``reber_correct``.
 
     Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
     """
@@ -162,9 +155,8 @@ def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
 def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch.Tensor:
     """Which strings a network has solved.
 
-    The usual criterion (Hochreiter & Schmidhuber 1997): at every step, if the grammar
-    allows ``n`` next symbols, the network's ``n`` most active outputs must be exactly those
-    symbols. A string is solved when this holds at every step before its length.
+    Hochreiter & Schmidhuber's (1997) criterion: at every step before the string's length,
+    if the grammar allows ``n`` next symbols, the ``n`` most active outputs are those.
 
     ``scores``: float ``(B, T, 7)`` outputs (logits or probabilities); ``targets``:
     ``reber_batch``'s ``(B, T, 7)`` legal next symbols; ``lengths`` ``(B,)``. Returns bool

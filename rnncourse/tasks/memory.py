@@ -1,10 +1,4 @@
-"""Memory tasks: what a network must keep, and for how long.
-
-``adding_problem`` (add two marked values of ``T`` steps), ``copy_task`` (recall ``k``
-symbols after a delay of ``T`` steps) and ``parity`` (keep the running XOR exactly), each
-with the score of a network that learned nothing (``ADDING_BASELINE_MSE``,
-``copy_baseline``, ``PARITY_BASELINE_ACCURACY``).
-"""
+"""Memory tasks: the adding problem, delayed copy and running parity, with baselines."""
 
 from __future__ import annotations
 
@@ -28,10 +22,9 @@ ADDING_BASELINE_MSE = 1.0 / 6.0
 def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
     """The adding problem: add the two marked numbers of a long sequence.
 
-    Channel 0 holds numbers drawn uniformly from [0, 1]; channel 1 is a marker that is 1 at
-    exactly two steps, one in the first half ``[0, T // 2)`` and one in the second half
-    ``[T // 2, T)``, and 0 elsewhere. The target is the sum of the two marked numbers. A
-    network that ignores the input and answers 1.0 reaches ``ADDING_BASELINE_MSE = 1/6``.
+    Channel 0 holds numbers uniform in [0, 1]; channel 1 marks two steps with 1, one in
+    ``[0, T // 2)`` and one in ``[T // 2, T)``. The target is the sum of the two marked
+    numbers; answering 1.0 scores ``ADDING_BASELINE_MSE = 1/6``.
 
     Returns x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
     """
@@ -44,9 +37,7 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     first = torch.randint(0, T // 2, (batch_size,), generator=g)
     second = torch.randint(T // 2, T, (batch_size,), generator=g)
     marker = torch.zeros(batch_size, T)
-    rows = torch.arange(batch_size)
-    marker[rows, first] = 1.0
-    marker[rows, second] = 1.0
+    marker[torch.arange(batch_size)[:, None], torch.stack([first, second], 1)] = 1.0
     x = torch.stack([values, marker], dim=-1)
     y = (values * marker).sum(dim=1, keepdim=True)
     return x, y
@@ -75,11 +66,10 @@ def copy_task(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Copy (delayed recall): reproduce ``k`` symbols after a delay of ``T`` steps.
 
-    Tokens: 0 is blank, ``1..alphabet`` are the symbols, ``alphabet + 1`` is the delimiter
-    (so ``alphabet + 2`` classes; use ``one_hot(x, alphabet + 2)`` as network input).
-    The input is ``k`` random symbols, ``T - 1`` blanks, the delimiter, then ``k`` blanks;
-    the target is ``T + k`` blanks followed by the ``k`` symbols. Both have length
-    ``T + 2k``. See ``copy_baseline`` for the loss of a network without memory.
+    Tokens: 0 is blank, ``1..alphabet`` the symbols, ``alphabet + 1`` the delimiter (feed
+    ``one_hot(x, alphabet + 2)``). The input is ``k`` random symbols, ``T - 1`` blanks, the
+    delimiter, then ``k`` blanks; the target is ``T + k`` blanks, then the ``k`` symbols.
+    ``copy_baseline`` is the loss of a network without memory.
 
     Returns x, y: int64 ``(B, T + 2k)``.
     """
@@ -98,8 +88,8 @@ def copy_task(
 def copy_baseline(T: int, k: int = 10, alphabet: int = 8) -> float:
     """Cross-entropy (nats per step) of the best memoryless strategy for ``copy_task``.
 
-    Predict blank with certainty for the first ``T + k`` steps, then a uniform guess over the
-    alphabet for the last ``k``: ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``.
+    Blank for sure for the first ``T + k`` steps, then a uniform guess over the alphabet:
+    ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``.
     """
     T, k, alphabet = _copy_args(T, k, alphabet)
     return k * math.log(alphabet) / (T + 2 * k)

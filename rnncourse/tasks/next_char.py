@@ -1,11 +1,7 @@
 """Next-character prediction on real text: vocabulary, splits, batches and baselines.
 
-Names, one short sequence each (``load_names``): ``split_names`` (a seeded 90/10 split),
-``char_vocab``, ``encode_names`` (a whole split as one padded ``CorpusBatch``) and
-``random_batch`` (``B`` random rows of it, for one update). Running text, one long
-sequence (``load_shakespeare``): ``split_text`` (by position) and ``random_chunks`` (``B``
-random windows). Baselines in nats per predicted character: ``uniform_nll``,
-``bigram_nll``, and ``NAMES_PUBLISHED_NLL`` for the names. Training on the names::
+Names are short sequences (``split_names``, ``encode_names``, ``random_batch``); running
+text is one long sequence (``split_text``, ``random_chunks``). Training on the names::
 
     split = split_names()                      # seed 0: the same split everywhere
     vocab = char_vocab(load_names())
@@ -106,10 +102,9 @@ def split_names(
 ) -> NamesSplit:
     """A seeded random train/validation split of ``names`` (default: all of ``load_names()``).
 
-    The names are put in the order of a random permutation drawn from ``seed``; the last
-    ``round(valid_fraction * N)`` are the validation set, the rest the training set. The
-    default ``seed=0`` gives one fixed split (28,830 / 3,203 names), so losses measured on
-    it can be compared; pass ``seed=None`` for a fresh split.
+    After a random permutation drawn from ``seed``, the last ``round(valid_fraction * N)``
+    names are the validation set. The default ``seed=0`` gives one fixed split (28,830 /
+    3,203 names), so losses can be compared; ``seed=None`` gives a fresh split.
     """
     names = load_names() if names is None else _strings_arg(names, "names")
     n_valid = _fraction_arg(valid_fraction, len(names), "names")
@@ -122,9 +117,7 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
     """Names as one padded batch for next-character prediction (teacher forcing).
 
     ``inputs[b]`` is ``<start>`` then the letters of name ``b``; ``targets[b]`` is the letters
-    then ``<stop>``; both are padded with ``Vocab.pad_id``, which
-    ``F.cross_entropy(..., ignore_index=Vocab.pad_id)`` skips. Use it for a whole validation
-    set, or as the pool that ``random_batch`` draws from. ``vocab`` defaults to
+    then ``<stop>``; both are padded with ``Vocab.pad_id``. ``vocab`` defaults to
     ``char_vocab(load_names())``, the same for every split.
 
     Returns ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64.
@@ -134,8 +127,7 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
         vocab = char_vocab(load_names())
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a Vocab or None, got {type(vocab).__name__}.")
-    # corpus_batch(names, level="char", vocab=vocab) builds the same batch row by row; this
-    # places every letter at once, which is ~100x faster for tens of thousands of names.
+    # corpus_batch(names, level="char", vocab=vocab) row by row, ~100x faster
     sizes = torch.tensor([len(s) for s in names])
     letters = vocab.encode(list("".join(names)))
     rows = torch.repeat_interleave(torch.arange(len(names)), sizes)
@@ -183,9 +175,8 @@ class TextSplit(NamedTuple):
 def split_text(text: str, *, valid_fraction: float = 0.1) -> TextSplit:
     """The first ``1 - valid_fraction`` of ``text`` for training, the rest for validation.
 
-    A split by position (not at random), so no passage of the validation text is also in
-    the training text. For ``load_shakespeare()`` the default gives 1,003,855 and 111,539
-    characters.
+    By position, so no passage is in both. For ``load_shakespeare()`` the default gives
+    1,003,855 and 111,539 characters.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}.")
@@ -248,12 +239,10 @@ def bigram_nll(
 ) -> float:
     """Validation cross-entropy (nats per target) of bigram counts from the training data.
 
-    The model predicts the next token from the current one alone (``<start>`` for the
-    first letter of a name): P(next | current) is the count of that pair in ``train`` plus
-    ``smoothing`` (1.0: add-one), normalised over every token that occurs as a target in
-    ``train`` or ``valid`` (two ``CorpusBatch``, or two int64 ``(N,)`` texts, encoded with
-    one vocabulary). The result is its mean negative log-likelihood over ``valid``, about
-    2.45 on the validation names: a network must beat it to use more than one character.
+    P(next | current) is the count of that pair in ``train`` plus ``smoothing`` (1.0:
+    add-one), normalised over every token that occurs as a target in ``train`` or
+    ``valid`` (two ``CorpusBatch``, or two int64 ``(N,)`` texts, encoded with one
+    vocabulary). About 2.45 on the validation names.
     """
     if isinstance(train, CorpusBatch) != isinstance(valid, CorpusBatch):
         raise TypeError(

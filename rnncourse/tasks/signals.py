@@ -1,10 +1,4 @@
-"""Signals for sequence regression: a synthetic ECG, linear state-space systems, sines.
-
-``ecg`` (short context finds a heartbeat, long context gives the heart rate),
-``discretize`` and ``linear_state_space`` (``x' = A x + B u``, ``y = C x + D u`` in
-discrete steps, the continuous-time cousin of a linear recurrent network) and
-``sine_waves`` (next-step prediction), each with the score of a trivial predictor.
-"""
+"""Signals for sequence regression: a synthetic ECG, linear state-space systems, sines."""
 
 from __future__ import annotations
 
@@ -52,8 +46,7 @@ class ECG(NamedTuple):
 
 
 # One heartbeat as a sum of Gaussians around the R peak: (offset s, width s, amplitude mV).
-# The P and T offsets are for 60 bpm and scale with sqrt(R-R interval),
-# roughly as in real hearts (Bazett's QT correction).
+# The P and T offsets are for 60 bpm and scale with sqrt(R-R interval) (Bazett's correction).
 _WAVES = {
     "P": (-0.20, 0.025, 0.15),
     "Q": (-0.025, 0.010, -0.10),
@@ -89,21 +82,17 @@ def ecg(
 ) -> ECG:
     """Synthetic ECG records with their heart rate and R-peak labels.
 
-    Each record has its own heart rate, uniform in ``heart_rate`` (bpm). Beats are spaced
-    by the R-R interval ``60 / rate`` seconds, each interval jittered by a relative
-    standard deviation ``rr_jitter``. A beat is a sum of Gaussians for the P wave, the QRS
-    complex and the T wave (in the spirit of McSharry et al. 2003). A slow sinusoid of
-    amplitude ``wander`` mV (breathing, 0.15-0.4 Hz) and white noise of standard deviation
-    ``noise`` mV are added.
-
-    Why this needs long-term context: recognising a QRS complex takes about 50 ms of signal
-    (a dozen samples at 250 Hz), but the rate is the time *between* QRS complexes, so a
-    network must carry information for more than one R-R interval, over a second (300
-    samples at 50 bpm). Predicting the middle of the range scores ``ecg_baseline_mse``.
+    Each record has its own heart rate, uniform in ``heart_rate`` (bpm: a ``(low, high)``
+    range or one number). Beats are ``60 / rate`` seconds apart, each interval jittered by
+    a relative standard deviation ``rr_jitter``; a beat is a sum of Gaussians for the P
+    wave, the QRS complex and the T wave (after McSharry et al. 2003). A breathing
+    sinusoid (0.15-0.4 Hz) of amplitude ``wander`` mV and white noise of standard
+    deviation ``noise`` mV are added. A QRS complex takes about 50 ms, but the rate needs
+    memory across an R-R interval (over a second at 50 bpm). Predicting the middle of the
+    range scores ``ecg_baseline_mse``.
 
     ``duration_s`` seconds at ``fs`` Hz give ``T = round(duration_s * fs)`` samples and
-    must hold two R-R intervals at the slowest rate; ``heart_rate`` is a ``(low, high)``
-    range in bpm or one number.
+    must hold two R-R intervals at the slowest rate.
 
     Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
@@ -132,8 +121,7 @@ def ecg(
     first = -torch.rand(batch_size, 1, generator=g, dtype=torch.float64) * rr  # in (-rr, 0]
     beats = first + intervals.cumsum(1) - intervals[:, :1]  # (B, n_beats) seconds
 
-    # Draw each beat only in a window of samples around its R peak, where its waves are
-    # not negligible (5 widths beyond the P and T waves), then add the beats into x.
+    # each beat only in a window around its R peak: 5 widths beyond the P and T waves
     stretch = math.sqrt(60.0 / low)  # the largest sqrt(R-R interval)
     before = 0.20 * stretch + 5 * 0.025
     after = 0.30 * stretch + 5 * 0.050
@@ -162,6 +150,11 @@ def ecg(
     return ECG(x.float().unsqueeze(-1), rate.float(), r_peaks.unsqueeze(-1))
 
 
+def _square(A) -> torch.Tensor:
+    A = check_tensor(A, "A", (None, None))
+    return check_tensor(A, "A", (len(A), len(A)), hint="A must be square (state size n by n).")
+
+
 class StateSpace(NamedTuple):
     """A simulated linear system."""
 
@@ -172,16 +165,14 @@ class StateSpace(NamedTuple):
 def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh"):
     """Discretize ``x' = A x + B u`` for a step ``dt``: ``x_{t+1} = A_d x_t + B_d u_t``.
 
-    ``"zoh"`` (zero-order hold) is exact when ``u`` is constant over each step: it reads
-    ``A_d`` and ``B_d`` off the matrix exponential of the augmented matrix
-    ``[[A, B], [0, 0]] dt``. ``"euler"`` is the first-order approximation
-    ``A_d = I + A dt``, ``B_d = B dt``, accurate only for small ``dt``.
+    ``"zoh"`` (zero-order hold) is exact when ``u`` is constant over each step (the
+    matrix exponential of ``[[A, B], [0, 0]] dt``); ``"euler"`` is ``A_d = I + A dt``,
+    ``B_d = B dt``, accurate only for small ``dt``.
 
     ``A`` float ``(n, n)``, ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
     """
-    A = check_tensor(A, "A", (None, None))
+    A = _square(A)
     n = A.shape[0]
-    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
     B = check_tensor(B, "B", (n, None), hint="B maps the input to the state: shape (n, m).")
     dt = check_float(dt, "dt", min_value=0.0, strict_min=True)
     check_choice(method, "method", ("zoh", "euler"))
@@ -199,21 +190,19 @@ def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh")
 def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> StateSpace:
     """Simulate the linear system ``x' = A x + B u``, ``y = C x + D u``.
 
-    The input is held constant over each step: ``u[:, t]`` drives the state from time
-    ``t dt`` to ``(t + 1) dt``. Like a recurrent network, ``states[:, t]`` is the state after
-    step ``t`` (that is ``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
+    ``u[:, t]`` is held from time ``t dt`` to ``(t + 1) dt``; ``states[:, t]`` is the state
+    after step ``t`` (``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
 
-    ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of the
-    inputs ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` ``"zoh"``
-    (exact for piecewise-constant input) or ``"euler"``, ``x0`` ``(batch, n)`` or zeros.
+    ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of
+    ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` as for
+    ``discretize``, ``x0`` ``(batch, n)`` or zeros.
 
     Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
     """
     u = check_tensor(u, "u", ("batch", "T", None))
-    batch, T, m = u.shape
-    A = check_tensor(A, "A", (None, None)).to(u.dtype)
+    batch, _, m = u.shape
+    A = _square(A).to(u.dtype)
     n = A.shape[0]
-    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
     B = check_tensor(B, "B", (n, m), hint="B maps the input (m features of u) to the state.")
     C = check_tensor(C, "C", (None, n), hint="C maps the state (n) to the output: (p, n).")
     p = C.shape[0]
@@ -224,8 +213,8 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     else:
         x = check_tensor(x0, "x0", (batch, n)).to(u.dtype)
     states = []
-    for t in range(T):
-        x = x @ A_d.T + u[:, t] @ B_d.T
+    for u_t in u.unbind(1):
+        x = x @ A_d.T + u_t @ B_d.T
         states.append(x)
     states = torch.stack(states, dim=1)
     outputs = states @ C.to(u.dtype).T + u @ D.to(u.dtype).T
@@ -253,10 +242,9 @@ def sine_waves(
 ) -> SineWaves:
     """Sines ``a sin(2 pi f t + phi)`` for next-step prediction.
 
-    ``freq`` (cycles per step, at most 0.5, the Nyquist limit), ``amplitude`` and ``phase``
-    are each a ``(low, high)`` range, drawn uniformly per sequence, or one fixed number.
-    ``target[:, t]`` is the clean signal at step ``t + 1``; with ``noise = 0``,
-    ``x[:, 1:] == target[:, :-1]``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
+    ``freq`` (cycles per step, at most 0.5), ``amplitude`` and ``phase`` are each a
+    ``(low, high)`` range, drawn uniformly per sequence, or one number. ``target[:, t]`` is
+    the clean signal at step ``t + 1``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
 
     Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
     """

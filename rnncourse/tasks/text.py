@@ -1,11 +1,4 @@
-"""Text tasks: a token vocabulary, the toy sentence corpus, and a sentiment-like task.
-
-``Vocab``, ``tokenize`` and ``build_vocab`` turn words or characters into ids and back
-(``<pad>``, ``<start>``, ``<stop>`` at 0, 1, 2); ``corpus_batch`` makes the three-sentence
-toy corpus a next-token batch (``corpus_baseline``: a unigram model's loss);
-``sentiment`` labels variable-length sequences by counting positive and negative words
-(``sentiment_baseline``: the majority class's accuracy).
-"""
+"""Text tasks: a token vocabulary, the toy sentence corpus, and a sentiment-like task."""
 
 from __future__ import annotations
 
@@ -114,9 +107,9 @@ def corpus_batch(
 ) -> CorpusBatch:
     """All sentences as one padded batch for next-token prediction (teacher forcing).
 
-    At step ``t`` the network reads ``inputs[:, t]`` and should predict ``targets[:, t]``,
-    the next token; the last target of each sentence is ``<stop>``. Padding uses
-    ``Vocab.pad_id`` in both; ignore it in the loss with ``ignore_index=Vocab.pad_id``.
+    At step ``t`` the network reads ``inputs[:, t]`` and should predict ``targets[:, t]``;
+    the last target is ``<stop>``. Both are padded with ``Vocab.pad_id`` (a loss skips it
+    with ``ignore_index=Vocab.pad_id``).
     """
     if isinstance(sentences, str) or not sentences:
         raise TypeError("sentences must be a non-empty list of str; wrap one sentence in a list.")
@@ -135,11 +128,8 @@ def corpus_batch(
 
 
 def corpus_baseline(batch: CorpusBatch) -> float:
-    """Cross-entropy (nats per token) of the best context-free predictor.
-
-    It ignores the input and predicts each token with its frequency among the targets
-    (a unigram model), so its loss is the entropy of that frequency distribution.
-    """
+    """Cross-entropy (nats per token) of the best context-free predictor (unigram model):
+    the entropy of the token frequencies among the targets."""
     if not isinstance(batch, CorpusBatch):
         raise TypeError(f"batch must be a CorpusBatch, got {type(batch).__name__}.")
     B, T = batch.targets.shape
@@ -191,10 +181,9 @@ def sentiment(
 
     Each sequence has a length uniform in ``[min_len, max_len]``; each word is positive
     with probability ``p_positive``, negative with ``p_negative`` and neutral otherwise,
-    uniform within its group. The label is 1 if there are more positive than negative words
-    and 0 if fewer. Ties are excluded: a tied sequence is redrawn entirely (length
-    included), so labels are well defined. The vocabulary is the same for every call.
-    Guessing the majority class scores ``sentiment_baseline(...)`` accuracy.
+    uniform within its group. The label is 1 if there are more positive than negative
+    words, 0 if fewer; a tie is redrawn entirely (length included). The vocabulary is the
+    same for every call. Guessing the majority class scores ``sentiment_baseline(...)``.
 
     Returns ``Sentiment(tokens (B, L), lengths (B,), labels (B,), vocab)``.
     """
@@ -232,10 +221,8 @@ def sentiment_baseline(
 ) -> float:
     """Accuracy of always answering the majority class of ``sentiment``, computed exactly.
 
-    For a length ``n``, the counts of positive, negative and neutral words are trinomial;
-    summing over counts and lengths gives P(more positive) and P(tie), and the label
-    distribution is P(label = 1) = P(more positive) / (1 - P(tie)). About 0.68 for the
-    defaults.
+    Sums the trinomial counts of positive, negative and neutral words over lengths:
+    P(label = 1) = P(more positive) / (1 - P(tie)). About 0.68 for the defaults.
     """
     min_len, max_len, p_pos, p_neg = _sentiment_args(min_len, max_len, p_positive, p_negative)
     p_neu = 1.0 - p_pos - p_neg
