@@ -41,41 +41,29 @@ _REBER = {
     "end": {},
 }
 
-
-def _moves(state, embedded: bool) -> dict:
-    """Legal next symbols from ``state``, as ``{symbol: next state}``.
-
-    An embedded state is ``(outer, inner)``: ``outer`` is the second symbol (T or P),
-    remembered while the inner Reber string runs.
-    """
-    if not embedded:
-        return _REBER[state]
-    outer, inner = state
-    if outer == "start":
-        return {"B": ("branch", None)}
-    if outer == "branch":
-        return {"T": ("T", "start"), "P": ("P", "start")}
-    if outer == "close":
-        return {"E": ("end", None)}
-    if outer == "end":
-        return {}
-    if inner == "end":  # the inner string is done: repeat the remembered symbol
-        return {outer: ("close", None)}
-    return {symbol: (outer, nxt) for symbol, nxt in _REBER[inner].items()}
-
-
-def _start(embedded: bool):
-    return ("start", None) if embedded else "start"
+# The embedded graph: B, then c in {T, P}, then a Reber string whose states (c, state)
+# remember c, then c again (where the inner string ends) and E.
+_EMBEDDED = {
+    "start": {"B": "branch"},
+    "branch": {"T": ("T", "start"), "P": ("P", "start")},
+    **{
+        (c, state): {s: (c, nxt) for s, nxt in moves.items()} if moves else {c: "close"}
+        for c in "TP"
+        for state, moves in _REBER.items()
+    },
+    "close": {"E": "end"},
+    "end": {},
+}
 
 
 def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
     """``n`` strings of the (embedded) Reber grammar, every edge out of a state equally likely."""
     n = check_int(n, "n", min_value=1)
-    g = generator(seed)
+    g, graph = generator(seed), _EMBEDDED if embedded else _REBER
     strings = []
     for _ in range(n):
-        state, symbols = _start(embedded), []
-        while moves := _moves(state, embedded):
+        state, symbols = "start", []
+        while moves := graph[state]:
             options = list(moves)
             symbol = options[int(torch.randint(len(options), (1,), generator=g))]
             symbols.append(symbol)
@@ -88,9 +76,10 @@ def _walk(string: str, embedded: bool) -> list:
     """States visited after each symbol of ``string``; ValueError at the first illegal one."""
     if not isinstance(string, str):
         raise TypeError(f"string must be a str such as 'BTBTXSETE', got {type(string).__name__}.")
-    state, states = _start(embedded), []
+    graph = _EMBEDDED if embedded else _REBER
+    state, states = "start", []
     for t, symbol in enumerate(string):
-        moves = _moves(state, embedded)
+        moves = graph[state]
         if symbol not in moves:
             allowed = "".join(sorted(moves)) or "nothing (the string is complete)"
             raise ValueError(
@@ -108,7 +97,7 @@ def is_grammatical(string: str, embedded: bool = True) -> bool:
         states = _walk(string, embedded)
     except ValueError:
         return False
-    return bool(states) and not _moves(states[-1], embedded)
+    return bool(states) and states[-1] == "end"
 
 
 def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
@@ -117,7 +106,8 @@ def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
     ``string`` may be a complete string or a prefix of one; after the final E the set is
     empty. Raises ValueError if ``string`` leaves the grammar.
     """
-    return [set(_moves(state, embedded)) for state in _walk(string, embedded)]
+    graph = _EMBEDDED if embedded else _REBER
+    return [set(graph[state]) for state in _walk(string, embedded)]
 
 
 class ReberBatch(NamedTuple):

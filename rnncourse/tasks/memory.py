@@ -38,27 +38,23 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     second = torch.randint(T // 2, T, (batch_size,), generator=g)
     marker = torch.zeros(batch_size, T)
     marker[torch.arange(batch_size)[:, None], torch.stack([first, second], 1)] = 1.0
-    x = torch.stack([values, marker], dim=-1)
-    y = (values * marker).sum(dim=1, keepdim=True)
-    return x, y
+    return torch.stack([values, marker], dim=-1), (values * marker).sum(dim=1, keepdim=True)
 
 
 def _copy_args(T, k, alphabet) -> tuple[int, int, int]:
-    T = check_int(T, "T")
-    if T < 1:
-        raise ValueError(
-            f"T (the delay) must be >= 1: the delimiter comes T steps after the symbols, got {T}."
-        )
-    k = check_int(k, "k")
-    if k < 1:
-        raise ValueError(f"k (the number of symbols to copy) must be >= 1, got {k}.")
-    alphabet = check_int(alphabet, "alphabet")
-    if alphabet < 2:
-        raise ValueError(
-            f"alphabet must be >= 2 symbols (with one symbol there is nothing to remember), "
-            f"got {alphabet}."
-        )
-    return T, k, alphabet
+    nothing = "with one symbol there is nothing to remember"
+    rules = [
+        ("T", T, 1, "T (the delay) must be >= 1: the delimiter comes T steps after the symbols"),
+        ("k", k, 1, "k (the number of symbols to copy) must be >= 1"),
+        ("alphabet", alphabet, 2, f"alphabet must be >= 2 symbols ({nothing})"),
+    ]
+    checked = []
+    for name, value, low, message in rules:
+        value = check_int(value, name)
+        if value < low:
+            raise ValueError(f"{message}, got {value}.")
+        checked.append(value)
+    return tuple(checked)
 
 
 def copy_task(

@@ -23,7 +23,7 @@ from rnncourse._random import generator
 from rnncourse._validation import check_float, check_int, check_tensor
 from rnncourse.sequences import length_mask
 from rnncourse.tasks.corpora import load_names
-from rnncourse.tasks.text import CorpusBatch, Vocab
+from rnncourse.tasks.text import CorpusBatch, Vocab, _next_token_batch
 
 __all__ = [
     "char_vocab", "NamesSplit", "split_names", "encode_names", "random_batch", "TextSplit",
@@ -127,18 +127,8 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
         vocab = char_vocab(load_names())
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a Vocab or None, got {type(vocab).__name__}.")
-    # corpus_batch(names, level="char", vocab=vocab) row by row, ~100x faster
     sizes = torch.tensor([len(s) for s in names])
-    letters = vocab.encode(list("".join(names)))
-    rows = torch.repeat_interleave(torch.arange(len(names)), sizes)
-    cols = torch.arange(len(letters)) - torch.repeat_interleave(sizes.cumsum(0) - sizes, sizes)
-    inputs = torch.full((len(names), int(sizes.max()) + 1), vocab.pad_id, dtype=torch.long)
-    targets = inputs.clone()
-    inputs[:, 0] = vocab.start_id
-    inputs[rows, cols + 1] = letters
-    targets[rows, cols] = letters
-    targets[torch.arange(len(names)), sizes] = vocab.stop_id
-    return CorpusBatch(inputs, targets, sizes + 1, vocab)
+    return _next_token_batch(vocab.encode(list("".join(names))), sizes, vocab)
 
 
 def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatch:

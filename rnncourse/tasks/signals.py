@@ -6,6 +6,7 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
@@ -57,10 +58,7 @@ _WAVES = {
 
 
 def ecg_baseline_mse(heart_rate=(50.0, 120.0)) -> float:
-    """MSE (bpm^2) of always predicting the middle of the heart-rate range.
-
-    Rates are uniform on ``[low, high]``, so this is the variance ``(high - low)^2 / 12``.
-    """
+    """MSE (bpm^2) of predicting the middle of the uniform rate range: (high - low)^2 / 12."""
     low, high = _range(heart_rate, "heart_rate", min_value=1.0)
     return (high - low) ** 2 / 12.0
 
@@ -145,8 +143,7 @@ def ecg(
 
     inside = (index >= 0) & (index < T)
     r_peaks = torch.zeros(batch_size, T)
-    rows = torch.arange(batch_size)[:, None].expand_as(index)
-    r_peaks[rows[inside], index[inside]] = 1.0
+    r_peaks[inside.nonzero(as_tuple=True)[0], index[inside]] = 1.0
     return ECG(x.float().unsqueeze(-1), rate.float(), r_peaks.unsqueeze(-1))
 
 
@@ -179,10 +176,7 @@ def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh")
     B = B.to(A.dtype)
     if method == "euler":
         return torch.eye(n, dtype=A.dtype) + A * dt, B * dt
-    m = B.shape[1]
-    augmented = torch.zeros(n + m, n + m, dtype=A.dtype)
-    augmented[:n, :n] = A
-    augmented[:n, n:] = B
+    augmented = F.pad(torch.cat([A, B], dim=1), (0, 0, 0, B.shape[1]))  # [[A, B], [0, 0]]
     exp = torch.linalg.matrix_exp(augmented * dt)
     return exp[:n, :n], exp[:n, n:]
 
@@ -208,17 +202,14 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     p = C.shape[0]
     D = check_tensor(D, "D", (p, m), hint="D maps the input to the output: (p, m).")
     A_d, B_d = discretize(A, B.to(u.dtype), dt, method)
-    if x0 is None:
-        x = torch.zeros(batch, n, dtype=u.dtype)
-    else:
-        x = check_tensor(x0, "x0", (batch, n)).to(u.dtype)
+    x = torch.zeros(batch, n) if x0 is None else check_tensor(x0, "x0", (batch, n))
+    x = x.to(u.dtype)
     states = []
     for u_t in u.unbind(1):
         x = x @ A_d.T + u_t @ B_d.T
         states.append(x)
     states = torch.stack(states, dim=1)
-    outputs = states @ C.to(u.dtype).T + u @ D.to(u.dtype).T
-    return StateSpace(states, outputs)
+    return StateSpace(states, states @ C.to(u.dtype).T + u @ D.to(u.dtype).T)
 
 
 class SineWaves(NamedTuple):
@@ -265,9 +256,6 @@ def sine_waves(
 
 
 def sine_baseline_mse(amplitude=(0.5, 1.5)) -> float:
-    """MSE of always predicting 0 for ``sine_waves``: the mean of ``a^2 / 2``.
-
-    For ``a`` uniform on ``[low, high]``, ``E[a^2] = (low^2 + low high + high^2) / 3``.
-    """
+    """MSE of predicting 0 for ``sine_waves``: E[a^2] / 2 = (low^2 + low high + high^2) / 6."""
     low, high = _range(amplitude, "amplitude", min_value=0.0)
     return (low**2 + low * high + high**2) / 6.0
