@@ -174,15 +174,12 @@ class Explorer:
         return tuple(key)
 
     def _render(self) -> bytes:
-        """Draw the overlay over a kept background (or a new one) and return the PNG.
-
-        An opaque legend hides what lies under it, so it is kept as pixels with the
-        background and pasted over the overlay instead of drawn again (drawing its text
-        would cost about as much as the rest of an update).
-        """
+        """Draw the overlay over a kept background (or a new one) and return the PNG."""
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
         canvas, overlay = self.fig.canvas, self._overlay()
+        # an opaque legend is kept as pixels and pasted: drawing its text costs about as
+        # much as the rest of an update
         pasted = [a for a in overlay if isinstance(a, Legend) and _opaque(a)]
         key = self._static_key()
         if self._dynamic and key in self._backgrounds:
@@ -200,10 +197,7 @@ class Explorer:
         return _png(canvas)
 
     def _draw_background(self, overlay: list, pasted: list) -> list:
-        """Draw all but the overlay; with ``dynamic``, keep it and the pasted legends.
-
-        Returns the pixels of the pasted legends.
-        """
+        """Draw all but the overlay (with ``dynamic``, kept); returns the pasted legends."""
         fig, canvas = self.fig, self.fig.canvas
         engine = fig.get_layout_engine()
         if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
@@ -242,11 +236,9 @@ class Explorer:
     def _display_bundles(self) -> list[dict]:
         """The two outputs a display makes: the plain picture, then the live view.
 
-        The picture serves frontends without a running widget manager (a static viewer,
-        nbconvert's HTML, a notebook reopened without its kernel). It is an output of its
-        own: frontends pick one MIME type per output and rank a widget view first. Its
-        HTML carries the class that the live view hides, so the figure shows once;
-        ``image/png`` is for frontends that show no HTML.
+        The picture, for frontends without a widget manager (static viewers, nbconvert, a
+        notebook without its kernel), is an output of its own: frontends rank a widget
+        view first. The live view hides it by its HTML class, so the figure shows once.
         """
         png = base64.b64encode(self._png).decode("ascii")
         name = f"<{type(self).__name__} {self.values}>"
@@ -271,12 +263,8 @@ class Explorer:
 
 
 def _png(canvas) -> bytes:
-    """The canvas as a 256-colour PNG with fast compression.
-
-    Lines and text need no more than 256 colours (no pixel moves by more than 32 of 255
-    in any channel): the palette halves the PNG and speeds up encoding, and zlib level 1
-    makes it barely larger than level 6.
-    """
+    """The canvas as a 256-colour PNG (enough for lines and text: half the size, quicker
+    to encode), with zlib level 1 (barely larger than level 6)."""
     size = canvas.get_width_height(physical=True)
     rgba = PIL.Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     palette = rgba.convert("RGB").quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
@@ -291,12 +279,9 @@ def _opaque(legend: Legend) -> bool:
 
 
 def slider(cls, value, lo, hi, step, description, continuous=True):
-    """A ``widgets.IntSlider`` or ``widgets.FloatSlider`` (``cls``) with a readable label.
-
-    ``value`` in ``[lo, hi]`` moves in steps of ``step``; with ``continuous`` the
-    explorer redraws while the slider is dragged. Every slider is ``SLIDER_WIDTH`` wide.
-    """
-    # an update takes at most 30 ms, within the ~50 ms that smooth dragging needs
+    """A ``SLIDER_WIDTH`` wide ``widgets.IntSlider`` or ``FloatSlider`` (``cls``) from ``lo``
+    to ``hi`` in steps of ``step``; ``continuous``: redraw while dragged (an update takes
+    at most 30 ms)."""
     if not (
         isinstance(cls, type) and issubclass(cls, (ipywidgets.IntSlider, ipywidgets.FloatSlider))
     ):
@@ -314,10 +299,7 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value.
-
-    Axis limits rounded this way change only now and then while a slider is dragged.
-    """
+    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value."""
     value = check_float(value, "value")
     if not value > 0:
         return 0.0
@@ -326,11 +308,8 @@ def nice_ceiling(value: float) -> float:
 
 
 def nice_limits(lo: float, hi: float, pad_low: float = 0.05, pad_high: float = 0.05):
-    """Limits around [lo, hi] (lo <= 0 <= hi) rounded by :func:`nice_ceiling`, with padding.
-
-    ``pad_low`` and ``pad_high`` are fractions of the rounded span added below and above.
-    Returns ``(low, high)``.
-    """
+    """``(low, high)`` around [lo, hi] (lo <= 0 <= hi) rounded by :func:`nice_ceiling`,
+    padded by ``pad_low`` and ``pad_high`` times the rounded span."""
     lo = check_float(lo, "lo", max_value=0.0)
     hi = check_float(hi, "hi", min_value=0.0)
     pad_low = check_float(pad_low, "pad_low", min_value=0.0)

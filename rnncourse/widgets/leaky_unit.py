@@ -26,12 +26,11 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
 
     Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture writes sigmoid(c));
     ``pattern`` of the input x ("impulse" at t = 5, "pulses" every 15 steps, "noise");
-    ``mode``: "constant" keeps the gate fixed, "context" drives it with a context signal
-    z(t) through theta(t) = V z(t) + b_theta: z(t) = 1 holds (gate = the slider value),
-    z(t) = 0 right after the stored value has been used clears the unit (gate = 0.05), so
-    the next input starts from a clean state. Panels: x and s over time; the gate and the
-    remaining influence of the first input on s(t) (the product of the gates since then),
-    with its half-life.
+    ``mode``: "constant" keeps the gate fixed; "context" drives it by a signal z(t) through
+    theta(t) = V z(t) + b_theta: z(t) = 1 holds (gate = the slider value), z(t) = 0 right
+    after the stored value was used clears the unit (gate = 0.05). Panels: x and s over
+    time; the gate and the influence of the first input on s(t) (the product of the gates
+    since then), with its half-life.
 
     ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
     """
@@ -58,13 +57,13 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     def draw(gate, pattern, mode):
         x = noise.copy() if pattern == "noise" else np.zeros(T)
         x[[p - 1 for p in _PATTERNS[pattern] if p <= T]] = 1.0
+        theta = math.log(gate / (1 - gate))
         gates = np.full(T, gate)
         if mode == "context":
             z = np.ones(T)
             z[[u for u in _USES if u < T]] = 0.0  # the step after a use clears the unit
-            logit = math.log(gate / (1 - gate))
             b_theta = math.log(_FORGET_GATE / (1 - _FORGET_GATE))
-            gates = 1 / (1 + np.exp(-((logit - b_theta) * z + b_theta)))
+            gates = 1 / (1 + np.exp(-((theta - b_theta) * z + b_theta)))
         s = np.zeros(T)
         prev = 0.0
         for k in range(T):
@@ -82,7 +81,6 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         ax_s.set_ylim(
             *nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
         )
-        theta = math.log(gate / (1 - gate))
         what = "\ncontext clears the unit after each use" if mode == "context" else ""
         if title.get_text() and ("\n" in title.get_text()) != bool(what):
             fig.set_layout_engine("constrained")  # the title changed its height: lay out again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 
 import ipywidgets
 import numpy as np
@@ -56,8 +57,7 @@ def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
 def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
 
-    The module's weights are loaded into :class:`rnncourse.cells.LSTMCell`
-    (``LSTMCell.from_torch``), which runs the sequence step by step from a zero state.
+    Runs :class:`rnncourse.cells.LSTMCell` with the module's weights from a zero state.
 
     Args:
         lstm: a one-layer, one-direction ``torch.nn.LSTM`` with ``I`` inputs and ``H``
@@ -87,12 +87,10 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     """LSTM gates: what the forget, input and output gates do to the cell state.
 
     Mode "constant": fixed gates ``f``, ``o`` in [0, 1] and candidate ``g`` in [-1, 1]; the
-    input gate opens to ``i`` in [0, 1] at t = 5, 15, 25 and is closed (0) at every other
-    step, so c(t) = f c(t-1) + i(t) g and h(t) = o tanh(c(t)). Mode "trained": a
-    ``torch.nn.LSTM`` with ``hidden`` units trained on the adding problem (T = 10, trained
-    on first use, then cached) reads test sequence number ``sequence``; the panels show its
-    input with the two marked steps, and its i, f, o gates over time (thin: units, thick:
-    mean).
+    input gate is ``i`` in [0, 1] at t = 5, 15, 25 and 0 elsewhere, so c(t) = f c(t-1) +
+    i(t) g and h(t) = o tanh(c(t)). Mode "trained": a ``torch.nn.LSTM`` with ``hidden``
+    units, trained on the adding problem (T = 10) on first use and cached, reads test
+    sequence ``sequence``; the panels show its input and its i, f, o gates over time.
 
     ``data()`` keys, constant mode: t, i (the input gate i(t)), c, h. Trained mode: t,
     x (T, 2), markers, i, f, o (T, hidden), prediction, target, mse.
@@ -124,12 +122,7 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         k: ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"
     }
     marks = [ax.axvline(0, color="0.2", ls=":", lw=1.2) for ax in (ax_x, ax_x, ax_c, ax_c)]
-    trained = [
-        value,
-        *(line for lines in units.values() for line in lines),
-        *means.values(),
-        *marks,
-    ]
+    trained = [value, *itertools.chain(*units.values()), *means.values(), *marks]
     title = fig.suptitle("")
     state = {"mode": None}
 

@@ -1,11 +1,4 @@
-"""The repeated nonlinearity explorer: a few steps of tanh make a step function of the input.
-
-Example::
-
-    ex = repeated_nonlinearity_explorer()
-    ex.set(T=20, gain=2.0)
-    ex.data()["slope"]           # |dh(T)/dx| at every input x
-"""
+"""The repeated nonlinearity explorer: a few steps of tanh make a step function of x."""
 
 from __future__ import annotations
 
@@ -27,14 +20,10 @@ def repeated_nonlinearity_explorer(
     """How a repeated nonlinearity bends a function: h(T) as a function of a constant input x.
 
     The scalar recurrence h(t) = tanh(rho h(t-1) + u x + b), h(0) = 0, runs ``T`` steps for
-    every constant input x in [-x_range, x_range]: the lecture's h(t) = g(A h(t-1) + B x + b)
-    with one unit, input weight ``u`` and bias ``b``. Controls: ``T`` in [1, max_T] and
-    ``gain`` rho in [0, 3]. Panels: h(T) against x (earlier steps faint) and the size of
-    its slope |dh(T)/dx| on a log axis from 1e-4 up to 1e2, 1e4, 1e8 or 1e16, the lowest
-    that holds the curve (it moves in big steps, so exponential growth with T is a climb
-    on an axis that rarely changes). With rho > 1 the curve sharpens into a step as T
-    grows: a few steps of a smooth nonlinearity make a very nonlinear function of the
-    input.
+    every constant input x in [-x_range, x_range] (the lecture's h(t) = g(A h(t-1) + B x +
+    b) with one unit). Controls: ``T`` in [1, max_T] and ``gain`` rho in [0, 3]. Panels:
+    h(T) against x (earlier steps faint) and |dh(T)/dx| on a log axis from 1e-4 up to 1e2,
+    1e4, 1e8 or 1e16, the lowest that holds the curve.
 
     ``data()`` keys: x (N,), h (N,) = h(T) at each x, slope (N,), steps (T, N) = h(1)..h(T).
     """

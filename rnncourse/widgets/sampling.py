@@ -21,7 +21,6 @@ _C = plots.PALETTE
 _ROWS = 12  # samples per column of text
 _MAX_NAME_SAMPLES = 36  # three columns of names
 _SHOWN = {Vocab.STOP: ".", " ": "␣", "\n": "↵"}  # readable labels: "." ends a name
-_TEMPERATURES = (0.05, 2.0, 0.05)  # slider range and step
 _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
 
@@ -54,14 +53,12 @@ def sampling_explorer(
     """Sampling from a character model: temperature, top-k and a fresh draw.
 
     ``model`` is a :class:`~rnncourse.charmodel.CharModel` with a ``vocab`` (default: the
-    shipped names model, ``charmodel.load_pretrained("names")``). The model reads
-    ``prefix``, then ``n_samples`` continuations are drawn at once, each character from
-    ``softmax(logits / temperature)`` restricted to the ``top_k`` most likely characters
-    and fed back (``generation.sample_sequence``). A names model (``info["start_token"]``)
-    starts every name from ``<start>`` (the prefix is the name's beginning, possibly empty)
-    and ends it at ``<stop>`` or after ``length`` letters (default 20, marked "…"); a
-    running-text model needs a non-empty prefix and generates ``length`` characters
-    (default 40).
+    shipped names model). It reads ``prefix``, then ``n_samples`` continuations are drawn
+    with ``generation.sample_sequence(strategy="top_k")``. A names model
+    (``info["start_token"]``) starts every name from ``<start>`` (the prefix is the name's
+    beginning, possibly empty) and ends it at ``<stop>`` or after ``length`` letters
+    (default 20, marked "…"); a running-text model needs a prefix and generates ``length``
+    characters (default 40).
 
     Controls: ``temperature`` in [0.05, 2.0]; ``top_k`` in [1, V] (V keeps every token);
     ``draw`` in [0, 99], another set of samples at the same setting (drawn with seed
@@ -153,12 +150,8 @@ def sampling_explorer(
         for c in range(columns)
         for old in (False, True)
     }  # fmt: skip
-    what = "name" if names else "text"
-    note = (
-        f"* in {'the training split' if names else 'the whole text'}"
-        if corpus is not None
-        else f"the {what}s sampled at this setting"
-    )
+    data_set, what = ("the training split", "name") if names else ("the whole text", "text")
+    note = f"* in {data_set}" if corpus is not None else f"the {what}s sampled at this setting"
     ax_s.set_title(note, fontsize=9, loc="left")
     shown = np.arange(2, V)  # <stop> and the characters
     labels = [_SHOWN.get(vocab.itos[i], vocab.itos[i]) for i in shown]
@@ -198,9 +191,8 @@ def sampling_explorer(
                     tokens=list(vocab.itos), probs=probs, model_probs=model_probs.copy(),
                     entropy=entropy, greedy=greedy)  # fmt: skip
 
-    lo, hi, step = _TEMPERATURES
     controls = {
-        "temperature": slider(ipywidgets.FloatSlider, 1.0, lo, hi, step, "temperature"),
+        "temperature": slider(ipywidgets.FloatSlider, 1.0, 0.05, 2.0, 0.05, "temperature"),
         "top_k": slider(ipywidgets.IntSlider, V, 1, V, 1, f"top-k ({V} = all)"),
         "draw": slider(ipywidgets.IntSlider, 0, 0, _DRAWS - 1, 1, "draw (sample again)"),
     }
