@@ -122,10 +122,8 @@ def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
     """Encode strings for next-symbol prediction, padded to the longest.
 
     ``x`` is one-hot over ``REBER_ALPHABET``; ``targets[b, t]`` is the multi-hot set of
-    symbols the grammar allows after ``x[b, : t + 1]``. Both are all zero at padding, and
-    ``targets`` also at the final E. Score a network with ``reber_correct``.
-
-    Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
+    symbols allowed after ``x[b, : t + 1]``. Both are zero at padding (``targets`` also at
+    the final E). Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
     """
     if isinstance(strings, str) or not isinstance(strings, Sequence) or not strings:
         raise TypeError("strings must be a non-empty list of str, e.g. reber_strings(8).")
@@ -143,14 +141,11 @@ def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
 
 
 def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch.Tensor:
-    """Which strings a network has solved.
+    """Which strings a network has solved, bool ``(B,)``.
 
     Hochreiter & Schmidhuber's (1997) criterion: at every step before the string's length,
-    if the grammar allows ``n`` next symbols, the ``n`` most active outputs are those.
-
-    ``scores``: float ``(B, T, 7)`` outputs (logits or probabilities); ``targets``:
-    ``reber_batch``'s ``(B, T, 7)`` legal next symbols; ``lengths`` ``(B,)``. Returns bool
-    ``(B,)``.
+    if the grammar allows ``n`` next symbols, the ``n`` most active of the ``scores``
+    ``(B, T, 7)`` are those (``targets`` ``(B, T, 7)`` from ``reber_batch``).
     """
     targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
     B, T, _ = targets.shape

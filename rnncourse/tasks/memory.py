@@ -82,11 +82,8 @@ def copy_task(
 
 
 def copy_baseline(T: int, k: int = 10, alphabet: int = 8) -> float:
-    """Cross-entropy (nats per step) of the best memoryless strategy for ``copy_task``.
-
-    Blank for sure for the first ``T + k`` steps, then a uniform guess over the alphabet:
-    ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``.
-    """
+    """Cross-entropy (nats per step) of the best memoryless ``copy_task`` strategy (blanks,
+    then uniform guesses): ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``."""
     T, k, alphabet = _copy_args(T, k, alphabet)
     return k * math.log(alphabet) / (T + 2 * k)
 
@@ -96,13 +93,8 @@ PARITY_BASELINE_ACCURACY = 0.5
 
 
 def parity(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Running parity: ``y_t`` is the XOR of the bits ``x_1 .. x_t``.
-
-    Returns x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
-    """
+    """Running parity: random bits x and y_t = XOR of x_1 .. x_t, float32 ``(B, T, 1)`` each."""
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
-    g = generator(seed)
-    x = torch.randint(0, 2, (batch_size, T, 1), generator=g)
-    y = x.cumsum(dim=1) % 2
-    return x.float(), y.float()
+    x = torch.randint(0, 2, (batch_size, T, 1), generator=generator(seed))
+    return x.float(), (x.cumsum(dim=1) % 2).float()

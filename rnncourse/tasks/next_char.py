@@ -77,11 +77,10 @@ def _ids_arg(ids, name: str, min_length: int, why: str) -> torch.Tensor:
 
 
 def char_vocab(texts: str | Sequence[str]) -> Vocab:
-    """A character ``Vocab`` of ``texts``: the 3 special tokens, then each character sorted.
+    """A character ``Vocab`` of ``texts`` (a str or a list of str), characters sorted.
 
-    For the names that is ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens); for
-    Shakespeare the 65 characters follow, newline and space first. ``vocab.encode(list(s))``
-    gives the ids, ``"".join(vocab.decode(ids))`` the text back.
+    For the names: ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens); for
+    Shakespeare 65 characters follow, newline and space first.
     """
     if isinstance(texts, str):
         chars = set(texts)
@@ -116,10 +115,8 @@ def split_names(
 def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatch:
     """Names as one padded batch for next-character prediction (teacher forcing).
 
-    ``inputs[b]`` is ``<start>`` then the letters of name ``b``; ``targets[b]`` is the letters
-    then ``<stop>``; both are padded with ``Vocab.pad_id``. ``vocab`` defaults to
-    ``char_vocab(load_names())``, the same for every split.
-
+    ``inputs[b]`` is ``<start>`` and name ``b``, ``targets[b]`` the name and ``<stop>``,
+    padded with ``Vocab.pad_id``; ``vocab`` defaults to ``char_vocab(load_names())``.
     Returns ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64.
     """
     names = _strings_arg(names, "names")
@@ -134,9 +131,9 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
 def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatch:
     """``batch_size`` different rows of ``data``, drawn at random, trimmed to the longest.
 
-    ``data`` is a ``CorpusBatch`` of ``N >= B`` sequences, e.g.
-    ``encode_names(split.train)``; pass a ``torch.Generator`` as ``seed`` for a stream of
-    batches. Returns ``CorpusBatch(inputs (B, L), targets (B, L), lengths (B,), vocab)``.
+    ``data``: a ``CorpusBatch`` of ``N >= B`` sequences (a ``torch.Generator`` as ``seed``
+    gives a stream of batches). Returns ``CorpusBatch(inputs (B, L), targets (B, L),
+    lengths (B,), vocab)``.
     """
     if not isinstance(data, CorpusBatch):
         raise TypeError(
@@ -182,12 +179,8 @@ class ChunkBatch(NamedTuple):
 
 
 def random_chunks(ids: torch.Tensor, batch_size: int, T: int, *, seed=None) -> ChunkBatch:
-    """``batch_size`` windows of ``T + 1`` consecutive ids, each starting at a random place.
-
-    ``ids`` is int64 ``(N,)`` with ``N >= T + 1``, e.g. ``vocab.encode(list(split.train))``;
-    every start in ``[0, N - T - 1]`` is equally likely. Returns
-    ``ChunkBatch(inputs (B, T), targets (B, T))``, int64.
-    """
+    """``batch_size`` windows of ``T + 1`` consecutive ``ids`` (int64 ``(N,)``, ``N > T``),
+    every start equally likely. Returns ``ChunkBatch(inputs (B, T), targets (B, T))``."""
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
     ids = _ids_arg(ids, "ids", T + 1, f"one window of T + 1 = {T + 1}; use a smaller T")
@@ -212,11 +205,10 @@ def _pairs(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def uniform_nll(*data: CorpusBatch | torch.Tensor) -> float:
-    """Cross-entropy of a uniform guess over every token that occurs as a target in ``data``.
+    """``ln(V)``: a uniform guess over the ``V`` tokens that occur as targets in ``data``.
 
-    ``data``: one or more ``CorpusBatch`` or int64 ``(N,)`` encoded texts. ``ln(V)`` with
-    ``V`` the number of distinct targets: 27 for the names (26 letters and ``<stop>``),
-    about 3.296 nats; 65 characters for Shakespeare, about 4.174.
+    ``data``: ``CorpusBatch``es or int64 ``(N,)`` texts. About 3.296 nats for the names
+    (26 letters and ``<stop>``), 4.174 for Shakespeare (65 characters).
     """
     if not data:
         raise TypeError("uniform_nll needs at least one CorpusBatch or id tensor.")

@@ -81,16 +81,13 @@ def ecg(
     """Synthetic ECG records with their heart rate and R-peak labels.
 
     Each record has its own heart rate, uniform in ``heart_rate`` (bpm: a ``(low, high)``
-    range or one number). Beats are ``60 / rate`` seconds apart, each interval jittered by
-    a relative standard deviation ``rr_jitter``; a beat is a sum of Gaussians for the P
-    wave, the QRS complex and the T wave (after McSharry et al. 2003). A breathing
-    sinusoid (0.15-0.4 Hz) of amplitude ``wander`` mV and white noise of standard
-    deviation ``noise`` mV are added. A QRS complex takes about 50 ms, but the rate needs
-    memory across an R-R interval (over a second at 50 bpm). Predicting the middle of the
-    range scores ``ecg_baseline_mse``.
-
-    ``duration_s`` seconds at ``fs`` Hz give ``T = round(duration_s * fs)`` samples and
-    must hold two R-R intervals at the slowest rate.
+    range or one number). Beats are ``60 / rate`` s apart, each interval jittered by a
+    relative standard deviation ``rr_jitter``; a beat is a sum of Gaussians for the P, QRS
+    and T waves (after McSharry et al. 2003). Breathing (0.15-0.4 Hz, amplitude ``wander``
+    mV) and white noise (standard deviation ``noise`` mV) are added. A QRS complex spans
+    about 50 ms, but the rate needs memory across an R-R interval (over a second).
+    ``duration_s`` at ``fs`` Hz gives ``T = round(duration_s * fs)`` samples, at least two
+    R-R intervals at the slowest rate. Predicting the middle scores ``ecg_baseline_mse``.
 
     Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
@@ -162,11 +159,9 @@ class StateSpace(NamedTuple):
 def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh"):
     """Discretize ``x' = A x + B u`` for a step ``dt``: ``x_{t+1} = A_d x_t + B_d u_t``.
 
-    ``"zoh"`` (zero-order hold) is exact when ``u`` is constant over each step (the
-    matrix exponential of ``[[A, B], [0, 0]] dt``); ``"euler"`` is ``A_d = I + A dt``,
-    ``B_d = B dt``, accurate only for small ``dt``.
-
-    ``A`` float ``(n, n)``, ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
+    ``"zoh"`` (zero-order hold) is exact for ``u`` constant over each step; ``"euler"``
+    (``A_d = I + A dt``, ``B_d = B dt``) only for small ``dt``. ``A`` float ``(n, n)``,
+    ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
     """
     A = _square(A)
     n = A.shape[0]
@@ -184,12 +179,10 @@ def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh")
 def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> StateSpace:
     """Simulate the linear system ``x' = A x + B u``, ``y = C x + D u``.
 
-    ``u[:, t]`` is held from time ``t dt`` to ``(t + 1) dt``; ``states[:, t]`` is the state
-    after step ``t`` (``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
-
-    ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of
-    ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` as for
-    ``discretize``, ``x0`` ``(batch, n)`` or zeros.
+    ``u`` ``(batch, T, m)`` is held over each step of ``dt`` seconds; ``states[:, t]`` is
+    the state after step ``t`` and ``outputs[:, t] = C states[:, t] + D u[:, t]``. ``A
+    (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of ``u``;
+    ``method`` as for ``discretize``; ``x0`` ``(batch, n)`` or zeros.
 
     Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
     """
@@ -234,10 +227,9 @@ def sine_waves(
     """Sines ``a sin(2 pi f t + phi)`` for next-step prediction.
 
     ``freq`` (cycles per step, at most 0.5), ``amplitude`` and ``phase`` are each a
-    ``(low, high)`` range, drawn uniformly per sequence, or one number. ``target[:, t]`` is
-    the clean signal at step ``t + 1``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
-
-    Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
+    ``(low, high)`` range drawn uniformly per sequence, or one number. ``target[:, t]`` is
+    the clean signal at step ``t + 1``. Predicting 0 scores ``sine_baseline_mse``.
+    Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
