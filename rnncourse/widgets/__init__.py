@@ -1,11 +1,9 @@
 """Interactive explorers: move a knob, watch gains, gates and nonlinearities compound.
 
-Each explorer function (one module each) returns an :class:`Explorer`. Displayed in a
-notebook it shows sliders above a figure; without a widget frontend, its current figure
-as a plain image. Tests and scripts drive it directly::
+Each explorer function returns an :class:`Explorer`: sliders above a figure in a notebook,
+the figure alone without a widget frontend. Scripts drive it directly::
 
-    ex = gain_explorer()
-    ex.set(gain=1.2, nonlinearity="relu")
+    ex = gain_explorer().set(gain=1.2, nonlinearity="relu")
     ex.data()["jac_norm"]        # what the figure shows
 """
 

@@ -1,15 +1,10 @@
-"""The figure-rendering engine of the interactive explorers (ipywidgets 7.7 or 8).
-
-:class:`Explorer`, and helpers for writing one: :func:`slider`, :func:`nice_ceiling` and
-:func:`nice_limits` (axis limits that change only now and then, so backgrounds are
-reused) and :func:`for_log_axis`.
-"""
+"""The rendering engine of the interactive explorers (ipywidgets 7.7 or 8), and helpers
+for writing one (rounded axis limits change only now and then, so backgrounds are reused)."""
 
 from __future__ import annotations
 
 import base64
 import collections
-import contextlib
 import html
 import io
 import math
@@ -30,41 +25,26 @@ __all__ = ["Explorer", "OPAQUE", "slider", "nice_ceiling", "nice_limits", "for_l
 #: no font hinting: the same look at 96 dpi, and text draws about a fifth faster
 _QUICK_TEXT = {"text.hinting": "no_hinting"}
 _FAST_OCTREE, _NO_DITHER = 2, 0  # Pillow's Quantize.FASTOCTREE, Dither.NONE (named from 9.1)
-#: Every slider is this wide, label and readout included: its track keeps at least 150 px
-#: with the longest label, and the controls wrap onto more rows where a row is full.
+#: Every slider's width: its track keeps at least 150 px beside the longest label.
 SLIDER_WIDTH = "400px"
 #: ``ax.legend(**OPAQUE)``: an opaque legend is kept as pixels and pasted, not redrawn
 OPAQUE = {"frameon": True, "framealpha": 1, "edgecolor": "none"}
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Small tensors: one thread avoids waiting on others (much faster on a busy CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
     ``draw(**values)`` gets the value of every control by name (no figure: it closes over
-    the artists it updates), updates them and returns the data shown. ``dynamic`` lists
-    the artists it changes (lines, markers, the title): only those, and the legends drawn
-    over them, are redrawn on an update. The rest is drawn once per state of the axes
-    (limits, labels, positions, legends, layout engine) and kept as a background, which
-    makes an update several times faster. Without ``dynamic`` every update draws the
-    whole figure.
+    its artists), updates the artists and returns the data shown. Only the ``dynamic``
+    artists it changes, and the legends over them, are redrawn on an update; the rest is
+    drawn once per state of the axes (limits, labels, positions, legends, layout engine)
+    and kept as a background. Without ``dynamic`` every update draws the whole figure.
 
     Attributes:
-        controls: dict {name: ipywidget}, the knobs; the first one is the main knob.
+        controls: dict {name: ipywidget}; the first one is the main knob.
         fig: the matplotlib Figure (not registered with pyplot).
         image: the ``widgets.Image`` showing the rendered figure.
-        widget: the whole view (controls wrapping onto rows above the image), a
-            ``widgets.VBox``.
+        widget: the whole view, a ``widgets.VBox`` (controls wrapping above the image).
     """
 
     dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high
@@ -78,8 +58,6 @@ class Explorer:
         self._dynamic = list(dynamic)
         # static key -> (background pixels, pasted legends' pixels), most recent last
         self._backgrounds: collections.OrderedDict = collections.OrderedDict()
-        self._data: dict = {}
-        self._png = b""
         self._hold = False
         self.image = ipywidgets.Image(
             format="png", layout=ipywidgets.Layout(max_width="100%", height="auto")
@@ -146,8 +124,12 @@ class Explorer:
 
     def update(self) -> None:
         """Recompute from the controls, update the artists and re-render the PNG."""
-        with _one_thread():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small tensors: much faster on a busy CPU
+        try:
             self._data = self._draw(**self.values)
+        finally:
+            torch.set_num_threads(threads)
         with matplotlib.rc_context(_QUICK_TEXT):
             self._png = self._render()
         self.image.value = self._png

@@ -23,24 +23,18 @@ _REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _
 def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     """Recurrent gain: how the spectral radius rho of W decides whether gradients survive.
 
-    An RNN ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random
-    state; W is a fixed random matrix rescaled to spectral radius rho. Controls: ``gain``
-    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (True:
-    x(t) ~ N(0, 1), False: x(t) = 0). Panels: ||h(t)|| over time, ||dh(T)/dh(t)|| against
-    the lag (log axis) and the eigenvalues of W with the unit circle. The title names the
-    regime from the fitted growth rate r per step: vanishing (r < -0.02), stable or
-    exploding (r > 0.02).
+    ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random state,
+    W a fixed random matrix rescaled to spectral radius rho. Controls: ``gain`` rho in
+    [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (x(t) ~ N(0, 1) or
+    0). The title names the regime from the fitted growth rate r per step: vanishing
+    (r < -0.02), stable or exploding (r > 0.02). ``generator(seed)`` draws, in this order,
+    ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)`` (``W = rho W_1``),
+    ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``, all float64.
 
-    ``generator(seed)`` draws, in this order, ``W_1 = dynamics.random_recurrent_matrix(n,
-    1.0, seed=gen)`` (then ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)``
-    and the inputs ``(T, n)``, all float64.
-
-    The Jacobian norms are exact spectral norms. To keep an update within 30 ms they are
-    shown at every lag up to 32 units, every 2nd lag up to 64 and every 5th lag above;
-    above 64 units the products are formed in single precision (norms within 1e-3
-    relative of double precision; under about 1e-38 they become 0, far below the axis).
-    The rate is the least-squares slope of log norm against the lags shown, up to the
-    first zero.
+    The Jacobian norms are exact spectral norms at every lag up to 32 units, every 2nd
+    lag up to 64 and every 5th above, formed in single precision above 64 units (within
+    1e-3 relative; under about 1e-38 they become 0). The rate is the least-squares slope
+    of log norm against those lags, up to the first zero.
 
     ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,) (spectral norms at
     those lags), eigenvalues (n,) complex, rate, regime.

@@ -24,13 +24,12 @@ _FORGET_GATE = 0.05
 def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     """The gated leaky unit s(t) = sigmoid(theta) s(t-1) + x(t) and its time constant.
 
-    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture writes sigmoid(c));
+    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture's sigmoid(c));
     ``pattern`` of the input x ("impulse" at t = 5, "pulses" every 15 steps, "noise");
-    ``mode``: "constant" keeps the gate fixed; "context" drives it by a signal z(t) through
-    theta(t) = V z(t) + b_theta: z(t) = 1 holds (gate = the slider value), z(t) = 0 right
-    after the stored value was used clears the unit (gate = 0.05). Panels: x and s over
-    time; the gate and the influence of the first input on s(t) (the product of the gates
-    since then), with its half-life.
+    ``mode``: "constant" keeps the gate; "context" drives theta(t) = V z(t) + b_theta by a
+    signal z(t): 1 holds (gate = the slider value), 0 right after the stored value was
+    used clears the unit (gate = 0.05). The lower panel shows the gate and the influence
+    of the first input on s(t) (the product of the gates since), with its half-life.
 
     ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
     """

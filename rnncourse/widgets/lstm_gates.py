@@ -8,6 +8,7 @@ import itertools
 import ipywidgets
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from rnncourse import cells, dynamics, plots, tasks, training
 from rnncourse._random import generator
@@ -39,18 +40,14 @@ def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
         torch.manual_seed(seed)
         model = _AddingLSTM(hidden)
     gen = generator(seed + 1)
-    training.train(
-        model,
-        lambda step: tasks.adding_problem(64, T, seed=gen),
-        torch.nn.functional.mse_loss,
-        steps=steps,
-        lr=1e-2,
-        clip_norm=1.0,
-        progress=False,
-    )
+
+    def batch(step):
+        return tasks.adding_problem(64, T, seed=gen)
+
+    training.train(model, batch, F.mse_loss, steps=steps, lr=1e-2, clip_norm=1.0, progress=False)
     x, y = tasks.adding_problem(1000, T, seed=seed + 2)
     with torch.no_grad():
-        mse = float(torch.nn.functional.mse_loss(model.eval()(x), y))
+        mse = float(F.mse_loss(model.eval()(x), y))
     return model, mse
 
 
@@ -58,15 +55,9 @@ def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
 
     Runs :class:`rnncourse.cells.LSTMCell` with the module's weights from a zero state.
-
-    Args:
-        lstm: a one-layer, one-direction ``torch.nn.LSTM`` with ``I`` inputs and ``H``
-            units (only its weights are used).
-        x: input (T, I), in the dtype of the module's weights.
-
-    Returns:
-        dict with i, f, g, o and c, h, each a NumPy array (T, H) (torch's gate order
-        i, f, g, o).
+    ``lstm``: one layer, one direction, ``I`` inputs, ``H`` units; ``x``: input (T, I), in
+    the dtype of its weights. Returns a dict of NumPy arrays (T, H): the gates i, f, g, o
+    (torch's order) and the states c, h.
     """
     if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
         raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
@@ -138,10 +129,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     def relabel(mode):
         fig.set_layout_engine("constrained")
         const_mode = mode == "constant"
-        for a in const:
-            a.set_visible(const_mode)
-        for a in trained:
-            a.set_visible(not const_mode)
+        for a in const + trained:
+            a.set_visible((a in const) == const_mode)
         for control in ("f", "i", "o", "g"):
             controls[control].disabled = not const_mode
         controls["sequence"].disabled = const_mode

@@ -19,7 +19,6 @@ __all__ = ["sampling_explorer"]
 
 _C = plots.PALETTE
 _ROWS = 12  # samples per column of text
-_MAX_NAME_SAMPLES = 36  # three columns of names
 _SHOWN = {Vocab.STOP: ".", " ": "␣", "\n": "↵"}  # readable labels: "." ends a name
 _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
@@ -52,33 +51,27 @@ def sampling_explorer(
 ) -> Explorer:
     """Sampling from a character model: temperature, top-k and a fresh draw.
 
-    ``model`` is a :class:`~rnncourse.charmodel.CharModel` with a ``vocab`` (default: the
-    shipped names model). It reads ``prefix``, then ``n_samples`` continuations are drawn
-    with ``generation.sample_sequence(strategy="top_k")``. A names model
-    (``info["start_token"]``) starts every name from ``<start>`` (the prefix is the name's
-    beginning, possibly empty) and ends it at ``<stop>`` or after ``length`` letters
-    (default 20, marked "…"); a running-text model needs a prefix and generates ``length``
-    characters (default 40).
+    ``model``: a ``CharModel`` with a ``vocab`` (default: the shipped names model). It
+    reads ``prefix``, then draws ``n_samples`` continuations with
+    ``generation.sample_sequence(strategy="top_k")``. A names model
+    (``info["start_token"]``) starts from ``<start>`` and the prefix (possibly empty) and
+    stops at ``<stop>`` or after ``length`` letters (default 20, marked "…"); a
+    running-text model needs a prefix and generates ``length`` characters (default 40).
 
-    Controls: ``temperature`` in [0.05, 2.0]; ``top_k`` in [1, V] (V keeps every token);
-    ``draw`` in [0, 99], another set of samples at the same setting (drawn with seed
-    ``100 * seed + draw``, so the same values give the same samples). Panels: the samples
-    (for a model trained on ``"names"`` or ``"shakespeare"``, those found in the data, the
-    names' training split or the whole text, are grey and marked "*", new ones blue) and
-    the next-character distribution after the prefix (grey outline: the model's own;
-    blue: after temperature and top-k), without ``<pad>`` and ``<start>``.
+    Controls: ``temperature`` in [0.05, 2.0], ``top_k`` in [1, V] (V: every token) and
+    ``draw`` in [0, 99] (seed ``100 * seed + draw``: the same values, the same samples).
+    Samples found in the data (the names' training split, or the whole text) are grey
+    and marked "*".
 
     ``data()`` keys: samples (list of ``n_samples`` str, prefix included), known (bool
-    array ``(n_samples,)``), share_new (float, NaN without a data set to compare with),
-    tokens (list of V str), probs ``(V,)`` (after temperature and top-k; sums to 1),
-    model_probs ``(V,)`` (temperature 1, every token), entropy (nats, of probs), greedy
-    (str: the continuation that always takes the most likely character).
+    ``(n_samples,)``), share_new (NaN without a data set), tokens (list of V str), probs
+    ``(V,)`` (after temperature and top-k), model_probs ``(V,)`` (temperature 1, every
+    token), entropy (nats, of probs), greedy (str: always the most likely character).
     """
     if model is None:
         model = _names_model()
-    if not isinstance(model, charmodel.CharModel) or not isinstance(
-        getattr(model, "vocab", None), Vocab
-    ):
+    has_vocab = isinstance(getattr(model, "vocab", None), Vocab)
+    if not (isinstance(model, charmodel.CharModel) and has_vocab):
         raise TypeError(
             "model must be a CharModel with a vocab, e.g. charmodel.load_pretrained('names'), "
             f"or None for that one; got {type(model).__name__}."
@@ -95,9 +88,8 @@ def sampling_explorer(
         )
     if not names and not prefix:
         raise ValueError("a running-text model needs a prefix to start from, e.g. 'ROMEO:'.")
-    n_samples = check_int(
-        n_samples, "n_samples", min_value=1, max_value=_MAX_NAME_SAMPLES if names else _ROWS
-    )
+    most = 3 * _ROWS if names else _ROWS  # three columns of names, one of text
+    n_samples = check_int(n_samples, "n_samples", min_value=1, max_value=most)
     seed = check_int(seed, "seed", min_value=0)
     if length is None:
         length = 20 if names else 40
