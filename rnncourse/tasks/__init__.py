@@ -1,13 +1,8 @@
 """Seeded, in-memory data generators for training and probing recurrent networks.
 
-Every generator takes ``seed`` (see :mod:`rnncourse._random`); the global random state is
-never touched. Tensors are batch-first, ``(batch, time, features)``, and every task states
-the score of a trivial predictor, so a trained network can be compared against "learned
-nothing". One module per family, every name re-exported here: ``memory`` (adding problem,
-copy, parity), ``grammars`` (embedded Reber), ``signals`` (synthetic ECG, linear
-state-space signals, sines), ``text`` (vocabulary, toy corpus, sentiment), ``encoding``
-(one-hot), ``corpora`` (the shipped names and Shakespeare) and ``next_char``
-(next-character prediction on them).
+Every generator takes ``seed`` (see :mod:`rnncourse._random`) and leaves the global
+random state alone. Tensors are batch-first, ``(batch, time, features)``; every task
+states the score of a trivial predictor. Each module's names are re-exported here.
 """
 
 from rnncourse.tasks import corpora, encoding, grammars, memory, next_char, signals, text

@@ -1,10 +1,5 @@
-"""Real text shipped inside the package, read offline.
-
-``load_names`` (32,033 first names, US births of 2018, public domain) and
-``load_shakespeare`` (1,115,394 characters of the plays), gzip-compressed in
-``rnncourse/data/`` (origin and licence in its README), decompressed and checked against
-``CORPUS_SHA256`` once a process; ``verify_corpora`` checks them again.
-"""
+"""Real text shipped gzip-compressed in ``rnncourse/data/`` (origin and licence in its
+README), read offline and checked against ``CORPUS_SHA256`` once a process."""
 
 from __future__ import annotations
 
@@ -52,26 +47,17 @@ def _text(name: str) -> str:
 
 
 def verify_corpora() -> dict[str, str]:
-    """Check every shipped corpus against ``CORPUS_SHA256``; return the digests by name.
-
-    Reads the files again (nothing cached), so it also sees a file changed after the first
-    load. Raises ``ValueError`` naming the corpus that does not match.
-    """
+    """Check every corpus against ``CORPUS_SHA256`` again (nothing cached); return the digests
+    by name. Raises ``ValueError`` naming a corpus that does not match."""
     return {name: hashlib.sha256(_checked(name)).hexdigest() for name in CORPUS_SHA256}
 
 
 def load_names() -> list[str]:
-    """The 32,033 names of ``names.txt``, in file order (most frequent first), as a new list.
-
-    Each name is lower case ``a``-``z``, 2 to 15 letters; 2,539 names occur twice.
-    Split them with ``split_names``.
-    """
+    """The 32,033 first names of US births in 2018 (public domain), most frequent first, as
+    a new list: lower case ``a``-``z``, 2 to 15 letters; 2,539 names occur twice."""
     return _text("names").split("\n")
 
 
 def load_shakespeare() -> str:
-    """The whole ``tinyshakespeare.txt`` as one str of 1,115,394 characters (65 distinct).
-
-    Split it by position with ``split_text``.
-    """
+    """The tiny Shakespeare corpus as one str: 1,115,394 characters (65 distinct)."""
     return _text("tinyshakespeare")

@@ -1,9 +1,6 @@
-"""The Reber grammar and the embedded Reber grammar, for next-symbol prediction.
-
-A Reber string runs from B to E through a small graph; an embedded string is
-``B c <Reber string> c E`` with ``c`` in {T, P}, so the next-to-last symbol can only be
-predicted by remembering the second one across the whole inner string.
-"""
+"""The Reber grammar and the embedded Reber grammar ``B c <Reber string> c E`` (c in
+{T, P}: the next-to-last symbol needs the second one remembered), for next-symbol
+prediction."""
 
 from __future__ import annotations
 
@@ -101,11 +98,8 @@ def is_grammatical(string: str, embedded: bool = True) -> bool:
 
 
 def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
-    """For each position ``t``, the set of symbols the grammar allows at ``t + 1``.
-
-    ``string`` may be a complete string or a prefix of one; after the final E the set is
-    empty. Raises ValueError if ``string`` leaves the grammar.
-    """
+    """For each position ``t`` of ``string`` (complete or a prefix), the set of symbols the
+    grammar allows at ``t + 1`` (empty after the final E). ValueError if it leaves it."""
     graph = _EMBEDDED if embedded else _REBER
     return [set(graph[state]) for state in _walk(string, embedded)]
 

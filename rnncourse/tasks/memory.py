@@ -23,10 +23,8 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     """The adding problem: add the two marked numbers of a long sequence.
 
     Channel 0 holds numbers uniform in [0, 1]; channel 1 marks two steps with 1, one in
-    ``[0, T // 2)`` and one in ``[T // 2, T)``. The target is the sum of the two marked
-    numbers; answering 1.0 scores ``ADDING_BASELINE_MSE = 1/6``.
-
-    Returns x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
+    ``[0, T // 2)`` and one in ``[T // 2, T)``. Returns x: float32 ``(B, T, 2)`` and the
+    sum y: float32 ``(B, 1)``; answering 1.0 scores ``ADDING_BASELINE_MSE = 1/6``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T")
@@ -62,12 +60,9 @@ def copy_task(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Copy (delayed recall): reproduce ``k`` symbols after a delay of ``T`` steps.
 
-    Tokens: 0 is blank, ``1..alphabet`` the symbols, ``alphabet + 1`` the delimiter (feed
-    ``one_hot(x, alphabet + 2)``). The input is ``k`` random symbols, ``T - 1`` blanks, the
-    delimiter, then ``k`` blanks; the target is ``T + k`` blanks, then the ``k`` symbols.
-    ``copy_baseline`` is the loss of a network without memory.
-
-    Returns x, y: int64 ``(B, T + 2k)``.
+    Tokens: 0 blank, ``1..alphabet`` symbols, ``alphabet + 1`` the delimiter (feed
+    ``one_hot(x, alphabet + 2)``). x: ``k`` symbols, ``T - 1`` blanks, the delimiter, ``k``
+    blanks; y: ``T + k`` blanks, the ``k`` symbols. Returns x, y: int64 ``(B, T + 2k)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T, k, alphabet = _copy_args(T, k, alphabet)

@@ -77,11 +77,8 @@ def _ids_arg(ids, name: str, min_length: int, why: str) -> torch.Tensor:
 
 
 def char_vocab(texts: str | Sequence[str]) -> Vocab:
-    """A character ``Vocab`` of ``texts`` (a str or a list of str), characters sorted.
-
-    For the names: ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens); for
-    Shakespeare 65 characters follow, newline and space first.
-    """
+    """A character ``Vocab`` of ``texts`` (a str or a list of str), characters sorted: for the
+    names ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens)."""
     if isinstance(texts, str):
         chars = set(texts)
     else:
@@ -101,9 +98,8 @@ def split_names(
 ) -> NamesSplit:
     """A seeded random train/validation split of ``names`` (default: all of ``load_names()``).
 
-    After a random permutation drawn from ``seed``, the last ``round(valid_fraction * N)``
-    names are the validation set. The default ``seed=0`` gives one fixed split (28,830 /
-    3,203 names), so losses can be compared; ``seed=None`` gives a fresh split.
+    The last ``round(valid_fraction * N)`` names of a random permutation are the
+    validation set. The default ``seed=0`` gives one fixed split (28,830 / 3,203 names).
     """
     names = load_names() if names is None else _strings_arg(names, "names")
     n_valid = _fraction_arg(valid_fraction, len(names), "names")
@@ -129,12 +125,9 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
 
 
 def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatch:
-    """``batch_size`` different rows of ``data``, drawn at random, trimmed to the longest.
-
-    ``data``: a ``CorpusBatch`` of ``N >= B`` sequences (a ``torch.Generator`` as ``seed``
-    gives a stream of batches). Returns ``CorpusBatch(inputs (B, L), targets (B, L),
-    lengths (B,), vocab)``.
-    """
+    """``batch_size`` different rows of ``data`` (a ``CorpusBatch`` of ``N >= B``), drawn at
+    random, trimmed to the longest: ``CorpusBatch(inputs (B, L), targets (B, L), lengths
+    (B,), vocab)``. A ``torch.Generator`` as ``seed`` gives a stream of batches."""
     if not isinstance(data, CorpusBatch):
         raise TypeError(
             f"data must be a CorpusBatch (from encode_names), got {type(data).__name__}."
@@ -160,11 +153,8 @@ class TextSplit(NamedTuple):
 
 
 def split_text(text: str, *, valid_fraction: float = 0.1) -> TextSplit:
-    """The first ``1 - valid_fraction`` of ``text`` for training, the rest for validation.
-
-    By position, so no passage is in both. For ``load_shakespeare()`` the default gives
-    1,003,855 and 111,539 characters.
-    """
+    """The first ``1 - valid_fraction`` of ``text`` for training, the rest for validation
+    (1,003,855 and 111,539 characters of ``load_shakespeare()`` by default)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}.")
     n_valid = _fraction_arg(valid_fraction, len(text), "characters")
@@ -205,11 +195,8 @@ def _pairs(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def uniform_nll(*data: CorpusBatch | torch.Tensor) -> float:
-    """``ln(V)``: a uniform guess over the ``V`` tokens that occur as targets in ``data``.
-
-    ``data``: ``CorpusBatch``es or int64 ``(N,)`` texts. About 3.296 nats for the names
-    (26 letters and ``<stop>``), 4.174 for Shakespeare (65 characters).
-    """
+    """``ln(V)`` for the ``V`` tokens that occur as targets in ``data`` (``CorpusBatch``es or
+    int64 ``(N,)`` texts): about 3.296 nats for the names, 4.174 for Shakespeare."""
     if not data:
         raise TypeError("uniform_nll needs at least one CorpusBatch or id tensor.")
     targets = torch.cat([_pairs(d, f"data[{i}]")[1] for i, d in enumerate(data)])
@@ -221,10 +208,9 @@ def bigram_nll(
 ) -> float:
     """Validation cross-entropy (nats per target) of bigram counts from the training data.
 
-    P(next | current) is the count of that pair in ``train`` plus ``smoothing`` (1.0:
-    add-one), normalised over every token that occurs as a target in ``train`` or
-    ``valid`` (two ``CorpusBatch``, or two int64 ``(N,)`` texts, encoded with one
-    vocabulary). About 2.45 on the validation names.
+    P(next | current) is the pair's count in ``train`` plus ``smoothing`` (1.0: add-one),
+    normalised over the tokens that occur as targets in ``train`` or ``valid`` (two
+    ``CorpusBatch`` or two int64 ``(N,)`` texts, one vocabulary). About 2.45 on the names.
     """
     if isinstance(train, CorpusBatch) != isinstance(valid, CorpusBatch):
         raise TypeError(

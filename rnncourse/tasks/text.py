@@ -107,9 +107,8 @@ def corpus_batch(
 ) -> CorpusBatch:
     """All sentences as one padded batch for next-token prediction (teacher forcing).
 
-    At step ``t`` the network reads ``inputs[:, t]`` and should predict ``targets[:, t]``;
-    the last target is ``<stop>``. Both are padded with ``Vocab.pad_id`` (a loss skips it
-    with ``ignore_index=Vocab.pad_id``).
+    ``targets`` end with ``<stop>``; both are padded with ``Vocab.pad_id`` (a loss skips
+    it with ``ignore_index=Vocab.pad_id``).
     """
     if isinstance(sentences, str) or not sentences:
         raise TypeError("sentences must be a non-empty list of str; wrap one sentence in a list.")
@@ -123,14 +122,13 @@ def corpus_batch(
 def _next_token_batch(ids: torch.Tensor, sizes: torch.Tensor, vocab: Vocab) -> CorpusBatch:
     """The sequences of ``sizes`` ``(B,)`` tokens, concatenated in ``ids`` ``(N,)``, as a
     ``CorpusBatch``; every token placed at once (fast for tens of thousands of names)."""
-    B = len(sizes)
-    rows = torch.repeat_interleave(torch.arange(B), sizes)
-    cols = torch.arange(len(ids)) - torch.repeat_interleave(sizes.cumsum(0) - sizes, sizes)
-    inputs = torch.full((B, int(sizes.max()) + 1), vocab.pad_id, dtype=torch.long)
+    B, L = len(sizes), int(sizes.max()) + 1
+    inside = torch.arange(L) < sizes[:, None]  # (B, L): where the tokens go, row by row
+    inputs = torch.full((B, L), vocab.pad_id, dtype=torch.long)
     targets = inputs.clone()
     inputs[:, 0] = vocab.start_id
-    inputs[rows, cols + 1] = ids
-    targets[rows, cols] = ids
+    inputs[:, 1:][inside[:, :-1]] = ids
+    targets[inside] = ids
     targets[torch.arange(B), sizes] = vocab.stop_id
     return CorpusBatch(inputs, targets, sizes + 1, vocab)
 
@@ -223,11 +221,8 @@ def sentiment(
 def sentiment_baseline(
     min_len: int = 3, max_len: int = 12, p_positive: float = 0.3, p_negative: float = 0.2
 ) -> float:
-    """Accuracy of always answering the majority class of ``sentiment``, computed exactly.
-
-    Sums the trinomial counts of positive, negative and neutral words over lengths:
-    P(label = 1) = P(more positive) / (1 - P(tie)). About 0.68 for the defaults.
-    """
+    """Accuracy of always answering the majority class of ``sentiment``, computed exactly
+    from the trinomial word counts (about 0.68 for the defaults)."""
     min_len, max_len, p_pos, p_neg = _sentiment_args(min_len, max_len, p_positive, p_negative)
     p_neu = 1.0 - p_pos - p_neg
     more = tie = 0.0
