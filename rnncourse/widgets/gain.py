@@ -54,17 +54,15 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
         for v in _gain_norms(2.0 * W1, h0, xs, "linear", T, lags)
     )
     k_max = math.ceil(math.log10(top)) + 1
-    limits = (10.0**-k_max, 10.0**k_max)
 
     fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
     ax_h, ax_j, ax_e = axes[0]
     (line_h,) = ax_h.plot([], [], color=_C["blue"])
-    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
+    ax_h.set(yscale="log", xlim=(0, T), xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
     ax_h.set_title("state size over time")
     (line_j,) = ax_j.plot([], [], ".-" if len(lags) < T + 1 else "-", color=_C["vermillion"])
-    ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
+    ax_j.set(yscale="log", xlim=(0, T), xlabel="lag $T - t$ (steps)", title="gradient reach")
     ax_j.set_ylabel(r"$\|\partial h^{(T)}/\partial h^{(t)}\|$")
-    ax_j.set_title("gradient reach")
     plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W", legend=None)
     ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
     dots = ax_e.collections[0]

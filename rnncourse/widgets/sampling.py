@@ -30,15 +30,10 @@ def _corpus(name: str):
 
 
 def _adjusted(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
-    """``softmax(logits / temperature)`` over the ``top_k`` largest logits, zero elsewhere.
-
-    ``logits`` ``(V,)``; returns probabilities ``(V,)`` that sum to 1, the distribution
-    that ``generation.sample_sequence(strategy="top_k")`` draws from.
-    """
-    scaled = logits / temperature
-    keep = torch.zeros_like(scaled, dtype=torch.bool)
-    keep[scaled.topk(top_k).indices] = True
-    return scaled.masked_fill(~keep, -math.inf).softmax(-1)
+    """What ``generation.sample_sequence(strategy="top_k")`` draws from: ``(V,)``
+    probabilities, ``softmax(logits / temperature)`` over the ``top_k`` largest logits."""
+    values, index = (logits / temperature).topk(top_k)
+    return torch.zeros_like(logits).scatter(0, index, values.softmax(-1))
 
 
 def sampling_explorer(
