@@ -34,11 +34,10 @@ OPAQUE = {"frameon": True, "framealpha": 1, "edgecolor": "none"}
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
-    ``draw(**values)`` gets the value of every control by name (no figure: it closes over
-    its artists), updates the artists and returns the data shown. Only the ``dynamic``
-    artists it changes, and the legends over them, are redrawn on an update; the rest is
-    drawn once per state of the axes (limits, labels, positions, legends, layout engine)
-    and kept as a background. Without ``dynamic`` every update draws the whole figure.
+    ``draw(**values)`` gets every control's value by name (no figure: it closes over its
+    artists), updates the artists and returns the data shown. Only the ``dynamic`` artists
+    (and legends over them) are redrawn on an update, over a background kept per state of
+    the axes; without ``dynamic`` every update draws the whole figure.
 
     Attributes:
         controls: dict {name: ipywidget}; the first one is the main knob.
@@ -216,12 +215,8 @@ class Explorer:
         return f"rnncourse-still-{getattr(self.widget, 'model_id', None) or id(self)}"
 
     def _display_bundles(self) -> list[dict]:
-        """The two outputs a display makes: the plain picture, then the live view.
-
-        The picture, for frontends without a widget manager (static viewers, nbconvert, a
-        notebook without its kernel), is an output of its own: frontends rank a widget
-        view first. The live view hides it by its HTML class, so the figure shows once.
-        """
+        """The two outputs a display makes: the plain picture (its own output, for frontends
+        without a widget manager; the live view hides it by its class), then the live view."""
         png = base64.b64encode(self._png).decode("ascii")
         name = f"<{type(self).__name__} {self.values}>"
         still = {
@@ -264,9 +259,8 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
     """A ``SLIDER_WIDTH`` wide ``widgets.IntSlider`` or ``FloatSlider`` (``cls``) from ``lo``
     to ``hi`` in steps of ``step``; ``continuous``: redraw while dragged (an update takes
     at most 30 ms)."""
-    if not (
-        isinstance(cls, type) and issubclass(cls, (ipywidgets.IntSlider, ipywidgets.FloatSlider))
-    ):
+    sliders = (ipywidgets.IntSlider, ipywidgets.FloatSlider)
+    if not (isinstance(cls, type) and issubclass(cls, sliders)):
         raise TypeError(f"cls must be widgets.IntSlider or widgets.FloatSlider, got {cls!r}.")
     return cls(
         value=value,

@@ -23,21 +23,19 @@ _REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _
 def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     """Recurrent gain: how the spectral radius rho of W decides whether gradients survive.
 
-    ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random state,
-    W a fixed random matrix rescaled to spectral radius rho. Controls: ``gain`` rho in
-    [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (x(t) ~ N(0, 1) or
-    0). The title names the regime from the fitted growth rate r per step: vanishing
+    ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps. Controls: ``gain``
+    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (x(t) ~
+    N(0, 1) or 0). The regime follows the fitted growth rate r per step: vanishing
     (r < -0.02), stable or exploding (r > 0.02). ``generator(seed)`` draws, in this order,
     ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)`` (``W = rho W_1``),
-    ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``, all float64.
+    ``h(0)`` ``(n,)`` and the inputs ``(T, n)``, float64 N(0, 1).
 
-    The Jacobian norms are exact spectral norms at every lag up to 32 units, every 2nd
-    lag up to 64 and every 5th above, formed in single precision above 64 units (within
-    1e-3 relative; under about 1e-38 they become 0). The rate is the least-squares slope
-    of log norm against those lags, up to the first zero.
+    Jacobian norms are exact spectral norms at every lag up to 32 units, every 2nd up to
+    64, every 5th above (in single precision: within 1e-3, 0 under about 1e-38); the rate
+    is the least-squares slope of their log, up to the first zero.
 
-    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,) (spectral norms at
-    those lags), eigenvalues (n,) complex, rate, regime.
+    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,), eigenvalues (n,)
+    complex, rate, regime.
     """
     n = check_int(n, "n", min_value=2, max_value=512)
     T = check_int(T, "T", min_value=2, max_value=500)
@@ -83,10 +81,9 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
             rate = dynamics.log_growth_rate(torch.from_numpy(jac[:reach])) / lags[1]
         regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
         t = np.arange(T + 1)
-        line_h.set_data(t, for_log_axis(h_norm))
-        line_j.set_data(lags, for_log_axis(jac))
-        ax_h.set_ylim(_log_window(h_norm, k_max))
-        ax_j.set_ylim(_log_window(jac, k_max))
+        for line, x, y in ((line_h, t, h_norm), (line_j, lags, jac)):
+            line.set_data(x, for_log_axis(y))
+            line.axes.set_ylim(_log_window(y, k_max))
         eig = gain * eig1
         dots.set_offsets(np.column_stack([eig.real, eig.imag]))
         title.set_text(

@@ -24,14 +24,13 @@ _FORGET_GATE = 0.05
 def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     """The gated leaky unit s(t) = sigmoid(theta) s(t-1) + x(t) and its time constant.
 
-    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99] (the lecture's sigmoid(c));
-    ``pattern`` of the input x ("impulse" at t = 5, "pulses" every 15 steps, "noise");
-    ``mode``: "constant" keeps the gate; "context" drives theta(t) = V z(t) + b_theta by a
-    signal z(t): 1 holds (gate = the slider value), 0 right after the stored value was
-    used clears the unit (gate = 0.05). The lower panel shows the gate and the influence
-    of the first input on s(t) (the product of the gates since), with its half-life.
+    Controls: ``gate`` sigmoid(theta) in [0.01, 0.99]; ``pattern`` of x ("impulse" at
+    t = 5, "pulses" every 15 steps, "noise"); ``mode``: "constant", or "context", where
+    theta(t) = V z(t) + b_theta with z(t) = 0 right after each use of the stored value
+    (gate 0.05: the unit is cleared) and 1 elsewhere (gate = the slider).
 
-    ``data()`` keys: t, x, s, gate (T,), influence (T,), tau, half_life, theta.
+    ``data()`` keys: t, x, s, gate (T,), influence (T,) (of the first input on s(t)), tau,
+    half_life, theta.
     """
     T = check_int(T, "T", min_value=10, max_value=500)
     noise = (0.3 * torch.randn(T, generator=generator(seed), dtype=torch.float64)).numpy()
@@ -71,15 +70,12 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
         influence = np.zeros(T)
         influence[first:] = np.cumprod(np.concatenate([[1.0], gates[first + 1 :]]))
         tau, half_life = dynamics.time_constant(gate), dynamics.half_life(gate)
-        line_x.set_ydata(x)
-        line_s.set_ydata(s)
-        line_g.set_ydata(gates)
-        line_i.set_ydata(influence)
+        for line, y in ((line_x, x), (line_s, s), (line_g, gates), (line_i, influence)):
+            line.set_ydata(y)
         crossed = np.nonzero(influence[first:] < 0.5)[0]
         half.set_xdata([first + 1 + (crossed[0] if crossed.size else T)] * 2)
-        ax_s.set_ylim(
-            *nice_limits(min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0), 0.05, 0.15)
-        )
+        lo, hi = min(s.min(), x.min(), 0.0), max(s.max(), x.max(), 1.0)
+        ax_s.set_ylim(nice_limits(lo, hi, 0.05, 0.15))
         what = "\ncontext clears the unit after each use" if mode == "context" else ""
         if title.get_text() and ("\n" in title.get_text()) != bool(what):
             fig.set_layout_engine("constrained")  # the title changed its height: lay out again

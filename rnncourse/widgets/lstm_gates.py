@@ -77,14 +77,13 @@ def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
 def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
     """LSTM gates: what the forget, input and output gates do to the cell state.
 
-    Mode "constant": fixed gates ``f``, ``o`` in [0, 1] and candidate ``g`` in [-1, 1]; the
-    input gate is ``i`` in [0, 1] at t = 5, 15, 25 and 0 elsewhere, so c(t) = f c(t-1) +
-    i(t) g and h(t) = o tanh(c(t)). Mode "trained": a ``torch.nn.LSTM`` with ``hidden``
-    units, trained on the adding problem (T = 10) on first use and cached, reads test
-    sequence ``sequence``; the panels show its input and its i, f, o gates over time.
+    Mode "constant": gates ``f``, ``o`` in [0, 1], candidate ``g`` in [-1, 1] and an input
+    gate ``i`` in [0, 1] at t = 5, 15, 25 (0 elsewhere): c(t) = f c(t-1) + i(t) g, h(t) =
+    o tanh(c(t)). Mode "trained": an LSTM with ``hidden`` units, trained on the adding
+    problem (T = 10) on first use, reads test sequence ``sequence``.
 
-    ``data()`` keys, constant mode: t, i (the input gate i(t)), c, h. Trained mode: t,
-    x (T, 2), markers, i, f, o (T, hidden), prediction, target, mse.
+    ``data()`` keys, constant mode: t, i (i(t)), c, h. Trained mode: t, x (T, 2), markers,
+    i, f, o (T, hidden), prediction, target, mse.
     """
     T = check_int(T, "T", min_value=30, max_value=500)
     hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
@@ -154,9 +153,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             for k in range(T):
                 prev = c[k] = f * prev + i_t[k] * g
             h = o * np.tanh(c)
-            const[0].set_ydata(i_t)
-            const[1].set_ydata(c)
-            const[2].set_ydata(h)
+            for line, y in zip(const, (i_t, c, h), strict=True):
+                line.set_ydata(y)
             top = nice_ceiling(max(1.0, np.abs(c).max()))
             ax_c.set_ylim(-1.1 * top, 1.1 * top)
             tau = (

@@ -46,22 +46,17 @@ def sampling_explorer(
 ) -> Explorer:
     """Sampling from a character model: temperature, top-k and a fresh draw.
 
-    ``model``: a ``CharModel`` with a ``vocab`` (default: the shipped names model). It
-    reads ``prefix``, then draws ``n_samples`` continuations with
-    ``generation.sample_sequence(strategy="top_k")``. A names model
-    (``info["start_token"]``) starts from ``<start>`` and the prefix (possibly empty) and
-    stops at ``<stop>`` or after ``length`` letters (default 20, marked "…"); a
-    running-text model needs a prefix and generates ``length`` characters (default 40).
+    ``model``: a ``CharModel`` with a ``vocab`` (default: the shipped names model). After
+    ``prefix``, ``n_samples`` continuations are drawn (``generation.sample_sequence``). A
+    names model (``info["start_token"]``) starts at ``<start>`` and stops at ``<stop>`` or
+    after ``length`` letters (default 20, marked "…"); a running-text model needs a prefix
+    and generates ``length`` characters (default 40). Controls: ``temperature`` in [0.05,
+    2.0], ``top_k`` in [1, V] and ``draw`` in [0, 99] (seed ``100 * seed + draw``).
 
-    Controls: ``temperature`` in [0.05, 2.0], ``top_k`` in [1, V] (V: every token) and
-    ``draw`` in [0, 99] (seed ``100 * seed + draw``: the same values, the same samples).
-    Samples found in the data (the names' training split, or the whole text) are grey
-    and marked "*".
-
-    ``data()`` keys: samples (list of ``n_samples`` str, prefix included), known (bool
-    ``(n_samples,)``), share_new (NaN without a data set), tokens (list of V str), probs
-    ``(V,)`` (after temperature and top-k), model_probs ``(V,)`` (temperature 1, every
-    token), entropy (nats, of probs), greedy (str: always the most likely character).
+    ``data()`` keys: samples (list of str, prefix included), known (bool ``(n_samples,)``:
+    in the names' training split or the whole text), share_new (NaN without such data),
+    tokens (list of V str), probs ``(V,)`` (after temperature and top-k), model_probs
+    ``(V,)`` (temperature 1), entropy (nats, of probs), greedy (str).
     """
     if model is None:
         model = _names_model()
