@@ -1,14 +1,10 @@
-"""Next-character prediction on real text: vocabulary, splits, batches and baselines.
+"""Next-character prediction on real text: vocabulary, splits, batches and baselines::
 
-Names are short sequences (``split_names``, ``encode_names``, ``random_batch``); running
-text is one long sequence (``split_text``, ``random_chunks``). Training on the names::
-
-    split = split_names()                      # seed 0: the same split everywhere
-    vocab = char_vocab(load_names())
-    train, valid = encode_names(split.train, vocab), encode_names(split.valid, vocab)
-    batch = random_batch(train, 128, seed=g)   # inputs, targets (B, L); lengths (B,)
-    logits = model(batch.inputs)               # (B, L, len(vocab))
-    loss = F.cross_entropy(logits.transpose(1, 2), batch.targets, ignore_index=Vocab.pad_id)
+split = split_names()                      # seed 0: the same split everywhere
+train = encode_names(split.train, char_vocab(load_names()))
+batch = random_batch(train, 128, seed=g)   # inputs, targets (B, L); lengths (B,)
+logits = model(batch.inputs)               # (B, L, len(vocab))
+loss = F.cross_entropy(logits.transpose(1, 2), batch.targets, ignore_index=Vocab.pad_id)
 """
 
 from __future__ import annotations

@@ -80,14 +80,12 @@ def ecg(
 ) -> ECG:
     """Synthetic ECG records with their heart rate and R-peak labels.
 
-    Each record has its own heart rate, uniform in ``heart_rate`` (bpm: a ``(low, high)``
-    range or one number). Beats are ``60 / rate`` s apart, each interval jittered by a
-    relative standard deviation ``rr_jitter``; a beat is a sum of Gaussians for the P, QRS
-    and T waves (after McSharry et al. 2003). Breathing (0.15-0.4 Hz, amplitude ``wander``
-    mV) and white noise (standard deviation ``noise`` mV) are added. A QRS complex spans
-    about 50 ms, but the rate needs memory across an R-R interval (over a second).
-    ``duration_s`` at ``fs`` Hz gives ``T = round(duration_s * fs)`` samples, at least two
-    R-R intervals at the slowest rate. Predicting the middle scores ``ecg_baseline_mse``.
+    Each record's rate is uniform in ``heart_rate`` (bpm, ``(low, high)`` or one number);
+    beats ``60 / rate`` s apart, each interval jittered by ``rr_jitter`` (relative), are
+    sums of Gaussians for the P, QRS and T waves (after McSharry et al. 2003), plus
+    breathing (0.15-0.4 Hz, ``wander`` mV) and white noise (``noise`` mV). ``duration_s``
+    at ``fs`` Hz gives ``T = round(duration_s * fs)`` samples, at least two R-R intervals
+    at the slowest rate. Predicting the middle rate scores ``ecg_baseline_mse``.
 
     Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
@@ -180,11 +178,9 @@ def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> State
     """Simulate the linear system ``x' = A x + B u``, ``y = C x + D u``.
 
     ``u`` ``(batch, T, m)`` is held over each step of ``dt`` seconds; ``states[:, t]`` is
-    the state after step ``t`` and ``outputs[:, t] = C states[:, t] + D u[:, t]``. ``A
-    (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of ``u``;
-    ``method`` as for ``discretize``; ``x0`` ``(batch, n)`` or zeros.
-
-    Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
+    the state after step ``t``. ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)``
+    are cast to the dtype of ``u``; ``method`` as for ``discretize``; ``x0`` ``(batch, n)``
+    or zeros. Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
     """
     u = check_tensor(u, "u", ("batch", "T", None))
     batch, _, m = u.shape

@@ -186,11 +186,9 @@ def sentiment(
     """A sentiment-like toy task: is a sequence mostly positive?
 
     Lengths are uniform in ``[min_len, max_len]``; each word is positive with probability
-    ``p_positive``, negative with ``p_negative``, else neutral, uniform within its group.
-    The label is 1 if positive words outnumber negative ones, 0 if fewer; a tie is
-    redrawn whole. The vocabulary is the same for every call. The majority class scores
-    ``sentiment_baseline(...)``. Returns ``Sentiment(tokens (B, L), lengths (B,), labels
-    (B,), vocab)``.
+    ``p_positive``, negative with ``p_negative``, else neutral. The label is 1 if positive
+    words outnumber negative ones, 0 if fewer; ties are redrawn. The vocabulary is the same
+    for every call. Returns ``Sentiment(tokens (B, L), lengths (B,), labels (B,), vocab)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     min_len, max_len, p_pos, p_neg = _sentiment_args(min_len, max_len, p_positive, p_negative)
