@@ -37,13 +37,10 @@ class Explorer:
     ``draw(**values)`` gets every control's value by name (no figure: it closes over its
     artists), updates the artists and returns the data shown. Only the ``dynamic`` artists
     (and legends over them) are redrawn on an update, over a background kept per state of
-    the axes; without ``dynamic`` every update draws the whole figure.
-
-    Attributes:
-        controls: dict {name: ipywidget}; the first one is the main knob.
-        fig: the matplotlib Figure (not registered with pyplot).
-        image: the ``widgets.Image`` showing the rendered figure.
-        widget: the whole view, a ``widgets.VBox`` (controls wrapping above the image).
+    the axes; without ``dynamic`` every update draws the whole figure. Attributes:
+    ``controls`` (dict {name: ipywidget}, the main knob first), ``fig`` (the Figure, not
+    registered with pyplot), ``image`` (the ``widgets.Image`` of the figure) and
+    ``widget`` (the whole view, a ``widgets.VBox``).
     """
 
     dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high

@@ -28,11 +28,10 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     N(0, 1) or 0). The regime follows the fitted growth rate r per step: vanishing
     (r < -0.02), stable or exploding (r > 0.02). ``generator(seed)`` draws, in this order,
     ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)`` (``W = rho W_1``),
-    ``h(0)`` ``(n,)`` and the inputs ``(T, n)``, float64 N(0, 1).
-
-    Jacobian norms are exact spectral norms at every lag up to 32 units, every 2nd up to
-    64, every 5th above (in single precision: within 1e-3, 0 under about 1e-38); the rate
-    is the least-squares slope of their log, up to the first zero.
+    ``h(0)`` ``(n,)`` and the inputs ``(T, n)``, float64 N(0, 1). Jacobian norms are exact
+    spectral norms at every lag up to 32 units, every 2nd up to 64, every 5th above (in
+    single precision: within 1e-3, 0 under about 1e-38); the rate fits their log up to
+    the first zero.
 
     ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,), eigenvalues (n,)
     complex, rate, regime.
@@ -46,12 +45,8 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
     eig1 = dynamics.eigenvalues(W1).numpy()
     # the log axes span at most what the fastest growth (gain 2, linear) needs
-    top = max(
-        float(v.max())
-        for xs in (None, noise)
-        for v in _gain_norms(2.0 * W1, h0, xs, "linear", T, lags)
-    )
-    k_max = math.ceil(math.log10(top)) + 1
+    fastest = (_gain_norms(2.0 * W1, h0, xs, "linear", T, lags) for xs in (None, noise))
+    k_max = math.ceil(math.log10(max(float(v.max()) for vs in fastest for v in vs))) + 1
 
     fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
     ax_h, ax_j, ax_e = axes[0]
@@ -118,8 +113,6 @@ def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
 
 def _gain_norms(W, h0, xs, nonlinearity, T, lags):
     """||h(t)|| for t = 0..T (T+1,) and ||dh(T)/dh(T - lag)|| (spectral) at ``lags`` (L,)."""
-    hs, jacs = dynamics.jacobian_products(
-        W, h0, xs, nonlinearity, steps=None if xs is not None else T
-    )
+    hs, jacs = dynamics.jacobian_products(W, h0, xs, nonlinearity, steps=T if xs is None else None)
     jacs = jacs[torch.from_numpy(T - lags)].double()
     return hs.norm(dim=1).double().numpy(), dynamics.spectral_norms(jacs).numpy()

@@ -27,10 +27,8 @@ def leaky_unit_explorer(T: int = 60, *, seed: int = 0) -> Explorer:
     Controls: ``gate`` sigmoid(theta) in [0.01, 0.99]; ``pattern`` of x ("impulse" at
     t = 5, "pulses" every 15 steps, "noise"); ``mode``: "constant", or "context", where
     theta(t) = V z(t) + b_theta with z(t) = 0 right after each use of the stored value
-    (gate 0.05: the unit is cleared) and 1 elsewhere (gate = the slider).
-
-    ``data()`` keys: t, x, s, gate (T,), influence (T,) (of the first input on s(t)), tau,
-    half_life, theta.
+    (gate 0.05: the unit is cleared) and 1 elsewhere (gate = the slider). ``data()`` keys:
+    t, x, s, gate (T,), influence (T,) (of the first input on s), tau, half_life, theta.
     """
     T = check_int(T, "T", min_value=10, max_value=500)
     noise = (0.3 * torch.randn(T, generator=generator(seed), dtype=torch.float64)).numpy()

@@ -62,16 +62,13 @@ def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
         raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
     x = check_tensor(x, "x", ("T", lstm.input_size), hint="Pass one sequence, e.g. x[0].")
-    cell = cells.LSTMCell.from_torch(lstm)
-    out = {k: [] for k in "ifgoch"}
-    state = None
+    cell, state, steps = cells.LSTMCell.from_torch(lstm), None, []
     with torch.no_grad():
         for x_t in x[:, None]:  # one step of a batch of one, (1, I)
             gates = cell.gates(x_t, state)
             state = cell(x_t, state)
-            for k, v in zip("ifgohc", (*gates, *state), strict=True):
-                out[k].append(v[0])
-    return {k: torch.stack(v).numpy() for k, v in out.items()}
+            steps.append(dict(zip("ifgohc", (*gates, *state), strict=True)))
+    return {k: torch.cat([step[k] for step in steps]).numpy() for k in "ifgoch"}
 
 
 def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
@@ -80,10 +77,9 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     Mode "constant": gates ``f``, ``o`` in [0, 1], candidate ``g`` in [-1, 1] and an input
     gate ``i`` in [0, 1] at t = 5, 15, 25 (0 elsewhere): c(t) = f c(t-1) + i(t) g, h(t) =
     o tanh(c(t)). Mode "trained": an LSTM with ``hidden`` units, trained on the adding
-    problem (T = 10) on first use, reads test sequence ``sequence``.
-
-    ``data()`` keys, constant mode: t, i (i(t)), c, h. Trained mode: t, x (T, 2), markers,
-    i, f, o (T, hidden), prediction, target, mse.
+    problem (T = 10) on first use, reads test sequence ``sequence``. ``data()`` keys:
+    t, i (i(t)), c, h; trained: t, x (T, 2), markers, i, f, o (T, hidden), prediction,
+    target, mse.
     """
     T = check_int(T, "T", min_value=30, max_value=500)
     hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
@@ -133,10 +129,9 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         for control in ("f", "i", "o", "g"):
             controls[control].disabled = not const_mode
         controls["sequence"].disabled = const_mode
-        span = T if const_mode else T_add
-        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1))
-        ax_x.set_ylabel("input gate" if const_mode else "input")
-        ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
+        xlim = (0.5, (T if const_mode else T_add) + 0.5)
+        ax_x.set(xlim=xlim, ylim=(-0.05, 1.1), ylabel="input gate" if const_mode else "input")
+        ax_c.set(xlim=xlim, xlabel="time step t")
         ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
         ax_x.legend(handles=[const[0] if const_mode else value], loc="upper right", **OPAQUE)
         handles = const[1:] if const_mode else list(means.values())

@@ -55,8 +55,8 @@ def sampling_explorer(
 
     ``data()`` keys: samples (list of str, prefix included), known (bool ``(n_samples,)``:
     in the names' training split or the whole text), share_new (NaN without such data),
-    tokens (list of V str), probs ``(V,)`` (after temperature and top-k), model_probs
-    ``(V,)`` (temperature 1), entropy (nats, of probs), greedy (str).
+    tokens (list of V str), probs and model_probs ``(V,)`` (with and without temperature
+    and top-k), entropy (nats, of probs), greedy (str).
     """
     if model is None:
         model = _names_model()
@@ -86,9 +86,7 @@ def sampling_explorer(
     length = check_int(length, "length", min_value=1, max_value=200)
     V = len(vocab)
 
-    ids = vocab.encode(list(prefix)).tolist()
-    if names:
-        ids = [vocab.start_id, *ids]
+    ids = ([vocab.start_id] if names else []) + vocab.encode(list(prefix)).tolist()
     with torch.no_grad():
         logits, _ = model.run(torch.tensor([ids]))
         logits = logits[0, -1].double()  # (V,) the next character after the prefix
