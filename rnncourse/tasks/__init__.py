@@ -1,8 +1,7 @@
 """Seeded, in-memory data generators for training and probing recurrent networks.
 
-Every generator takes ``seed`` (see :mod:`rnncourse._random`) and leaves the global
-random state alone. Tensors are batch-first, ``(batch, time, features)``; every task
-states the score of a trivial predictor. Each module's names are re-exported here.
+Every generator takes ``seed`` (see :mod:`rnncourse._random`) and leaves the global random
+state alone. Tensors are batch-first; every task states the score of a trivial predictor.
 """
 
 from rnncourse.tasks import corpora, encoding, grammars, memory, next_char, signals, text

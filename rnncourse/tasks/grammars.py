@@ -70,38 +70,36 @@ def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
 
 
 def _walk(string: str, embedded: bool) -> list:
-    """States visited after each symbol of ``string``; ValueError at the first illegal one."""
+    """The moves allowed after each symbol of ``string``; ValueError at the first illegal one."""
     if not isinstance(string, str):
         raise TypeError(f"string must be a str such as 'BTBTXSETE', got {type(string).__name__}.")
     graph = _EMBEDDED if embedded else _REBER
-    state, states = "start", []
+    moves, after = graph["start"], []
     for t, symbol in enumerate(string):
-        moves = graph[state]
         if symbol not in moves:
             allowed = "".join(sorted(moves)) or "nothing (the string is complete)"
             raise ValueError(
                 f"{string!r} is not grammatical: symbol {symbol!r} at position {t}, "
                 f"where only {allowed} may follow."
             )
-        state = moves[symbol]
-        states.append(state)
-    return states
+        moves = graph[moves[symbol]]
+        after.append(moves)
+    return after
 
 
 def is_grammatical(string: str, embedded: bool = True) -> bool:
     """True if ``string`` is a complete string of the (embedded) Reber grammar."""
     try:
-        states = _walk(string, embedded)
+        after = _walk(string, embedded)
     except ValueError:
         return False
-    return bool(states) and states[-1] == "end"
+    return bool(after) and not after[-1]
 
 
 def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
     """For each position ``t`` of ``string`` (complete or a prefix), the set of symbols the
     grammar allows at ``t + 1`` (empty after the final E). ValueError if it leaves it."""
-    graph = _EMBEDDED if embedded else _REBER
-    return [set(graph[state]) for state in _walk(string, embedded)]
+    return [set(moves) for moves in _walk(string, embedded)]
 
 
 class ReberBatch(NamedTuple):

@@ -66,8 +66,7 @@ def copy_task(
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T, k, alphabet = _copy_args(T, k, alphabet)
-    g = generator(seed)
-    symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=g)
+    symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=generator(seed))
     x = torch.zeros(batch_size, T + 2 * k, dtype=torch.long)
     y = torch.zeros_like(x)
     x[:, :k] = symbols

@@ -99,8 +99,7 @@ def split_names(
     """
     names = load_names() if names is None else _strings_arg(names, "names")
     n_valid = _fraction_arg(valid_fraction, len(names), "names")
-    order = torch.randperm(len(names), generator=generator(seed)).tolist()
-    picked = [names[i] for i in order]
+    picked = [names[i] for i in torch.randperm(len(names), generator=generator(seed)).tolist()]
     return NamesSplit(picked[: len(names) - n_valid], picked[len(names) - n_valid :])
 
 
@@ -112,8 +111,7 @@ def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatc
     Returns ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64.
     """
     names = _strings_arg(names, "names")
-    if vocab is None:
-        vocab = char_vocab(load_names())
+    vocab = char_vocab(load_names()) if vocab is None else vocab
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a Vocab or None, got {type(vocab).__name__}.")
     sizes = torch.tensor([len(s) for s in names])
@@ -221,8 +219,7 @@ def bigram_nll(
     valid_current, valid_following = _pairs(valid, "valid")
     classes = torch.unique(torch.cat([following, valid_following]))
     n = 1 + int(max(current.max(), following.max(), valid_current.max(), classes.max()))
-    counts = torch.zeros(n, n, dtype=torch.float64)
-    counts.index_put_((current, following), torch.ones(len(current), dtype=torch.float64), True)
+    counts = torch.bincount(current * n + following, minlength=n * n).view(n, n).double()
     counts = counts[:, classes] + smoothing
     log_p = (counts / counts.sum(1, keepdim=True)).log()
     return float(-log_p[valid_current, torch.searchsorted(classes, valid_following)].mean())

@@ -85,9 +85,8 @@ def ecg(
     sums of Gaussians for the P, QRS and T waves (after McSharry et al. 2003), plus
     breathing (0.15-0.4 Hz, ``wander`` mV) and white noise (``noise`` mV). ``duration_s``
     at ``fs`` Hz gives ``T = round(duration_s * fs)`` samples, at least two R-R intervals
-    at the slowest rate. Predicting the middle rate scores ``ecg_baseline_mse``.
-
-    Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
+    at the slowest rate. Predicting the middle rate scores ``ecg_baseline_mse``. Returns
+    ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)

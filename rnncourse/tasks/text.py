@@ -201,10 +201,8 @@ def sentiment(
         lengths = torch.randint(min_len, max_len + 1, (batch_size,), generator=g)
         u = torch.rand(batch_size, max_len, generator=g)
         group = (u < p_pos).long() + 2 * ((u >= p_pos) & (u < p_pos + p_neg)).long()
-        tokens = torch.full((batch_size, max_len), vocab.pad_id, dtype=torch.long)
-        for k, ids in enumerate(groups):
-            pick = ids[torch.randint(len(ids), (batch_size, max_len), generator=g)]
-            tokens = torch.where(group == k, pick, tokens)
+        picks = [ids[torch.randint(len(ids), group.shape, generator=g)] for ids in groups]
+        tokens = torch.stack(picks).gather(0, group[None])[0]  # each word from its group
         mask = torch.arange(max_len) < lengths[:, None]
         tokens[~mask] = vocab.pad_id
         n_pos = ((group == 1) & mask).sum(1)
