@@ -1,11 +1,5 @@
-"""Real text shipped inside the package, read offline.
-
-``load_names`` (32,033 first names, US births of 2018, public domain) and
-``load_shakespeare`` (1,115,394 characters of the plays); ``verify_corpora`` checks both
-against their SHA-256 digests (``CORPUS_SHA256``). The files lie gzip-compressed in
-``rnncourse/data/`` (origin and licence in its README), found with ``importlib.resources``
-from a wheel, an editable install or a checkout, decompressed and checked once a process.
-"""
+"""Real text shipped gzip-compressed in ``rnncourse/data/`` (origin and licence in its
+README), read offline and checked against ``CORPUS_SHA256`` once a process."""
 
 from __future__ import annotations
 
@@ -22,6 +16,8 @@ CORPUS_SHA256 = {
 }
 """SHA-256 of each corpus's decompressed bytes, by corpus name."""
 
+_REINSTALL = "reinstall rnncourse (pip install --force-reinstall rnncourse)."
+
 
 def read_packaged(filename: str, fix: str) -> bytes:
     """The bytes of ``rnncourse/data/<filename>``; ``fix`` ends the message when it is missing."""
@@ -33,50 +29,35 @@ def read_packaged(filename: str, fix: str) -> bytes:
         ) from None
 
 
-def _read(name: str) -> bytes:
-    """The decompressed bytes of ``rnncourse/data/<name>.txt.gz``."""
-    fix = "reinstall rnncourse (pip install --force-reinstall rnncourse)."
-    return gzip.decompress(read_packaged(f"{name}.txt.gz", fix))
-
-
-def _check(name: str, data: bytes) -> str:
+def _checked(name: str) -> bytes:
+    """The decompressed bytes of ``rnncourse/data/<name>.txt.gz``, checked by their digest."""
+    data = gzip.decompress(read_packaged(f"{name}.txt.gz", _REINSTALL))
     digest = hashlib.sha256(data).hexdigest()
     if digest != CORPUS_SHA256[name]:
         raise ValueError(
             f"the corpus {name!r} is damaged: its sha256 is {digest}, expected "
-            f"{CORPUS_SHA256[name]}; reinstall rnncourse (pip install --force-reinstall rnncourse)."
+            f"{CORPUS_SHA256[name]}; {_REINSTALL}"
         )
-    return digest
+    return data
 
 
 @functools.cache
 def _text(name: str) -> str:
-    data = _read(name)
-    _check(name, data)
-    return data.decode("utf-8")
+    return _checked(name).decode("utf-8")
 
 
 def verify_corpora() -> dict[str, str]:
-    """Check every shipped corpus against ``CORPUS_SHA256``; return the digests by name.
-
-    Reads and decompresses the files again (nothing cached), so it also sees a file
-    changed after the first load. Raises ``ValueError`` naming the corpus that does not match.
-    """
-    return {name: _check(name, _read(name)) for name in CORPUS_SHA256}
+    """Check every corpus against ``CORPUS_SHA256`` again (nothing cached); return the digests
+    by name. Raises ``ValueError`` naming a corpus that does not match."""
+    return {name: hashlib.sha256(_checked(name)).hexdigest() for name in CORPUS_SHA256}
 
 
 def load_names() -> list[str]:
-    """The 32,033 names of ``names.txt``, in file order (most frequent first), as a new list.
-
-    Each name is lower case ``a``-``z``, 2 to 15 letters; 2,539 names occur twice.
-    Split them with ``split_names``.
-    """
+    """The 32,033 first names of US births in 2018 (public domain), most frequent first, as
+    a new list: lower case ``a``-``z``, 2 to 15 letters; 2,539 names occur twice."""
     return _text("names").split("\n")
 
 
 def load_shakespeare() -> str:
-    """The whole ``tinyshakespeare.txt`` as one str of 1,115,394 characters (65 distinct).
-
-    Split it by position with ``split_text``.
-    """
+    """The tiny Shakespeare corpus as one str: 1,115,394 characters (65 distinct)."""
     return _text("tinyshakespeare")

@@ -12,14 +12,9 @@ __all__ = ["one_hot"]
 
 
 def one_hot(tokens: torch.Tensor, num_classes: int, lengths=None) -> torch.Tensor:
-    """One-hot encode integer tokens.
-
-    ``tokens``: integers in ``[0, num_classes)``, ``(B, T)`` (any shape without
-    ``lengths``); with ``lengths`` ``(B,)``, steps at or past a sequence's length become
-    all-zero rows, so padding carries no signal.
-
-    Returns float32 tensor of shape ``(*tokens.shape, num_classes)``.
-    """
+    """One-hot encode integer ``tokens`` in ``[0, num_classes)``: float32
+    ``(*tokens.shape, num_classes)``. With ``lengths`` ``(B,)`` (``tokens`` then ``(B, T)``),
+    steps at or past a sequence's length become all-zero rows."""
     tokens = check_tensor(tokens, "tokens", floating=False)
     if tokens.is_floating_point() or tokens.dtype == torch.bool:
         raise TypeError(f"tokens must be an integer tensor, got {tokens.dtype}. Use tokens.long().")

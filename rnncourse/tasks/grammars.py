@@ -1,13 +1,6 @@
-"""The Reber grammar and the embedded Reber grammar, for next-symbol prediction.
-
-A Reber string runs from B to E through a small graph; an embedded string is
-``B c <Reber string> c E`` with ``c`` in {T, P}, so the next-to-last symbol can only be
-predicted by remembering the second one across the whole inner string.
-
-``reber_strings`` draws strings, ``is_grammatical`` and ``next_symbols`` read them,
-``reber_batch`` encodes them and ``reber_correct`` scores a network the usual way
-(``REBER_BASELINE_SOLVED``: a network that cannot carry the second symbol).
-"""
+"""The Reber grammar and the embedded Reber grammar ``B c <Reber string> c E`` (c in
+{T, P}: the next-to-last symbol needs the second one remembered), for next-symbol
+prediction."""
 
 from __future__ import annotations
 
@@ -45,42 +38,29 @@ _REBER = {
     "end": {},
 }
 
-
-def _moves(state, embedded: bool) -> dict:
-    """Legal next symbols from ``state``, as ``{symbol: next state}``.
-
-    The embedded grammar's state is ``(outer, inner)``: ``outer`` is the symbol chosen at
-    step two (T or P), remembered while the inner Reber string runs.
-    """
-    if not embedded:
-        return _REBER[state]
-    outer, inner = state
-    if outer == "start":
-        return {"B": ("branch", None)}
-    if outer == "branch":
-        return {"T": ("T", "start"), "P": ("P", "start")}
-    if outer == "close":
-        return {"E": ("end", None)}
-    if outer == "end":
-        return {}
-    if inner == "end":  # the inner string is done: repeat the remembered symbol
-        return {outer: ("close", None)}
-    return {symbol: (outer, nxt) for symbol, nxt in _REBER[inner].items()}
-
-
-def _start(embedded: bool):
-    return ("start", None) if embedded else "start"
+# The embedded graph: B, then c in {T, P}, then a Reber string whose states (c, state)
+# remember c, then c again (where the inner string ends) and E.
+_EMBEDDED = {
+    "start": {"B": "branch"},
+    "branch": {"T": ("T", "start"), "P": ("P", "start")},
+    **{
+        (c, state): {s: (c, nxt) for s, nxt in moves.items()} if moves else {c: "close"}
+        for c in "TP"
+        for state, moves in _REBER.items()
+    },
+    "close": {"E": "end"},
+    "end": {},
+}
 
 
 def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
-    """Draw ``n`` strings from the (embedded) Reber grammar, each state taking one of its
-    outgoing edges with equal probability."""
+    """``n`` strings of the (embedded) Reber grammar, every edge out of a state equally likely."""
     n = check_int(n, "n", min_value=1)
-    g = generator(seed)
+    g, graph = generator(seed), _EMBEDDED if embedded else _REBER
     strings = []
     for _ in range(n):
-        state, symbols = _start(embedded), []
-        while moves := _moves(state, embedded):
+        state, symbols = "start", []
+        while moves := graph[state]:
             options = list(moves)
             symbol = options[int(torch.randint(len(options), (1,), generator=g))]
             symbols.append(symbol)
@@ -90,39 +70,36 @@ def reber_strings(n: int, embedded: bool = True, *, seed=None) -> list[str]:
 
 
 def _walk(string: str, embedded: bool) -> list:
-    """States visited after each symbol of ``string``; ValueError at the first illegal one."""
+    """The moves allowed after each symbol of ``string``; ValueError at the first illegal one."""
     if not isinstance(string, str):
         raise TypeError(f"string must be a str such as 'BTBTXSETE', got {type(string).__name__}.")
-    state, states = _start(embedded), []
+    graph = _EMBEDDED if embedded else _REBER
+    moves, after = graph["start"], []
     for t, symbol in enumerate(string):
-        moves = _moves(state, embedded)
         if symbol not in moves:
             allowed = "".join(sorted(moves)) or "nothing (the string is complete)"
             raise ValueError(
                 f"{string!r} is not grammatical: symbol {symbol!r} at position {t}, "
                 f"where only {allowed} may follow."
             )
-        state = moves[symbol]
-        states.append(state)
-    return states
+        moves = graph[moves[symbol]]
+        after.append(moves)
+    return after
 
 
 def is_grammatical(string: str, embedded: bool = True) -> bool:
     """True if ``string`` is a complete string of the (embedded) Reber grammar."""
     try:
-        states = _walk(string, embedded)
+        after = _walk(string, embedded)
     except ValueError:
         return False
-    return bool(states) and not _moves(states[-1], embedded)
+    return bool(after) and not after[-1]
 
 
 def next_symbols(string: str, embedded: bool = True) -> list[set[str]]:
-    """For each position ``t``, the set of symbols the grammar allows at ``t + 1``.
-
-    ``string`` may be a complete string or a prefix of one; after the final E the set is
-    empty. Raises ValueError if ``string`` leaves the grammar.
-    """
-    return [set(_moves(state, embedded)) for state in _walk(string, embedded)]
+    """For each position ``t`` of ``string`` (complete or a prefix), the set of symbols the
+    grammar allows at ``t + 1`` (empty after the final E). ValueError if it leaves it."""
+    return [set(moves) for moves in _walk(string, embedded)]
 
 
 class ReberBatch(NamedTuple):
@@ -136,13 +113,9 @@ class ReberBatch(NamedTuple):
 def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
     """Encode strings for next-symbol prediction, padded to the longest.
 
-    ``x`` is one-hot over ``REBER_ALPHABET`` (all-zero rows at padding); ``targets[b, t]``
-    is the multi-hot set of symbols the grammar allows after ``x[b, : t + 1]`` (all zero at
-    the final E, where nothing may follow, and at padding). A network "solves" a string
-    when its most active outputs are the legal next symbols at every step: see
-    ``reber_correct``.
-
-    Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
+    ``x`` is one-hot over ``REBER_ALPHABET``; ``targets[b, t]`` is the multi-hot set of
+    symbols allowed after ``x[b, : t + 1]``. Both are zero at padding (``targets`` also at
+    the final E). Returns ``ReberBatch(x (B, T, 7), targets (B, T, 7), lengths (B,))``.
     """
     if isinstance(strings, str) or not isinstance(strings, Sequence) or not strings:
         raise TypeError("strings must be a non-empty list of str, e.g. reber_strings(8).")
@@ -160,15 +133,11 @@ def reber_batch(strings: Sequence[str], embedded: bool = True) -> ReberBatch:
 
 
 def reber_correct(scores: torch.Tensor, targets: torch.Tensor, lengths) -> torch.Tensor:
-    """Which strings a network has solved.
+    """Which strings a network has solved, bool ``(B,)``.
 
-    The usual criterion (Hochreiter & Schmidhuber 1997): at every step, if the grammar
-    allows ``n`` next symbols, the network's ``n`` most active outputs must be exactly those
-    symbols. A string is solved when this holds at every step before its length.
-
-    ``scores``: float ``(B, T, 7)`` outputs (logits or probabilities); ``targets``:
-    ``reber_batch``'s ``(B, T, 7)`` legal next symbols; ``lengths`` ``(B,)``. Returns bool
-    ``(B,)``.
+    Hochreiter & Schmidhuber's (1997) criterion: at every step before the string's length,
+    if the grammar allows ``n`` next symbols, the ``n`` most active of the ``scores``
+    ``(B, T, 7)`` are those (``targets`` ``(B, T, 7)`` from ``reber_batch``).
     """
     targets = check_tensor(targets, "targets", ("B", "T", len(REBER_ALPHABET)))
     B, T, _ = targets.shape

@@ -1,10 +1,4 @@
-"""Memory tasks: what a network must keep, and for how long.
-
-``adding_problem`` (add two marked values of ``T`` steps), ``copy_task`` (recall ``k``
-symbols after a delay of ``T`` steps) and ``parity`` (keep the running XOR exactly), each
-with the score of a network that learned nothing (``ADDING_BASELINE_MSE``,
-``copy_baseline``, ``PARITY_BASELINE_ACCURACY``).
-"""
+"""Memory tasks: the adding problem, delayed copy and running parity, with baselines."""
 
 from __future__ import annotations
 
@@ -28,12 +22,9 @@ ADDING_BASELINE_MSE = 1.0 / 6.0
 def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
     """The adding problem: add the two marked numbers of a long sequence.
 
-    Channel 0 holds numbers drawn uniformly from [0, 1]; channel 1 is a marker that is 1 at
-    exactly two steps, one in the first half ``[0, T // 2)`` and one in the second half
-    ``[T // 2, T)``, and 0 elsewhere. The target is the sum of the two marked numbers. A
-    network that ignores the input and answers 1.0 reaches ``ADDING_BASELINE_MSE = 1/6``.
-
-    Returns x: float32 ``(B, T, 2)``; y: float32 ``(B, 1)``.
+    Channel 0 holds numbers uniform in [0, 1]; channel 1 marks two steps with 1, one in
+    ``[0, T // 2)`` and one in ``[T // 2, T)``. Returns x: float32 ``(B, T, 2)`` and the
+    sum y: float32 ``(B, 1)``; answering 1.0 scores ``ADDING_BASELINE_MSE = 1/6``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T")
@@ -44,30 +35,24 @@ def adding_problem(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor,
     first = torch.randint(0, T // 2, (batch_size,), generator=g)
     second = torch.randint(T // 2, T, (batch_size,), generator=g)
     marker = torch.zeros(batch_size, T)
-    rows = torch.arange(batch_size)
-    marker[rows, first] = 1.0
-    marker[rows, second] = 1.0
-    x = torch.stack([values, marker], dim=-1)
-    y = (values * marker).sum(dim=1, keepdim=True)
-    return x, y
+    marker[torch.arange(batch_size)[:, None], torch.stack([first, second], 1)] = 1.0
+    return torch.stack([values, marker], dim=-1), (values * marker).sum(dim=1, keepdim=True)
 
 
 def _copy_args(T, k, alphabet) -> tuple[int, int, int]:
-    T = check_int(T, "T")
-    if T < 1:
-        raise ValueError(
-            f"T (the delay) must be >= 1: the delimiter comes T steps after the symbols, got {T}."
-        )
-    k = check_int(k, "k")
-    if k < 1:
-        raise ValueError(f"k (the number of symbols to copy) must be >= 1, got {k}.")
-    alphabet = check_int(alphabet, "alphabet")
-    if alphabet < 2:
-        raise ValueError(
-            f"alphabet must be >= 2 symbols (with one symbol there is nothing to remember), "
-            f"got {alphabet}."
-        )
-    return T, k, alphabet
+    nothing = "with one symbol there is nothing to remember"
+    rules = [
+        ("T", T, 1, "T (the delay) must be >= 1: the delimiter comes T steps after the symbols"),
+        ("k", k, 1, "k (the number of symbols to copy) must be >= 1"),
+        ("alphabet", alphabet, 2, f"alphabet must be >= 2 symbols ({nothing})"),
+    ]
+    checked = []
+    for name, value, low, message in rules:
+        value = check_int(value, name)
+        if value < low:
+            raise ValueError(f"{message}, got {value}.")
+        checked.append(value)
+    return tuple(checked)
 
 
 def copy_task(
@@ -75,18 +60,13 @@ def copy_task(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Copy (delayed recall): reproduce ``k`` symbols after a delay of ``T`` steps.
 
-    Tokens: 0 is blank, ``1..alphabet`` are the symbols, ``alphabet + 1`` is the delimiter
-    (so ``alphabet + 2`` classes; use ``one_hot(x, alphabet + 2)`` as network input).
-    The input is ``k`` random symbols, ``T - 1`` blanks, the delimiter, then ``k`` blanks;
-    the target is ``T + k`` blanks followed by the ``k`` symbols. Both have length
-    ``T + 2k``. See ``copy_baseline`` for the loss of a network without memory.
-
-    Returns x, y: int64 ``(B, T + 2k)``.
+    Tokens: 0 blank, ``1..alphabet`` symbols, ``alphabet + 1`` the delimiter (feed
+    ``one_hot(x, alphabet + 2)``). x: ``k`` symbols, ``T - 1`` blanks, the delimiter, ``k``
+    blanks; y: ``T + k`` blanks, the ``k`` symbols. Returns x, y: int64 ``(B, T + 2k)``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T, k, alphabet = _copy_args(T, k, alphabet)
-    g = generator(seed)
-    symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=g)
+    symbols = torch.randint(1, alphabet + 1, (batch_size, k), generator=generator(seed))
     x = torch.zeros(batch_size, T + 2 * k, dtype=torch.long)
     y = torch.zeros_like(x)
     x[:, :k] = symbols
@@ -96,11 +76,8 @@ def copy_task(
 
 
 def copy_baseline(T: int, k: int = 10, alphabet: int = 8) -> float:
-    """Cross-entropy (nats per step) of the best memoryless strategy for ``copy_task``.
-
-    Predict blank with certainty for the first ``T + k`` steps, then a uniform guess over the
-    alphabet for the last ``k``: ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``.
-    """
+    """Cross-entropy (nats per step) of the best memoryless ``copy_task`` strategy (blanks,
+    then uniform guesses): ``k ln(alphabet) / (T + 2k)``, about 0.173 at ``T = 100``."""
     T, k, alphabet = _copy_args(T, k, alphabet)
     return k * math.log(alphabet) / (T + 2 * k)
 
@@ -110,13 +87,8 @@ PARITY_BASELINE_ACCURACY = 0.5
 
 
 def parity(batch_size: int, T: int, *, seed=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Running parity: ``y_t`` is the XOR of the bits ``x_1 .. x_t``.
-
-    Returns x: float32 bits ``(B, T, 1)``; y: float32 running parity ``(B, T, 1)``.
-    """
+    """Running parity: random bits x and y_t = XOR of x_1 .. x_t, float32 ``(B, T, 1)`` each."""
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
-    g = generator(seed)
-    x = torch.randint(0, 2, (batch_size, T, 1), generator=g)
-    y = x.cumsum(dim=1) % 2
-    return x.float(), y.float()
+    x = torch.randint(0, 2, (batch_size, T, 1), generator=generator(seed))
+    return x.float(), (x.cumsum(dim=1) % 2).float()

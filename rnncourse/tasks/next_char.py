@@ -1,18 +1,10 @@
-"""Next-character prediction on real text: vocabulary, splits, batches and baselines.
+"""Next-character prediction on real text: vocabulary, splits, batches and baselines::
 
-Names, one short sequence each (``load_names``): ``split_names`` (a seeded 90/10 split),
-``char_vocab``, ``encode_names`` (a whole split as one padded ``CorpusBatch``) and
-``random_batch`` (``B`` random rows of it, for one update). Running text, one long
-sequence (``load_shakespeare``): ``split_text`` (by position) and ``random_chunks`` (``B``
-random windows). Baselines in nats per predicted character: ``uniform_nll``,
-``bigram_nll``, and ``NAMES_PUBLISHED_NLL`` for the names. Training on the names::
-
-    split = split_names()                      # seed 0: the same split everywhere
-    vocab = char_vocab(load_names())
-    train, valid = encode_names(split.train, vocab), encode_names(split.valid, vocab)
-    batch = random_batch(train, 128, seed=g)   # inputs, targets (B, L); lengths (B,)
-    logits = model(batch.inputs)               # (B, L, len(vocab))
-    loss = F.cross_entropy(logits.transpose(1, 2), batch.targets, ignore_index=Vocab.pad_id)
+split = split_names()                      # seed 0: the same split everywhere
+train = encode_names(split.train, char_vocab(load_names()))
+batch = random_batch(train, 128, seed=g)   # inputs, targets (B, L); lengths (B,)
+logits = model(batch.inputs)               # (B, L, len(vocab))
+loss = F.cross_entropy(logits.transpose(1, 2), batch.targets, ignore_index=Vocab.pad_id)
 """
 
 from __future__ import annotations
@@ -27,7 +19,7 @@ from rnncourse._random import generator
 from rnncourse._validation import check_float, check_int, check_tensor
 from rnncourse.sequences import length_mask
 from rnncourse.tasks.corpora import load_names
-from rnncourse.tasks.text import CorpusBatch, Vocab
+from rnncourse.tasks.text import CorpusBatch, Vocab, _next_token_batch
 
 __all__ = [
     "char_vocab", "NamesSplit", "split_names", "encode_names", "random_batch", "TextSplit",
@@ -81,12 +73,8 @@ def _ids_arg(ids, name: str, min_length: int, why: str) -> torch.Tensor:
 
 
 def char_vocab(texts: str | Sequence[str]) -> Vocab:
-    """A character ``Vocab`` of ``texts``: the 3 special tokens, then each character sorted.
-
-    For the names that is ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens); for
-    Shakespeare the 65 characters follow, newline and space first. ``vocab.encode(list(s))``
-    gives the ids, ``"".join(vocab.decode(ids))`` the text back.
-    """
+    """A character ``Vocab`` of ``texts`` (a str or a list of str), characters sorted: for the
+    names ``<pad>``, ``<start>``, ``<stop>``, ``a`` .. ``z`` (29 tokens)."""
     if isinstance(texts, str):
         chars = set(texts)
     else:
@@ -106,56 +94,34 @@ def split_names(
 ) -> NamesSplit:
     """A seeded random train/validation split of ``names`` (default: all of ``load_names()``).
 
-    The names are put in the order of a random permutation drawn from ``seed``; the last
-    ``round(valid_fraction * N)`` are the validation set, the rest the training set. The
-    default ``seed=0`` gives one fixed split (28,830 / 3,203 names), so losses measured on
-    it can be compared; pass ``seed=None`` for a fresh split.
+    The last ``round(valid_fraction * N)`` names of a random permutation are the
+    validation set. The default ``seed=0`` gives one fixed split (28,830 / 3,203 names).
     """
     names = load_names() if names is None else _strings_arg(names, "names")
     n_valid = _fraction_arg(valid_fraction, len(names), "names")
-    order = torch.randperm(len(names), generator=generator(seed)).tolist()
-    picked = [names[i] for i in order]
+    picked = [names[i] for i in torch.randperm(len(names), generator=generator(seed)).tolist()]
     return NamesSplit(picked[: len(names) - n_valid], picked[len(names) - n_valid :])
 
 
 def encode_names(names: Sequence[str], vocab: Vocab | None = None) -> CorpusBatch:
     """Names as one padded batch for next-character prediction (teacher forcing).
 
-    ``inputs[b]`` is ``<start>`` then the letters of name ``b``; ``targets[b]`` is the letters
-    then ``<stop>``; both are padded with ``Vocab.pad_id``, which
-    ``F.cross_entropy(..., ignore_index=Vocab.pad_id)`` skips. Use it for a whole validation
-    set, or as the pool that ``random_batch`` draws from. ``vocab`` defaults to
-    ``char_vocab(load_names())``, the same for every split.
-
+    ``inputs[b]`` is ``<start>`` and name ``b``, ``targets[b]`` the name and ``<stop>``,
+    padded with ``Vocab.pad_id``; ``vocab`` defaults to ``char_vocab(load_names())``.
     Returns ``CorpusBatch(inputs (N, L), targets (N, L), lengths (N,), vocab)``, int64.
     """
     names = _strings_arg(names, "names")
-    if vocab is None:
-        vocab = char_vocab(load_names())
+    vocab = char_vocab(load_names()) if vocab is None else vocab
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a Vocab or None, got {type(vocab).__name__}.")
-    # corpus_batch(names, level="char", vocab=vocab) builds the same batch row by row; this
-    # places every letter at once, which is ~100x faster for tens of thousands of names.
     sizes = torch.tensor([len(s) for s in names])
-    letters = vocab.encode(list("".join(names)))
-    rows = torch.repeat_interleave(torch.arange(len(names)), sizes)
-    cols = torch.arange(len(letters)) - torch.repeat_interleave(sizes.cumsum(0) - sizes, sizes)
-    inputs = torch.full((len(names), int(sizes.max()) + 1), vocab.pad_id, dtype=torch.long)
-    targets = inputs.clone()
-    inputs[:, 0] = vocab.start_id
-    inputs[rows, cols + 1] = letters
-    targets[rows, cols] = letters
-    targets[torch.arange(len(names)), sizes] = vocab.stop_id
-    return CorpusBatch(inputs, targets, sizes + 1, vocab)
+    return _next_token_batch(vocab.encode(list("".join(names))), sizes, vocab)
 
 
 def random_batch(data: CorpusBatch, batch_size: int, *, seed=None) -> CorpusBatch:
-    """``batch_size`` different rows of ``data``, drawn at random, trimmed to the longest.
-
-    ``data`` is a ``CorpusBatch`` of ``N >= B`` sequences, e.g.
-    ``encode_names(split.train)``; pass a ``torch.Generator`` as ``seed`` for a stream of
-    batches. Returns ``CorpusBatch(inputs (B, L), targets (B, L), lengths (B,), vocab)``.
-    """
+    """``batch_size`` different rows of ``data`` (a ``CorpusBatch`` of ``N >= B``), drawn at
+    random, trimmed to the longest: ``CorpusBatch(inputs (B, L), targets (B, L), lengths
+    (B,), vocab)``. A ``torch.Generator`` as ``seed`` gives a stream of batches."""
     if not isinstance(data, CorpusBatch):
         raise TypeError(
             f"data must be a CorpusBatch (from encode_names), got {type(data).__name__}."
@@ -181,12 +147,8 @@ class TextSplit(NamedTuple):
 
 
 def split_text(text: str, *, valid_fraction: float = 0.1) -> TextSplit:
-    """The first ``1 - valid_fraction`` of ``text`` for training, the rest for validation.
-
-    A split by position (not at random), so no passage of the validation text is also in
-    the training text. For ``load_shakespeare()`` the default gives 1,003,855 and 111,539
-    characters.
-    """
+    """The first ``1 - valid_fraction`` of ``text`` for training, the rest for validation
+    (1,003,855 and 111,539 characters of ``load_shakespeare()`` by default)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}.")
     n_valid = _fraction_arg(valid_fraction, len(text), "characters")
@@ -201,12 +163,8 @@ class ChunkBatch(NamedTuple):
 
 
 def random_chunks(ids: torch.Tensor, batch_size: int, T: int, *, seed=None) -> ChunkBatch:
-    """``batch_size`` windows of ``T + 1`` consecutive ids, each starting at a random place.
-
-    ``ids`` is int64 ``(N,)`` with ``N >= T + 1``, e.g. ``vocab.encode(list(split.train))``;
-    every start in ``[0, N - T - 1]`` is equally likely. Returns
-    ``ChunkBatch(inputs (B, T), targets (B, T))``, int64.
-    """
+    """``batch_size`` windows of ``T + 1`` consecutive ``ids`` (int64 ``(N,)``, ``N > T``),
+    every start equally likely. Returns ``ChunkBatch(inputs (B, T), targets (B, T))``."""
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
     ids = _ids_arg(ids, "ids", T + 1, f"one window of T + 1 = {T + 1}; use a smaller T")
@@ -231,12 +189,8 @@ def _pairs(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def uniform_nll(*data: CorpusBatch | torch.Tensor) -> float:
-    """Cross-entropy of a uniform guess over every token that occurs as a target in ``data``.
-
-    ``data``: one or more ``CorpusBatch`` or int64 ``(N,)`` encoded texts. ``ln(V)`` with
-    ``V`` the number of distinct targets: 27 for the names (26 letters and ``<stop>``),
-    about 3.296 nats; 65 characters for Shakespeare, about 4.174.
-    """
+    """``ln(V)`` for the ``V`` tokens that occur as targets in ``data`` (``CorpusBatch``es or
+    int64 ``(N,)`` texts): about 3.296 nats for the names, 4.174 for Shakespeare."""
     if not data:
         raise TypeError("uniform_nll needs at least one CorpusBatch or id tensor.")
     targets = torch.cat([_pairs(d, f"data[{i}]")[1] for i, d in enumerate(data)])
@@ -248,12 +202,9 @@ def bigram_nll(
 ) -> float:
     """Validation cross-entropy (nats per target) of bigram counts from the training data.
 
-    The model predicts the next token from the current one alone (``<start>`` for the
-    first letter of a name): P(next | current) is the count of that pair in ``train`` plus
-    ``smoothing`` (1.0: add-one), normalised over every token that occurs as a target in
-    ``train`` or ``valid`` (two ``CorpusBatch``, or two int64 ``(N,)`` texts, encoded with
-    one vocabulary). The result is its mean negative log-likelihood over ``valid``, about
-    2.45 on the validation names: a network must beat it to use more than one character.
+    P(next | current) is the pair's count in ``train`` plus ``smoothing`` (1.0: add-one),
+    normalised over the tokens that occur as targets in ``train`` or ``valid`` (two
+    ``CorpusBatch`` or two int64 ``(N,)`` texts, one vocabulary). About 2.45 on the names.
     """
     if isinstance(train, CorpusBatch) != isinstance(valid, CorpusBatch):
         raise TypeError(
@@ -268,8 +219,7 @@ def bigram_nll(
     valid_current, valid_following = _pairs(valid, "valid")
     classes = torch.unique(torch.cat([following, valid_following]))
     n = 1 + int(max(current.max(), following.max(), valid_current.max(), classes.max()))
-    counts = torch.zeros(n, n, dtype=torch.float64)
-    counts.index_put_((current, following), torch.ones(len(current), dtype=torch.float64), True)
+    counts = torch.bincount(current * n + following, minlength=n * n).view(n, n).double()
     counts = counts[:, classes] + smoothing
     log_p = (counts / counts.sum(1, keepdim=True)).log()
     return float(-log_p[valid_current, torch.searchsorted(classes, valid_following)].mean())

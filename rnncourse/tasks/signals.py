@@ -1,10 +1,4 @@
-"""Signals for sequence regression: a synthetic ECG, linear state-space systems, sines.
-
-``ecg`` (short context finds a heartbeat, long context gives the heart rate),
-``discretize`` and ``linear_state_space`` (``x' = A x + B u``, ``y = C x + D u`` in
-discrete steps, the continuous-time cousin of a linear recurrent network) and
-``sine_waves`` (next-step prediction), each with the score of a trivial predictor.
-"""
+"""Signals for sequence regression: a synthetic ECG, linear state-space systems, sines."""
 
 from __future__ import annotations
 
@@ -12,6 +6,7 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from rnncourse._random import generator
 from rnncourse._validation import check_choice, check_float, check_int, check_tensor
@@ -52,8 +47,7 @@ class ECG(NamedTuple):
 
 
 # One heartbeat as a sum of Gaussians around the R peak: (offset s, width s, amplitude mV).
-# The P and T offsets are for 60 bpm and scale with sqrt(R-R interval),
-# roughly as in real hearts (Bazett's QT correction).
+# The P and T offsets are for 60 bpm and scale with sqrt(R-R interval) (Bazett's correction).
 _WAVES = {
     "P": (-0.20, 0.025, 0.15),
     "Q": (-0.025, 0.010, -0.10),
@@ -64,10 +58,7 @@ _WAVES = {
 
 
 def ecg_baseline_mse(heart_rate=(50.0, 120.0)) -> float:
-    """MSE (bpm^2) of always predicting the middle of the heart-rate range.
-
-    Rates are uniform on ``[low, high]``, so this is the variance ``(high - low)^2 / 12``.
-    """
+    """MSE (bpm^2) of predicting the middle of the uniform rate range: (high - low)^2 / 12."""
     low, high = _range(heart_rate, "heart_rate", min_value=1.0)
     return (high - low) ** 2 / 12.0
 
@@ -89,23 +80,13 @@ def ecg(
 ) -> ECG:
     """Synthetic ECG records with their heart rate and R-peak labels.
 
-    Each record has its own heart rate, uniform in ``heart_rate`` (bpm). Beats are spaced
-    by the R-R interval ``60 / rate`` seconds, each interval jittered by a relative
-    standard deviation ``rr_jitter``. A beat is a sum of Gaussians for the P wave, the QRS
-    complex and the T wave (in the spirit of McSharry et al. 2003). A slow sinusoid of
-    amplitude ``wander`` mV (breathing, 0.15-0.4 Hz) and white noise of standard deviation
-    ``noise`` mV are added.
-
-    Why this needs long-term context: recognising a QRS complex takes about 50 ms of signal
-    (a dozen samples at 250 Hz), but the rate is the time *between* QRS complexes, so a
-    network must carry information for more than one R-R interval, over a second (300
-    samples at 50 bpm). Predicting the middle of the range scores ``ecg_baseline_mse``.
-
-    ``duration_s`` seconds at ``fs`` Hz give ``T = round(duration_s * fs)`` samples and
-    must hold two R-R intervals at the slowest rate; ``heart_rate`` is a ``(low, high)``
-    range in bpm or one number.
-
-    Returns ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
+    Each record's rate is uniform in ``heart_rate`` (bpm, ``(low, high)`` or one number);
+    beats ``60 / rate`` s apart, each interval jittered by ``rr_jitter`` (relative), are
+    sums of Gaussians for the P, QRS and T waves (after McSharry et al. 2003), plus
+    breathing (0.15-0.4 Hz, ``wander`` mV) and white noise (``noise`` mV). ``duration_s``
+    at ``fs`` Hz gives ``T = round(duration_s * fs)`` samples, at least two R-R intervals
+    at the slowest rate. Predicting the middle rate scores ``ecg_baseline_mse``. Returns
+    ``ECG(x (B, T, 1) mV, heart_rate (B, 1) bpm, r_peaks (B, T, 1))``, float32.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     duration_s = check_float(duration_s, "duration_s", min_value=0.0, strict_min=True)
@@ -132,8 +113,7 @@ def ecg(
     first = -torch.rand(batch_size, 1, generator=g, dtype=torch.float64) * rr  # in (-rr, 0]
     beats = first + intervals.cumsum(1) - intervals[:, :1]  # (B, n_beats) seconds
 
-    # Draw each beat only in a window of samples around its R peak, where its waves are
-    # not negligible (5 widths beyond the P and T waves), then add the beats into x.
+    # each beat only in a window around its R peak: 5 widths beyond the P and T waves
     stretch = math.sqrt(60.0 / low)  # the largest sqrt(R-R interval)
     before = 0.20 * stretch + 5 * 0.025
     after = 0.30 * stretch + 5 * 0.050
@@ -157,9 +137,13 @@ def ecg(
 
     inside = (index >= 0) & (index < T)
     r_peaks = torch.zeros(batch_size, T)
-    rows = torch.arange(batch_size)[:, None].expand_as(index)
-    r_peaks[rows[inside], index[inside]] = 1.0
+    r_peaks[inside.nonzero(as_tuple=True)[0], index[inside]] = 1.0
     return ECG(x.float().unsqueeze(-1), rate.float(), r_peaks.unsqueeze(-1))
+
+
+def _square(A) -> torch.Tensor:
+    A = check_tensor(A, "A", (None, None))
+    return check_tensor(A, "A", (len(A), len(A)), hint="A must be square (state size n by n).")
 
 
 class StateSpace(NamedTuple):
@@ -172,26 +156,19 @@ class StateSpace(NamedTuple):
 def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh"):
     """Discretize ``x' = A x + B u`` for a step ``dt``: ``x_{t+1} = A_d x_t + B_d u_t``.
 
-    ``"zoh"`` (zero-order hold) is exact when ``u`` is constant over each step: it reads
-    ``A_d`` and ``B_d`` off the matrix exponential of the augmented matrix
-    ``[[A, B], [0, 0]] dt``. ``"euler"`` is the first-order approximation
-    ``A_d = I + A dt``, ``B_d = B dt``, accurate only for small ``dt``.
-
-    ``A`` float ``(n, n)``, ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
+    ``"zoh"`` (zero-order hold) is exact for ``u`` constant over each step; ``"euler"``
+    (``A_d = I + A dt``, ``B_d = B dt``) only for small ``dt``. ``A`` float ``(n, n)``,
+    ``B`` ``(n, m)``; returns ``(A_d (n, n), B_d (n, m))``.
     """
-    A = check_tensor(A, "A", (None, None))
+    A = _square(A)
     n = A.shape[0]
-    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
     B = check_tensor(B, "B", (n, None), hint="B maps the input to the state: shape (n, m).")
     dt = check_float(dt, "dt", min_value=0.0, strict_min=True)
     check_choice(method, "method", ("zoh", "euler"))
     B = B.to(A.dtype)
     if method == "euler":
         return torch.eye(n, dtype=A.dtype) + A * dt, B * dt
-    m = B.shape[1]
-    augmented = torch.zeros(n + m, n + m, dtype=A.dtype)
-    augmented[:n, :n] = A
-    augmented[:n, n:] = B
+    augmented = F.pad(torch.cat([A, B], dim=1), (0, 0, 0, B.shape[1]))  # [[A, B], [0, 0]]
     exp = torch.linalg.matrix_exp(augmented * dt)
     return exp[:n, :n], exp[:n, n:]
 
@@ -199,37 +176,28 @@ def discretize(A: torch.Tensor, B: torch.Tensor, dt: float, method: str = "zoh")
 def linear_state_space(A, B, C, D, u, dt, method: str = "zoh", x0=None) -> StateSpace:
     """Simulate the linear system ``x' = A x + B u``, ``y = C x + D u``.
 
-    The input is held constant over each step: ``u[:, t]`` drives the state from time
-    ``t dt`` to ``(t + 1) dt``. Like a recurrent network, ``states[:, t]`` is the state after
-    step ``t`` (that is ``x((t + 1) dt)``) and ``outputs[:, t] = C states[:, t] + D u[:, t]``.
-
-    ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)`` are cast to the dtype of the
-    inputs ``u`` ``(batch, T, m)``; ``dt`` is the step in seconds, ``method`` ``"zoh"``
-    (exact for piecewise-constant input) or ``"euler"``, ``x0`` ``(batch, n)`` or zeros.
-
-    Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
+    ``u`` ``(batch, T, m)`` is held over each step of ``dt`` seconds; ``states[:, t]`` is
+    the state after step ``t``. ``A (n, n)``, ``B (n, m)``, ``C (p, n)``, ``D (p, m)``
+    are cast to the dtype of ``u``; ``method`` as for ``discretize``; ``x0`` ``(batch, n)``
+    or zeros. Returns ``StateSpace(states (batch, T, n), outputs (batch, T, p))``.
     """
     u = check_tensor(u, "u", ("batch", "T", None))
-    batch, T, m = u.shape
-    A = check_tensor(A, "A", (None, None)).to(u.dtype)
+    batch, _, m = u.shape
+    A = _square(A).to(u.dtype)
     n = A.shape[0]
-    A = check_tensor(A, "A", (n, n), hint="A must be square (state size n by n).")
     B = check_tensor(B, "B", (n, m), hint="B maps the input (m features of u) to the state.")
     C = check_tensor(C, "C", (None, n), hint="C maps the state (n) to the output: (p, n).")
     p = C.shape[0]
     D = check_tensor(D, "D", (p, m), hint="D maps the input to the output: (p, m).")
     A_d, B_d = discretize(A, B.to(u.dtype), dt, method)
-    if x0 is None:
-        x = torch.zeros(batch, n, dtype=u.dtype)
-    else:
-        x = check_tensor(x0, "x0", (batch, n)).to(u.dtype)
+    x = torch.zeros(batch, n) if x0 is None else check_tensor(x0, "x0", (batch, n))
+    x = x.to(u.dtype)
     states = []
-    for t in range(T):
-        x = x @ A_d.T + u[:, t] @ B_d.T
+    for u_t in u.unbind(1):
+        x = x @ A_d.T + u_t @ B_d.T
         states.append(x)
     states = torch.stack(states, dim=1)
-    outputs = states @ C.to(u.dtype).T + u @ D.to(u.dtype).T
-    return StateSpace(states, outputs)
+    return StateSpace(states, states @ C.to(u.dtype).T + u @ D.to(u.dtype).T)
 
 
 class SineWaves(NamedTuple):
@@ -253,12 +221,10 @@ def sine_waves(
 ) -> SineWaves:
     """Sines ``a sin(2 pi f t + phi)`` for next-step prediction.
 
-    ``freq`` (cycles per step, at most 0.5, the Nyquist limit), ``amplitude`` and ``phase``
-    are each a ``(low, high)`` range, drawn uniformly per sequence, or one fixed number.
-    ``target[:, t]`` is the clean signal at step ``t + 1``; with ``noise = 0``,
-    ``x[:, 1:] == target[:, :-1]``. Predicting 0 scores ``sine_baseline_mse(amplitude)``.
-
-    Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``, float32.
+    ``freq`` (cycles per step, at most 0.5), ``amplitude`` and ``phase`` are each a
+    ``(low, high)`` range drawn uniformly per sequence, or one number. ``target[:, t]`` is
+    the clean signal at step ``t + 1``. Predicting 0 scores ``sine_baseline_mse``.
+    Returns ``SineWaves(x (B, T, 1), target (B, T, 1), freq (B, 1), amplitude (B, 1))``.
     """
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     T = check_int(T, "T", min_value=1)
@@ -277,9 +243,6 @@ def sine_waves(
 
 
 def sine_baseline_mse(amplitude=(0.5, 1.5)) -> float:
-    """MSE of always predicting 0 for ``sine_waves``: the mean of ``a^2 / 2``.
-
-    For ``a`` uniform on ``[low, high]``, ``E[a^2] = (low^2 + low high + high^2) / 3``.
-    """
+    """MSE of predicting 0 for ``sine_waves``: E[a^2] / 2 = (low^2 + low high + high^2) / 6."""
     low, high = _range(amplitude, "amplitude", min_value=0.0)
     return (low**2 + low * high + high**2) / 6.0

@@ -1,20 +1,9 @@
 """Interactive explorers: move a knob, watch gains, gates and nonlinearities compound.
 
-Each explorer is a function returning an :class:`~rnncourse.widgets.explorer.Explorer`
-(the rendering engine, in :mod:`rnncourse.widgets.explorer`), one module per explorer:
+Each explorer function returns an :class:`Explorer`: sliders above a figure in a notebook,
+the figure alone without a widget frontend. Scripts drive it directly::
 
-- :mod:`~rnncourse.widgets.gain`: recurrent gain, eigenvalues and gradient reach
-- :mod:`~rnncourse.widgets.leaky_unit`: the gated leaky unit and its time constant
-- :mod:`~rnncourse.widgets.lstm_gates`: the forget, input and output gates of an LSTM
-- :mod:`~rnncourse.widgets.repeated_nonlinearity`: tanh applied again and again
-- :mod:`~rnncourse.widgets.sampling`: temperature and top-k on a character model
-
-Display one in a notebook to get sliders above a figure; a change of a control
-recomputes the data and redraws what changed. Without a widget frontend the same object
-shows its current figure as a plain image. Tests and scripts drive it directly::
-
-    ex = gain_explorer()
-    ex.set(gain=1.2, nonlinearity="relu")
+    ex = gain_explorer().set(gain=1.2, nonlinearity="relu")
     ex.data()["jac_norm"]        # what the figure shows
 """
 
@@ -26,11 +15,6 @@ from rnncourse.widgets.repeated_nonlinearity import repeated_nonlinearity_explor
 from rnncourse.widgets.sampling import sampling_explorer
 
 __all__ = [
-    "Explorer",
-    "gain_explorer",
-    "leaky_unit_explorer",
-    "lstm_gate_explorer",
-    "lstm_gates",
-    "repeated_nonlinearity_explorer",
-    "sampling_explorer",
-]
+    "Explorer", "gain_explorer", "leaky_unit_explorer", "lstm_gate_explorer", "lstm_gates",
+    "repeated_nonlinearity_explorer", "sampling_explorer"
+]  # fmt: skip

@@ -1,29 +1,10 @@
-"""The figure-rendering engine of the interactive explorers.
-
-An :class:`Explorer` holds controls (ipywidgets), a matplotlib figure built once and a
-PNG view of it. A change of a control recomputes the data, updates the artists in
-place and re-renders the figure to a PNG shown in a ``widgets.Image``; the parts of
-the figure that did not change (axes, ticks, labels) are drawn once and reused. Only
-core ipywidgets are used (versions 7.7 and 8 both work).
-
-Displayed, an explorer makes two outputs: its current picture as a plain image, and the
-live view (controls above the picture). A frontend without a running widget manager
-(a static viewer, nbconvert's HTML, VS Code when its widget renderer fails, a notebook
-reopened without its kernel) shows the first; where the live view renders, it hides the
-plain picture, so the figure appears once.
-
-For writing an explorer: :func:`slider` makes a labelled slider that redraws while it
-is dragged, :func:`nice_limits` rounds axis limits so that they change only now and
-then, which lets the background be reused, and :func:`for_log_axis` leaves gaps where a
-log axis cannot draw. The explorers themselves are the other modules of
-:mod:`rnncourse.widgets`.
-"""
+"""The rendering engine of the interactive explorers (ipywidgets 7.7 or 8), and helpers
+for writing one (rounded axis limits change only now and then, so backgrounds are reused)."""
 
 from __future__ import annotations
 
 import base64
 import collections
-import contextlib
 import html
 import io
 import math
@@ -39,47 +20,30 @@ from matplotlib.transforms import Bbox
 
 from rnncourse._validation import check_choice, check_float, check_int
 
-__all__ = ["Explorer", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
+__all__ = ["Explorer", "OPAQUE", "slider", "nice_ceiling", "nice_limits", "for_log_axis"]
 
+#: no font hinting: the same look at 96 dpi, and text draws about a fifth faster
 _QUICK_TEXT = {"text.hinting": "no_hinting"}
 _FAST_OCTREE, _NO_DITHER = 2, 0  # Pillow's Quantize.FASTOCTREE, Dither.NONE (named from 9.1)
-#: Every slider is this wide, label and readout included: its track keeps at least 150 px
-#: with the longest label, and the controls wrap onto more rows where a row is full.
+#: Every slider's width: its track keeps at least 150 px beside the longest label.
 SLIDER_WIDTH = "400px"
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Small tensors: one thread avoids waiting on others (much faster on a busy CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
+#: ``ax.legend(**OPAQUE)``: an opaque legend is kept as pixels and pasted, not redrawn
+OPAQUE = {"frameon": True, "framealpha": 1, "edgecolor": "none"}
 
 
 class Explorer:
     """Controls, a figure drawn once, and a PNG view of it.
 
-    ``draw(**values)`` takes the value of every control by name, updates the artists and
-    returns the data shown. ``dynamic`` lists the artists it changes (lines, markers, the
-    title): only those, and the legends drawn over them, are redrawn on an update
-    (without ``dynamic``, every update draws the whole figure); the rest
-    (axes, ticks, labels) is drawn once per state of the axes (their limits, labels,
-    positions and legends, and the layout engine) and kept for reuse. Drawing ticks and
-    labels is most of the cost of a full draw, so reusing them makes an update several
-    times faster.
-
-    Attributes:
-        controls: dict {name: ipywidget}, the knobs; the first one is the main knob.
-        fig: the matplotlib Figure (not registered with pyplot).
-        image: the ``widgets.Image`` showing the rendered figure.
-        widget: the whole view (controls wrapping onto rows above the image), a
-            ``widgets.VBox``.
+    ``draw(**values)`` gets every control's value by name (no figure: it closes over its
+    artists), updates the artists and returns the data shown. Only the ``dynamic`` artists
+    (and legends over them) are redrawn on an update, over a background kept per state of
+    the axes; without ``dynamic`` every update draws the whole figure. Attributes:
+    ``controls`` (dict {name: ipywidget}, the main knob first), ``fig`` (the Figure, not
+    registered with pyplot), ``image`` (the ``widgets.Image`` of the figure) and
+    ``widget`` (the whole view, a ``widgets.VBox``).
     """
 
-    dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high (72 dpi made it 9 px)
+    dpi = 96  # a laptop screen at 100 %: 9-pt text is 12 px high
     #: backgrounds kept (about 0.6 MB each), so moving a knob back and forth reuses them
     max_backgrounds = 16
 
@@ -88,21 +52,18 @@ class Explorer:
         if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. a bare matplotlib Figure()
             FigureCanvasAgg(fig)
         self._dynamic = list(dynamic)
-        # static key -> pixels of the figure without the overlay, most recent last
+        # static key -> (background pixels, pasted legends' pixels), most recent last
         self._backgrounds: collections.OrderedDict = collections.OrderedDict()
-        self._data: dict = {}
-        self._png = b""
         self._hold = False
         self.image = ipywidgets.Image(
             format="png", layout=ipywidgets.Layout(max_width="100%", height="auto")
         )
         row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row),
-                                       self.image])  # fmt: skip
+        self.widget = ipywidgets.VBox([ipywidgets.HBox(list(controls.values()), layout=row)])
         # Where the live view renders, this rule hides the plain picture shown beside it.
         hide = f"<style>img.{self._still_class()} {{display: none !important}}</style>"
         hider = ipywidgets.HTML(hide, layout=ipywidgets.Layout(display="none"))
-        self.widget.children += (hider,)
+        self.widget.children += (self.image, hider)
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -146,11 +107,7 @@ class Explorer:
 
     @property
     def cached_backgrounds(self) -> int:
-        """How many rendered backgrounds are kept for reuse, at most ``max_backgrounds``.
-
-        Read-only. An explorer without ``dynamic`` artists redraws everything and keeps
-        none.
-        """
+        """How many backgrounds are kept for reuse (read-only; 0 without ``dynamic``)."""
         return len(self._backgrounds)
 
     def data(self) -> dict:
@@ -163,9 +120,14 @@ class Explorer:
 
     def update(self) -> None:
         """Recompute from the controls, update the artists and re-render the PNG."""
-        with _one_thread():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small tensors: much faster on a busy CPU
+        try:
             self._data = self._draw(**self.values)
-        self._png = self._render()
+        finally:
+            torch.set_num_threads(threads)
+        with matplotlib.rc_context(_QUICK_TEXT):
+            self._png = self._render()
         self.image.value = self._png
 
     def _overlay(self) -> list:
@@ -183,99 +145,75 @@ class Explorer:
         """What the reusable background depends on; a change forces a full draw."""
         fig = self.fig
         key = [type(fig.get_layout_engine()).__name__, fig.dpi, tuple(fig.get_size_inches())]
-        for ax in self.fig.axes:
+        for ax in fig.axes:
             key += [ax.get_visible(), tuple(ax.get_position().bounds), ax.get_xlim(),
                     ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(),
                     ax.get_ylabel(), ax.get_title(), ax.get_legend()]  # fmt: skip
         return tuple(key)
 
     def _render(self) -> bytes:
-        with matplotlib.rc_context(_QUICK_TEXT):
-            return self._draw_png()
-
-    def _draw_png(self) -> bytes:
-        """Draw the figure with Agg and encode it as a 256-colour PNG with fast compression.
-
-        A full draw happens only when the background changed (see the class docstring);
-        otherwise the stored background is restored and only the overlay is drawn on it.
-        A legend with an opaque frame hides what lies under it, so it is kept as pixels
-        with the background and pasted over the overlay instead of drawn again (drawing
-        its text would cost about as much as the rest of an update). A figure of lines
-        and text needs no more than 256 colours (no pixel moves by more than 32 of 255 in
-        any channel): the palette makes the PNG about half as large and quicker to encode,
-        and zlib level 1 instead of 6 makes it barely larger. Text is drawn without font
-        hinting (``_QUICK_TEXT``), which looks the same at this size and draws about a
-        fifth faster.
-        """
+        """Draw the overlay over a kept background (or a new one) and return the PNG."""
         if self.fig.dpi != self.dpi:
             self.fig.set_dpi(self.dpi)
-        canvas = self.fig.canvas
-        overlay = self._overlay()
-        # without a list of dynamic artists anything may have changed: draw everything
-        key = self._static_key()
-        background, patches = (
-            self._backgrounds.get(key, (None, [])) if self._dynamic else (None, [])
-        )
+        canvas, overlay = self.fig.canvas, self._overlay()
+        # an opaque legend is kept as pixels and pasted: drawing its text costs about as
+        # much as the rest of an update
         pasted = [a for a in overlay if isinstance(a, Legend) and _opaque(a)]
-        if background is None:
-            engine = self.fig.get_layout_engine()
-            if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
-                # lay out once with everything visible, then keep the axes where they are
-                # (a draw function that changes labels sets "constrained" again)
-                engine.execute(self.fig)
-                self.fig.set_layout_engine("none")
-            shown = [a.get_visible() for a in overlay]
-            for a in overlay:
-                a.set_visible(False)
-            try:
-                canvas.draw()
-            finally:
-                for a, visible in zip(overlay, shown, strict=True):
-                    a.set_visible(visible)
-            renderer = canvas.get_renderer()
-            if self._dynamic:  # keyed after the layout ran: positions and engine changed
-                background = canvas.copy_from_bbox(self.fig.bbox)
-                for legend in pasted:
-                    legend.draw(renderer)
-                    box = legend.get_window_extent(renderer)  # whole pixels inside the box:
-                    inside = [math.ceil(box.x0), math.ceil(box.y0), int(box.x1), int(box.y1)]
-                    patches.append(canvas.copy_from_bbox(Bbox.from_extents(*inside)))
-                canvas.restore_region(background)
-                self._backgrounds[self._static_key()] = (background, patches)
-            while len(self._backgrounds) > self.max_backgrounds:
-                self._backgrounds.popitem(last=False)
-        else:
+        key = self._static_key()
+        if self._dynamic and key in self._backgrounds:
             self._backgrounds.move_to_end(key)
+            background, patches = self._backgrounds[key]
             canvas.restore_region(background)
+        else:
+            patches = self._draw_background(overlay, pasted)
         renderer = canvas.get_renderer()
         for a in overlay:
             if a not in pasted:
                 a.draw(renderer)
         for patch in patches:
             canvas.restore_region(patch)
-        width, height = canvas.get_width_height(physical=True)
-        rgba = PIL.Image.frombuffer(
-            "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        )
-        rgb = rgba.convert("RGB")  # the figure is opaque
-        palette = rgb.quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
-        buf = io.BytesIO()
-        palette.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        return _png(canvas)
+
+    def _draw_background(self, overlay: list, pasted: list) -> list:
+        """Draw all but the overlay (with ``dynamic``, kept); returns the pasted legends."""
+        fig, canvas = self.fig, self.fig.canvas
+        engine = fig.get_layout_engine()
+        if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
+            # lay out once with everything visible, then keep the axes where they are
+            # (a draw function that changes labels sets "constrained" again)
+            engine.execute(fig)
+            fig.set_layout_engine("none")
+        shown = [a.get_visible() for a in overlay]
+        for a in overlay:
+            a.set_visible(False)
+        try:
+            canvas.draw()
+        finally:
+            for a, visible in zip(overlay, shown, strict=True):
+                a.set_visible(visible)
+        patches = []
+        if self._dynamic:
+            renderer = canvas.get_renderer()
+            background = canvas.copy_from_bbox(fig.bbox)
+            for legend in pasted:
+                legend.draw(renderer)
+                box = legend.get_window_extent(renderer)  # whole pixels inside the box:
+                inside = [math.ceil(box.x0), math.ceil(box.y0), int(box.x1), int(box.y1)]
+                patches.append(canvas.copy_from_bbox(Bbox.from_extents(*inside)))
+            canvas.restore_region(background)
+            # keyed after the layout ran: positions and engine changed
+            self._backgrounds[self._static_key()] = (background, patches)
+            while len(self._backgrounds) > self.max_backgrounds:
+                self._backgrounds.popitem(last=False)
+        return patches
 
     def _still_class(self) -> str:
         """The HTML class of this explorer's plain picture (its view's id makes it unique)."""
         return f"rnncourse-still-{getattr(self.widget, 'model_id', None) or id(self)}"
 
     def _display_bundles(self) -> list[dict]:
-        """The two outputs a display makes: the plain picture, then the live view.
-
-        The picture is an output of its own, without the widget's MIME type: frontends
-        pick one MIME type per output and rank a widget view first (VS Code always, and
-        nbconvert's HTML when widget state was saved), so beside a view that cannot render
-        the picture would never show. Its HTML form carries the class that the live view
-        hides; ``image/png`` is there for frontends that show no HTML.
-        """
+        """The two outputs a display makes: the plain picture (its own output, for frontends
+        without a widget manager; the live view hides it by its class), then the live view."""
         png = base64.b64encode(self._png).decode("ascii")
         name = f"<{type(self).__name__} {self.values}>"
         still = {
@@ -298,23 +236,28 @@ class Explorer:
             display(bundle, raw=True)
 
 
+def _png(canvas) -> bytes:
+    """The canvas as a 256-colour PNG (enough for lines and text: half the size, quicker
+    to encode), with zlib level 1 (barely larger than level 6)."""
+    size = canvas.get_width_height(physical=True)
+    rgba = PIL.Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    palette = rgba.convert("RGB").quantize(256, method=_FAST_OCTREE, dither=_NO_DITHER)
+    buf = io.BytesIO()
+    palette.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
 def _opaque(legend: Legend) -> bool:
     """Whether a legend's frame hides everything under it."""
     return legend.get_frame_on() and legend.get_frame().get_facecolor()[3] == 1.0
 
 
 def slider(cls, value, lo, hi, step, description, continuous=True):
-    """A ``widgets.IntSlider`` or ``widgets.FloatSlider`` (``cls``) with a readable label.
-
-    ``value`` in ``[lo, hi]`` moves in steps of ``step``; with ``continuous`` the
-    explorer redraws while the slider is dragged. Every slider is ``SLIDER_WIDTH`` wide.
-    """
-    # Redraw while the slider is dragged: an update (recompute, overlay on the kept
-    # background, PNG) takes at most 30 ms here, within the ~50 ms that smooth dragging
-    # needs (benchmarks/bench_widgets.py).
-    if not (
-        isinstance(cls, type) and issubclass(cls, (ipywidgets.IntSlider, ipywidgets.FloatSlider))
-    ):
+    """A ``SLIDER_WIDTH`` wide ``widgets.IntSlider`` or ``FloatSlider`` (``cls``) from ``lo``
+    to ``hi`` in steps of ``step``; ``continuous``: redraw while dragged (an update takes
+    at most 30 ms)."""
+    sliders = (ipywidgets.IntSlider, ipywidgets.FloatSlider)
+    if not (isinstance(cls, type) and issubclass(cls, sliders)):
         raise TypeError(f"cls must be widgets.IntSlider or widgets.FloatSlider, got {cls!r}.")
     return cls(
         value=value,
@@ -329,11 +272,7 @@ def slider(cls, value, lo, hi, step, description, continuous=True):
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value.
-
-    Axis limits rounded this way change only now and then while a slider is dragged, so
-    the figure's background (ticks and labels) can be reused between updates.
-    """
+    """The smallest of 0, 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= value."""
     value = check_float(value, "value")
     if not value > 0:
         return 0.0
@@ -342,11 +281,8 @@ def nice_ceiling(value: float) -> float:
 
 
 def nice_limits(lo: float, hi: float, pad_low: float = 0.05, pad_high: float = 0.05):
-    """Limits around [lo, hi] (lo <= 0 <= hi) rounded by :func:`nice_ceiling`, with padding.
-
-    ``pad_low`` and ``pad_high`` are fractions of the rounded span added below and above.
-    Returns ``(low, high)``.
-    """
+    """``(low, high)`` around [lo, hi] (lo <= 0 <= hi) rounded by :func:`nice_ceiling`,
+    padded by ``pad_low`` and ``pad_high`` times the rounded span."""
     lo = check_float(lo, "lo", max_value=0.0)
     hi = check_float(hi, "hi", min_value=0.0)
     pad_low = check_float(pad_low, "pad_low", min_value=0.0)

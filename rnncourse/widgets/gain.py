@@ -1,11 +1,4 @@
-"""The gain explorer: how the spectral radius of W decides whether gradients survive.
-
-Example::
-
-    ex = gain_explorer()
-    ex.set(gain=1.2, nonlinearity="relu")
-    ex.data()["jac_norm"]        # what the figure shows
-"""
+"""The gain explorer: how the spectral radius of W decides whether gradients survive."""
 
 from __future__ import annotations
 
@@ -17,6 +10,7 @@ import numpy as np
 import torch
 
 from rnncourse import dynamics, plots
+from rnncourse._random import generator
 from rnncourse._validation import check_int
 from rnncourse.widgets.explorer import Explorer, for_log_axis, slider
 
@@ -29,59 +23,39 @@ _REGIME_COLORS = {"vanishing": _C["blue"], "stable": _C["green"], "exploding": _
 def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     """Recurrent gain: how the spectral radius rho of W decides whether gradients survive.
 
-    An RNN ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps from a random
-    state; W is a fixed random matrix rescaled to spectral radius rho. Controls: ``gain``
-    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (True:
-    x(t) ~ N(0, 1), False: x(t) = 0). Panels: ||h(t)|| over time, ||dh(T)/dh(t)|| against
-    the lag (log axis) and the eigenvalues of W with the unit circle. The title names the
-    regime from the fitted growth rate r per step: vanishing (r < -0.02), stable or
-    exploding (r > 0.02).
+    ``h(t) = phi(W h(t-1) + x(t))`` with ``n`` units runs ``T`` steps. Controls: ``gain``
+    rho in [0, 2], ``nonlinearity`` phi ("linear", "tanh", "relu"), ``input`` (x(t) ~
+    N(0, 1) or 0). The regime follows the fitted growth rate r per step: vanishing
+    (r < -0.02), stable or exploding (r > 0.02). ``generator(seed)`` draws, in this order,
+    ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)`` (``W = rho W_1``),
+    ``h(0)`` ``(n,)`` and the inputs ``(T, n)``, float64 N(0, 1). Jacobian norms are exact
+    spectral norms at every lag up to 32 units, every 2nd up to 64, every 5th above (in
+    single precision: within 1e-3, 0 under about 1e-38); the rate fits their log up to
+    the first zero.
 
-    The network can be rebuilt: one ``torch.Generator`` seeded with ``seed`` draws, in
-    this order, ``W_1 = dynamics.random_recurrent_matrix(n, 1.0, seed=generator)`` (then
-    ``W = rho W_1``), the start state ``h(0) ~ N(0, I)`` ``(n,)`` and the inputs ``(T, n)``,
-    all float64.
-
-    The Jacobian norms are spectral norms (largest singular values, computed exactly from
-    the products). A product and its norm each cost about n^3 operations per lag, so to
-    keep a slider update within 30 ms the norms are shown at every lag up to 32 units,
-    every 2nd lag up to 64 and every 5th lag (0, 5, 10, ...) above; above 64 units the
-    products are also formed in single precision (their norms agree with double precision
-    to 1e-3 relative or better, far below what a log axis shows; norms under about 1e-38
-    become 0, far below the axis). The rate is the least-squares slope of log norm against the lags
-    shown, up to the first zero.
-
-    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,) (spectral norms at
-    those lags), eigenvalues (n,) complex, rate, regime.
+    ``data()`` keys: t (T+1,), h_norm (T+1,), lag (L,), jac_norm (L,), eigenvalues (n,)
+    complex, rate, regime.
     """
     n = check_int(n, "n", min_value=2, max_value=512)
     T = check_int(T, "T", min_value=2, max_value=500)
     lags = np.arange(0, T + 1, min(1 if n <= 32 else 2 if n <= 64 else 5, T // 2))
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    gen = generator(seed)
     W1 = dynamics.random_recurrent_matrix(n, 1.0, seed=gen)
     h0 = torch.randn(n, generator=gen, dtype=torch.float64)
     noise = torch.randn(T, n, generator=gen, dtype=torch.float64)
     eig1 = dynamics.eigenvalues(W1).numpy()
-    # The log axes span 10^-k .. 10^k, k = 2, 4, 8, ...: the smallest window that holds
-    # the curve, at most as wide as the largest gain with a linear unit (the fastest
-    # growth) needs. Windows change in big steps, so dragging rarely redraws the axes.
-    top = max(
-        float(v.max())
-        for xs in (None, noise)
-        for v in _gain_norms(2.0 * W1, h0, xs, "linear", T, lags)
-    )
-    k_max = math.ceil(math.log10(top)) + 1
-    limits = (10.0**-k_max, 10.0**k_max)
+    # the log axes span at most what the fastest growth (gain 2, linear) needs
+    fastest = (_gain_norms(2.0 * W1, h0, xs, "linear", T, lags) for xs in (None, noise))
+    k_max = math.ceil(math.log10(max(float(v.max()) for vs in fastest for v in vs))) + 1
 
     fig, axes = plots.figure(1, 3, figsize=(10.0, 3.0))
     ax_h, ax_j, ax_e = axes[0]
     (line_h,) = ax_h.plot([], [], color=_C["blue"])
-    ax_h.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
+    ax_h.set(yscale="log", xlim=(0, T), xlabel="time step t", ylabel=r"$\|h^{(t)}\|$")
     ax_h.set_title("state size over time")
     (line_j,) = ax_j.plot([], [], ".-" if len(lags) < T + 1 else "-", color=_C["vermillion"])
-    ax_j.set(yscale="log", xlim=(0, T), ylim=limits, xlabel="lag $T - t$ (steps)")
+    ax_j.set(yscale="log", xlim=(0, T), xlabel="lag $T - t$ (steps)", title="gradient reach")
     ax_j.set_ylabel(r"$\|\partial h^{(T)}/\partial h^{(t)}\|$")
-    ax_j.set_title("gradient reach")
     plots.plot_eigenvalues(torch.from_numpy(eig1), ax=ax_e, title="eigenvalues of W", legend=None)
     ax_e.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2))
     dots = ax_e.collections[0]
@@ -97,14 +71,14 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
     def draw(gain, nonlinearity, input):
         h_norm, jac = (v.copy() for v in norms(gain, nonlinearity, input))
         reach = int(np.cumprod(jac > 0).sum())  # up to the first zero: log needs a norm
-        rate = dynamics.log_growth_rate(torch.from_numpy(jac[:reach])) / lags[1] if (
-            reach > 1) else -math.inf  # per step  # fmt: skip
+        rate = -math.inf
+        if reach > 1:  # per step
+            rate = dynamics.log_growth_rate(torch.from_numpy(jac[:reach])) / lags[1]
         regime = "vanishing" if rate < -0.02 else "exploding" if rate > 0.02 else "stable"
         t = np.arange(T + 1)
-        line_h.set_data(t, for_log_axis(h_norm))
-        line_j.set_data(lags, for_log_axis(jac))
-        ax_h.set_ylim(_log_window(h_norm, k_max))
-        ax_j.set_ylim(_log_window(jac, k_max))
+        for line, x, y in ((line_h, t, h_norm), (line_j, lags, jac)):
+            line.set_data(x, for_log_axis(y))
+            line.axes.set_ylim(_log_window(y, k_max))
         eig = gain * eig1
         dots.set_offsets(np.column_stack([eig.real, eig.imag]))
         title.set_text(
@@ -126,8 +100,8 @@ def gain_explorer(n: int = 64, T: int = 50, *, seed: int = 0) -> Explorer:
 
 
 def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
-    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (capped at k_max)
-    that holds the positive values, with a little room."""
+    """Log-axis limits 10^-k .. 10^k for the smallest k in 2, 4, 8, ... (at most k_max) that
+    holds the positive values: they change in big steps, so the background is reused."""
     v = values[np.isfinite(values) & (values > 0)]
     reach = float(np.abs(np.log10(v)).max()) + 0.3 if v.size else 0.0
     k = 2
@@ -139,8 +113,6 @@ def _log_window(values: np.ndarray, k_max: int) -> tuple[float, float]:
 
 def _gain_norms(W, h0, xs, nonlinearity, T, lags):
     """||h(t)|| for t = 0..T (T+1,) and ||dh(T)/dh(T - lag)|| (spectral) at ``lags`` (L,)."""
-    hs, jacs = dynamics.jacobian_products(
-        W, h0, xs, nonlinearity, steps=None if xs is not None else T
-    )
+    hs, jacs = dynamics.jacobian_products(W, h0, xs, nonlinearity, steps=T if xs is None else None)
     jacs = jacs[torch.from_numpy(T - lags)].double()
     return hs.norm(dim=1).double().numpy(), dynamics.spectral_norms(jacs).numpy()

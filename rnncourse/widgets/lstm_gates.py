@@ -1,23 +1,19 @@
-"""The LSTM gate explorer: what the forget, input and output gates do to the cell state.
-
-Example::
-
-    ex = lstm_gate_explorer()
-    ex.set(f=1.0, i=1.0, g=0.5)
-    ex.data()["c"]               # the cell state over time
-"""
+"""The LSTM gate explorer: what the forget, input and output gates do to the cell state."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 
 import ipywidgets
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from rnncourse import cells, dynamics, plots, tasks, training
+from rnncourse._random import generator
 from rnncourse._validation import check_int, check_tensor
-from rnncourse.widgets.explorer import Explorer, nice_ceiling, slider
+from rnncourse.widgets.explorer import OPAQUE, Explorer, nice_ceiling, slider
 
 __all__ = ["lstm_gate_explorer", "lstm_gates"]
 
@@ -43,65 +39,47 @@ def _trained_adding_lstm(hidden: int, T: int, steps: int, seed: int) -> tuple:
     with torch.random.fork_rng(devices=[]):  # initial weights are seeded; global RNG untouched
         torch.manual_seed(seed)
         model = _AddingLSTM(hidden)
-    gen = torch.Generator().manual_seed(seed + 1)
-    training.train(
-        model,
-        lambda step: tasks.adding_problem(64, T, seed=gen),
-        torch.nn.functional.mse_loss,
-        steps=steps,
-        lr=1e-2,
-        clip_norm=1.0,
-        progress=False,
-    )
+    gen = generator(seed + 1)
+
+    def batch(step):
+        return tasks.adding_problem(64, T, seed=gen)
+
+    training.train(model, batch, F.mse_loss, steps=steps, lr=1e-2, clip_norm=1.0, progress=False)
     x, y = tasks.adding_problem(1000, T, seed=seed + 2)
     with torch.no_grad():
-        mse = float(torch.nn.functional.mse_loss(model.eval()(x), y))
+        mse = float(F.mse_loss(model.eval()(x), y))
     return model, mse
 
 
 def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict:
     """Gate activations of a one-layer ``torch.nn.LSTM`` (batch_first) on one sequence.
 
-    The module's weights are loaded into :class:`rnncourse.cells.LSTMCell`
-    (``LSTMCell.from_torch``), which runs the sequence step by step from a zero state.
-
-    Args:
-        lstm: a one-layer, one-direction ``torch.nn.LSTM`` with ``I`` inputs and ``H``
-            units (only its weights are used).
-        x: input (T, I), in the dtype of the module's weights.
-
-    Returns:
-        dict with i, f, g, o and c, h, each a NumPy array (T, H) (torch's gate order
-        i, f, g, o).
+    Runs :class:`rnncourse.cells.LSTMCell` with the module's weights from a zero state.
+    ``lstm``: one layer, one direction, ``I`` inputs, ``H`` units; ``x``: input (T, I), in
+    the dtype of its weights. Returns a dict of NumPy arrays (T, H): the gates i, f, g, o
+    (torch's order) and the states c, h.
     """
     if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
         raise TypeError("lstm must be a one-layer, one-direction torch.nn.LSTM.")
     x = check_tensor(x, "x", ("T", lstm.input_size), hint="Pass one sequence, e.g. x[0].")
-    cell = cells.LSTMCell.from_torch(lstm)
-    out = {k: [] for k in "ifgoch"}
-    state = None
+    cell, state, steps = cells.LSTMCell.from_torch(lstm), None, []
     with torch.no_grad():
         for x_t in x[:, None]:  # one step of a batch of one, (1, I)
             gates = cell.gates(x_t, state)
             state = cell(x_t, state)
-            for k, v in zip("ifgohc", (*gates, *state), strict=True):
-                out[k].append(v[0])
-    return {k: torch.stack(v).numpy() for k, v in out.items()}
+            steps.append(dict(zip("ifgohc", (*gates, *state), strict=True)))
+    return {k: torch.cat([step[k] for step in steps]).numpy() for k in "ifgoch"}
 
 
 def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explorer:
     """LSTM gates: what the forget, input and output gates do to the cell state.
 
-    Mode "constant": fixed gates ``f``, ``o`` in [0, 1] and candidate ``g`` in [-1, 1]; the
-    input gate opens to ``i`` in [0, 1] at t = 5, 15, 25 and is closed (0) at every other
-    step, so c(t) = f c(t-1) + i(t) g and h(t) = o tanh(c(t)). Mode "trained": a
-    ``torch.nn.LSTM`` with ``hidden`` units trained on the adding problem (T = 10, trained
-    on first use, then cached) reads test sequence number ``sequence``; the panels show its
-    input with the two marked steps, and its i, f, o gates over time (thin: units, thick:
-    mean).
-
-    ``data()`` keys, constant mode: t, i (the input gate i(t)), c, h. Trained mode: t,
-    x (T, 2), markers, i, f, o (T, hidden), prediction, target, mse.
+    Mode "constant": gates ``f``, ``o`` in [0, 1], candidate ``g`` in [-1, 1] and an input
+    gate ``i`` in [0, 1] at t = 5, 15, 25 (0 elsewhere): c(t) = f c(t-1) + i(t) g, h(t) =
+    o tanh(c(t)). Mode "trained": an LSTM with ``hidden`` units, trained on the adding
+    problem (T = 10) on first use, reads test sequence ``sequence``. ``data()`` keys:
+    t, i (i(t)), c, h; trained: t, x (T, 2), markers, i, f, o (T, hidden), prediction,
+    target, mse.
     """
     T = check_int(T, "T", min_value=30, max_value=500)
     hidden = check_int(hidden, "hidden", min_value=1, max_value=64)
@@ -120,16 +98,17 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         *ax_c.plot(t, np.zeros(T), color=_C["vermillion"], label="output $h^{(t)}$"),
     ]
     ta = np.arange(1, T_add + 1)
-    trained = [
-        *ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$"),
-        *ax_c.plot(ta, np.zeros((T_add, hidden * 3)), lw=0.5, alpha=0.3),
-    ]
-    for k, gate in enumerate("ifo"):
-        for line in trained[1 + k * hidden : 1 + (k + 1) * hidden]:
-            line.set_color(plots.GATE_COLORS[gate])
-    means = [ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"]
+    (value,) = ax_x.plot(ta, np.zeros(T_add), "o-", ms=3, color="0.4", label="value $x^{(t)}$")
+    # for each gate a thin line per unit and a thick one for the mean
+    units = {
+        k: ax_c.plot(ta, np.zeros((T_add, hidden)), lw=0.5, alpha=0.3, color=plots.GATE_COLORS[k])
+        for k in "ifo"
+    }
+    means = {
+        k: ax_c.plot(ta, np.zeros(T_add), color=plots.GATE_COLORS[k], label=k)[0] for k in "ifo"
+    }
     marks = [ax.axvline(0, color="0.2", ls=":", lw=1.2) for ax in (ax_x, ax_x, ax_c, ax_c)]
-    trained += means + marks
+    trained = [value, *itertools.chain(*units.values()), *means.values(), *marks]
     title = fig.suptitle("")
     state = {"mode": None}
 
@@ -145,23 +124,18 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
     def relabel(mode):
         fig.set_layout_engine("constrained")
         const_mode = mode == "constant"
-        for a in const:
-            a.set_visible(const_mode)
-        for a in trained:
-            a.set_visible(not const_mode)
+        for a in const + trained:
+            a.set_visible((a in const) == const_mode)
         for control in ("f", "i", "o", "g"):
             controls[control].disabled = not const_mode
         controls["sequence"].disabled = const_mode
-        span = T if const_mode else T_add
-        ax_x.set(xlim=(0.5, span + 0.5), ylim=(-0.05, 1.1))
-        ax_x.set_ylabel("input gate" if const_mode else "input")
-        ax_c.set(xlim=(0.5, span + 0.5), xlabel="time step t")
+        xlim = (0.5, (T if const_mode else T_add) + 0.5)
+        ax_x.set(xlim=xlim, ylim=(-0.05, 1.1), ylabel="input gate" if const_mode else "input")
+        ax_c.set(xlim=xlim, xlabel="time step t")
         ax_c.set_ylabel("value (unitless)" if const_mode else "gate value")
-        opaque = dict(
-            loc="upper right", frameon=True, framealpha=1, edgecolor="none"
-        )  # pasted, not redrawn
-        ax_x.legend(handles=[const[0] if const_mode else trained[0]], **opaque)
-        ax_c.legend(handles=const[1:] if const_mode else means, ncol=3, **opaque)
+        ax_x.legend(handles=[const[0] if const_mode else value], loc="upper right", **OPAQUE)
+        handles = const[1:] if const_mode else list(means.values())
+        ax_c.legend(handles=handles, ncol=3, loc="upper right", **OPAQUE)
 
     def draw(f, i, o, g, mode, sequence):
         if mode != state["mode"]:
@@ -174,9 +148,8 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
             for k in range(T):
                 prev = c[k] = f * prev + i_t[k] * g
             h = o * np.tanh(c)
-            const[0].set_ydata(i_t)
-            const[1].set_ydata(c)
-            const[2].set_ydata(h)
+            for line, y in zip(const, (i_t, c, h), strict=True):
+                line.set_ydata(y)
             top = nice_ceiling(max(1.0, np.abs(c).max()))
             ax_c.set_ylim(-1.1 * top, 1.1 * top)
             tau = (
@@ -189,11 +162,11 @@ def lstm_gate_explorer(T: int = 40, *, hidden: int = 12, seed: int = 0) -> Explo
         x = x_test[sequence]
         gates, pred, mse = trained_view(sequence)
         markers = (np.nonzero(x[:, 1].numpy())[0] + 1).astype(float)
-        trained[0].set_ydata(x[:, 0].numpy())
-        for k, gate in enumerate("ifo"):
-            for j, line in enumerate(trained[1 + k * hidden : 1 + (k + 1) * hidden]):
-                line.set_ydata(gates[gate][:, j])
-            means[k].set_ydata(gates[gate].mean(axis=1))
+        value.set_ydata(x[:, 0].numpy())
+        for k, lines in units.items():
+            for j, line in enumerate(lines):
+                line.set_ydata(gates[k][:, j])
+            means[k].set_ydata(gates[k].mean(axis=1))
         for line, m in zip(marks, [*markers, *markers], strict=True):
             line.set_xdata([m, m])
         ax_c.set_ylim(-0.03, 1.03)

@@ -1,11 +1,4 @@
-"""The repeated nonlinearity explorer: a few steps of tanh make a step function of the input.
-
-Example::
-
-    ex = repeated_nonlinearity_explorer()
-    ex.set(T=20, gain=2.0)
-    ex.data()["slope"]           # |dh(T)/dx| at every input x
-"""
+"""The repeated nonlinearity explorer: a few steps of tanh make a step function of x."""
 
 from __future__ import annotations
 
@@ -26,15 +19,9 @@ def repeated_nonlinearity_explorer(
 ) -> Explorer:
     """How a repeated nonlinearity bends a function: h(T) as a function of a constant input x.
 
-    The scalar recurrence h(t) = tanh(rho h(t-1) + u x + b), h(0) = 0, runs ``T`` steps for
-    every constant input x in [-x_range, x_range]: the lecture's h(t) = g(A h(t-1) + B x + b)
-    with one unit, input weight ``u`` and bias ``b``. Controls: ``T`` in [1, max_T] and
-    ``gain`` rho in [0, 3]. Panels: h(T) against x (earlier steps faint) and the size of
-    its slope |dh(T)/dx| on a log axis from 1e-4 up to 1e2, 1e4, 1e8 or 1e16, the lowest
-    that holds the curve (it moves in big steps, so exponential growth with T is a climb
-    on an axis that rarely changes). With rho > 1 the curve sharpens into a step as T
-    grows: a few steps of a smooth nonlinearity make a very nonlinear function of the
-    input.
+    h(t) = tanh(rho h(t-1) + u x + b), h(0) = 0, runs ``T`` steps for every x in
+    [-x_range, x_range]. Controls: ``T`` in [1, max_T] and ``gain`` rho in [0, 3]. The
+    slope |dh(T)/dx| is shown on a log axis up to 1e2, 1e4, 1e8 or 1e16.
 
     ``data()`` keys: x (N,), h (N,) = h(T) at each x, slope (N,), steps (T, N) = h(1)..h(T).
     """
@@ -43,14 +30,6 @@ def repeated_nonlinearity_explorer(
     max_T = check_int(max_T, "max_T", min_value=2, max_value=200)
     x = np.linspace(-x_range, x_range, 401)
 
-    def run(T, gain):
-        steps, slopes = np.empty((T, len(x))), np.empty((T, len(x)))
-        h, slope = np.zeros_like(x), np.zeros_like(x)
-        for k in range(T):
-            h = steps[k] = np.tanh(gain * h + u * x + b)
-            slope = slopes[k] = (1 - h**2) * (gain * slope + u)  # exact dh(t)/dx, chain rule
-        return steps, slopes
-
     fig, axes = plots.figure(1, 2, figsize=(8.0, 3.0))
     ax_h, ax_d = axes[0]
     faint = ax_h.plot(x, np.zeros((len(x), max_T)), color=_C["sky"], lw=0.6, alpha=0.5)
@@ -58,24 +37,26 @@ def repeated_nonlinearity_explorer(
     ax_h.set(ylim=(-1.05, 1.05), xlabel="constant input x", ylabel="$h^{(T)}(x)$")
     ax_h.set_title("final state (faint: earlier steps)")
     (line_d,) = ax_d.plot(x, np.ones_like(x), color=_C["vermillion"])
-    ax_d.set(yscale="log", ylim=(1e-4, 1e2))
-    ax_d.set(xlabel="constant input x", ylabel="slope size $|dh^{(T)}/dx|$")
+    ax_d.set(yscale="log", xlabel="constant input x", ylabel="slope size $|dh^{(T)}/dx|$")
     ax_d.set_title("sensitivity to the input (log scale)")
     title = fig.suptitle("")
 
     def draw(T, gain):
-        steps, slopes = run(T, gain)
-        h, slope = steps[-1], slopes[-1]
+        steps, h, slope = np.empty((T, len(x))), np.zeros_like(x), np.zeros_like(x)
+        for k in range(T):
+            h = steps[k] = np.tanh(gain * h + u * x + b)
+            slope = (1 - h**2) * (gain * slope + u)  # exact dh(t)/dx, chain rule
+        steepest = np.abs(slope).max()
         for k, line in enumerate(faint):
             line.set_visible(k < T - 1)
             if k < T - 1:
                 line.set_ydata(steps[k])
         line_h.set_ydata(h)
         line_d.set_ydata(for_log_axis(np.abs(slope)))
-        ax_d.set_ylim(1e-4, _top(np.abs(slope).max()))
+        ax_d.set_ylim(1e-4, _top(steepest))
         title.set_text(
             f"h(t) = tanh({gain:.2f} h(t-1) + {u:g} x + {b:g}), T = {T}: "
-            f"steepest slope {np.abs(slope).max():.4g}"
+            f"steepest slope {steepest:.4g}"
         )
         return dict(x=x, h=h, slope=slope, steps=steps)
 

@@ -1,11 +1,4 @@
-"""The sampling explorer: what temperature and top-k do to a character model's samples.
-
-Example::
-
-    ex = sampling_explorer(prefix="ma")
-    ex.set(temperature=0.5, top_k=5, draw=3)
-    ex.data()["samples"], ex.data()["share_new"]
-"""
+"""The sampling explorer: what temperature and top-k do to a character model's samples."""
 
 from __future__ import annotations
 
@@ -26,29 +19,21 @@ __all__ = ["sampling_explorer"]
 
 _C = plots.PALETTE
 _ROWS = 12  # samples per column of text
-_MAX_NAME_SAMPLES = 36  # three columns of names
 _SHOWN = {Vocab.STOP: ".", " ": "␣", "\n": "↵"}  # readable labels: "." ends a name
-_TEMPERATURES = (0.05, 2.0, 0.05)  # slider range and step
 _DRAWS = 100  # the "draw" slider: 0 .. _DRAWS - 1
 
 
 @functools.lru_cache(maxsize=2)
 def _corpus(name: str):
-    """What a sample is compared with: the training names (the split every names model of
-    the course trains on), or the whole text."""
+    """What a sample is compared with: the names' training split, or the whole text."""
     return frozenset(tasks.split_names().train) if name == "names" else tasks.load_shakespeare()
 
 
 def _adjusted(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
-    """``softmax(logits / temperature)`` over the ``top_k`` largest logits, zero elsewhere.
-
-    ``logits`` ``(V,)``; returns probabilities ``(V,)`` that sum to 1, the distribution
-    that ``generation.sample_sequence(strategy="top_k")`` draws from.
-    """
-    scaled = logits / temperature
-    keep = torch.zeros_like(scaled, dtype=torch.bool)
-    keep[scaled.topk(top_k).indices] = True
-    return scaled.masked_fill(~keep, -math.inf).softmax(-1)
+    """What ``generation.sample_sequence(strategy="top_k")`` draws from: ``(V,)``
+    probabilities, ``softmax(logits / temperature)`` over the ``top_k`` largest logits."""
+    values, index = (logits / temperature).topk(top_k)
+    return torch.zeros_like(logits).scatter(0, index, values.softmax(-1))
 
 
 def sampling_explorer(
@@ -61,37 +46,22 @@ def sampling_explorer(
 ) -> Explorer:
     """Sampling from a character model: temperature, top-k and a fresh draw.
 
-    ``model`` is a :class:`~rnncourse.charmodel.CharModel` with a ``vocab`` (default: the
-    shipped names model, ``charmodel.load_pretrained("names")``). The model reads
-    ``prefix``, then ``n_samples`` continuations are drawn at once, each character from
-    ``softmax(logits / temperature)`` restricted to the ``top_k`` most likely characters
-    and fed back (``generation.sample_sequence``). A names model (``info["start_token"]``)
-    starts every name from ``<start>`` (the prefix is the name's beginning, possibly empty)
-    and ends it at ``<stop>`` or after ``length`` letters (default 20, marked "…"); a
-    running-text model needs a non-empty prefix and generates ``length`` characters
-    (default 40).
+    ``model``: a ``CharModel`` with a ``vocab`` (default: the shipped names model). After
+    ``prefix``, ``n_samples`` continuations are drawn (``generation.sample_sequence``). A
+    names model (``info["start_token"]``) starts at ``<start>`` and stops at ``<stop>`` or
+    after ``length`` letters (default 20, marked "…"); a running-text model needs a prefix
+    and generates ``length`` characters (default 40). Controls: ``temperature`` in [0.05,
+    2.0], ``top_k`` in [1, V] and ``draw`` in [0, 99] (seed ``100 * seed + draw``).
 
-    Controls: ``temperature`` in [0.05, 2.0]; ``top_k`` in [1, V] (V keeps every token);
-    ``draw`` in [0, 99], another set of samples at the same setting (the samples are
-    drawn with seed ``100 * seed + draw``, so the same values give the same samples).
-    Panels: the samples (monospace; for a model trained on ``"names"`` or
-    ``"shakespeare"``, samples found in the data, the training split of the names or the
-    whole text, are grey and marked "*", new ones blue) and the next-character distribution
-    after the prefix in vocabulary order (grey outline: the model's own, temperature 1 with every
-    token; blue: after temperature and top-k). ``<pad>`` and ``<start>``, which the
-    model is never trained to predict, are left out of the bar chart but not of sampling.
-
-    ``data()`` keys: samples (list of ``n_samples`` str, prefix included), known (bool
-    array ``(n_samples,)``), share_new (float, NaN without a data set to compare with),
-    tokens (list of V str), probs ``(V,)`` (after temperature and top-k; sums to 1),
-    model_probs ``(V,)`` (temperature 1, every token), entropy (nats, of probs), greedy
-    (str: the continuation that always takes the most likely character).
+    ``data()`` keys: samples (list of str, prefix included), known (bool ``(n_samples,)``:
+    in the names' training split or the whole text), share_new (NaN without such data),
+    tokens (list of V str), probs and model_probs ``(V,)`` (with and without temperature
+    and top-k), entropy (nats, of probs), greedy (str).
     """
     if model is None:
         model = _names_model()
-    if not isinstance(model, charmodel.CharModel) or not isinstance(
-        getattr(model, "vocab", None), Vocab
-    ):
+    has_vocab = isinstance(getattr(model, "vocab", None), Vocab)
+    if not (isinstance(model, charmodel.CharModel) and has_vocab):
         raise TypeError(
             "model must be a CharModel with a vocab, e.g. charmodel.load_pretrained('names'), "
             f"or None for that one; got {type(model).__name__}."
@@ -108,22 +78,19 @@ def sampling_explorer(
         )
     if not names and not prefix:
         raise ValueError("a running-text model needs a prefix to start from, e.g. 'ROMEO:'.")
-    n_samples = check_int(
-        n_samples, "n_samples", min_value=1, max_value=_MAX_NAME_SAMPLES if names else _ROWS
-    )
+    most = 3 * _ROWS if names else _ROWS  # three columns of names, one of text
+    n_samples = check_int(n_samples, "n_samples", min_value=1, max_value=most)
     seed = check_int(seed, "seed", min_value=0)
     if length is None:
         length = 20 if names else 40
     length = check_int(length, "length", min_value=1, max_value=200)
     V = len(vocab)
 
-    ids = vocab.encode(list(prefix)).tolist()
-    if names:
-        ids = [vocab.start_id, *ids]
+    ids = ([vocab.start_id] if names else []) + vocab.encode(list(prefix)).tolist()
     with torch.no_grad():
         logits, _ = model.run(torch.tensor([ids]))
         logits = logits[0, -1].double()  # (V,) the next character after the prefix
-        # every sample starts from the state after all but the last prefix token
+        # samples start from the state before the last prefix token, which they read first
         state = model.run(torch.tensor([ids[:-1]] * n_samples))[1] if len(ids) > 1 else None
     start = torch.full((n_samples,), ids[-1], dtype=torch.long)
     corpus = _corpus(info["corpus"]) if info.get("corpus") in ("names", "shakespeare") else None
@@ -149,13 +116,11 @@ def sampling_explorer(
         known = [corpus is not None and t in corpus for t in texts]
         return tuple(texts), np.array(known)
 
-    # ----------------------------------------------------------------- the figure
     fig, axes = plots.figure(1, 2, figsize=(10.0, 3.6))
     ax_s, ax_p = axes[0]
     ax_s.set_axis_off()
-    # One multi-line text per column and colour (new names blue, known ones grey), the
-    # other colour's lines left blank: two texts per column draw
-    # several times faster than one per sample.
+    # per column one text of new samples (blue) and one of known ones (grey), each with
+    # the other's lines blank: several times faster to draw than a text per sample
     columns = math.ceil(n_samples / _ROWS)
     panels = {
         (c, old): ax_s.text(
@@ -165,19 +130,14 @@ def sampling_explorer(
         for c in range(columns)
         for old in (False, True)
     }  # fmt: skip
-    what = "name" if names else "text"
-    note = (
-        f"* in {'the training split' if names else 'the whole text'}"
-        if corpus is not None
-        else f"the {what}s sampled at this setting"
-    )
+    data_set, what = ("the training split", "name") if names else ("the whole text", "text")
+    note = f"* in {data_set}" if corpus is not None else f"the {what}s sampled at this setting"
     ax_s.set_title(note, fontsize=9, loc="left")
     shown = np.arange(2, V)  # <stop> and the characters
     labels = [_SHOWN.get(vocab.itos[i], vocab.itos[i]) for i in shown]
     model_probs = logits.softmax(-1).numpy()
     ax_p.bar(shown, model_probs[shown], width=0.8, fill=False, edgecolor="0.55", lw=1)
-    # the sampled distribution: one collection of rectangles (one artist draws faster
-    # than a bar per token)
+    # the sampled distribution: one artist draws faster than a bar per token
     bar_x = shown[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # corners of each bar
     bars = PolyCollection([], facecolors=_C["blue"], alpha=0.75)
     ax_p.add_collection(bars)
@@ -186,7 +146,7 @@ def sampling_explorer(
     ax_p.tick_params(axis="x", length=0)
     start_text = f"{prefix!r}" if prefix else "<start> (a name's first letter)"
     ax_p.set_title(f"next character after {start_text}")
-    # said in the label, not a legend: a legend over the bars is redrawn on every update
+    # a label, not a legend, which would be redrawn over the bars on every update
     ax_p.set_xlabel('"." ends the name; grey outline: the model; blue: what is sampled')
     title = fig.suptitle("")
 
@@ -203,7 +163,7 @@ def sampling_explorer(
         share_new = 1 - known.mean() if corpus is not None else math.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             entropy = float(-np.where(probs > 0, probs * np.log(probs), 0.0).sum())
-        # a short title: with matplotlib 3.11 every glyph costs ~0.1 ms to draw
+        # a short title: every glyph costs ~0.1 ms to draw
         new = f": {int((~known).sum())} of {n_samples} new" if corpus is not None else ""
         k = "all" if top_k == V else top_k
         title.set_text(f"temperature {temperature:.2f}, top-k {k}{new}")
@@ -211,9 +171,8 @@ def sampling_explorer(
                     tokens=list(vocab.itos), probs=probs, model_probs=model_probs.copy(),
                     entropy=entropy, greedy=greedy)  # fmt: skip
 
-    lo, hi, step = _TEMPERATURES
     controls = {
-        "temperature": slider(ipywidgets.FloatSlider, 1.0, lo, hi, step, "temperature"),
+        "temperature": slider(ipywidgets.FloatSlider, 1.0, 0.05, 2.0, 0.05, "temperature"),
         "top_k": slider(ipywidgets.IntSlider, V, 1, V, 1, f"top-k ({V} = all)"),
         "draw": slider(ipywidgets.IntSlider, 0, 0, _DRAWS - 1, 1, "draw (sample again)"),
     }
