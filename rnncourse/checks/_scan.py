@@ -1,14 +1,10 @@
 """Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan.
 
-The notebook runs these answers at T = 1000 and 4096 with gates in (0, 1), whose running
-product underflows in float32 after about a hundred steps, and trains minGRU through them;
-so the checks run T = 1024 and 3000 and compare gradients with autograd's. A scan must also
-avoid the loop's chain of T dependent steps: the checkers measure the longest chain of
-dependent tensor operations (:func:`rnncourse.depth.measure_depth`) at two lengths, 16 times
-apart. A loop's chain grows 16-fold; a tree scan's (about log2 T rounds) less than 2-fold, a
-blocked scan's (about sqrt T) 4-fold. More than 8-fold is reported as a loop over time. The
-references are the course's ``scan.combine``, ``scan.hillis_steele_scan`` and
-``scan.MinGRU``; minGRU runs on the student's own scan, handed over by ``checks.use``.
+The notebook runs T = 1000 and 4096 with gates in (0, 1), whose running product underflows
+in float32, and trains minGRU; so the checks run T = 1024 and 3000 and compare gradients. The
+longest chain of dependent tensor operations (:func:`rnncourse.depth.measure_depth`) over a
+16 times longer sequence grows 16-fold for a loop, under 2-fold for a tree scan (log2 T
+rounds), 4-fold for a blocked one (sqrt T): more than 8-fold counts as a loop over time.
 """
 
 from __future__ import annotations
@@ -20,7 +16,8 @@ from rnncourse.depth import measure_depth
 
 from .._random import generator
 from ._contract import call, check_gradients
-from ._framework import CheckFailed, NotAttempted, close, compare, exercise, randn
+from ._framework import CheckFailed, NotAttempted, close, compare, exercise, randn, torch_module
+from ._sequential import case_name
 
 try:  # torch's own scan (private, in torch >= 2.5): it would do the exercise
     from torch._higher_order_ops.associative_scan import associative_scan as _torch_scan
@@ -49,11 +46,6 @@ ON_YOUR_SCAN = (
     'checks.use("scan_equals_loop", linear_scan) hands it over as my_scan (the course\'s '
     "until yours passes), and later cells train your minGRU through it."
 )
-
-
-def _case(k: int, sizes: str, dtype, note: str = "") -> str:
-    """A case's description: its number, sizes, what is special about it, dtype."""
-    return f"case {k} ({sizes}{note}, {'float64' if dtype == F64 else 'float32'})"
 
 
 def _call(name: str, student_fn, *args, dtype=F32):
@@ -89,10 +81,8 @@ def _unstable(T: int, got, what: str, fix: str) -> str:
 
 
 def _reject_loop_over_time(name: str, run, advice: str) -> None:
-    """Raise when the chain of dependent operations of ``run(T)`` grows in proportion to T.
-
-    ``run(T)`` calls the student's function on inputs of length T.
-    """
+    """Raise when the chain of dependent operations of ``run(T)`` (the student's function on
+    inputs of length T) grows in proportion to T."""
     short, long = (measure_depth(run, T).depth for T in (SHORT_T, LONG_T))
     if long > LOOP_GROWTH * max(short, 1):
         raise CheckFailed(
@@ -108,16 +98,15 @@ def _reject_loop_over_time(name: str, run, advice: str) -> None:
 def combine(student_fn) -> int:
     """Check ``combine((a1, b1), (a2, b2)) -> (a, b)`` for h_t = a_t * h_{t-1} + b_t.
 
-    Each pair stands for the map h -> a * h + b; combine returns the map "first (a1, b1),
-    then (a2, b2)". The four tensors share one shape: (B, H) in the statement, (B, T, H)
-    slices where the scan's rounds call it, (H,) in the notebook's test of associativity.
-    float32 and float64; gradients reach all four inputs, since minGRU trains through it.
+    Each pair is the map h -> a * h + b; combine returns "first (a1, b1), then (a2, b2)".
+    The four tensors share one shape: (B, H), (B, T, H) or (H,). float32 and float64;
+    gradients reach all four inputs.
     """
     cases = [((2, 3), F32), ((1, 4), F32), ((3, 2), F64), ((2, 6, 3), F32), ((5,), F32)]
     for k, (shape, dtype) in enumerate(cases):
         g = generator(190 + k)
         a1, b1, a2, b2 = (randn(g, *shape) for _ in range(4))
-        case = _case(k + 1, "shape " + str(shape), dtype)
+        case = case_name(k + 1, "shape " + str(shape), dtype)
         want_a, want_b = a1 * a2, a2 * b1 + b2
         args = ((a1, b1), (a2, b2))
         got = call("combine", student_fn, *args, dtype=dtype)
@@ -168,11 +157,8 @@ def combine(student_fn) -> int:
 
 
 def _rounds(a, b, *, swap=False, offsets=None):
-    """Hillis-Steele rounds, optionally with a typical mistake: (B, T, H) -> hs.
-
-    ``swap`` combines each position's own pair first and its left partner second;
-    ``offsets`` replaces the doubling offsets 1, 2, 4, ... .
-    """
+    """Hillis-Steele rounds, (B, T, H) -> hs; as mistakes, ``swap`` combines each position's
+    own pair first, ``offsets`` replaces the doubling offsets 1, 2, 4, ... ."""
     T = a.shape[1]
     if offsets is None:
         offsets = [2**k for k in range(max(T - 1, 0).bit_length())]
@@ -208,6 +194,11 @@ def _broken_combine(student_fn) -> str:
     )
 
 
+def _coefficients(g: torch.Generator, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gates a and inputs b, each (1, T, 2), for the depth measurement."""
+    return _decays(g, 1, T, 2, "gates"), randn(g, 1, T, 2)
+
+
 def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tensor:
     """Decays (B, T, H), exact in float32: any real value in (-0.25, 1.25), or gates.
 
@@ -221,12 +212,6 @@ def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tens
     return a.float().double()
 
 
-def _coefficients(T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gates a in (0.05, 0.95) and inputs b, each (1, T, 2), for the depth measurement."""
-    g = generator(seed)
-    return _decays(g, 1, T, 2, "gates"), randn(g, 1, T, 2)
-
-
 @exercise(
     "08",
     reference=scan.hillis_steele_scan,
@@ -237,11 +222,10 @@ def _coefficients(T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def scan_equals_loop(student_fn) -> int:
     """Check ``linear_scan(a, b) -> hs``: all states of h_t = a_t * h_{t-1} + b_t, h_0 = 0.
 
-    Shapes: a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T), in the inputs' dtype.
-    Compared with the course's loop on decays of any sign and size, on one step, on
-    float64, and at T = 1024 and 3000 with gates in (0, 1), whose running product underflows
-    (the notebook runs T = 1000 and 4096); gradients reach a and b. Then the chain of
-    dependent operations must grow more slowly than T (a scan, not a loop over time).
+    a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T) in the inputs' dtype. Compared with
+    the course's loop on decays of any sign and size, one step, float64, and T = 1024 and
+    3000 with gates in (0, 1); gradients reach a and b. The chain of dependent operations
+    must grow more slowly than T (a scan, not a loop over time).
     """
     cases = [  # B, T, H, decays, dtype
         (2, 5, 3, "any", F32),
@@ -256,7 +240,7 @@ def scan_equals_loop(student_fn) -> int:
         g = generator(200 + k)
         a, b = _decays(g, B, T, H, kind), randn(g, B, T, H)
         note = ", gates in (0, 1)" if kind == "gates" else ""
-        case = _case(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
+        case = case_name(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
         expected = scan.linear_recurrence_loop(a, b)
         got = _call("scan_equals_loop", student_fn, a, b, dtype=dtype)
         helper = _broken_combine(student_fn)
@@ -296,7 +280,7 @@ def scan_equals_loop(student_fn) -> int:
             check_gradients("scan_equals_loop", case, student_fn, (a, b), wrt=("a", "b"))
     _reject_loop_over_time(
         "scan_equals_loop",
-        lambda T: call("scan_equals_loop", student_fn, *_coefficients(T, 210)),
+        lambda T: call("scan_equals_loop", student_fn, *_coefficients(generator(210), T)),
         "A scan needs about log2 T rounds: in round k, every position combines with the "
         "one d = 1, 2, 4, ... places to its left, all positions at once (Hillis-Steele).",
     )
@@ -321,16 +305,6 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
     return torch.stack(hs, 1)
 
 
-def _min_gru_module(g, I: int, H: int, scale: float) -> scan.MinGRU:
-    """A float64 ``scan.MinGRU`` with weights drawn from ``g`` (global RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        module = scan.MinGRU(I, H).double()
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(randn(g, *p.shape, scale=scale))
-    return module
-
-
 @exercise(
     "08",
     reference=_min_gru_reference,
@@ -346,13 +320,12 @@ def _min_gru_module(g, I: int, H: int, scale: float) -> scan.MinGRU:
 def min_gru_forward(student_fn) -> int:
     """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs``, computed with a scan.
 
-    minGRU: z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n,
-    h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t). Shapes: x (B, T, I), h0 (B, H), U_z and U_n
-    (H, I), b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)) in the inputs' dtype.
-    Compared with ``rnncourse.scan.MinGRU`` and with a step-by-step loop: I != H, one step,
-    float64, notebook 09's sizes (I = 32, H = 128) and T = 1024; gradients reach every
-    input and weight. The scan must be the student's own (``checks.use``), and, as for the
-    scan, the chain of dependent operations must grow more slowly than T.
+    z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n,
+    h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t). x (B, T, I), h0 (B, H), U_z and U_n (H, I),
+    b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)) in the inputs' dtype. Compared
+    with ``scan.MinGRU``: I != H, one step, float64, I = 32 and H = 128, T = 1024; gradients
+    reach every input and weight. The scan must be the student's own (``checks.use``), and
+    the chain of dependent operations must grow more slowly than T.
     """
     cases = [  # B, T, I, H, weight scale, dtype
         (2, 6, 3, 4, 0.8, F32),
@@ -365,10 +338,9 @@ def min_gru_forward(student_fn) -> int:
     ]
     for k, (B, T, I, H, scale, dtype) in enumerate(cases):
         g = generator(220 + k)
-        module = _min_gru_module(g, I, H, scale)
+        module = torch_module(g, scan.MinGRU, I, H, scale=scale)
         x, h0 = randn(g, B, T, I), randn(g, B, H)
-        weights = [module.gate.weight, module.gate.bias]
-        weights = [w.detach() for w in weights + [module.candidate.weight, module.candidate.bias]]
+        weights = [p.detach() for p in module.parameters()]  # U_z, b_z, U_n, b_n
         with torch.no_grad():
             expected = module(x, h0)
         if not close(expected, _min_gru_loop(x, h0, *weights), atol=1e-9, rtol=1e-9):
@@ -376,7 +348,7 @@ def min_gru_forward(student_fn) -> int:
         U_z, b_z, U_n, b_n = weights
         z = torch.sigmoid(x @ U_z.T + b_z)
         a, b = 1 - z, z * (x @ U_n.T + b_n)
-        case = _case(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
+        case = case_name(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
         args = (x, h0, *weights)
         got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
         compare(
