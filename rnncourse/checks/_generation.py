@@ -12,6 +12,16 @@ from ._contract import call
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
 
+def course(*names: str) -> tuple:
+    """``forbidden`` entries for the functions (or classes, by ``__call__``) of
+    :mod:`rnncourse.generation` called ``names``, each named ``generation.<name>``."""
+    items = [getattr(generation, name) for name in names]
+    return tuple(
+        (item.__call__ if isinstance(item, type) else item, f"generation.{name}")
+        for item, name in zip(items, names, strict=True)
+    )
+
+
 def _next_token_targets(tokens):
     """The course's answer to ``next_token_targets``."""
     return tokens[:, :-1], tokens[:, 1:]
@@ -132,14 +142,7 @@ def _check_draws(student_fn) -> None:
             )
 
 
-@exercise(
-    "07",
-    reference=_sampling_loop,
-    forbidden=(
-        (generation.sample_sequence, "generation.sample_sequence"),
-        (generation.free_running, "generation.free_running"),
-    ),
-)
+@exercise("07", reference=_sampling_loop, forbidden=course("sample_sequence", "free_running"))
 def sampling_loop(student_fn) -> int:
     """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
 
@@ -235,11 +238,7 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
 @exercise(
     "07",
     reference=_sampling_schedule,
-    forbidden=(
-        (generation.LinearSchedule.__call__, "generation.LinearSchedule"),
-        (generation.ExponentialSchedule.__call__, "generation.ExponentialSchedule"),
-        (generation.InverseSigmoidSchedule.__call__, "generation.InverseSigmoidSchedule"),
-    ),
+    forbidden=course("LinearSchedule", "ExponentialSchedule", "InverseSigmoidSchedule"),
 )
 def sampling_schedule(student_fn) -> int:
     """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
@@ -316,21 +315,17 @@ def _coin_flip_inputs(true_input, model_output, eps, generator):
 @exercise(
     "07",
     reference=_coin_flip_inputs,
-    forbidden=(
-        (generation.scheduled_sampling_step, "generation.scheduled_sampling_step"),
-        (generation.scheduled_sampling, "generation.scheduled_sampling"),
-    ),
+    forbidden=course("scheduled_sampling_step", "scheduled_sampling"),
 )
 def coin_flip_inputs(student_fn) -> int:
     """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs``.
 
-    One step of scheduled sampling: true_input and model_output are (B, D) values or (B,)
-    token ids of the same dtype; eps is the probability of the TRUE input; generator a
-    torch.Generator. One coin per sequence, ``torch.rand(B, generator=generator) < eps``
-    (True: the true input), chooses between the two; the model's output is detached. Returns
-    the chosen inputs, shaped and typed like true_input. Values in float32 and float64, token
-    ids, B = D (where coins lined up with the features would go unnoticed otherwise), eps at
-    0 and 1.
+    true_input and model_output: (B, D) values or (B,) token ids of one dtype; eps: the
+    probability of the TRUE input; generator: a torch.Generator. One coin per sequence,
+    ``torch.rand(B, generator=generator) < eps`` (True: the true input), chooses; the
+    model's output is detached. Returns inputs shaped and typed like true_input. Values in
+    float32 and float64, token ids, B = D (where coins lined up with the features would go
+    unnoticed), eps at 0 and 1.
     """
     cases = [
         (4, 4, 0.3, torch.float32),
@@ -363,29 +358,26 @@ def coin_flip_inputs(student_fn) -> int:
                 "mistake: the coins come from torch's global generator; draw them from the "
                 "one given, so that a seed repeats the run."
             )
-        u = torch.rand(B, generator=generator(7 + seed))
-        expected = _coin_flip_inputs(true, own, eps, generator(7 + seed))
-        rows = (B,) + (1,) * (true.dim() - 1)
+        after = generator(7 + seed)  # its state after the B coins u
+        u, rows, fed = torch.rand(B, generator=after), (B,) + (1,) * (true.dim() - 1), own.detach()
         mistakes = {
             "the coins are reversed: eps is the probability of the TRUE input, so the true "
             "input goes where the uniform number lies below eps.": torch.where(
-                (u >= eps).view(rows), true, own.detach()
+                (u >= eps).view(rows), true, fed
             ),
             "the probability is reversed: eps itself is the chance of the true input, not "
-            "1 - eps.": torch.where((u < 1 - eps).view(rows), true, own.detach()),
+            "1 - eps.": torch.where((u < 1 - eps).view(rows), true, fed),
         }
         if D is not None:
+            coins = torch.rand(B, D, generator=generator(7 + seed))
             mistakes[
                 "one coin per number was drawn; one coin per sequence decides all D features "
                 "of its row together."
-            ] = torch.where(
-                torch.rand(B, D, generator=generator(7 + seed)) < eps, true, own.detach()
-            )
+            ] = torch.where(coins < eps, true, fed)
         if B == D:
-            mistakes[LINED_UP] = torch.where(u < eps, true, own.detach())
+            mistakes[LINED_UP] = torch.where(u < eps, true, fed)
+        expected = _coin_flip_inputs(true, own, eps, generator(7 + seed))
         compare("coin_flip_inputs", case, got, expected, mistakes=mistakes)
-        after = generator(7 + seed)
-        torch.rand(B, generator=after)
         if not torch.equal(draws.get_state(), after.get_state()):
             raise CheckFailed(
                 f"coin_flip_inputs, {case}: `generator` did not give exactly one number per "
