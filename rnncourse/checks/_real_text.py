@@ -103,13 +103,10 @@ def _split_answer(case: str, got):
 def bigram_nll(student_fn) -> int:
     """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)``.
 
-    The validation negative log-likelihood, in nats per character, of bigram counts from
-    the training names with ``alpha`` added to every count, and the normalised table
-    ``probs`` ``(27, 27)`` (see :func:`_bigram_nll`). Names wrapped in '.' give every token
-    as many successors as predecessors, so row and column totals of the counts agree and a
-    table normalised along the wrong axis scores the same NLL: the table itself is checked.
-    ``alpha = 0`` is allowed: a validation pair never seen in training then costs
-    ``-ln 0``, and the NLL is infinite.
+    nll in nats per character, probs (27, 27), as :func:`_bigram_nll` computes them. Row and
+    column totals of the counts agree (names start and end with '.'), so a table normalised
+    along the wrong axis scores the same NLL: the table itself is checked. ``alpha = 0`` is
+    allowed; a validation pair unseen in training then makes the NLL infinite.
     """
     names = load_names()
     g = generator(900)
@@ -161,56 +158,35 @@ def bigram_nll(student_fn) -> int:
                 f"small number added inside the log (or a clamp) hides that, and the sweep "
                 f"over alpha needs to show it."
             )
+        wrong_tables = {
+            "each column sums to 1, not each row: normalise every row a of the table "
+            "(P(b | a) divides by the total of row a, the pairs that start with a).": (
+                smoothed / smoothed.sum(0, keepdim=True)
+            ),
+            "alpha is missing from the denominator: divide N[a, b] + alpha by the "
+            "total of row a once alpha is added (its counts plus 27 alpha), so that "
+            "every row sums to 1.": smoothed / counts.sum(1, keepdim=True),
+            "the table holds the counts; divide each row by its total to turn it "
+            "into probabilities.": smoothed,
+            "the end of each name is not predicted: read a name as '.' + name + '.', "
+            "so the last pair (last letter, '.') counts too.": _table(train, alpha, end=False),
+            "the first letter is not predicted: start every name with '.', so the "
+            "pair ('.', first letter) counts too.": _table(train, alpha, start=False),
+            "the counts come from the validation names; count the training names "
+            "only, then score the validation names.": _table(valid, alpha),
+        }
+        if alpha != 1:
+            wrong_tables[
+                f"alpha was not used: the table holds add-one counts, but this "
+                f"case asks for alpha={alpha}; add the alpha the function is given."
+            ] = _table(train, 1.0)
         compare(
             "bigram_nll",
             case,
             probs,
             rows,
             what="probs",
-            mistakes=[
-                (
-                    "each column sums to 1, not each row: normalise every row a of the table "
-                    "(P(b | a) divides by the total of row a, the pairs that start with a).",
-                    smoothed / smoothed.sum(0, keepdim=True),
-                ),
-                (
-                    "alpha is missing from the denominator: divide N[a, b] + alpha by the "
-                    "total of row a once alpha is added (its counts plus 27 alpha), so that "
-                    "every row sums to 1.",
-                    smoothed / counts.sum(1, keepdim=True),
-                ),
-                (
-                    "the table holds the counts; divide each row by its total to turn it "
-                    "into probabilities.",
-                    smoothed,
-                ),
-                (
-                    "the end of each name is not predicted: read a name as '.' + name + '.', "
-                    "so the last pair (last letter, '.') counts too.",
-                    _table(train, alpha, end=False),
-                ),
-                (
-                    "the first letter is not predicted: start every name with '.', so the "
-                    "pair ('.', first letter) counts too.",
-                    _table(train, alpha, start=False),
-                ),
-                (
-                    "the counts come from the validation names; count the training names "
-                    "only, then score the validation names.",
-                    _table(valid, alpha),
-                ),
-                *(
-                    [
-                        (
-                            f"alpha was not used: the table holds add-one counts, but this "
-                            f"case asks for alpha={alpha}; add the alpha the function is given.",
-                            _table(train, 1.0),
-                        )
-                    ]
-                    if alpha != 1
-                    else []
-                ),
-            ],
+            mistakes=wrong_tables,
             hint="count the training pairs into N (27, 27), add alpha to every entry and "
             "divide each row by its sum.",
         )
@@ -220,28 +196,18 @@ def bigram_nll(student_fn) -> int:
             nll,
             expected,
             what="nll",
-            mistakes=[
-                (
-                    "the mean was taken per name, not per character: average -ln P over "
-                    "every pair of all validation names together.",
-                    _nll(rows, valid, per_name=True),
+            mistakes={
+                "the mean was taken per name, not per character: average -ln P over "
+                "every pair of all validation names together.": _nll(rows, valid, per_name=True),
+                "the result is in bits (log base 2); the course measures nats, the "
+                "natural log (torch.log, math.log).": expected / math.log(2),
+                "the negative log-likelihoods were summed; return their mean, in nats "
+                "per character.": expected * len(_pairs(valid)[0]),
+                "the end of each validation name is not scored: read a name as '.' + "
+                "name + '.', so the last pair (last letter, '.') counts too.": (
+                    _nll(rows, valid, end=False)
                 ),
-                (
-                    "the result is in bits (log base 2); the course measures nats, the "
-                    "natural log (torch.log, math.log).",
-                    expected / math.log(2),
-                ),
-                (
-                    "the negative log-likelihoods were summed; return their mean, in nats "
-                    "per character.",
-                    expected * len(_pairs(valid)[0]),
-                ),
-                (
-                    "the end of each validation name is not scored: read a name as '.' + "
-                    "name + '.', so the last pair (last letter, '.') counts too.",
-                    _nll(rows, valid, end=False),
-                ),
-            ],
+            },
             hint="average -ln P(b | a) over the pairs of the validation names.",
         )
     return len(cases)
