@@ -1,12 +1,8 @@
 """Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph.
 
-A long sequence is processed in chunks of ``k`` steps. The state is carried from one chunk to
-the next, but with ``.detach()``: the next chunk starts from its value, and the backward pass
-stops there. Each chunk ends with one optimiser step on its own loss.
-
 The answer is compared with the same procedure in float64, chunk loss by chunk loss: a
 chunk's loss comes before its update, so the first chunk whose loss differs tells which
-update (or which starting state) first went wrong, and the message says so.
+update (or which starting state) first went wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ import torch.nn.functional as F
 
 from .._random import generator
 from ._contract import call
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn, torch_module
 
 NO_DETACH = (
     "the state is carried into the next chunk still attached to the previous chunk's graph: "
@@ -71,23 +67,13 @@ def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
 
 
 def _chunked(
-    cell,
-    readout,
-    x,
-    y,
-    k,
-    opt,
-    *,
-    carry=torch.Tensor.detach,
-    feed=None,
-    loss=F.mse_loss,
-    zero_grad=True,
+    cell, readout, x, y, k, opt, carry=torch.Tensor.detach, feed=None, loss=F.mse_loss, zeroed=True
 ):
     """Chunked truncated BPTT; returns the chunk losses.
 
     Each keyword changes one thing, as a known mistake does: ``carry`` turns the previous
     chunk's last state into the next chunk's first (detached), ``feed`` the state each step
-    receives (unchanged when None), ``loss`` gives a chunk's loss, ``zero_grad`` whether
+    receives (unchanged when None), ``loss`` gives a chunk's loss, ``zeroed`` whether
     the gradients are zeroed before each backward pass.
     """
     B, T, _ = x.shape
@@ -100,7 +86,7 @@ def _chunked(
             h = cell(x[:, t], h if feed is None else feed(h))
             outputs.append(readout(h))
         chunk_loss = loss(torch.stack(outputs, 1), y[:, start : start + k])
-        if zero_grad:
+        if zeroed:
             opt.zero_grad()
         chunk_loss.backward()
         opt.step()
@@ -116,7 +102,7 @@ def _tbptt_chunks(cell, readout, x, y, k, opt):
 _WRONG = [  # (message, the one change to _chunked that the mistake makes)
     (RESET, {"carry": torch.zeros_like}),
     (EVERY_STEP, {"feed": torch.Tensor.detach}),
-    (NO_ZERO_GRAD, {"zero_grad": False}),
+    (NO_ZERO_GRAD, {"zeroed": False}),
     (LOSS_SUM, {"loss": lambda o, target: F.mse_loss(o, target, reduction="sum")}),
 ]
 
@@ -124,14 +110,9 @@ _WRONG = [  # (message, the one change to _chunked that the mistake makes)
 def _model(seed: int, I: int, H: int, O: int, lr: float, dtype):
     """A seeded torch.nn.RNNCell (tanh), a Linear readout and SGD over both."""
     g = generator(seed)
-    with torch.random.fork_rng(devices=[]):
-        cell, readout = torch.nn.RNNCell(I, H), torch.nn.Linear(H, O)
-    cell, readout = cell.to(dtype), readout.to(dtype)
-    with torch.no_grad():
-        for p in (*cell.parameters(), *readout.parameters()):
-            p.copy_(randn(g, *p.shape, scale=0.5))
-    opt = torch.optim.SGD([*cell.parameters(), *readout.parameters()], lr=lr)
-    return cell, readout, opt
+    cell = torch_module(g, torch.nn.RNNCell, I, H, scale=0.5).to(dtype)
+    readout = torch_module(g, torch.nn.Linear, H, O, scale=0.5).to(dtype)
+    return cell, readout, torch.optim.SGD([*cell.parameters(), *readout.parameters()], lr=lr)
 
 
 def _weights(cell, readout) -> torch.Tensor:
@@ -140,12 +121,10 @@ def _weights(cell, readout) -> torch.Tensor:
     return torch.cat([p.detach().double().reshape(-1) for p in params])
 
 
-def _run(seed, sizes, **change):
+def _run(seed, sizes, x, y, **change):
     """Run ``_chunked`` in float64 on a fresh model: (chunk losses, weights after)."""
     B, T, I, H, O, k, lr, _ = sizes
     cell, readout, opt = _model(seed, I, H, O, lr, torch.float64)
-    g = generator(seed + 1)
-    x, y = randn(g, B, T, I), randn(g, B, T, O)
     losses = _chunked(cell, readout, x, y, k, opt, **change)
     return torch.tensor(losses, dtype=torch.float64), _weights(cell, readout)
 
@@ -165,23 +144,15 @@ def _case(student_fn, n: int, sizes) -> None:
     B, T, I, H, O, k, lr, dtype = sizes
     seed = 90 + 2 * n
     case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
-    losses, weights = _run(seed, sizes)
-    wrong = [(message, *_run(seed, sizes, **change)) for message, change in _WRONG]
-    cell, readout, opt = _model(seed, I, H, O, lr, dtype)
     g = generator(seed + 1)
     x, y = randn(g, B, T, I), randn(g, B, T, O)
+    losses, weights = _run(seed, sizes, x, y)
+    wrong = [(message, *_run(seed, sizes, x, y, **change)) for message, change in _WRONG]
+    cell, readout, opt = _model(seed, I, H, O, lr, dtype)
+    args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
     try:
         got = call(
-            "tbptt_chunks",
-            student_fn,
-            cell,
-            readout,
-            x,
-            y,
-            k,
-            opt,
-            dtype=dtype,
-            mutable=("cell", "readout", "opt"),  # training updates them
+            "tbptt_chunks", student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt")
         )
     except StudentCodeError as err:
         text = str(err.__cause__)
@@ -233,14 +204,12 @@ def _case(student_fn, n: int, sizes) -> None:
 def tbptt_chunks(student_fn) -> int:
     """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``.
 
-    ``cell`` is a ``torch.nn.RNNCell`` (``cell(x_t (B, I), h (B, H)) -> h (B, H)``),
-    ``readout`` a ``torch.nn.Linear(H, O)``, ``x`` (B, T, I), ``y`` (B, T, O), ``opt`` an
-    optimiser over both; the model and x are float32 or float64. The sequence is cut into
-    chunks of ``k`` steps (the last may be shorter; k > T gives one chunk); h starts at
-    zeros in x's dtype and is carried from chunk to chunk, detached; each chunk's loss is
-    ``F.mse_loss`` of its outputs (B, k, O) against its targets, followed by one
-    ``zero_grad``, ``backward``, ``step``. Compared with the same procedure in float64: the
-    chunk losses (the first that differs is named), then the weights after the last step.
+    ``cell`` a ``torch.nn.RNNCell`` (``cell(x_t (B, I), h (B, H)) -> h (B, H)``),
+    ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I), y (B, T, O), ``opt`` an optimiser
+    over both, float32 or float64. Chunks of ``k`` steps (the last may be shorter); h starts
+    at zeros in x's dtype and is carried over, detached; each chunk's loss is ``F.mse_loss``
+    of its outputs (B, k, O), then ``zero_grad``, ``backward``, ``step``. The chunk losses
+    are compared first, then the weights after the last step.
     """
     for n, sizes in enumerate(_CASES):
         _case(student_fn, n, sizes)
