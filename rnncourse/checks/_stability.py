@@ -52,12 +52,17 @@ def _slopes(hs, nonlinearity):
     raise ValueError(f'nonlinearity must be "tanh" or "relu", got {nonlinearity!r}.')
 
 
-def _product(factors, H, dtype):
-    """factors[-1] ... factors[1] factors[0] (the identity (H, H) when there are none)."""
-    J = torch.eye(H, dtype=dtype)
+def _product(factors, W):
+    """factors[-1] ... factors[1] factors[0], (H, H) like W (the identity if there are none)."""
+    J = torch.eye(W.shape[0], dtype=W.dtype)
     for f in factors:
         J = f @ J
     return J
+
+
+def _chain(slopes, W, steps):
+    """diag(slopes[t]) W multiplied over the ``steps`` t, the latest on the left: (H, H)."""
+    return _product([slopes[t][:, None] * W for t in steps], W)
 
 
 def _norm(J) -> float:
@@ -66,15 +71,14 @@ def _norm(J) -> float:
 
 def _jacobian_product_norm(W, hs, nonlinearity):
     """The reference: the spectral norm of dh(T)/dh(1), a float (W (H, H), hs (T, H))."""
-    d = _slopes(hs, nonlinearity)
-    return _norm(_product([d[t][:, None] * W for t in range(1, hs.shape[0])], W.shape[0], W.dtype))
+    return _norm(_chain(_slopes(hs, nonlinearity), W, range(1, hs.shape[0])))
 
 
-def _run(W, U, b, x, act):
-    h, hs = torch.zeros(W.shape[0], dtype=W.dtype), []
-    for t in range(x.shape[0]):
-        h = act(W @ h + U @ x[t] + b)
-        hs.append(h)
+def _run(W, U, b, x, act, h):
+    """h and the states after it of h(t) = act(W h(t-1) + U x(t) + b), x (T, I): (T + 1, H)."""
+    hs = [h]
+    for x_t in x:
+        hs.append(act(W @ hs[-1] + U @ x_t + b))
     return torch.stack(hs)
 
 
@@ -107,14 +111,12 @@ def jacobian_product_norm(student_fn) -> int:
         W, U, b = randn(g, H, H, scale=scale), randn(g, H, 2, scale=u_scale), randn(g, H, scale=0.3)
         x = randn(g, T, 2)
         act = torch.tanh if nl == "tanh" else torch.relu
-        hs = _run(W, U, b, x, act)
+        hs = _run(W, U, b, x, act, torch.zeros(H, dtype=W.dtype))[1:]
 
-        def rest(h1, W=W, U=U, b=b, x=x, act=act):
-            for t in range(1, x.shape[0]):
-                h1 = act(W @ h1 + U @ x[t] + b)
-            return h1
+        def last(h1, W=W, U=U, b=b, x=x, act=act):  # h(T) from h(1)
+            return _run(W, U, b, x[1:], act, h1)[-1]
 
-        expected = _norm(torch.autograd.functional.jacobian(rest, hs[0]))
+        expected = _norm(torch.autograd.functional.jacobian(last, hs[0]))
         case = f"case {seed + 1} (H={H}, T={T}, {nl}{', float64' if dtype == f64 else ''})"
         try:
             got = call("jacobian_product_norm", student_fn, W.clone(), hs.clone(), nl, dtype=dtype)
@@ -126,8 +128,8 @@ def jacobian_product_norm(student_fn) -> int:
                     "identity, whose norm is 1. Start the product from the identity."
                 }
             raise with_hint(err, hints) from err.__cause__
-        d, s = _slopes(hs, nl), dynamics.spectral_norms
-        factors = [d[t][:, None] * W for t in range(1, T)]
+        d, steps = _slopes(hs, nl), range(1, T)
+        factors = [d[t][:, None] * W for t in steps]
         mistakes = {}
         if dtype == f64:
             mistakes[
@@ -138,37 +140,31 @@ def jacobian_product_norm(student_fn) -> int:
         mistakes.update(
             {
                 "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
-                    _norm(_product([W] * (T - 1), H, W.dtype))
+                    _norm(_product([W] * (T - 1), W))
                 ),
                 "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
-                    _norm(_product([d[t][:, None] * W for t in range(T)], H, W.dtype))
+                    _norm(_chain(d, W, range(T)))
                 ),
                 "each factor used the slopes of the step before: the factor of step t holds "
-                "φ'(a(t)), read off h(t).": _norm(
-                    _product([d[t - 1][:, None] * W for t in range(1, T)], H, W.dtype)
-                ),
+                "φ'(a(t)), read off h(t).": _norm(_chain(d[:-1], W, range(T - 1))),
                 "the slopes scale the columns of W (W diag(φ')); they scale its rows: "
                 "diag(φ'(a(t))) W, one slope per unit of the new state.": _norm(
-                    _product([W * d[t] for t in range(1, T)], H, W.dtype)
+                    _product([W * d[t] for t in steps], W)
                 ),
                 "the norms of the factors were multiplied; take the norm of the "
-                "product (it can be much smaller).": math.prod(float(s(f)) for f in factors),
+                "product (it can be much smaller).": math.prod(_norm(f) for f in factors),
                 "the Frobenius norm was used; the spectral norm is the largest singular "
-                "value.": float(torch.linalg.matrix_norm(_product(factors, H, W.dtype), "fro")),
+                "value.": float(torch.linalg.matrix_norm(_product(factors, W), "fro")),
                 "the factors are multiplied in the wrong order: the latest step goes on "
                 "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _norm(
-                    _product(factors[::-1], H, W.dtype)
+                    _product(factors[::-1], W)
                 ),
             }
         )
         if nl == "tanh":
             mistakes[
                 "tanh was applied again: h(t) already is tanh(a(t)), so the slope is 1 - h(t)**2."
-            ] = _norm(
-                _product(
-                    [(1 - torch.tanh(hs[t]) ** 2)[:, None] * W for t in range(1, T)], H, W.dtype
-                )
-            )
+            ] = _norm(_chain(1 - torch.tanh(hs) ** 2, W, steps))
         rtol = 1e-6 if dtype == f64 else 1e-4
         compare(
             "jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=rtol

@@ -1,9 +1,5 @@
-"""Checkers for notebook 05's sections on training: clipping by the global norm, and how far
-back the gradient reaches, by lag.
-
-``gradient_by_lag(model, x, y)`` returns ||dL/dh(T - k)|| for every lag k of a many-to-one
-tanh RNN: the log that notebook 05 keeps while it trains, to watch the long lags die.
-"""
+"""Checkers for notebook 05's sections on training: clipping by the global norm, and the
+gradient's norm by lag, ||dL/dh(T - k)||, which notebook 05 logs while it trains."""
 
 from __future__ import annotations
 
@@ -50,11 +46,10 @@ def _scaled(grads, factor):
 def clip_global_norm(student_fn) -> int:
     """Check ``clip_global_norm(grads, max_norm) -> clipped``.
 
-    grads: a list of tensors of any shapes (0-d too); max_norm: a number. If the global
-    norm sqrt(sum of all squared entries) exceeds max_norm, every tensor is scaled by
-    max_norm / (norm + 1e-6); otherwise they are returned unchanged. Returns a new list of
-    tensors with the same shapes and dtype; the list and the tensors given stay as they
-    were. Compared with ``torch.nn.utils.clip_grad_norm_``, in float32 and float64.
+    grads: a list of tensors of any shapes (0-d too); max_norm: a number. If the global norm
+    sqrt(sum of all squared entries) exceeds max_norm, every tensor is scaled by max_norm /
+    (norm + 1e-6). Returns a new list of tensors of the same shapes and dtype; the list and
+    tensors given stay as they were. Compared with ``torch.nn.utils.clip_grad_norm_``.
     """
     f32, f64 = torch.float32, torch.float64
     cases = [
@@ -178,15 +173,8 @@ def _autograd(model, x, y):
     cell = model.cell
     with torch.random.fork_rng(devices=[]):
         rnn = torch.nn.RNNCell(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity)
-    rnn = rnn.double()
-    with torch.no_grad():
-        for name, value in (
-            ("weight_ih", cell.U),
-            ("weight_hh", cell.W),
-            ("bias_ih", cell.b_x),
-            ("bias_hh", cell.b_h),
-        ):
-            getattr(rnn, name).copy_(value)
+    weights = {"weight_ih": cell.U, "weight_hh": cell.W, "bias_ih": cell.b_x, "bias_hh": cell.b_h}
+    rnn.double().load_state_dict(weights)
     x = x.detach().double().requires_grad_()
     h0 = torch.zeros(x.shape[0], cell.hidden_size, dtype=torch.float64, requires_grad=True)
     h, states = h0, []
@@ -218,12 +206,10 @@ def gradient_by_lag(student_fn) -> int:
     """Check ``gradient_by_lag(model, x, y) -> norms``, a (T,) tensor of x's dtype.
 
     model: a ``sequences.ManyToOne`` around a tanh ``cells.RNNCell`` (I inputs, H units, O
-    outputs); x (B, T, I); y (B, O); the loss L = ``F.mse_loss(model(x), y)``. Entry k of
-    the result is the norm, over the batch and the units together, of dL/dh(T - k), the
-    total gradient that the state k steps before the last receives (k = 0: the last
-    state). The model, its gradients and x stay as they were. Compared with autograd
-    through ``torch.nn.RNNCell``, relatively, at T = 1 to 120 (notebook 05 logs T = 100),
-    batch sizes 1 to 5, float32 and float64.
+    outputs); x (B, T, I); y (B, O); L = ``F.mse_loss(model(x), y)``. Entry k is the norm,
+    over the batch and the units together, of dL/dh(T - k) (k = 0: the last state). The
+    model, its gradients and x stay as they were. Compared with autograd through
+    ``torch.nn.RNNCell``, relatively, at T = 1 to 120, float32 and float64.
     """
     f32, f64 = torch.float32, torch.float64
     cases = [
