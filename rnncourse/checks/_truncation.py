@@ -21,23 +21,6 @@ NO_DETACH = (
     "(and whose weights the optimiser has changed since). Cut the graph at the start of each "
     "chunk, keeping the state's value."
 )
-RESET = (
-    "the state is reset to zero at every chunk, so the network forgets everything at each "
-    "boundary. Carry h over (detached), and start from zeros only once, before the first chunk."
-)
-EVERY_STEP = (
-    "the state is detached at every step, not once per chunk, so each loss reaches back one "
-    "step only (k = 1). Detach once, at the start of the chunk, and let the chunk's steps "
-    "stay connected."
-)
-NO_ZERO_GRAD = (
-    "the gradients are not zeroed before each chunk's backward pass; backward() adds to what "
-    "the parameters hold, so each update also applies the gradients of every earlier chunk."
-)
-LOSS_SUM = (
-    "the chunk's loss is summed, not averaged: F.mse_loss's default, the mean over the "
-    "batch, the chunk's steps and the outputs, is the loss asked for."
-)
 STATE_DTYPE = (
     "the state is made in another dtype than the model and x (torch.zeros makes float32 "
     "unless told otherwise): the state must take x's dtype, float32 or float64."
@@ -99,12 +82,23 @@ def _tbptt_chunks(cell, readout, x, y, k, opt):
     return _chunked(cell, readout, x, y, k, opt)
 
 
-_WRONG = [  # (message, the one change to _chunked that the mistake makes)
-    (RESET, {"carry": torch.zeros_like}),
-    (EVERY_STEP, {"feed": torch.Tensor.detach}),
-    (NO_ZERO_GRAD, {"zeroed": False}),
-    (LOSS_SUM, {"loss": lambda o, target: F.mse_loss(o, target, reduction="sum")}),
-]
+_WRONG = {  # message: the one change to _chunked that the mistake makes
+    "the state is reset to zero at every chunk, so the network forgets everything at each "
+    "boundary. Carry h over (detached), and start from zeros only once, before the first chunk.": {
+        "carry": torch.zeros_like
+    },
+    "the state is detached at every step, not once per chunk, so each loss reaches back one "
+    "step only (k = 1). Detach once, at the start of the chunk, and let the chunk's steps "
+    "stay connected.": {"feed": torch.Tensor.detach},
+    "the gradients are not zeroed before each chunk's backward pass; backward() adds to what "
+    "the parameters hold, so each update also applies the gradients of every earlier chunk.": {
+        "zeroed": False
+    },
+    "the chunk's loss is summed, not averaged: F.mse_loss's default, the mean over the "
+    "batch, the chunk's steps and the outputs, is the loss asked for.": {
+        "loss": lambda o, target: F.mse_loss(o, target, reduction="sum")
+    },
+}
 
 
 def _model(seed: int, I: int, H: int, O: int, lr: float, dtype):
@@ -121,83 +115,11 @@ def _weights(cell, readout) -> torch.Tensor:
     return torch.cat([p.detach().double().reshape(-1) for p in params])
 
 
-def _run(seed, sizes, x, y, **change):
+def _run(seed, x, y, k, H, lr, **change):
     """Run ``_chunked`` in float64 on a fresh model: (chunk losses, weights after)."""
-    B, T, I, H, O, k, lr, _ = sizes
-    cell, readout, opt = _model(seed, I, H, O, lr, torch.float64)
+    cell, readout, opt = _model(seed, x.shape[-1], H, y.shape[-1], lr, torch.float64)
     losses = _chunked(cell, readout, x, y, k, opt, **change)
     return torch.tensor(losses, dtype=torch.float64), _weights(cell, readout)
-
-
-_CASES = [  # B, T, I, H, O, k, lr, dtype
-    (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
-    (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
-    (1, 12, 2, 5, 1, 5, 0.4, torch.float32),
-    (2, 5, 1, 3, 1, 8, 0.3, torch.float32),  # k > T: one chunk
-    (2, 4, 2, 3, 1, 1, 0.3, torch.float64),  # k = 1, a float64 model
-    (4, 64, 1, 8, 1, 8, 0.1, torch.float32),  # the chunk length the notebook trains with
-]
-
-
-def _case(student_fn, n: int, sizes) -> None:
-    """Case ``n``: the chunk losses, then the weights after the last update."""
-    B, T, I, H, O, k, lr, dtype = sizes
-    seed = 90 + 2 * n
-    case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
-    g = generator(seed + 1)
-    x, y = randn(g, B, T, I), randn(g, B, T, O)
-    losses, weights = _run(seed, sizes, x, y)
-    wrong = [(message, *_run(seed, sizes, x, y, **change)) for message, change in _WRONG]
-    cell, readout, opt = _model(seed, I, H, O, lr, dtype)
-    args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
-    try:
-        got = call(
-            "tbptt_chunks", student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt")
-        )
-    except StudentCodeError as err:
-        text = str(err.__cause__)
-        if "second time" in text or "inplace operation" in text:
-            raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
-        if "dtype" in text or "scalar type" in text:
-            raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
-        raise
-    if not isinstance(got, tuple | list):
-        raise AssertionError(
-            f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
-            f"got {type(got).__name__}."
-        )
-    got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
-    tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
-    try:
-        compare(
-            "tbptt_chunks",
-            case,
-            got,
-            losses,
-            mistakes=[(message, wrong_losses) for message, wrong_losses, _ in wrong],
-            shape_hints={
-                (T,): "one loss per step was returned; return one per chunk.",
-                (1,): "one loss was returned; return one per chunk.",
-            },
-            what="chunk losses",
-            **tolerance,
-        )
-    except CheckFailed as err:
-        where = _first_chunk_off(got, losses, **tolerance)
-        raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
-    try:
-        compare(
-            "tbptt_chunks",
-            case,
-            _weights(cell, readout),
-            weights,
-            mistakes=[(message, wrong_weights) for message, _, wrong_weights in wrong],
-            what="weights after the last chunk",
-            **tolerance,
-        )
-    except CheckFailed as err:
-        last = "\n  Every chunk's loss agrees: only the last update differs."
-        raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
 
 
 @exercise("03", reference=_tbptt_chunks)
@@ -211,6 +133,69 @@ def tbptt_chunks(student_fn) -> int:
     of its outputs (B, k, O), then ``zero_grad``, ``backward``, ``step``. The chunk losses
     are compared first, then the weights after the last step.
     """
-    for n, sizes in enumerate(_CASES):
-        _case(student_fn, n, sizes)
-    return len(_CASES)
+    cases = [  # B, T, I, H, O, k, lr, dtype
+        (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
+        (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
+        (1, 12, 2, 5, 1, 5, 0.4, torch.float32),
+        (2, 5, 1, 3, 1, 8, 0.3, torch.float32),  # k > T: one chunk
+        (2, 4, 2, 3, 1, 1, 0.3, torch.float64),  # k = 1, a float64 model
+        (4, 64, 1, 8, 1, 8, 0.1, torch.float32),  # the chunk length the notebook trains with
+    ]
+    for n, (B, T, I, H, O, k, lr, dtype) in enumerate(cases):
+        seed = 90 + 2 * n
+        case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
+        g = generator(seed + 1)
+        x, y = randn(g, B, T, I), randn(g, B, T, O)
+        losses, weights = _run(seed, x, y, k, H, lr)
+        wrong = [(m, *_run(seed, x, y, k, H, lr, **change)) for m, change in _WRONG.items()]
+        cell, readout, opt = _model(seed, I, H, O, lr, dtype)
+        args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
+        try:
+            got = call(
+                "tbptt_chunks", student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt")
+            )
+        except StudentCodeError as err:
+            text = str(err.__cause__)
+            if "second time" in text or "inplace operation" in text:
+                raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
+            if "dtype" in text or "scalar type" in text:
+                raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
+            raise
+        if not isinstance(got, tuple | list):
+            raise AssertionError(
+                f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
+                f"got {type(got).__name__}."
+            )
+        got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
+        tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
+        try:
+            compare(
+                "tbptt_chunks",
+                case,
+                got,
+                losses,
+                mistakes=[(m, wrong_losses) for m, wrong_losses, _ in wrong],
+                shape_hints={
+                    (T,): "one loss per step was returned; return one per chunk.",
+                    (1,): "one loss was returned; return one per chunk.",
+                },
+                what="chunk losses",
+                **tolerance,
+            )
+        except CheckFailed as err:
+            where = _first_chunk_off(got, losses, **tolerance)
+            raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
+        try:
+            compare(
+                "tbptt_chunks",
+                case,
+                _weights(cell, readout),
+                weights,
+                mistakes=[(m, wrong_weights) for m, _, wrong_weights in wrong],
+                what="weights after the last chunk",
+                **tolerance,
+            )
+        except CheckFailed as err:
+            last = "\n  Every chunk's loss agrees: only the last update differs."
+            raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
+    return len(cases)
