@@ -112,27 +112,22 @@ def gated_leaky_step(student_fn) -> int:
         sizes = f"B={B}, H={H}, theta of shape {tuple(theta.shape)}"
         case = case_name(seed + 1, sizes, dtype, ", logits of +-100" if extreme else "")
         got = call("gated_leaky_step", student_fn, s, x, theta, dtype=dtype)
-        compare(
-            "gated_leaky_step",
-            case,
-            got,
-            a * s + x,
-            mistakes={
-                "the sigmoid is missing: the gate is sigmoid(theta), a number in (0, 1).": (
-                    theta * s + x
-                ),
-                "the gate multiplies the input; it multiplies the old state s.": s + a * x,
-                "(1 - sigmoid(theta)) was used; the state keeps sigmoid(theta) of itself.": (
-                    (1 - a) * s + x
-                ),
-                "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
-                "the input x is missing: the step adds it to the kept state.": a * s,
-            },
-            shape_hints={
-                (1, B, H): "the gate got a batch axis of its own. theta may already be "
-                "(B, H); broadcasting lines a (H,) theta up with the rows by itself."
-            },
-        )
+        mistakes = {
+            "the sigmoid is missing: the gate is sigmoid(theta), a number in (0, 1).": (
+                theta * s + x
+            ),
+            "the gate multiplies the input; it multiplies the old state s.": s + a * x,
+            "(1 - sigmoid(theta)) was used; the state keeps sigmoid(theta) of itself.": (
+                (1 - a) * s + x
+            ),
+            "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
+            "the input x is missing: the step adds it to the kept state.": a * s,
+        }
+        hints = {
+            (1, B, H): "the gate got a batch axis of its own. theta may already be "
+            "(B, H); broadcasting lines a (H,) theta up with the rows by itself."
+        }
+        compare("gated_leaky_step", case, got, a * s + x, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 1):
             check_gradients(
                 "gated_leaky_step", case, student_fn, (s, x, theta), wrt=("s", "x", "theta")
@@ -168,27 +163,22 @@ def time_constant(student_fn) -> int:
                 f"in torch operations on gate, since later cells use the result as a tensor."
             )
         log = torch.log(gate)
-        compare(
-            "time_constant",
-            case,
-            got,
-            -1 / log,
-            mistakes={
-                "wrong sign: the log of a gate in (0, 1) is negative, and a time constant is "
-                "a positive number of steps.": 1 / log,
-                "1 / (1 - gate) only approximates tau for gates close to 1; the exact value "
-                "comes from solving gate**k = exp(-k / tau) with the natural log.": 1 / (1 - gate),
-                "this is the decay rate -log(gate); the time constant is its inverse.": -log,
-                "log10 was used; the time constant needs the natural log, torch.log.": (
-                    -1 / torch.log10(gate)
-                ),
-                "the log of 1 - gate was taken; the state keeps the fraction gate of itself "
-                "each step, so the decay is set by log(gate) itself.": -1 / torch.log1p(-gate),
-                "this is the half-life tau * ln 2 (what a base-2 log gives), the steps until "
-                "half is left; the time constant counts the steps until 1/e is left, with the "
-                "natural log.": -math.log(2) / log,
-            },
-        )
+        mistakes = {
+            "wrong sign: the log of a gate in (0, 1) is negative, and a time constant is "
+            "a positive number of steps.": 1 / log,
+            "1 / (1 - gate) only approximates tau for gates close to 1; the exact value "
+            "comes from solving gate**k = exp(-k / tau) with the natural log.": 1 / (1 - gate),
+            "this is the decay rate -log(gate); the time constant is its inverse.": -log,
+            "log10 was used; the time constant needs the natural log, torch.log.": (
+                -1 / torch.log10(gate)
+            ),
+            "the log of 1 - gate was taken; the state keeps the fraction gate of itself "
+            "each step, so the decay is set by log(gate) itself.": -1 / torch.log1p(-gate),
+            "this is the half-life tau * ln 2 (what a base-2 log gives), the steps until "
+            "half is left; the time constant counts the steps until 1/e is left, with the "
+            "natural log.": -math.log(2) / log,
+        }
+        compare("time_constant", case, got, -1 / log, mistakes=mistakes)
     return len(cases)
 
 
@@ -247,30 +237,28 @@ def lstm_step(student_fn) -> int:
         def pair(cell, out=o):  # [h_new, c_new] from a new cell state and an output gate
             return _lstm_pair(out * torch.tanh(cell), cell)
 
+        mistakes = {
+            "wrong gate order: torch stores the rows as i, f, g, o (input, forget, "
+            "candidate, output), not i, f, o, g.": pair(
+                f * c + i * torch.tanh(a_o), out=torch.sigmoid(a_g)
+            ),
+            "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
+            "f, i, g, o.": pair(i * c + f * gg),
+            "the tanh on the cell state is missing: the output gate scales the squashed "
+            "new cell state.": _lstm_pair(o * c_new, c_new),
+            "h_new and c_new are swapped; return (h_new, c_new).": _lstm_pair(
+                c_new, o * torch.tanh(c_new)
+            ),
+            "the output reads the old cell state c; it reads the new one, after the "
+            "update.": _lstm_pair(o * torch.tanh(c), c_new),
+            "the candidate g got a sigmoid; it is the one block squashed by tanh, so "
+            "that the cell can also be written down.": pair(f * c + i * torch.sigmoid(a_g)),
+            "the forget gate is missing: the old cell state is scaled by f before the "
+            "new candidate is added.": pair(c + i * gg),
+        }
+        got = _lstm_pair(*(torch.as_tensor(v) for v in got))
         compare(
-            "lstm_step",
-            case + ", [h_new, c_new] side by side",
-            _lstm_pair(*(torch.as_tensor(v) for v in got)),
-            expected,
-            mistakes={
-                "wrong gate order: torch stores the rows as i, f, g, o (input, forget, "
-                "candidate, output), not i, f, o, g.": pair(
-                    f * c + i * torch.tanh(a_o), out=torch.sigmoid(a_g)
-                ),
-                "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
-                "f, i, g, o.": pair(i * c + f * gg),
-                "the tanh on the cell state is missing: the output gate scales the squashed "
-                "new cell state.": _lstm_pair(o * c_new, c_new),
-                "h_new and c_new are swapped; return (h_new, c_new).": _lstm_pair(
-                    c_new, o * torch.tanh(c_new)
-                ),
-                "the output reads the old cell state c; it reads the new one, after the "
-                "update.": _lstm_pair(o * torch.tanh(c), c_new),
-                "the candidate g got a sigmoid; it is the one block squashed by tanh, so "
-                "that the cell can also be written down.": pair(f * c + i * torch.sigmoid(a_g)),
-                "the forget gate is missing: the old cell state is scaled by f before the "
-                "new candidate is added.": pair(c + i * gg),
-            },
+            "lstm_step", case + ", [h_new, c_new] side by side", got, expected, mistakes=mistakes
         )
         if seed in (0, 2):
             check_gradients("lstm_step", case, student_fn, args, wrt=("x", "h", "c", "U", "W", "b"))
@@ -312,31 +300,26 @@ def cell_state_gradient(student_fn) -> int:
         expected = _autograd_cell_gradient(f)
         got = call("cell_state_gradient", student_fn, f, dtype=dtype)
         ones = f.new_ones(B, 1, H)
+        earlier = torch.cat([ones, f[:, :-1]], 1)  # f_0 = 1, f_1 ... f_(T-1)
         units = torch.cat([f[:, :, 1:], f.new_ones(B, T, 1)], 2)  # shifted along the units
-        compare(
-            "cell_state_gradient",
-            case_name(seed + 1, f"B={B}, T={T}, H={H}, gates in [{low:g}, 1)", dtype),
-            got,
-            expected,
-            mistakes={
-                "one factor too many: dc_T/dc_t starts at f_{t+1}; the entry for T is 1.": (
-                    f.flip(1).cumprod(1).flip(1)
-                ),
-                "the product runs the wrong way: f_1 * ... * f_t belongs to the past, "
-                "dc_T/dc_t multiplies the LATER gates f_{t+1} ... f_T.": f.cumprod(1),
-                "the product runs over the earlier gates f_1 ... f_(t-1); dc_T/dc_t "
-                "multiplies the LATER gates f_{t+1} ... f_T.": torch.cat(
-                    [ones, f[:, :-1]], 1
-                ).cumprod(1),
-                "the gates were added; the gradient is their product.": torch.cat(
-                    [f.flip(1).cumsum(1).flip(1)[:, 1:], ones], 1
-                ),
-                "the product runs along the wrong axis: time is dim 1 of (B, T, H).": (
-                    units.flip(2).cumprod(2).flip(2)
-                ),
-            },
-            shape_hints={(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."},
-        )
+        mistakes = {
+            "one factor too many: dc_T/dc_t starts at f_{t+1}; the entry for T is 1.": (
+                f.flip(1).cumprod(1).flip(1)
+            ),
+            "the product runs the wrong way: f_1 * ... * f_t belongs to the past, "
+            "dc_T/dc_t multiplies the LATER gates f_{t+1} ... f_T.": f.cumprod(1),
+            "the product runs over the earlier gates f_1 ... f_(t-1); dc_T/dc_t "
+            "multiplies the LATER gates f_{t+1} ... f_T.": earlier.cumprod(1),
+            "the gates were added; the gradient is their product.": torch.cat(
+                [f.flip(1).cumsum(1).flip(1)[:, 1:], ones], 1
+            ),
+            "the product runs along the wrong axis: time is dim 1 of (B, T, H).": (
+                units.flip(2).cumprod(2).flip(2)
+            ),
+        }
+        case = case_name(seed + 1, f"B={B}, T={T}, H={H}, gates in [{low:g}, 1)", dtype)
+        hints = {(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."}
+        compare("cell_state_gradient", case, got, expected, mistakes=mistakes, shape_hints=hints)
     return len(cases)
 
 
@@ -385,37 +368,30 @@ def gru_step(student_fn) -> int:
         def update(candidate, keep=z, old=h):  # the new state: a share keep of the old one
             return (1 - keep) * candidate + keep * old
 
-        compare(
-            "gru_step",
-            case,
-            got,
-            expected,
-            mistakes={
-                "z and 1 - z are swapped: the update gate z is the share of the old state "
-                "that is kept (z near 1 copies h), 1 - z the share of the candidate.": (
-                    z * n + (1 - z) * h
-                ),
-                "wrong gate order: torch stores the rows as r, z, n (reset, update, "
-                "candidate), not z, r, n.": update(torch.tanh(x_n + z * h_n), keep=r),
-                "the reset gate must scale the whole state side of the candidate, its bias "
-                "b_hn included, not W_n h alone.": update(
-                    torch.tanh(x_n + r * (h_n - b_hn) + b_hn)
-                ),
-                "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
-                "applies it to the state side after the product, bias included.": update(
-                    torch.tanh(x_n + F.linear(r * h, W[2 * H :], b_hn))
-                ),
-                "the reset gate is missing: it scales the state side of the candidate.": (
-                    update(torch.tanh(x_n + h_n))
-                ),
-                "the candidate got a sigmoid; it is squashed by tanh, like a plain RNN's state.": (
-                    update(torch.sigmoid(x_n + r * h_n))
-                ),
-                "the bias b_h is missing: torch adds both biases, b_x on the input side and "
-                "b_h on the state side.": _gru_step(x, h, U, W, b_x, torch.zeros_like(b_h)),
-            },
-            shape_hints={(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")},
-        )
+        mistakes = {
+            "z and 1 - z are swapped: the update gate z is the share of the old state "
+            "that is kept (z near 1 copies h), 1 - z the share of the candidate.": (
+                z * n + (1 - z) * h
+            ),
+            "wrong gate order: torch stores the rows as r, z, n (reset, update, "
+            "candidate), not z, r, n.": update(torch.tanh(x_n + z * h_n), keep=r),
+            "the reset gate must scale the whole state side of the candidate, its bias "
+            "b_hn included, not W_n h alone.": update(torch.tanh(x_n + r * (h_n - b_hn) + b_hn)),
+            "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
+            "applies it to the state side after the product, bias included.": update(
+                torch.tanh(x_n + F.linear(r * h, W[2 * H :], b_hn))
+            ),
+            "the reset gate is missing: it scales the state side of the candidate.": (
+                update(torch.tanh(x_n + h_n))
+            ),
+            "the candidate got a sigmoid; it is squashed by tanh, like a plain RNN's state.": (
+                update(torch.sigmoid(x_n + r * h_n))
+            ),
+            "the bias b_h is missing: torch adds both biases, b_x on the input side and "
+            "b_h on the state side.": _gru_step(x, h, U, W, b_x, torch.zeros_like(b_h)),
+        }
+        hints = {(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")}
+        compare("gru_step", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 2):
             check_gradients(
                 "gru_step", case, student_fn, args, wrt=("x", "h", "U", "W", "b_x", "b_h")
