@@ -49,26 +49,23 @@ def next_token_targets(student_fn) -> int:
                 f"targets {tuple(targets.shape)} must have the same shape (B, T - 1)."
             )
         earlier, later = _next_token_targets(tokens)
-        compare(
-            "next_token_targets",
-            f"case {seed + 1} (B={B}, T={T})",
-            torch.stack([inputs, targets]),
-            torch.stack([earlier, later]),
-            mistakes={
-                "the shift goes the wrong way: the inputs are the earlier tokens and the "
-                "targets the tokens one step later.": torch.stack([later, earlier]),
-                "the targets were not shifted: the model would be fed the very token it "
-                "predicts.": torch.stack([tokens, tokens]),
-                "a roll wraps the first token around to the end, so the last target is the "
-                "first token; cut one token off each end instead.": torch.stack(
-                    [tokens, tokens.roll(-1, 1)]
-                ),
-            },
-            shape_hints={
-                (2, B, T): "inputs and targets have T - 1 steps: the inputs lose the last "
-                "token and the targets the first."
-            },
-        )
+        mistakes = {
+            "the shift goes the wrong way: the inputs are the earlier tokens and the "
+            "targets the tokens one step later.": torch.stack([later, earlier]),
+            "the targets were not shifted: the model would be fed the very token it "
+            "predicts.": torch.stack([tokens, tokens]),
+            "a roll wraps the first token around to the end, so the last target is the "
+            "first token; cut one token off each end instead.": torch.stack(
+                [tokens, tokens.roll(-1, 1)]
+            ),
+        }
+        hints = {
+            (2, B, T): "inputs and targets have T - 1 steps: the inputs lose the last "
+            "token and the targets the first."
+        }
+        got, case = torch.stack([inputs, targets]), f"case {seed + 1} (B={B}, T={T})"
+        want = torch.stack([earlier, later])
+        compare("next_token_targets", case, got, want, mistakes=mistakes, shape_hints=hints)
     return len(cases)
 
 
@@ -159,29 +156,25 @@ def sampling_loop(student_fn) -> int:
         start = torch.randint(0, V, (B,), generator=g)
         got = call("sampling_loop", student_fn, step, start.clone(), steps)
         right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
-        compare(
-            "sampling_loop",
-            f"case {seed + 1} (B={B}, V={V}, steps={steps})",
-            got,
-            right,
-            mistakes={
-                "the sampled token is not fed back: every step read `start`.": (
-                    generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
-                ),
-                "the state is not carried: each step must get the state the previous step "
-                "returned.": generation.sample_sequence(
-                    lambda token, h, s=step: s(token, None), start, steps
-                ),
-                "`start` was returned as the first token; return only sampled tokens.": (
-                    torch.cat([start[:, None], right[:, :-1]], 1)
-                ),
-            },
-            shape_hints={
-                (B, steps, V): "the logits were returned; sample a token from each.",
-                (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
-                (steps, B): "the result is time-first; stack the steps along dim=1.",
-            },
-        )
+        mistakes = {
+            "the sampled token is not fed back: every step read `start`.": (
+                generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
+            ),
+            "the state is not carried: each step must get the state the previous step "
+            "returned.": generation.sample_sequence(
+                lambda token, h, s=step: s(token, None), start, steps
+            ),
+            "`start` was returned as the first token; return only sampled tokens.": (
+                torch.cat([start[:, None], right[:, :-1]], 1)
+            ),
+        }
+        hints = {
+            (B, steps, V): "the logits were returned; sample a token from each.",
+            (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
+            (steps, B): "the result is time-first; stack the steps along dim=1.",
+        }
+        case = f"case {seed + 1} (B={B}, V={V}, steps={steps})"
+        compare("sampling_loop", case, got, right, mistakes=mistakes, shape_hints=hints)
     _check_draws(student_fn)
     return len(cases) + 1
 

@@ -190,24 +190,18 @@ def bigram_nll(student_fn) -> int:
             hint="count the training pairs into N (27, 27), add alpha to every entry and "
             "divide each row by its sum.",
         )
-        compare(
-            "bigram_nll",
-            case,
-            nll,
-            expected,
-            what="nll",
-            mistakes={
-                "the mean was taken per name, not per character: average -ln P over "
-                "every pair of all validation names together.": _nll(rows, valid, per_name=True),
-                "the result is in bits (log base 2); the course measures nats, the "
-                "natural log (torch.log, math.log).": expected / math.log(2),
-                "the negative log-likelihoods were summed; return their mean, in nats "
-                "per character.": expected * len(_pairs(valid)[0]),
-                "the end of each validation name is not scored: read a name as '.' + "
-                "name + '.', so the last pair (last letter, '.') counts too.": (
-                    _nll(rows, valid, end=False)
-                ),
-            },
-            hint="average -ln P(b | a) over the pairs of the validation names.",
-        )
+        wrong_nlls = {
+            "the mean was taken per name, not per character: average -ln P over "
+            "every pair of all validation names together.": _nll(rows, valid, per_name=True),
+            "the result is in bits (log base 2); the course measures nats, the "
+            "natural log (torch.log, math.log).": expected / math.log(2),
+            "the negative log-likelihoods were summed; return their mean, in nats "
+            "per character.": expected * len(_pairs(valid)[0]),
+            "the end of each validation name is not scored: read a name as '.' + "
+            "name + '.', so the last pair (last letter, '.') counts too.": (
+                _nll(rows, valid, end=False)
+            ),
+        }
+        hint = "average -ln P(b | a) over the pairs of the validation names."
+        compare("bigram_nll", case, nll, expected, what="nll", mistakes=wrong_nlls, hint=hint)
     return len(cases)

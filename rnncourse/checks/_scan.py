@@ -114,42 +114,30 @@ def combine(student_fn) -> int:
             raise CheckFailed(f"combine: expected a pair (a, b), got {type(got).__name__}.")
         a, b = got
         one_decay = "a holds one step's decay only; the combined step applies both decays."
-        compare(
-            "combine",
-            case,
-            a,
-            want_a,
-            what="a",
-            mistakes=[
-                ("the decays were added; applying one step after the other multiplies h by "
-                 "each decay in turn.", a1 + a2),
-                (one_decay, a1),
-                (one_decay, a2),
-                ("the pair is returned in the wrong order: the decay comes first, then the "
-                 "input term.", want_b),
-            ],
-        )  # fmt: skip
-        compare(
-            "combine",
-            f"{case}; applying first, then second, to h gives a2 * (a1 * h + b1) + b2",
-            b,
-            want_b,
-            what="b",
-            mistakes={
-                "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
-                "LATER step's decay, and b2 enters after it.": a1 * b2 + b1,
-                "b1 must pass through the second step too: the later decay scales what the "
-                "first step produced.": b1 + b2,
-                "b1 was scaled by its own step's decay a1; it is scaled by the later step's.": (
-                    a1 * b1 + b2
-                ),
-                "b2 was scaled too: the later step's input term enters after its decay.": (
-                    a2 * (b1 + b2)
-                ),
-                "b1 was scaled by both decays; only the later step's acts on it.": a1 * a2 * b1
-                + b2,
-            },
-        )
+        mistakes = [
+            ("the decays were added; applying one step after the other multiplies h by "
+             "each decay in turn.", a1 + a2),
+            (one_decay, a1),
+            (one_decay, a2),
+            ("the pair is returned in the wrong order: the decay comes first, then the "
+             "input term.", want_b),
+        ]  # fmt: skip
+        compare("combine", case, a, want_a, what="a", mistakes=mistakes)
+        mistakes = {
+            "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
+            "LATER step's decay, and b2 enters after it.": a1 * b2 + b1,
+            "b1 must pass through the second step too: the later decay scales what the "
+            "first step produced.": b1 + b2,
+            "b1 was scaled by its own step's decay a1; it is scaled by the later step's.": (
+                a1 * b1 + b2
+            ),
+            "b2 was scaled too: the later step's input term enters after its decay.": (
+                a2 * (b1 + b2)
+            ),
+            "b1 was scaled by both decays; only the later step's acts on it.": a1 * a2 * b1 + b2,
+        }
+        order = f"{case}; applying first, then second, to h gives a2 * (a1 * h + b1) + b2"
+        compare("combine", order, b, want_b, what="b", mistakes=mistakes)
         if k in (0, 3):
             wrt = ("first[0]", "first[1]", "second[0]", "second[1]")
             check_gradients("combine", case, student_fn, args, wrt=wrt)
@@ -253,29 +241,26 @@ def scan_equals_loop(student_fn) -> int:
             f"{', '.join(map(str, shown))})."
         )
         zero = torch.zeros(B, 1, H, dtype=a.dtype)
+        mistakes = [
+            ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
+                [zero, expected[:, :-1]], 1)),
+            ("the scan runs backwards in time; h_t depends on steps 1..t.",
+             scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
+            ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
+             scan.linear_recurrence_loop(a, a * b)),
+            ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
+             "step s.", a.cumprod(1) * b.cumsum(1)),
+            ("the pairs are combined in the wrong order: the partner d places to the left "
+             "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
+            *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
+            ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
+             "composed twice.", _rounds(a, b, offsets=range(1, T))),
+        ]  # fmt: skip
+        hints = {(B, H): "only the last state was returned; return all T states."}
+        hint = _unstable(T, got, "the decays", BY_PAIRS) if T > 100 else ""
         compare(
-            "scan_equals_loop",
-            case,
-            got,
-            expected,
-            mistakes=[
-                ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
-                    [zero, expected[:, :-1]], 1)),
-                ("the scan runs backwards in time; h_t depends on steps 1..t.",
-                 scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
-                ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
-                 scan.linear_recurrence_loop(a, a * b)),
-                ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
-                 "step s.", a.cumprod(1) * b.cumsum(1)),
-                ("the pairs are combined in the wrong order: the partner d places to the left "
-                 "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
-                *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
-                ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
-                 "composed twice.", _rounds(a, b, offsets=range(1, T))),
-            ],
-            shape_hints={(B, H): "only the last state was returned; return all T states."},
-            hint=_unstable(T, got, "the decays", BY_PAIRS) if T > 100 else "",
-        )  # fmt: skip
+            "scan_equals_loop", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
+        )
         if k in (0, 4):
             check_gradients("scan_equals_loop", case, student_fn, (a, b), wrt=("a", "b"))
     _reject_loop_over_time(
@@ -351,36 +336,33 @@ def min_gru_forward(student_fn) -> int:
         case = case_name(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
         args = (x, h0, *weights)
         got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
+        mistakes = {
+            "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
+            "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
+                x, h0, *weights, swap=True
+            ),
+            "h(0) was ignored, as if the state started at zero: the scan starts from "
+            "zero, so h(0) must enter through the first step's input term.": _min_gru_loop(
+                x, torch.zeros_like(h0), *weights
+            ),
+            "h(0) entered the first input term without its decay: it passes through "
+            "step 1's lambda(1), as any earlier state does.": scan.linear_recurrence_loop(
+                a, torch.cat([b[:, :1] + h0[:, None], b[:, 1:]], 1)
+            ),
+            "the candidate of minGRU has no tanh: n(t) is linear in x(t).": _min_gru_loop(
+                x, h0, *weights, tanh=True
+            ),
+            "the states are shifted by one step: hs[:, 0] is h(1), not h(0).": torch.cat(
+                [h0[:, None], expected[:, :-1]], 1
+            ),
+        }
+        hints = {
+            (B, T + 1, H): "h(0) was returned as a first state; return h(1) ... h(T).",
+            (B, H): "only the last state was returned; return all T states.",
+        }
+        hint = _unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else ""
         compare(
-            "min_gru_forward",
-            case,
-            got,
-            expected,
-            mistakes={
-                "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
-                "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
-                    x, h0, *weights, swap=True
-                ),
-                "h(0) was ignored, as if the state started at zero: the scan starts from "
-                "zero, so h(0) must enter through the first step's input term.": _min_gru_loop(
-                    x, torch.zeros_like(h0), *weights
-                ),
-                "h(0) entered the first input term without its decay: it passes through "
-                "step 1's lambda(1), as any earlier state does.": scan.linear_recurrence_loop(
-                    a, torch.cat([b[:, :1] + h0[:, None], b[:, 1:]], 1)
-                ),
-                "the candidate of minGRU has no tanh: n(t) is linear in x(t).": _min_gru_loop(
-                    x, h0, *weights, tanh=True
-                ),
-                "the states are shifted by one step: hs[:, 0] is h(1), not h(0).": torch.cat(
-                    [h0[:, None], expected[:, :-1]], 1
-                ),
-            },
-            shape_hints={
-                (B, T + 1, H): "h(0) was returned as a first state; return h(1) ... h(T).",
-                (B, H): "only the last state was returned; return all T states.",
-            },
-            hint=_unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else "",
+            "min_gru_forward", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
         )
         if k in (0, 4):
             wrt = ("U_z", "b_z", "U_n", "b_n", "x", "h0")  # the gate first: a cut z names U_z

@@ -133,29 +133,26 @@ def teacher_forced_inputs(student_fn) -> int:
                 f"ids (B, T) only; shape it like one time step of the targets, (B, 1, D) for "
                 f"vectors, with their dtype."
             ) from err.__cause__
-        compare(
-            "teacher_forced_inputs",
-            case,
-            got,
-            torch.cat([col, targets[:, :-1]], 1),
-            mistakes={
-                "the targets are shifted the wrong way: the input at step t is the PREVIOUS "
-                "target (start value first), so the model never sees the target it must "
-                "predict.": torch.cat([targets[:, 1:], col], 1),
-                "the targets were not shifted: the model would be fed the very target it "
-                "predicts.": targets,
-                "torch.roll wraps the last target around to the front; the start value goes "
-                "there instead.": targets.roll(1, dims=1),
-                "the start value was ignored: step 0 gets `start`, whatever number it "
-                "is.": torch.cat([torch.zeros_like(col), targets[:, :-1]], 1),
-            },
-            shape_hints={
-                (B, T - 1, *targets.shape[2:]): "the start value is missing: put it first "
-                "and drop the last target.",
-                (B, T + 1, *targets.shape[2:]): "the last target was not dropped; the inputs "
-                "have T steps.",
-            },
-        )
+        mistakes = {
+            "the targets are shifted the wrong way: the input at step t is the PREVIOUS "
+            "target (start value first), so the model never sees the target it must "
+            "predict.": torch.cat([targets[:, 1:], col], 1),
+            "the targets were not shifted: the model would be fed the very target it "
+            "predicts.": targets,
+            "torch.roll wraps the last target around to the front; the start value goes "
+            "there instead.": targets.roll(1, dims=1),
+            "the start value was ignored: step 0 gets `start`, whatever number it is.": torch.cat(
+                [torch.zeros_like(col), targets[:, :-1]], 1
+            ),
+        }
+        hints = {
+            (B, T - 1, *targets.shape[2:]): "the start value is missing: put it first "
+            "and drop the last target.",
+            (B, T + 1, *targets.shape[2:]): "the last target was not dropped; the inputs "
+            "have T steps.",
+        }
+        expected = torch.cat([col, targets[:, :-1]], 1)
+        compare("teacher_forced_inputs", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if isinstance(got, torch.Tensor) and got.dtype != targets.dtype:
             raise CheckFailed(
                 f"teacher_forced_inputs, {case}: returned {got.dtype} for {targets.dtype} "
@@ -383,17 +380,11 @@ def free_running(student_fn) -> int:
         with torch.no_grad():
             expected = _free_running(step, first, steps)
             mistakes = {} if close(got, expected) else _mistakes(step, first, steps)
-        compare(
-            "free_running",
-            case,
-            got,
-            expected,
-            mistakes=mistakes,
-            shape_hints={
-                (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
-                (steps, B, D): "the result is time-first; stack along dim=1.",
-            },
-        )
+        hints = {
+            (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
+            (steps, B, D): "the result is time-first; stack along dim=1.",
+        }
+        compare("free_running", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed == 0:
             step64, wrt = _Step(generator(95), D, H, torch.float64), ("first",)
             wrt += tuple(f"step_fn.{n}" for n, _ in step64.named_parameters())

@@ -165,10 +165,8 @@ def jacobian_product_norm(student_fn) -> int:
             mistakes[
                 "tanh was applied again: h(t) already is tanh(a(t)), so the slope is 1 - h(t)**2."
             ] = _norm(_chain(1 - torch.tanh(hs) ** 2, W, steps))
-        rtol = 1e-6 if dtype == f64 else 1e-4
-        compare(
-            "jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=rtol
-        )
+        tol = 1e-6 if dtype == f64 else 1e-4
+        compare("jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=tol)
     g = generator(139)
     must_raise(
         "jacobian_product_norm",

@@ -113,16 +113,9 @@ def clip_global_norm(student_fn) -> int:
             ),
         }
         for k, (gr_got, p) in enumerate(zip(got, params, strict=True)):
-            compare(
-                "clip_global_norm",
-                case,
-                gr_got,
-                p.grad,
-                what=f"tensor {k}",
-                mistakes={m: v[k] for m, v in wrong.items()},
-                atol=0.0,
-                rtol=1e-5,
-            )
+            mistakes, what = {m: v[k] for m, v in wrong.items()}, f"tensor {k}"
+            compare("clip_global_norm", case, gr_got, p.grad, what=what, mistakes=mistakes,
+                    atol=0.0, rtol=1e-5)  # fmt: skip
     return len(cases)
 
 
@@ -249,39 +242,34 @@ def gradient_by_lag(student_fn) -> int:
         dh, dh0, dx = _autograd(model, x, y)
         expected = dh.norm(dim=(1, 2)).flip(0)
         zeros = torch.zeros(T - 1, dtype=torch.float64)
-        compare(
-            "gradient_by_lag",
-            case,
-            got,
-            expected,
-            atol=0.0,
-            rtol=1e-3 if dtype == f32 else 1e-7,
-            mistakes={
-                "the norms are in time order (t = 1 .. T); entry k belongs to lag k, the "
-                "state k steps before the last.": dh.norm(dim=(1, 2)),
-                "the squared norm was taken; take its square root.": (dh**2).sum((1, 2)).flip(0),
-                "the norms of the examples were averaged; take one norm over the batch and the "
-                "units together.": dh.norm(dim=2).mean(1).flip(0),
-                "the gradients with respect to the inputs x(t) were taken; the log is about "
-                "the states h(t).": dx.norm(dim=(0, 2)).flip(0),
-                "only the last state receives a gradient: it was taken with respect to copies "
-                "of the states (a stacked tensor) that the loss reaches only at the last step; "
-                "take it with respect to the states the recurrence itself passes on.": (
-                    torch.cat([expected[:1], zeros])
-                ),
-                "the states are shifted by one step: h(0) was kept and h(T) left out; the log "
-                "holds h(1) ... h(T).": torch.stack([dh0, *dh[:-1]]).norm(dim=(1, 2)).flip(0),
-                "the loss was summed over the examples and outputs; the loss is the mean "
-                "squared error, as F.mse_loss computes it.": expected * B * O,
-            },
-            shape_hints={
-                (T + 1,): "h(0) was included: the log holds h(1) ... h(T), one entry per lag.",
-                (B, T): "one norm per example and step; take one norm per step over the batch "
-                "and the units together.",
-                (T, B): "one norm per step and example; take one norm per step over the batch "
-                "and the units together.",
-            },
-        )
+        mistakes = {
+            "the norms are in time order (t = 1 .. T); entry k belongs to lag k, the "
+            "state k steps before the last.": dh.norm(dim=(1, 2)),
+            "the squared norm was taken; take its square root.": (dh**2).sum((1, 2)).flip(0),
+            "the norms of the examples were averaged; take one norm over the batch and the "
+            "units together.": dh.norm(dim=2).mean(1).flip(0),
+            "the gradients with respect to the inputs x(t) were taken; the log is about "
+            "the states h(t).": dx.norm(dim=(0, 2)).flip(0),
+            "only the last state receives a gradient: it was taken with respect to copies "
+            "of the states (a stacked tensor) that the loss reaches only at the last step; "
+            "take it with respect to the states the recurrence itself passes on.": (
+                torch.cat([expected[:1], zeros])
+            ),
+            "the states are shifted by one step: h(0) was kept and h(T) left out; the log "
+            "holds h(1) ... h(T).": torch.stack([dh0, *dh[:-1]]).norm(dim=(1, 2)).flip(0),
+            "the loss was summed over the examples and outputs; the loss is the mean "
+            "squared error, as F.mse_loss computes it.": expected * B * O,
+        }
+        hints = {
+            (T + 1,): "h(0) was included: the log holds h(1) ... h(T), one entry per lag.",
+            (B, T): "one norm per example and step; take one norm per step over the batch "
+            "and the units together.",
+            (T, B): "one norm per step and example; take one norm per step over the batch "
+            "and the units together.",
+        }
+        rtol = 1e-3 if dtype == f32 else 1e-7
+        compare("gradient_by_lag", case, got, expected, atol=0.0, rtol=rtol, mistakes=mistakes,
+                shape_hints=hints)  # fmt: skip
     g = generator(169)
     model, x, y = _model(g, 2, 3, 1, 1.0).float(), randn(g, 2, 5, 2).float(), randn(g, 2, 1).float()
     call("gradient_by_lag", student_fn, model, x, y)

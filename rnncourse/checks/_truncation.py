@@ -169,32 +169,20 @@ def tbptt_chunks(student_fn) -> int:
         got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
         tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
         try:
-            compare(
-                "tbptt_chunks",
-                case,
-                got,
-                losses,
-                mistakes=[(m, wrong_losses) for m, wrong_losses, _ in wrong],
-                shape_hints={
-                    (T,): "one loss per step was returned; return one per chunk.",
-                    (1,): "one loss was returned; return one per chunk.",
-                },
-                what="chunk losses",
-                **tolerance,
-            )
+            hints = {
+                (T,): "one loss per step was returned; return one per chunk.",
+                (1,): "one loss was returned; return one per chunk.",
+            }
+            mistakes = [(m, wrong_losses) for m, wrong_losses, _ in wrong]
+            compare("tbptt_chunks", case, got, losses, mistakes=mistakes, shape_hints=hints,
+                    what="chunk losses", **tolerance)  # fmt: skip
         except CheckFailed as err:
             where = _first_chunk_off(got, losses, **tolerance)
             raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
         try:
-            compare(
-                "tbptt_chunks",
-                case,
-                _weights(cell, readout),
-                weights,
-                mistakes=[(m, wrong_weights) for m, _, wrong_weights in wrong],
-                what="weights after the last chunk",
-                **tolerance,
-            )
+            mistakes = [(m, wrong_weights) for m, _, wrong_weights in wrong]
+            compare("tbptt_chunks", case, _weights(cell, readout), weights, mistakes=mistakes,
+                    what="weights after the last chunk", **tolerance)  # fmt: skip
         except CheckFailed as err:
             last = "\n  Every chunk's loss agrees: only the last update differs."
             raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
