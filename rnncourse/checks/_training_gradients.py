@@ -14,8 +14,6 @@ from ._contract import IN_PLACE, call
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 from ._stability import OTHER_DTYPE, with_hint
 
-# --- clipping by the global norm -------------------------------------------------------------
-
 
 def _clip_global_norm(grads, max_norm):
     """The reference: the course's in-place clipping, applied to copies held as gradients."""
@@ -24,10 +22,6 @@ def _clip_global_norm(grads, max_norm):
         p.grad = g.detach().clone()
     training.clip_grad_norm(params, max_norm)
     return [p.grad for p in params]
-
-
-def _scaled(grads, factor):
-    return [g * factor for g in grads]
 
 
 @exercise(
@@ -62,10 +56,7 @@ def clip_global_norm(student_fn) -> int:
     ]
     for seed, (shapes, max_norm, scale, dtype) in enumerate(cases):
         g = generator(140 + seed)
-        grads = [
-            randn(g, *s, scale=scale).reshape(s) if s else randn(g, 1, scale=scale)[0]
-            for s in shapes
-        ]
+        grads = [randn(g, *(s or (1,)), scale=scale).reshape(s) for s in shapes]
         grads[-1] = grads[-1] * 4  # one tensor much larger than the others
         params = [torch.nn.Parameter(torch.zeros_like(gr)) for gr in grads]
         for p, gr in zip(params, grads, strict=True):
@@ -89,37 +80,35 @@ def clip_global_norm(student_fn) -> int:
             )
         norms = [gr.norm() for gr in grads]
         total = float(torch.stack(norms).norm())
-        wrong = {
+
+        def factor(norm, eps=1e-6, to=max_norm):  # the clipping factor, at most 1
+            return min(1.0, to / (norm + eps))
+
+        factors = {  # message: the factor of a wrong clipping, for all tensors or one each
             "each tensor was clipped on its own; clip by the GLOBAL norm of all tensors "
-            "together, so their directions stay consistent.": [
-                gr * min(1.0, max_norm / (float(n) + 1e-6))
-                for gr, n in zip(grads, norms, strict=True)
-            ],
+            "together, so their directions stay consistent.": [factor(float(n)) for n in norms],
             "small gradients were scaled up; only scale when the norm exceeds max_norm (a "
-            "factor of at most 1).": _scaled(grads, max_norm / (total + 1e-6)),
+            "factor of at most 1).": max_norm / (total + 1e-6),
             "the norms of the tensors were added; the global norm is the square root of the "
-            "sum of their squares.": _scaled(
-                grads, min(1.0, max_norm / (float(sum(norms)) + 1e-6))
-            ),
+            "sum of their squares.": factor(float(sum(norms))),
             "the square root is missing: the norm is the root of the sum of squares.": (
-                _scaled(grads, min(1.0, max_norm / (total**2 + 1e-6)))
+                factor(total**2)
             ),
             "the 1e-6 of the denominator is missing or subtracted: the factor divides by "
             "the norm plus 1e-6, as torch's clipping does (it counts for small gradients).": (
-                _scaled(grads, min(1.0, max_norm / total))
+                factor(total, eps=0)
             ),
             "the gradients were scaled to norm 1; the factor brings them to max_norm.": (
-                _scaled(grads, min(1.0, 1.0 / (total + 1e-6)))
+                factor(total, to=1.0)
             ),
         }
         for k, (gr_got, p) in enumerate(zip(got, params, strict=True)):
-            mistakes, what = {m: v[k] for m, v in wrong.items()}, f"tensor {k}"
-            compare("clip_global_norm", case, gr_got, p.grad, what=what, mistakes=mistakes,
+            mistakes = {
+                m: grads[k] * (f[k] if isinstance(f, list) else f) for m, f in factors.items()
+            }
+            compare("clip_global_norm", case, gr_got, p.grad, what=f"tensor {k}", mistakes=mistakes,
                     atol=0.0, rtol=1e-5)  # fmt: skip
     return len(cases)
-
-
-# --- the gradient by lag ---------------------------------------------------------------------
 
 
 def _parameters(model) -> dict:
