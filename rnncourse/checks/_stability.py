@@ -1,5 +1,4 @@
-"""Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient.
-(Clipping and the gradient by lag during training are in ``_training_gradients``.)"""
+"""Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient."""
 
 from __future__ import annotations
 
@@ -38,9 +37,6 @@ def must_raise(name: str, case: str, student_fn, *args, why: str) -> None:
             f"Likely mistake: {why}"
         ) from None
     raise CheckFailed(f"{name}, {case}: returned {got!r:.60}. Likely mistake: {why}")
-
-
-# --- the norm of a Jacobian product ---------------------------------------------------------
 
 
 def _slopes(hs, nonlinearity):
@@ -90,12 +86,10 @@ def _run(W, U, b, x, act, h):
 def jacobian_product_norm(student_fn) -> int:
     """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
 
-    For h(t) = phi(W h(t-1) + U x(t) + b): W (H, H); hs (T, H), the states h(1) ... h(T)
-    of one sequence; nonlinearity "tanh" or "relu" (anything else raises ValueError).
-    Returns the spectral norm (ord=2) of dh(T)/dh(1) = diag(phi'(a(T))) W ... diag(phi'(a(2))) W,
-    the slopes phi' written with the states (tanh: 1 - h(t)**2; relu: 1 where h(t) > 0).
-    Compared with the Jacobian that torch autograd computes, relatively: T = 1 (the
-    identity) to T = 400 in float64, where the norm is about 1e-176.
+    For h(t) = phi(W h(t-1) + U x(t) + b): W (H, H); hs (T, H), the states h(1) ... h(T);
+    nonlinearity "tanh" or "relu" (else ValueError). Returns the spectral norm of
+    dh(T)/dh(1) = diag(phi'(a(T))) W ... diag(phi'(a(2))) W, phi' read off the states.
+    Compared with autograd's Jacobian, relatively, from T = 1 to T = 400 (float64, ~1e-176).
     """
     f32, f64 = torch.float32, torch.float64
     cases = [  # H, T, nonlinearity, scale of W, scale of U, dtype
@@ -181,8 +175,6 @@ def jacobian_product_norm(student_fn) -> int:
     return len(cases) + 1
 
 
-# --- the regime of the linearisation ---------------------------------------------------------
-
 BOUNDARY_TOL = 1e-6  # gamma * rho within this of 1 counts as the boundary
 GAMMA = {k: dynamics._GAMMA[k] for k in ("linear", "tanh", "sigmoid")}  # the largest slopes
 
@@ -199,30 +191,29 @@ def _predict_regime(eigenvalues, nonlinearity):
     return _regime(gamma * float(eigenvalues.abs().max()))
 
 
+def _rule(size=lambda lam: lam.abs().max(), tol=BOUNDARY_TOL, slope=True):
+    """A wrong rule: (eigenvalues, nonlinearity) -> the regime of gamma * size(eigenvalues)."""
+    return lambda lam, nl: _regime((GAMMA[nl] if slope else 1) * float(size(lam)), tol)
+
+
 SWAP = {"explode": "vanish", "vanish": "explode", "neither": "neither"}
 REGIME_MISTAKES = {
     "the nonlinearity's slope was ignored: sigmoid's largest slope is 1/4, so it shrinks the "
-    "gain four times.": lambda lam, nl: _regime(float(lam.abs().max())),
+    "gain four times.": _rule(slope=False),
     "the real part of the eigenvalues was used; what compounds is their magnitude "
-    "|eigenvalue| (a negative or complex one counts too).": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.real.max()))
-    ),
-    "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().mean()))
+    "|eigenvalue| (a negative or complex one counts too).": _rule(lambda lam: lam.real.max()),
+    "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.": _rule(
+        lambda lam: lam.abs().mean()
     ),
     "only the first eigenvalue was used; eigenvalues come in any order, and the one of "
-    "largest magnitude dominates (γ W)^n.": lambda lam, nl: _regime(
-        GAMMA[nl] * float(lam[0].abs())
-    ),
+    "largest magnitude dominates (γ W)^n.": _rule(lambda lam: lam[0].abs()),
     "the regimes are swapped: a gain above 1 explodes, below 1 vanishes.": (
         lambda lam, nl: SWAP[_predict_regime(lam, nl)]
     ),
     "the boundary was tested for exact equality; eigenvalues are rounded floats, so γ ρ(W) "
-    "= 1 arrives as 1 ± 1e-7: compare with a tolerance of 1e-6.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().max()), tol=0.0)
-    ),
+    "= 1 arrives as 1 ± 1e-7: compare with a tolerance of 1e-6.": _rule(tol=0.0),
     "the tolerance at the boundary is wider than 1e-6: a gain of 1.000003 already explodes.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().max()), tol=1e-3)
+        _rule(tol=1e-3)
     ),
 }
 
@@ -231,12 +222,10 @@ REGIME_MISTAKES = {
 def predict_regime(student_fn) -> int:
     """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``.
 
-    eigenvalues: a (H,) tensor (real or complex, in any order) of the recurrent weights W;
-    nonlinearity: "linear", "tanh" or "sigmoid" (anything else raises ValueError).
-    Linearised at pre-activation 0, where every slope is the nonlinearity's largest, gamma,
-    the gradient over many steps behaves like (gamma W)^n: it explodes when
-    gamma * rho(W) > 1 (rho(W) = max|eigenvalue|), vanishes when it is < 1, and does
-    neither at gamma * rho(W) = 1 within 1e-6. Cases lie on and near every boundary.
+    eigenvalues: a (H,) tensor (real or complex, any order) of W; nonlinearity: "linear",
+    "tanh" or "sigmoid" (else ValueError), whose largest slope is gamma. "explode" when
+    gamma * rho(W) > 1 (rho(W) = max|eigenvalue|), "vanish" when < 1, "neither" within 1e-6
+    of 1. Cases lie on and near every boundary.
     """
     cases = [
         ([0.5, 0.9], "linear"),
@@ -264,17 +253,16 @@ def predict_regime(student_fn) -> int:
         lam = lam.float() if not lam.is_complex() else lam
         got.append(call("predict_regime", student_fn, lam.clone(), nl))
         want.append(_predict_regime(lam.double() if not lam.is_complex() else lam, nl))
+    answers = list(zip(cases, got, strict=True))
     for k, ((eig, nl), g, w) in enumerate(zip(cases, got, want, strict=True)):
         if g == w:
             continue
-        likely = next(
-            (
-                m
-                for m, rule in REGIME_MISTAKES.items()
-                if all(rule(torch.tensor(e), n) == a for (e, n), a in zip(cases, got, strict=True))
-            ),
-            "",
+        follows = (
+            m
+            for m, rule in REGIME_MISTAKES.items()
+            if all(rule(torch.tensor(e), n) == a for (e, n), a in answers)
         )
+        likely = next(follows, "")
         raise CheckFailed(
             f"predict_regime, case {k + 1} (eigenvalues {eig}, {nl}): expected {w!r}, got "
             f"{g!r}." + (f" Likely mistake: {likely}" if likely else "")
@@ -291,8 +279,6 @@ def predict_regime(student_fn) -> int:
     return len(cases) + 1
 
 
-# --- weights that keep the gradient -------------------------------------------------------
-
 STEPS, LOW, HIGH = 100, 0.5, 2.0  # the gradient's size over 100 steps must stay in [0.5, 2]
 LAGS = (1, 10, 25, 50, STEPS)  # the lags k at which the checker measures dh(k)/dh(0)
 
@@ -304,9 +290,8 @@ def _steady_weights(H):
 
 
 def _gradient_sizes(W):
-    """Singular values of dh(k)/dh(0) = W^k for k in LAGS, (len(LAGS), H): for the linear
-    RNN h(t) = W h(t-1) + U x(t) the Jacobian is carried along one step at a time, whatever
-    the inputs."""
+    """Singular values of dh(k)/dh(0) = W^k of the linear RNN h(t) = W h(t-1) + U x(t), for
+    k in LAGS: (len(LAGS), H)."""
     J, kept = torch.eye(W.shape[0], dtype=W.dtype), []
     for k in range(1, STEPS + 1):
         J = W @ J
@@ -358,11 +343,9 @@ def _why_not_steady(W) -> str:
 def steady_weights(student_fn) -> int:
     """Check ``steady_weights(H) -> W``, a (H, H) tensor.
 
-    For the linear RNN h(t) = W h(t-1) + U x(t) (a tanh RNN near h = 0 behaves the same),
-    every singular value of dh(k)/dh(0) = W^k must lie in [0.5, 2] up to k = 100: no
-    gradient direction vanishes or explodes over 100 steps, checked at the lags k in LAGS
-    for H = 1 to 128 (the size notebook 05 uses). An orthogonal matrix passes, and so does
-    the identity.
+    For the linear RNN h(t) = W h(t-1) + U x(t), every singular value of dh(k)/dh(0) = W^k
+    must lie in [0.5, 2] at the lags k in LAGS, up to 100, for H = 1 to 128. An orthogonal
+    matrix passes, and so does the identity.
     """
     cases = [32, 8, 3, 1, 128]
     for k, H in enumerate(cases):
