@@ -141,13 +141,11 @@ def _check_draws(student_fn) -> None:
 
 @exercise("07", reference=_sampling_loop, forbidden=course("sample_sequence", "free_running"))
 def sampling_loop(student_fn) -> int:
-    """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
+    """Check ``sampling_loop(step_fn, start, steps) -> tokens`` (B, steps) int64.
 
-    ``step_fn(token, h) -> (logits, h)`` takes tokens (B,) int64 and a state (``None`` at
-    the start) and returns logits (B, V). Each step draws a token from softmax(logits) and
-    feeds it back. start (B,) int64. Returns the sampled tokens (B, steps) int64, without
-    ``start``. A confident model makes sampling and argmax agree, so the tokens are compared
-    exactly; a flat one then checks that the tokens are drawn from softmax(logits).
+    ``step_fn(token (B,), h) -> (logits (B, V), h)``, h ``None`` at the start; start (B,)
+    int64. Each step draws a token from softmax(logits) and feeds it back; ``start`` is not
+    returned. Compared exactly on confident models, then in distribution on a flat one.
     """
     cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
     for seed, (B, V, steps) in enumerate(cases):
@@ -236,10 +234,9 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
 def sampling_schedule(student_fn) -> int:
     """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
 
-    eps is the probability of feeding the TRUE previous token at training update i
-    (Bengio et al., 2015): "linear" eps = max(eps_min, k - c i); "exponential" eps = k**i
-    with k < 1; "inverse_sigmoid" eps = k / (k + exp(i / k)) with k >= 1. Any other kind
-    raises ValueError. Every constant is varied: k, c and eps_min of each kind.
+    eps, the probability of the TRUE previous token at update i: "linear" max(eps_min,
+    k - c i); "exponential" k**i (k < 1); "inverse_sigmoid" k / (k + exp(i / k)) (k >= 1);
+    any other kind raises ValueError.
     """
     exponential = [(0, 0.97), (10, 0.97), (5, 0.9), (50, 0.99)]
     inverse_sigmoid = [(0, 20.0), (40, 20.0), (12, 5.0), (300, 100.0)]
@@ -313,12 +310,10 @@ def _coin_flip_inputs(true_input, model_output, eps, generator):
 def coin_flip_inputs(student_fn) -> int:
     """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs``.
 
-    true_input and model_output: (B, D) values or (B,) token ids of one dtype; eps: the
-    probability of the TRUE input; generator: a torch.Generator. One coin per sequence,
-    ``torch.rand(B, generator=generator) < eps`` (True: the true input), chooses; the
-    model's output is detached. Returns inputs shaped and typed like true_input. Values in
-    float32 and float64, token ids, B = D (where coins lined up with the features would go
-    unnoticed), eps at 0 and 1.
+    true_input, model_output: (B, D) values or (B,) token ids of one dtype; one coin per
+    sequence, ``torch.rand(B, generator=generator) < eps``, picks the true input (True) or
+    the detached model output. Returns inputs like true_input. Cases include B = D, token
+    ids, and eps at 0 and 1.
     """
     cases = [
         (4, 4, 0.3, torch.float32),

@@ -54,11 +54,10 @@ def _table(names, alpha, **frame) -> torch.Tensor:
 def _bigram_nll(train_names, valid_names, alpha=1.0):
     """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts.
 
-    ``train_names``, ``valid_names``: lists of lower-case names. Every name is read as
-    ``'.' + name + '.'`` over the 27 tokens ``'.', 'a', ..., 'z'``; ``probs`` ``(27, 27)``
-    is ``P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha)`` with ``N`` counted on
-    the training names; ``nll`` is the mean of ``-ln P(b | a)`` over every pair of the
-    validation names (each name's letters and its end), a float.
+    Names (lists of lower-case str) are read as ``'.' + name + '.'`` over the tokens '.',
+    'a' ... 'z'; probs (27, 27) is P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha),
+    N counted on the training names; nll, a float, the mean -ln P(b | a) over the pairs of
+    the validation names.
     """
     probs = _table(train_names, alpha)
     return _nll(probs, valid_names), probs

@@ -1,10 +1,8 @@
 """Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan.
 
-The notebook runs T = 1000 and 4096 with gates in (0, 1), whose running product underflows
-in float32, and trains minGRU; so the checks run T = 1024 and 3000 and compare gradients. The
-longest chain of dependent tensor operations (:func:`rnncourse.depth.measure_depth`) over a
-16 times longer sequence grows 16-fold for a loop, under 2-fold for a tree scan (log2 T
-rounds), 4-fold for a blocked one (sqrt T): more than 8-fold counts as a loop over time.
+Over a 16 times longer sequence the longest chain of dependent tensor operations
+(:func:`rnncourse.depth.measure_depth`) grows 16-fold for a loop, under 2-fold for a tree
+scan, 4-fold for a blocked one: more than 8-fold counts as a loop over time.
 """
 
 from __future__ import annotations
@@ -96,12 +94,8 @@ def _reject_loop_over_time(name: str, run, advice: str) -> None:
 
 @exercise("08", reference=scan.combine, gradients=True)
 def combine(student_fn) -> int:
-    """Check ``combine((a1, b1), (a2, b2)) -> (a, b)`` for h_t = a_t * h_{t-1} + b_t.
-
-    Each pair is the map h -> a * h + b; combine returns "first (a1, b1), then (a2, b2)".
-    The four tensors share one shape: (B, H), (B, T, H) or (H,). float32 and float64;
-    gradients reach all four inputs.
-    """
+    """Check ``combine((a1, b1), (a2, b2)) -> (a, b)``: the map h -> a * h + b of "first
+    (a1, b1), then (a2, b2)". All four tensors share one shape, (B, H), (B, T, H) or (H,)."""
     cases = [((2, 3), F32), ((1, 4), F32), ((3, 2), F64), ((2, 6, 3), F32), ((5,), F32)]
     for k, (shape, dtype) in enumerate(cases):
         g = generator(190 + k)
@@ -188,11 +182,8 @@ def _coefficients(g: torch.Generator, T: int) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tensor:
-    """Decays (B, T, H), exact in float32: any real value in (-0.25, 1.25), or gates.
-
-    Gates lie in (0.05, 0.95), whose running product underflows, except in the last unit
-    (when H > 1), whose gates in (0.998, 1) remember for thousands of steps.
-    """
+    """Decays (B, T, H), exact in float32: values in (-0.25, 1.25), or gates in (0.05, 0.95)
+    except in the last unit (when H > 1), whose gates in (0.998, 1) remember for long."""
     low, width = (-0.25, 1.5) if kind == "any" else (0.05, 0.9)
     a = torch.rand(B, T, H, generator=g, dtype=F64) * width + low
     if kind == "gates" and H > 1:
@@ -210,10 +201,8 @@ def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tens
 def scan_equals_loop(student_fn) -> int:
     """Check ``linear_scan(a, b) -> hs``: all states of h_t = a_t * h_{t-1} + b_t, h_0 = 0.
 
-    a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T) in the inputs' dtype. Compared with
-    the course's loop on decays of any sign and size, one step, float64, and T = 1024 and
-    3000 with gates in (0, 1); gradients reach a and b. The chain of dependent operations
-    must grow more slowly than T (a scan, not a loop over time).
+    a, b (B, T, H); hs (B, T, H), h_1 ... h_T. Up to T = 3000 with gates whose running
+    product underflows; gradients reach a and b; no loop over time.
     """
     cases = [  # B, T, H, decays, dtype
         (2, 5, 3, "any", F32),
@@ -303,14 +292,11 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
     gradients=True,
 )
 def min_gru_forward(student_fn) -> int:
-    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs``, computed with a scan.
+    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs`` on the student's own scan.
 
-    z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n,
-    h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t). x (B, T, I), h0 (B, H), U_z and U_n (H, I),
-    b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)) in the inputs' dtype. Compared
-    with ``scan.MinGRU``: I != H, one step, float64, I = 32 and H = 128, T = 1024; gradients
-    reach every input and weight. The scan must be the student's own (``checks.use``), and
-    the chain of dependent operations must grow more slowly than T.
+    z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n, h(t) = (1 - z(t)) * h(t-1) +
+    z(t) * n(t); x (B, T, I), h0 (B, H), U_z, U_n (H, I), b_z, b_n (H,); hs (B, T, H),
+    h(1) ... h(T). Gradients reach every input and weight; no loop over time.
     """
     cases = [  # B, T, I, H, weight scale, dtype
         (2, 6, 3, 4, 0.8, F32),

@@ -207,18 +207,15 @@ def _course(make, batches, draws_seed: int, tokens: bool, variant: str | None = 
 @exercise("07", reference=_reference, forbidden=course("scheduled_sampling"))
 def train_scheduled_sampling(student_fn) -> int:
     """Check ``train_scheduled_sampling(step, optimizer, batches, schedule, loss_fn,
-    generator, tokens=False) -> losses``.
+    generator, tokens=False) -> losses``, one float per update.
 
-    ``step(x_t, h) -> (o_t, h)`` is the model's step (``h`` is ``None`` at the start);
-    ``batches`` a list of ``(first, targets)``: ``first`` ``(B, D)`` values or ``(B,)``
-    tokens, ``targets`` ``(B, T, D)`` or ``(B, T)``; ``o_t`` is ``(B, D)`` or logits
-    ``(B, V)``. Update ``i`` runs the model over ``targets`` with ``eps = schedule(i)``:
-    after each step, the model's own output (detached), or with ``tokens`` a token drawn by
-    ``generation.sample_categorical(softmax(o_t), seed=generator)``, and one coin per
-    sequence, ``torch.rand(B, generator=generator) < eps``, choose the next input
-    (``targets[:, t]`` where the coin is True); a loop may skip the choice after the last
-    step. Then ``loss_fn(outputs (B, T, ...), targets)``, zero_grad, backward, step.
-    Returns the losses, one float per update. Values in float32 and float64, and tokens.
+    ``step(x_t, h) -> (o_t, h)``, h ``None`` at the start; ``batches``: ``(first, targets)``
+    pairs, ``first`` (B, D) values or (B,) tokens, ``targets`` (B, T, D) or (B, T); ``o_t``
+    (B, D) or logits (B, V). Update i, with ``eps = schedule(i)``: after each step the
+    detached output (with ``tokens``, ``generation.sample_categorical(softmax(o_t),
+    seed=generator)``), then one coin per sequence, ``torch.rand(B, generator=generator) <
+    eps``, picks the next input (``targets[:, t]`` if True); then ``loss_fn(outputs,
+    targets)``, zero_grad, backward, step.
     """
     cases = [
         (0, 3, 4, 2, None, torch.float32),

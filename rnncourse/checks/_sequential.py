@@ -1,11 +1,6 @@
 """Checkers for notebook 04: teacher-forced inputs, an output-feedback network run both ways,
-and free running (the k-step loss is in :mod:`._unrolled`).
-
-Later cells train through these answers, so gradients are compared with autograd's and a
-fed-back output cut from the graph is named. Teacher forced, the output-feedback network must
-do all steps at once: its operation count (:func:`rnncourse.depth.measure_depth`) may not grow
-with T.
-"""
+and free running. Later cells train through them, so gradients are compared too, and a
+fed-back output cut from the graph is named."""
 
 from __future__ import annotations
 
@@ -84,9 +79,6 @@ def fed_back_detached(name: str, case: str, fn, args, wrt, variant, kwargs=None)
         raise CheckFailed(f"{name}, {case}: wrong gradients. Likely mistake: {FED_BACK_DETACHED}")
 
 
-# --- teacher_forced_inputs -----------------------------------------------------------------
-
-
 def _teacher_forced_inputs(targets, start):
     """The reference: ``start`` at step 0, then ``targets[:, :-1]``."""
     return generation.teacher_forced_inputs(targets, start)
@@ -101,10 +93,9 @@ def _teacher_forced_inputs(targets, start):
 def teacher_forced_inputs(student_fn) -> int:
     """Check ``teacher_forced_inputs(targets, start) -> inputs``.
 
-    targets (B, T) int64 token ids, or (B, T, D) float vectors; start, a number. Returns
+    targets (B, T) int64 token ids or (B, T, D) float vectors; start, a number. Returns
     inputs of the targets' shape and dtype: inputs[:, 0] = start, inputs[:, t] =
-    targets[:, t - 1]. T = 1 and T = 1024, float32 and float64 vectors; gradients reach the
-    vectors.
+    targets[:, t - 1]. Gradients reach the vectors.
     """
     cases = [  # B, T, start, D (0: token ids), dtype of the vectors
         (3, 5, 0, 0, None),
@@ -116,10 +107,7 @@ def teacher_forced_inputs(student_fn) -> int:
     ]
     for seed, (B, T, start, D, dtype) in enumerate(cases):
         g = generator(80 + seed)
-        if D:
-            targets = randn(g, B, T, D).to(dtype)
-        else:
-            targets = torch.randint(1, 10, (B, T), generator=g)
+        targets = randn(g, B, T, D).to(dtype) if D else torch.randint(1, 10, (B, T), generator=g)
         col = torch.full_like(targets[:, :1], start)
         shape = f"B={B}, T={T}" + (f", D={D} (vectors, {dtype_name(dtype)})" if D else "")
         case = f"case {seed + 1} ({shape}, start={start})"
@@ -165,8 +153,6 @@ def teacher_forced_inputs(student_fn) -> int:
                             wrt=("targets",))  # fmt: skip
     return len(cases)
 
-
-# --- output_feedback -----------------------------------------------------------------------
 
 SHORT_T, LONG_T = 32, 512
 LOOP_GROWTH = 4  # growth of the operation count over a 16-fold length that counts as a loop
@@ -253,14 +239,12 @@ def _operations(student_fn, T: int) -> int:
     gradients=True,
 )
 def output_feedback(student_fn) -> int:
-    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o``.
+    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o`` (B, T, O).
 
     h(t) = tanh(U x(t) + R y(t-1) + b), o(t) = V h(t) + b_o, with ``net.U`` (H, I), ``net.R``
-    (H, O), ``net.b`` (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). With ``y_prev``
-    (B, T, O), the true previous outputs, it is teacher forced: all steps at once (the
-    operation count must not grow with T). Without, it runs free from ``y0`` (B, O) (zeros
-    if None), feeding back o(t-1). Returns o (B, T, O). T = 1 and T = 512, float32 and
-    float64; gradients reach every weight, x, y_prev and y0.
+    (H, O), ``net.b`` (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). Given ``y_prev``
+    (B, T, O), teacher forced, all steps at once (the operation count may not grow with T);
+    else free running from ``y0`` (B, O) (zeros if None). Gradients reach every input.
     """
     cases = [  # B, T, I, O, H, y0 given, dtype
         (3, 5, 1, 2, 6, True, torch.float32),
@@ -315,9 +299,6 @@ def output_feedback(student_fn) -> int:
     return len(cases)
 
 
-# --- free_running --------------------------------------------------------------------------
-
-
 class _Step(torch.nn.Module):
     """A small model's step: (x (B, D), h (B, H) or None) -> (y (B, D), h (B, H))."""
 
@@ -358,12 +339,10 @@ def _mistakes(step, first, steps) -> dict:
     gradients=True,
 )
 def free_running(student_fn) -> int:
-    """Check ``free_running(step_fn, first, steps) -> ys``.
+    """Check ``free_running(step_fn, first, steps) -> ys`` (B, steps, D).
 
-    ``step_fn(x (B, D), h) -> (y (B, D), h)``, with h ``None`` at the start. From ``first``
-    (B, D), each output is fed back as the next input. Returns ys (B, steps, D). One step
-    and 1024 steps, float32 and float64; gradients reach ``first`` and the model's weights
-    through every fed-back output.
+    ``step_fn(x (B, D), h) -> (y (B, D), h)``, h ``None`` at the start; from ``first`` (B, D)
+    each output is fed back as the next input. Gradients reach ``first`` and the weights.
     """
     cases = [  # B, D, H, steps, dtype
         (3, 3, 4, 5, torch.float32),

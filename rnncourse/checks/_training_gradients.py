@@ -38,12 +38,10 @@ def _clip_global_norm(grads, max_norm):
     ),
 )
 def clip_global_norm(student_fn) -> int:
-    """Check ``clip_global_norm(grads, max_norm) -> clipped``.
+    """Check ``clip_global_norm(grads, max_norm) -> clipped``, a new list like grads.
 
-    grads: a list of tensors of any shapes (0-d too); max_norm: a number. If the global norm
-    sqrt(sum of all squared entries) exceeds max_norm, every tensor is scaled by max_norm /
-    (norm + 1e-6). Returns a new list of tensors of the same shapes and dtype; the list and
-    tensors given stay as they were. Compared with ``torch.nn.utils.clip_grad_norm_``.
+    grads: tensors of any shapes (0-d too). Above max_norm, the global norm (of all entries
+    together) scales every tensor by max_norm / (norm + 1e-6), as torch's clip_grad_norm_.
     """
     f32, f64 = torch.float32, torch.float64
     cases = [
@@ -187,11 +185,9 @@ def _model(g, I, H, O, gain):
 def gradient_by_lag(student_fn) -> int:
     """Check ``gradient_by_lag(model, x, y) -> norms``, a (T,) tensor of x's dtype.
 
-    model: a ``sequences.ManyToOne`` around a tanh ``cells.RNNCell`` (I inputs, H units, O
-    outputs); x (B, T, I); y (B, O); L = ``F.mse_loss(model(x), y)``. Entry k is the norm,
-    over the batch and the units together, of dL/dh(T - k) (k = 0: the last state). The
-    model, its gradients and x stay as they were. Compared with autograd through
-    ``torch.nn.RNNCell``, relatively, at T = 1 to 120, float32 and float64.
+    model: a ``sequences.ManyToOne`` around a tanh ``cells.RNNCell``; x (B, T, I); y (B, O).
+    Entry k is the norm over batch and units of dL/dh(T - k), L = ``F.mse_loss(model(x),
+    y)``. The model, its gradients and x stay unchanged. Compared with autograd.
     """
     f32, f64 = torch.float32, torch.float64
     cases = [

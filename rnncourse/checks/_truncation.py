@@ -52,13 +52,9 @@ def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
 def _chunked(
     cell, readout, x, y, k, opt, carry=torch.Tensor.detach, feed=None, loss=F.mse_loss, zeroed=True
 ):
-    """Chunked truncated BPTT; returns the chunk losses.
-
-    Each keyword changes one thing, as a known mistake does: ``carry`` turns the previous
-    chunk's last state into the next chunk's first (detached), ``feed`` the state each step
-    receives (unchanged when None), ``loss`` gives a chunk's loss, ``zeroed`` whether
-    the gradients are zeroed before each backward pass.
-    """
+    """Chunked truncated BPTT; returns the chunk losses. A known mistake changes one keyword:
+    ``carry`` (the state a chunk starts from), ``feed`` (the state each step gets, unchanged
+    when None), ``loss``, ``zeroed`` (gradients zeroed before each backward pass)."""
     B, T, _ = x.shape
     h = torch.zeros(B, cell.hidden_size, dtype=x.dtype)
     losses = []
@@ -126,12 +122,9 @@ def _run(seed, x, y, k, H, lr, **change):
 def tbptt_chunks(student_fn) -> int:
     """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``.
 
-    ``cell`` a ``torch.nn.RNNCell`` (``cell(x_t (B, I), h (B, H)) -> h (B, H)``),
-    ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I), y (B, T, O), ``opt`` an optimiser
-    over both, float32 or float64. Chunks of ``k`` steps (the last may be shorter); h starts
-    at zeros in x's dtype and is carried over, detached; each chunk's loss is ``F.mse_loss``
-    of its outputs (B, k, O), then ``zero_grad``, ``backward``, ``step``. The chunk losses
-    are compared first, then the weights after the last step.
+    ``cell`` a ``torch.nn.RNNCell``, ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I),
+    y (B, T, O), ``opt`` an optimiser over both. Chunks of k steps; h starts at zeros in x's
+    dtype, carried over detached; per chunk ``F.mse_loss``, zero_grad, backward, step.
     """
     cases = [  # B, T, I, H, O, k, lr, dtype
         (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
