@@ -1,9 +1,4 @@
-"""Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan.
-
-Over a 16 times longer sequence the longest chain of dependent tensor operations
-(:func:`rnncourse.depth.measure_depth`) grows 16-fold for a loop, under 2-fold for a tree
-scan, 4-fold for a blocked one: more than 8-fold counts as a loop over time.
-"""
+"""Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan."""
 
 from __future__ import annotations
 
@@ -22,6 +17,8 @@ try:  # torch's own scan (private, in torch >= 2.5): it would do the exercise
 except ImportError:  # pragma: no cover (older torch)
     _torch_scan = None
 
+# Over a 16 times longer sequence the longest chain of dependent tensor operations grows
+# 16-fold for a loop, under 2-fold for a tree scan, 4-fold for a blocked one.
 SHORT_T, LONG_T = 64, 1024
 LOOP_GROWTH = 8  # chain growth over a 16-fold length that counts as a loop over time
 F32, F64 = torch.float32, torch.float64
@@ -44,6 +41,11 @@ ON_YOUR_SCAN = (
     'checks.use("scan_equals_loop", linear_scan) hands it over as my_scan (the course\'s '
     "until yours passes), and later cells train your minGRU through it."
 )
+
+
+def _the_course(*functions, advice=None) -> tuple:
+    """``forbidden`` entries naming functions of :mod:`rnncourse.scan` as the course's."""
+    return tuple((f, f"the course's scan.{f.__qualname__}", advice) for f in functions)
 
 
 def _call(name: str, student_fn, *args, dtype=F32):
@@ -155,11 +157,8 @@ def _broken_combine(student_fn) -> str:
     """Why the ``combine`` next to the student's scan gives wrong pairs, or ''."""
     helper = getattr(student_fn, "__globals__", {}).get("combine")
     calls = "combine" in getattr(getattr(student_fn, "__code__", None), "co_names", ())
-    if (
-        not calls
-        or not callable(helper)
-        or scan.combine in (helper, getattr(helper, "__wrapped__", None))
-    ):
+    ours = scan.combine in (helper, getattr(helper, "__wrapped__", None))
+    if not calls or not callable(helper) or ours:
         return ""
     g = generator(205)
     first, second = (randn(g, 2, 3), randn(g, 2, 3)), (randn(g, 2, 3), randn(g, 2, 3))
@@ -194,8 +193,7 @@ def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tens
 @exercise(
     "08",
     reference=scan.hillis_steele_scan,
-    forbidden=tuple((f, f"the course's scan.{f.__name__}") for f in SCANS[:1] + SCANS[2:])
-    + TORCH_SCAN,
+    forbidden=_the_course(*SCANS[:1], *SCANS[2:]) + TORCH_SCAN,
     gradients=True,
 )
 def scan_equals_loop(student_fn) -> int:
@@ -282,13 +280,9 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
 @exercise(
     "08",
     reference=_min_gru_reference,
-    forbidden=tuple((f, f"the course's scan.{f.__name__}", ON_YOUR_SCAN) for f in SCANS)
+    forbidden=_the_course(*SCANS, advice=ON_YOUR_SCAN)
     + tuple((t, w, ON_YOUR_SCAN) for t, w in TORCH_SCAN)
-    + (
-        (scan.MinGRU, "the course's scan.MinGRU"),
-        (scan.MinGRU.coefficients, "the course's scan.MinGRU.coefficients"),
-        (scan.MinGRU.step, "the course's scan.MinGRU.step"),
-    ),
+    + _the_course(scan.MinGRU, scan.MinGRU.coefficients, scan.MinGRU.step),
     gradients=True,
 )
 def min_gru_forward(student_fn) -> int:
@@ -314,11 +308,9 @@ def min_gru_forward(student_fn) -> int:
         weights = [p.detach() for p in module.parameters()]  # U_z, b_z, U_n, b_n
         with torch.no_grad():
             expected = module(x, h0)
+            a, b = module.coefficients(x)  # the decays 1 - z and the input terms z * n
         if not close(expected, _min_gru_loop(x, h0, *weights), atol=1e-9, rtol=1e-9):
             raise RuntimeError("min_gru_forward: scan.MinGRU and its step loop disagree.")
-        U_z, b_z, U_n, b_n = weights
-        z = torch.sigmoid(x @ U_z.T + b_z)
-        a, b = 1 - z, z * (x @ U_n.T + b_n)
         case = case_name(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
         args = (x, h0, *weights)
         got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
