@@ -191,18 +191,10 @@ def _sampling_schedule(kind, i, k, c=0.0, eps_min=0.0):
     return _SCHEDULES[kind](i, k, c, eps_min)
 
 
-NOT_ONE_MINUS = (
-    "this is the probability of using the MODEL's token; eps is the probability of the "
-    "TRUE token, starting near 1 and falling."
-)
-
-
 def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) -> dict:
     """{message: value} of the typical wrong schedules of ``kind`` at update ``i``."""
-    right = _sampling_schedule(kind, i, k, c, eps_min)
-    if kind == "linear":
-        return {
-            NOT_ONE_MINUS: 1 - right,
+    by_kind = {
+        "linear": {
             "the linear schedule has no floor here: eps must never fall below eps_min.": (
                 k - c * i
             ),
@@ -211,18 +203,21 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
             "the drop was scaled by k: eps falls by c at every update, whatever its start k.": max(
                 eps_min, k * (1 - c * i)
             ),
-        }
-    if kind == "exponential":
-        return {
-            NOT_ONE_MINUS: 1 - right,
+        },
+        "exponential": {
             "the exponential schedule raises k to the power i (k < 1); it is not an "
             "exponential function of -k i.": math.exp(-k * i),
-        }
+        },
+        "inverse_sigmoid": {
+            "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
+            "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
+            "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
+        },
+    }
     return {
-        NOT_ONE_MINUS: 1 - right,
-        "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
-        "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
-        "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
+        "this is the probability of using the MODEL's token; eps is the probability of the "
+        "TRUE token, starting near 1 and falling.": 1 - _sampling_schedule(kind, i, k, c, eps_min),
+        **by_kind[kind],
     }
 
 
@@ -252,26 +247,19 @@ def sampling_schedule(student_fn) -> int:
         + [("exponential", i, k, 0.0, 0.0) for i, k in exponential]
         + [("inverse_sigmoid", i, k, 0.0, 0.0) for i, k in inverse_sigmoid]
     )
-    for kind, i, k, c, eps_min in cases:
+    for args in cases:
+        kind, i, k, c, eps_min = args
         got = call("sampling_schedule", student_fn, kind, i, k, c=c, eps_min=eps_min)
-        compare(
-            "sampling_schedule",
-            f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}",
-            float(got) if isinstance(got, int | float) else got,
-            _sampling_schedule(kind, i, k, c, eps_min),
-            mistakes=_schedule_mistakes(kind, i, k, c, eps_min),
-        )
+        case = f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}"
+        want, mistakes = _sampling_schedule(*args), _schedule_mistakes(*args)
+        compare("sampling_schedule", case, got, want, mistakes=mistakes)
     defaults = [("linear", 5, 0.9), ("linear", 3, 0.7, 0.5)]  # c = 0 and eps_min = 0 unless given
+    hint = "the defaults are c = 0 and eps_min = 0, as the signature states."
     for kind, i, k, *given in defaults:
-        c = given[0] if given else 0.0
         got = call("sampling_schedule", student_fn, kind, i, k, *given)
-        compare(
-            "sampling_schedule",
-            f"kind={kind!r}, i={i}, k={k}" + (f", c={c}" if given else "") + ", the rest default",
-            float(got) if isinstance(got, int | float) else got,
-            _sampling_schedule(kind, i, k, c),
-            hint="the defaults are c = 0 and eps_min = 0, as the signature states.",
-        )
+        case = f"kind={kind!r}, i={i}, k={k}" + "".join(f", c={c}" for c in given)
+        want = _sampling_schedule(kind, i, k, *given)
+        compare("sampling_schedule", case + ", the rest default", got, want, hint=hint)
     case = "kind='cosine', an unknown kind, i=3, k=0.9"
     try:
         got = call("sampling_schedule", student_fn, "cosine", 3, 0.9)
