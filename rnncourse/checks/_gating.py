@@ -1,8 +1,4 @@
-"""Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU.
-
-Expected values come from torch's ``LSTMCell`` and ``GRUCell`` and from autograd; later
-cells train through the steps, so gradients are compared too.
-"""
+"""Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU."""
 
 from __future__ import annotations
 
@@ -11,8 +7,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import cells, dynamics, lstm_bptt
+from .. import cells, dynamics
 from .._random import generator
+from ..lstm_bptt import lstm_step_forward
 from ._contract import call, check_gradients
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn, torch_module
 from ._sequential import case_name
@@ -64,6 +61,15 @@ def _call_split(name: str, case: str, fn, blocks: int, gates: str, *args, dtype=
                 f"{name}, {case}: {err}. Likely mistake: {_blocks_message(blocks, gates)}"
             ) from err
         raise
+
+
+def _torch_own(kind: str) -> tuple:
+    """``forbidden`` entries for torch's own ``kind`` ("LSTM" or "GRU"): modules, kernels."""
+    kernels = (f"{kind.lower()}_cell", kind.lower())
+    return (
+        *((getattr(torch.nn, m), f"torch.nn.{m}") for m in (f"{kind}Cell", kind)),
+        *((getattr(torch, k), f"torch's {kind} kernel torch.{k} (torch._VF.{k})") for k in kernels),
+    )
 
 
 # input scale, weight scale, dtype per case of lstm_step and gru_step: case 4 has notebook
@@ -187,15 +193,7 @@ def _lstm_pair(h, c) -> torch.Tensor:
 @exercise(
     "06",
     reference=_lstm_step,
-    forbidden=(
-        (torch.nn.LSTMCell, "torch.nn.LSTMCell"),
-        (torch.nn.LSTM, "torch.nn.LSTM"),
-        (torch.lstm_cell, "torch's LSTM kernel torch.lstm_cell (torch._VF.lstm_cell)"),
-        (torch.lstm, "torch's LSTM kernel torch.lstm (torch._VF.lstm)"),
-        cells._lstm_step,
-        cells._lstm_gates,
-        lstm_bptt.lstm_step_forward,
-    ),
+    forbidden=(*_torch_own("LSTM"), cells._lstm_step, cells._lstm_gates, lstm_step_forward),
     gradients=True,
 )
 def lstm_step(student_fn) -> int:
@@ -322,13 +320,7 @@ def cell_state_gradient(student_fn) -> int:
 @exercise(
     "06",
     reference=_gru_step,
-    forbidden=(
-        (torch.nn.GRUCell, "torch.nn.GRUCell"),
-        (torch.nn.GRU, "torch.nn.GRU"),
-        (torch.gru_cell, "torch's GRU kernel torch.gru_cell (torch._VF.gru_cell)"),
-        (torch.gru, "torch's GRU kernel torch.gru (torch._VF.gru)"),
-        cells._gru_step,
-    ),
+    forbidden=(*_torch_own("GRU"), cells._gru_step),
     gradients=True,
 )
 def gru_step(student_fn) -> int:
