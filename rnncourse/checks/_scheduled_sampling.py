@@ -1,9 +1,5 @@
-"""Checker for notebook 07's capstone: a training loop with scheduled sampling.
-
-The student's loop and the reference train the same small model from the same weights and
-draw from the same ``torch.Generator`` in the same order, so every loss and every trained
-weight must agree; a typical mistake changes the draws or the gradients, which names it.
-"""
+"""Checker for notebook 07's capstone: a training loop with scheduled sampling. The student's
+loop and the reference train equal models with equal draws, so losses and weights agree."""
 
 from __future__ import annotations
 

@@ -62,12 +62,9 @@ def _gradients(name: str, fn, args: tuple, wrt: tuple[str, ...], kwargs: dict, s
 
 
 def fed_back_detached(name: str, case: str, fn, args, wrt, variant, kwargs=None) -> None:
-    """Raise :data:`FED_BACK_DETACHED` when ``fn``'s gradients are ``variant``'s (the
-    reference with its fed-back outputs detached), not the reference's.
-
-    Only the weights' gradients (names with a dot: ``net.U``, ``step_fn.0.weight``) are
-    compared, so a feedback detached together with the start value is named too.
-    """
+    """Raise :data:`FED_BACK_DETACHED` when the weights' gradients (``wrt`` names with a dot)
+    through ``fn`` are those of ``variant`` (the reference with its fed-back outputs
+    detached), not the reference's."""
     kwargs, wrt = kwargs or {}, tuple(w for w in wrt if "." in w)
     got = _gradients(name, fn, args, wrt, kwargs, student=True)
     if got is None:
@@ -221,9 +218,8 @@ def _operations(student_fn, T: int) -> int:
     g = generator(175)
     net = _network(g, 1, 2, 4, torch.float32)
     x, y_prev = randn(g, 1, T, 1).float(), randn(g, 1, T, 2).float()
-    return measure_depth(
-        lambda: call("output_feedback", student_fn, net, x, y_prev=y_prev)
-    ).operations
+    run = measure_depth(lambda: call("output_feedback", student_fn, net, x, y_prev=y_prev))
+    return run.operations
 
 
 @exercise(

@@ -132,16 +132,9 @@ def _gradient_by_lag(model, x, y):
     L is ``F.mse_loss(model(x), y)``, the mean over B examples and O outputs, which is
     2 / O times :mod:`rnncourse.bptt`'s loss (half the squared error, averaged over B).
     """
-    params = _parameters(model)
-    nonlinearity = getattr(model.cell, "nonlinearity", "tanh")
-    _, cache = bptt.rnn_forward(
-        params,
-        x.detach().double().numpy(),
-        y.detach().double().numpy(),
-        loss="mse",
-        outputs="last",
-        nonlinearity=nonlinearity,
-    )
+    params, act = _parameters(model), getattr(model.cell, "nonlinearity", "tanh")
+    x_np, y_np = x.detach().double().numpy(), y.detach().double().numpy()
+    _, cache = bptt.rnn_forward(params, x_np, y_np, loss="mse", outputs="last", nonlinearity=act)
     _, dh = bptt.rnn_backward(cache)  # (B, T, H)
     dh = torch.from_numpy(dh) * (2 / y.shape[-1])
     return dh.norm(dim=(0, 2)).flip(0).to(x.dtype)

@@ -1,9 +1,6 @@
 """Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph.
-
-The answer is compared with the same procedure in float64, chunk loss by chunk loss: a
-chunk's loss comes before its update, so the first chunk whose loss differs tells which
-update (or which starting state) first went wrong.
-"""
+The chunk losses are compared with the reference's in float64, and the first that differs
+is named."""
 
 from __future__ import annotations
 
