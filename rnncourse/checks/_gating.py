@@ -354,10 +354,8 @@ def gru_step(student_fn) -> int:
             return (1 - keep) * candidate + keep * old
 
         mistakes = {
-            "z and 1 - z are swapped: the update gate z is the share of the old state "
-            "that is kept (z near 1 copies h), 1 - z the share of the candidate.": (
-                z * n + (1 - z) * h
-            ),
+            "z and 1 - z are swapped: the update gate z is the share of the old state that is kept "
+            "(z near 1 copies h), 1 - z the share of the candidate.": z * n + (1 - z) * h,
             "wrong gate order: torch stores the rows as r, z, n (reset, update, "
             "candidate), not z, r, n.": update(torch.tanh(x_n + z * h_n), keep=r),
             "the reset gate must scale the whole state side of the candidate, its bias "

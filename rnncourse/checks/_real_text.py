@@ -154,10 +154,9 @@ def bigram_nll(student_fn) -> int:
                 f"over alpha needs to show it."
             )
         wrong_tables = {
-            "each column sums to 1, not each row: normalise every row a of the table "
-            "(P(b | a) divides by the total of row a, the pairs that start with a).": (
-                smoothed / smoothed.sum(0, keepdim=True)
-            ),
+            "each column sums to 1, not each row: normalise every row a of the "
+            "table (P(b | a) divides by the total of row a, the pairs that start "
+            "with a).": smoothed / smoothed.sum(0, keepdim=True),
             "alpha is missing from the denominator: divide N[a, b] + alpha by the "
             "total of row a once alpha is added (its counts plus 27 alpha), so that "
             "every row sums to 1.": smoothed / counts.sum(1, keepdim=True),
@@ -192,10 +191,8 @@ def bigram_nll(student_fn) -> int:
             "natural log (torch.log, math.log).": expected / math.log(2),
             "the negative log-likelihoods were summed; return their mean, in nats "
             "per character.": expected * len(_pairs(valid)[0]),
-            "the end of each validation name is not scored: read a name as '.' + "
-            "name + '.', so the last pair (last letter, '.') counts too.": (
-                _nll(rows, valid, end=False)
-            ),
+            "the end of each validation name is not scored: read a name as '.' + name + '.', so "
+            "the last pair (last letter, '.') counts too.": _nll(rows, valid, end=False),
         }
         hint = "average -ln P(b | a) over the pairs of the validation names."
         compare("bigram_nll", case, nll, expected, what="nll", mistakes=wrong_nlls, hint=hint)

@@ -93,9 +93,8 @@ def clip_global_norm(student_fn) -> int:
                 factor(total**2)
             ),
             "the 1e-6 of the denominator is missing or subtracted: the factor divides by "
-            "the norm plus 1e-6, as torch's clipping does (it counts for small gradients).": (
-                factor(total, eps=0)
-            ),
+            "the norm plus 1e-6, as torch's clipping does (it counts for small "
+            "gradients).": factor(total, eps=0),
             "the gradients were scaled to norm 1; the factor brings them to max_norm.": (
                 factor(total, to=1.0)
             ),
@@ -194,22 +193,19 @@ def gradient_by_lag(student_fn) -> int:
         model = _model(g, I, H, O, gain).to(dtype)
         x, y = randn(g, B, T, I).to(dtype), randn(g, B, O).to(dtype)
         case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, O={O}{', float64' * (dtype == f64)})"
-        for p in model.parameters():
-            p.grad = None
+        model.zero_grad(set_to_none=True)
+        errors = {  # words of torch's error: the likely mistake
+            "dtype": OTHER_DTYPE,
+            "not have been used in the graph": "the gradient was asked for with respect to "
+            "tensors the loss does not depend on (copies of the states, or states of a "
+            "second run); keep the very tensors that the loop passes from step to step.",
+            "does not require grad": "the states were computed without autograd's graph "
+            "(under torch.no_grad(), or detached).",
+        }
         try:
             got = call("gradient_by_lag", student_fn, model, x.clone(), y.clone(), dtype=dtype)
         except StudentCodeError as err:
-            raise with_hint(
-                err,
-                {
-                    "dtype": OTHER_DTYPE,
-                    "not have been used in the graph": "the gradient was asked for with respect to "
-                    "tensors the loss does not depend on (copies of the states, or states of a "
-                    "second run); keep the very tensors that the loop passes from step to step.",
-                    "does not require grad": "the states were computed without autograd's graph "
-                    "(under torch.no_grad(), or detached).",
-                },
-            ) from err.__cause__
+            raise with_hint(err, errors) from err.__cause__
         if any(p.grad is not None for p in model.parameters()):
             raise CheckFailed(
                 f"gradient_by_lag, {case}: it changed the model's gradients (.grad). Likely "
@@ -228,11 +224,10 @@ def gradient_by_lag(student_fn) -> int:
             "units together.": dh.norm(dim=2).mean(1).flip(0),
             "the gradients with respect to the inputs x(t) were taken; the log is about "
             "the states h(t).": dx.norm(dim=(0, 2)).flip(0),
-            "only the last state receives a gradient: it was taken with respect to copies "
-            "of the states (a stacked tensor) that the loss reaches only at the last step; "
-            "take it with respect to the states the recurrence itself passes on.": (
-                torch.cat([expected[:1], zeros])
-            ),
+            "only the last state receives a gradient: it was taken with respect to "
+            "copies of the states (a stacked tensor) that the loss reaches only at the "
+            "last step; take it with respect to the states the recurrence itself passes "
+            "on.": torch.cat([expected[:1], zeros]),
             "the states are shifted by one step: h(0) was kept and h(T) left out; the log "
             "holds h(1) ... h(T).": torch.stack([dh0, *dh[:-1]]).norm(dim=(1, 2)).flip(0),
             "the loss was summed over the examples and outputs; the loss is the mean "
