@@ -81,8 +81,8 @@ def _unseen(train, valid) -> tuple[str, str] | None:
 def _split_answer(case: str, got):
     """The answer's ``(nll as a float, probs)``, or a message naming what came back."""
     if not (isinstance(got, tuple | list) and len(got) == 2):
-        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else None
-        what = f"a tensor of shape {shape}" if shape is not None else type(got).__name__
+        tensor = isinstance(got, torch.Tensor)
+        what = f"a tensor of shape {tuple(got.shape)}" if tensor else type(got).__name__
         raise CheckFailed(
             f"bigram_nll, {case}: expected a pair (nll, probs), got {what}. Likely mistake: "
             f"return both, the mean NLL on the validation names and the (27, 27) table."

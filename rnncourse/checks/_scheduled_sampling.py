@@ -17,6 +17,7 @@ from .._random import generator
 from ._contract import call
 from ._framework import close, compare, exercise, torch_module
 from ._generation import course
+from ._truncation import weights
 
 UPDATES = 4  # eps = 0.85, 0.65, 0.45, 0.25 at updates 0..3: both kinds of input occur
 
@@ -174,10 +175,6 @@ def _case(seed: int, B: int, T: int, D: int, V: int | None, dtype: torch.dtype):
     return (lambda: _Net(1000 + seed, D, 4, V, dtype)), batches
 
 
-def _weights(net) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
-
-
 def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
     """Train a fresh model with the student's ``fn``: (losses, trained weights)."""
     net = make()
@@ -189,7 +186,7 @@ def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
     )  # fmt: skip
     if isinstance(losses, list | tuple) and all(isinstance(v, torch.Tensor) for v in losses):
         losses = [float(v.detach()) for v in losses]
-    return losses, _weights(net)
+    return losses, weights(net)
 
 
 def _course(make, batches, draws_seed: int, tokens: bool, variant: str | None = None):
@@ -197,7 +194,7 @@ def _course(make, batches, draws_seed: int, tokens: bool, variant: str | None = 
     net = make()
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
     runs = _variants(net.step, opt, copy.deepcopy(batches), generator(draws_seed), tokens)
-    return runs[variant](), _weights(net)
+    return runs[variant](), weights(net)
 
 
 @exercise("07", reference=_reference, forbidden=course("scheduled_sampling"))

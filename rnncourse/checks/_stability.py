@@ -162,16 +162,13 @@ def jacobian_product_norm(student_fn) -> int:
         tol = 1e-6 if dtype == f64 else 1e-4
         compare("jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=tol)
     g = generator(139)
-    must_raise(
-        "jacobian_product_norm",
-        'case with nonlinearity="sigmoid"',
-        student_fn,
-        randn(g, 3, 3),
-        torch.rand(4, 3, generator=g, dtype=torch.float64),
-        "sigmoid",
-        why="an unknown nonlinearity falls through to one of the two formulas; raise "
-        'ValueError naming "tanh" and "relu", so that a typo fails loudly.',
+    why = (
+        "an unknown nonlinearity falls through to one of the two formulas; raise ValueError "
+        'naming "tanh" and "relu", so that a typo fails loudly.'
     )
+    W, hs = randn(g, 3, 3), torch.rand(4, 3, generator=g, dtype=torch.float64)
+    case = 'case with nonlinearity="sigmoid"'
+    must_raise("jacobian_product_norm", case, student_fn, W, hs, "sigmoid", why=why)
     return len(cases) + 1
 
 
@@ -267,15 +264,12 @@ def predict_regime(student_fn) -> int:
             f"predict_regime, case {k + 1} (eigenvalues {eig}, {nl}): expected {w!r}, got "
             f"{g!r}." + (f" Likely mistake: {likely}" if likely else "")
         )
-    must_raise(
-        "predict_regime",
-        'case with nonlinearity="softplus"',
-        student_fn,
-        torch.tensor([0.5, 0.2]),
-        "softplus",
-        why='an unknown nonlinearity must raise ValueError naming "linear", "tanh" '
-        'and "sigmoid" (a dictionary lookup raises KeyError).',
+    why = (
+        'an unknown nonlinearity must raise ValueError naming "linear", "tanh" and "sigmoid" (a '
+        "dictionary lookup raises KeyError)."
     )
+    case = 'case with nonlinearity="softplus"'
+    must_raise("predict_regime", case, student_fn, torch.tensor([0.5, 0.2]), "softplus", why=why)
     return len(cases) + 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import parameters_to_vector
 
 from .._random import generator
 from ._contract import call
@@ -102,17 +103,16 @@ def _model(seed: int, I: int, H: int, O: int, lr: float, dtype):
     return cell, readout, torch.optim.SGD([*cell.parameters(), *readout.parameters()], lr=lr)
 
 
-def _weights(cell, readout) -> torch.Tensor:
-    """Every parameter as one float64 vector, in a fixed order."""
-    params = (*cell.parameters(), *readout.parameters())
-    return torch.cat([p.detach().double().reshape(-1) for p in params])
+def weights(*modules) -> torch.Tensor:
+    """Every parameter of ``modules`` as one vector, in a fixed order."""
+    return parameters_to_vector([p for m in modules for p in m.parameters()]).detach()
 
 
 def _run(seed, x, y, k, H, lr, **change):
     """Run ``_chunked`` in float64 on a fresh model: (chunk losses, weights after)."""
     cell, readout, opt = _model(seed, x.shape[-1], H, y.shape[-1], lr, torch.float64)
     losses = _chunked(cell, readout, x, y, k, opt, **change)
-    return torch.tensor(losses, dtype=torch.float64), _weights(cell, readout)
+    return torch.tensor(losses, dtype=torch.float64), weights(cell, readout)
 
 
 @exercise("03", reference=_tbptt_chunks)
@@ -136,7 +136,7 @@ def tbptt_chunks(student_fn) -> int:
         case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
         g = generator(seed + 1)
         x, y = randn(g, B, T, I), randn(g, B, T, O)
-        losses, weights = _run(seed, x, y, k, H, lr)
+        losses, trained = _run(seed, x, y, k, H, lr)
         wrong = [(m, *_run(seed, x, y, k, H, lr, **change)) for m, change in _WRONG.items()]
         cell, readout, opt = _model(seed, I, H, O, lr, dtype)
         args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
@@ -171,7 +171,7 @@ def tbptt_chunks(student_fn) -> int:
             raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
         try:
             mistakes = [(m, wrong_weights) for m, _, wrong_weights in wrong]
-            compare("tbptt_chunks", case, _weights(cell, readout), weights, mistakes=mistakes,
+            compare("tbptt_chunks", case, weights(cell, readout), trained, mistakes=mistakes,
                     what="weights after the last chunk", **tolerance)  # fmt: skip
         except CheckFailed as err:
             last = "\n  Every chunk's loss agrees: only the last update differs."
