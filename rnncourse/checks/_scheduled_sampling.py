@@ -228,25 +228,13 @@ def train_scheduled_sampling(student_fn) -> int:
             continue
         losses, right = train()
         runs = {bug: train(bug) for bug in MISTAKES if bug != ("no_detach" if tokens else "argmax")}
-        compare(
-            "train_scheduled_sampling",
-            label,
-            got,
-            losses,
-            mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
-            shape_hints={(): "return the list of losses, one per update, not only the last."},
-            hint="follow the order of the draws: per step, the sample (tokens only), "
-            "then one coin per sequence, both from `generator`.",
-            what="losses",
-        )
-        compare(
-            "train_scheduled_sampling",
-            label,
-            weights,
-            right,
-            mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
-            hint="the losses agree but the trained weights do not: zero the gradients, "
-            "backpropagate and take one optimizer step per update.",
-            what="trained weights",
-        )
+        compare("train_scheduled_sampling", label, got, losses, what="losses",
+                mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
+                shape_hints={(): "return the list of losses, one per update, not only the last."},
+                hint="follow the order of the draws: per step, the sample (tokens only), "
+                "then one coin per sequence, both from `generator`.")  # fmt: skip
+        compare("train_scheduled_sampling", label, weights, right, what="trained weights",
+                mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
+                hint="the losses agree but the trained weights do not: zero the gradients, "
+                "backpropagate and take one optimizer step per update.")  # fmt: skip
     return len(cases)

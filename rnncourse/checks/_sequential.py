@@ -364,12 +364,8 @@ def free_running(student_fn) -> int:
             step64, wrt = _Step(generator(95), D, H, torch.float64), ("first",)
             wrt += tuple(f"step_fn.{n}" for n, _ in step64.named_parameters())
             fed_back_detached(
-                "free_running",
-                case,
-                student_fn,
-                (step64, first.double(), steps),
-                wrt,
+                "free_running", case, student_fn, (step64, first.double(), steps), wrt,
                 lambda s, x, n: generation.free_running(s, x, n, to_input=torch.Tensor.detach)[0],
-            )
+            )  # fmt: skip
             check_gradients("free_running", "case 1", student_fn, (step64, first, steps), wrt=wrt)
     return len(cases)
