@@ -131,30 +131,27 @@ def jacobian_product_norm(student_fn) -> int:
                 "where numbers below about 1e-38 are 0. Keep the inputs' dtype (float64 "
                 "here) for every tensor you make."
             ] = 0.0
-        mistakes.update(
-            {
-                "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
-                    _norm(_product([W] * (T - 1), W))
-                ),
-                "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
-                    _norm(_chain(d, W, range(T)))
-                ),
-                "each factor used the slopes of the step before: the factor of step t holds "
-                "φ'(a(t)), read off h(t).": _norm(_chain(d[:-1], W, range(T - 1))),
-                "the slopes scale the columns of W (W diag(φ')); they scale its rows: "
-                "diag(φ'(a(t))) W, one slope per unit of the new state.": _norm(
-                    _product([W * d[t] for t in steps], W)
-                ),
-                "the norms of the factors were multiplied; take the norm of the "
-                "product (it can be much smaller).": math.prod(_norm(f) for f in factors),
-                "the Frobenius norm was used; the spectral norm is the largest singular "
-                "value.": float(torch.linalg.matrix_norm(_product(factors, W), "fro")),
-                "the factors are multiplied in the wrong order: the latest step goes on "
-                "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _norm(
-                    _product(factors[::-1], W)
-                ),
-            }
-        )
+        mistakes |= {
+            "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
+                _norm(_product([W] * (T - 1), W))
+            ),
+            "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
+                _norm(_chain(d, W, range(T)))
+            ),
+            "each factor used the slopes of the step before: the factor of step t holds "
+            "φ'(a(t)), read off h(t).": _norm(_chain(d[:-1], W, range(T - 1))),
+            "the slopes scale the columns of W (W diag(φ')); they scale its rows: "
+            "diag(φ'(a(t))) W, one slope per unit of the new state.": _norm(
+                _product([W * d[t] for t in steps], W)
+            ),
+            "the norms of the factors were multiplied; take the norm of the "
+            "product (it can be much smaller).": math.prod(_norm(f) for f in factors),
+            "the Frobenius norm was used; the spectral norm is the largest singular value.": float(
+                torch.linalg.matrix_norm(_product(factors, W), "fro")
+            ),
+            "the factors are multiplied in the wrong order: the latest step goes on "
+            "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _norm(_product(factors[::-1], W)),
+        }
         if nl == "tanh":
             mistakes[
                 "tanh was applied again: h(t) already is tanh(a(t)), so the slope is 1 - h(t)**2."
