@@ -1,5 +1,4 @@
-"""Checker for notebook 07's capstone: a training loop with scheduled sampling. The student's
-loop and the reference train equal models with equal draws, so losses and weights agree."""
+"""Checker for notebook 07's capstone: a training loop with scheduled sampling."""
 
 from __future__ import annotations
 

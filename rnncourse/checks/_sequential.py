@@ -1,6 +1,4 @@
-"""Checkers for notebook 04: teacher-forced inputs, an output-feedback network run both ways,
-and free running. Later cells train through them, so gradients are compared too, and a
-fed-back output cut from the graph is named."""
+"""Checkers for notebook 04: teacher-forced inputs, output feedback, free running."""
 
 from __future__ import annotations
 

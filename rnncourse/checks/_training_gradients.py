@@ -1,5 +1,4 @@
-"""Checkers for notebook 05's sections on training: clipping by the global norm, and the
-gradient's norm by lag, ||dL/dh(T - k)||, which notebook 05 logs while it trains."""
+"""Checkers for notebook 05's training sections: clipping, and the gradient's norm by lag."""
 
 from __future__ import annotations
 

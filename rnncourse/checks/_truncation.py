@@ -1,6 +1,4 @@
-"""Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph.
-The chunk losses are compared with the reference's in float64, and the first that differs
-is named."""
+"""Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph."""
 
 from __future__ import annotations
 
@@ -28,10 +26,9 @@ STATE_DTYPE = (
 def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
     """Which chunk's loss first differs, and what that says; "" when the lengths differ."""
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        return ""
-    off = np.flatnonzero(~np.isclose(got, expected, atol=atol, rtol=rtol))
-    if off.size == 0:
+    same = got.shape == expected.shape
+    off = np.flatnonzero(~np.isclose(got, expected, atol=atol, rtol=rtol)) if same else []
+    if len(off) == 0:
         return ""
     j = int(off[0])
     if j == 0:
