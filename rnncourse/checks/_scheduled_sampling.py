@@ -220,10 +220,10 @@ def train_scheduled_sampling(student_fn) -> int:
         make, batches = _case(130 + seed, B, T, D, V, dtype)
         kind = f"tokens, V={V}" if tokens else f"values, D={D}, {str(dtype)[6:]}"
         label = f"case {seed + 1} ({kind}, B={B}, T={T}, {UPDATES} updates)"
-        got, weights = _student(student_fn, make, batches, 7 + seed, tokens, dtype)
+        got, trained = _student(student_fn, make, batches, 7 + seed, tokens, dtype)
         train = functools.partial(_course, make, batches, 7 + seed, tokens)
         valid = (train(v) for v in (None, *VALID) if v != "multinomial" or tokens)
-        if any(close(got, losses) and close(weights, right) for losses, right in valid):
+        if any(close(got, losses) and close(trained, right) for losses, right in valid):
             continue
         losses, right = train()
         runs = {bug: train(bug) for bug in MISTAKES if bug != ("no_detach" if tokens else "argmax")}
@@ -232,7 +232,7 @@ def train_scheduled_sampling(student_fn) -> int:
                 shape_hints={(): "return the list of losses, one per update, not only the last."},
                 hint="follow the order of the draws: per step, the sample (tokens only), "
                 "then one coin per sequence, both from `generator`.")  # fmt: skip
-        compare("train_scheduled_sampling", label, weights, right, what="trained weights",
+        compare("train_scheduled_sampling", label, trained, right, what="trained weights",
                 mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
                 hint="the losses agree but the trained weights do not: zero the gradients, "
                 "backpropagate and take one optimizer step per update.")  # fmt: skip
