@@ -95,11 +95,8 @@ def _cell_cases(cls, first_seed: int, sizes):
     gradients=True,
 )
 def gated_leaky_step(student_fn) -> int:
-    """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x`` (B, H).
-
-    s, x (B, H); theta (B, H) or (H,); passed by position. Logits of +-100 must not
-    overflow; gradients reach s, x and theta.
-    """
+    """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x`` (B, H): s, x (B, H),
+    theta (B, H) or (H,), by position; logits up to +-100. Gradients reach s, x and theta."""
     cases = [  # B, H, theta per example, logits of +-100, dtype
         (3, 4, True, False, F32),
         (5, 3, False, False, F32),
@@ -142,11 +139,8 @@ def gated_leaky_step(student_fn) -> int:
 
 @exercise("06", reference=_time_constant, forbidden=(dynamics.time_constant, dynamics.half_life))
 def time_constant(student_fn) -> int:
-    """Check ``time_constant(gate) -> tau = -1 / log(gate)``, in steps.
-
-    gate: values in (0, 1), any shape (0-d too); tau has gate's shape and dtype. The gates
-    reach 1e-6 and 1 - 2**-20.
-    """
+    """Check ``time_constant(gate) -> tau = -1 / log(gate)``, in steps: gate in (0, 1), any
+    shape (0-d too), down to 1e-6 and up to 1 - 2**-20; tau has gate's shape and dtype."""
     cases = [
         (torch.tensor([0.5, 0.9, 0.99]), F32),
         (torch.tensor([[0.1, 0.7], [0.95, 0.999]]), F32),
@@ -197,12 +191,9 @@ def _lstm_pair(h, c) -> torch.Tensor:
     gradients=True,
 )
 def lstm_step(student_fn) -> int:
-    """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell.
-
-    x (B, I), h, c (B, H), U (4H, I), W (4H, H), b (4H,), rows in torch's gate order i, f,
-    g, o; h_new, c_new (B, H). H >= 5, where a split into 5 pieces no longer gives four
-    blocks of H. Gradients reach every input and weight.
-    """
+    """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell: x (B, I),
+    h, c (B, H), U (4H, I), W (4H, H), b (4H,), rows in torch's gate order i, f, g, o; h_new,
+    c_new (B, H). H >= 5, so that a split into 5 pieces shows. Gradients reach every input."""
     sizes = [(3, 5, 2), (1, 6, 3), (4, 7, 5), (5, 128, 32), (2, 5, 3)]  # B, H, I
     for seed, case, dtype, g, ref, x, h in _cell_cases(torch.nn.LSTMCell, 170, sizes):
         B, H = h.shape
@@ -274,12 +265,9 @@ def _autograd_cell_gradient(f: torch.Tensor) -> torch.Tensor:
 
 @exercise("06", reference=_cell_state_gradient)
 def cell_state_gradient(student_fn) -> int:
-    """Check ``cell_state_gradient(f) -> grads`` for c_t = f_t * c_{t-1} + i_t * g_t.
-
-    f: (B, T, H) forget gates. Returns (B, T, H), entry t = dc_T/dc_t = f_{t+1} * ... * f_T
-    (the last 1). Compared with autograd up to T = 1024, also where a running product of
-    small gates underflows (a product divided by a product gives 0 / 0).
-    """
+    """Check ``cell_state_gradient(f) -> grads`` for c_t = f_t * c_{t-1} + i_t * g_t: f (B, T, H)
+    forget gates; entry t of grads (B, T, H) is dc_T/dc_t = f_{t+1} * ... * f_T (the last 1).
+    Up to T = 1024, also where a running product of small gates underflows."""
     cases = [  # B, T, H, lowest gate, dtype
         (3, 4, 2, 0.0, F32),
         (1, 6, 2, 0.0, F32),
@@ -324,12 +312,10 @@ def cell_state_gradient(student_fn) -> int:
     gradients=True,
 )
 def gru_step(student_fn) -> int:
-    """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` (B, H) against torch.nn.GRUCell.
-
-    x (B, I), h (B, H), U (3H, I), W (3H, H), b_x, b_h (3H,), rows in torch's gate order r,
-    z, n: n = tanh(U_n x + b_xn + r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h. H is no
-    multiple of B or I, so a wrong split shows. Gradients reach every input and weight.
-    """
+    """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` (B, H) against torch.nn.GRUCell: x (B, I),
+    h (B, H), U (3H, I), W (3H, H), b_x, b_h (3H,), rows in torch's gate order r, z, n:
+    n = tanh(U_n x + b_xn + r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h. H is no
+    multiple of B or I, so a wrong split shows. Gradients reach every input and weight."""
     sizes = [(3, 4, 5), (5, 3, 2), (1, 6, 4), (7, 128, 32), (2, 5, 3)]  # B, H, I
     for seed, case, dtype, _, ref, x, h in _cell_cases(torch.nn.GRUCell, 190, sizes):
         B, H = h.shape

@@ -29,11 +29,8 @@ def _next_token_targets(tokens):
 
 @exercise("07", reference=_next_token_targets)
 def next_token_targets(student_fn) -> int:
-    """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
-
-    tokens (B, T) int64. Returns inputs = tokens[:, :-1] and targets = tokens[:, 1:],
-    both (B, T - 1): at each step the model reads a token and predicts the next one.
-    """
+    """Check ``next_token_targets(tokens) -> (inputs, targets)``: tokens (B, T) int64; inputs =
+    tokens[:, :-1] and targets = tokens[:, 1:], both (B, T - 1)."""
     cases = [(2, 6), (3, 4), (1, 8), (4, 2)]
     for seed, (B, T) in enumerate(cases):
         tokens = torch.randint(0, 20, (B, T), generator=generator(110 + seed))
@@ -106,8 +103,38 @@ def _counts_agree(tokens: torch.Tensor, probs: torch.Tensor) -> bool:
     return counts.numel() == probs.numel() and bool(((counts - n * probs).abs() <= spread).all())
 
 
-def _check_draws(student_fn) -> None:
-    """Sampling, not argmax: on a flat model the tokens follow softmax(logits) at each step."""
+@exercise("07", reference=_sampling_loop, forbidden=course("sample_sequence", "free_running"))
+def sampling_loop(student_fn) -> int:
+    """Check ``sampling_loop(step_fn, start, steps) -> tokens`` (B, steps) int64, without
+    ``start`` (B,): ``step_fn(token (B,), h) -> (logits (B, V), h)``, h ``None`` at first; each
+    step draws a token from softmax(logits) and feeds it back."""
+    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
+    for seed, (B, V, steps) in enumerate(cases):
+        g = generator(100 + seed)
+        step = _token_model(g, V)
+        start = torch.randint(0, V, (B,), generator=g)
+        got = call("sampling_loop", student_fn, step, start.clone(), steps)
+        right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
+        mistakes = {
+            "the sampled token is not fed back: every step read `start`.": (
+                generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
+            ),
+            "the state is not carried: each step must get the state the previous step "
+            "returned.": generation.sample_sequence(
+                lambda token, h, s=step: s(token, None), start, steps
+            ),
+            "`start` was returned as the first token; return only sampled tokens.": (
+                torch.cat([start[:, None], right[:, :-1]], 1)
+            ),
+        }
+        hints = {
+            (B, steps, V): "the logits were returned; sample a token from each.",
+            (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
+            (steps, B): "the result is time-first; stack the steps along dim=1.",
+        }
+        case = f"case {seed + 1} (B={B}, V={V}, steps={steps})"
+        compare("sampling_loop", case, got, right, mistakes=mistakes, shape_hints=hints)
+    # sampling, not argmax: on a flat model the tokens follow softmax(logits) at each step
     start = torch.zeros(SAMPLES, dtype=torch.long)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(2024)  # the student may draw from torch's global generator
@@ -137,43 +164,6 @@ def _check_draws(student_fn) -> None:
                 "mistake: the token fed back is not the one returned (feed back and return "
                 "the same draw)."
             )
-
-
-@exercise("07", reference=_sampling_loop, forbidden=course("sample_sequence", "free_running"))
-def sampling_loop(student_fn) -> int:
-    """Check ``sampling_loop(step_fn, start, steps) -> tokens`` (B, steps) int64.
-
-    ``step_fn(token (B,), h) -> (logits (B, V), h)``, h ``None`` at the start; start (B,)
-    int64. Each step draws a token from softmax(logits) and feeds it back; ``start`` is not
-    returned. Compared exactly on confident models, then in distribution on a flat one.
-    """
-    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
-    for seed, (B, V, steps) in enumerate(cases):
-        g = generator(100 + seed)
-        step = _token_model(g, V)
-        start = torch.randint(0, V, (B,), generator=g)
-        got = call("sampling_loop", student_fn, step, start.clone(), steps)
-        right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
-        mistakes = {
-            "the sampled token is not fed back: every step read `start`.": (
-                generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
-            ),
-            "the state is not carried: each step must get the state the previous step "
-            "returned.": generation.sample_sequence(
-                lambda token, h, s=step: s(token, None), start, steps
-            ),
-            "`start` was returned as the first token; return only sampled tokens.": (
-                torch.cat([start[:, None], right[:, :-1]], 1)
-            ),
-        }
-        hints = {
-            (B, steps, V): "the logits were returned; sample a token from each.",
-            (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
-            (steps, B): "the result is time-first; stack the steps along dim=1.",
-        }
-        case = f"case {seed + 1} (B={B}, V={V}, steps={steps})"
-        compare("sampling_loop", case, got, right, mistakes=mistakes, shape_hints=hints)
-    _check_draws(student_fn)
     return len(cases) + 1
 
 
@@ -227,12 +217,9 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
     forbidden=course("LinearSchedule", "ExponentialSchedule", "InverseSigmoidSchedule"),
 )
 def sampling_schedule(student_fn) -> int:
-    """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
-
-    eps, the probability of the TRUE previous token at update i: "linear" max(eps_min,
-    k - c i); "exponential" k**i (k < 1); "inverse_sigmoid" k / (k + exp(i / k)) (k >= 1);
-    any other kind raises ValueError.
-    """
+    """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``, the probability of the
+    TRUE token at update i: "linear" max(eps_min, k - c i); "exponential" k**i (k < 1);
+    "inverse_sigmoid" k / (k + exp(i / k)) (k >= 1); any other kind raises ValueError."""
     exponential = [(0, 0.97), (10, 0.97), (5, 0.9), (50, 0.99)]
     inverse_sigmoid = [(0, 20.0), (40, 20.0), (12, 5.0), (300, 100.0)]
     cases = (
@@ -296,13 +283,10 @@ def _coin_flip_inputs(true_input, model_output, eps, generator):
     forbidden=course("scheduled_sampling_step", "scheduled_sampling"),
 )
 def coin_flip_inputs(student_fn) -> int:
-    """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs``.
-
-    true_input, model_output: (B, D) values or (B,) token ids of one dtype; one coin per
-    sequence, ``torch.rand(B, generator=generator) < eps``, picks the true input (True) or
-    the detached model output. Returns inputs like true_input. Cases include B = D, token
-    ids, and eps at 0 and 1.
-    """
+    """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs`` like
+    true_input: both (B, D) values or (B,) token ids of one dtype; one coin per sequence,
+    ``torch.rand(B, generator=generator) < eps``, picks the true input (True) or the detached
+    model output. B = D, token ids and eps of 0 and 1 are among the cases."""
     cases = [
         (4, 4, 0.3, torch.float32),
         (3, 2, 0.5, torch.float32),

@@ -52,13 +52,10 @@ def _table(names, alpha, **frame) -> torch.Tensor:
 
 
 def _bigram_nll(train_names, valid_names, alpha=1.0):
-    """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts.
-
-    Names (lists of lower-case str) are read as ``'.' + name + '.'`` over the tokens '.',
-    'a' ... 'z'; probs (27, 27) is P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha),
-    N counted on the training names; nll, a float, the mean -ln P(b | a) over the pairs of
-    the validation names.
-    """
+    """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts. Names (lists of lower-case
+    str) are read as ``'.' + name + '.'`` over the tokens '.', 'a' ... 'z'; probs (27, 27) is
+    P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha), N counted on the training
+    names; nll, a float, the mean -ln P(b | a) over the pairs of the validation names."""
     probs = _table(train_names, alpha)
     return _nll(probs, valid_names), probs
 
@@ -100,13 +97,10 @@ def _split_answer(case: str, got):
 
 @exercise("09", reference=_bigram_nll)
 def bigram_nll(student_fn) -> int:
-    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)``.
-
-    nll in nats per character, probs (27, 27), as :func:`_bigram_nll` computes them. Row and
-    column totals of the counts agree (names start and end with '.'), so a table normalised
-    along the wrong axis scores the same NLL: the table itself is checked. ``alpha = 0`` is
-    allowed; a validation pair unseen in training then makes the NLL infinite.
-    """
+    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)`` as
+    :func:`_bigram_nll`: nll in nats per character, probs (27, 27), checked itself (a table
+    normalised along the wrong axis scores the same NLL). ``alpha = 0`` is allowed; a
+    validation pair unseen in training then makes the NLL infinite."""
     names = load_names()
     g = generator(900)
     real = names[:300:3] + names[1000:1200]

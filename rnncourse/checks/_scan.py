@@ -190,11 +190,9 @@ def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tens
     gradients=True,
 )
 def scan_equals_loop(student_fn) -> int:
-    """Check ``linear_scan(a, b) -> hs``: all states of h_t = a_t * h_{t-1} + b_t, h_0 = 0.
-
-    a, b (B, T, H); hs (B, T, H), h_1 ... h_T. Up to T = 3000 with gates whose running
-    product underflows; gradients reach a and b; no loop over time.
-    """
+    """Check ``linear_scan(a, b) -> hs``, all states h_1 ... h_T of h_t = a_t * h_{t-1} + b_t,
+    h_0 = 0: a, b, hs (B, T, H). Up to T = 3000 with gates whose running product underflows;
+    gradients reach a and b; no loop over time."""
     cases = [  # B, T, H, decays, dtype
         (2, 5, 3, "any", F32),
         (1, 8, 2, "any", F32),
@@ -279,12 +277,10 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
     gradients=True,
 )
 def min_gru_forward(student_fn) -> int:
-    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs`` on the student's own scan.
-
+    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs`` on the student's own scan:
     z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n, h(t) = (1 - z(t)) * h(t-1) +
     z(t) * n(t); x (B, T, I), h0 (B, H), U_z, U_n (H, I), b_z, b_n (H,); hs (B, T, H),
-    h(1) ... h(T). Gradients reach every input and weight; no loop over time.
-    """
+    h(1) ... h(T). Gradients reach every input and weight; no loop over time."""
     cases = [  # B, T, I, H, weight scale, dtype
         (2, 6, 3, 4, 0.8, F32),
         (1, 9, 2, 3, 0.8, F32),

@@ -86,12 +86,9 @@ def _teacher_forced_inputs(targets, start):
     gradients=True,
 )
 def teacher_forced_inputs(student_fn) -> int:
-    """Check ``teacher_forced_inputs(targets, start) -> inputs``.
-
-    targets (B, T) int64 token ids or (B, T, D) float vectors; start, a number. Returns
-    inputs of the targets' shape and dtype: inputs[:, 0] = start, inputs[:, t] =
-    targets[:, t - 1]. Gradients reach the vectors.
-    """
+    """Check ``teacher_forced_inputs(targets, start) -> inputs``: targets (B, T) int64 token ids or
+    (B, T, D) float vectors, start a number; inputs of the targets' shape and dtype,
+    inputs[:, 0] = start, inputs[:, t] = targets[:, t - 1]. Gradients reach the vectors."""
     cases = [  # B, T, start, D (0: token ids), dtype of the vectors
         (3, 5, 0, 0, None),
         (1, 6, 7, 0, None),
@@ -163,11 +160,8 @@ def _free(net, x, y0, step=None, **options):
 
 
 def _output_feedback(net, x, y_prev=None, y0=None):
-    """The reference, from the weights of ``net``: o (B, T, O).
-
-    Teacher forced when ``y_prev`` (B, T, O) is given, else free running from ``y0`` (B, O)
-    (zeros if None).
-    """
+    """The reference, from the weights of ``net``: o (B, T, O), teacher forced when ``y_prev``
+    (B, T, O) is given, else free running from ``y0`` (B, O) (zeros if None)."""
     if y_prev is not None:
         return sequences.OutputFeedback._step(net, x, y_prev)
     return _free(net, x, x.new_zeros(x.shape[0], net.V.shape[0]) if y0 is None else y0)
@@ -233,13 +227,11 @@ def _operations(student_fn, T: int) -> int:
     gradients=True,
 )
 def output_feedback(student_fn) -> int:
-    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o`` (B, T, O).
-
-    h(t) = tanh(U x(t) + R y(t-1) + b), o(t) = V h(t) + b_o, with ``net.U`` (H, I), ``net.R``
-    (H, O), ``net.b`` (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). Given ``y_prev``
-    (B, T, O), teacher forced, all steps at once (the operation count may not grow with T);
-    else free running from ``y0`` (B, O) (zeros if None). Gradients reach every input.
-    """
+    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o`` (B, T, O): h(t) = tanh(U x(t)
+    + R y(t-1) + b), o(t) = V h(t) + b_o, with ``net.U`` (H, I), ``net.R`` (H, O), ``net.b``
+    (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). Given ``y_prev`` (B, T, O), all
+    steps at once (the operation count may not grow with T); else free running from ``y0``
+    (B, O) (zeros if None). Gradients reach every input."""
     cases = [  # B, T, I, O, H, y0 given, dtype
         (3, 5, 1, 2, 6, True, torch.float32),
         (1, 6, 3, 3, 5, False, torch.float32),
@@ -333,11 +325,9 @@ def _mistakes(step, first, steps) -> dict:
     gradients=True,
 )
 def free_running(student_fn) -> int:
-    """Check ``free_running(step_fn, first, steps) -> ys`` (B, steps, D).
-
-    ``step_fn(x (B, D), h) -> (y (B, D), h)``, h ``None`` at the start; from ``first`` (B, D)
-    each output is fed back as the next input. Gradients reach ``first`` and the weights.
-    """
+    """Check ``free_running(step_fn, first, steps) -> ys`` (B, steps, D): ``step_fn(x (B, D), h)
+    -> (y (B, D), h)``, h ``None`` at the start; from ``first`` (B, D) each output is fed back
+    as the next input. Gradients reach ``first`` and the weights."""
     cases = [  # B, D, H, steps, dtype
         (3, 3, 4, 5, torch.float32),
         (1, 2, 3, 4, torch.float32),

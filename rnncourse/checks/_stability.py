@@ -84,13 +84,10 @@ def _run(W, U, b, x, act, h):
     forbidden=(dynamics.jacobian_products, dynamics.jacobian_norms),
 )
 def jacobian_product_norm(student_fn) -> int:
-    """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
-
-    For h(t) = phi(W h(t-1) + U x(t) + b): W (H, H); hs (T, H), the states h(1) ... h(T);
-    nonlinearity "tanh" or "relu" (else ValueError). Returns the spectral norm of
-    dh(T)/dh(1) = diag(phi'(a(T))) W ... diag(phi'(a(2))) W, phi' read off the states.
-    Compared with autograd's Jacobian, relatively, from T = 1 to T = 400 (float64, ~1e-176).
-    """
+    """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``: W (H, H), hs (T, H) the
+    states h(1) ... h(T) of h(t) = phi(W h(t-1) + U x(t) + b), nonlinearity "tanh" or "relu"
+    (else ValueError); the spectral norm of dh(T)/dh(1), phi' read off the states. Compared
+    with autograd's Jacobian, relatively, from T = 1 to T = 400 (float64, ~1e-176)."""
     f32, f64 = torch.float32, torch.float64
     cases = [  # H, T, nonlinearity, scale of W, scale of U, dtype
         (3, 4, "tanh", 1.0, 1.0, f32),
@@ -214,13 +211,10 @@ REGIME_MISTAKES = {
 
 @exercise("05", reference=_predict_regime)
 def predict_regime(student_fn) -> int:
-    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``.
-
-    eigenvalues: a (H,) tensor (real or complex, any order) of W; nonlinearity: "linear",
-    "tanh" or "sigmoid" (else ValueError), whose largest slope is gamma. "explode" when
-    gamma * rho(W) > 1 (rho(W) = max|eigenvalue|), "vanish" when < 1, "neither" within 1e-6
-    of 1. Cases lie on and near every boundary.
-    """
+    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``:
+    eigenvalues (H,) of W, real or complex, any order; nonlinearity "linear", "tanh" or
+    "sigmoid" (else ValueError), largest slope gamma. "explode" when gamma * max|eigenvalue| >
+    1, "vanish" when < 1, "neither" within 1e-6; cases lie on and near every boundary."""
     cases = [
         ([0.5, 0.9], "linear"),
         ([1.2, 0.3], "linear"),
@@ -332,12 +326,9 @@ def _why_not_steady(W) -> str:
     forbidden=((torch.nn.init.orthogonal_, "torch.nn.init.orthogonal_, torch's own"),),
 )
 def steady_weights(student_fn) -> int:
-    """Check ``steady_weights(H) -> W``, a (H, H) tensor.
-
-    For the linear RNN h(t) = W h(t-1) + U x(t), every singular value of dh(k)/dh(0) = W^k
-    must lie in [0.5, 2] at the lags k in LAGS, up to 100, for H = 1 to 128. An orthogonal
-    matrix passes, and so does the identity.
-    """
+    """Check ``steady_weights(H) -> W`` (H, H): every singular value of dh(k)/dh(0) = W^k of the
+    linear RNN h(t) = W h(t-1) + U x(t) lies in [0.5, 2] at the lags k in LAGS, up to 100, for
+    H = 1 to 128. An orthogonal matrix passes, and so does the identity."""
     cases = [32, 8, 3, 1, 128]
     for k, H in enumerate(cases):
         with torch.random.fork_rng(devices=[]):  # a random answer leaves the global RNG alone

@@ -37,11 +37,9 @@ def _clip_global_norm(grads, max_norm):
     ),
 )
 def clip_global_norm(student_fn) -> int:
-    """Check ``clip_global_norm(grads, max_norm) -> clipped``, a new list like grads.
-
-    grads: tensors of any shapes (0-d too). Above max_norm, the global norm (of all entries
-    together) scales every tensor by max_norm / (norm + 1e-6), as torch's clip_grad_norm_.
-    """
+    """Check ``clip_global_norm(grads, max_norm) -> clipped``, a new list like grads (tensors of
+    any shapes, 0-d too): above max_norm, the global norm of all entries together scales
+    every tensor by max_norm / (norm + 1e-6), as torch's clip_grad_norm_."""
     f32, f64 = torch.float32, torch.float64
     cases = [
         ([(3, 4), (4,)], 1.0, 3.0, f32),
@@ -125,11 +123,9 @@ def _parameters(model) -> dict:
 
 
 def _gradient_by_lag(model, x, y):
-    """The reference, by the course's BPTT: ||dL/dh(T - k)|| for k = 0..T-1, shape (T,).
-
-    L is ``F.mse_loss(model(x), y)``, the mean over B examples and O outputs, which is
-    2 / O times :mod:`rnncourse.bptt`'s loss (half the squared error, averaged over B).
-    """
+    """The reference, by the course's BPTT: ||dL/dh(T - k)|| for k = 0..T-1, shape (T,). L is
+    ``F.mse_loss(model(x), y)``, 2 / O times :mod:`rnncourse.bptt`'s loss (half the squared
+    error, averaged over B)."""
     params, act = _parameters(model), getattr(model.cell, "nonlinearity", "tanh")
     x_np, y_np = x.detach().double().numpy(), y.detach().double().numpy()
     _, cache = bptt.rnn_forward(params, x_np, y_np, loss="mse", outputs="last", nonlinearity=act)
@@ -174,12 +170,10 @@ def _model(g, I, H, O, gain):
     "05", reference=_gradient_by_lag, forbidden=(bptt.rnn_backward, bptt.truncated_rnn_backward)
 )
 def gradient_by_lag(student_fn) -> int:
-    """Check ``gradient_by_lag(model, x, y) -> norms``, a (T,) tensor of x's dtype.
-
-    model: a ``sequences.ManyToOne`` around a tanh ``cells.RNNCell``; x (B, T, I); y (B, O).
-    Entry k is the norm over batch and units of dL/dh(T - k), L = ``F.mse_loss(model(x),
-    y)``. The model, its gradients and x stay unchanged. Compared with autograd.
-    """
+    """Check ``gradient_by_lag(model, x, y) -> norms`` (T,) in x's dtype: model a
+    ``sequences.ManyToOne`` around a tanh ``cells.RNNCell``, x (B, T, I), y (B, O); entry k is
+    the norm over batch and units of dL/dh(T - k), L = ``F.mse_loss(model(x), y)``. The
+    model, its gradients and x stay unchanged."""
     f32, f64 = torch.float32, torch.float64
     cases = [
         (3, 6, 2, 4, 1, 1.2, f32),

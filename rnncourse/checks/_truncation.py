@@ -114,12 +114,10 @@ def _run(seed, x, y, k, H, lr, **change):
 
 @exercise("03", reference=_tbptt_chunks)
 def tbptt_chunks(student_fn) -> int:
-    """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``.
-
-    ``cell`` a ``torch.nn.RNNCell``, ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I),
-    y (B, T, O), ``opt`` an optimiser over both. Chunks of k steps; h starts at zeros in x's
-    dtype, carried over detached; per chunk ``F.mse_loss``, zero_grad, backward, step.
-    """
+    """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``: ``cell`` a
+    ``torch.nn.RNNCell``, ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I), y (B, T, O),
+    ``opt`` over both. Chunks of k steps; h starts at zeros in x's dtype, carried over
+    detached; per chunk ``F.mse_loss``, zero_grad, backward, step."""
     cases = [  # B, T, I, H, O, k, lr, dtype
         (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
         (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
