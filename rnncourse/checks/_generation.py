@@ -183,8 +183,12 @@ def _sampling_schedule(kind, i, k, c=0.0, eps_min=0.0):
 
 def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) -> dict:
     """{message: value} of the typical wrong schedules of ``kind`` at update ``i``."""
-    by_kind = {
-        "linear": {
+    wrong = {
+        "this is the probability of using the MODEL's token; eps is the probability of the "
+        "TRUE token, starting near 1 and falling.": 1 - _sampling_schedule(kind, i, k, c, eps_min),
+    }
+    if kind == "linear":
+        return wrong | {
             "the linear schedule has no floor here: eps must never fall below eps_min.": (
                 k - c * i
             ),
@@ -193,21 +197,16 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
             "the drop was scaled by k: eps falls by c at every update, whatever its start k.": max(
                 eps_min, k * (1 - c * i)
             ),
-        },
-        "exponential": {
+        }
+    if kind == "exponential":
+        return wrong | {
             "the exponential schedule raises k to the power i (k < 1); it is not an "
             "exponential function of -k i.": math.exp(-k * i),
-        },
-        "inverse_sigmoid": {
-            "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
-            "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
-            "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
-        },
-    }
-    return {
-        "this is the probability of using the MODEL's token; eps is the probability of the "
-        "TRUE token, starting near 1 and falling.": 1 - _sampling_schedule(kind, i, k, c, eps_min),
-        **by_kind[kind],
+        }
+    return wrong | {
+        "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
+        "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
+        "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
     }
 
 
