@@ -1,11 +1,4 @@
-"""Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU.
-
-The references call the course's own step maths (:mod:`rnncourse.cells`) and
-:func:`rnncourse.dynamics.time_constant`; later cells run them through ``checks.use`` until
-the student's answer passes. Expected values come from torch's ``LSTMCell`` and ``GRUCell``
-and from autograd. Later cells train through the three steps, so their checkers also
-compare gradients with autograd's, in float32 and float64, at the sizes notebook 09 uses.
-"""
+"""Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU."""
 
 from __future__ import annotations
 
@@ -14,10 +7,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import cells, dynamics, lstm_bptt
+from .. import cells, dynamics
 from .._random import generator
+from ..lstm_bptt import lstm_step_forward
 from ._contract import call, check_gradients
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn, torch_module
+from ._sequential import case_name
+
+F32, F64 = torch.float32, torch.float64
 
 
 def _gated_leaky_step(s, x, theta):
@@ -66,9 +63,29 @@ def _call_split(name: str, case: str, fn, blocks: int, gates: str, *args, dtype=
         raise
 
 
-def _case(k: int, sizes: str, dtype, note: str = "") -> str:
-    """A case's description: its number, sizes, what is special about it, dtype."""
-    return f"case {k} ({sizes}{note}, {'float64' if dtype == torch.float64 else 'float32'})"
+def _torch_own(kind: str) -> tuple:
+    """``forbidden`` entries for torch's own ``kind`` ("LSTM" or "GRU"): modules, kernels."""
+    kernels = (f"{kind.lower()}_cell", kind.lower())
+    return (
+        *((getattr(torch.nn, m), f"torch.nn.{m}") for m in (f"{kind}Cell", kind)),
+        *((getattr(torch, k), f"torch's {kind} kernel torch.{k} (torch._VF.{k})") for k in kernels),
+    )
+
+
+# input scale, weight scale, dtype per case of lstm_step and gru_step: case 4 has notebook
+# 09's sizes, case 5 pre-activations up to +-100 (a sigmoid or tanh by hand must not overflow)
+CELL_CASES = [(1, 0.8, F32), (1, 0.8, F32), (1, 0.8, F64), (1, 0.1, F32), (40, 0.8, F32)]
+
+
+def _cell_cases(cls, first_seed: int, sizes):
+    """Per case, for ``sizes`` [(B, H, I)]: (k, description, dtype, generator, torch's ``cls``
+    cell in float64, x (B, I), h (B, H)), drawn from ``generator(first_seed + k)``."""
+    for k, ((B, H, I), (x_scale, w_scale, dtype)) in enumerate(zip(sizes, CELL_CASES, strict=True)):
+        g = generator(first_seed + k)
+        ref = torch_module(g, cls, I, H, scale=w_scale)
+        x, h = randn(g, B, I, scale=x_scale), randn(g, B, H)
+        note = ", pre-activations up to +-100" if x_scale > 1 else ""
+        yield k, case_name(k + 1, f"B={B}, H={H}, I={I}", dtype, note), dtype, g, ref, x, h
 
 
 @exercise(
@@ -78,19 +95,14 @@ def _case(k: int, sizes: str, dtype, note: str = "") -> str:
     gradients=True,
 )
 def gated_leaky_step(student_fn) -> int:
-    """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x``.
-
-    Shapes: s (B, H) state, x (B, H) input, theta (B, H) or (H,) gate logit (the lecture's
-    c); returns the new state (B, H), in the inputs' dtype. The arguments are passed by
-    position. Logits of +-100 in one case (a sigmoid written by hand must not overflow),
-    and gradients reach s, x and theta, since notebook 06 trains the gate through it.
-    """
+    """Check ``gated_leaky_step(s, x, theta) -> sigmoid(theta) * s + x`` (B, H): s, x (B, H),
+    theta (B, H) or (H,), by position; logits up to +-100. Gradients reach s, x and theta."""
     cases = [  # B, H, theta per example, logits of +-100, dtype
-        (3, 4, True, False, torch.float32),
-        (5, 3, False, False, torch.float32),
-        (1, 6, True, False, torch.float64),
-        (4, 1, True, False, torch.float32),
-        (6, 5, True, True, torch.float32),
+        (3, 4, True, False, F32),
+        (5, 3, False, False, F32),
+        (1, 6, True, False, F64),
+        (4, 1, True, False, F32),
+        (6, 5, True, True, F32),
     ]
     for seed, (B, H, batched, extreme, dtype) in enumerate(cases):
         g = generator(150 + seed)
@@ -100,29 +112,24 @@ def gated_leaky_step(student_fn) -> int:
             theta[:, 0], theta[:, 1] = 100.0, -100.0
         a = torch.sigmoid(theta)
         sizes = f"B={B}, H={H}, theta of shape {tuple(theta.shape)}"
-        case = _case(seed + 1, sizes, dtype, ", logits of +-100" if extreme else "")
+        case = case_name(seed + 1, sizes, dtype, ", logits of +-100" if extreme else "")
         got = call("gated_leaky_step", student_fn, s, x, theta, dtype=dtype)
-        compare(
-            "gated_leaky_step",
-            case,
-            got,
-            a * s + x,
-            mistakes={
-                "the sigmoid is missing: the gate is sigmoid(theta), a number in (0, 1).": (
-                    theta * s + x
-                ),
-                "the gate multiplies the input; it multiplies the old state s.": s + a * x,
-                "(1 - sigmoid(theta)) was used; the state keeps sigmoid(theta) of itself.": (
-                    (1 - a) * s + x
-                ),
-                "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
-                "the input x is missing: the step adds it to the kept state.": a * s,
-            },
-            shape_hints={
-                (1, B, H): "the gate got a batch axis of its own. theta may already be "
-                "(B, H); broadcasting lines a (H,) theta up with the rows by itself."
-            },
-        )
+        mistakes = {
+            "the sigmoid is missing: the gate is sigmoid(theta), a number in (0, 1).": (
+                theta * s + x
+            ),
+            "the gate multiplies the input; it multiplies the old state s.": s + a * x,
+            "(1 - sigmoid(theta)) was used; the state keeps sigmoid(theta) of itself.": (
+                (1 - a) * s + x
+            ),
+            "the gate multiplies s + x; the input x is added ungated.": a * (s + x),
+            "the input x is missing: the step adds it to the kept state.": a * s,
+        }
+        hints = {
+            (1, B, H): "the gate got a batch axis of its own. theta may already be "
+            "(B, H); broadcasting lines a (H,) theta up with the rows by itself."
+        }
+        compare("gated_leaky_step", case, got, a * s + x, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 1):
             check_gradients(
                 "gated_leaky_step", case, student_fn, (s, x, theta), wrt=("s", "x", "theta")
@@ -132,25 +139,20 @@ def gated_leaky_step(student_fn) -> int:
 
 @exercise("06", reference=_time_constant, forbidden=(dynamics.time_constant, dynamics.half_life))
 def time_constant(student_fn) -> int:
-    """Check ``time_constant(gate) -> tau``.
-
-    gate: a tensor of any shape (a single number as a 0-d tensor too) with values in (0, 1),
-    the factor sigmoid(theta) that the state keeps each step. A memory decays as
-    gate**t = exp(-t / tau), so tau = -1 / log(gate), in steps (positive). Returns a tensor
-    of gate's shape and dtype. The gates reach 1e-6 and 1 - 2**-20 (a million steps).
-    """
+    """Check ``time_constant(gate) -> tau = -1 / log(gate)``, in steps: gate in (0, 1), any
+    shape (0-d too), down to 1e-6 and up to 1 - 2**-20; tau has gate's shape and dtype."""
     cases = [
-        (torch.tensor([0.5, 0.9, 0.99]), torch.float32),
-        (torch.tensor([[0.1, 0.7], [0.95, 0.999]]), torch.float32),
-        (torch.rand(4, generator=generator(160), dtype=torch.float64) * 0.9 + 0.05, torch.float32),
-        (torch.tensor([1e-6, 0.02, 0.9999, 1 - 2**-20]), torch.float32),
-        (torch.sigmoid(torch.tensor(6.0, dtype=torch.float64)), torch.float64),
-        (torch.tensor([[0.3, 0.6, 0.8], [0.97, 0.995, 0.9995]]), torch.float64),
+        (torch.tensor([0.5, 0.9, 0.99]), F32),
+        (torch.tensor([[0.1, 0.7], [0.95, 0.999]]), F32),
+        (torch.rand(4, generator=generator(160), dtype=F64) * 0.9 + 0.05, F32),
+        (torch.tensor([1e-6, 0.02, 0.9999, 1 - 2**-20]), F32),
+        (torch.sigmoid(torch.tensor(6.0, dtype=F64)), F64),
+        (torch.tensor([[0.3, 0.6, 0.8], [0.97, 0.995, 0.9995]]), F64),
     ]
     for k, (gate, dtype) in enumerate(cases):
         gate = gate.to(dtype).double()  # the values the student's function receives
         shown = [round(v, 7) for v in gate.reshape(-1).tolist()]
-        case = _case(k + 1, f"gate = {shown if gate.ndim else shown[0]}", dtype)
+        case = case_name(k + 1, f"gate = {shown if gate.ndim else shown[0]}", dtype)
         got = call("time_constant", student_fn, gate, dtype=dtype)
         if got is not None and not isinstance(got, torch.Tensor):
             raise CheckFailed(
@@ -159,27 +161,22 @@ def time_constant(student_fn) -> int:
                 f"in torch operations on gate, since later cells use the result as a tensor."
             )
         log = torch.log(gate)
-        compare(
-            "time_constant",
-            case,
-            got,
-            -1 / log,
-            mistakes={
-                "wrong sign: the log of a gate in (0, 1) is negative, and a time constant is "
-                "a positive number of steps.": 1 / log,
-                "1 / (1 - gate) only approximates tau for gates close to 1; the exact value "
-                "comes from solving gate**k = exp(-k / tau) with the natural log.": 1 / (1 - gate),
-                "this is the decay rate -log(gate); the time constant is its inverse.": -log,
-                "log10 was used; the time constant needs the natural log, torch.log.": (
-                    -1 / torch.log10(gate)
-                ),
-                "the log of 1 - gate was taken; the state keeps the fraction gate of itself "
-                "each step, so the decay is set by log(gate) itself.": -1 / torch.log1p(-gate),
-                "this is the half-life tau * ln 2 (what a base-2 log gives), the steps until "
-                "half is left; the time constant counts the steps until 1/e is left, with the "
-                "natural log.": -math.log(2) / log,
-            },
-        )
+        mistakes = {
+            "wrong sign: the log of a gate in (0, 1) is negative, and a time constant is "
+            "a positive number of steps.": 1 / log,
+            "1 / (1 - gate) only approximates tau for gates close to 1; the exact value "
+            "comes from solving gate**k = exp(-k / tau) with the natural log.": 1 / (1 - gate),
+            "this is the decay rate -log(gate); the time constant is its inverse.": -log,
+            "log10 was used; the time constant needs the natural log, torch.log.": (
+                -1 / torch.log10(gate)
+            ),
+            "the log of 1 - gate was taken; the state keeps the fraction gate of itself "
+            "each step, so the decay is set by log(gate) itself.": -1 / torch.log1p(-gate),
+            "this is the half-life tau * ln 2 (what a base-2 log gives), the steps until "
+            "half is left; the time constant counts the steps until 1/e is left, with the "
+            "natural log.": -math.log(2) / log,
+        }
+        compare("time_constant", case, got, -1 / log, mistakes=mistakes)
     return len(cases)
 
 
@@ -190,46 +187,21 @@ def _lstm_pair(h, c) -> torch.Tensor:
 @exercise(
     "06",
     reference=_lstm_step,
-    forbidden=(
-        (torch.nn.LSTMCell, "torch.nn.LSTMCell"),
-        (torch.nn.LSTM, "torch.nn.LSTM"),
-        (torch.lstm_cell, "torch's LSTM kernel torch.lstm_cell (torch._VF.lstm_cell)"),
-        (torch.lstm, "torch's LSTM kernel torch.lstm (torch._VF.lstm)"),
-        cells._lstm_step,
-        cells._lstm_gates,
-        lstm_bptt.lstm_step_forward,
-    ),
+    forbidden=(*_torch_own("LSTM"), cells._lstm_step, cells._lstm_gates, lstm_step_forward),
     gradients=True,
 )
 def lstm_step(student_fn) -> int:
-    """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell.
-
-    Shapes: x (B, I), h (B, H), c (B, H), U (4H, I), W (4H, H), b (4H,), with the rows
-    of U, W, b in torch's gate order i, f, g, o:
-    i, f, o = sigmoid(.), g = tanh(.); c_new = f * c + i * g; h_new = o * tanh(c_new).
-    Every case has H >= 5, where a split of the 4H columns into 5 pieces no longer returns
-    four blocks of H (for H <= 4 it does, by chance). One case has pre-activations of
-    +-100 (a sigmoid or tanh written by hand must not overflow); gradients reach every
-    input and weight.
-    """
-    cases = [  # B, H, I, input scale, weight scale, dtype
-        (3, 5, 2, 1, 0.8, torch.float32),
-        (1, 6, 3, 1, 0.8, torch.float32),
-        (4, 7, 5, 1, 0.8, torch.float64),
-        (5, 128, 32, 1, 0.1, torch.float32),
-        (2, 5, 3, 40, 0.8, torch.float32),
-    ]
-    for seed, (B, H, I, x_scale, w_scale, dtype) in enumerate(cases):
-        g = generator(170 + seed)
-        ref = torch_module(g, torch.nn.LSTMCell, I, H, scale=w_scale)
+    """Check ``lstm_step(x, h, c, U, W, b) -> (h_new, c_new)`` against torch.nn.LSTMCell: x (B, I),
+    h, c (B, H), U (4H, I), W (4H, H), b (4H,), rows in torch's gate order i, f, g, o; h_new,
+    c_new (B, H). H >= 5, so that a split into 5 pieces shows. Gradients reach every input."""
+    sizes = [(3, 5, 2), (1, 6, 3), (4, 7, 5), (5, 128, 32), (2, 5, 3)]  # B, H, I
+    for seed, case, dtype, g, ref, x, h in _cell_cases(torch.nn.LSTMCell, 170, sizes):
+        B, H = h.shape
+        c = randn(g, B, H)
         with torch.no_grad():
             ref.bias_hh.zero_()
-        U, W, b = ref.weight_ih.detach(), ref.weight_hh.detach(), ref.bias_ih.detach()
-        x, h, c = randn(g, B, I, scale=x_scale), randn(g, B, H), randn(g, B, H)
-        with torch.no_grad():
             expected = _lstm_pair(*ref(x, (h, c)))
-        note = ", pre-activations up to +-100" if x_scale > 1 else ""
-        case = _case(seed + 1, f"B={B}, H={H}, I={I}", dtype, note)
+        U, W, b = ref.weight_ih.detach(), ref.weight_hh.detach(), ref.bias_ih.detach()
         args = (x, h, c, U, W, b)
         got = _call_split("lstm_step", case, student_fn, 4, "i, f, g, o", *args, dtype=dtype)
         if not (isinstance(got, tuple | list) and len(got) == 2):
@@ -244,51 +216,47 @@ def lstm_step(student_fn) -> int:
                 f"{got_shapes[0]} and {got_shapes[1]}."
                 + (f" Likely mistake: {_blocks_message(4, 'i, f, g, o')}" if split else "")
             )
-        # the pre-activations in torch's order, and the right gates, for the typical mistakes
-        a_i, a_f, a_g, a_o = (x @ U.T + h @ W.T + b).chunk(4, dim=1)
+        a_i, a_f, a_g, a_o = (x @ U.T + h @ W.T + b).chunk(4, dim=1)  # torch's order
         i, f, gg, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
         c_new = f * c + i * gg
-        c_ifog = f * c + i * torch.tanh(a_o)
-        c_figo = i * c + f * gg
+
+        def pair(cell, out=o):  # [h_new, c_new] from a new cell state and an output gate
+            return _lstm_pair(out * torch.tanh(cell), cell)
+
+        mistakes = {
+            "wrong gate order: torch stores the rows as i, f, g, o (input, forget, "
+            "candidate, output), not i, f, o, g.": pair(
+                f * c + i * torch.tanh(a_o), out=torch.sigmoid(a_g)
+            ),
+            "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
+            "f, i, g, o.": pair(i * c + f * gg),
+            "the tanh on the cell state is missing: the output gate scales the squashed "
+            "new cell state.": _lstm_pair(o * c_new, c_new),
+            "h_new and c_new are swapped; return (h_new, c_new).": _lstm_pair(
+                c_new, o * torch.tanh(c_new)
+            ),
+            "the output reads the old cell state c; it reads the new one, after the "
+            "update.": _lstm_pair(o * torch.tanh(c), c_new),
+            "the candidate g got a sigmoid; it is the one block squashed by tanh, so "
+            "that the cell can also be written down.": pair(f * c + i * torch.sigmoid(a_g)),
+            "the forget gate is missing: the old cell state is scaled by f before the "
+            "new candidate is added.": pair(c + i * gg),
+        }
+        got = _lstm_pair(*(torch.as_tensor(v) for v in got))
         compare(
-            "lstm_step",
-            case + ", [h_new, c_new] side by side",
-            _lstm_pair(*(torch.as_tensor(v) for v in got)),
-            expected,
-            mistakes={
-                "wrong gate order: torch stores the rows as i, f, g, o (input, forget, "
-                "candidate, output), not i, f, o, g.": _lstm_pair(
-                    torch.sigmoid(a_g) * torch.tanh(c_ifog), c_ifog
-                ),
-                "wrong gate order: input gate first, then forget gate (i, f, g, o), not "
-                "f, i, g, o.": _lstm_pair(o * torch.tanh(c_figo), c_figo),
-                "the tanh on the cell state is missing: the output gate scales the squashed "
-                "new cell state.": _lstm_pair(o * c_new, c_new),
-                "h_new and c_new are swapped; return (h_new, c_new).": _lstm_pair(
-                    c_new, o * torch.tanh(c_new)
-                ),
-                "the output reads the old cell state c; it reads the new one, after the "
-                "update.": _lstm_pair(o * torch.tanh(c), c_new),
-                "the candidate g got a sigmoid; it is the one block squashed by tanh, so "
-                "that the cell can also be written down.": _lstm_pair(
-                    o * torch.tanh(f * c + i * torch.sigmoid(a_g)), f * c + i * torch.sigmoid(a_g)
-                ),
-                "the forget gate is missing: the old cell state is scaled by f before the "
-                "new candidate is added.": _lstm_pair(o * torch.tanh(c + i * gg), c + i * gg),
-            },
+            "lstm_step", case + ", [h_new, c_new] side by side", got, expected, mistakes=mistakes
         )
         if seed in (0, 2):
             check_gradients("lstm_step", case, student_fn, args, wrt=("x", "h", "c", "U", "W", "b"))
-    return len(cases)
+    return len(sizes)
 
 
 def _autograd_cell_gradient(f: torch.Tensor) -> torch.Tensor:
     """dc_T/dc_t for c_t = f_t * c_{t-1} + u_t, by autograd through the recurrence (B, T, H)."""
     B, T, H = f.shape
-    u = torch.zeros(B, T, H, dtype=f.dtype)
     c, cs = torch.zeros(B, H, dtype=f.dtype, requires_grad=True), []
     for t in range(T):
-        c = f[:, t] * c + u[:, t]
+        c = f[:, t] * c  # + u_t, which does not change the gradient
         c.retain_grad()
         cs.append(c)
     c.sum().backward()
@@ -297,98 +265,64 @@ def _autograd_cell_gradient(f: torch.Tensor) -> torch.Tensor:
 
 @exercise("06", reference=_cell_state_gradient)
 def cell_state_gradient(student_fn) -> int:
-    """Check ``cell_state_gradient(f) -> grads`` for c_t = f_t * c_{t-1} + i_t * g_t.
-
-    f: (B, T, H) forget-gate values f_1 ... f_T. Returns (B, T, H) whose entry t is
-    dc_T/dc_t along the cell path (gates held fixed) = f_{t+1} * ... * f_T, so the last
-    entry is 1. Compared with torch autograd, at T = 1, at T = 1024 with gates near 1, and
-    where the running product of small gates underflows (a product divided by a product
-    gives 0 / 0 there). float32 and float64.
-    """
+    """Check ``cell_state_gradient(f) -> grads`` for c_t = f_t * c_{t-1} + i_t * g_t: f (B, T, H)
+    forget gates; entry t of grads (B, T, H) is dc_T/dc_t = f_{t+1} * ... * f_T (the last 1).
+    Up to T = 1024, also where a running product of small gates underflows."""
     cases = [  # B, T, H, lowest gate, dtype
-        (3, 4, 2, 0.0, torch.float32),
-        (1, 6, 2, 0.0, torch.float32),
-        (4, 3, 5, 0.0, torch.float64),
-        (2, 1, 3, 0.0, torch.float32),
-        (3, 1024, 2, 0.99, torch.float32),
-        (2, 300, 3, 0.0, torch.float32),
+        (3, 4, 2, 0.0, F32),
+        (1, 6, 2, 0.0, F32),
+        (4, 3, 5, 0.0, F64),
+        (2, 1, 3, 0.0, F32),
+        (3, 1024, 2, 0.99, F32),
+        (2, 300, 3, 0.0, F32),
     ]
     for seed, (B, T, H, low, dtype) in enumerate(cases):
         g = generator(180 + seed)
-        f = (low + (1 - low) * torch.rand(B, T, H, generator=g, dtype=torch.float64)).to(dtype)
-        expected = _autograd_cell_gradient(f.double())
-        f = f.double()
+        f = (low + (1 - low) * torch.rand(B, T, H, generator=g, dtype=F64)).to(dtype).double()
+        expected = _autograd_cell_gradient(f)
         got = call("cell_state_gradient", student_fn, f, dtype=dtype)
         ones = f.new_ones(B, 1, H)
+        earlier = torch.cat([ones, f[:, :-1]], 1)  # f_0 = 1, f_1 ... f_(T-1)
         units = torch.cat([f[:, :, 1:], f.new_ones(B, T, 1)], 2)  # shifted along the units
-        compare(
-            "cell_state_gradient",
-            _case(seed + 1, f"B={B}, T={T}, H={H}, gates in [{low:g}, 1)", dtype),
-            got,
-            expected,
-            mistakes={
-                "one factor too many: dc_T/dc_t starts at f_{t+1}; the entry for T is 1.": (
-                    f.flip(1).cumprod(1).flip(1)
-                ),
-                "the product runs the wrong way: f_1 * ... * f_t belongs to the past, "
-                "dc_T/dc_t multiplies the LATER gates f_{t+1} ... f_T.": f.cumprod(1),
-                "the product runs over the earlier gates f_1 ... f_(t-1); dc_T/dc_t "
-                "multiplies the LATER gates f_{t+1} ... f_T.": torch.cat(
-                    [ones, f[:, :-1]], 1
-                ).cumprod(1),
-                "the gates were added; the gradient is their product.": torch.cat(
-                    [f.flip(1).cumsum(1).flip(1)[:, 1:], ones], 1
-                ),
-                "the product runs along the wrong axis: time is dim 1 of (B, T, H).": (
-                    units.flip(2).cumprod(2).flip(2)
-                ),
-            },
-            shape_hints={(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."},
-        )
+        mistakes = {
+            "one factor too many: dc_T/dc_t starts at f_{t+1}; the entry for T is 1.": (
+                f.flip(1).cumprod(1).flip(1)
+            ),
+            "the product runs the wrong way: f_1 * ... * f_t belongs to the past, "
+            "dc_T/dc_t multiplies the LATER gates f_{t+1} ... f_T.": f.cumprod(1),
+            "the product runs over the earlier gates f_1 ... f_(t-1); dc_T/dc_t "
+            "multiplies the LATER gates f_{t+1} ... f_T.": earlier.cumprod(1),
+            "the gates were added; the gradient is their product.": torch.cat(
+                [f.flip(1).cumsum(1).flip(1)[:, 1:], ones], 1
+            ),
+            "the product runs along the wrong axis: time is dim 1 of (B, T, H).": (
+                units.flip(2).cumprod(2).flip(2)
+            ),
+        }
+        case = case_name(seed + 1, f"B={B}, T={T}, H={H}, gates in [{low:g}, 1)", dtype)
+        hints = {(B, T - 1, H): "the last entry (dc_T/dc_T = 1) is missing."}
+        compare("cell_state_gradient", case, got, expected, mistakes=mistakes, shape_hints=hints)
     return len(cases)
 
 
 @exercise(
     "06",
     reference=_gru_step,
-    forbidden=(
-        (torch.nn.GRUCell, "torch.nn.GRUCell"),
-        (torch.nn.GRU, "torch.nn.GRU"),
-        (torch.gru_cell, "torch's GRU kernel torch.gru_cell (torch._VF.gru_cell)"),
-        (torch.gru, "torch's GRU kernel torch.gru (torch._VF.gru)"),
-        cells._gru_step,
-    ),
+    forbidden=(*_torch_own("GRU"), cells._gru_step),
     gradients=True,
 )
 def gru_step(student_fn) -> int:
-    """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` against torch.nn.GRUCell.
-
-    Shapes: x (B, I), h (B, H), U (3H, I), W (3H, H), b_x (3H,), b_h (3H,): torch's
-    weight_ih, weight_hh, bias_ih, bias_hh, rows in the gate order r, z, n.
-    r = sigmoid(U_r x + b_xr + W_r h + b_hr), z likewise, n = tanh(U_n x + b_xn +
-    r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h, (B, H), in the inputs' dtype. The
-    hidden sizes differ from the batch and input sizes, and are not multiples of each
-    other's blocks, so a split along the wrong axis or into the wrong number of blocks
-    shows. One case has notebook 09's sizes (I = 32, H = 128), one pre-activations of
-    +-100; gradients reach every input and weight, since notebooks 06 and 09 train it.
-    """
-    cases = [  # B, H, I, input scale, weight scale, dtype
-        (3, 4, 5, 1, 0.8, torch.float32),
-        (5, 3, 2, 1, 0.8, torch.float32),
-        (1, 6, 4, 1, 0.8, torch.float64),
-        (7, 128, 32, 1, 0.1, torch.float32),
-        (2, 5, 3, 40, 0.8, torch.float32),
-    ]
-    for seed, (B, H, I, x_scale, w_scale, dtype) in enumerate(cases):
-        g = generator(190 + seed)
-        ref = torch_module(g, torch.nn.GRUCell, I, H, scale=w_scale)
-        U, W = ref.weight_ih.detach(), ref.weight_hh.detach()
-        b_x, b_h = ref.bias_ih.detach(), ref.bias_hh.detach()
-        x, h = randn(g, B, I, scale=x_scale), randn(g, B, H)
+    """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` (B, H) against torch.nn.GRUCell: x (B, I),
+    h (B, H), U (3H, I), W (3H, H), b_x, b_h (3H,), rows in torch's gate order r, z, n:
+    n = tanh(U_n x + b_xn + r * (W_n h + b_hn)), h_new = (1 - z) * n + z * h. H is no
+    multiple of B or I, so a wrong split shows. Gradients reach every input and weight."""
+    sizes = [(3, 4, 5), (5, 3, 2), (1, 6, 4), (7, 128, 32), (2, 5, 3)]  # B, H, I
+    for seed, case, dtype, _, ref, x, h in _cell_cases(torch.nn.GRUCell, 190, sizes):
+        B, H = h.shape
         with torch.no_grad():
             expected = ref(x, h)
-        note = ", pre-activations up to +-100" if x_scale > 1 else ""
-        case = _case(seed + 1, f"B={B}, H={H}, I={I}", dtype, note)
+        U, W = ref.weight_ih.detach(), ref.weight_hh.detach()
+        b_x, b_h = ref.bias_ih.detach(), ref.bias_hh.detach()
         args = (x, h, U, W, b_x, b_h)
         got = _call_split("gru_step", case, student_fn, 3, "r, z, n", *args, dtype=dtype)
         if isinstance(got, tuple | list):
@@ -400,46 +334,35 @@ def gru_step(student_fn) -> int:
         x_r, x_z, x_n = F.linear(x, U, b_x).chunk(3, dim=1)
         h_r, h_z, h_n = F.linear(h, W, b_h).chunk(3, dim=1)
         r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-        W_n, b_hn = W[2 * H :], b_h[2 * H :]
-        n_zr = torch.tanh(x_n + z * h_n)  # r and z trade places
-        n_bias_outside = torch.tanh(x_n + r * (h_n - b_hn) + b_hn)
-        n_reset_first = torch.tanh(x_n + F.linear(r * h, W_n, b_hn))
-        n_no_reset = torch.tanh(x_n + h_n)
-        n_sigmoid = torch.sigmoid(x_n + r * h_n)
-        compare(
-            "gru_step",
-            case,
-            got,
-            expected,
-            mistakes={
-                "z and 1 - z are swapped: the update gate z is the share of the old state "
-                "that is kept (z near 1 copies h), 1 - z the share of the candidate.": (
-                    z * n + (1 - z) * h
-                ),
-                "wrong gate order: torch stores the rows as r, z, n (reset, update, "
-                "candidate), not z, r, n.": (1 - r) * n_zr + r * h,
-                "the reset gate must scale the whole state side of the candidate, its bias "
-                "b_hn included, not W_n h alone.": (1 - z) * n_bias_outside + z * h,
-                "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
-                "applies it to the state side after the product, bias included.": (
-                    (1 - z) * n_reset_first + z * h
-                ),
-                "the reset gate is missing: it scales the state side of the candidate.": (
-                    (1 - z) * n_no_reset + z * h
-                ),
-                "the candidate got a sigmoid; it is squashed by tanh, like a plain RNN's state.": (
-                    1 - z
-                )
-                * n_sigmoid
-                + z * h,
-                "the bias b_h is missing: torch adds both biases, b_x on the input side and "
-                "b_h on the state side.": _gru_step(x, h, U, W, b_x, torch.zeros_like(b_h)),
-            },
-            shape_hints={(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")},
-        )
+        n, b_hn = torch.tanh(x_n + r * h_n), b_h[2 * H :]
+
+        def update(candidate, keep=z, old=h):  # the new state: a share keep of the old one
+            return (1 - keep) * candidate + keep * old
+
+        mistakes = {
+            "z and 1 - z are swapped: the update gate z is the share of the old state that is kept "
+            "(z near 1 copies h), 1 - z the share of the candidate.": z * n + (1 - z) * h,
+            "wrong gate order: torch stores the rows as r, z, n (reset, update, "
+            "candidate), not z, r, n.": update(torch.tanh(x_n + z * h_n), keep=r),
+            "the reset gate must scale the whole state side of the candidate, its bias "
+            "b_hn included, not W_n h alone.": update(torch.tanh(x_n + r * (h_n - b_hn) + b_hn)),
+            "the reset gate was applied to h before W_n (Cho et al.'s form); torch "
+            "applies it to the state side after the product, bias included.": update(
+                torch.tanh(x_n + F.linear(r * h, W[2 * H :], b_hn))
+            ),
+            "the reset gate is missing: it scales the state side of the candidate.": (
+                update(torch.tanh(x_n + h_n))
+            ),
+            "the candidate got a sigmoid; it is squashed by tanh, like a plain RNN's state.": (
+                update(torch.sigmoid(x_n + r * h_n))
+            ),
+            "the bias b_h is missing: torch adds both biases, b_x on the input side and "
+            "b_h on the state side.": _gru_step(x, h, U, W, b_x, torch.zeros_like(b_h)),
+        }
+        hints = {(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")}
+        compare("gru_step", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 2):
             check_gradients(
                 "gru_step", case, student_fn, args, wrt=("x", "h", "U", "W", "b_x", "b_h")
             )
-    return len(cases)
+    return len(sizes)

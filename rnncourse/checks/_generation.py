@@ -12,6 +12,16 @@ from ._contract import call
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 
 
+def course(*names: str) -> tuple:
+    """``forbidden`` entries for the functions (or classes, by ``__call__``) of
+    :mod:`rnncourse.generation` called ``names``, each named ``generation.<name>``."""
+    items = [getattr(generation, name) for name in names]
+    return tuple(
+        (item.__call__ if isinstance(item, type) else item, f"generation.{name}")
+        for item, name in zip(items, names, strict=True)
+    )
+
+
 def _next_token_targets(tokens):
     """The course's answer to ``next_token_targets``."""
     return tokens[:, :-1], tokens[:, 1:]
@@ -19,11 +29,8 @@ def _next_token_targets(tokens):
 
 @exercise("07", reference=_next_token_targets)
 def next_token_targets(student_fn) -> int:
-    """Check ``next_token_targets(tokens) -> (inputs, targets)`` for next-token training.
-
-    tokens (B, T) int64. Returns inputs = tokens[:, :-1] and targets = tokens[:, 1:],
-    both (B, T - 1): at each step the model reads a token and predicts the next one.
-    """
+    """Check ``next_token_targets(tokens) -> (inputs, targets)``: tokens (B, T) int64; inputs =
+    tokens[:, :-1] and targets = tokens[:, 1:], both (B, T - 1)."""
     cases = [(2, 6), (3, 4), (1, 8), (4, 2)]
     for seed, (B, T) in enumerate(cases):
         tokens = torch.randint(0, 20, (B, T), generator=generator(110 + seed))
@@ -39,26 +46,23 @@ def next_token_targets(student_fn) -> int:
                 f"targets {tuple(targets.shape)} must have the same shape (B, T - 1)."
             )
         earlier, later = _next_token_targets(tokens)
-        compare(
-            "next_token_targets",
-            f"case {seed + 1} (B={B}, T={T})",
-            torch.stack([inputs, targets]),
-            torch.stack([earlier, later]),
-            mistakes={
-                "the shift goes the wrong way: the inputs are the earlier tokens and the "
-                "targets the tokens one step later.": torch.stack([later, earlier]),
-                "the targets were not shifted: the model would be fed the very token it "
-                "predicts.": torch.stack([tokens, tokens]),
-                "a roll wraps the first token around to the end, so the last target is the "
-                "first token; cut one token off each end instead.": torch.stack(
-                    [tokens, tokens.roll(-1, 1)]
-                ),
-            },
-            shape_hints={
-                (2, B, T): "inputs and targets have T - 1 steps: the inputs lose the last "
-                "token and the targets the first."
-            },
-        )
+        mistakes = {
+            "the shift goes the wrong way: the inputs are the earlier tokens and the "
+            "targets the tokens one step later.": torch.stack([later, earlier]),
+            "the targets were not shifted: the model would be fed the very token it "
+            "predicts.": torch.stack([tokens, tokens]),
+            "a roll wraps the first token around to the end, so the last target is the "
+            "first token; cut one token off each end instead.": torch.stack(
+                [tokens, tokens.roll(-1, 1)]
+            ),
+        }
+        hints = {
+            (2, B, T): "inputs and targets have T - 1 steps: the inputs lose the last "
+            "token and the targets the first."
+        }
+        got, case = torch.stack([inputs, targets]), f"case {seed + 1} (B={B}, T={T})"
+        want = torch.stack([earlier, later])
+        compare("next_token_targets", case, got, want, mistakes=mistakes, shape_hints=hints)
     return len(cases)
 
 
@@ -99,8 +103,38 @@ def _counts_agree(tokens: torch.Tensor, probs: torch.Tensor) -> bool:
     return counts.numel() == probs.numel() and bool(((counts - n * probs).abs() <= spread).all())
 
 
-def _check_draws(student_fn) -> None:
-    """Sampling, not argmax: on a flat model the tokens follow softmax(logits) at each step."""
+@exercise("07", reference=_sampling_loop, forbidden=course("sample_sequence", "free_running"))
+def sampling_loop(student_fn) -> int:
+    """Check ``sampling_loop(step_fn, start, steps) -> tokens`` (B, steps) int64, without
+    ``start`` (B,): ``step_fn(token (B,), h) -> (logits (B, V), h)``, h ``None`` at first; each
+    step draws a token from softmax(logits) and feeds it back."""
+    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
+    for seed, (B, V, steps) in enumerate(cases):
+        g = generator(100 + seed)
+        step = _token_model(g, V)
+        start = torch.randint(0, V, (B,), generator=g)
+        got = call("sampling_loop", student_fn, step, start.clone(), steps)
+        right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
+        mistakes = {
+            "the sampled token is not fed back: every step read `start`.": (
+                generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
+            ),
+            "the state is not carried: each step must get the state the previous step "
+            "returned.": generation.sample_sequence(
+                lambda token, h, s=step: s(token, None), start, steps
+            ),
+            "`start` was returned as the first token; return only sampled tokens.": (
+                torch.cat([start[:, None], right[:, :-1]], 1)
+            ),
+        }
+        hints = {
+            (B, steps, V): "the logits were returned; sample a token from each.",
+            (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
+            (steps, B): "the result is time-first; stack the steps along dim=1.",
+        }
+        case = f"case {seed + 1} (B={B}, V={V}, steps={steps})"
+        compare("sampling_loop", case, got, right, mistakes=mistakes, shape_hints=hints)
+    # sampling, not argmax: on a flat model the tokens follow softmax(logits) at each step
     start = torch.zeros(SAMPLES, dtype=torch.long)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(2024)  # the student may draw from torch's global generator
@@ -130,56 +164,6 @@ def _check_draws(student_fn) -> None:
                 "mistake: the token fed back is not the one returned (feed back and return "
                 "the same draw)."
             )
-
-
-@exercise(
-    "07",
-    reference=_sampling_loop,
-    forbidden=(
-        (generation.sample_sequence, "generation.sample_sequence"),
-        (generation.free_running, "generation.free_running"),
-    ),
-)
-def sampling_loop(student_fn) -> int:
-    """Check ``sampling_loop(step_fn, start, steps) -> tokens``.
-
-    ``step_fn(token, h) -> (logits, h)`` takes tokens (B,) int64 and a state (``None`` at
-    the start) and returns logits (B, V). Each step draws a token from softmax(logits) and
-    feeds it back. start (B,) int64. Returns the sampled tokens (B, steps) int64, without
-    ``start``. A confident model makes sampling and argmax agree, so the tokens are compared
-    exactly; a flat one then checks that the tokens are drawn from softmax(logits).
-    """
-    cases = [(2, 5, 6), (3, 4, 8), (1, 7, 5), (4, 3, 1)]
-    for seed, (B, V, steps) in enumerate(cases):
-        g = generator(100 + seed)
-        step = _token_model(g, V)
-        start = torch.randint(0, V, (B,), generator=g)
-        got = call("sampling_loop", student_fn, step, start.clone(), steps)
-        right = generation.sample_sequence(step, start, steps)  # greedy = sampling here
-        compare(
-            "sampling_loop",
-            f"case {seed + 1} (B={B}, V={V}, steps={steps})",
-            got,
-            right,
-            mistakes={
-                "the sampled token is not fed back: every step read `start`.": (
-                    generation.sample_sequence(lambda _, h, s=step, x=start: s(x, h), start, steps)
-                ),
-                "the state is not carried: each step must get the state the previous step "
-                "returned.": generation.sample_sequence(
-                    lambda token, h, s=step: s(token, None), start, steps
-                ),
-                "`start` was returned as the first token; return only sampled tokens.": (
-                    torch.cat([start[:, None], right[:, :-1]], 1)
-                ),
-            },
-            shape_hints={
-                (B, steps, V): "the logits were returned; sample a token from each.",
-                (B, steps + 1): "`start` was included; return the `steps` sampled tokens.",
-                (steps, B): "the result is time-first; stack the steps along dim=1.",
-            },
-        )
-    _check_draws(student_fn)
     return len(cases) + 1
 
 
@@ -197,18 +181,14 @@ def _sampling_schedule(kind, i, k, c=0.0, eps_min=0.0):
     return _SCHEDULES[kind](i, k, c, eps_min)
 
 
-NOT_ONE_MINUS = (
-    "this is the probability of using the MODEL's token; eps is the probability of the "
-    "TRUE token, starting near 1 and falling."
-)
-
-
 def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) -> dict:
     """{message: value} of the typical wrong schedules of ``kind`` at update ``i``."""
-    right = _sampling_schedule(kind, i, k, c, eps_min)
+    wrong = {
+        "this is the probability of using the MODEL's token; eps is the probability of the "
+        "TRUE token, starting near 1 and falling.": 1 - _sampling_schedule(kind, i, k, c, eps_min),
+    }
     if kind == "linear":
-        return {
-            NOT_ONE_MINUS: 1 - right,
+        return wrong | {
             "the linear schedule has no floor here: eps must never fall below eps_min.": (
                 k - c * i
             ),
@@ -219,13 +199,11 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
             ),
         }
     if kind == "exponential":
-        return {
-            NOT_ONE_MINUS: 1 - right,
+        return wrong | {
             "the exponential schedule raises k to the power i (k < 1); it is not an "
             "exponential function of -k i.": math.exp(-k * i),
         }
-    return {
-        NOT_ONE_MINUS: 1 - right,
+    return wrong | {
         "the exponent of the inverse sigmoid has the wrong sign: exp grows with i in the "
         "denominator, so eps falls with i.": k / (k + math.exp(-i / k)),
         "the inverse sigmoid's exponent is i divided by k, not i alone.": k / (k + math.exp(i)),
@@ -235,20 +213,12 @@ def _schedule_mistakes(kind: str, i: int, k: float, c: float, eps_min: float) ->
 @exercise(
     "07",
     reference=_sampling_schedule,
-    forbidden=(
-        (generation.LinearSchedule.__call__, "generation.LinearSchedule"),
-        (generation.ExponentialSchedule.__call__, "generation.ExponentialSchedule"),
-        (generation.InverseSigmoidSchedule.__call__, "generation.InverseSigmoidSchedule"),
-    ),
+    forbidden=course("LinearSchedule", "ExponentialSchedule", "InverseSigmoidSchedule"),
 )
 def sampling_schedule(student_fn) -> int:
-    """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``.
-
-    eps is the probability of feeding the TRUE previous token at training update i
-    (Bengio et al., 2015): "linear" eps = max(eps_min, k - c i); "exponential" eps = k**i
-    with k < 1; "inverse_sigmoid" eps = k / (k + exp(i / k)) with k >= 1. Any other kind
-    raises ValueError. Every constant is varied: k, c and eps_min of each kind.
-    """
+    """Check ``sampling_schedule(kind, i, k, c=0.0, eps_min=0.0) -> eps``, the probability of the
+    TRUE token at update i: "linear" max(eps_min, k - c i); "exponential" k**i (k < 1);
+    "inverse_sigmoid" k / (k + exp(i / k)) (k >= 1); any other kind raises ValueError."""
     exponential = [(0, 0.97), (10, 0.97), (5, 0.9), (50, 0.99)]
     inverse_sigmoid = [(0, 20.0), (40, 20.0), (12, 5.0), (300, 100.0)]
     cases = (
@@ -263,26 +233,19 @@ def sampling_schedule(student_fn) -> int:
         + [("exponential", i, k, 0.0, 0.0) for i, k in exponential]
         + [("inverse_sigmoid", i, k, 0.0, 0.0) for i, k in inverse_sigmoid]
     )
-    for kind, i, k, c, eps_min in cases:
+    for args in cases:
+        kind, i, k, c, eps_min = args
         got = call("sampling_schedule", student_fn, kind, i, k, c=c, eps_min=eps_min)
-        compare(
-            "sampling_schedule",
-            f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}",
-            float(got) if isinstance(got, int | float) else got,
-            _sampling_schedule(kind, i, k, c, eps_min),
-            mistakes=_schedule_mistakes(kind, i, k, c, eps_min),
-        )
+        case = f"kind={kind!r}, i={i}, k={k}, c={c}, eps_min={eps_min}"
+        want, mistakes = _sampling_schedule(*args), _schedule_mistakes(*args)
+        compare("sampling_schedule", case, got, want, mistakes=mistakes)
     defaults = [("linear", 5, 0.9), ("linear", 3, 0.7, 0.5)]  # c = 0 and eps_min = 0 unless given
+    hint = "the defaults are c = 0 and eps_min = 0, as the signature states."
     for kind, i, k, *given in defaults:
-        c = given[0] if given else 0.0
         got = call("sampling_schedule", student_fn, kind, i, k, *given)
-        compare(
-            "sampling_schedule",
-            f"kind={kind!r}, i={i}, k={k}" + (f", c={c}" if given else "") + ", the rest default",
-            float(got) if isinstance(got, int | float) else got,
-            _sampling_schedule(kind, i, k, c),
-            hint="the defaults are c = 0 and eps_min = 0, as the signature states.",
-        )
+        case = f"kind={kind!r}, i={i}, k={k}" + "".join(f", c={c}" for c in given)
+        want = _sampling_schedule(kind, i, k, *given)
+        compare("sampling_schedule", case + ", the rest default", got, want, hint=hint)
     case = "kind='cosine', an unknown kind, i=3, k=0.9"
     try:
         got = call("sampling_schedule", student_fn, "cosine", 3, 0.9)
@@ -316,22 +279,13 @@ def _coin_flip_inputs(true_input, model_output, eps, generator):
 @exercise(
     "07",
     reference=_coin_flip_inputs,
-    forbidden=(
-        (generation.scheduled_sampling_step, "generation.scheduled_sampling_step"),
-        (generation.scheduled_sampling, "generation.scheduled_sampling"),
-    ),
+    forbidden=course("scheduled_sampling_step", "scheduled_sampling"),
 )
 def coin_flip_inputs(student_fn) -> int:
-    """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs``.
-
-    One step of scheduled sampling: true_input and model_output are (B, D) values or (B,)
-    token ids of the same dtype; eps is the probability of the TRUE input; generator a
-    torch.Generator. One coin per sequence, ``torch.rand(B, generator=generator) < eps``
-    (True: the true input), chooses between the two; the model's output is detached. Returns
-    the chosen inputs, shaped and typed like true_input. Values in float32 and float64, token
-    ids, B = D (where coins lined up with the features would go unnoticed otherwise), eps at
-    0 and 1.
-    """
+    """Check ``coin_flip_inputs(true_input, model_output, eps, generator) -> inputs`` like
+    true_input: both (B, D) values or (B,) token ids of one dtype; one coin per sequence,
+    ``torch.rand(B, generator=generator) < eps``, picks the true input (True) or the detached
+    model output. B = D, token ids and eps of 0 and 1 are among the cases."""
     cases = [
         (4, 4, 0.3, torch.float32),
         (3, 2, 0.5, torch.float32),
@@ -363,29 +317,26 @@ def coin_flip_inputs(student_fn) -> int:
                 "mistake: the coins come from torch's global generator; draw them from the "
                 "one given, so that a seed repeats the run."
             )
-        u = torch.rand(B, generator=generator(7 + seed))
-        expected = _coin_flip_inputs(true, own, eps, generator(7 + seed))
-        rows = (B,) + (1,) * (true.dim() - 1)
+        after = generator(7 + seed)  # its state after the B coins u
+        u, rows, fed = torch.rand(B, generator=after), (B,) + (1,) * (true.dim() - 1), own.detach()
         mistakes = {
             "the coins are reversed: eps is the probability of the TRUE input, so the true "
             "input goes where the uniform number lies below eps.": torch.where(
-                (u >= eps).view(rows), true, own.detach()
+                (u >= eps).view(rows), true, fed
             ),
             "the probability is reversed: eps itself is the chance of the true input, not "
-            "1 - eps.": torch.where((u < 1 - eps).view(rows), true, own.detach()),
+            "1 - eps.": torch.where((u < 1 - eps).view(rows), true, fed),
         }
         if D is not None:
+            coins = torch.rand(B, D, generator=generator(7 + seed))
             mistakes[
                 "one coin per number was drawn; one coin per sequence decides all D features "
                 "of its row together."
-            ] = torch.where(
-                torch.rand(B, D, generator=generator(7 + seed)) < eps, true, own.detach()
-            )
+            ] = torch.where(coins < eps, true, fed)
         if B == D:
-            mistakes[LINED_UP] = torch.where(u < eps, true, own.detach())
+            mistakes[LINED_UP] = torch.where(u < eps, true, fed)
+        expected = _coin_flip_inputs(true, own, eps, generator(7 + seed))
         compare("coin_flip_inputs", case, got, expected, mistakes=mistakes)
-        after = generator(7 + seed)
-        torch.rand(B, generator=after)
         if not torch.equal(draws.get_state(), after.get_state()):
             raise CheckFailed(
                 f"coin_flip_inputs, {case}: `generator` did not give exactly one number per "

@@ -52,14 +52,10 @@ def _table(names, alpha, **frame) -> torch.Tensor:
 
 
 def _bigram_nll(train_names, valid_names, alpha=1.0):
-    """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts.
-
-    ``train_names``, ``valid_names``: lists of lower-case names. Every name is read as
-    ``'.' + name + '.'`` over the 27 tokens ``'.', 'a', ..., 'z'``; ``probs`` ``(27, 27)``
-    is ``P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha)`` with ``N`` counted on
-    the training names; ``nll`` is the mean of ``-ln P(b | a)`` over every pair of the
-    validation names (each name's letters and its end), a float.
-    """
+    """The reference: ``(nll, probs)`` of add-``alpha`` bigram counts. Names (lists of lower-case
+    str) are read as ``'.' + name + '.'`` over the tokens '.', 'a' ... 'z'; probs (27, 27) is
+    P(b | a) = (N[a, b] + alpha) / sum_b' (N[a, b'] + alpha), N counted on the training
+    names; nll, a float, the mean -ln P(b | a) over the pairs of the validation names."""
     probs = _table(train_names, alpha)
     return _nll(probs, valid_names), probs
 
@@ -82,8 +78,8 @@ def _unseen(train, valid) -> tuple[str, str] | None:
 def _split_answer(case: str, got):
     """The answer's ``(nll as a float, probs)``, or a message naming what came back."""
     if not (isinstance(got, tuple | list) and len(got) == 2):
-        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else None
-        what = f"a tensor of shape {shape}" if shape is not None else type(got).__name__
+        tensor = isinstance(got, torch.Tensor)
+        what = f"a tensor of shape {tuple(got.shape)}" if tensor else type(got).__name__
         raise CheckFailed(
             f"bigram_nll, {case}: expected a pair (nll, probs), got {what}. Likely mistake: "
             f"return both, the mean NLL on the validation names and the (27, 27) table."
@@ -101,31 +97,21 @@ def _split_answer(case: str, got):
 
 @exercise("09", reference=_bigram_nll)
 def bigram_nll(student_fn) -> int:
-    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)``.
-
-    The validation negative log-likelihood, in nats per character, of bigram counts from
-    the training names with ``alpha`` added to every count, and the normalised table
-    ``probs`` ``(27, 27)`` (see :func:`_bigram_nll`). Names wrapped in '.' give every token
-    as many successors as predecessors, so row and column totals of the counts agree and a
-    table normalised along the wrong axis scores the same NLL: the table itself is checked.
-    ``alpha = 0`` is allowed: a validation pair never seen in training then costs
-    ``-ln 0``, and the NLL is infinite.
-    """
+    """Check ``bigram_nll(train_names, valid_names, alpha=1.0) -> (nll, probs)`` as
+    :func:`_bigram_nll`: nll in nats per character, probs (27, 27), checked itself (a table
+    normalised along the wrong axis scores the same NLL). ``alpha = 0`` is allowed; a
+    validation pair unseen in training then makes the NLL infinite."""
     names = load_names()
     g = generator(900)
     real = names[:300:3] + names[1000:1200]
+    seen = real[:40]
     cases = [
         ("three short names", ["ab", "ba", "abc"], ["ab", "cab"], 1.0),
         ("letters a-e", _random_names(g, 30, "abcde", 6), _random_names(g, 10, "abcde", 6), 0.5),
         ("letters a-z", _random_names(g, 40, LETTERS, 5), _random_names(g, 15, LETTERS, 5), 2.0),
         ("300 real names", real, names[5000:5100], 1.0),
         ("300 real names, no pseudo-counts", real, names[5000:5100], 0.0),
-        (
-            "300 real names, no pseudo-counts, validation names seen in training",
-            real,
-            real[:40],
-            0.0,
-        ),
+        ("300 real names, no pseudo-counts, validation names seen in training", real, seen, 0.0),
     ]
     for k, (what, train, valid, alpha) in enumerate(cases):
         sizes = f"{len(train)} training and {len(valid)} validation names"
@@ -161,87 +147,40 @@ def bigram_nll(student_fn) -> int:
                 f"small number added inside the log (or a clamp) hides that, and the sweep "
                 f"over alpha needs to show it."
             )
-        compare(
-            "bigram_nll",
-            case,
-            probs,
-            rows,
-            what="probs",
-            mistakes=[
-                (
-                    "each column sums to 1, not each row: normalise every row a of the table "
-                    "(P(b | a) divides by the total of row a, the pairs that start with a).",
-                    smoothed / smoothed.sum(0, keepdim=True),
-                ),
-                (
-                    "alpha is missing from the denominator: divide N[a, b] + alpha by the "
-                    "total of row a once alpha is added (its counts plus 27 alpha), so that "
-                    "every row sums to 1.",
-                    smoothed / counts.sum(1, keepdim=True),
-                ),
-                (
-                    "the table holds the counts; divide each row by its total to turn it "
-                    "into probabilities.",
-                    smoothed,
-                ),
-                (
-                    "the end of each name is not predicted: read a name as '.' + name + '.', "
-                    "so the last pair (last letter, '.') counts too.",
-                    _table(train, alpha, end=False),
-                ),
-                (
-                    "the first letter is not predicted: start every name with '.', so the "
-                    "pair ('.', first letter) counts too.",
-                    _table(train, alpha, start=False),
-                ),
-                (
-                    "the counts come from the validation names; count the training names "
-                    "only, then score the validation names.",
-                    _table(valid, alpha),
-                ),
-                *(
-                    [
-                        (
-                            f"alpha was not used: the table holds add-one counts, but this "
-                            f"case asks for alpha={alpha}; add the alpha the function is given.",
-                            _table(train, 1.0),
-                        )
-                    ]
-                    if alpha != 1
-                    else []
-                ),
-            ],
-            hint="count the training pairs into N (27, 27), add alpha to every entry and "
-            "divide each row by its sum.",
-        )
-        compare(
-            "bigram_nll",
-            case,
-            nll,
-            expected,
-            what="nll",
-            mistakes=[
-                (
-                    "the mean was taken per name, not per character: average -ln P over "
-                    "every pair of all validation names together.",
-                    _nll(rows, valid, per_name=True),
-                ),
-                (
-                    "the result is in bits (log base 2); the course measures nats, the "
-                    "natural log (torch.log, math.log).",
-                    expected / math.log(2),
-                ),
-                (
-                    "the negative log-likelihoods were summed; return their mean, in nats "
-                    "per character.",
-                    expected * len(_pairs(valid)[0]),
-                ),
-                (
-                    "the end of each validation name is not scored: read a name as '.' + "
-                    "name + '.', so the last pair (last letter, '.') counts too.",
-                    _nll(rows, valid, end=False),
-                ),
-            ],
-            hint="average -ln P(b | a) over the pairs of the validation names.",
-        )
+        wrong_tables = {
+            "each column sums to 1, not each row: normalise every row a of the "
+            "table (P(b | a) divides by the total of row a, the pairs that start "
+            "with a).": smoothed / smoothed.sum(0, keepdim=True),
+            "alpha is missing from the denominator: divide N[a, b] + alpha by the "
+            "total of row a once alpha is added (its counts plus 27 alpha), so that "
+            "every row sums to 1.": smoothed / counts.sum(1, keepdim=True),
+            "the table holds the counts; divide each row by its total to turn it "
+            "into probabilities.": smoothed,
+            "the end of each name is not predicted: read a name as '.' + name + '.', "
+            "so the last pair (last letter, '.') counts too.": _table(train, alpha, end=False),
+            "the first letter is not predicted: start every name with '.', so the "
+            "pair ('.', first letter) counts too.": _table(train, alpha, start=False),
+            "the counts come from the validation names; count the training names "
+            "only, then score the validation names.": _table(valid, alpha),
+        }
+        if alpha != 1:
+            wrong_tables[
+                f"alpha was not used: the table holds add-one counts, but this "
+                f"case asks for alpha={alpha}; add the alpha the function is given."
+            ] = _table(train, 1.0)
+        compare("bigram_nll", case, probs, rows, what="probs", mistakes=wrong_tables,
+                hint="count the training pairs into N (27, 27), add alpha to every entry and "
+                "divide each row by its sum.")  # fmt: skip
+        wrong_nlls = {
+            "the mean was taken per name, not per character: average -ln P over "
+            "every pair of all validation names together.": _nll(rows, valid, per_name=True),
+            "the result is in bits (log base 2); the course measures nats, the "
+            "natural log (torch.log, math.log).": expected / math.log(2),
+            "the negative log-likelihoods were summed; return their mean, in nats "
+            "per character.": expected * len(_pairs(valid)[0]),
+            "the end of each validation name is not scored: read a name as '.' + name + '.', so "
+            "the last pair (last letter, '.') counts too.": _nll(rows, valid, end=False),
+        }
+        hint = "average -ln P(b | a) over the pairs of the validation names."
+        compare("bigram_nll", case, nll, expected, what="nll", mistakes=wrong_nlls, hint=hint)
     return len(cases)

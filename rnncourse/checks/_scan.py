@@ -1,15 +1,4 @@
-"""Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan.
-
-The notebook runs these answers at T = 1000 and 4096 with gates in (0, 1), whose running
-product underflows in float32 after about a hundred steps, and trains minGRU through them;
-so the checks run T = 1024 and 3000 and compare gradients with autograd's. A scan must also
-avoid the loop's chain of T dependent steps: the checkers measure the longest chain of
-dependent tensor operations (:func:`rnncourse.depth.measure_depth`) at two lengths, 16 times
-apart. A loop's chain grows 16-fold; a tree scan's (about log2 T rounds) less than 2-fold, a
-blocked scan's (about sqrt T) 4-fold. More than 8-fold is reported as a loop over time. The
-references are the course's ``scan.combine``, ``scan.hillis_steele_scan`` and
-``scan.MinGRU``; minGRU runs on the student's own scan, handed over by ``checks.use``.
-"""
+"""Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan."""
 
 from __future__ import annotations
 
@@ -20,24 +9,20 @@ from rnncourse.depth import measure_depth
 
 from .._random import generator
 from ._contract import call, check_gradients
-from ._framework import CheckFailed, NotAttempted, close, compare, exercise, randn
+from ._framework import CheckFailed, NotAttempted, close, compare, exercise, randn, torch_module
+from ._sequential import case_name
 
 try:  # torch's own scan (private, in torch >= 2.5): it would do the exercise
     from torch._higher_order_ops.associative_scan import associative_scan as _torch_scan
 except ImportError:  # pragma: no cover (older torch)
     _torch_scan = None
 
+# Over a 16 times longer sequence the longest chain of dependent tensor operations grows
+# 16-fold for a loop, under 2-fold for a tree scan, 4-fold for a blocked one.
 SHORT_T, LONG_T = 64, 1024
 LOOP_GROWTH = 8  # chain growth over a 16-fold length that counts as a loop over time
 F32, F64 = torch.float32, torch.float64
-SCANS = (
-    scan.parallel_scan,
-    scan.hillis_steele_scan,
-    scan.blelloch_scan,
-    scan.blocked_scan,
-    scan.log_space_scan,
-    scan.linear_recurrence_loop,
-)
+SCANS = (scan.parallel_scan, *scan._METHODS.values())  # every scan of the course
 TORCH_SCAN = () if _torch_scan is None else ((_torch_scan, "torch's associative_scan"),)
 BY_PAIRS = (
     "Build every state from combine's pairs, whose products span only the steps between two "
@@ -51,9 +36,9 @@ ON_YOUR_SCAN = (
 )
 
 
-def _case(k: int, sizes: str, dtype, note: str = "") -> str:
-    """A case's description: its number, sizes, what is special about it, dtype."""
-    return f"case {k} ({sizes}{note}, {'float64' if dtype == F64 else 'float32'})"
+def _the_course(*functions, advice=None) -> tuple:
+    """``forbidden`` entries naming functions of :mod:`rnncourse.scan` as the course's."""
+    return tuple((f, f"the course's scan.{f.__qualname__}", advice) for f in functions)
 
 
 def _call(name: str, student_fn, *args, dtype=F32):
@@ -89,10 +74,8 @@ def _unstable(T: int, got, what: str, fix: str) -> str:
 
 
 def _reject_loop_over_time(name: str, run, advice: str) -> None:
-    """Raise when the chain of dependent operations of ``run(T)`` grows in proportion to T.
-
-    ``run(T)`` calls the student's function on inputs of length T.
-    """
+    """Raise when the chain of dependent operations of ``run(T)`` (the student's function on
+    inputs of length T) grows in proportion to T."""
     short, long = (measure_depth(run, T).depth for T in (SHORT_T, LONG_T))
     if long > LOOP_GROWTH * max(short, 1):
         raise CheckFailed(
@@ -106,18 +89,13 @@ def _reject_loop_over_time(name: str, run, advice: str) -> None:
 
 @exercise("08", reference=scan.combine, gradients=True)
 def combine(student_fn) -> int:
-    """Check ``combine((a1, b1), (a2, b2)) -> (a, b)`` for h_t = a_t * h_{t-1} + b_t.
-
-    Each pair stands for the map h -> a * h + b; combine returns the map "first (a1, b1),
-    then (a2, b2)". The four tensors share one shape: (B, H) in the statement, (B, T, H)
-    slices where the scan's rounds call it, (H,) in the notebook's test of associativity.
-    float32 and float64; gradients reach all four inputs, since minGRU trains through it.
-    """
+    """Check ``combine((a1, b1), (a2, b2)) -> (a, b)``: the map h -> a * h + b of "first
+    (a1, b1), then (a2, b2)". All four tensors share one shape, (B, H), (B, T, H) or (H,)."""
     cases = [((2, 3), F32), ((1, 4), F32), ((3, 2), F64), ((2, 6, 3), F32), ((5,), F32)]
     for k, (shape, dtype) in enumerate(cases):
         g = generator(190 + k)
         a1, b1, a2, b2 = (randn(g, *shape) for _ in range(4))
-        case = _case(k + 1, "shape " + str(shape), dtype)
+        case = case_name(k + 1, "shape " + str(shape), dtype)
         want_a, want_b = a1 * a2, a2 * b1 + b2
         args = ((a1, b1), (a2, b2))
         got = call("combine", student_fn, *args, dtype=dtype)
@@ -125,42 +103,30 @@ def combine(student_fn) -> int:
             raise CheckFailed(f"combine: expected a pair (a, b), got {type(got).__name__}.")
         a, b = got
         one_decay = "a holds one step's decay only; the combined step applies both decays."
-        compare(
-            "combine",
-            case,
-            a,
-            want_a,
-            what="a",
-            mistakes=[
-                ("the decays were added; applying one step after the other multiplies h by "
-                 "each decay in turn.", a1 + a2),
-                (one_decay, a1),
-                (one_decay, a2),
-                ("the pair is returned in the wrong order: the decay comes first, then the "
-                 "input term.", want_b),
-            ],
-        )  # fmt: skip
-        compare(
-            "combine",
-            f"{case}; applying first, then second, to h gives a2 * (a1 * h + b1) + b2",
-            b,
-            want_b,
-            what="b",
-            mistakes={
-                "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
-                "LATER step's decay, and b2 enters after it.": a1 * b2 + b1,
-                "b1 must pass through the second step too: the later decay scales what the "
-                "first step produced.": b1 + b2,
-                "b1 was scaled by its own step's decay a1; it is scaled by the later step's.": (
-                    a1 * b1 + b2
-                ),
-                "b2 was scaled too: the later step's input term enters after its decay.": (
-                    a2 * (b1 + b2)
-                ),
-                "b1 was scaled by both decays; only the later step's acts on it.": a1 * a2 * b1
-                + b2,
-            },
-        )
+        mistakes = [
+            ("the decays were added; applying one step after the other multiplies h by "
+             "each decay in turn.", a1 + a2),
+            (one_decay, a1),
+            (one_decay, a2),
+            ("the pair is returned in the wrong order: the decay comes first, then the "
+             "input term.", want_b),
+        ]  # fmt: skip
+        compare("combine", case, a, want_a, what="a", mistakes=mistakes)
+        mistakes = {
+            "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
+            "LATER step's decay, and b2 enters after it.": a1 * b2 + b1,
+            "b1 must pass through the second step too: the later decay scales what the "
+            "first step produced.": b1 + b2,
+            "b1 was scaled by its own step's decay a1; it is scaled by the later step's.": (
+                a1 * b1 + b2
+            ),
+            "b2 was scaled too: the later step's input term enters after its decay.": (
+                a2 * (b1 + b2)
+            ),
+            "b1 was scaled by both decays; only the later step's acts on it.": a1 * a2 * b1 + b2,
+        }
+        order = f"{case}; applying first, then second, to h gives a2 * (a1 * h + b1) + b2"
+        compare("combine", order, b, want_b, what="b", mistakes=mistakes)
         if k in (0, 3):
             wrt = ("first[0]", "first[1]", "second[0]", "second[1]")
             check_gradients("combine", case, student_fn, args, wrt=wrt)
@@ -168,11 +134,8 @@ def combine(student_fn) -> int:
 
 
 def _rounds(a, b, *, swap=False, offsets=None):
-    """Hillis-Steele rounds, optionally with a typical mistake: (B, T, H) -> hs.
-
-    ``swap`` combines each position's own pair first and its left partner second;
-    ``offsets`` replaces the doubling offsets 1, 2, 4, ... .
-    """
+    """Hillis-Steele rounds, (B, T, H) -> hs; as mistakes, ``swap`` combines each position's
+    own pair first, ``offsets`` replaces the doubling offsets 1, 2, 4, ... ."""
     T = a.shape[1]
     if offsets is None:
         offsets = [2**k for k in range(max(T - 1, 0).bit_length())]
@@ -187,11 +150,8 @@ def _broken_combine(student_fn) -> str:
     """Why the ``combine`` next to the student's scan gives wrong pairs, or ''."""
     helper = getattr(student_fn, "__globals__", {}).get("combine")
     calls = "combine" in getattr(getattr(student_fn, "__code__", None), "co_names", ())
-    if (
-        not calls
-        or not callable(helper)
-        or scan.combine in (helper, getattr(helper, "__wrapped__", None))
-    ):
+    ours = scan.combine in (helper, getattr(helper, "__wrapped__", None))
+    if not calls or not callable(helper) or ours:
         return ""
     g = generator(205)
     first, second = (randn(g, 2, 3), randn(g, 2, 3)), (randn(g, 2, 3), randn(g, 2, 3))
@@ -208,12 +168,14 @@ def _broken_combine(student_fn) -> str:
     )
 
 
-def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tensor:
-    """Decays (B, T, H), exact in float32: any real value in (-0.25, 1.25), or gates.
+def _coefficients(g: torch.Generator, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gates a and inputs b, each (1, T, 2), for the depth measurement."""
+    return _decays(g, 1, T, 2, "gates"), randn(g, 1, T, 2)
 
-    Gates lie in (0.05, 0.95), whose running product underflows, except in the last unit
-    (when H > 1), whose gates in (0.998, 1) remember for thousands of steps.
-    """
+
+def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tensor:
+    """Decays (B, T, H), exact in float32: values in (-0.25, 1.25), or gates in (0.05, 0.95)
+    except in the last unit (when H > 1), whose gates in (0.998, 1) remember for long."""
     low, width = (-0.25, 1.5) if kind == "any" else (0.05, 0.9)
     a = torch.rand(B, T, H, generator=g, dtype=F64) * width + low
     if kind == "gates" and H > 1:
@@ -221,28 +183,16 @@ def _decays(g: torch.Generator, B: int, T: int, H: int, kind: str) -> torch.Tens
     return a.float().double()
 
 
-def _coefficients(T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gates a in (0.05, 0.95) and inputs b, each (1, T, 2), for the depth measurement."""
-    g = generator(seed)
-    return _decays(g, 1, T, 2, "gates"), randn(g, 1, T, 2)
-
-
 @exercise(
     "08",
     reference=scan.hillis_steele_scan,
-    forbidden=tuple((f, f"the course's scan.{f.__name__}") for f in SCANS[:1] + SCANS[2:])
-    + TORCH_SCAN,
+    forbidden=_the_course(*(f for f in SCANS if f is not scan.hillis_steele_scan)) + TORCH_SCAN,
     gradients=True,
 )
 def scan_equals_loop(student_fn) -> int:
-    """Check ``linear_scan(a, b) -> hs``: all states of h_t = a_t * h_{t-1} + b_t, h_0 = 0.
-
-    Shapes: a, b (B, T, H); returns hs (B, T, H) (h_1 ... h_T), in the inputs' dtype.
-    Compared with the course's loop on decays of any sign and size, on one step, on
-    float64, and at T = 1024 and 3000 with gates in (0, 1), whose running product underflows
-    (the notebook runs T = 1000 and 4096); gradients reach a and b. Then the chain of
-    dependent operations must grow more slowly than T (a scan, not a loop over time).
-    """
+    """Check ``linear_scan(a, b) -> hs``, all states h_1 ... h_T of h_t = a_t * h_{t-1} + b_t,
+    h_0 = 0: a, b, hs (B, T, H). Up to T = 3000 with gates whose running product underflows;
+    gradients reach a and b; no loop over time."""
     cases = [  # B, T, H, decays, dtype
         (2, 5, 3, "any", F32),
         (1, 8, 2, "any", F32),
@@ -256,7 +206,7 @@ def scan_equals_loop(student_fn) -> int:
         g = generator(200 + k)
         a, b = _decays(g, B, T, H, kind), randn(g, B, T, H)
         note = ", gates in (0, 1)" if kind == "gates" else ""
-        case = _case(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
+        case = case_name(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
         expected = scan.linear_recurrence_loop(a, b)
         got = _call("scan_equals_loop", student_fn, a, b, dtype=dtype)
         helper = _broken_combine(student_fn)
@@ -269,34 +219,31 @@ def scan_equals_loop(student_fn) -> int:
             f"{', '.join(map(str, shown))})."
         )
         zero = torch.zeros(B, 1, H, dtype=a.dtype)
+        mistakes = [
+            ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
+                [zero, expected[:, :-1]], 1)),
+            ("the scan runs backwards in time; h_t depends on steps 1..t.",
+             scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
+            ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
+             scan.linear_recurrence_loop(a, a * b)),
+            ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
+             "step s.", a.cumprod(1) * b.cumsum(1)),
+            ("the pairs are combined in the wrong order: the partner d places to the left "
+             "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
+            *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
+            ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
+             "composed twice.", _rounds(a, b, offsets=range(1, T))),
+        ]  # fmt: skip
+        hints = {(B, H): "only the last state was returned; return all T states."}
+        hint = _unstable(T, got, "the decays", BY_PAIRS) if T > 100 else ""
         compare(
-            "scan_equals_loop",
-            case,
-            got,
-            expected,
-            mistakes=[
-                ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
-                    [zero, expected[:, :-1]], 1)),
-                ("the scan runs backwards in time; h_t depends on steps 1..t.",
-                 scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
-                ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
-                 scan.linear_recurrence_loop(a, a * b)),
-                ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
-                 "step s.", a.cumprod(1) * b.cumsum(1)),
-                ("the pairs are combined in the wrong order: the partner d places to the left "
-                 "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
-                *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
-                ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
-                 "composed twice.", _rounds(a, b, offsets=range(1, T))),
-            ],
-            shape_hints={(B, H): "only the last state was returned; return all T states."},
-            hint=_unstable(T, got, "the decays", BY_PAIRS) if T > 100 else "",
-        )  # fmt: skip
+            "scan_equals_loop", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
+        )
         if k in (0, 4):
             check_gradients("scan_equals_loop", case, student_fn, (a, b), wrt=("a", "b"))
     _reject_loop_over_time(
         "scan_equals_loop",
-        lambda T: call("scan_equals_loop", student_fn, *_coefficients(T, 210)),
+        lambda T: call("scan_equals_loop", student_fn, *_coefficients(generator(210), T)),
         "A scan needs about log2 T rounds: in round k, every position combines with the "
         "one d = 1, 2, 4, ... places to its left, all positions at once (Hillis-Steele).",
     )
@@ -321,39 +268,19 @@ def _min_gru_loop(x, h0, U_z, b_z, U_n, b_n, *, swap=False, tanh=False):
     return torch.stack(hs, 1)
 
 
-def _min_gru_module(g, I: int, H: int, scale: float) -> scan.MinGRU:
-    """A float64 ``scan.MinGRU`` with weights drawn from ``g`` (global RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        module = scan.MinGRU(I, H).double()
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(randn(g, *p.shape, scale=scale))
-    return module
-
-
 @exercise(
     "08",
     reference=_min_gru_reference,
-    forbidden=tuple((f, f"the course's scan.{f.__name__}", ON_YOUR_SCAN) for f in SCANS)
+    forbidden=_the_course(*SCANS, advice=ON_YOUR_SCAN)
     + tuple((t, w, ON_YOUR_SCAN) for t, w in TORCH_SCAN)
-    + (
-        (scan.MinGRU, "the course's scan.MinGRU"),
-        (scan.MinGRU.coefficients, "the course's scan.MinGRU.coefficients"),
-        (scan.MinGRU.step, "the course's scan.MinGRU.step"),
-    ),
+    + _the_course(scan.MinGRU, scan.MinGRU.coefficients, scan.MinGRU.step),
     gradients=True,
 )
 def min_gru_forward(student_fn) -> int:
-    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs``, computed with a scan.
-
-    minGRU: z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n,
-    h(t) = (1 - z(t)) * h(t-1) + z(t) * n(t). Shapes: x (B, T, I), h0 (B, H), U_z and U_n
-    (H, I), b_z and b_n (H,); returns hs (B, T, H) (h(1) ... h(T)) in the inputs' dtype.
-    Compared with ``rnncourse.scan.MinGRU`` and with a step-by-step loop: I != H, one step,
-    float64, notebook 09's sizes (I = 32, H = 128) and T = 1024; gradients reach every
-    input and weight. The scan must be the student's own (``checks.use``), and, as for the
-    scan, the chain of dependent operations must grow more slowly than T.
-    """
+    """Check ``min_gru_forward(x, h0, U_z, b_z, U_n, b_n) -> hs`` on the student's own scan:
+    z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n, h(t) = (1 - z(t)) * h(t-1) +
+    z(t) * n(t); x (B, T, I), h0 (B, H), U_z, U_n (H, I), b_z, b_n (H,); hs (B, T, H),
+    h(1) ... h(T). Gradients reach every input and weight; no loop over time."""
     cases = [  # B, T, I, H, weight scale, dtype
         (2, 6, 3, 4, 0.8, F32),
         (1, 9, 2, 3, 0.8, F32),
@@ -365,50 +292,44 @@ def min_gru_forward(student_fn) -> int:
     ]
     for k, (B, T, I, H, scale, dtype) in enumerate(cases):
         g = generator(220 + k)
-        module = _min_gru_module(g, I, H, scale)
+        module = torch_module(g, scan.MinGRU, I, H, scale=scale)
         x, h0 = randn(g, B, T, I), randn(g, B, H)
-        weights = [module.gate.weight, module.gate.bias]
-        weights = [w.detach() for w in weights + [module.candidate.weight, module.candidate.bias]]
+        weights = [p.detach() for p in module.parameters()]  # U_z, b_z, U_n, b_n
         with torch.no_grad():
             expected = module(x, h0)
+            a, b = module.coefficients(x)  # the decays 1 - z and the input terms z * n
         if not close(expected, _min_gru_loop(x, h0, *weights), atol=1e-9, rtol=1e-9):
             raise RuntimeError("min_gru_forward: scan.MinGRU and its step loop disagree.")
-        U_z, b_z, U_n, b_n = weights
-        z = torch.sigmoid(x @ U_z.T + b_z)
-        a, b = 1 - z, z * (x @ U_n.T + b_n)
-        case = _case(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
+        case = case_name(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
         args = (x, h0, *weights)
         got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
+        mistakes = {
+            "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
+            "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
+                x, h0, *weights, swap=True
+            ),
+            "h(0) was ignored, as if the state started at zero: the scan starts from "
+            "zero, so h(0) must enter through the first step's input term.": _min_gru_loop(
+                x, torch.zeros_like(h0), *weights
+            ),
+            "h(0) entered the first input term without its decay: it passes through "
+            "step 1's lambda(1), as any earlier state does.": scan.linear_recurrence_loop(
+                a, torch.cat([b[:, :1] + h0[:, None], b[:, 1:]], 1)
+            ),
+            "the candidate of minGRU has no tanh: n(t) is linear in x(t).": _min_gru_loop(
+                x, h0, *weights, tanh=True
+            ),
+            "the states are shifted by one step: hs[:, 0] is h(1), not h(0).": torch.cat(
+                [h0[:, None], expected[:, :-1]], 1
+            ),
+        }
+        hints = {
+            (B, T + 1, H): "h(0) was returned as a first state; return h(1) ... h(T).",
+            (B, H): "only the last state was returned; return all T states.",
+        }
+        hint = _unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else ""
         compare(
-            "min_gru_forward",
-            case,
-            got,
-            expected,
-            mistakes={
-                "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
-                "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
-                    x, h0, *weights, swap=True
-                ),
-                "h(0) was ignored, as if the state started at zero: the scan starts from "
-                "zero, so h(0) must enter through the first step's input term.": _min_gru_loop(
-                    x, torch.zeros_like(h0), *weights
-                ),
-                "h(0) entered the first input term without its decay: it passes through "
-                "step 1's lambda(1), as any earlier state does.": scan.linear_recurrence_loop(
-                    a, torch.cat([b[:, :1] + h0[:, None], b[:, 1:]], 1)
-                ),
-                "the candidate of minGRU has no tanh: n(t) is linear in x(t).": _min_gru_loop(
-                    x, h0, *weights, tanh=True
-                ),
-                "the states are shifted by one step: hs[:, 0] is h(1), not h(0).": torch.cat(
-                    [h0[:, None], expected[:, :-1]], 1
-                ),
-            },
-            shape_hints={
-                (B, T + 1, H): "h(0) was returned as a first state; return h(1) ... h(T).",
-                (B, H): "only the last state was returned; return all T states.",
-            },
-            hint=_unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else "",
+            "min_gru_forward", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
         )
         if k in (0, 4):
             wrt = ("U_z", "b_z", "U_n", "b_n", "x", "h0")  # the gate first: a cut z names U_z

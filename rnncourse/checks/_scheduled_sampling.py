@@ -1,15 +1,11 @@
-"""Checker for notebook 07's capstone: a training loop with scheduled sampling.
-
-The student's loop and the reference run the same small models from the same weights and
-draw from the same ``torch.Generator`` in the same order, so every loss and every trained
-weight must agree. A typical mistake changes the draws or the gradients, which is how
-each one is recognised.
-"""
+"""Checker for notebook 07's capstone: a training loop with scheduled sampling."""
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -19,10 +15,10 @@ from rnncourse import generation
 from .._random import generator
 from ._contract import call
 from ._framework import close, compare, exercise, torch_module
+from ._generation import course
+from ._truncation import weights
 
-# The schedule the checker passes: eps_i = 0.85, 0.65, 0.45, 0.25 at updates 0..3, so both
-# kinds of input occur and a reversed or shifted schedule shows.
-UPDATES = 4
+UPDATES = 4  # eps = 0.85, 0.65, 0.45, 0.25 at updates 0..3: both kinds of input occur
 
 
 def _schedule(i: int) -> float:
@@ -81,29 +77,18 @@ def _after_every_step(step, draws, own: Callable, mix: Callable = _mix) -> Calla
     return outputs
 
 
-class _NoZeroGrad:
-    """The optimizer of a loop that never zeroes the gradients."""
-
-    def __init__(self, optimizer):
-        self.optimizer = optimizer
-
-    def zero_grad(self):
-        pass
-
-    def step(self):
-        self.optimizer.step()
-
-
 def _rows(coins: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return coins.view(-1, *[1] * (like.dim() - 1))
 
 
-def _variants(step, opt, batches, draws, tokens: bool) -> dict[str, Callable]:
-    """{what: a run of the loop} for the valid loops and the typical mistakes that apply.
+def _token_loss(logits, targets):
+    return F.cross_entropy(logits.transpose(1, 2), targets)
 
-    Each entry is a thunk that trains (and so changes the model and ``draws``): run one per
-    fresh model and generator.
-    """
+
+def _variants(step, opt, batches, draws, tokens: bool) -> dict[str | None, Callable]:
+    """{what: a run of the loop}: the reference (None), the other valid loops and the typical
+    mistakes that apply. Each run trains (changing the model and ``draws``): run one per
+    fresh model and generator."""
     own = _sampler(draws) if tokens else (lambda o: o.detach())
     sched, loss = _schedule, (_token_loss if tokens else F.mse_loss)
 
@@ -117,6 +102,7 @@ def _variants(step, opt, batches, draws, tokens: bool) -> dict[str, Callable]:
         return torch.rand(y.shape[0], generator=draws)
 
     runs = {
+        None: lambda: _reference(step, opt, batches, sched, loss, draws, tokens),
         "after_last": fit(loop()),  # valid: it also draws after the last step
         "reversed": fit(loop(lambda y, o, eps, g: torch.where(_rows(coins(y) >= eps, y), y, o))),
         "one_minus": fit(loop(), schedule=lambda i: 1 - sched(i)),
@@ -125,7 +111,9 @@ def _variants(step, opt, batches, draws, tokens: bool) -> dict[str, Callable]:
         ),
         "from_one": fit(loop(), schedule=lambda i: sched(i + 1)),
         "first_target": fit(loop(), data=[(y[:, 0], y) for _, y in batches]),
-        "no_zero_grad": fit(loop(), optimizer=_NoZeroGrad(opt)),
+        "no_zero_grad": fit(
+            loop(), optimizer=SimpleNamespace(zero_grad=lambda: None, step=opt.step)
+        ),
     }
     if tokens:
         multinomial = lambda o: torch.multinomial(o.detach().softmax(-1), 1, generator=draws)  # noqa: E731
@@ -174,26 +162,16 @@ class _Net(torch.nn.Module):
         return self.out(h), h
 
 
-def _token_loss(logits, targets):
-    return F.cross_entropy(logits.transpose(1, 2), targets)
-
-
 def _case(seed: int, B: int, T: int, D: int, V: int | None, dtype: torch.dtype):
     """(fresh model factory, batches) for one case; every call builds equal models."""
-    g = generator(seed)
-    batches = []
+    g, batches = generator(seed), []
     for _ in range(UPDATES):
         if V is None:
-            series = torch.randn(B, T + 1, D, generator=g, dtype=torch.float64).to(dtype)
-            batches.append((series[:, 0], series[:, 1:]))
+            seq = torch.randn(B, T + 1, D, generator=g, dtype=torch.float64).to(dtype)
         else:
-            tokens = torch.randint(0, V, (B, T + 1), generator=g)
-            batches.append((tokens[:, 0], tokens[:, 1:]))
+            seq = torch.randint(0, V, (B, T + 1), generator=g)
+        batches.append((seq[:, 0], seq[:, 1:]))
     return (lambda: _Net(1000 + seed, D, 4, V, dtype)), batches
-
-
-def _weights(net) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
 
 
 def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
@@ -207,42 +185,29 @@ def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
     )  # fmt: skip
     if isinstance(losses, list | tuple) and all(isinstance(v, torch.Tensor) for v in losses):
         losses = [float(v.detach()) for v in losses]
-    return losses, _weights(net)
+    return losses, weights(net)
 
 
 def _course(make, batches, draws_seed: int, tokens: bool, variant: str | None = None):
     """The same with the reference (``variant`` None) or one of :func:`_variants`."""
     net = make()
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
-    draws, batches = generator(draws_seed), copy.deepcopy(batches)
-    if variant is None:
-        loss_fn = _token_loss if tokens else F.mse_loss
-        losses = _reference(net.step, opt, batches, _schedule, loss_fn, draws, tokens)
-    else:
-        losses = _variants(net.step, opt, batches, draws, tokens)[variant]()
-    return losses, _weights(net)
+    runs = _variants(net.step, opt, copy.deepcopy(batches), generator(draws_seed), tokens)
+    return runs[variant](), weights(net)
 
 
-@exercise(
-    "07",
-    reference=_reference,
-    forbidden=((generation.scheduled_sampling, "generation.scheduled_sampling"),),
-)
+@exercise("07", reference=_reference, forbidden=course("scheduled_sampling"))
 def train_scheduled_sampling(student_fn) -> int:
     """Check ``train_scheduled_sampling(step, optimizer, batches, schedule, loss_fn,
-    generator, tokens=False) -> losses``.
+    generator, tokens=False) -> losses``, one float per update.
 
-    ``step(x_t, h) -> (o_t, h)`` is the model's step (``h`` is ``None`` at the start);
-    ``batches`` a list of ``(first, targets)`` with ``first`` the first input, ``(B, D)``
-    values or ``(B,)`` tokens, and ``targets`` ``(B, T, D)`` or ``(B, T)``; ``o_t`` is
-    ``(B, D)`` or logits ``(B, V)``. Update ``i`` runs the model over ``targets`` with
-    ``eps = schedule(i)``: after each step, the model's own output (detached), or with
-    ``tokens`` a token drawn from ``softmax(o_t)`` by
-    ``generation.sample_categorical(..., seed=generator)``, and one coin per sequence,
-    ``torch.rand(B, generator=generator) < eps``, choose the next input (``targets[:, t]``
-    where the coin is True); a loop may skip the choice after the last step. Then
-    ``loss_fn(outputs (B, T, ...), targets)``, zero_grad, backward, step. Returns the
-    losses, one float per update. Values in float32 and float64, and tokens.
+    ``step(x_t, h) -> (o_t, h)``, h ``None`` at the start; ``batches``: ``(first, targets)``
+    pairs, ``first`` (B, D) values or (B,) tokens, ``targets`` (B, T, D) or (B, T); ``o_t``
+    (B, D) or logits (B, V). Update i, with ``eps = schedule(i)``: after each step the
+    detached output (with ``tokens``, ``generation.sample_categorical(softmax(o_t),
+    seed=generator)``), then one coin per sequence, ``torch.rand(B, generator=generator) <
+    eps``, picks the next input (``targets[:, t]`` if True); then ``loss_fn(outputs,
+    targets)``, zero_grad, backward, step.
     """
     cases = [
         (0, 3, 4, 2, None, torch.float32),
@@ -255,39 +220,20 @@ def train_scheduled_sampling(student_fn) -> int:
         make, batches = _case(130 + seed, B, T, D, V, dtype)
         kind = f"tokens, V={V}" if tokens else f"values, D={D}, {str(dtype)[6:]}"
         label = f"case {seed + 1} ({kind}, B={B}, T={T}, {UPDATES} updates)"
-        got, weights = _student(student_fn, make, batches, 7 + seed, tokens, dtype)
-        for valid in (None, *VALID):
-            if valid == "multinomial" and not tokens:
-                continue
-            losses, right = _course(make, batches, 7 + seed, tokens, valid)
-            if close(got, losses) and close(weights, right):
-                break
-        else:
-            losses, right = _course(make, batches, 7 + seed, tokens)
-            runs = {
-                bug: _course(make, batches, 7 + seed, tokens, bug)
-                for bug in MISTAKES
-                if (bug != "no_detach" or not tokens) and (bug != "argmax" or tokens)
-            }
-            compare(
-                "train_scheduled_sampling",
-                label,
-                got,
-                losses,
+        got, trained = _student(student_fn, make, batches, 7 + seed, tokens, dtype)
+        train = functools.partial(_course, make, batches, 7 + seed, tokens)
+        valid = (train(v) for v in (None, *VALID) if v != "multinomial" or tokens)
+        if any(close(got, losses) and close(trained, right) for losses, right in valid):
+            continue
+        losses, right = train()
+        runs = {bug: train(bug) for bug in MISTAKES if bug != ("no_detach" if tokens else "argmax")}
+        compare("train_scheduled_sampling", label, got, losses, what="losses",
                 mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
                 shape_hints={(): "return the list of losses, one per update, not only the last."},
                 hint="follow the order of the draws: per step, the sample (tokens only), "
-                "then one coin per sequence, both from `generator`.",
-                what="losses",
-            )
-            compare(
-                "train_scheduled_sampling",
-                label,
-                weights,
-                right,
+                "then one coin per sequence, both from `generator`.")  # fmt: skip
+        compare("train_scheduled_sampling", label, trained, right, what="trained weights",
                 mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
                 hint="the losses agree but the trained weights do not: zero the gradients, "
-                "backpropagate and take one optimizer step per update.",
-                what="trained weights",
-            )
+                "backpropagate and take one optimizer step per update.")  # fmt: skip
     return len(cases)

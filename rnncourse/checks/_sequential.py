@@ -1,13 +1,4 @@
-"""Checkers for notebook 04: teacher-forced inputs, an output-feedback network run both ways,
-and free running (its k-step loss has a module of its own, :mod:`._unrolled`).
-
-Later cells train through these answers (the output-feedback network learns a circle, and
-runs on its own outputs inside the k-step loss), so the checkers compare gradients with
-autograd's and name a fed-back output cut from the graph. Teacher forced, the output-feedback
-network must do all steps at once: the checker counts its tensor operations
-(:func:`rnncourse.depth.measure_depth`) at two lengths, 16 times apart, and a count that
-grows with T is reported as a loop over time.
-"""
+"""Checkers for notebook 04: teacher-forced inputs, output feedback, free running."""
 
 from __future__ import annotations
 
@@ -44,6 +35,11 @@ def dtype_name(dtype) -> str:
     return "float64" if dtype == torch.float64 else "float32"
 
 
+def case_name(k: int, sizes: str, dtype, note: str = "") -> str:
+    """A case's description: ``case k (sizes, note, dtype)``."""
+    return f"case {k} ({sizes}{note}, {dtype_name(dtype)})"
+
+
 def _gradients(name: str, fn, args: tuple, wrt: tuple[str, ...], kwargs: dict, student: bool):
     """Gradients of a fixed weighting of ``fn``'s float outputs with respect to ``wrt``."""
     args, kwargs = copy.deepcopy((args, kwargs))
@@ -64,12 +60,9 @@ def _gradients(name: str, fn, args: tuple, wrt: tuple[str, ...], kwargs: dict, s
 
 
 def fed_back_detached(name: str, case: str, fn, args, wrt, variant, kwargs=None) -> None:
-    """Raise :data:`FED_BACK_DETACHED` when ``fn``'s gradients are ``variant``'s, not the
-    reference's; ``variant`` is the reference with its fed-back outputs detached.
-
-    Only the weights' gradients (``net.U``, ``step_fn.0.weight``: names with a dot) are
-    compared, so a feedback detached together with the start value is named too.
-    """
+    """Raise :data:`FED_BACK_DETACHED` when the weights' gradients (``wrt`` names with a dot)
+    through ``fn`` are those of ``variant`` (the reference with its fed-back outputs
+    detached), not the reference's."""
     kwargs, wrt = kwargs or {}, tuple(w for w in wrt if "." in w)
     got = _gradients(name, fn, args, wrt, kwargs, student=True)
     if got is None:
@@ -81,16 +74,8 @@ def fed_back_detached(name: str, case: str, fn, args, wrt, variant, kwargs=None)
         raise CheckFailed(f"{name}, {case}: wrong gradients. Likely mistake: {FED_BACK_DETACHED}")
 
 
-# --- teacher_forced_inputs -----------------------------------------------------------------
-
-WRONG_WAY = (
-    "the targets are shifted the wrong way: the input at step t is the PREVIOUS target "
-    "(start value first), so the model never sees the target it must predict."
-)
-
-
 def _teacher_forced_inputs(targets, start):
-    """The reference: ``start`` at step 0, then ``targets[:, :-1]`` (generation's shift)."""
+    """The reference: ``start`` at step 0, then ``targets[:, :-1]``."""
     return generation.teacher_forced_inputs(targets, start)
 
 
@@ -101,13 +86,9 @@ def _teacher_forced_inputs(targets, start):
     gradients=True,
 )
 def teacher_forced_inputs(student_fn) -> int:
-    """Check ``teacher_forced_inputs(targets, start) -> inputs``.
-
-    targets (B, T) int64 token ids, or (B, T, D) float vectors as notebook 04 feeds back;
-    start, a number. Returns inputs of the targets' shape and dtype with
-    inputs[:, 0] = start and inputs[:, t] = targets[:, t - 1] (targets shifted right).
-    T = 1 and T = 1024, float32 and float64 vectors; gradients reach the vectors.
-    """
+    """Check ``teacher_forced_inputs(targets, start) -> inputs``: targets (B, T) int64 token ids or
+    (B, T, D) float vectors, start a number; inputs of the targets' shape and dtype,
+    inputs[:, 0] = start, inputs[:, t] = targets[:, t - 1]. Gradients reach the vectors."""
     cases = [  # B, T, start, D (0: token ids), dtype of the vectors
         (3, 5, 0, 0, None),
         (1, 6, 7, 0, None),
@@ -118,10 +99,7 @@ def teacher_forced_inputs(student_fn) -> int:
     ]
     for seed, (B, T, start, D, dtype) in enumerate(cases):
         g = generator(80 + seed)
-        if D:  # vectors: the output fed back in notebook 04
-            targets = randn(g, B, T, D).to(dtype)
-        else:
-            targets = torch.randint(1, 10, (B, T), generator=g)
+        targets = randn(g, B, T, D).to(dtype) if D else torch.randint(1, 10, (B, T), generator=g)
         col = torch.full_like(targets[:, :1], start)
         shape = f"B={B}, T={T}" + (f", D={D} (vectors, {dtype_name(dtype)})" if D else "")
         case = f"case {seed + 1} ({shape}, start={start})"
@@ -135,27 +113,26 @@ def teacher_forced_inputs(student_fn) -> int:
                 f"ids (B, T) only; shape it like one time step of the targets, (B, 1, D) for "
                 f"vectors, with their dtype."
             ) from err.__cause__
-        compare(
-            "teacher_forced_inputs",
-            case,
-            got,
-            torch.cat([col, targets[:, :-1]], 1),
-            mistakes={
-                WRONG_WAY: torch.cat([targets[:, 1:], col], 1),
-                "the targets were not shifted: the model would be fed the very target it "
-                "predicts.": targets,
-                "torch.roll wraps the last target around to the front; the start value goes "
-                "there instead.": targets.roll(1, dims=1),
-                "the start value was ignored: step 0 gets `start`, whatever number it "
-                "is.": torch.cat([torch.zeros_like(col), targets[:, :-1]], 1),
-            },
-            shape_hints={
-                (B, T - 1, *targets.shape[2:]): "the start value is missing: put it first "
-                "and drop the last target.",
-                (B, T + 1, *targets.shape[2:]): "the last target was not dropped; the inputs "
-                "have T steps.",
-            },
-        )
+        mistakes = {
+            "the targets are shifted the wrong way: the input at step t is the PREVIOUS "
+            "target (start value first), so the model never sees the target it must "
+            "predict.": torch.cat([targets[:, 1:], col], 1),
+            "the targets were not shifted: the model would be fed the very target it "
+            "predicts.": targets,
+            "torch.roll wraps the last target around to the front; the start value goes "
+            "there instead.": targets.roll(1, dims=1),
+            "the start value was ignored: step 0 gets `start`, whatever number it is.": torch.cat(
+                [torch.zeros_like(col), targets[:, :-1]], 1
+            ),
+        }
+        hints = {
+            (B, T - 1, *targets.shape[2:]): "the start value is missing: put it first "
+            "and drop the last target.",
+            (B, T + 1, *targets.shape[2:]): "the last target was not dropped; the inputs "
+            "have T steps.",
+        }
+        expected = torch.cat([col, targets[:, :-1]], 1)
+        compare("teacher_forced_inputs", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if isinstance(got, torch.Tensor) and got.dtype != targets.dtype:
             raise CheckFailed(
                 f"teacher_forced_inputs, {case}: returned {got.dtype} for {targets.dtype} "
@@ -168,8 +145,6 @@ def teacher_forced_inputs(student_fn) -> int:
                             wrt=("targets",))  # fmt: skip
     return len(cases)
 
-
-# --- output_feedback -----------------------------------------------------------------------
 
 SHORT_T, LONG_T = 32, 512
 LOOP_GROWTH = 4  # growth of the operation count over a 16-fold length that counts as a loop
@@ -185,11 +160,8 @@ def _free(net, x, y0, step=None, **options):
 
 
 def _output_feedback(net, x, y_prev=None, y0=None):
-    """The reference on ``sequences.OutputFeedback``'s step maths, from the weights of ``net``.
-
-    Teacher forced when ``y_prev`` (B, T, O) is given: every step at once. Otherwise free
-    running from ``y0`` (B, O) (zeros if None), each output fed back. Returns o (B, T, O).
-    """
+    """The reference, from the weights of ``net``: o (B, T, O), teacher forced when ``y_prev``
+    (B, T, O) is given, else free running from ``y0`` (B, O) (zeros if None)."""
     if y_prev is not None:
         return sequences.OutputFeedback._step(net, x, y_prev)
     return _free(net, x, x.new_zeros(x.shape[0], net.V.shape[0]) if y0 is None else y0)
@@ -201,11 +173,13 @@ def _network(g: torch.Generator, I: int, O: int, H: int, dtype) -> SimpleNamespa
     return SimpleNamespace(**{k: randn(g, *s, scale=0.6).to(dtype) for k, s in shapes.items()})
 
 
+NO_TANH = "the tanh is missing: h(t) = tanh(U x(t) + R y(t-1) + b)."
+
+
 def _forced_mistakes(net, x, y_prev) -> dict:
     """{message: output} of typical mistakes of the teacher-forced mode."""
-    no_tanh = (x @ net.U.T + y_prev @ net.R.T + net.b) @ net.V.T + net.b_o
     return {
-        "the tanh is missing: h(t) = tanh(U x(t) + R y(t-1) + b).": no_tanh,
+        NO_TANH: (x @ net.U.T + y_prev @ net.R.T + net.b) @ net.V.T + net.b_o,
         "with y_prev given, every step must read the TRUE previous output y_prev[:, t]; this "
         "fed back the network's own outputs.": _free(net, x, torch.zeros_like(y_prev[:, 0])),
         "y_prev was shifted again: y_prev[:, t] already is y(t-1), so use it as it is.": (
@@ -216,17 +190,14 @@ def _forced_mistakes(net, x, y_prev) -> dict:
 
 def _free_mistakes(net, x, first) -> dict:
     """{message: output} of typical mistakes of the free-running mode, from ``first``."""
-    expected = _free(net, x, first)
-    no_tanh = _free(
-        net, x, first, lambda x_t, y: (x_t @ net.U.T + y @ net.R.T + net.b) @ net.V.T + net.b_o
-    )
+    linear = lambda x_t, y: (x_t @ net.U.T + y @ net.R.T + net.b) @ net.V.T + net.b_o  # noqa: E731
     return {
-        "the tanh is missing: h(t) = tanh(U x(t) + R y(t-1) + b).": no_tanh,
+        NO_TANH: _free(net, x, first, linear),
         "the outputs are not fed back: every step read y0 instead of o(t-1).": (
             sequences.OutputFeedback._step(net, x, first[:, None].expand(-1, x.shape[1], -1))
         ),
         "y0 was returned as the first output; return the T outputs o(1)..o(T).": torch.cat(
-            [first[:, None], expected[:, :-1]], 1
+            [first[:, None], _free(net, x, first)[:, :-1]], 1
         ),
         "y0 was ignored: when it is given, the first step reads it, not zeros.": _free(
             net, x, torch.zeros_like(first)
@@ -256,16 +227,11 @@ def _operations(student_fn, T: int) -> int:
     gradients=True,
 )
 def output_feedback(student_fn) -> int:
-    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o``.
-
-    h(t) = tanh(U x(t) + R y(t-1) + b), o(t) = V h(t) + b_o, with the weights read from
-    ``net.U`` (H, I), ``net.R`` (H, O), ``net.b`` (H,), ``net.V`` (O, H), ``net.b_o`` (O,);
-    x (B, T, I). With ``y_prev`` (B, T, O), the true previous outputs, it is teacher
-    forced: all steps at once, without a loop over time (the operation count must not grow
-    with T). Without, it runs free from ``y0`` (B, O) (zeros if None), feeding back o(t-1).
-    Returns o (B, T, O). T = 1 and T = 512 (the notebook's longest), float32 and float64;
-    gradients reach every weight, x, y_prev and y0.
-    """
+    """Check ``output_feedback(net, x, y_prev=None, y0=None) -> o`` (B, T, O): h(t) = tanh(U x(t)
+    + R y(t-1) + b), o(t) = V h(t) + b_o, with ``net.U`` (H, I), ``net.R`` (H, O), ``net.b``
+    (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). Given ``y_prev`` (B, T, O), all
+    steps at once (the operation count may not grow with T); else free running from ``y0``
+    (B, O) (zeros if None). Gradients reach every input."""
     cases = [  # B, T, I, O, H, y0 given, dtype
         (3, 5, 1, 2, 6, True, torch.float32),
         (1, 6, 3, 3, 5, False, torch.float32),
@@ -276,10 +242,9 @@ def output_feedback(student_fn) -> int:
     for seed, (B, T, I, O, H, with_y0, dtype) in enumerate(cases):
         g = generator(160 + seed)
         net = _network(g, I, O, H, dtype)
-        x, y_prev, y0 = randn(g, B, T, I), randn(g, B, T, O), randn(g, B, O)
-        x, y_prev, y0 = x.to(dtype), y_prev.to(dtype), y0.to(dtype)
+        x, y_prev, y0 = (randn(g, *shape).to(dtype) for shape in ((B, T, I), (B, T, O), (B, O)))
         first = y0 if with_y0 else torch.zeros_like(y0)
-        case = f"case {seed + 1} (B={B}, T={T}, I={I}, O={O}, H={H}, {dtype_name(dtype)})"
+        case = case_name(seed + 1, f"B={B}, T={T}, I={I}, O={O}, H={H}", dtype)
         shape_hints = {
             (B, O): "only the last step was returned; return all T steps.",
             (B, T + 1, O): "y0 was included; return the T outputs o(1)..o(T).",
@@ -299,20 +264,14 @@ def output_feedback(student_fn) -> int:
         if seed == 0:
             weights = ("net.U", "net.R", "net.b", "net.V", "net.b_o", "x")
             net64 = SimpleNamespace(**{k: v.double() for k, v in vars(net).items()})
-            forced = {"y_prev": y_prev.double()}
+            forced, free = {"y_prev": y_prev.double()}, {"y0": y0.double()}
             check_gradients("output_feedback", "case 1", student_fn, (net64, x),
                             kwargs=forced, wrt=(*weights, "y_prev"))  # fmt: skip
-            fed_back_detached(
-                "output_feedback",
-                case + ", free running",
-                student_fn,
-                (net64, x.double()),
-                (*weights, "y0"),
-                lambda net, x, y0: _free(net, x, y0, to_input=torch.Tensor.detach),
-                kwargs={"y0": y0.double()},
-            )
+            cut = lambda net, x, y0: _free(net, x, y0, to_input=torch.Tensor.detach)  # noqa: E731
+            fed_back_detached("output_feedback", case + ", free running", student_fn,
+                              (net64, x.double()), (*weights, "y0"), cut, kwargs=free)  # fmt: skip
             check_gradients("output_feedback", "case 1", student_fn, (net64, x),
-                            kwargs={"y0": y0.double()}, wrt=(*weights, "y0"))  # fmt: skip
+                            kwargs=free, wrt=(*weights, "y0"))  # fmt: skip
     short, long = _operations(student_fn, SHORT_T), _operations(student_fn, LONG_T)
     if long > LOOP_GROWTH * max(short, 1):
         raise CheckFailed(
@@ -324,9 +283,6 @@ def output_feedback(student_fn) -> int:
             f"parallel pass that makes teacher-forced training fast."
         )
     return len(cases)
-
-
-# --- free_running --------------------------------------------------------------------------
 
 
 class _Step(torch.nn.Module):
@@ -349,7 +305,6 @@ def _free_running(step_fn, first, steps):
 
 def _mistakes(step, first, steps) -> dict:
     """{message: outputs} of typical mistakes of a free-running loop."""
-    expected = _free_running(step, first, steps)
     return {
         "the outputs are not fed back: every step got `first` as its input.": _free_running(
             lambda x, h: step(first, h), first, steps
@@ -358,7 +313,7 @@ def _mistakes(step, first, steps) -> dict:
             lambda x, h: step(x, None), first, steps
         ),
         "`first` was returned as the first output; ys holds the model's outputs only.": (
-            torch.cat([first[:, None], expected[:, :-1]], 1)
+            torch.cat([first[:, None], _free_running(step, first, steps)[:, :-1]], 1)
         ),
     }
 
@@ -370,14 +325,9 @@ def _mistakes(step, first, steps) -> dict:
     gradients=True,
 )
 def free_running(student_fn) -> int:
-    """Check ``free_running(step_fn, first, steps) -> ys``.
-
-    ``step_fn(x, h) -> (y, h)`` takes an input x (B, D) and a state h (``None`` at the
-    start) and returns an output y (B, D) and the new state. Starting from ``first``
-    (B, D), each output is fed back as the next input. Returns ys (B, steps, D). One step
-    and 1024 steps, float32 and float64; gradients reach ``first`` and the model's weights
-    through every fed-back output.
-    """
+    """Check ``free_running(step_fn, first, steps) -> ys`` (B, steps, D): ``step_fn(x (B, D), h)
+    -> (y (B, D), h)``, h ``None`` at the start; from ``first`` (B, D) each output is fed back
+    as the next input. Gradients reach ``first`` and the weights."""
     cases = [  # B, D, H, steps, dtype
         (3, 3, 4, 5, torch.float32),
         (1, 2, 3, 4, torch.float32),
@@ -388,32 +338,22 @@ def free_running(student_fn) -> int:
     for seed, (B, D, H, steps, dtype) in enumerate(cases):
         g = generator(90 + seed)
         step, first = _Step(g, D, H, dtype), randn(g, B, D).to(dtype)
-        case = f"case {seed + 1} (B={B}, D={D}, steps={steps}, {dtype_name(dtype)})"
+        case = case_name(seed + 1, f"B={B}, D={D}, steps={steps}", dtype)
         got = call("free_running", student_fn, step, first, steps, dtype=None)
         with torch.no_grad():
             expected = _free_running(step, first, steps)
             mistakes = {} if close(got, expected) else _mistakes(step, first, steps)
-        compare(
-            "free_running",
-            case,
-            got,
-            expected,
-            mistakes=mistakes,
-            shape_hints={
-                (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
-                (steps, B, D): "the result is time-first; stack along dim=1.",
-            },
-        )
+        hints = {
+            (B, steps + 1, D): "`first` was included; ys holds the `steps` outputs.",
+            (steps, B, D): "the result is time-first; stack along dim=1.",
+        }
+        compare("free_running", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed == 0:
             step64, wrt = _Step(generator(95), D, H, torch.float64), ("first",)
             wrt += tuple(f"step_fn.{n}" for n, _ in step64.named_parameters())
             fed_back_detached(
-                "free_running",
-                case,
-                student_fn,
-                (step64, first.double(), steps),
-                wrt,
+                "free_running", case, student_fn, (step64, first.double(), steps), wrt,
                 lambda s, x, n: generation.free_running(s, x, n, to_input=torch.Tensor.detach)[0],
-            )
+            )  # fmt: skip
             check_gradients("free_running", "case 1", student_fn, (step64, first, steps), wrt=wrt)
     return len(cases)

@@ -1,5 +1,4 @@
-"""Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient.
-(Clipping and the gradient by lag during training are in ``_training_gradients``.)"""
+"""Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient."""
 
 from __future__ import annotations
 
@@ -40,9 +39,6 @@ def must_raise(name: str, case: str, student_fn, *args, why: str) -> None:
     raise CheckFailed(f"{name}, {case}: returned {got!r:.60}. Likely mistake: {why}")
 
 
-# --- the norm of a Jacobian product ---------------------------------------------------------
-
-
 def _slopes(hs, nonlinearity):
     """phi'(a(t)) read off the states hs (T, H): 1 - h**2 for tanh, 1 where h > 0 for relu."""
     if nonlinearity == "tanh":
@@ -52,12 +48,17 @@ def _slopes(hs, nonlinearity):
     raise ValueError(f'nonlinearity must be "tanh" or "relu", got {nonlinearity!r}.')
 
 
-def _product(factors, H, dtype):
-    """factors[-1] ... factors[1] factors[0] (the identity (H, H) when there are none)."""
-    J = torch.eye(H, dtype=dtype)
+def _product(factors, W):
+    """factors[-1] ... factors[1] factors[0], (H, H) like W (the identity if there are none)."""
+    J = torch.eye(W.shape[0], dtype=W.dtype)
     for f in factors:
         J = f @ J
     return J
+
+
+def _chain(slopes, W, steps):
+    """diag(slopes[t]) W multiplied over the ``steps`` t, the latest on the left: (H, H)."""
+    return _product([slopes[t][:, None] * W for t in steps], W)
 
 
 def _norm(J) -> float:
@@ -66,15 +67,14 @@ def _norm(J) -> float:
 
 def _jacobian_product_norm(W, hs, nonlinearity):
     """The reference: the spectral norm of dh(T)/dh(1), a float (W (H, H), hs (T, H))."""
-    d = _slopes(hs, nonlinearity)
-    return _norm(_product([d[t][:, None] * W for t in range(1, hs.shape[0])], W.shape[0], W.dtype))
+    return _norm(_chain(_slopes(hs, nonlinearity), W, range(1, hs.shape[0])))
 
 
-def _run(W, U, b, x, act):
-    h, hs = torch.zeros(W.shape[0], dtype=W.dtype), []
-    for t in range(x.shape[0]):
-        h = act(W @ h + U @ x[t] + b)
-        hs.append(h)
+def _run(W, U, b, x, act, h):
+    """h and the states after it of h(t) = act(W h(t-1) + U x(t) + b), x (T, I): (T + 1, H)."""
+    hs = [h]
+    for x_t in x:
+        hs.append(act(W @ hs[-1] + U @ x_t + b))
     return torch.stack(hs)
 
 
@@ -84,15 +84,10 @@ def _run(W, U, b, x, act):
     forbidden=(dynamics.jacobian_products, dynamics.jacobian_norms),
 )
 def jacobian_product_norm(student_fn) -> int:
-    """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``.
-
-    For h(t) = phi(W h(t-1) + U x(t) + b): W (H, H); hs (T, H), the states h(1) ... h(T)
-    of one sequence; nonlinearity "tanh" or "relu" (anything else raises ValueError).
-    Returns the spectral norm (ord=2) of dh(T)/dh(1) = diag(phi'(a(T))) W ... diag(phi'(a(2))) W,
-    the slopes phi' written with the states (tanh: 1 - h(t)**2; relu: 1 where h(t) > 0).
-    Compared with the Jacobian that torch autograd computes, relatively: T = 1 (the
-    identity) to T = 400 in float64, where the norm is about 1e-176.
-    """
+    """Check ``jacobian_product_norm(W, hs, nonlinearity) -> float``: W (H, H), hs (T, H) the
+    states h(1) ... h(T) of h(t) = phi(W h(t-1) + U x(t) + b), nonlinearity "tanh" or "relu"
+    (else ValueError); the spectral norm of dh(T)/dh(1), phi' read off the states. Compared
+    with autograd's Jacobian, relatively, from T = 1 to T = 400 (float64, ~1e-176)."""
     f32, f64 = torch.float32, torch.float64
     cases = [  # H, T, nonlinearity, scale of W, scale of U, dtype
         (3, 4, "tanh", 1.0, 1.0, f32),
@@ -107,14 +102,12 @@ def jacobian_product_norm(student_fn) -> int:
         W, U, b = randn(g, H, H, scale=scale), randn(g, H, 2, scale=u_scale), randn(g, H, scale=0.3)
         x = randn(g, T, 2)
         act = torch.tanh if nl == "tanh" else torch.relu
-        hs = _run(W, U, b, x, act)
+        hs = _run(W, U, b, x, act, torch.zeros(H, dtype=W.dtype))[1:]
 
-        def rest(h1, W=W, U=U, b=b, x=x, act=act):
-            for t in range(1, x.shape[0]):
-                h1 = act(W @ h1 + U @ x[t] + b)
-            return h1
+        def last(h1, W=W, U=U, b=b, x=x, act=act):  # h(T) from h(1)
+            return _run(W, U, b, x[1:], act, h1)[-1]
 
-        expected = _norm(torch.autograd.functional.jacobian(rest, hs[0]))
+        expected = _norm(torch.autograd.functional.jacobian(last, hs[0]))
         case = f"case {seed + 1} (H={H}, T={T}, {nl}{', float64' if dtype == f64 else ''})"
         try:
             got = call("jacobian_product_norm", student_fn, W.clone(), hs.clone(), nl, dtype=dtype)
@@ -126,8 +119,8 @@ def jacobian_product_norm(student_fn) -> int:
                     "identity, whose norm is 1. Start the product from the identity."
                 }
             raise with_hint(err, hints) from err.__cause__
-        d, s = _slopes(hs, nl), dynamics.spectral_norms
-        factors = [d[t][:, None] * W for t in range(1, T)]
+        d, steps = _slopes(hs, nl), range(1, T)
+        factors = [d[t][:, None] * W for t in steps]
         mistakes = {}
         if dtype == f64:
             mistakes[
@@ -135,59 +128,43 @@ def jacobian_product_norm(student_fn) -> int:
                 "where numbers below about 1e-38 are 0. Keep the inputs' dtype (float64 "
                 "here) for every tensor you make."
             ] = 0.0
-        mistakes.update(
-            {
-                "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
-                    _norm(_product([W] * (T - 1), H, W.dtype))
-                ),
-                "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
-                    _norm(_product([d[t][:, None] * W for t in range(T)], H, W.dtype))
-                ),
-                "each factor used the slopes of the step before: the factor of step t holds "
-                "φ'(a(t)), read off h(t).": _norm(
-                    _product([d[t - 1][:, None] * W for t in range(1, T)], H, W.dtype)
-                ),
-                "the slopes scale the columns of W (W diag(φ')); they scale its rows: "
-                "diag(φ'(a(t))) W, one slope per unit of the new state.": _norm(
-                    _product([W * d[t] for t in range(1, T)], H, W.dtype)
-                ),
-                "the norms of the factors were multiplied; take the norm of the "
-                "product (it can be much smaller).": math.prod(float(s(f)) for f in factors),
-                "the Frobenius norm was used; the spectral norm is the largest singular "
-                "value.": float(torch.linalg.matrix_norm(_product(factors, H, W.dtype), "fro")),
-                "the factors are multiplied in the wrong order: the latest step goes on "
-                "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _norm(
-                    _product(factors[::-1], H, W.dtype)
-                ),
-            }
-        )
+        mistakes |= {
+            "the slopes φ' are missing: each factor is diag(φ'(a(t))) W, not W.": (
+                _norm(_product([W] * (T - 1), W))
+            ),
+            "one factor too many: dh(T)/dh(1) has T - 1 factors, for steps 2..T.": (
+                _norm(_chain(d, W, range(T)))
+            ),
+            "each factor used the slopes of the step before: the factor of step t holds "
+            "φ'(a(t)), read off h(t).": _norm(_chain(d[:-1], W, range(T - 1))),
+            "the slopes scale the columns of W (W diag(φ')); they scale its rows: "
+            "diag(φ'(a(t))) W, one slope per unit of the new state.": _norm(
+                _product([W * d[t] for t in steps], W)
+            ),
+            "the norms of the factors were multiplied; take the norm of the "
+            "product (it can be much smaller).": math.prod(_norm(f) for f in factors),
+            "the Frobenius norm was used; the spectral norm is the largest singular value.": float(
+                torch.linalg.matrix_norm(_product(factors, W), "fro")
+            ),
+            "the factors are multiplied in the wrong order: the latest step goes on "
+            "the left, diag(φ'(a(T))) W ... diag(φ'(a(2))) W.": _norm(_product(factors[::-1], W)),
+        }
         if nl == "tanh":
             mistakes[
                 "tanh was applied again: h(t) already is tanh(a(t)), so the slope is 1 - h(t)**2."
-            ] = _norm(
-                _product(
-                    [(1 - torch.tanh(hs[t]) ** 2)[:, None] * W for t in range(1, T)], H, W.dtype
-                )
-            )
-        rtol = 1e-6 if dtype == f64 else 1e-4
-        compare(
-            "jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=rtol
-        )
+            ] = _norm(_chain(1 - torch.tanh(hs) ** 2, W, steps))
+        tol = 1e-6 if dtype == f64 else 1e-4
+        compare("jacobian_product_norm", case, got, expected, mistakes=mistakes, atol=0.0, rtol=tol)
     g = generator(139)
-    must_raise(
-        "jacobian_product_norm",
-        'case with nonlinearity="sigmoid"',
-        student_fn,
-        randn(g, 3, 3),
-        torch.rand(4, 3, generator=g, dtype=torch.float64),
-        "sigmoid",
-        why="an unknown nonlinearity falls through to one of the two formulas; raise "
-        'ValueError naming "tanh" and "relu", so that a typo fails loudly.',
+    why = (
+        "an unknown nonlinearity falls through to one of the two formulas; raise ValueError "
+        'naming "tanh" and "relu", so that a typo fails loudly.'
     )
+    W, hs = randn(g, 3, 3), torch.rand(4, 3, generator=g, dtype=torch.float64)
+    case = 'case with nonlinearity="sigmoid"'
+    must_raise("jacobian_product_norm", case, student_fn, W, hs, "sigmoid", why=why)
     return len(cases) + 1
 
-
-# --- the regime of the linearisation ---------------------------------------------------------
 
 BOUNDARY_TOL = 1e-6  # gamma * rho within this of 1 counts as the boundary
 GAMMA = {k: dynamics._GAMMA[k] for k in ("linear", "tanh", "sigmoid")}  # the largest slopes
@@ -205,45 +182,39 @@ def _predict_regime(eigenvalues, nonlinearity):
     return _regime(gamma * float(eigenvalues.abs().max()))
 
 
+def _rule(size=lambda lam: lam.abs().max(), tol=BOUNDARY_TOL, slope=True):
+    """A wrong rule: (eigenvalues, nonlinearity) -> the regime of gamma * size(eigenvalues)."""
+    return lambda lam, nl: _regime((GAMMA[nl] if slope else 1) * float(size(lam)), tol)
+
+
 SWAP = {"explode": "vanish", "vanish": "explode", "neither": "neither"}
 REGIME_MISTAKES = {
     "the nonlinearity's slope was ignored: sigmoid's largest slope is 1/4, so it shrinks the "
-    "gain four times.": lambda lam, nl: _regime(float(lam.abs().max())),
+    "gain four times.": _rule(slope=False),
     "the real part of the eigenvalues was used; what compounds is their magnitude "
-    "|eigenvalue| (a negative or complex one counts too).": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.real.max()))
-    ),
-    "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().mean()))
+    "|eigenvalue| (a negative or complex one counts too).": _rule(lambda lam: lam.real.max()),
+    "the mean |eigenvalue| was used; the largest one dominates (γ W)^n.": _rule(
+        lambda lam: lam.abs().mean()
     ),
     "only the first eigenvalue was used; eigenvalues come in any order, and the one of "
-    "largest magnitude dominates (γ W)^n.": lambda lam, nl: _regime(
-        GAMMA[nl] * float(lam[0].abs())
-    ),
+    "largest magnitude dominates (γ W)^n.": _rule(lambda lam: lam[0].abs()),
     "the regimes are swapped: a gain above 1 explodes, below 1 vanishes.": (
         lambda lam, nl: SWAP[_predict_regime(lam, nl)]
     ),
     "the boundary was tested for exact equality; eigenvalues are rounded floats, so γ ρ(W) "
-    "= 1 arrives as 1 ± 1e-7: compare with a tolerance of 1e-6.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().max()), tol=0.0)
-    ),
+    "= 1 arrives as 1 ± 1e-7: compare with a tolerance of 1e-6.": _rule(tol=0.0),
     "the tolerance at the boundary is wider than 1e-6: a gain of 1.000003 already explodes.": (
-        lambda lam, nl: _regime(GAMMA[nl] * float(lam.abs().max()), tol=1e-3)
+        _rule(tol=1e-3)
     ),
 }
 
 
 @exercise("05", reference=_predict_regime)
 def predict_regime(student_fn) -> int:
-    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``.
-
-    eigenvalues: a (H,) tensor (real or complex, in any order) of the recurrent weights W;
-    nonlinearity: "linear", "tanh" or "sigmoid" (anything else raises ValueError).
-    Linearised at pre-activation 0, where every slope is the nonlinearity's largest, gamma,
-    the gradient over many steps behaves like (gamma W)^n: it explodes when
-    gamma * rho(W) > 1 (rho(W) = max|eigenvalue|), vanishes when it is < 1, and does
-    neither at gamma * rho(W) = 1 within 1e-6. Cases lie on and near every boundary.
-    """
+    """Check ``predict_regime(eigenvalues, nonlinearity) -> "vanish" | "explode" | "neither"``:
+    eigenvalues (H,) of W, real or complex, any order; nonlinearity "linear", "tanh" or
+    "sigmoid" (else ValueError), largest slope gamma. "explode" when gamma * max|eigenvalue| >
+    1, "vanish" when < 1, "neither" within 1e-6; cases lie on and near every boundary."""
     cases = [
         ([0.5, 0.9], "linear"),
         ([1.2, 0.3], "linear"),
@@ -270,34 +241,28 @@ def predict_regime(student_fn) -> int:
         lam = lam.float() if not lam.is_complex() else lam
         got.append(call("predict_regime", student_fn, lam.clone(), nl))
         want.append(_predict_regime(lam.double() if not lam.is_complex() else lam, nl))
+    answers = list(zip(cases, got, strict=True))
     for k, ((eig, nl), g, w) in enumerate(zip(cases, got, want, strict=True)):
         if g == w:
             continue
-        likely = next(
-            (
-                m
-                for m, rule in REGIME_MISTAKES.items()
-                if all(rule(torch.tensor(e), n) == a for (e, n), a in zip(cases, got, strict=True))
-            ),
-            "",
+        follows = (
+            m
+            for m, rule in REGIME_MISTAKES.items()
+            if all(rule(torch.tensor(e), n) == a for (e, n), a in answers)
         )
+        likely = next(follows, "")
         raise CheckFailed(
             f"predict_regime, case {k + 1} (eigenvalues {eig}, {nl}): expected {w!r}, got "
             f"{g!r}." + (f" Likely mistake: {likely}" if likely else "")
         )
-    must_raise(
-        "predict_regime",
-        'case with nonlinearity="softplus"',
-        student_fn,
-        torch.tensor([0.5, 0.2]),
-        "softplus",
-        why='an unknown nonlinearity must raise ValueError naming "linear", "tanh" '
-        'and "sigmoid" (a dictionary lookup raises KeyError).',
+    why = (
+        'an unknown nonlinearity must raise ValueError naming "linear", "tanh" and "sigmoid" (a '
+        "dictionary lookup raises KeyError)."
     )
+    case = 'case with nonlinearity="softplus"'
+    must_raise("predict_regime", case, student_fn, torch.tensor([0.5, 0.2]), "softplus", why=why)
     return len(cases) + 1
 
-
-# --- weights that keep the gradient -------------------------------------------------------
 
 STEPS, LOW, HIGH = 100, 0.5, 2.0  # the gradient's size over 100 steps must stay in [0.5, 2]
 LAGS = (1, 10, 25, 50, STEPS)  # the lags k at which the checker measures dh(k)/dh(0)
@@ -310,9 +275,8 @@ def _steady_weights(H):
 
 
 def _gradient_sizes(W):
-    """Singular values of dh(k)/dh(0) = W^k for k in LAGS, (len(LAGS), H): for the linear
-    RNN h(t) = W h(t-1) + U x(t) the Jacobian is carried along one step at a time, whatever
-    the inputs."""
+    """Singular values of dh(k)/dh(0) = W^k of the linear RNN h(t) = W h(t-1) + U x(t), for
+    k in LAGS: (len(LAGS), H)."""
     J, kept = torch.eye(W.shape[0], dtype=W.dtype), []
     for k in range(1, STEPS + 1):
         J = W @ J
@@ -362,14 +326,9 @@ def _why_not_steady(W) -> str:
     forbidden=((torch.nn.init.orthogonal_, "torch.nn.init.orthogonal_, torch's own"),),
 )
 def steady_weights(student_fn) -> int:
-    """Check ``steady_weights(H) -> W``, a (H, H) tensor.
-
-    For the linear RNN h(t) = W h(t-1) + U x(t) (a tanh RNN near h = 0 behaves the same),
-    every singular value of dh(k)/dh(0) = W^k must lie in [0.5, 2] up to k = 100: no
-    gradient direction vanishes or explodes over 100 steps, checked at the lags k in LAGS
-    for H = 1 to 128 (the size notebook 05 uses). An orthogonal matrix passes, and so does
-    the identity.
-    """
+    """Check ``steady_weights(H) -> W`` (H, H): every singular value of dh(k)/dh(0) = W^k of the
+    linear RNN h(t) = W h(t-1) + U x(t) lies in [0.5, 2] at the lags k in LAGS, up to 100, for
+    H = 1 to 128. An orthogonal matrix passes, and so does the identity."""
     cases = [32, 8, 3, 1, 128]
     for k, H in enumerate(cases):
         with torch.random.fork_rng(devices=[]):  # a random answer leaves the global RNG alone

@@ -1,9 +1,4 @@
-"""Checkers for notebook 05's sections on training: clipping by the global norm, and how far
-back the gradient reaches, by lag.
-
-``gradient_by_lag(model, x, y)`` returns ||dL/dh(T - k)|| for every lag k of a many-to-one
-tanh RNN: the log that notebook 05 keeps while it trains, to watch the long lags die.
-"""
+"""Checkers for notebook 05's training sections: clipping, and the gradient's norm by lag."""
 
 from __future__ import annotations
 
@@ -18,8 +13,6 @@ from ._contract import IN_PLACE, call
 from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
 from ._stability import OTHER_DTYPE, with_hint
 
-# --- clipping by the global norm -------------------------------------------------------------
-
 
 def _clip_global_norm(grads, max_norm):
     """The reference: the course's in-place clipping, applied to copies held as gradients."""
@@ -28,10 +21,6 @@ def _clip_global_norm(grads, max_norm):
         p.grad = g.detach().clone()
     training.clip_grad_norm(params, max_norm)
     return [p.grad for p in params]
-
-
-def _scaled(grads, factor):
-    return [g * factor for g in grads]
 
 
 @exercise(
@@ -48,14 +37,9 @@ def _scaled(grads, factor):
     ),
 )
 def clip_global_norm(student_fn) -> int:
-    """Check ``clip_global_norm(grads, max_norm) -> clipped``.
-
-    grads: a list of tensors of any shapes (0-d too); max_norm: a number. If the global
-    norm sqrt(sum of all squared entries) exceeds max_norm, every tensor is scaled by
-    max_norm / (norm + 1e-6); otherwise they are returned unchanged. Returns a new list of
-    tensors with the same shapes and dtype; the list and the tensors given stay as they
-    were. Compared with ``torch.nn.utils.clip_grad_norm_``, in float32 and float64.
-    """
+    """Check ``clip_global_norm(grads, max_norm) -> clipped``, a new list like grads (tensors of
+    any shapes, 0-d too): above max_norm, the global norm of all entries together scales
+    every tensor by max_norm / (norm + 1e-6), as torch's clip_grad_norm_."""
     f32, f64 = torch.float32, torch.float64
     cases = [
         ([(3, 4), (4,)], 1.0, 3.0, f32),
@@ -67,10 +51,7 @@ def clip_global_norm(student_fn) -> int:
     ]
     for seed, (shapes, max_norm, scale, dtype) in enumerate(cases):
         g = generator(140 + seed)
-        grads = [
-            randn(g, *s, scale=scale).reshape(s) if s else randn(g, 1, scale=scale)[0]
-            for s in shapes
-        ]
+        grads = [randn(g, *(s or (1,)), scale=scale).reshape(s) for s in shapes]
         grads[-1] = grads[-1] * 4  # one tensor much larger than the others
         params = [torch.nn.Parameter(torch.zeros_like(gr)) for gr in grads]
         for p, gr in zip(params, grads, strict=True):
@@ -94,44 +75,34 @@ def clip_global_norm(student_fn) -> int:
             )
         norms = [gr.norm() for gr in grads]
         total = float(torch.stack(norms).norm())
-        wrong = {
+
+        def factor(norm, eps=1e-6, to=max_norm):  # the clipping factor, at most 1
+            return min(1.0, to / (norm + eps))
+
+        factors = {  # message: the factor of a wrong clipping, for all tensors or one each
             "each tensor was clipped on its own; clip by the GLOBAL norm of all tensors "
-            "together, so their directions stay consistent.": [
-                gr * min(1.0, max_norm / (float(n) + 1e-6))
-                for gr, n in zip(grads, norms, strict=True)
-            ],
+            "together, so their directions stay consistent.": [factor(float(n)) for n in norms],
             "small gradients were scaled up; only scale when the norm exceeds max_norm (a "
-            "factor of at most 1).": _scaled(grads, max_norm / (total + 1e-6)),
+            "factor of at most 1).": max_norm / (total + 1e-6),
             "the norms of the tensors were added; the global norm is the square root of the "
-            "sum of their squares.": _scaled(
-                grads, min(1.0, max_norm / (float(sum(norms)) + 1e-6))
-            ),
+            "sum of their squares.": factor(float(sum(norms))),
             "the square root is missing: the norm is the root of the sum of squares.": (
-                _scaled(grads, min(1.0, max_norm / (total**2 + 1e-6)))
+                factor(total**2)
             ),
             "the 1e-6 of the denominator is missing or subtracted: the factor divides by "
-            "the norm plus 1e-6, as torch's clipping does (it counts for small gradients).": (
-                _scaled(grads, min(1.0, max_norm / total))
-            ),
+            "the norm plus 1e-6, as torch's clipping does (it counts for small "
+            "gradients).": factor(total, eps=0),
             "the gradients were scaled to norm 1; the factor brings them to max_norm.": (
-                _scaled(grads, min(1.0, 1.0 / (total + 1e-6)))
+                factor(total, to=1.0)
             ),
         }
         for k, (gr_got, p) in enumerate(zip(got, params, strict=True)):
-            compare(
-                "clip_global_norm",
-                case,
-                gr_got,
-                p.grad,
-                what=f"tensor {k}",
-                mistakes={m: v[k] for m, v in wrong.items()},
-                atol=0.0,
-                rtol=1e-5,
-            )
+            mistakes = {
+                m: grads[k] * (f[k] if isinstance(f, list) else f) for m, f in factors.items()
+            }
+            compare("clip_global_norm", case, gr_got, p.grad, what=f"tensor {k}", mistakes=mistakes,
+                    atol=0.0, rtol=1e-5)  # fmt: skip
     return len(cases)
-
-
-# --- the gradient by lag ---------------------------------------------------------------------
 
 
 def _parameters(model) -> dict:
@@ -152,21 +123,12 @@ def _parameters(model) -> dict:
 
 
 def _gradient_by_lag(model, x, y):
-    """The reference, by the course's BPTT: ||dL/dh(T - k)|| for k = 0..T-1, shape (T,).
-
-    L is ``F.mse_loss(model(x), y)``, the mean over B examples and O outputs, which is
-    2 / O times :mod:`rnncourse.bptt`'s loss (half the squared error, averaged over B).
-    """
-    params = _parameters(model)
-    nonlinearity = getattr(model.cell, "nonlinearity", "tanh")
-    _, cache = bptt.rnn_forward(
-        params,
-        x.detach().double().numpy(),
-        y.detach().double().numpy(),
-        loss="mse",
-        outputs="last",
-        nonlinearity=nonlinearity,
-    )
+    """The reference, by the course's BPTT: ||dL/dh(T - k)|| for k = 0..T-1, shape (T,). L is
+    ``F.mse_loss(model(x), y)``, 2 / O times :mod:`rnncourse.bptt`'s loss (half the squared
+    error, averaged over B)."""
+    params, act = _parameters(model), getattr(model.cell, "nonlinearity", "tanh")
+    x_np, y_np = x.detach().double().numpy(), y.detach().double().numpy()
+    _, cache = bptt.rnn_forward(params, x_np, y_np, loss="mse", outputs="last", nonlinearity=act)
     _, dh = bptt.rnn_backward(cache)  # (B, T, H)
     dh = torch.from_numpy(dh) * (2 / y.shape[-1])
     return dh.norm(dim=(0, 2)).flip(0).to(x.dtype)
@@ -178,15 +140,8 @@ def _autograd(model, x, y):
     cell = model.cell
     with torch.random.fork_rng(devices=[]):
         rnn = torch.nn.RNNCell(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity)
-    rnn = rnn.double()
-    with torch.no_grad():
-        for name, value in (
-            ("weight_ih", cell.U),
-            ("weight_hh", cell.W),
-            ("bias_ih", cell.b_x),
-            ("bias_hh", cell.b_h),
-        ):
-            getattr(rnn, name).copy_(value)
+    weights = {"weight_ih": cell.U, "weight_hh": cell.W, "bias_ih": cell.b_x, "bias_hh": cell.b_h}
+    rnn.double().load_state_dict(weights)
     x = x.detach().double().requires_grad_()
     h0 = torch.zeros(x.shape[0], cell.hidden_size, dtype=torch.float64, requires_grad=True)
     h, states = h0, []
@@ -215,16 +170,10 @@ def _model(g, I, H, O, gain):
     "05", reference=_gradient_by_lag, forbidden=(bptt.rnn_backward, bptt.truncated_rnn_backward)
 )
 def gradient_by_lag(student_fn) -> int:
-    """Check ``gradient_by_lag(model, x, y) -> norms``, a (T,) tensor of x's dtype.
-
-    model: a ``sequences.ManyToOne`` around a tanh ``cells.RNNCell`` (I inputs, H units, O
-    outputs); x (B, T, I); y (B, O); the loss L = ``F.mse_loss(model(x), y)``. Entry k of
-    the result is the norm, over the batch and the units together, of dL/dh(T - k), the
-    total gradient that the state k steps before the last receives (k = 0: the last
-    state). The model, its gradients and x stay as they were. Compared with autograd
-    through ``torch.nn.RNNCell``, relatively, at T = 1 to 120 (notebook 05 logs T = 100),
-    batch sizes 1 to 5, float32 and float64.
-    """
+    """Check ``gradient_by_lag(model, x, y) -> norms`` (T,) in x's dtype: model a
+    ``sequences.ManyToOne`` around a tanh ``cells.RNNCell``, x (B, T, I), y (B, O); entry k is
+    the norm over batch and units of dL/dh(T - k), L = ``F.mse_loss(model(x), y)``. The
+    model, its gradients and x stay unchanged."""
     f32, f64 = torch.float32, torch.float64
     cases = [
         (3, 6, 2, 4, 1, 1.2, f32),
@@ -237,22 +186,19 @@ def gradient_by_lag(student_fn) -> int:
         model = _model(g, I, H, O, gain).to(dtype)
         x, y = randn(g, B, T, I).to(dtype), randn(g, B, O).to(dtype)
         case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, O={O}{', float64' * (dtype == f64)})"
-        for p in model.parameters():
-            p.grad = None
+        model.zero_grad(set_to_none=True)
+        errors = {  # words of torch's error: the likely mistake
+            "dtype": OTHER_DTYPE,
+            "not have been used in the graph": "the gradient was asked for with respect to "
+            "tensors the loss does not depend on (copies of the states, or states of a "
+            "second run); keep the very tensors that the loop passes from step to step.",
+            "does not require grad": "the states were computed without autograd's graph "
+            "(under torch.no_grad(), or detached).",
+        }
         try:
             got = call("gradient_by_lag", student_fn, model, x.clone(), y.clone(), dtype=dtype)
         except StudentCodeError as err:
-            raise with_hint(
-                err,
-                {
-                    "dtype": OTHER_DTYPE,
-                    "not have been used in the graph": "the gradient was asked for with respect to "
-                    "tensors the loss does not depend on (copies of the states, or states of a "
-                    "second run); keep the very tensors that the loop passes from step to step.",
-                    "does not require grad": "the states were computed without autograd's graph "
-                    "(under torch.no_grad(), or detached).",
-                },
-            ) from err.__cause__
+            raise with_hint(err, errors) from err.__cause__
         if any(p.grad is not None for p in model.parameters()):
             raise CheckFailed(
                 f"gradient_by_lag, {case}: it changed the model's gradients (.grad). Likely "
@@ -263,39 +209,33 @@ def gradient_by_lag(student_fn) -> int:
         dh, dh0, dx = _autograd(model, x, y)
         expected = dh.norm(dim=(1, 2)).flip(0)
         zeros = torch.zeros(T - 1, dtype=torch.float64)
-        compare(
-            "gradient_by_lag",
-            case,
-            got,
-            expected,
-            atol=0.0,
-            rtol=1e-3 if dtype == f32 else 1e-7,
-            mistakes={
-                "the norms are in time order (t = 1 .. T); entry k belongs to lag k, the "
-                "state k steps before the last.": dh.norm(dim=(1, 2)),
-                "the squared norm was taken; take its square root.": (dh**2).sum((1, 2)).flip(0),
-                "the norms of the examples were averaged; take one norm over the batch and the "
-                "units together.": dh.norm(dim=2).mean(1).flip(0),
-                "the gradients with respect to the inputs x(t) were taken; the log is about "
-                "the states h(t).": dx.norm(dim=(0, 2)).flip(0),
-                "only the last state receives a gradient: it was taken with respect to copies "
-                "of the states (a stacked tensor) that the loss reaches only at the last step; "
-                "take it with respect to the states the recurrence itself passes on.": (
-                    torch.cat([expected[:1], zeros])
-                ),
-                "the states are shifted by one step: h(0) was kept and h(T) left out; the log "
-                "holds h(1) ... h(T).": torch.stack([dh0, *dh[:-1]]).norm(dim=(1, 2)).flip(0),
-                "the loss was summed over the examples and outputs; the loss is the mean "
-                "squared error, as F.mse_loss computes it.": expected * B * O,
-            },
-            shape_hints={
-                (T + 1,): "h(0) was included: the log holds h(1) ... h(T), one entry per lag.",
-                (B, T): "one norm per example and step; take one norm per step over the batch "
-                "and the units together.",
-                (T, B): "one norm per step and example; take one norm per step over the batch "
-                "and the units together.",
-            },
-        )
+        mistakes = {
+            "the norms are in time order (t = 1 .. T); entry k belongs to lag k, the "
+            "state k steps before the last.": dh.norm(dim=(1, 2)),
+            "the squared norm was taken; take its square root.": (dh**2).sum((1, 2)).flip(0),
+            "the norms of the examples were averaged; take one norm over the batch and the "
+            "units together.": dh.norm(dim=2).mean(1).flip(0),
+            "the gradients with respect to the inputs x(t) were taken; the log is about "
+            "the states h(t).": dx.norm(dim=(0, 2)).flip(0),
+            "only the last state receives a gradient: it was taken with respect to "
+            "copies of the states (a stacked tensor) that the loss reaches only at the "
+            "last step; take it with respect to the states the recurrence itself passes "
+            "on.": torch.cat([expected[:1], zeros]),
+            "the states are shifted by one step: h(0) was kept and h(T) left out; the log "
+            "holds h(1) ... h(T).": torch.stack([dh0, *dh[:-1]]).norm(dim=(1, 2)).flip(0),
+            "the loss was summed over the examples and outputs; the loss is the mean "
+            "squared error, as F.mse_loss computes it.": expected * B * O,
+        }
+        hints = {
+            (T + 1,): "h(0) was included: the log holds h(1) ... h(T), one entry per lag.",
+            (B, T): "one norm per example and step; take one norm per step over the batch "
+            "and the units together.",
+            (T, B): "one norm per step and example; take one norm per step over the batch "
+            "and the units together.",
+        }
+        rtol = 1e-3 if dtype == f32 else 1e-7
+        compare("gradient_by_lag", case, got, expected, atol=0.0, rtol=rtol, mistakes=mistakes,
+                shape_hints=hints)  # fmt: skip
     g = generator(169)
     model, x, y = _model(g, 2, 3, 1, 1.0).float(), randn(g, 2, 5, 2).float(), randn(g, 2, 1).float()
     call("gradient_by_lag", student_fn, model, x, y)

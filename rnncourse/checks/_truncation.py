@@ -1,46 +1,21 @@
-"""Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph.
-
-A long sequence is processed in chunks of ``k`` steps. The state is carried from one chunk to
-the next, but with ``.detach()``: the next chunk starts from its value, and the backward pass
-stops there. Each chunk ends with one optimiser step on its own loss.
-
-The answer is compared with the same procedure in float64, chunk loss by chunk loss: a
-chunk's loss comes before its update, so the first chunk whose loss differs tells which
-update (or which starting state) first went wrong, and the message says so.
-"""
+"""Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import parameters_to_vector
 
 from .._random import generator
 from ._contract import call
-from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn
+from ._framework import CheckFailed, StudentCodeError, compare, exercise, randn, torch_module
 
 NO_DETACH = (
     "the state is carried into the next chunk still attached to the previous chunk's graph: "
     "its backward pass runs into that graph, which the previous backward() already freed "
     "(and whose weights the optimiser has changed since). Cut the graph at the start of each "
     "chunk, keeping the state's value."
-)
-RESET = (
-    "the state is reset to zero at every chunk, so the network forgets everything at each "
-    "boundary. Carry h over (detached), and start from zeros only once, before the first chunk."
-)
-EVERY_STEP = (
-    "the state is detached at every step, not once per chunk, so each loss reaches back one "
-    "step only (k = 1). Detach once, at the start of the chunk, and let the chunk's steps "
-    "stay connected."
-)
-NO_ZERO_GRAD = (
-    "the gradients are not zeroed before each chunk's backward pass; backward() adds to what "
-    "the parameters hold, so each update also applies the gradients of every earlier chunk."
-)
-LOSS_SUM = (
-    "the chunk's loss is summed, not averaged: F.mse_loss's default, the mean over the "
-    "batch, the chunk's steps and the outputs, is the loss asked for."
 )
 STATE_DTYPE = (
     "the state is made in another dtype than the model and x (torch.zeros makes float32 "
@@ -51,10 +26,9 @@ STATE_DTYPE = (
 def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
     """Which chunk's loss first differs, and what that says; "" when the lengths differ."""
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        return ""
-    off = np.flatnonzero(~np.isclose(got, expected, atol=atol, rtol=rtol))
-    if off.size == 0:
+    same = got.shape == expected.shape
+    off = np.flatnonzero(~np.isclose(got, expected, atol=atol, rtol=rtol)) if same else []
+    if len(off) == 0:
         return ""
     j = int(off[0])
     if j == 0:
@@ -71,25 +45,11 @@ def _first_chunk_off(got, expected, atol: float, rtol: float) -> str:
 
 
 def _chunked(
-    cell,
-    readout,
-    x,
-    y,
-    k,
-    opt,
-    *,
-    carry=torch.Tensor.detach,
-    feed=None,
-    loss=F.mse_loss,
-    zero_grad=True,
+    cell, readout, x, y, k, opt, carry=torch.Tensor.detach, feed=None, loss=F.mse_loss, zeroed=True
 ):
-    """Chunked truncated BPTT; returns the chunk losses.
-
-    Each keyword changes one thing, as a known mistake does: ``carry`` turns the previous
-    chunk's last state into the next chunk's first (detached), ``feed`` the state each step
-    receives (unchanged when None), ``loss`` gives a chunk's loss, ``zero_grad`` whether
-    the gradients are zeroed before each backward pass.
-    """
+    """Chunked truncated BPTT; returns the chunk losses. A known mistake changes one keyword:
+    ``carry`` (the state a chunk starts from), ``feed`` (the state each step gets, unchanged
+    when None), ``loss``, ``zeroed`` (gradients zeroed before each backward pass)."""
     B, T, _ = x.shape
     h = torch.zeros(B, cell.hidden_size, dtype=x.dtype)
     losses = []
@@ -100,7 +60,7 @@ def _chunked(
             h = cell(x[:, t], h if feed is None else feed(h))
             outputs.append(readout(h))
         chunk_loss = loss(torch.stack(outputs, 1), y[:, start : start + k])
-        if zero_grad:
+        if zeroed:
             opt.zero_grad()
         chunk_loss.backward()
         opt.step()
@@ -113,135 +73,102 @@ def _tbptt_chunks(cell, readout, x, y, k, opt):
     return _chunked(cell, readout, x, y, k, opt)
 
 
-_WRONG = [  # (message, the one change to _chunked that the mistake makes)
-    (RESET, {"carry": torch.zeros_like}),
-    (EVERY_STEP, {"feed": torch.Tensor.detach}),
-    (NO_ZERO_GRAD, {"zero_grad": False}),
-    (LOSS_SUM, {"loss": lambda o, target: F.mse_loss(o, target, reduction="sum")}),
-]
+_WRONG = {  # message: the one change to _chunked that the mistake makes
+    "the state is reset to zero at every chunk, so the network forgets everything at each "
+    "boundary. Carry h over (detached), and start from zeros only once, before the first chunk.": {
+        "carry": torch.zeros_like
+    },
+    "the state is detached at every step, not once per chunk, so each loss reaches back one "
+    "step only (k = 1). Detach once, at the start of the chunk, and let the chunk's steps "
+    "stay connected.": {"feed": torch.Tensor.detach},
+    "the gradients are not zeroed before each chunk's backward pass; backward() adds to what "
+    "the parameters hold, so each update also applies the gradients of every earlier chunk.": {
+        "zeroed": False
+    },
+    "the chunk's loss is summed, not averaged: F.mse_loss's default, the mean over the "
+    "batch, the chunk's steps and the outputs, is the loss asked for.": {
+        "loss": lambda o, target: F.mse_loss(o, target, reduction="sum")
+    },
+}
 
 
 def _model(seed: int, I: int, H: int, O: int, lr: float, dtype):
     """A seeded torch.nn.RNNCell (tanh), a Linear readout and SGD over both."""
     g = generator(seed)
-    with torch.random.fork_rng(devices=[]):
-        cell, readout = torch.nn.RNNCell(I, H), torch.nn.Linear(H, O)
-    cell, readout = cell.to(dtype), readout.to(dtype)
-    with torch.no_grad():
-        for p in (*cell.parameters(), *readout.parameters()):
-            p.copy_(randn(g, *p.shape, scale=0.5))
-    opt = torch.optim.SGD([*cell.parameters(), *readout.parameters()], lr=lr)
-    return cell, readout, opt
+    cell = torch_module(g, torch.nn.RNNCell, I, H, scale=0.5).to(dtype)
+    readout = torch_module(g, torch.nn.Linear, H, O, scale=0.5).to(dtype)
+    return cell, readout, torch.optim.SGD([*cell.parameters(), *readout.parameters()], lr=lr)
 
 
-def _weights(cell, readout) -> torch.Tensor:
-    """Every parameter as one float64 vector, in a fixed order."""
-    params = (*cell.parameters(), *readout.parameters())
-    return torch.cat([p.detach().double().reshape(-1) for p in params])
+def weights(*modules) -> torch.Tensor:
+    """Every parameter of ``modules`` as one vector, in a fixed order."""
+    return parameters_to_vector([p for m in modules for p in m.parameters()]).detach()
 
 
-def _run(seed, sizes, **change):
+def _run(seed, x, y, k, H, lr, **change):
     """Run ``_chunked`` in float64 on a fresh model: (chunk losses, weights after)."""
-    B, T, I, H, O, k, lr, _ = sizes
-    cell, readout, opt = _model(seed, I, H, O, lr, torch.float64)
-    g = generator(seed + 1)
-    x, y = randn(g, B, T, I), randn(g, B, T, O)
+    cell, readout, opt = _model(seed, x.shape[-1], H, y.shape[-1], lr, torch.float64)
     losses = _chunked(cell, readout, x, y, k, opt, **change)
-    return torch.tensor(losses, dtype=torch.float64), _weights(cell, readout)
-
-
-_CASES = [  # B, T, I, H, O, k, lr, dtype
-    (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
-    (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
-    (1, 12, 2, 5, 1, 5, 0.4, torch.float32),
-    (2, 5, 1, 3, 1, 8, 0.3, torch.float32),  # k > T: one chunk
-    (2, 4, 2, 3, 1, 1, 0.3, torch.float64),  # k = 1, a float64 model
-    (4, 64, 1, 8, 1, 8, 0.1, torch.float32),  # the chunk length the notebook trains with
-]
-
-
-def _case(student_fn, n: int, sizes) -> None:
-    """Case ``n``: the chunk losses, then the weights after the last update."""
-    B, T, I, H, O, k, lr, dtype = sizes
-    seed = 90 + 2 * n
-    case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
-    losses, weights = _run(seed, sizes)
-    wrong = [(message, *_run(seed, sizes, **change)) for message, change in _WRONG]
-    cell, readout, opt = _model(seed, I, H, O, lr, dtype)
-    g = generator(seed + 1)
-    x, y = randn(g, B, T, I), randn(g, B, T, O)
-    try:
-        got = call(
-            "tbptt_chunks",
-            student_fn,
-            cell,
-            readout,
-            x,
-            y,
-            k,
-            opt,
-            dtype=dtype,
-            mutable=("cell", "readout", "opt"),  # training updates them
-        )
-    except StudentCodeError as err:
-        text = str(err.__cause__)
-        if "second time" in text or "inplace operation" in text:
-            raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
-        if "dtype" in text or "scalar type" in text:
-            raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
-        raise
-    if not isinstance(got, tuple | list):
-        raise AssertionError(
-            f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
-            f"got {type(got).__name__}."
-        )
-    got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
-    tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
-    try:
-        compare(
-            "tbptt_chunks",
-            case,
-            got,
-            losses,
-            mistakes=[(message, wrong_losses) for message, wrong_losses, _ in wrong],
-            shape_hints={
-                (T,): "one loss per step was returned; return one per chunk.",
-                (1,): "one loss was returned; return one per chunk.",
-            },
-            what="chunk losses",
-            **tolerance,
-        )
-    except CheckFailed as err:
-        where = _first_chunk_off(got, losses, **tolerance)
-        raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
-    try:
-        compare(
-            "tbptt_chunks",
-            case,
-            _weights(cell, readout),
-            weights,
-            mistakes=[(message, wrong_weights) for message, _, wrong_weights in wrong],
-            what="weights after the last chunk",
-            **tolerance,
-        )
-    except CheckFailed as err:
-        last = "\n  Every chunk's loss agrees: only the last update differs."
-        raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
+    return torch.tensor(losses, dtype=torch.float64), weights(cell, readout)
 
 
 @exercise("03", reference=_tbptt_chunks)
 def tbptt_chunks(student_fn) -> int:
-    """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``.
-
-    ``cell`` is a ``torch.nn.RNNCell`` (``cell(x_t (B, I), h (B, H)) -> h (B, H)``),
-    ``readout`` a ``torch.nn.Linear(H, O)``, ``x`` (B, T, I), ``y`` (B, T, O), ``opt`` an
-    optimiser over both; the model and x are float32 or float64. The sequence is cut into
-    chunks of ``k`` steps (the last may be shorter; k > T gives one chunk); h starts at
-    zeros in x's dtype and is carried from chunk to chunk, detached; each chunk's loss is
-    ``F.mse_loss`` of its outputs (B, k, O) against its targets, followed by one
-    ``zero_grad``, ``backward``, ``step``. Compared with the same procedure in float64: the
-    chunk losses (the first that differs is named), then the weights after the last step.
-    """
-    for n, sizes in enumerate(_CASES):
-        _case(student_fn, n, sizes)
-    return len(_CASES)
+    """Check ``tbptt_chunks(cell, readout, x, y, k, opt) -> list of chunk losses``: ``cell`` a
+    ``torch.nn.RNNCell``, ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I), y (B, T, O),
+    ``opt`` over both. Chunks of k steps; h starts at zeros in x's dtype, carried over
+    detached; per chunk ``F.mse_loss``, zero_grad, backward, step."""
+    cases = [  # B, T, I, H, O, k, lr, dtype
+        (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
+        (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
+        (1, 12, 2, 5, 1, 5, 0.4, torch.float32),
+        (2, 5, 1, 3, 1, 8, 0.3, torch.float32),  # k > T: one chunk
+        (2, 4, 2, 3, 1, 1, 0.3, torch.float64),  # k = 1, a float64 model
+        (4, 64, 1, 8, 1, 8, 0.1, torch.float32),  # the chunk length the notebook trains with
+    ]
+    for n, (B, T, I, H, O, k, lr, dtype) in enumerate(cases):
+        seed = 90 + 2 * n
+        case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, k={k}, {str(dtype)[6:]})"
+        g = generator(seed + 1)
+        x, y = randn(g, B, T, I), randn(g, B, T, O)
+        losses, trained = _run(seed, x, y, k, H, lr)
+        wrong = [(m, *_run(seed, x, y, k, H, lr, **change)) for m, change in _WRONG.items()]
+        cell, readout, opt = _model(seed, I, H, O, lr, dtype)
+        args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
+        try:
+            got = call(
+                "tbptt_chunks", student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt")
+            )
+        except StudentCodeError as err:
+            text = str(err.__cause__)
+            if "second time" in text or "inplace operation" in text:
+                raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
+            if "dtype" in text or "scalar type" in text:
+                raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
+            raise
+        if not isinstance(got, tuple | list):
+            raise AssertionError(
+                f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
+                f"got {type(got).__name__}."
+            )
+        got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
+        tolerance = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 1e-9}
+        try:
+            hints = {
+                (T,): "one loss per step was returned; return one per chunk.",
+                (1,): "one loss was returned; return one per chunk.",
+            }
+            mistakes = [(m, wrong_losses) for m, wrong_losses, _ in wrong]
+            compare("tbptt_chunks", case, got, losses, mistakes=mistakes, shape_hints=hints,
+                    what="chunk losses", **tolerance)  # fmt: skip
+        except CheckFailed as err:
+            where = _first_chunk_off(got, losses, **tolerance)
+            raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
+        try:
+            mistakes = [(m, wrong_weights) for m, _, wrong_weights in wrong]
+            compare("tbptt_chunks", case, weights(cell, readout), trained, mistakes=mistakes,
+                    what="weights after the last chunk", **tolerance)  # fmt: skip
+        except CheckFailed as err:
+            last = "\n  Every chunk's loss agrees: only the last update differs."
+            raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None
+    return len(cases)
