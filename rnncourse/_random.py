@@ -8,8 +8,6 @@ system's entropy (different numbers on every call). The global generator
 (``torch.manual_seed``) is never read or advanced.
 """
 
-from __future__ import annotations
-
 import numbers
 
 import torch

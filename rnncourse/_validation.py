@@ -2,8 +2,6 @@
 type or dtype and ``ValueError`` for a wrong shape or value, saying what was expected, what
 was given and, where it helps, how to fix it."""
 
-from __future__ import annotations
-
 import numbers
 from collections.abc import Sequence
 

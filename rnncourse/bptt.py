@@ -16,8 +16,6 @@ Losses per step: ``"softmax"`` (cross-entropy) or ``"mse"`` (0.5 * ||o(t) - y(t)
 The step functions are bare maths; the public functions check their inputs once.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from ._validation import check_array, check_choice, check_float, check_int

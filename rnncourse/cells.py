@@ -7,8 +7,6 @@ cells hold the parameters, check the inputs and call them. ``RNNCell``, ``LSTMCe
 ``GRUCell`` equal torch's cells.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

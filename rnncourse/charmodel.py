@@ -8,8 +8,6 @@ them), scoring and sampling. Example::
     students = model.to_cells()        # the same weights in an rnncourse.cells.GRUCell
 """
 
-from __future__ import annotations
-
 import io
 import warnings
 
@@ -113,7 +111,7 @@ class CharModel(nn.Module):
         logits, state = self.run(token[:, None], state)
         return logits[:, 0], state
 
-    def to_cells(self) -> CharModel:
+    def to_cells(self) -> "CharModel":
         """A copy (same weights, same logits) whose layer is the matching ``rnncourse.cells``
         cell, so a cell of your own with the same parameters can replace it."""
         if self.kind in ("cell", "min_gru"):

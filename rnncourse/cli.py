@@ -1,8 +1,6 @@
 """The ``rnncourse`` command: ``rnncourse start [DIR]`` copies the course notebooks into
 DIR and opens JupyterLab there (``--help`` for more); ``rnncourse --version``."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 

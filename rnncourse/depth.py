@@ -12,8 +12,6 @@ Only torch operations count (in-place writes too, also through a view); a tensor
 from NumPy or Python numbers starts a new chain.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any

@@ -1,7 +1,5 @@
 """Drawing a recurrent network folded (a loop) and unfolded over time, with matplotlib."""
 
-from __future__ import annotations
-
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 

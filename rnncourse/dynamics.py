@@ -2,8 +2,6 @@
 ``(H,)``, inputs ``(T, I)``): eigenvalues, exact Jacobian products ``dh(T)/dh(t)``, their
 growth rate, fixed points, and a gate's time constant."""
 
-from __future__ import annotations
-
 import math
 from typing import NamedTuple
 

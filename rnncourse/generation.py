@@ -6,8 +6,6 @@ A *step function* ``step_fn(input_t, state) -> (output_t, state)`` maps ``(B,)``
 an int, a ``torch.Generator`` or ``None``; the global RNG is never used.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable
 from dataclasses import dataclass

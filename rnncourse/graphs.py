@@ -1,8 +1,6 @@
 """Print and measure the graph torch's autograd records (nodes such as ``MvBackward0``,
 linked by ``next_functions`` to the nodes that produced their inputs)."""
 
-from __future__ import annotations
-
 import sys
 from collections import Counter
 from dataclasses import dataclass, field

@@ -7,8 +7,6 @@ a forget gate near 1 carries a gradient far back. ``dh``, ``dc`` are the totals 
 t, ``dh_prev``, ``dc_prev`` what step t sends back to step t-1.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from rnncourse._validation import check_array

@@ -1,8 +1,6 @@
 """Figures in one house style (Okabe-Ito colours), each a ``matplotlib.figure.Figure``
 built without pyplot; single-panel functions take ``ax=`` to draw into an Axes."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Mapping, Sequence
 

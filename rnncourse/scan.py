@@ -9,8 +9,6 @@ are the scan literature's names, not the course's pre-activation or bias. Every 
 and returns the states ``h`` ``(B, T, H)``.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

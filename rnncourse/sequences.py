@@ -6,8 +6,6 @@ outputs around that loop. Every tensor is batch-first, ``(B, T, features)``; a s
 ``h`` ``(B, H)`` (LSTM: the pair ``(h, c)``), zero unless one is given.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -4,8 +4,6 @@ Every layer runs with :func:`rnncourse.sequences.run` (batch-first, ``lengths`` 
 padded batch).
 """
 
-from __future__ import annotations
-
 from functools import partial
 
 import torch

@@ -8,8 +8,6 @@ in torch's order (``GATE_ORDER``). A multi-layer module (``nn.RNN``, ``nn.LSTM``
 are ``(L*D, B, H)``, row ``l*D + d``.
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -1,8 +1,6 @@
 """The train loop (:func:`train`), gradient clipping as ``torch.nn.utils`` does it, and a
 learning-rate schedule (:func:`cosine_decay`)."""
 
-from __future__ import annotations
-
 import copy
 import math
 import time

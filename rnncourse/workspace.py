@@ -1,8 +1,6 @@
 """A student workspace: a folder with copies of the course notebooks, opened in JupyterLab;
 a manifest of what was copied keeps a student's edits (see :func:`copy_notebooks`)."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

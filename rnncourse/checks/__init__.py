@@ -8,8 +8,6 @@ prints "not attempted yet", or under a grader (``NBGRADER_EXECUTION`` or
 has passed; ``checks.use(name, fn)`` hands later cells your function once it passes.
 """
 
-from __future__ import annotations
-
 from . import _display, _progress
 from ._backprop import rnn_backward
 from ._basics import rnn_forward, rnn_step, running_sum_weights, state_space_to_rnn

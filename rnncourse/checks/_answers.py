@@ -1,7 +1,5 @@
 """A passing answer, kept with what it needs from its notebook so a later one can run it."""
 
-from __future__ import annotations
-
 import builtins
 import dis
 import importlib

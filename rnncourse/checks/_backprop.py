@@ -3,8 +3,6 @@ shares with :mod:`._full_bptt`: the NumPy contract, and localising a wrong gradi
 answer runs again on probes in which only the last steps contribute, and the message names
 the step, counting back from the last, where it first leaves the reference)."""
 
-from __future__ import annotations
-
 import contextlib
 import io
 

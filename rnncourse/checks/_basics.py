@@ -1,8 +1,6 @@
 """Checkers for notebooks 00 and 01: one step, a forward pass, a state-space model as an RNN,
 a running sum; the gradients of ``rnn_step`` and ``rnn_forward`` are compared too."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 

@@ -2,8 +2,6 @@
 names, and ``train_step``, one update with the student's loss (02) and clipping (05). The
 models are tiny character models with a ``torch.nn.GRU``."""
 
-from __future__ import annotations
-
 import copy
 import inspect
 import math

@@ -1,8 +1,6 @@
 """What a passing answer promises the cells that run it later: :func:`call` and
 :func:`check_gradients`."""
 
-from __future__ import annotations
-
 import contextlib
 import copy
 import inspect

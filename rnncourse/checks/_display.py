@@ -4,8 +4,6 @@ A wrong answer shows its diagnosis alone; an error in the student's code its fra
 this package's. Under a grader the traceback is left out: it would name the grader's paths.
 """
 
-from __future__ import annotations
-
 import linecache
 import os
 import types

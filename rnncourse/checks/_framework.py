@@ -3,8 +3,6 @@
 Checkers pass the student's function float32 tensors and compute references in float64.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 import textwrap

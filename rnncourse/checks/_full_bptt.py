@@ -2,8 +2,6 @@
 :mod:`._backprop`: here the probes saturate the state before the last steps through a large
 input, and give the earlier steps targets equal to their outputs."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 

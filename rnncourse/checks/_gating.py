@@ -1,7 +1,5 @@
 """Checkers for notebook 06: the gated leaky unit, time constants, the LSTM and the GRU."""
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -1,7 +1,5 @@
 """Checkers for notebook 07: next-token targets, sampling, schedules, the per-step coin flip."""
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -1,8 +1,6 @@
 """Checkers for notebook 03's gradient checks: ``numerical_gradient``, and ``find_the_bug``,
 which names the bug of three backward passes with one of ``BUG_LABELS`` each."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from ..bptt import numerical_gradient as _numerical_gradient

@@ -3,8 +3,6 @@
 It is written atomically; a damaged file is moved aside with a warning, never failing a check.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import tempfile

@@ -1,7 +1,5 @@
 """Checkers for notebook 08: the combine operator, a scan, and minGRU built on the scan."""
 
-from __future__ import annotations
-
 import torch
 
 from rnncourse import scan
@@ -104,13 +102,19 @@ def combine(student_fn) -> int:
         a, b = got
         one_decay = "a holds one step's decay only; the combined step applies both decays."
         mistakes = [
-            ("the decays were added; applying one step after the other multiplies h by "
-             "each decay in turn.", a1 + a2),
+            (
+                "the decays were added; applying one step after the other multiplies h by "
+                "each decay in turn.",
+                a1 + a2,
+            ),
             (one_decay, a1),
             (one_decay, a2),
-            ("the pair is returned in the wrong order: the decay comes first, then the "
-             "input term.", want_b),
-        ]  # fmt: skip
+            (
+                "the pair is returned in the wrong order: the decay comes first, then the "
+                "input term.",
+                want_b,
+            ),
+        ]
         compare("combine", case, a, want_a, what="a", mistakes=mistakes)
         mistakes = {
             "the order is wrong: (a1, b1) is the earlier step, so b1 passes through the "
@@ -220,20 +224,34 @@ def scan_equals_loop(student_fn) -> int:
         )
         zero = torch.zeros(B, 1, H, dtype=a.dtype)
         mistakes = [
-            ("the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.", torch.cat(
-                [zero, expected[:, :-1]], 1)),
-            ("the scan runs backwards in time; h_t depends on steps 1..t.",
-             scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1)),
-            ("each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
-             scan.linear_recurrence_loop(a, a * b)),
-            ("only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER "
-             "step s.", a.cumprod(1) * b.cumsum(1)),
-            ("the pairs are combined in the wrong order: the partner d places to the left "
-             "holds the earlier steps, so it goes first.", _rounds(a, b, swap=True)),
+            (
+                "the states are shifted by one: hs[:, 0] is h_1 = b_1, not h_0.",
+                torch.cat([zero, expected[:, :-1]], 1),
+            ),
+            (
+                "the scan runs backwards in time; h_t depends on steps 1..t.",
+                scan.linear_recurrence_loop(a.flip(1), b.flip(1)).flip(1),
+            ),
+            (
+                "each b_s was also scaled by its own a_s; b_s enters unscaled at step s.",
+                scan.linear_recurrence_loop(a, a * b),
+            ),
+            (
+                "only the total a_1 ... a_t was used; each b_s is scaled by the a's AFTER step s.",
+                a.cumprod(1) * b.cumsum(1),
+            ),
+            (
+                "the pairs are combined in the wrong order: the partner d places to the left "
+                "holds the earlier steps, so it goes first.",
+                _rounds(a, b, swap=True),
+            ),
             *((early, _rounds(a, b, offsets=doubling[:j])) for j in range(len(doubling))),
-            ("d must double every round (1, 2, 4, ...): with d += 1 some steps are "
-             "composed twice.", _rounds(a, b, offsets=range(1, T))),
-        ]  # fmt: skip
+            (
+                "d must double every round (1, 2, 4, ...): with d += 1 some steps are "
+                "composed twice.",
+                _rounds(a, b, offsets=range(1, T)),
+            ),
+        ]
         hints = {(B, H): "only the last state was returned; return all T states."}
         hint = _unstable(T, got, "the decays", BY_PAIRS) if T > 100 else ""
         compare(

@@ -1,7 +1,5 @@
 """Checker for notebook 07's capstone: a training loop with scheduled sampling."""
 
-from __future__ import annotations
-
 import copy
 import functools
 from collections.abc import Callable
@@ -227,13 +225,25 @@ def train_scheduled_sampling(student_fn) -> int:
             continue
         losses, right = train()
         runs = {bug: train(bug) for bug in MISTAKES if bug != ("no_detach" if tokens else "argmax")}
-        compare("train_scheduled_sampling", label, got, losses, what="losses",
-                mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
-                shape_hints={(): "return the list of losses, one per update, not only the last."},
-                hint="follow the order of the draws: per step, the sample (tokens only), "
-                "then one coin per sequence, both from `generator`.")  # fmt: skip
-        compare("train_scheduled_sampling", label, trained, right, what="trained weights",
-                mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
-                hint="the losses agree but the trained weights do not: zero the gradients, "
-                "backpropagate and take one optimizer step per update.")  # fmt: skip
+        compare(
+            "train_scheduled_sampling",
+            label,
+            got,
+            losses,
+            what="losses",
+            mistakes=[(MISTAKES[bug], run[0]) for bug, run in runs.items()],
+            shape_hints={(): "return the list of losses, one per update, not only the last."},
+            hint="follow the order of the draws: per step, the sample (tokens only), "
+            "then one coin per sequence, both from `generator`.",
+        )
+        compare(
+            "train_scheduled_sampling",
+            label,
+            trained,
+            right,
+            what="trained weights",
+            mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
+            hint="the losses agree but the trained weights do not: zero the gradients, "
+            "backpropagate and take one optimizer step per update.",
+        )
     return len(cases)

@@ -1,7 +1,5 @@
 """Checkers for notebook 04: teacher-forced inputs, output feedback, free running."""
 
-from __future__ import annotations
-
 import copy
 from types import SimpleNamespace
 
@@ -268,10 +266,23 @@ def output_feedback(student_fn) -> int:
             check_gradients("output_feedback", "case 1", student_fn, (net64, x),
                             kwargs=forced, wrt=(*weights, "y_prev"))  # fmt: skip
             cut = lambda net, x, y0: _free(net, x, y0, to_input=torch.Tensor.detach)  # noqa: E731
-            fed_back_detached("output_feedback", case + ", free running", student_fn,
-                              (net64, x.double()), (*weights, "y0"), cut, kwargs=free)  # fmt: skip
-            check_gradients("output_feedback", "case 1", student_fn, (net64, x),
-                            kwargs=free, wrt=(*weights, "y0"))  # fmt: skip
+            fed_back_detached(
+                "output_feedback",
+                case + ", free running",
+                student_fn,
+                (net64, x.double()),
+                (*weights, "y0"),
+                cut,
+                kwargs=free,
+            )
+            check_gradients(
+                "output_feedback",
+                "case 1",
+                student_fn,
+                (net64, x),
+                kwargs=free,
+                wrt=(*weights, "y0"),
+            )
     short, long = _operations(student_fn, SHORT_T), _operations(student_fn, LONG_T)
     if long > LOOP_GROWTH * max(short, 1):
         raise CheckFailed(
@@ -352,8 +363,12 @@ def free_running(student_fn) -> int:
             step64, wrt = _Step(generator(95), D, H, torch.float64), ("first",)
             wrt += tuple(f"step_fn.{n}" for n, _ in step64.named_parameters())
             fed_back_detached(
-                "free_running", case, student_fn, (step64, first.double(), steps), wrt,
+                "free_running",
+                case,
+                student_fn,
+                (step64, first.double(), steps),
+                wrt,
                 lambda s, x, n: generation.free_running(s, x, n, to_input=torch.Tensor.detach)[0],
-            )  # fmt: skip
+            )
             check_gradients("free_running", "case 1", student_fn, (step64, first, steps), wrt=wrt)
     return len(cases)

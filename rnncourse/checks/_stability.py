@@ -1,7 +1,5 @@
 """Checkers for notebook 05: Jacobian products, gain regimes, weights that keep the gradient."""
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -1,8 +1,6 @@
 """Checkers for notebook 02's stacked and bidirectional layers, against ``torch.nn.RNN``
 (``num_layers=L``, ``bidirectional=True``) with the same weights; gradients are compared too."""
 
-from __future__ import annotations
-
 import torch
 
 from rnncourse import stacked

@@ -2,8 +2,6 @@
 three hand-overs of its context, and the temporal softmax loss of a padded batch. Later cells
 train through each answer, so gradients are compared too."""
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 

@@ -1,7 +1,5 @@
 """Checkers for notebook 05's training sections: clipping, and the gradient's norm by lag."""
 
-from __future__ import annotations
-
 import inspect
 
 import torch
@@ -100,8 +98,16 @@ def clip_global_norm(student_fn) -> int:
             mistakes = {
                 m: grads[k] * (f[k] if isinstance(f, list) else f) for m, f in factors.items()
             }
-            compare("clip_global_norm", case, gr_got, p.grad, what=f"tensor {k}", mistakes=mistakes,
-                    atol=0.0, rtol=1e-5)  # fmt: skip
+            compare(
+                "clip_global_norm",
+                case,
+                gr_got,
+                p.grad,
+                what=f"tensor {k}",
+                mistakes=mistakes,
+                atol=0.0,
+                rtol=1e-5,
+            )
     return len(cases)
 
 
@@ -234,8 +240,16 @@ def gradient_by_lag(student_fn) -> int:
             "and the units together.",
         }
         rtol = 1e-3 if dtype == f32 else 1e-7
-        compare("gradient_by_lag", case, got, expected, atol=0.0, rtol=rtol, mistakes=mistakes,
-                shape_hints=hints)  # fmt: skip
+        compare(
+            "gradient_by_lag",
+            case,
+            got,
+            expected,
+            atol=0.0,
+            rtol=rtol,
+            mistakes=mistakes,
+            shape_hints=hints,
+        )
     g = generator(169)
     model, x, y = _model(g, 2, 3, 1, 1.0).float(), randn(g, 2, 5, 2).float(), randn(g, 2, 1).float()
     call("gradient_by_lag", student_fn, model, x, y)

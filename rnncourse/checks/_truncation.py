@@ -1,7 +1,5 @@
 """Checker for notebook 03's chunked truncated BPTT in torch: carry the state, cut the graph."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -159,15 +157,30 @@ def tbptt_chunks(student_fn) -> int:
                 (1,): "one loss was returned; return one per chunk.",
             }
             mistakes = [(m, wrong_losses) for m, wrong_losses, _ in wrong]
-            compare("tbptt_chunks", case, got, losses, mistakes=mistakes, shape_hints=hints,
-                    what="chunk losses", **tolerance)  # fmt: skip
+            compare(
+                "tbptt_chunks",
+                case,
+                got,
+                losses,
+                mistakes=mistakes,
+                shape_hints=hints,
+                what="chunk losses",
+                **tolerance,
+            )
         except CheckFailed as err:
             where = _first_chunk_off(got, losses, **tolerance)
             raise CheckFailed(f"{err}\n  {where}" if where else str(err)) from None
         try:
             mistakes = [(m, wrong_weights) for m, _, wrong_weights in wrong]
-            compare("tbptt_chunks", case, weights(cell, readout), trained, mistakes=mistakes,
-                    what="weights after the last chunk", **tolerance)  # fmt: skip
+            compare(
+                "tbptt_chunks",
+                case,
+                weights(cell, readout),
+                trained,
+                mistakes=mistakes,
+                what="weights after the last chunk",
+                **tolerance,
+            )
         except CheckFailed as err:
             last = "\n  Every chunk's loss agrees: only the last update differs."
             raise CheckFailed(f"{err}{last if 'wrong values' in str(err) else ''}") from None

@@ -1,8 +1,6 @@
 """Checker for notebook 04's k-step loss, a model trained on k steps of its own outputs; its
 gradients flow through the fed-back outputs, so they are compared and a cut feedback named."""
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 

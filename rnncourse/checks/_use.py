@@ -4,8 +4,6 @@ The function :func:`use` hands out carries the exercise's name: an error it rais
 later cell says whose function it was, and nan or inf for finite inputs prints a warning.
 """
 
-from __future__ import annotations
-
 import contextlib
 import functools
 import io

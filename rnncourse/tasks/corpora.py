@@ -1,8 +1,6 @@
 """Real text shipped gzip-compressed in ``rnncourse/data/`` (origin and licence in its
 README), read offline and checked against ``CORPUS_SHA256`` once a process."""
 
-from __future__ import annotations
-
 import functools
 import gzip
 import hashlib

@@ -1,7 +1,5 @@
 """One-hot encoding of integer tokens, with all-zero rows at padding."""
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 

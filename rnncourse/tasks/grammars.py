@@ -2,8 +2,6 @@
 {T, P}: the next-to-last symbol needs the second one remembered), for next-symbol
 prediction."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NamedTuple
 

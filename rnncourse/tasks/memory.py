@@ -1,7 +1,5 @@
 """Memory tasks: the adding problem, delayed copy and running parity, with baselines."""
 
-from __future__ import annotations
-
 import math
 
 import torch

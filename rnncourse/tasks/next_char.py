@@ -7,8 +7,6 @@ logits = model(batch.inputs)               # (B, L, len(vocab))
 loss = F.cross_entropy(logits.transpose(1, 2), batch.targets, ignore_index=Vocab.pad_id)
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 from typing import NamedTuple

@@ -1,7 +1,5 @@
 """Signals for sequence regression: a synthetic ECG, linear state-space systems, sines."""
 
-from __future__ import annotations
-
 import math
 from typing import NamedTuple
 

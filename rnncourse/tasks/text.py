@@ -1,7 +1,5 @@
 """Text tasks: a token vocabulary, the toy sentence corpus, and a sentiment-like task."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple

@@ -15,6 +15,11 @@ from rnncourse.widgets.repeated_nonlinearity import repeated_nonlinearity_explor
 from rnncourse.widgets.sampling import sampling_explorer
 
 __all__ = [
-    "Explorer", "gain_explorer", "leaky_unit_explorer", "lstm_gate_explorer", "lstm_gates",
-    "repeated_nonlinearity_explorer", "sampling_explorer"
-]  # fmt: skip
+    "Explorer",
+    "gain_explorer",
+    "leaky_unit_explorer",
+    "lstm_gate_explorer",
+    "lstm_gates",
+    "repeated_nonlinearity_explorer",
+    "sampling_explorer",
+]

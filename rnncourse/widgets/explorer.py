@@ -1,8 +1,6 @@
 """The rendering engine of the interactive explorers (ipywidgets 7.7 or 8), and helpers
 for writing one (rounded axis limits change only now and then, so backgrounds are reused)."""
 
-from __future__ import annotations
-
 import base64
 import collections
 import html
@@ -72,7 +70,7 @@ class Explorer:
         if not self._hold:
             self.update()
 
-    def set(self, **values) -> Explorer:
+    def set(self, **values) -> "Explorer":
         """Set controls by name (e.g. ``ex.set(gain=1.2)``), then redraw once. Returns self."""
         checked = {name: self._check(name, value) for name, value in values.items()}
         self._hold = True

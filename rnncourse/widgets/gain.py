@@ -1,7 +1,5 @@
 """The gain explorer: how the spectral radius of W decides whether gradients survive."""
 
-from __future__ import annotations
-
 import functools
 import math
 

@@ -1,7 +1,5 @@
 """The leaky unit explorer: a gate between 0 and 1 sets how long a unit remembers."""
 
-from __future__ import annotations
-
 import math
 
 import ipywidgets

@@ -1,7 +1,5 @@
 """The LSTM gate explorer: what the forget, input and output gates do to the cell state."""
 
-from __future__ import annotations
-
 import functools
 import itertools
 

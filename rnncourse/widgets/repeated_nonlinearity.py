@@ -1,7 +1,5 @@
 """The repeated nonlinearity explorer: a few steps of tanh make a step function of x."""
 
-from __future__ import annotations
-
 import ipywidgets
 import numpy as np
 

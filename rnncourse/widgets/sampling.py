@@ -1,7 +1,5 @@
 """The sampling explorer: what temperature and top-k do to a character model's samples."""
 
-from __future__ import annotations
-
 import functools
 import math
 
