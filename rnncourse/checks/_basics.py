@@ -202,21 +202,17 @@ def rnn_forward(student_fn) -> int:
                 ),
                 time_first: expected.transpose(0, 1),
             }
-        compare(
-            name,
-            case,
-            got,
-            expected,
-            mistakes=mistakes,
-            shape_hints={
-                (B, H): "only the last state was returned; return every state h(1) ... h(T), "
-                "stacked along the time axis.",
-                (B, T + 1, H): "the initial state h(0) was included; return h(1) ... h(T).",
-                (T, B, H): time_first,
-            },
-            hint="each state is one step of rnn_step from the state before it, with the same "
-            "W, U and b at every step.",
+        hints = {
+            (B, H): "only the last state was returned; return every state h(1) ... h(T), "
+            "stacked along the time axis.",
+            (B, T + 1, H): "the initial state h(0) was included; return h(1) ... h(T).",
+            (T, B, H): time_first,
+        }
+        hint = (
+            "each state is one step of rnn_step from the state before it, with the same "
+            "W, U and b at every step."
         )
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint)
     g = generator(19)
     args = (randn(g, 3, 4, 2), randn(g, 3, 3), randn(g, 3, 2), randn(g, 3), randn(g, 3, 3))
     case = "gradients, B=3, T=4, h0 given"
@@ -309,26 +305,18 @@ def state_space_to_rnn(student_fn) -> int:
         no_dt = _exact_zoh(A, B, 1.0)
         size = torch.linalg.eigvals(A).abs().max().item() * dt
         series = [_taylor_zoh(A, B, dt, terms) for terms in range(3, 13)]
-        compare(
-            name,
-            case,
-            W,
-            A_d,
-            what="W",
-            mistakes=[
-                *{
-                    "this is Euler's W = I + A dt, a first-order approximation; zero-order "
-                    "hold is exact: W = exp(A dt).": eye + A * dt,
-                    "W is transposed: the state is a column, x(t) = A_d x(t-1), and the RNN "
-                    "writes it the same way, W h.": A_d.T,
-                    "dt is missing: the exponent is A dt, not A.": no_dt[0],
-                    "W = A: the continuous A is a rate of change per second, not the map from "
-                    "one step to the next.": A,
-                }.items(),
-                *((_truncated_series(size), W_k) for W_k, _ in series),
-            ],
-            hint="W is the matrix exponential of A dt (torch.linalg.matrix_exp).",
-        )
+        mistakes = {
+            "this is Euler's W = I + A dt, a first-order approximation; zero-order "
+            "hold is exact: W = exp(A dt).": eye + A * dt,
+            "W is transposed: the state is a column, x(t) = A_d x(t-1), and the RNN "
+            "writes it the same way, W h.": A_d.T,
+            "dt is missing: the exponent is A dt, not A.": no_dt[0],
+            "W = A: the continuous A is a rate of change per second, not the map from "
+            "one step to the next.": A,
+        }
+        mistakes = [*mistakes.items(), *((_truncated_series(size), W_k) for W_k, _ in series)]
+        hint = "W is the matrix exponential of A dt (torch.linalg.matrix_exp)."
+        compare(name, case, W, A_d, what="W", mistakes=mistakes, hint=hint)
         mistakes = {
             "U = B dt is Euler's input matrix. Under zero-order hold the input acts during "
             "the whole step while the state moves; take U from the exponential of the "
@@ -342,23 +330,11 @@ def state_space_to_rnn(student_fn) -> int:
                 torch.linalg.pinv(A) @ (A_d - eye) @ B
             ),
         }
-        compare(
-            name,
-            case,
-            U,
-            B_d,
-            what="U",
-            mistakes=[*mistakes.items(), *((_truncated_series(size), U_k) for _, U_k in series)],
-            shape_hints={(m, n): "U is transposed: it maps the m inputs to the n states, (n, m)."},
-        )
-        compare(
-            name,
-            case,
-            b,
-            torch.zeros(n, dtype=A.dtype),
-            what="b",
-            hint="the linear system has no constant drive, so b is zeros of shape (n,).",
-        )
+        mistakes = [*mistakes.items(), *((_truncated_series(size), U_k) for _, U_k in series)]
+        hints = {(m, n): "U is transposed: it maps the m inputs to the n states, (n, m)."}
+        compare(name, case, U, B_d, what="U", mistakes=mistakes, shape_hints=hints)
+        hint = "the linear system has no constant drive, so b is zeros of shape (n,)."
+        compare(name, case, b, torch.zeros(n, dtype=A.dtype), what="b", hint=hint)
     return len(systems)
 
 

@@ -161,35 +161,34 @@ def validation_nll(student_fn) -> int:
         real = steps < lengths[:, None]
         mean = float(nll[real].mean())
         chunks = [slice(s, s + batch_size) for s in range(0, n, batch_size)]
-        compare(
-            name,
-            case,
-            got,
-            _validation_nll(copy.deepcopy(model).double(), data, batch_size),
-            mistakes={
-                "padding counted: the mean runs over every position, the padded ones too; "
-                "average over the real targets t < lengths[n] only.": float(nll.mean()),
-                "padding counted in the divisor: the padded positions are left out of the sum "
-                "but counted when dividing; divide by the number of real "
-                "targets.": float(nll[real].sum()) / nll.numel(),
-                "the end of each name is not scored: the last real target of a row, <stop>, "
-                "counts too (lengths include it).": float(nll[steps < lengths[:, None] - 1].mean()),
-                "the batches' means were averaged, so a short last batch weighs as much as a "
-                "full one; add up the negative log-likelihoods and the number of real targets "
-                "over all batches, and divide once at the end.": (
-                    sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks)
-                ),
-                "the mean was taken per name, not per character: each name's mean was "
-                "averaged, so a short name weighs as much as a long "
-                "one.": float(((nll * real).sum(1) / lengths).mean()),
-                "the negative log-likelihoods were summed; return their mean, in nats per "
-                "character.": float(nll[real].sum()),
-                "the result is in bits (log base 2); the course measures nats, the natural "
-                "log.": mean / math.log(2),
-            },
-            hint="add -ln p(target) over the real targets of every batch, count them, and "
-            "divide the total by the count.",
+        expected = _validation_nll(copy.deepcopy(model).double(), data, batch_size)
+        mistakes = {
+            "padding counted: the mean runs over every position, the padded ones too; "
+            "average over the real targets t < lengths[n] only.": float(nll.mean()),
+            "padding counted in the divisor: the padded positions are left out of the sum "
+            "but counted when dividing; divide by the number of real "
+            "targets.": float(nll[real].sum()) / nll.numel(),
+            "the end of each name is not scored: the last real target of a row, <stop>, "
+            "counts too (lengths include it).": float(nll[steps < lengths[:, None] - 1].mean()),
+            "the batches' means were averaged, so a short last batch weighs as much as a "
+            "full one; add up the negative log-likelihoods and the number of real targets "
+            "over all batches, and divide once at the end.": (
+                sum(float(nll[c][real[c]].mean()) for c in chunks) / len(chunks)
+            ),
+            "the mean was taken per name, not per character: each name's mean was "
+            "averaged, so a short name weighs as much as a long "
+            "one.": float(((nll * real).sum(1) / lengths).mean()),
+            "the negative log-likelihoods were summed; return their mean, in nats per "
+            "character.": float(nll[real].sum()),
+            "the result is in bits (log base 2); the course measures nats, the natural log.": (
+                mean / math.log(2)
+            ),
+        }
+        hint = (
+            "add -ln p(target) over the real targets of every batch, count them, and "
+            "divide the total by the count."
         )
+        compare(name, case, got, expected, mistakes=mistakes, hint=hint)
     return len(cases)
 
 
@@ -358,15 +357,9 @@ def train_step(student_fn) -> int:
             hint="clear the gradients, compute the masked loss, backpropagate, clip all "
             "gradients together, write them back, then step.",
         )
-        compare(
-            name,
-            case,
-            grad_norm,
-            _norm(G),
-            what="the gradient norm",
-            mistakes={
-                "the norm was measured after clipping; the loop logs it before, where it shows "
-                "how steep the loss is.": min(_norm(G), max_norm)
-            },
-        )
+        mistakes = {
+            "the norm was measured after clipping; the loop logs it before, where it shows "
+            "how steep the loss is.": min(_norm(G), max_norm)
+        }
+        compare(name, case, grad_norm, _norm(G), what="the gradient norm", mistakes=mistakes)
     return len(cases)

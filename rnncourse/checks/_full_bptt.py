@@ -147,55 +147,51 @@ _FULL_CASES = [  # B, T, I, H, O, dtype: B never 2 (where 1/B and 1/2 are the sa
 
 def _full_case(student_fn, n: int, B: int, T: int, I: int, H: int, O: int, dtype) -> None:
     """Case ``n`` of ``rnn_loss_and_grads``: values, named mistakes, where a wrong one starts."""
+    name = "rnn_loss_and_grads"
     params, x, y, loss, expected = _full_problem(80 + n, B, T, I, H, O)
     params = {k: v.astype(dtype) for k, v in params.items()}
     x, y = x.astype(dtype), y.astype(dtype)
     case = f"case {n + 1} (B={B}, T={T}, I={I}, H={H}, O={O}, {np.dtype(dtype).name})"
     copies = ({k: v.copy() for k, v in params.items()}, x.copy(), y.copy())
-    got = _call_numpy("rnn_loss_and_grads", student_fn, *copies, returns=("L", "grads"))
+    got = _call_numpy(name, student_fn, *copies, returns=("L", "grads"))
     if not (isinstance(got, tuple | list) and len(got) == 2 and isinstance(got[1], dict)):
         raise AssertionError(
-            f"rnn_loss_and_grads, {case}: expected a pair (loss, grads) with grads a dict, "
+            f"{name}, {case}: expected a pair (loss, grads) with grads a dict, "
             f"got {type(got).__name__}."
         )
     missing = [k for k in PARAM_NAMES if k not in got[1]]
     if missing:
         raise AssertionError(
-            f"rnn_loss_and_grads, {case}: grads has no {', '.join(map(repr, missing))}; "
+            f"{name}, {case}: grads has no {', '.join(map(repr, missing))}; "
             f"it needs one gradient per parameter: {', '.join(map(repr, PARAM_NAMES))}."
         )
     wrong = _full_wrong(params, x.astype(np.float64), y.astype(np.float64))
+    mistakes = [(message, w_loss) for message, w_loss, _ in wrong if w_loss is not None]
+    hint = "L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs."
     compare(
-        "rnn_loss_and_grads",
-        case,
-        got[0],
-        loss,
-        mistakes=[(message, w_loss) for message, w_loss, _ in wrong if w_loss is not None],
-        hint="L = (1/B) * sum of 0.5 * (o - y)**2 over the batch, the steps and the outputs.",
-        what="loss",
-        **_tolerance(dtype),
+        name, case, got[0], loss, mistakes=mistakes, hint=hint, what="loss", **_tolerance(dtype)
     )
 
-    def probe(s, name):
+    def probe(s, key):
         data = _from_step(params, x, y, s)
         if data is None:
             return None
         mine = _quietly(student_fn, {k: v.copy() for k, v in params.items()}, *data)
         ok = isinstance(mine, tuple | list) and len(mine) == 2 and isinstance(mine[1], dict)
-        return (mine[1].get(name) if ok else None), _rnn_loss_and_grads(params, *data)[1][name]
+        return (mine[1].get(key) if ok else None), _rnn_loss_and_grads(params, *data)[1][key]
 
-    for name in ("V", "b_o", "W", "U", "b"):
+    for key in ("V", "b_o", "W", "U", "b"):
         _compare_located(
-            "rnn_loss_and_grads",
+            name,
             case,
-            got[1][name],
-            expected[name],
-            what=f"d{name}",
+            got[1][key],
+            expected[key],
+            what=f"d{key}",
             T=T,
-            probe=lambda s, name=name: probe(s, name),
+            probe=lambda s, key=key: probe(s, key),
             dtype=dtype,
-            mistakes=[(message, grads[name]) for message, _, grads in wrong],
-            shape_hints={(H, O): V_TRANSPOSED} if name == "V" else None,
+            mistakes=[(message, grads[key]) for message, _, grads in wrong],
+            shape_hints={(H, O): V_TRANSPOSED} if key == "V" else None,
         )
 
 

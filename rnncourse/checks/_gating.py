@@ -129,9 +129,8 @@ def gated_leaky_step(student_fn) -> int:
         }
         compare("gated_leaky_step", case, got, a * s + x, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 1):
-            check_gradients(
-                "gated_leaky_step", case, student_fn, (s, x, theta), wrt=("s", "x", "theta")
-            )
+            wrt = ("s", "x", "theta")
+            check_gradients("gated_leaky_step", case, student_fn, (s, x, theta), wrt=wrt)
     return len(cases)
 
 
@@ -241,9 +240,8 @@ def lstm_step(student_fn) -> int:
             "new candidate is added.": pair(c + i * gg),
         }
         got = _lstm_pair(*(torch.as_tensor(v) for v in got))
-        compare(
-            "lstm_step", case + ", [h_new, c_new] side by side", got, expected, mistakes=mistakes
-        )
+        label = case + ", [h_new, c_new] side by side"
+        compare("lstm_step", label, got, expected, mistakes=mistakes)
         if seed in (0, 2):
             check_gradients("lstm_step", case, student_fn, args, wrt=("x", "h", "c", "U", "W", "b"))
     return len(sizes)
@@ -304,10 +302,7 @@ def cell_state_gradient(student_fn) -> int:
 
 
 @exercise(
-    "06",
-    reference=_gru_step,
-    forbidden=(*_torch_own("GRU"), cells._gru_step),
-    gradients=True,
+    "06", reference=_gru_step, forbidden=(*_torch_own("GRU"), cells._gru_step), gradients=True
 )
 def gru_step(student_fn) -> int:
     """Check ``gru_step(x, h, U, W, b_x, b_h) -> h_new`` (B, H) against torch.nn.GRUCell: x (B, I),
@@ -360,7 +355,6 @@ def gru_step(student_fn) -> int:
         hints = {(-(-B // 3), 3 * H): _blocks_message(3, "r, z, n")}
         compare("gru_step", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 2):
-            check_gradients(
-                "gru_step", case, student_fn, args, wrt=("x", "h", "U", "W", "b_x", "b_h")
-            )
+            wrt = ("x", "h", "U", "W", "b_x", "b_h")
+            check_gradients("gru_step", case, student_fn, args, wrt=wrt)
     return len(sizes)

@@ -72,22 +72,16 @@ def numerical_gradient(student_fn) -> int:
                 "f has seen it raised and lowered."
             )
         forward = _differences(f, before, up=eps, down=0.0, divide=eps)
+        undivided = _differences(f, before, up=eps, down=-eps, divide=eps)
         at_once = np.full_like(before, (f(before + eps) - f(before - eps)) / (2 * eps))
-        compare(
-            name,
-            f"case {k + 1} ({desc}, eps={eps})",
-            got,
-            df(before),
-            mistakes={
-                "a forward difference (f(x + eps) - f(x)) / eps was used; its error is about "
-                "eps, the central difference's about eps**2.": forward,
-                "the central difference must be divided by 2 * eps, not eps.": (
-                    _differences(f, before, up=eps, down=-eps, divide=eps)
-                ),
-                "all entries were perturbed at once; perturb one entry at a time.": at_once,
-            },
-            **TOLERANCE,
-        )
+        label = f"case {k + 1} ({desc}, eps={eps})"
+        mistakes = {
+            "a forward difference (f(x + eps) - f(x)) / eps was used; its error is about "
+            "eps, the central difference's about eps**2.": forward,
+            "the central difference must be divided by 2 * eps, not eps.": undivided,
+            "all entries were perturbed at once; perturb one entry at a time.": at_once,
+        }
+        compare(name, label, got, df(before), mistakes=mistakes, **TOLERANCE)
     read = rng.normal(size=(4, 2))  # later cells pass an f that reads x itself, not its argument
     got = call(name, student_fn, lambda _: _f_tanh(read), read, eps)
     label = "case 4 (sum(tanh(x @ A)), f reading x itself, as the f of later cells does)"
@@ -103,16 +97,12 @@ def numerical_gradient(student_fn) -> int:
                 f"keep the given default step."
             ) from None
         raise
-    compare(
-        name,
-        label,
-        got,
-        df(x),
-        hint="the default step eps is far from 1e-6, where the central difference is most "
+    hint = (
+        "the default step eps is far from 1e-6, where the central difference is most "
         "accurate in float64: too large a step adds truncation error, too small a step rounding "
-        "error.",
-        **TOLERANCE,
+        "error."
     )
+    compare(name, label, got, df(x), hint=hint, **TOLERANCE)
     return len(cases) + 2
 
 

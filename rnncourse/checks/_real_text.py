@@ -166,16 +166,11 @@ def bigram_nll(student_fn) -> int:
                 f"alpha was not used: the table holds add-one counts, but this "
                 f"case asks for alpha={alpha}; add the alpha the function is given."
             ] = _table(train, 1.0)
-        compare(
-            "bigram_nll",
-            case,
-            probs,
-            rows,
-            what="probs",
-            mistakes=wrong_tables,
-            hint="count the training pairs into N (27, 27), add alpha to every entry and "
-            "divide each row by its sum.",
+        hint = (
+            "count the training pairs into N (27, 27), add alpha to every entry and "
+            "divide each row by its sum."
         )
+        compare("bigram_nll", case, probs, rows, what="probs", mistakes=wrong_tables, hint=hint)
         wrong_nlls = {
             "the mean was taken per name, not per character: average -ln P over "
             "every pair of all validation names together.": _nll(rows, valid, per_name=True),

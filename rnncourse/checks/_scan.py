@@ -197,6 +197,7 @@ def scan_equals_loop(student_fn) -> int:
     """Check ``linear_scan(a, b) -> hs``, all states h_1 ... h_T of h_t = a_t * h_{t-1} + b_t,
     h_0 = 0: a, b, hs (B, T, H). Up to T = 3000 with gates whose running product underflows;
     gradients reach a and b; no loop over time."""
+    name = "scan_equals_loop"
     cases = [  # B, T, H, decays, dtype
         (2, 5, 3, "any", F32),
         (1, 8, 2, "any", F32),
@@ -212,10 +213,10 @@ def scan_equals_loop(student_fn) -> int:
         note = ", gates in (0, 1)" if kind == "gates" else ""
         case = case_name(k + 1, f"B={B}, T={T}, H={H}", dtype, note)
         expected = scan.linear_recurrence_loop(a, b)
-        got = _call("scan_equals_loop", student_fn, a, b, dtype=dtype)
+        got = _call(name, student_fn, a, b, dtype=dtype)
         helper = _broken_combine(student_fn)
         if helper and not close(got, expected):
-            raise CheckFailed(f"scan_equals_loop, {case}: wrong values; {helper}")
+            raise CheckFailed(f"{name}, {case}: wrong values; {helper}")
         doubling = [2**j for j in range((T - 1).bit_length())]
         shown = doubling if len(doubling) <= 4 else [*doubling[:3], "...", doubling[-1]]
         early = (
@@ -254,14 +255,12 @@ def scan_equals_loop(student_fn) -> int:
         ]
         hints = {(B, H): "only the last state was returned; return all T states."}
         hint = _unstable(T, got, "the decays", BY_PAIRS) if T > 100 else ""
-        compare(
-            "scan_equals_loop", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
-        )
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint)
         if k in (0, 4):
-            check_gradients("scan_equals_loop", case, student_fn, (a, b), wrt=("a", "b"))
+            check_gradients(name, case, student_fn, (a, b), wrt=("a", "b"))
     _reject_loop_over_time(
-        "scan_equals_loop",
-        lambda T: call("scan_equals_loop", student_fn, *_coefficients(generator(210), T)),
+        name,
+        lambda T: call(name, student_fn, *_coefficients(generator(210), T)),
         "A scan needs about log2 T rounds: in round k, every position combines with the "
         "one d = 1, 2, 4, ... places to its left, all positions at once (Hillis-Steele).",
     )
@@ -299,6 +298,7 @@ def min_gru_forward(student_fn) -> int:
     z(t) = sigmoid(U_z x(t) + b_z), n(t) = U_n x(t) + b_n, h(t) = (1 - z(t)) * h(t-1) +
     z(t) * n(t); x (B, T, I), h0 (B, H), U_z, U_n (H, I), b_z, b_n (H,); hs (B, T, H),
     h(1) ... h(T). Gradients reach every input and weight; no loop over time."""
+    name = "min_gru_forward"
     cases = [  # B, T, I, H, weight scale, dtype
         (2, 6, 3, 4, 0.8, F32),
         (1, 9, 2, 3, 0.8, F32),
@@ -320,7 +320,7 @@ def min_gru_forward(student_fn) -> int:
             raise RuntimeError("min_gru_forward: scan.MinGRU and its step loop disagree.")
         case = case_name(k + 1, f"B={B}, T={T}, I={I}, H={H}", dtype)
         args = (x, h0, *weights)
-        got = _call("min_gru_forward", student_fn, *args, dtype=dtype)
+        got = _call(name, student_fn, *args, dtype=dtype)
         mistakes = {
             "z and 1 - z are swapped: z(t) weighs the new candidate, so the scan's "
             "lambda(t) is the share of h(t-1) that stays.": _min_gru_loop(
@@ -346,17 +346,15 @@ def min_gru_forward(student_fn) -> int:
             (B, H): "only the last state was returned; return all T states.",
         }
         hint = _unstable(T, got, "the decays 1 - z", ON_A_SCAN) if T > 100 else ""
-        compare(
-            "min_gru_forward", case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint
-        )
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints, hint=hint)
         if k in (0, 4):
             wrt = ("U_z", "b_z", "U_n", "b_n", "x", "h0")  # the gate first: a cut z names U_z
-            check_gradients("min_gru_forward", case, student_fn, args, wrt=wrt)
+            check_gradients(name, case, student_fn, args, wrt=wrt)
     g = generator(230)
     weights = [randn(g, 2, 1), randn(g, 2), randn(g, 2, 1), randn(g, 2)]
     _reject_loop_over_time(
-        "min_gru_forward",
-        lambda T: call("min_gru_forward", student_fn, randn(g, 1, T, 1), randn(g, 1, 2), *weights),
+        name,
+        lambda T: call(name, student_fn, randn(g, 1, T, 1), randn(g, 1, 2), *weights),
         "Compute z(t) and n(t) for all steps at once (a matrix product works on inputs of "
         "shape (B, T, I)), then hand the decays and input terms of all steps to your scan.",
     )

@@ -177,10 +177,8 @@ def _student(fn, make, batches, draws_seed: int, tokens: bool, dtype):
     net = make()
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
     loss_fn = _token_loss if tokens else F.mse_loss
-    losses = call(
-        "train_scheduled_sampling", fn, net.step, opt, copy.deepcopy(batches), _schedule,
-        loss_fn, generator(draws_seed), tokens=tokens, dtype=dtype,
-    )  # fmt: skip
+    args = (net.step, opt, copy.deepcopy(batches), _schedule, loss_fn, generator(draws_seed))
+    losses = call("train_scheduled_sampling", fn, *args, tokens=tokens, dtype=dtype)
     if isinstance(losses, list | tuple) and all(isinstance(v, torch.Tensor) for v in losses):
         losses = [float(v.detach()) for v in losses]
     return losses, weights(net)
@@ -207,6 +205,7 @@ def train_scheduled_sampling(student_fn) -> int:
     eps``, picks the next input (``targets[:, t]`` if True); then ``loss_fn(outputs,
     targets)``, zero_grad, backward, step.
     """
+    name = "train_scheduled_sampling"
     cases = [
         (0, 3, 4, 2, None, torch.float32),
         (1, 4, 3, 1, None, torch.float64),
@@ -226,7 +225,7 @@ def train_scheduled_sampling(student_fn) -> int:
         losses, right = train()
         runs = {bug: train(bug) for bug in MISTAKES if bug != ("no_detach" if tokens else "argmax")}
         compare(
-            "train_scheduled_sampling",
+            name,
             label,
             got,
             losses,
@@ -236,14 +235,10 @@ def train_scheduled_sampling(student_fn) -> int:
             hint="follow the order of the draws: per step, the sample (tokens only), "
             "then one coin per sequence, both from `generator`.",
         )
-        compare(
-            "train_scheduled_sampling",
-            label,
-            trained,
-            right,
-            what="trained weights",
-            mistakes=[(MISTAKES[bug], run[1]) for bug, run in runs.items()],
-            hint="the losses agree but the trained weights do not: zero the gradients, "
-            "backpropagate and take one optimizer step per update.",
+        mistakes = [(MISTAKES[bug], run[1]) for bug, run in runs.items()]
+        hint = (
+            "the losses agree but the trained weights do not: zero the gradients, "
+            "backpropagate and take one optimizer step per update."
         )
+        compare(name, label, trained, right, what="trained weights", mistakes=mistakes, hint=hint)
     return len(cases)

@@ -87,6 +87,7 @@ def teacher_forced_inputs(student_fn) -> int:
     """Check ``teacher_forced_inputs(targets, start) -> inputs``: targets (B, T) int64 token ids or
     (B, T, D) float vectors, start a number; inputs of the targets' shape and dtype,
     inputs[:, 0] = start, inputs[:, t] = targets[:, t - 1]. Gradients reach the vectors."""
+    name = "teacher_forced_inputs"
     cases = [  # B, T, start, D (0: token ids), dtype of the vectors
         (3, 5, 0, 0, None),
         (1, 6, 7, 0, None),
@@ -102,7 +103,7 @@ def teacher_forced_inputs(student_fn) -> int:
         shape = f"B={B}, T={T}" + (f", D={D} (vectors, {dtype_name(dtype)})" if D else "")
         case = f"case {seed + 1} ({shape}, start={start})"
         try:
-            got = call("teacher_forced_inputs", student_fn, targets, start, dtype=None)
+            got = call(name, student_fn, targets, start, dtype=None)
         except StudentCodeError as err:
             if not D:
                 raise
@@ -130,17 +131,16 @@ def teacher_forced_inputs(student_fn) -> int:
             "have T steps.",
         }
         expected = torch.cat([col, targets[:, :-1]], 1)
-        compare("teacher_forced_inputs", case, got, expected, mistakes=mistakes, shape_hints=hints)
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints)
         if isinstance(got, torch.Tensor) and got.dtype != targets.dtype:
             raise CheckFailed(
-                f"teacher_forced_inputs, {case}: returned {got.dtype} for {targets.dtype} "
+                f"{name}, {case}: returned {got.dtype} for {targets.dtype} "
                 f"targets. Likely mistake: the start column was made with a default dtype; "
                 f"the inputs keep the targets' dtype (token ids stay integers, since an "
                 f"embedding looks them up)."
             )
         if D and dtype == torch.float32:
-            check_gradients("teacher_forced_inputs", case, student_fn, (targets, start),
-                            wrt=("targets",))  # fmt: skip
+            check_gradients(name, case, student_fn, (targets, start), wrt=("targets",))
     return len(cases)
 
 
@@ -230,6 +230,7 @@ def output_feedback(student_fn) -> int:
     (H,), ``net.V`` (O, H), ``net.b_o`` (O,); x (B, T, I). Given ``y_prev`` (B, T, O), all
     steps at once (the operation count may not grow with T); else free running from ``y0``
     (B, O) (zeros if None). Gradients reach every input."""
+    name = "output_feedback"
     cases = [  # B, T, I, O, H, y0 given, dtype
         (3, 5, 1, 2, 6, True, torch.float32),
         (1, 6, 3, 3, 5, False, torch.float32),
@@ -243,50 +244,41 @@ def output_feedback(student_fn) -> int:
         x, y_prev, y0 = (randn(g, *shape).to(dtype) for shape in ((B, T, I), (B, T, O), (B, O)))
         first = y0 if with_y0 else torch.zeros_like(y0)
         case = case_name(seed + 1, f"B={B}, T={T}, I={I}, O={O}, H={H}", dtype)
-        shape_hints = {
+        hints = {
             (B, O): "only the last step was returned; return all T steps.",
             (B, T + 1, O): "y0 was included; return the T outputs o(1)..o(T).",
             (T, B, O): "the result is time-first; stack along dim=1.",
         }
-        got = call("output_feedback", student_fn, net, x, y_prev=y_prev, dtype=None)
+        got = call(name, student_fn, net, x, y_prev=y_prev, dtype=None)
         expected = _output_feedback(net, x, y_prev)
         mistakes = {} if close(got, expected) else _forced_mistakes(net, x, y_prev)
-        compare("output_feedback", case, got, expected, what="teacher forced",
-                mistakes=mistakes, shape_hints=shape_hints)  # fmt: skip
+        compare(
+            name, case, got, expected, what="teacher forced", mistakes=mistakes, shape_hints=hints
+        )
         given = {"y0": y0} if with_y0 else {}
-        got = call("output_feedback", student_fn, net, x, dtype=None, **given)
+        got = call(name, student_fn, net, x, dtype=None, **given)
         expected = _free(net, x, first)
         mistakes = {} if close(got, expected) else _free_mistakes(net, x, first)
-        compare("output_feedback", case + ("" if with_y0 else ", y0=None"), got, expected,
-                what="free running", mistakes=mistakes, shape_hints=shape_hints)  # fmt: skip
+        label = case + ("" if with_y0 else ", y0=None")
+        compare(
+            name, label, got, expected, what="free running", mistakes=mistakes, shape_hints=hints
+        )
         if seed == 0:
             weights = ("net.U", "net.R", "net.b", "net.V", "net.b_o", "x")
             net64 = SimpleNamespace(**{k: v.double() for k, v in vars(net).items()})
             forced, free = {"y_prev": y_prev.double()}, {"y0": y0.double()}
-            check_gradients("output_feedback", "case 1", student_fn, (net64, x),
-                            kwargs=forced, wrt=(*weights, "y_prev"))  # fmt: skip
+            wrt = (*weights, "y_prev")
+            check_gradients(name, "case 1", student_fn, (net64, x), kwargs=forced, wrt=wrt)
             cut = lambda net, x, y0: _free(net, x, y0, to_input=torch.Tensor.detach)  # noqa: E731
+            args, wrt = (net64, x.double()), (*weights, "y0")
             fed_back_detached(
-                "output_feedback",
-                case + ", free running",
-                student_fn,
-                (net64, x.double()),
-                (*weights, "y0"),
-                cut,
-                kwargs=free,
+                name, case + ", free running", student_fn, args, wrt, cut, kwargs=free
             )
-            check_gradients(
-                "output_feedback",
-                "case 1",
-                student_fn,
-                (net64, x),
-                kwargs=free,
-                wrt=(*weights, "y0"),
-            )
+            check_gradients(name, "case 1", student_fn, (net64, x), kwargs=free, wrt=wrt)
     short, long = _operations(student_fn, SHORT_T), _operations(student_fn, LONG_T)
     if long > LOOP_GROWTH * max(short, 1):
         raise CheckFailed(
-            f"output_feedback (teacher forced): the values are right, but the steps run one "
+            f"{name} (teacher forced): the values are right, but the steps run one "
             f"at a time: {short} tensor operations for T = {SHORT_T} and {long} for T = "
             f"{LONG_T}, {long / max(short, 1):.0f} times as many for a {LONG_T // SHORT_T} "
             f"times longer sequence. With y_prev given no step waits for another: write the "
@@ -312,6 +304,11 @@ class _Step(torch.nn.Module):
 def _free_running(step_fn, first, steps):
     """The reference: generation's free-running loop, outputs only (B, steps, D)."""
     return generation.free_running(step_fn, first, steps)[0]
+
+
+def _detached_free_running(step_fn, first, steps):
+    """The reference with every fed-back output detached (right values, cut gradients)."""
+    return generation.free_running(step_fn, first, steps, to_input=torch.Tensor.detach)[0]
 
 
 def _mistakes(step, first, steps) -> dict:
@@ -362,13 +359,7 @@ def free_running(student_fn) -> int:
         if seed == 0:
             step64, wrt = _Step(generator(95), D, H, torch.float64), ("first",)
             wrt += tuple(f"step_fn.{n}" for n, _ in step64.named_parameters())
-            fed_back_detached(
-                "free_running",
-                case,
-                student_fn,
-                (step64, first.double(), steps),
-                wrt,
-                lambda s, x, n: generation.free_running(s, x, n, to_input=torch.Tensor.detach)[0],
-            )
+            args = (step64, first.double(), steps)
+            fed_back_detached("free_running", case, student_fn, args, wrt, _detached_free_running)
             check_gradients("free_running", "case 1", student_fn, (step64, first, steps), wrt=wrt)
     return len(cases)

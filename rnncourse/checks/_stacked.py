@@ -40,6 +40,7 @@ def stacked_forward(student_fn) -> int:
     for L = 1): the ``(output, h_n)`` of ``torch.nn.RNN(I, H, num_layers=L,
     batch_first=True)`` with those weights (b = bias_ih + bias_hh).
     """
+    name = "stacked_forward"
     # (B, T, I, H, L): one layer, one step, I != H and I == H; case 4 in float64
     cases = [(2, 4, 3, 3, 2), (1, 5, 4, 4, 3), (3, 3, 2, 5, 1), (4, 1, 3, 2, 2), (3, 6, 2, 3, 4)]
     for seed, (B, T, I, H, L) in enumerate(cases):
@@ -51,15 +52,15 @@ def stacked_forward(student_fn) -> int:
             out, h_n = rnn(x)
         layers = _torch_layers(rnn, L)
         copies = [tuple(p.clone() for p in layer) for layer in layers]
-        answer = call("stacked_forward", student_fn, x.clone(), copies, dtype=dtype)
+        answer = call(name, student_fn, x.clone(), copies, dtype=dtype)
         case = f"case {seed + 1} (B={B}, T={T}, I={I}, H={H}, L={L})"
         if not (isinstance(answer, tuple | list) and len(answer) == 2):
             raise CheckFailed(
-                f"stacked_forward, {case}: expected a pair (hs, h_n), got "
+                f"{name}, {case}: expected a pair (hs, h_n), got "
                 f"{type(answer).__name__}. Return the top layer's states and the stacked "
                 "last states of all layers."
             )
-        _tensor_result("stacked_forward", case, answer)
+        _tensor_result(name, case, answer)
         hs, finals = answer
         per_layer, below, no_carry = [], x, x
         for W, U, b in layers:
@@ -79,32 +80,25 @@ def stacked_forward(student_fn) -> int:
             mistakes[
                 "the weights of layer 1 were used in every layer; each layer has its own (W, U, b)."
             ] = _stacked_forward(x, [layers[0]] * L)[0]
-        compare("stacked_forward", case, hs, out, what="hs", mistakes=mistakes)
-        compare(
-            "stacked_forward",
-            case,
-            finals,
-            h_n,
-            what="h_n",
-            mistakes={
-                "h_n holds each layer's FIRST state; it is the state after the last step.": (
-                    torch.stack([states[:, 0] for states in per_layer])
-                ),
-            },
-            shape_hints={
-                (B, H): (
-                    "h_n lost its layer dimension: with one layer it is still (L, B, H) = "
-                    "(1, B, H), as torch.nn.RNN returns it."
-                    if L == 1
-                    else "only the top layer's last state was returned; h_n stacks the last "
-                    "state of every layer, (L, B, H)."
-                ),
-                (B, L, H): "h_n is layer-first, (L, B, H), as torch.nn.RNN returns it.",
-            },
-        )
+        compare(name, case, hs, out, what="hs", mistakes=mistakes)
+        firsts = torch.stack([states[:, 0] for states in per_layer])
+        mistakes = {
+            "h_n holds each layer's FIRST state; it is the state after the last step.": firsts
+        }
+        hints = {
+            (B, H): (
+                "h_n lost its layer dimension: with one layer it is still (L, B, H) = "
+                "(1, B, H), as torch.nn.RNN returns it."
+                if L == 1
+                else "only the top layer's last state was returned; h_n stacks the last "
+                "state of every layer, (L, B, H)."
+            ),
+            (B, L, H): "h_n is layer-first, (L, B, H), as torch.nn.RNN returns it.",
+        }
+        compare(name, case, finals, h_n, what="h_n", mistakes=mistakes, shape_hints=hints)
         if seed in (0, 1):
             wrt = ("x",) + tuple(f"layers[{k}][{j}]" for k in range(L) for j in range(3))
-            check_gradients("stacked_forward", f"case {seed + 1}", student_fn, (x, copies), wrt=wrt)
+            check_gradients(name, f"case {seed + 1}", student_fn, (x, copies), wrt=wrt)
     return len(cases)
 
 
@@ -138,28 +132,23 @@ def bidirectional_concat(student_fn) -> int:
         dtype = torch.float64 if seed == 4 else torch.float32
         got = call("bidirectional_concat", student_fn, *args, dtype=dtype)
         _tensor_result("bidirectional_concat", case, got)
-        compare(
-            "bidirectional_concat",
-            case,
-            got,
-            expected,
-            mistakes={
-                "h_bwd was not reversed in time: its first entry belongs to the LAST "
-                "time step; put it back in forward order.": torch.cat([h_fwd, h_bwd], -1),
-                "the halves are in the wrong order: forward first, then backward.": (
-                    torch.cat([h_bwd.flip(1), h_fwd], -1)
-                ),
-                "h_fwd was reversed instead of h_bwd.": torch.cat([h_fwd.flip(1), h_bwd], -1),
-                "both halves were reversed; only h_bwd runs backwards in time.": (
-                    torch.cat([h_fwd.flip(1), h_bwd.flip(1)], -1)
-                ),
-            },
-            shape_hints={
-                (B, 2 * T, H): "the states were joined along time (dim=1); concatenate "
-                "the features, the last dimension.",
-                (2, B, T, H): "the states were stacked; concatenate them along the last dimension.",
-            },
-        )
+        mistakes = {
+            "h_bwd was not reversed in time: its first entry belongs to the LAST "
+            "time step; put it back in forward order.": torch.cat([h_fwd, h_bwd], -1),
+            "the halves are in the wrong order: forward first, then backward.": (
+                torch.cat([h_bwd.flip(1), h_fwd], -1)
+            ),
+            "h_fwd was reversed instead of h_bwd.": torch.cat([h_fwd.flip(1), h_bwd], -1),
+            "both halves were reversed; only h_bwd runs backwards in time.": (
+                torch.cat([h_fwd.flip(1), h_bwd.flip(1)], -1)
+            ),
+        }
+        hints = {
+            (B, 2 * T, H): "the states were joined along time (dim=1); concatenate "
+            "the features, the last dimension.",
+            (2, B, T, H): "the states were stacked; concatenate them along the last dimension.",
+        }
+        compare("bidirectional_concat", case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed == 0:
             wrt = ("h_fwd", "h_bwd")
             check_gradients("bidirectional_concat", "case 1", student_fn, args, wrt=wrt)

@@ -205,14 +205,9 @@ def encoder_decoder_forward(student_fn) -> int:
             for other in ("state", "both"):
                 wrong = _encoder_decoder_forward(x, *enc, *dec, steps, context=other)
                 mistakes.insert(0, (default, wrong))
-        compare(
-            name,
-            case,
-            got,
-            _encoder_decoder_forward(x, *enc, *dec, steps, context=mode),
-            mistakes=mistakes,
-            shape_hints={(B, steps + 1, D): "the initial state s(0) was included."},
-        )
+        expected = _encoder_decoder_forward(x, *enc, *dec, steps, context=mode)
+        hints = {(B, steps + 1, D): "the initial state s(0) was included."}
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 2, 3):  # the first case of each context
             wrt = ("x", "W_e", "U_e", "b_e", "W_d", "b_d") + ("U_d",) * (context != "state")
             check_gradients(name, f"case {seed + 1}", student_fn, args, kwargs=kwargs, wrt=wrt)
@@ -316,10 +311,7 @@ def _loss_mistakes(logits, targets, lengths) -> list[tuple[str, torch.Tensor]]:
 
 
 @exercise(
-    "02",
-    reference=_masked_cross_entropy,
-    forbidden=(charmodel.next_char_loss,),
-    gradients=True,
+    "02", reference=_masked_cross_entropy, forbidden=(charmodel.next_char_loss,), gradients=True
 )
 def masked_cross_entropy(student_fn) -> int:
     """Check ``masked_cross_entropy(logits, targets, lengths) -> loss``: logits (B, T, V)
@@ -352,18 +344,14 @@ def masked_cross_entropy(student_fn) -> int:
         args = (logits.clone(), targets.clone(), lengths.clone())
         got = call_hinted(name, LOSS_ERRORS, student_fn, *args, dtype=dtype)
         _tensor_result(name, case, got)
-        compare(
-            name,
-            case,
-            got,
-            _masked_cross_entropy(logits, targets, lengths),
-            mistakes=_loss_mistakes(logits, targets, lengths),
-            shape_hints={
-                (B,): "one loss per sequence was returned; the loss is one number, the mean "
-                "over every real step of the batch.",
-                (B, T): "the per-step losses were returned; average them over the real steps.",
-            },
-        )
+        expected = _masked_cross_entropy(logits, targets, lengths)
+        mistakes = _loss_mistakes(logits, targets, lengths)
+        hints = {
+            (B,): "one loss per sequence was returned; the loss is one number, the mean "
+            "over every real step of the batch.",
+            (B, T): "the per-step losses were returned; average them over the real steps.",
+        }
+        compare(name, case, got, expected, mistakes=mistakes, shape_hints=hints)
         if seed in (0, 3):
             check_gradients(name, f"case {seed + 1}", student_fn, args, wrt=("logits",))
     return len(cases)

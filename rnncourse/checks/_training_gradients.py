@@ -38,7 +38,7 @@ def clip_global_norm(student_fn) -> int:
     """Check ``clip_global_norm(grads, max_norm) -> clipped``, a new list like grads (tensors of
     any shapes, 0-d too): above max_norm, the global norm of all entries together scales
     every tensor by max_norm / (norm + 1e-6), as torch's clip_grad_norm_."""
-    f32, f64 = torch.float32, torch.float64
+    name, f32, f64 = "clip_global_norm", torch.float32, torch.float64
     cases = [
         ([(3, 4), (4,)], 1.0, 3.0, f32),
         ([(2, 2), (5,), (2, 3)], 2.0, 1.0, f32),
@@ -57,18 +57,18 @@ def clip_global_norm(student_fn) -> int:
         torch.nn.utils.clip_grad_norm_(params, max_norm)
         given = [gr.clone().to(dtype) for gr in grads]
         kept = list(given)
-        got = call("clip_global_norm", student_fn, given, max_norm, dtype=None)
+        got = call(name, student_fn, given, max_norm, dtype=None)
         case = (
             f"case {seed + 1} (shapes {shapes}, max_norm={max_norm}{', float64' * (dtype == f64)})"
         )
         if len(given) != len(kept) or any(a is not b for a, b in zip(given, kept, strict=True)):
             raise CheckFailed(
-                f"clip_global_norm, {case}: the list `grads` was changed in place (its "
+                f"{name}, {case}: the list `grads` was changed in place (its "
                 f"tensors replaced). Likely mistake: an assignment into the given list. {IN_PLACE}"
             )
         if not isinstance(got, list | tuple) or len(got) != len(grads):
             raise CheckFailed(
-                f"clip_global_norm, {case}: expected a list of {len(grads)} tensors, got "
+                f"{name}, {case}: expected a list of {len(grads)} tensors, got "
                 f"{type(got).__name__} {got!r:.60}."
             )
         norms = [gr.norm() for gr in grads]
@@ -94,19 +94,12 @@ def clip_global_norm(student_fn) -> int:
                 factor(total, to=1.0)
             ),
         }
-        for k, (gr_got, p) in enumerate(zip(got, params, strict=True)):
+        for k, (mine, p) in enumerate(zip(got, params, strict=True)):
             mistakes = {
                 m: grads[k] * (f[k] if isinstance(f, list) else f) for m, f in factors.items()
             }
             compare(
-                "clip_global_norm",
-                case,
-                gr_got,
-                p.grad,
-                what=f"tensor {k}",
-                mistakes=mistakes,
-                atol=0.0,
-                rtol=1e-5,
+                name, case, mine, p.grad, what=f"tensor {k}", mistakes=mistakes, atol=0.0, rtol=1e-5
             )
     return len(cases)
 
@@ -180,7 +173,7 @@ def gradient_by_lag(student_fn) -> int:
     ``sequences.ManyToOne`` around a tanh ``cells.RNNCell``, x (B, T, I), y (B, O); entry k is
     the norm over batch and units of dL/dh(T - k), L = ``F.mse_loss(model(x), y)``. The
     model, its gradients and x stay unchanged."""
-    f32, f64 = torch.float32, torch.float64
+    name, f32, f64 = "gradient_by_lag", torch.float32, torch.float64
     cases = [
         (3, 6, 2, 4, 1, 1.2, f32),
         (1, 1, 3, 2, 2, 1.0, f32),
@@ -202,12 +195,12 @@ def gradient_by_lag(student_fn) -> int:
             "(under torch.no_grad(), or detached).",
         }
         try:
-            got = call("gradient_by_lag", student_fn, model, x.clone(), y.clone(), dtype=dtype)
+            got = call(name, student_fn, model, x.clone(), y.clone(), dtype=dtype)
         except StudentCodeError as err:
             raise with_hint(err, errors) from err.__cause__
         if any(p.grad is not None for p in model.parameters()):
             raise CheckFailed(
-                f"gradient_by_lag, {case}: it changed the model's gradients (.grad). Likely "
+                f"{name}, {case}: it changed the model's gradients (.grad). Likely "
                 f"mistake: a backward pass that accumulates into every parameter's .grad, "
                 f"which the next training update would add to its own. Ask autograd for the "
                 f"gradients of the states alone, which it returns without storing them."
@@ -241,21 +234,14 @@ def gradient_by_lag(student_fn) -> int:
         }
         rtol = 1e-3 if dtype == f32 else 1e-7
         compare(
-            "gradient_by_lag",
-            case,
-            got,
-            expected,
-            atol=0.0,
-            rtol=rtol,
-            mistakes=mistakes,
-            shape_hints=hints,
+            name, case, got, expected, atol=0.0, rtol=rtol, mistakes=mistakes, shape_hints=hints
         )
     g = generator(169)
     model, x, y = _model(g, 2, 3, 1, 1.0).float(), randn(g, 2, 5, 2).float(), randn(g, 2, 1).float()
-    call("gradient_by_lag", student_fn, model, x, y)
+    call(name, student_fn, model, x, y)
     if x.requires_grad:
         raise CheckFailed(
-            f"gradient_by_lag changed its input `x` in place: it now requires grad. Likely "
+            f"{name} changed its input `x` in place: it now requires grad. Likely "
             f"mistake: requires_grad_() on the given x. {IN_PLACE}"
         )
     return len(cases) + 1

@@ -116,6 +116,7 @@ def tbptt_chunks(student_fn) -> int:
     ``torch.nn.RNNCell``, ``readout`` a ``torch.nn.Linear(H, O)``, x (B, T, I), y (B, T, O),
     ``opt`` over both. Chunks of k steps; h starts at zeros in x's dtype, carried over
     detached; per chunk ``F.mse_loss``, zero_grad, backward, step."""
+    name = "tbptt_chunks"
     cases = [  # B, T, I, H, O, k, lr, dtype
         (2, 10, 2, 4, 1, 4, 0.3, torch.float32),  # a shorter last chunk
         (3, 9, 1, 3, 2, 3, 0.5, torch.float32),
@@ -134,19 +135,17 @@ def tbptt_chunks(student_fn) -> int:
         cell, readout, opt = _model(seed, I, H, O, lr, dtype)
         args = (cell, readout, x, y, k, opt)  # training changes the model and the optimiser
         try:
-            got = call(
-                "tbptt_chunks", student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt")
-            )
+            got = call(name, student_fn, *args, dtype=dtype, mutable=("cell", "readout", "opt"))
         except StudentCodeError as err:
             text = str(err.__cause__)
             if "second time" in text or "inplace operation" in text:
-                raise AssertionError(f"tbptt_chunks, {case}: {NO_DETACH}") from err
+                raise AssertionError(f"{name}, {case}: {NO_DETACH}") from err
             if "dtype" in text or "scalar type" in text:
-                raise AssertionError(f"tbptt_chunks, {case}: {STATE_DTYPE}") from err
+                raise AssertionError(f"{name}, {case}: {STATE_DTYPE}") from err
             raise
         if not isinstance(got, tuple | list):
             raise AssertionError(
-                f"tbptt_chunks, {case}: expected a list with one loss per chunk, "
+                f"{name}, {case}: expected a list with one loss per chunk, "
                 f"got {type(got).__name__}."
             )
         got = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
@@ -158,7 +157,7 @@ def tbptt_chunks(student_fn) -> int:
             }
             mistakes = [(m, wrong_losses) for m, wrong_losses, _ in wrong]
             compare(
-                "tbptt_chunks",
+                name,
                 case,
                 got,
                 losses,
@@ -173,7 +172,7 @@ def tbptt_chunks(student_fn) -> int:
         try:
             mistakes = [(m, wrong_weights) for m, _, wrong_weights in wrong]
             compare(
-                "tbptt_chunks",
+                name,
                 case,
                 weights(cell, readout),
                 trained,

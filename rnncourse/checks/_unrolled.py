@@ -128,15 +128,9 @@ def unrolled_loss(student_fn) -> int:
         with torch.no_grad():
             right = _unrolled_loss(step, clean, noisy, k)
             mistakes = _mistakes(step, clean, noisy, k)
-        compare(
-            "unrolled_loss",
-            case,
-            got,
-            right,
-            mistakes=mistakes,
-            shape_hints={(B,): "the loss was left per sequence; average it to one number."},
-            hint="after j steps from noisy[:, t] the output is compared with clean[:, t + j].",
-        )
+        hints = {(B,): "the loss was left per sequence; average it to one number."}
+        hint = "after j steps from noisy[:, t] the output is compared with clean[:, t + j]."
+        compare("unrolled_loss", case, got, right, mistakes=mistakes, shape_hints=hints, hint=hint)
         if seed == 0:
             step64 = _predictor(generator(249), D, H, torch.float64)
             wrt = ("clean", "noisy", *(f"step_fn.{n}" for n, _ in step64.named_parameters()))
