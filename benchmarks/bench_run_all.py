@@ -6,11 +6,12 @@ does: no token, temporary Jupyter folders, nothing global read or written) and o
 solution notebook in headless Chromium from the system package (Playwright with
 ``executable_path``) at laptop size, 1280 x 800. It waits for the kernel to be idle, chooses
 Run > Run All Cells and times until the last cell has run (a cell appended to a temporary copy
-prints a marker). Each notebook runs three ways:
+prints a marker). Each notebook runs up to four ways (``--ways`` picks; quiet always runs):
 
-    quiet,  1 thread    the course's default: the first cell sets one math thread
-    loaded, 1 thread    while LOAD other processes spin on the CPU (default 1: a second program)
-    loaded, N threads   the same load, RNNCOURSE_THREADS=N (torch's own default, the core count)
+    quiet     quiet, 1 thread: the course's default (the first cell sets one math thread)
+    loaded    1 thread, while LOAD other processes spin on the CPU (default 1: a second program)
+    threads   the same load, RNNCOURSE_THREADS=N (torch's own default, the core count)
+    passive   the same, with OMP_WAIT_POLICY=PASSIVE: a waiting thread sleeps, not spins
 
 and the script prints a markdown table (seconds; the ratio to quiet). The notebooks run in a
 temporary folder with the solutions' shared progress file, so every later notebook runs the
@@ -18,7 +19,7 @@ earlier answers as a student's would. Install Chromium with ``bash .ci/setup_bro
 
 A run still going after ``--limit`` seconds is cut off and shown as such.
 
-Usage: python benchmarks/bench_run_all.py [NN ...] [--load N] [--limit SECONDS]
+Usage: python benchmarks/bench_run_all.py [NN ...] [--load N] [--limit SECONDS] [--ways W ...]
 """
 
 from __future__ import annotations
@@ -105,11 +106,29 @@ def prepare(folder: Path, paths: list[Path]) -> None:
         shutil.copy(progress, folder / progress.name)
 
 
+# way: (threads, busy processes, passive waiting) from (torch's default threads, --load)
+WAYS = {
+    "quiet": lambda n, load: (1, 0, False),
+    "loaded": lambda n, load: (1, load, False),
+    "threads": lambda n, load: (n, load, False),
+    "passive": lambda n, load: (n, load, True),
+}
+HEADS = {
+    "quiet": "quiet, 1 thread",
+    "loaded": "loaded, 1 thread",
+    "threads": "loaded, {n} threads",
+    "passive": "loaded, {n} threads, passive",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="notebook numbers to run, e.g. 06 09")
     parser.add_argument("--load", type=int, default=1, help="busy processes beside the kernel")
     parser.add_argument("--limit", type=float, default=600, help="seconds before a run is cut off")
+    parser.add_argument(
+        "--ways", nargs="+", choices=list(WAYS), default=list(WAYS), help="which ways to run"
+    )
     args = parser.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -122,8 +141,8 @@ def main() -> None:
     import torch
 
     default_threads = torch.get_num_threads()
-    ways = [("quiet", 1, 0), ("loaded", 1, args.load), ("loaded", default_threads, args.load)]
-    seconds: dict[tuple[str, int], dict[str, float]] = {}
+    ways = [(w, *WAYS[w](default_threads, args.load)) for w in WAYS if w in {"quiet", *args.ways}]
+    seconds: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         root = Path(tmp) / "course"
         root.mkdir()
@@ -131,25 +150,24 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=LAPTOP)
         page.set_default_timeout(120_000)
-        for threads in sorted({t for _, t, _ in ways}):
-            home = root.parent / f"jupyter-{threads}"
-            with lab_server(root, home, {"RNNCOURSE_THREADS": str(threads)}) as url:
-                for label, t, load in ways:
-                    if t != threads:
-                        continue
-                    with cpu_load(load):
-                        for path in paths:
-                            s = run_all_seconds(page, url, path.name, args.limit)
-                            seconds.setdefault((label, t), {})[path.name] = s
-                            took = f"cut off at {args.limit:.0f} s" if isinf(s) else f"{s:.1f} s"
-                            print(f"  {path.name}: {label}, {t} thread(s): {took}", flush=True)
+        for way, threads, load, passive in ways:
+            home = root.parent / f"jupyter-{way}"
+            env = {"RNNCOURSE_THREADS": str(threads)}
+            if passive:
+                env["OMP_WAIT_POLICY"] = "PASSIVE"
+            with lab_server(root, home, env) as url, cpu_load(load):
+                for path in paths:
+                    s = run_all_seconds(page, url, path.name, args.limit)
+                    seconds.setdefault(way, {})[path.name] = s
+                    took = f"cut off at {args.limit:.0f} s" if isinf(s) else f"{s:.1f} s"
+                    print(f"  {path.name}: {way}, {threads} thread(s): {took}", flush=True)
         browser.close()
     print(
         f"\nRun All in JupyterLab, {cores} cores, torch {torch.__version__}; loaded = "
         f"{args.load} busy process(es) beside the kernel; N = {default_threads} "
         "(torch's default)\n"
     )
-    heads = [f"{label}, {t} thread{'s' if t > 1 else ''}" for label, t, _ in ways]
+    heads = [HEADS[way].format(n=t) for way, t, _, _ in ways]
     print("| notebook | " + " | ".join(heads) + " |")
     print("|---|" + "---:|" * len(ways))
 
@@ -159,8 +177,8 @@ def main() -> None:
         return f"{s:.1f} ({s / quiet:.1f}x)"
 
     for path in paths:
-        quiet = seconds[("quiet", 1)][path.name]
-        others = [seconds[(label, t)][path.name] for label, t, _ in ways[1:]]
+        quiet = seconds["quiet"][path.name]
+        others = [seconds[way][path.name] for way, *_ in ways[1:]]
         cells = [f"{quiet:.1f}"] + [cell(s, quiet) for s in others]
         print(f"| {path.stem} | " + " | ".join(cells) + " |")
 
