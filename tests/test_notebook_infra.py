@@ -98,11 +98,12 @@ def test_compared_outputs_allow_small_decimal_changes_only():
     ]
     result = _run_notebook_under_pytest(cells)
     assert result.returncode == 0, result.stdout + result.stderr
-    for source, stored in [
+    changed = [  # a decimal far off, an integer, the order of words: each cell fails
         ("print('loss 0.164 after 5 steps')", "loss 0.001 after 5 steps\n"),
         ("print('loss 0.0362 after 6 steps')", "loss 0.0362 after 5 steps\n"),
         ("print('b 0.33, a 0.33')", "a 0.33, b 0.33\n"),
-    ]:
-        result = _run_notebook_under_pytest([_compared_cell(source, stored)])
-        assert result.returncode == 1, (source, result.stdout + result.stderr)
-        assert "Cell outputs differ" in result.stdout
+    ]
+    result = _run_notebook_under_pytest([_compared_cell(*pair) for pair in changed])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "3 failed" in result.stdout, result.stdout
+    assert result.stdout.count("Cell outputs differ") == 3, result.stdout

@@ -7,8 +7,10 @@ Then, in temporary copies with sqlite gradebooks:
 * ``generate_assignment`` releases, with the header, the header's 3 cells and then exactly
   the pinned student copy; without the header, exactly that copy; it differs from the
   committed student copy only in its badges and set-up, and names no solution;
-* ``autograde`` gives every released notebook, stubs untouched, 0 points (each check cell
-  fails with "not attempted yet") and the solution full marks;
+* ``autograde`` gives every solution full marks, and 00 and 01 with their stubs untouched
+  0 points (each check cell fails with "not attempted yet"; the other student copies run
+  untouched in the README's test command, where every checker's stub is also checked to
+  fail under a grader, so grading them here again would only repeat those runs);
 * in 00 and 01 the solution with ONE exercise answered wrongly (its solution body replaced by
   the same computation with the sign of the result flipped) loses exactly that exercise's
   points; the feedback's check cell starts with the checker's diagnosis (what it says in
@@ -19,7 +21,7 @@ Then, in temporary copies with sqlite gradebooks:
   no progress file reaches ``feedback/`` or ``release/``, nor a shared ``RNNCOURSE_PROGRESS``;
 * ``nbgrader export`` writes a CSV with those scores.
 
-Autograding runs every notebook two or three times, so two worker processes, each with its
+Autograding runs every notebook once to three times, so two worker processes, each with its
 own copy of the course, grade the notebooks side by side. The wall time is printed and
 written to ``test-artifacts/grading_times.json``.
 
@@ -69,6 +71,7 @@ WORKERS = 2
 # notebooks get one wrong answer, and are graded in this order by one worker
 EARLIER, LATER = "00", "01"
 WRONG_IN = (EARLIER, LATER)
+UNTOUCHED = (EARLIER, LATER)  # the notebooks also graded with their stubs untouched
 HEADER_CELLS = 3  # nbgrader quickstart's header.ipynb
 VALIDATE_WIDTH = 87  # nbgrader validate's width (90) less its "..."; it indents by 4
 PROGRESS = ".rnncourse-progress.json"
@@ -198,7 +201,8 @@ def _jobs(wrong: dict) -> list[list[dict]]:
     for group in groups:
         jobs.append([])
         for path in group:
-            students = {"stub": None, "solution": {}}
+            students = {"stub": None} if path.name[:2] in UNTOUCHED else {}
+            students["solution"] = {}
             if path.name in wrong:
                 students["wrong"] = {wrong[path.name]["answer"]: wrong[path.name]["source"]}
             job = {"solution": str(path), "students": students, "feedback": []}
@@ -365,7 +369,10 @@ def test_released_notebook_links_no_solution_and_differs_only_in_its_pin(graded,
 # --- scores ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+GRADED_UNTOUCHED = [p for p in SOLUTIONS if p.name[:2] in UNTOUCHED]
+
+
+@pytest.mark.parametrize("solution", GRADED_UNTOUCHED, ids=_ids(GRADED_UNTOUCHED))
 def test_untouched_stubs_score_zero(graded, solution):
     total = sum(points(read(solution)).values())
     assert total > 0, "the notebook has no graded cells"
@@ -490,8 +497,8 @@ def test_a_source_folder_with_an_instructors_progress_file_releases_without_it(g
 
 
 def test_export_holds_every_score(graded):
-    students = {"stub", "solution"}
     for path in SOLUTIONS:
+        students = {"solution"} | ({"stub"} if path.name[:2] in UNTOUCHED else set())
         for student in students | ({"wrong"} if path.name in graded["wrong"] else set()):
             assert (path.stem, student) in graded["scores"]
 
