@@ -106,12 +106,13 @@ def prepare(folder: Path, paths: list[Path]) -> None:
         shutil.copy(progress, folder / progress.name)
 
 
-# way: (threads, busy processes, passive waiting) from (torch's default threads, --load)
+# way: (torch's default thread count instead of one, beside the busy processes, waiting threads
+# sleep instead of spinning)
 WAYS = {
-    "quiet": lambda n, load: (1, 0, False),
-    "loaded": lambda n, load: (1, load, False),
-    "threads": lambda n, load: (n, load, False),
-    "passive": lambda n, load: (n, load, True),
+    "quiet": (False, False, False),
+    "loaded": (False, True, False),
+    "threads": (True, True, False),
+    "passive": (True, True, True),
 }
 HEADS = {
     "quiet": "quiet, 1 thread",
@@ -141,7 +142,11 @@ def main() -> None:
     import torch
 
     default_threads = torch.get_num_threads()
-    ways = [(w, *WAYS[w](default_threads, args.load)) for w in WAYS if w in {"quiet", *args.ways}]
+    ways = [
+        (way, default_threads if many else 1, args.load if loaded else 0, passive)
+        for way, (many, loaded, passive) in WAYS.items()
+        if way in {"quiet", *args.ways}
+    ]
     seconds: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         root = Path(tmp) / "course"
