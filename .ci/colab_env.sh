@@ -18,12 +18,15 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 constraints="$repo/.ci/colab-constraints.txt"
 stamp="$venv/.colab-constraints.sha256"
 start=$SECONDS
+# an editable install writes rnncourse.egg-info into the clone: where other environments are
+# built at the same time (CI), RNNCOURSE_EDITABLE_LOCK names a file that takes turns
+editable() { if [[ -n "${RNNCOURSE_EDITABLE_LOCK:-}" ]]; then flock "$RNNCOURSE_EDITABLE_LOCK" "$@"; else "$@"; fi; }
 
 want="$(sha256sum "$constraints" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     # the pinned packages are there; point the course package at this clone (the one
     # installed before may come from another, since removed, clone)
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$repo"
+    editable "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$repo"
     "$venv/bin/python" -c "import rnncourse, sys; sys.exit(rnncourse.__file__.startswith('$repo') is False)" \
         || { echo "colab_env: rnncourse does not come from $repo"; exit 1; }
     echo "colab_env: $venv is up to date; rnncourse from $repo"
@@ -41,7 +44,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install -q -c "$constraints" \
     numpy matplotlib ipywidgets ipykernel ipython jupyter-client \
     nbformat nbclient nbval pytest
-"${pip[@]}" install -q -c "$constraints" -e "$repo"
+editable "${pip[@]}" install -q -c "$constraints" -e "$repo"
 "${pip[@]}" check
 
 # A kernelspec inside the venv, so a notebook run from it uses its own interpreter.

@@ -22,11 +22,14 @@ for arg in "$@"; do
     esac
 done
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
+# an editable install writes rnncourse.egg-info into the clone: where other environments are
+# built at the same time (CI), RNNCOURSE_EDITABLE_LOCK names a file that takes turns
+editable() { if [[ -n "${RNNCOURSE_EDITABLE_LOCK:-}" ]]; then flock "$RNNCOURSE_EDITABLE_LOCK" "$@"; else "$@"; fi; }
 
 if [[ -n "$BUILD" ]]; then
     python3 -m venv --clear "$VENV"
     "$VENV/bin/pip" install -q torch==2.13.0  # the CPU build first: nothing below replaces it
-    "$VENV/bin/pip" install -q -e ".[test,site,grading]"
+    editable "$VENV/bin/pip" install -q -e ".[test,site,grading]"
 fi
 "$VENV/bin/python" - <<'PY'
 from importlib.metadata import version
