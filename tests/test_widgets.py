@@ -1,5 +1,7 @@
 import base64
 import io
+import re
+from pathlib import Path
 
 import ipywidgets
 import matplotlib
@@ -400,3 +402,16 @@ def test_sampling_explorer_rejects_bad_inputs(names_sampler):
         widgets.sampling_explorer(torch.nn.GRU(2, 2))
     with pytest.raises(ValueError, match="needs a prefix"):
         widgets.sampling_explorer(charmodel.load_pretrained("shakespeare"))
+
+
+def test_the_explorer_fixture_calls_every_explorer_the_notebooks_call():
+    """tests/browser/explorers.ipynb stands for the notebooks' explorers in the browser test and
+    in the Colab environment's run (ipywidgets 7.7.1): it calls every one the notebooks call."""
+    root = Path(__file__).resolve().parents[1]
+
+    def called(path):
+        return set(re.findall(r"widgets\.(\w+_explorer)\(", path.read_text(encoding="utf-8")))
+
+    notebooks = set().union(*map(called, (root / "notebooks" / "solutions").glob("*.ipynb")))
+    assert len(notebooks) >= 5
+    assert notebooks <= called(root / "tests" / "browser" / "explorers.ipynb")

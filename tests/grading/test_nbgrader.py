@@ -7,10 +7,14 @@ Then, in temporary copies with sqlite gradebooks:
 * ``generate_assignment`` releases, with the header, the header's 3 cells and then exactly
   the pinned student copy; without the header, exactly that copy; it differs from the
   committed student copy only in its badges and set-up, and names no solution;
-* ``autograde`` gives every solution full marks, and 00 and 01 with their stubs untouched
-  0 points (each check cell fails with "not attempted yet"; the other student copies run
-  untouched in the README's test command, where every checker's stub is also checked to
-  fail under a grader, so grading them here again would only repeat those runs);
+* ``autograde`` gives the solutions of 00 and 01 full marks, and their untouched stubs 0 points
+  (each check cell fails with "not attempted yet");
+* every other notebook is released, and its released copy answered with the solution's
+  answers is the solution notebook, cell for cell. Autograding it would only run the
+  solution again, as the README's test command does (on the same torch): every checker
+  passes its right answer under a grader too (tests/test_checks.py), the untouched student
+  copies run there, every checker's stub is checked to fail under a grader, and 00 and 01
+  here show nbgrader's side (a submission's folder, its progress file, feedback);
 * in 00 and 01 the solution with ONE exercise answered wrongly (its solution body replaced by
   the same computation with the sign of the result flipped) loses exactly that exercise's
   points; the feedback's check cell starts with the checker's diagnosis (what it says in
@@ -21,8 +25,8 @@ Then, in temporary copies with sqlite gradebooks:
   no progress file reaches ``feedback/`` or ``release/``, nor a shared ``RNNCOURSE_PROGRESS``;
 * ``nbgrader export`` writes a CSV with those scores.
 
-Autograding runs every notebook once to three times, so two worker processes, each with its
-own copy of the course, grade the notebooks side by side. The wall time is printed and
+Autograding runs 00 and 01 three times each, so two worker processes, each with its own copy
+of the course, release and grade the notebooks side by side. The wall time is printed and
 written to ``test-artifacts/grading_times.json``.
 
 Run it with ``pytest -m grading tests/grading`` in the environment that ``bash .ci/grading.sh``
@@ -72,6 +76,7 @@ WORKERS = 2
 EARLIER, LATER = "00", "01"
 WRONG_IN = (EARLIER, LATER)
 UNTOUCHED = (EARLIER, LATER)  # the notebooks also graded with their stubs untouched
+GRADED = (EARLIER, LATER)  # the notebooks autograded; every notebook is released
 HEADER_CELLS = 3  # nbgrader quickstart's header.ipynb
 VALIDATE_WIDTH = 87  # nbgrader validate's width (90) less its "..."; it indents by 4
 PROGRESS = ".rnncourse-progress.json"
@@ -202,7 +207,8 @@ def _jobs(wrong: dict) -> list[list[dict]]:
         jobs.append([])
         for path in group:
             students = {"stub": None} if path.name[:2] in UNTOUCHED else {}
-            students["solution"] = {}
+            if path.name[:2] in GRADED:
+                students["solution"] = {}
             if path.name in wrong:
                 students["wrong"] = {wrong[path.name]["answer"]: wrong[path.name]["source"]}
             job = {"solution": str(path), "students": students, "feedback": []}
@@ -384,10 +390,40 @@ def test_untouched_stubs_score_zero(graded, solution):
             assert errors and "not attempted yet" in errors[0].evalue, cell.source
 
 
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+GRADED_SOLUTIONS = [p for p in SOLUTIONS if p.name[:2] in GRADED]
+
+
+@pytest.mark.parametrize("solution", GRADED_SOLUTIONS, ids=_ids(GRADED_SOLUTIONS))
 def test_solution_scores_full_marks(graded, solution):
     total = sum(points(read(solution)).values())
+    assert total > 0, "the notebook has no graded cells"
     assert graded["scores"][(solution.stem, "solution")] == (total, total)
+
+
+def _code(cells) -> list[str]:
+    marks = (BEGIN, END)
+    return [
+        "\n".join(line for line in c.source.split("\n") if line.strip() not in marks)
+        for c in cells
+        if c.cell_type == "code"
+    ]
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_the_released_copy_answered_with_the_solutions_is_the_solution(graded, solution):
+    """What a student hands in with every answer right runs the code of the notebook released
+    from, which is the solution pinned, the code the README's test command runs: so it scores
+    what 00 and 01 score here, full marks."""
+    released = read(graded["results"][solution.name]["released"])
+    handed_in = nbgrader_course.answered(released, read(solution), {})
+    ours = read(graded["course"] / "source" / solution.stem / solution.name).cells
+    theirs = handed_in.cells[len(handed_in.cells) - len(ours) :]  # after the header's cells
+    assert _code(theirs) == _code(ours)
+    assert [code.replace(f"@{PIN}", "") for code in _code(ours)] == _code(read(solution).cells)
+    graded_ids = [c.metadata.nbgrader["grade_id"] for c in ours if c.metadata.get("nbgrader")]
+    assert graded_ids == [
+        c.metadata.nbgrader["grade_id"] for c in theirs if c.metadata.get("nbgrader")
+    ]
 
 
 def test_one_wrong_exercise_loses_only_its_points(graded):
@@ -497,7 +533,7 @@ def test_a_source_folder_with_an_instructors_progress_file_releases_without_it(g
 
 
 def test_export_holds_every_score(graded):
-    for path in SOLUTIONS:
+    for path in GRADED_SOLUTIONS:
         students = {"solution"} | ({"stub"} if path.name[:2] in UNTOUCHED else set())
         for student in students | ({"wrong"} if path.name in graded["wrong"] else set()):
             assert (path.stem, student) in graded["scores"]
