@@ -10,7 +10,7 @@ Then, in temporary copies with sqlite gradebooks:
 * ``autograde`` gives the solutions of 00 and 01 full marks, and their untouched stubs 0 points
   (each check cell fails with "not attempted yet");
 * every other notebook is released, and its released copy answered with the solution's
-  answers is the solution notebook, cell for cell. Autograding it would only run the
+  answers runs the solution notebook's code, cell for cell. Autograding it would only run the
   solution again, as the README's test command does (on the same torch): every checker
   passes its right answer under a grader too (tests/test_checks.py), the untouched student
   copies run there, every checker's stub is checked to fail under a grader, and 00 and 01
