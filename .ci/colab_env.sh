@@ -18,9 +18,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 constraints="$repo/.ci/colab-constraints.txt"
 stamp="$venv/.colab-constraints.sha256"
 start=$SECONDS
-# an editable install writes rnncourse.egg-info into the clone: where other environments are
-# built at the same time (CI), RNNCOURSE_EDITABLE_LOCK names a file that takes turns
-editable() { if [[ -n "${RNNCOURSE_EDITABLE_LOCK:-}" ]]; then flock "$RNNCOURSE_EDITABLE_LOCK" "$@"; else "$@"; fi; }
+# shellcheck source=.ci/editable.sh
+source "$repo/.ci/editable.sh"
 
 want="$(sha256sum "$constraints" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then

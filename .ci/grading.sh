@@ -22,9 +22,8 @@ for arg in "$@"; do
     esac
 done
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
-# an editable install writes rnncourse.egg-info into the clone: where other environments are
-# built at the same time (CI), RNNCOURSE_EDITABLE_LOCK names a file that takes turns
-editable() { if [[ -n "${RNNCOURSE_EDITABLE_LOCK:-}" ]]; then flock "$RNNCOURSE_EDITABLE_LOCK" "$@"; else "$@"; fi; }
+# shellcheck source=.ci/editable.sh
+source .ci/editable.sh
 
 if [[ -n "$BUILD" ]]; then
     python3 -m venv --clear "$VENV"
