@@ -82,6 +82,11 @@ def ok(result: dict, what: str) -> None:
         raise RuntimeError(f"nbgrader {what} failed:\n{result.get('error')}\n{result.get('log')}")
 
 
+def unmarked(source: str) -> str:
+    """``source`` without its ``### BEGIN/END SOLUTION`` lines, as a student's answer reads."""
+    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
+
+
 def answered(released, solution, replace: dict[str, str]) -> nbformat.NotebookNode:
     """``released`` with every answer cell filled in as ``solution`` answers it, markers gone,
     except the answers ``replace`` holds (``{grade_id: source}``)."""
@@ -94,9 +99,7 @@ def answered(released, solution, replace: dict[str, str]) -> nbformat.NotebookNo
     for cell in handed_in.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
-            source = replace.get(grade_id, answers[grade_id])
-            lines = source.split("\n")
-            cell.source = "\n".join(line for line in lines if line.strip() not in (BEGIN, END))
+            cell.source = unmarked(replace.get(grade_id, answers[grade_id]))
     return handed_in
 
 

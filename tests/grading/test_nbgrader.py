@@ -75,8 +75,7 @@ WORKERS = 2
 # notebooks get one wrong answer, and are graded in this order by one worker
 EARLIER, LATER = "00", "01"
 WRONG_IN = (EARLIER, LATER)
-UNTOUCHED = (EARLIER, LATER)  # the notebooks also graded with their stubs untouched
-GRADED = (EARLIER, LATER)  # the notebooks autograded; every notebook is released
+GRADED = (EARLIER, LATER)  # autograded: solution and untouched stubs; every notebook is released
 HEADER_CELLS = 3  # nbgrader quickstart's header.ipynb
 VALIDATE_WIDTH = 87  # nbgrader validate's width (90) less its "..."; it indents by 4
 PROGRESS = ".rnncourse-progress.json"
@@ -206,9 +205,7 @@ def _jobs(wrong: dict) -> list[list[dict]]:
     for group in groups:
         jobs.append([])
         for path in group:
-            students = {"stub": None} if path.name[:2] in UNTOUCHED else {}
-            if path.name[:2] in GRADED:
-                students["solution"] = {}
+            students = {"stub": None, "solution": {}} if path.name[:2] in GRADED else {}
             if path.name in wrong:
                 students["wrong"] = {wrong[path.name]["answer"]: wrong[path.name]["source"]}
             job = {"solution": str(path), "students": students, "feedback": []}
@@ -375,10 +372,10 @@ def test_released_notebook_links_no_solution_and_differs_only_in_its_pin(graded,
 # --- scores ---------------------------------------------------------------------------------
 
 
-GRADED_UNTOUCHED = [p for p in SOLUTIONS if p.name[:2] in UNTOUCHED]
+GRADED_SOLUTIONS = [p for p in SOLUTIONS if p.name[:2] in GRADED]
 
 
-@pytest.mark.parametrize("solution", GRADED_UNTOUCHED, ids=_ids(GRADED_UNTOUCHED))
+@pytest.mark.parametrize("solution", GRADED_SOLUTIONS, ids=_ids(GRADED_SOLUTIONS))
 def test_untouched_stubs_score_zero(graded, solution):
     total = sum(points(read(solution)).values())
     assert total > 0, "the notebook has no graded cells"
@@ -390,9 +387,6 @@ def test_untouched_stubs_score_zero(graded, solution):
             assert errors and "not attempted yet" in errors[0].evalue, cell.source
 
 
-GRADED_SOLUTIONS = [p for p in SOLUTIONS if p.name[:2] in GRADED]
-
-
 @pytest.mark.parametrize("solution", GRADED_SOLUTIONS, ids=_ids(GRADED_SOLUTIONS))
 def test_solution_scores_full_marks(graded, solution):
     total = sum(points(read(solution)).values())
@@ -401,12 +395,7 @@ def test_solution_scores_full_marks(graded, solution):
 
 
 def _code(cells) -> list[str]:
-    marks = (BEGIN, END)
-    return [
-        "\n".join(line for line in c.source.split("\n") if line.strip() not in marks)
-        for c in cells
-        if c.cell_type == "code"
-    ]
+    return [nbgrader_course.unmarked(c.source) for c in cells if c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
@@ -533,8 +522,8 @@ def test_a_source_folder_with_an_instructors_progress_file_releases_without_it(g
 
 
 def test_export_holds_every_score(graded):
+    students = {"stub", "solution"}
     for path in GRADED_SOLUTIONS:
-        students = {"solution"} | ({"stub"} if path.name[:2] in UNTOUCHED else set())
         for student in students | ({"wrong"} if path.name in graded["wrong"] else set()):
             assert (path.stem, student) in graded["scores"]
 
